@@ -1,0 +1,38 @@
+# Shangou: `make demo` and `make test` do all set-up on a fresh clone (a .venv beside this file).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint typecheck pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/shangou validate scenarios/*.yaml
+	$(BIN)/shangou network scenarios/shanghai_hangzhou.yaml --plot network_shanghai_hangzhou.png
+
+lint: $(STAMP)
+	$(BIN)/ruff check sim tests benchmarks tools
+
+typecheck: $(STAMP)
+	$(BIN)/mypy sim
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,208 @@
+"""The ``shangou`` command line (typer + rich); DESIGN.md section 9 is its contract.
+
+Errors are one line on stderr (``error: path: rule, got value``) with exit 2 for invalid input,
+1 for internal errors; ``--debug`` (anywhere on the line) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sim import __version__
+from sim.errors import ScenarioError, ShangouError
+
+if TYPE_CHECKING:
+    from sim.io.scenario import Scenario
+
+app = typer.Typer(
+    name="shangou", add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    help="Shangou: simulate instant-retail fulfilment (near / mid / far tiers) and compare stock policies.",
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", help="override a scenario field: path=value (repeatable), e.g. demand.orders_per_day=5000")]
+MaxMemOpt = Annotated[str | None, typer.Option(
+    "--max-memory", help="refuse scenarios estimated to need more: 8GiB, 500MiB, 60% (default 80% of RAM)")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"shangou {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks on errors")] = False,
+) -> None:
+    """Shangou command line."""
+
+
+# --------------------------------------------------------------------------- helpers
+def total_ram_bytes() -> int:
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(%|[kKmMgGtT]i?[bB]?|[bB])?\s*$")
+_MULT = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "b": 1}
+
+
+def parse_size(text: str | None) -> int:
+    """'8GiB' / '500MB' / '60%' (of RAM) / bytes -> bytes; None -> 80 % of RAM."""
+    if text is None:
+        return int(0.8 * total_ram_bytes())
+    m = _SIZE.match(text)
+    if not m or float(m.group(1)) <= 0:
+        raise ScenarioError(f"--max-memory: expected a size like 8GiB, 500MiB or 60%, got {text!r}")
+    num, unit = float(m.group(1)), (m.group(2) or "b")
+    if unit == "%":
+        return int(num / 100 * total_ram_bytes())
+    return int(num * _MULT[unit[0].lower()])
+
+
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """Call write(tmp_path), then rename tmp_path onto `path` (nothing half-written on failure)."""
+    path = Path(path)
+    if path.exists() and path.is_dir():
+        raise ScenarioError(f"{path}: is a directory")
+    if not path.parent.exists():
+        raise ScenarioError(f"{path}: directory {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _load(path: Path, overrides: list[str] | None, max_memory: str | None = None) -> Scenario:
+    from sim.io.scenario import load_scenario
+
+    return load_scenario(path, overrides or [], max_memory=parse_size(max_memory))
+
+
+def _pct(x: float) -> str:
+    return "-" if x != x else f"{x:.1%}"
+
+
+# --------------------------------------------------------------------------- verbs
+@app.command()
+def validate(
+    scenarios: Annotated[list[Path], typer.Argument(help="scenario YAML files")],
+    set_: SetOpt = None,
+    max_memory: MaxMemOpt = None,
+) -> None:
+    """Check scenario files: exit 0 if all are valid, 2 otherwise (one line per problem)."""
+    from sim.io.scenario import estimate_memory_bytes
+
+    bad = 0
+    for path in scenarios:
+        try:
+            sc = _load(path, set_, max_memory)
+        except ScenarioError as exc:
+            bad += 1
+            prefix = f"{path}: " if len(scenarios) > 1 else ""
+            for line in exc.problems:
+                err.print(f"error: {prefix}{line}", markup=False)
+            continue
+        out.print(f"ok {path}: {sc.name} - {len(sc.geography.cities)} cities, {sc.nodes.count()} nodes, "
+                  f"{sc.catalog.n_skus} SKUs, {sc.demand.orders_per_day:,.0f} orders/day, "
+                  f"~{estimate_memory_bytes(sc) / 2**30:.1f} GiB estimated", markup=False)
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON schema of the scenario file."""
+    from sim.io.scenario import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+
+
+@app.command()
+def network(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    plot: Annotated[Path | None, typer.Option("--plot", help="write a map of nodes and zones (PNG)")] = None,
+    set_: SetOpt = None,
+) -> None:
+    """Node and zone counts per city, per-tier coverage of demand, and a map."""
+    from sim.network import KINDS, build_network
+
+    sc = _load(scenario, set_)
+    if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ScenarioError(f"--plot: expected a .png, .svg or .pdf file name, got {str(plot)!r}")
+    net = build_network(sc)
+    cov = net.coverage()
+    t = Table(title=f"{sc.name}: network", title_justify="left")
+    for col in ("city", "zones", "NDC", "FDC", "stores", "demand", "near", "mid", "far"):
+        t.add_column(col, justify="left" if col == "city" else "right")
+    for c, name in enumerate(net.city_names):
+        counts = [int(((net.node_city == c) & (net.node_kind == k)).sum()) for k in range(len(KINDS))]
+        share = float(net.zone_weight[net.zone_city == c].sum())
+        t.add_row(name, str(int((net.zone_city == c).sum())), *map(str, counts), f"{share:.1%}",
+                  *(_pct(cov[tier][name]) for tier in ("near", "mid", "far")))
+    totals = [int((net.node_kind == k).sum()) for k in range(len(KINDS))]
+    t.add_row("all", str(net.n_zones), *map(str, totals), "100.0%",
+              *(f"{cov[tier]['all']:.1%}" for tier in ("near", "mid", "far")), style="bold")
+    out.print(t)
+    out.print(f"demand = share of orders; near/mid/far = coverage, the share of a city's demand within reach: near = a store's rider radius, mid = an FDC's "
+              f"van radius, far = an NDC; next-day parcel reach {net.next_day_share():.1%}", markup=False)
+    if plot is not None:
+        from sim.report.plots import network_map
+
+        fig = network_map(net, title=sc.name)
+        write_atomic(plot, lambda p: fig.savefig(p, dpi=110, format=plot.suffix.lstrip(".").lower()))
+        out.print(f"map written to {plot}", markup=False)
+
+
+# --------------------------------------------------------------------------- entry point
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns (and exits with) 0, 1 or 2 as the contract says."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    command = typer.main.get_command(app)
+    try:
+        rv = command.main(args=args, prog_name="shangou", standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        err.print("error: aborted")
+        code = 1
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument (exit 2)
+        err.print(f"error: {exc.format_message()}", markup=False)
+        code = exc.exit_code
+    except ShangouError as exc:
+        if debug:
+            traceback.print_exc()
+        for line in getattr(exc, "problems", None) or [str(exc)]:
+            err.print(f"error: {line}", markup=False)
+        code = exc.exit_code
+    except Exception as exc:  # an internal error: one line unless --debug
+        if debug:
+            traceback.print_exc()
+        err.print(f"error: internal error ({type(exc).__name__}): {exc} (run with --debug for the traceback)",
+                  markup=False)
+        code = 1
+    if argv is None:
+        sys.exit(code)
+    return code

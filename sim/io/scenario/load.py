@@ -1,0 +1,298 @@
+"""Load a scenario: read YAML, apply ``--set`` overrides, validate, resolve, check.
+
+Every problem becomes one line ``path: rule, got value`` in a ``ScenarioError`` (exit 2).
+Resolution fills everything a later stage would otherwise default: preset cities and their
+coordinates, radii and zone counts, nodes from the CSV file, site coordinates, absolute file
+paths. The resolved scenario, dumped with ``to_yaml``, reloads to the same scenario.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sim.cities import PRESETS, lookup_city, preset_cities, suggest, suggest_city
+from sim.errors import ScenarioError
+from sim.io.scenario import checks
+from sim.io.scenario.messages import format_path, validation_lines
+from sim.io.scenario.models import FdcCapacity, NdcCapacity, Scenario, StoreCapacity
+
+NODE_KINDS = {"ndc": "ndcs", "fdc": "fdcs", "store": "stores"}
+CAPACITY_MODELS: dict[str, type[BaseModel]] = {"ndc": NdcCapacity, "fdc": FdcCapacity, "store": StoreCapacity}
+
+
+# --------------------------------------------------------------------------- reading
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """The file's top-level mapping; ScenarioError for every way a file can be unreadable."""
+    p = Path(path)
+    if not p.exists():
+        raise ScenarioError(f"{p}: file not found")
+    if p.is_dir():
+        raise ScenarioError(f"{p}: is a directory, expected a scenario YAML file")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{p}: cannot read: {exc}") from None
+    if not text.strip():
+        raise ScenarioError(f"{p}: file is empty")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{p}:{where}: YAML syntax error: {problem}") from None
+    if data is None:
+        raise ScenarioError(f"{p}: file is empty")
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{p}: top level must be a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _split_path(path: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for chunk in path.split("."):
+        if not chunk:
+            raise ValueError("empty segment")
+        pieces = _PART.findall(chunk)
+        if "".join(k or f"[{i}]" for k, i in pieces) != chunk:
+            raise ValueError(f"malformed segment {chunk!r}")
+        for key, idx in pieces:
+            parts.append(int(idx) if idx else (int(key) if key.isdigit() else key))
+    return parts
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Apply ``a.b.c=value`` (value parsed as YAML; list items as ``a.b[2].c`` or ``a.b.2.c``)."""
+    problems = []
+    for item in overrides:
+        path, sep, raw = item.partition("=")
+        if not sep or not path.strip():
+            problems.append(f"--set {item}: expected path=value")
+            continue
+        try:
+            parts = _split_path(path.strip())
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except (ValueError, yaml.YAMLError) as exc:
+            problems.append(f"--set {path}: {str(exc).splitlines()[0]}")
+            continue
+        node: Any = data
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            where = format_path(parts[: i + 1])
+            if isinstance(node, list):
+                if not isinstance(part, int) or not -len(node) <= part < len(node):
+                    problems.append(f"{where}: --set index out of range (the list has {len(node)} items)")
+                    break
+            elif isinstance(node, dict):
+                part = str(part)
+                if not last and not isinstance(node.get(part), (dict, list)):
+                    node[part] = {}
+            else:
+                problems.append(f"{format_path(parts[:i])}: --set cannot go inside a {type(node).__name__}")
+                break
+            if last:
+                node[part] = value
+            else:
+                node = node[part]
+    if problems:
+        raise ScenarioError(problems)
+    return data
+
+
+def _validate(data: dict[str, Any]) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(validation_lines(exc, Scenario)) from None
+
+
+# --------------------------------------------------------------------------- resolution
+def auto_radius_km(population: float) -> float:
+    """City radius from population: 6 km x sqrt(millions), clamped to [8, 30] km (assumption)."""
+    return float(min(30.0, max(8.0, 6.0 * math.sqrt(population / 1e6))))
+
+
+def _resolve_cities(sc: Scenario, data: dict[str, Any], problems: list[str]) -> None:
+    geo = data.setdefault("geography", {})
+    names: list[str] = []
+    if sc.geography.preset is not None:
+        if sc.geography.preset not in PRESETS:
+            problems.append(f"geography.preset: unknown preset {sc.geography.preset!r}"
+                            f"{suggest(sc.geography.preset, list(PRESETS))}; known: {', '.join(PRESETS)}")
+            return
+        names = list(preset_cities(sc.geography.preset))
+    explicit = {c.name: c for c in sc.geography.cities}
+    names += [n for n in explicit if n not in names]
+    if not names:
+        problems.append("geography: needs a preset or at least one city")
+        return
+    out = []
+    for name in names:
+        c = explicit.get(name)
+        rec = lookup_city(name)
+        given = c.model_dump(exclude_none=True) if c else {"name": name}
+        if rec is None and (c is None or c.lat is None or c.lon is None or c.population is None):
+            i = list(explicit).index(name) if c else 0
+            problems.append(f"geography.cities[{i}].name: unknown city {name!r}{suggest_city(name)}; "
+                            "give lat, lon and population for a city not in cn_cities.csv")
+            continue
+        full: dict[str, Any] = {"lat": rec.lat, "lon": rec.lon, "population": rec.population} if rec else {}
+        full.update(given)
+        full.setdefault("demand_weight", float(full["population"]))
+        full.setdefault("zones", sc.geography.zones_per_city)
+        full.setdefault("radius_km", sc.geography.city_radius_km or auto_radius_km(full["population"]))
+        out.append(full)
+    geo["cities"] = out
+
+
+def _read_nodes_csv(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
+    """(kind, site dict) per row; problems name the row (1 = header) and the column."""
+    where = f"nodes.file: {path.name}"
+    if not path.exists():
+        return [], [f"{where}: file not found ({path})"]
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(line for line in fh if not line.startswith("#"))
+        cols = reader.fieldnames or []
+        missing = [c for c in ("id", "kind", "city") if c not in cols]
+        if missing:
+            return [], [f"{where}: missing column(s) {', '.join(missing)}; need id,kind,city[,lat,lon,...]"]
+        rows, problems = [], []
+        for rowno, row in enumerate(reader, start=2):
+            if None in row or any(v is None for v in row.values()):
+                problems.append(f"{where} row {rowno}: expected {len(cols)} columns")
+                continue
+            kind = row["kind"].strip().lower()
+            if kind not in NODE_KINDS:
+                problems.append(f"{where} row {rowno}, column kind: must be one of ndc, fdc, store, got {row['kind']!r}")
+                continue
+            site: dict[str, Any] = {"id": row["id"].strip(), "city": row["city"].strip(), "capacity": {}}
+            for col in cols:
+                val = row[col].strip()
+                if col in ("id", "kind", "city") or val == "":
+                    continue
+                try:
+                    num = float(val)
+                except ValueError:
+                    problems.append(f"{where} row {rowno}, column {col}: expected a number, got {val!r}")
+                    continue
+                if col in ("lat", "lon"):
+                    site[col] = num
+                elif col in CAPACITY_MODELS[kind].model_fields:
+                    site["capacity"][col] = num
+                else:
+                    problems.append(f"{where} row {rowno}, column {col}: not a capacity field of a {kind}"
+                                    f"{suggest(col, list(CAPACITY_MODELS[kind].model_fields))}")
+            rows.append((kind, site))
+    return rows, problems
+
+
+def _resolve_nodes(sc: Scenario, data: dict[str, Any], base: Path, problems: list[str]) -> None:
+    nodes = data.setdefault("nodes", {})
+    if sc.nodes.file is not None:
+        path = sc.nodes.file if sc.nodes.file.is_absolute() else base / sc.nodes.file
+        rows, bad = _read_nodes_csv(path)
+        problems.extend(bad)
+        for kind, site in rows:
+            group = nodes.setdefault(NODE_KINDS[kind], {})
+            group["sites"] = list(group.get("sites", [])) + [site]
+        nodes["file"] = None
+    centres = {c["name"]: c for c in data.get("geography", {}).get("cities", [])}
+    for key in NODE_KINDS.values():
+        for site in nodes.get(key, {}).get("sites", []) or []:
+            if isinstance(site, dict) and site.get("city") in centres:
+                site.setdefault("lat", centres[site["city"]]["lat"])
+                site.setdefault("lon", centres[site["city"]]["lon"])
+
+
+def _resolve_paths(sc: Scenario, data: dict[str, Any], base: Path) -> None:
+    if sc.demand.file is not None and not sc.demand.file.is_absolute():
+        data["demand"]["file"] = str((base / sc.demand.file).resolve())
+
+
+def resolve(data: dict[str, Any], base_dir: Path) -> Scenario:
+    """Validate `data`, fill every default a later stage needs, run the cross-section checks."""
+    sc = _validate(data)
+    data = sc.model_dump(mode="json", by_alias=True)
+    problems: list[str] = []
+    _resolve_cities(sc, data, problems)
+    _resolve_nodes(sc, data, base_dir, problems)
+    _resolve_paths(sc, data, base_dir)
+    if problems:
+        raise ScenarioError(problems)
+    resolved = _validate(data)
+    problems = checks.check(resolved)
+    if problems:
+        raise ScenarioError(problems)
+    return resolved
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """`top` over `base`: mappings merge key by key, anything else (lists too) is replaced."""
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def read_with_extends(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The file's mapping with ``extends: other.yaml`` (relative to it) merged underneath."""
+    data = read_yaml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(f"extends: expected a file name, got {parent!r}")
+    base_path = (path.parent / parent).resolve()
+    if base_path in _seen:
+        raise ScenarioError(f"extends: {parent}: circular extends ({' -> '.join(p.name for p in _seen)})")
+    return _deep_merge(read_with_extends(base_path, (*_seen, path.resolve())), data)
+
+
+def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
+                  max_memory: int | None = None) -> Scenario:
+    """Read, override, validate and resolve a scenario file (ScenarioError on any problem).
+
+    `max_memory` (bytes) refuses a scenario whose estimated peak memory is larger.
+    """
+    p = Path(path)
+    data = apply_overrides(read_with_extends(p), list(overrides))
+    sc = resolve(data, p.parent.resolve())
+    if max_memory is not None:
+        need = checks.estimate_memory_bytes(sc)
+        if need > max_memory:
+            raise ScenarioError(
+                f"<scenario>: needs an estimated {need / 2**30:.1f} GiB of memory "
+                f"({checks.memory_breakdown(sc)}), over --max-memory {max_memory / 2**30:.1f} GiB")
+    return sc
+
+
+# --------------------------------------------------------------------------- output
+def to_dict(sc: Scenario) -> dict[str, Any]:
+    return sc.model_dump(mode="json", by_alias=True)
+
+
+def to_yaml(sc: Scenario) -> str:
+    """The resolved scenario as YAML (reloads to an equal scenario)."""
+    return yaml.safe_dump(to_dict(sc), sort_keys=False, allow_unicode=True)
+
+
+def scenario_hash(sc: Scenario) -> str:
+    """SHA-256 of the canonical JSON of the resolved scenario."""
+    blob = json.dumps(to_dict(sc), sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def json_schema() -> dict[str, Any]:
+    return Scenario.model_json_schema(by_alias=True)

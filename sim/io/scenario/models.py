@@ -1,0 +1,482 @@
+"""The scenario schema: pydantic v2 models, frozen, ``extra="forbid"``, no NaN/inf.
+
+Defaults come from ``shared/reference/parameters.md`` (cited as ``[params: section]``); figures
+marked *assumption* there stay parameters here and are never constants in code. Checks that need
+only one section live on that section's model; checks across sections live in ``checks.py``.
+Times of day are ``"HH:MM"`` strings in the file (00:00–24:00) and seconds in code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from sim import units
+
+TIERS = ("near", "mid", "far")
+Tier = Literal["near", "mid", "far"]
+MAX_MID_WINDOW_H = 4.0  # the mid tier's promise: delivered within 4 h of the wave cut-off [params: Tiers]
+
+
+def _clock(v: str) -> str:
+    units.parse_clock(v)  # raises ValueError with a clear message
+    return v
+
+
+def _ident(v: str) -> str:
+    if not v.strip():
+        raise ValueError("must not be empty")
+    return v
+
+
+PosInt = Annotated[int, Field(gt=0)]
+NonNegInt = Annotated[int, Field(ge=0)]
+PosFloat = Annotated[float, Field(gt=0)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+Prob = Annotated[float, Field(ge=0, le=1)]
+Clock = Annotated[str, AfterValidator(_clock)]
+Ident = Annotated[str, AfterValidator(_ident)]
+Lat = Annotated[float, Field(ge=-90, le=90)]
+Lon = Annotated[float, Field(ge=-180, le=180)]
+
+
+class Model(BaseModel):
+    """Base of every scenario section: immutable, unknown keys and NaN/inf rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- horizon, geography
+class Horizon(Model):
+    days: PosInt = Field(1, description="measured days (reported); --days overrides")
+    warmup_days: NonNegInt = Field(3, description="days simulated first to fill the pipeline, excluded from KPIs")
+    start_date: dt.date = Field(dt.date(2026, 11, 1), description="calendar date of the first warm-up day")
+
+
+class City(Model):
+    name: Ident
+    lat: Lat | None = Field(None, description="centre latitude; looked up in cn_cities.csv when omitted")
+    lon: Lon | None = None
+    population: PosInt | None = None
+    demand_weight: NonNegFloat | None = Field(
+        None, description="relative share of orders (default: population); 0 = a city that hosts nodes only")
+    zones: PosInt | None = Field(None, description="demand zones in this city (default geography.zones_per_city)")
+    radius_km: PosFloat | None = Field(None, description="city radius (default geography.city_radius_km)")
+
+
+class Geography(Model):
+    preset: str | None = Field(None, description="named city set: shanghai_hangzhou, yangtze_delta, china_top10, china_top30")
+    cities: tuple[City, ...] = ()
+    zones_per_city: PosInt = 60
+    city_radius_km: PosFloat | None = Field(
+        None, description="null = auto: 6 km x sqrt(population in millions), clamped to 8-30 km")
+    circuity: PosFloat = Field(1.32, description="road / straight-line distance [params: Riders, 25 Chinese cities]")
+    zone_spread: PosFloat = Field(0.25, description="zones' density falls off as exp(-r / (spread x radius))")
+
+
+# --------------------------------------------------------------------------- nodes
+class StoreCapacity(Model):
+    pickers: PosInt = 4
+    pick_base_s: PosFloat = Field(75.0, description="per order [params: Stores, 60-90 s, assumption]")
+    pick_per_line_s: NonNegFloat = Field(12.0, description="per line [params: Stores, 10-15 s, assumption]")
+    riders: PosInt = 12
+    rider_speed_kmh: PosFloat = Field(18.0, description="[params: Riders, 18 km/h typical]")
+    rider_peak_speed_kmh: PosFloat = Field(15.0, description="[params: Riders, 15 km/h at peaks]")
+    rider_radius_km: PosFloat = Field(3.0, description="straight-line delivery radius [params: Riders, ~3 km]")
+    rider_max_batch: PosInt = Field(3, description="orders per trip [params: Riders, ~2.75 at peaks]")
+    rider_max_hold_s: NonNegFloat = Field(300.0, description="longest an order waits for a batch to form")
+    slots: PosInt = Field(2500, description="distinct SKUs the store can hold [params: 1,500-5,000]")
+    volume_m3: PosFloat = 120.0
+
+
+class FdcCapacity(Model):
+    pickers: PosInt = 20
+    pick_base_s: PosFloat = 60.0
+    pick_per_line_s: NonNegFloat = 10.0
+    vans: PosInt = 12
+    van_capacity_m3: PosFloat = Field(5.3, description="[params: FDC vans, ~5.3 m3 light van]")
+    van_speed_kmh: PosFloat = 30.0
+    van_stop_s: NonNegFloat = 180.0
+    van_radius_km: PosFloat | None = Field(None, description="straight-line van reach; default the city radius")
+    slots: PosInt = Field(8000, description="distinct SKUs")
+    volume_m3: PosFloat = 4000.0
+
+
+class NdcCapacity(Model):
+    outbound_per_day: PosInt = Field(2_000_000, description="orders shipped per day before the cut-off")
+    scope: Literal["national", "regional"] = "national"
+
+
+class Site(Model):
+    """One node at an explicit place (or the city centre when lat/lon are omitted)."""
+
+    id: Ident
+    city: Ident
+    lat: Lat | None = None
+    lon: Lon | None = None
+    capacity: dict[str, float] = Field(default_factory=dict, description="overrides of the group's capacity fields")
+
+
+class _Group(Model):
+    sites: tuple[Site, ...] = ()
+    count_per_city: dict[str, NonNegInt] = Field(
+        default_factory=dict, description="nodes placed by weighted k-means over each city's demand")
+
+    def placed_ids(self, kind: str) -> list[tuple[str, str]]:
+        """(id, city) of the nodes placed by count: ``store-Hangzhou-007``."""
+        return [(f"{kind}-{city}-{i + 1:03d}", city) for city, n in self.count_per_city.items() for i in range(n)]
+
+    def all_ids(self, kind: str) -> list[tuple[str, str]]:
+        return [(s.id, s.city) for s in self.sites] + self.placed_ids(kind)
+
+
+class NdcGroup(_Group):
+    capacity: NdcCapacity = NdcCapacity()
+
+
+class FdcGroup(_Group):
+    capacity: FdcCapacity = FdcCapacity()
+
+
+class StoreGroup(_Group):
+    capacity: StoreCapacity = StoreCapacity()
+
+
+class Nodes(Model):
+    file: Path | None = Field(None, description="CSV of nodes: id,kind,city,lat,lon[,capacity fields]; merged into sites")
+    ndcs: NdcGroup = NdcGroup()
+    fdcs: FdcGroup = FdcGroup()
+    stores: StoreGroup = StoreGroup()
+
+    def groups(self) -> tuple[tuple[str, NdcGroup | FdcGroup | StoreGroup], ...]:
+        """(kind, group) for ndc, fdc, store."""
+        return (("ndc", self.ndcs), ("fdc", self.fdcs), ("store", self.stores))
+
+    def count(self) -> int:
+        return sum(len(g.sites) + sum(g.count_per_city.values()) for _, g in self.groups())
+
+
+# --------------------------------------------------------------------------- lanes
+class LaneClass(Model):
+    """Replenishment trucks on one kind of lane; lead time = base_h + road km / truck speed."""
+
+    base_h: NonNegFloat
+    truck_speed_kmh: PosFloat = 60.0
+    truck_capacity_m3: PosFloat = Field(30.0, description="[params: Trucks, ~30 m3]")
+    fixed_cny: NonNegFloat = Field(600.0, description="per shipment [params: Trucks, ~600 CNY within a city]")
+    per_km_cny: NonNegFloat = Field(
+        9.0, description="per road km: (2,500 - 600) CNY / ~210 road km Shanghai->Hangzhou [params: Trucks]")
+    per_unit_cny: NonNegFloat = Field(0.05, description="[params: Trucks, ~0.05 CNY per unit]")
+
+
+class LaneOverride(Model):
+    """Sets `to`'s supplier to `from` and/or overrides that lane's figures."""
+
+    from_: Ident = Field(alias="from")
+    to: Ident
+    lead_time_h: PosFloat | None = None
+    truck_capacity_m3: PosFloat | None = None
+    fixed_cny: NonNegFloat | None = None
+    per_unit_cny: NonNegFloat | None = None
+
+
+class TransitBand(Model):
+    max_km: PosFloat | None = Field(None, description="upper bound of NDC-to-city distance; null = no bound")
+    days: PosInt
+
+
+class FarTransitOverride(Model):
+    ndc: Ident
+    city: Ident
+    days: PosInt
+
+
+class FarTransit(Model):
+    bands: tuple[TransitBand, ...] = (
+        TransitBand(max_km=300, days=1), TransitBand(max_km=1200, days=2), TransitBand(max_km=None, days=3))
+    overrides: tuple[FarTransitOverride, ...] = ()
+
+    @model_validator(mode="after")
+    def _bands_cover(self) -> FarTransit:
+        if not self.bands or self.bands[-1].max_km is not None:
+            raise ValueError("the last band must have max_km: null so every distance is covered")
+        kms = [b.max_km for b in self.bands[:-1]]
+        if any(k is None for k in kms) or kms != sorted(kms):  # type: ignore[type-var]
+            raise ValueError(f"bands must be sorted by max_km with only the last one null, got {kms}")
+        return self
+
+
+class Lanes(Model):
+    ndc_fdc: LaneClass = LaneClass(base_h=10.0)
+    fdc_store: LaneClass = LaneClass(base_h=4.0)
+    ndc_store: LaneClass = LaneClass(base_h=10.0)
+    overrides: tuple[LaneOverride, ...] = ()
+    far: FarTransit = FarTransit()
+
+
+# --------------------------------------------------------------------------- catalog
+class Category(Model):
+    name: Ident
+    share: Prob = Field(description="share of SKUs in this category")
+    value_cny: PosFloat = Field(description="mean unit value (lognormal)")
+    value_cv: NonNegFloat = 0.8
+    volume_l: PosFloat = Field(description="mean unit volume in litres (lognormal)")
+    volume_cv: NonNegFloat = 0.5
+    shelf_life_days: PosFloat | None = Field(None, description="perishables expire after this [params: 2-5 days fresh]")
+    tiers: tuple[Tier, ...] = Field(("near", "mid", "far"), min_length=1, description="tiers that may carry this category")
+
+
+class Catalog(Model):
+    n_skus: PosInt = 5000
+    zipf_s: PosFloat = Field(1.0, description="popularity exponent [params: Demand, s ~ 1]")
+    categories: tuple[Category, ...] = (
+        Category(name="grocery", share=0.5, value_cny=25.0, volume_l=1.5),
+        Category(name="fresh", share=0.2, value_cny=30.0, volume_l=1.2, shelf_life_days=4, tiers=("near", "mid")),
+        Category(name="personal_care", share=0.2, value_cny=45.0, volume_l=0.6),
+        Category(name="bulky", share=0.1, value_cny=120.0, volume_l=25.0, tiers=("mid", "far")),
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Catalog:
+        total = sum(c.share for c in self.categories)
+        if not self.categories or not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"categories: shares must sum to 1, got {round(total, 6)}")
+        names = [c.name for c in self.categories]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"categories: duplicate name {dup[0]!r}")
+        return self
+
+
+# --------------------------------------------------------------------------- demand
+class TierMix(Model):
+    near: Prob = 0.55
+    mid: Prob = 0.15
+    far: Prob = 0.30
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> TierMix:
+        total = self.near + self.mid + self.far
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"shares must sum to 1, got {round(total, 6)}")
+        return self
+
+
+class Promotion(Model):
+    name: str = "promotion"
+    date: dt.date
+    multiplier: PosFloat = Field(10.0, description="[params: Demand, Double 11 ~10x]")
+    pre_days: NonNegInt = 0
+    pre_multiplier: PosFloat = 1.0
+    post_days: NonNegInt = 0
+    post_multiplier: PosFloat = 1.0
+    known_to_forecast: bool = True
+
+
+class Basket(Model):
+    mean_lines: Annotated[float, Field(ge=1)] = Field(1.6, description="geometric [params: Demand, assumption]")
+    max_lines: PosInt = 12
+    mean_qty: Annotated[float, Field(ge=1)] = 1.3
+
+
+#: Hourly arrival weights relative to the daily mean (1 = average hour): peaks 11-13 and 17-21,
+#: night trough ~5 % of the mean rate [params: Demand].
+DEFAULT_INTRADAY = (0.05, 0.05, 0.05, 0.05, 0.05, 0.10, 0.30, 0.60, 0.90, 1.00, 1.20, 1.80,
+                    1.80, 1.30, 1.00, 0.90, 1.10, 1.70, 2.00, 2.00, 1.80, 1.30, 0.80, 0.30)
+
+
+class Demand(Model):
+    source: Literal["synthetic", "file"] = "synthetic"
+    file: Path | None = Field(None, description="planner's order history (CSV or Parquet) when source: file")
+    orders_per_day: PosFloat = 2000.0
+    intraday: tuple[NonNegFloat, ...] = Field(DEFAULT_INTRADAY, description="24 hourly weights")
+    weekly: tuple[NonNegFloat, ...] = Field((1.0, 0.97, 0.97, 1.0, 1.05, 1.03, 0.98), description="Mon..Sun weights")
+    day_cv: NonNegFloat = Field(0.1, description="gamma day x city multiplier CV [params: Demand, assumption]")
+    promotions: tuple[Promotion, ...] = ()
+    tier_mix: TierMix = TierMix()
+    tier_mix_by_category: dict[str, TierMix] = Field(default_factory=dict)
+    basket: Basket = Basket()
+
+    @model_validator(mode="after")
+    def _check(self) -> Demand:
+        if len(self.intraday) != 24 or sum(self.intraday) <= 0:
+            raise ValueError(f"intraday: needs 24 hourly weights with a positive sum, got {len(self.intraday)}")
+        if len(self.weekly) != 7 or sum(self.weekly) <= 0:
+            raise ValueError(f"weekly: needs 7 weights (Mon..Sun) with a positive sum, got {len(self.weekly)}")
+        if self.source == "file" and self.file is None:
+            raise ValueError("file: required when source is 'file'")
+        return self
+
+
+# --------------------------------------------------------------------------- tiers
+class NearTier(Model):
+    promise_min: PosFloat = Field(30.0, description="[params: Tiers, 30 minutes]")
+    service_hours: tuple[Clock, Clock] = ("08:00", "23:00")
+
+    @model_validator(mode="after")
+    def _check(self) -> NearTier:
+        a, b = (units.parse_clock(t) for t in self.service_hours)
+        if b <= a:
+            raise ValueError(f"service_hours: end must be after start, got {list(self.service_hours)}")
+        return self
+
+
+class Wave(Model):
+    cutoff: Clock
+    window: tuple[Clock, Clock]
+
+    @model_validator(mode="after")
+    def _check(self) -> Wave:
+        c = units.parse_clock(self.cutoff)
+        a, b = (units.parse_clock(t) for t in self.window)
+        if not c <= a < b:
+            raise ValueError(f"window must start at or after the cut-off and end after it starts, got "
+                             f"cutoff {self.cutoff}, window {list(self.window)}")
+        if b - c > MAX_MID_WINDOW_H * units.HOUR:
+            raise ValueError(f"window ends {(b - c) / units.HOUR:g} h after the cut-off {self.cutoff}; "
+                             f"the mid promise allows at most {MAX_MID_WINDOW_H:g} h")
+        return self
+
+
+class MidTier(Model):
+    waves: tuple[Wave, ...] = Field(
+        (Wave(cutoff="09:00", window=("10:00", "13:00")), Wave(cutoff="12:00", window=("13:00", "16:00")),
+         Wave(cutoff="15:00", window=("16:00", "19:00")), Wave(cutoff="18:00", window=("19:00", "22:00"))),
+        min_length=1, description="[params: FDC vans, 4-6 waves for a 4-hour promise]")
+
+    @model_validator(mode="after")
+    def _sorted(self) -> MidTier:
+        cuts = [units.parse_clock(w.cutoff) for w in self.waves]
+        if cuts != sorted(set(cuts)):
+            raise ValueError(f"waves: cut-offs must be distinct and increasing, got {[w.cutoff for w in self.waves]}")
+        return self
+
+
+class FarTier(Model):
+    cutoff: Clock = Field("23:00", description="[params: Far tier, 23:00 next-day cut-off]")
+
+
+class Acceptance(Model):
+    """Probability a customer accepts the one slower offer [params: Inventory and money, assumption]."""
+
+    near_mid: Prob = 0.5
+    mid_far: Prob = 0.7
+    near_far: Prob = 0.3
+
+
+class Lateness(Model):
+    """[params: Inventory and money, assumption]"""
+
+    near_per_min_cny: NonNegFloat = 0.2
+    mid_per_min_cny: NonNegFloat = 0.05
+    far_per_day_cny: NonNegFloat = 5.0
+
+
+class Tiers(Model):
+    near: NearTier = NearTier()
+    mid: MidTier = MidTier()
+    far: FarTier = FarTier()
+    downgrade_acceptance: Acceptance = Acceptance()
+    lateness_penalty: Lateness = Lateness()
+
+
+# --------------------------------------------------------------------------- costs
+class FixedCosts(Model):
+    store_per_day_cny: NonNegFloat = Field(3000.0, description="[params: Fixed costs, ~3,000 CNY per store-day]")
+    fdc_per_day_cny: NonNegFloat = Field(20000.0, description="[params: Fixed costs, ~20,000 CNY per day]")
+    ndc_per_day_cny: NonNegFloat = 0.0
+
+
+class RiderCosts(Model):
+    model: Literal["platform", "fleet"] = "platform"
+    base_per_trip_cny: NonNegFloat = Field(3.0, description="[params: Rider pay, platform]")
+    per_km_cny: NonNegFloat = Field(0.6, description="[params: Rider pay, platform]")
+    per_hour_cny: NonNegFloat = Field(30.0, description="[params: Rider pay, fleet]")
+
+
+class VanCosts(Model):
+    per_stop_cny: NonNegFloat = Field(4.0, description="[params: FDC vans, assumption]")
+    per_km_cny: NonNegFloat = Field(2.5, description="[params: FDC vans, assumption]")
+
+
+class ParcelLane(Model):
+    ndc: Ident
+    city: Ident
+    per_order_cny: NonNegFloat
+
+
+class ParcelCosts(Model):
+    per_order_cny: NonNegFloat = Field(8.0, description="[params: Far tier, ~8 CNY average]")
+    by_lane: tuple[ParcelLane, ...] = ()
+
+
+class LostSale(Model):
+    margin_rate: Prob = Field(0.25, description="share of unit value [params: Inventory and money, assumption]")
+    goodwill_cny: NonNegFloat = 5.0
+
+
+class Costs(Model):
+    fixed: FixedCosts = FixedCosts()
+    picker_per_hour_cny: NonNegFloat = Field(35.0, description="[params: Picker labour]")
+    ndc_handling_per_order_cny: NonNegFloat = Field(1.5, description="[params: Fixed costs, NDC handling]")
+    riders: RiderCosts = RiderCosts()
+    van: VanCosts = VanCosts()
+    parcel: ParcelCosts = ParcelCosts()
+    split_per_extra_shipment_cny: NonNegFloat = Field(2.0, description="packaging and handling of each extra parcel")
+    holding_rate_per_year: Prob = Field(0.25, description="[params: Holding cost 20-40 %/year]")
+    lost_sale: LostSale = LostSale()
+
+
+# --------------------------------------------------------------------------- inventory, policy, router, forecast
+class NdcSupply(Model):
+    mode: Literal["unlimited", "lead_time"] = "unlimited"
+    lead_time_days: PosFloat = 3.0
+    initial_days_of_supply: PosFloat = 30.0
+
+
+class Inventory(Model):
+    review_period_days: PosFloat = 1.0
+    initial_forward: Literal["none", "targets"] = Field(
+        "none", description="'none': forward nodes start empty, warm-up fills them (paid for)")
+    ndc_supply: NdcSupply = NdcSupply()
+
+
+class Router(Model):
+    name: str = "flow"
+    epoch_s: PosFloat = Field(60.0, description="routing batch length [params: dispatch every 30-60 s]")
+    max_deterministic_time: PosFloat = Field(2.0, description="CP-SAT deterministic limit per solve")
+    lookahead: bool = True
+    vans: Literal["approx", "solver"] = "approx"
+
+
+class Forecast(Model):
+    method: Literal["moving_average", "exp_smoothing", "promotion_aware", "oracle", "hindsight"] = "oracle"
+    error: NonNegFloat | None = Field(
+        0.3, description="target WAPE of lognormal noise on the rate [params: Demand, 30 % assumption]")
+    window_days: PosInt = 7
+    alpha: Annotated[float, Field(gt=0, le=1)] = 0.3
+
+
+class Scenario(Model):
+    """A fully described fulfilment network, its demand and how it is run."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    extends: str | None = Field(None, description="another scenario file (relative) this one overrides key by key")
+    description: str = ""
+    seed: NonNegInt = 0
+    horizon: Horizon = Horizon()
+    geography: Geography
+    nodes: Nodes
+    lanes: Lanes = Lanes()
+    catalog: Catalog = Catalog()
+    demand: Demand = Demand()
+    tiers: Tiers = Tiers()
+    costs: Costs = Costs()
+    inventory: Inventory = Inventory()
+    policy: str = Field("central_only", description="pre-positioning policy SPEC, e.g. top_n(n=200)")
+    router: Router = Router()
+    forecast: Forecast = Forecast()
