@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -36,19 +37,25 @@ def cn_cities() -> tuple[CityRecord, ...]:
     return tuple(sorted(cities, key=lambda c: -c.population))
 
 
+def normalise(name: str) -> str:
+    """Case-, accent- and apostrophe-insensitive key: "Xi’an" ~ "xi'an", "Ürümqi" ~ "urumqi"."""
+    text = unicodedata.normalize("NFKD", name.strip().replace("’", "'"))
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+
+
 @cache
 def _by_name() -> dict[str, CityRecord]:
     out: dict[str, CityRecord] = {}
     for c in cn_cities():
-        out.setdefault(c.name.lower(), c)
+        out.setdefault(normalise(c.name), c)
         if c.name_zh:
             out.setdefault(c.name_zh, c)
     return out
 
 
 def lookup_city(name: str) -> CityRecord | None:
-    """The bundled city called `name` (English, case-insensitive, or Chinese), or None."""
-    return _by_name().get(name.strip().lower()) or _by_name().get(name.strip())
+    """The bundled city called `name` (English, any case/accents, or Chinese), or None."""
+    return _by_name().get(normalise(name)) or _by_name().get(name.strip())
 
 
 def suggest(name: str, candidates: list[str] | tuple[str, ...]) -> str:

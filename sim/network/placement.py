@@ -9,6 +9,7 @@ across replications and independent of other cities.
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from sim.network.geo import offset_latlon, to_local_km
 from sim.rng import RandomStreams
@@ -23,14 +24,14 @@ def _kmeans(rng: np.random.Generator, pts: np.ndarray, k: int) -> np.ndarray:
     centres = [pts[rng.integers(len(pts))]]
     d2 = ((pts - centres[0]) ** 2).sum(1)
     for _ in range(1, k):
-        p = d2 / d2.sum() if d2.sum() > 0 else None
-        c = pts[rng.choice(len(pts), p=p)]
+        total = d2.sum()
+        pick = int(np.searchsorted(np.cumsum(d2), rng.random() * total)) if total > 0 else int(rng.integers(len(pts)))
+        c = pts[min(pick, len(pts) - 1)]
         centres.append(c)
         d2 = np.minimum(d2, ((pts - c) ** 2).sum(1))
     cen = np.array(centres)
     for _ in range(ITERATIONS):
-        dist = ((pts[:, None, :] - cen[None, :, :]) ** 2).sum(2)
-        lab = dist.argmin(1)
+        lab = cKDTree(cen).query(pts)[1]
         counts = np.bincount(lab, minlength=k)
         sums = np.zeros_like(cen)
         np.add.at(sums, lab, pts)

@@ -150,9 +150,11 @@ def _check_warmup(sc: Scenario) -> list[str]:
 
 
 # --------------------------------------------------------------------------- memory
-BYTES_PER_ORDER = 600  # order + line arrays, event arrays and the result frames built from them
+# The engine keeps compact per-order result columns for the whole run, works on one day's
+# arrays at a time and streams inventory rows to disk per day; these constants encode that budget.
+BYTES_PER_ORDER = 250  # order + line result columns (~20 columns, ~1.6 lines per order)
 BYTES_PER_CELL_STATE = 80  # node x SKU state arrays (on-hand, reserved, pipeline, targets, ...)
-BYTES_PER_CELL_DAY = 64  # one inventory.parquet row per node x SKU x day while building it
+BYTES_PER_CELL_DAY = 64  # one day's inventory rows per node x SKU, written out at the day's end
 BYTES_PER_ZONE_NODE = 24  # distance and ETA matrices (float32) per zone x node
 
 
@@ -169,7 +171,7 @@ def _sizes(sc: Scenario) -> tuple[float, int, int, int]:
 def estimate_memory_bytes(sc: Scenario) -> int:
     """A deliberately simple upper estimate of a run's peak memory."""
     orders, cells, zone_nodes, total_days = _sizes(sc)
-    return int(orders * BYTES_PER_ORDER + cells * (BYTES_PER_CELL_STATE + BYTES_PER_CELL_DAY * total_days)
+    return int(orders * BYTES_PER_ORDER + cells * (BYTES_PER_CELL_STATE + BYTES_PER_CELL_DAY)
                + zone_nodes * BYTES_PER_ZONE_NODE + 300 * 2**20)
 
 

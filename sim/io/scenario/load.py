@@ -211,9 +211,9 @@ def _resolve_nodes(sc: Scenario, data: dict[str, Any], base: Path, problems: lis
     centres = {c["name"]: c for c in data.get("geography", {}).get("cities", [])}
     for key in NODE_KINDS.values():
         for site in nodes.get(key, {}).get("sites", []) or []:
-            if isinstance(site, dict) and site.get("city") in centres:
-                site.setdefault("lat", centres[site["city"]]["lat"])
-                site.setdefault("lon", centres[site["city"]]["lon"])
+            if isinstance(site, dict) and site.get("city") in centres and site.get("lat") is None:
+                site["lat"] = centres[site["city"]]["lat"]
+                site["lon"] = centres[site["city"]]["lon"]
 
 
 def _resolve_paths(sc: Scenario, data: dict[str, Any], base: Path) -> None:

@@ -67,6 +67,12 @@ class City(Model):
     zones: PosInt | None = Field(None, description="demand zones in this city (default geography.zones_per_city)")
     radius_km: PosFloat | None = Field(None, description="city radius (default geography.city_radius_km)")
 
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> City:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError(f"give both lat and lon, or neither (looked up), got lat {self.lat}, lon {self.lon}")
+        return self
+
 
 class Geography(Model):
     preset: str | None = Field(None, description="named city set: shanghai_hangzhou, yangtze_delta, china_top10, china_top30")
@@ -119,6 +125,12 @@ class Site(Model):
     lat: Lat | None = None
     lon: Lon | None = None
     capacity: dict[str, float] = Field(default_factory=dict, description="overrides of the group's capacity fields")
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Site:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError(f"give both lat and lon, or neither (the city centre), got lat {self.lat}, lon {self.lon}")
+        return self
 
 
 class _Group(Model):
