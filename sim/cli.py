@@ -179,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and exits with) 0, 1 or 2 as the contract says."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    if debug:  # accepted anywhere on the line, not only before the verb
+        args = ["--debug"] + [a for a in args if a != "--debug"]
     command = typer.main.get_command(app)
     try:
         rv = command.main(args=args, prog_name="shangou", standalone_mode=False)

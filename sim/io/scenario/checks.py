@@ -175,6 +175,14 @@ def estimate_memory_bytes(sc: Scenario) -> int:
                + zone_nodes * BYTES_PER_ZONE_NODE + 300 * 2**20)
 
 
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    raise AssertionError
+
+
 def memory_breakdown(sc: Scenario) -> str:
     orders, cells, zone_nodes, total_days = _sizes(sc)
     return (f"{orders:,.0f} orders over {total_days} days, {cells:,} node x SKU cells, "

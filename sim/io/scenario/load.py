@@ -30,6 +30,29 @@ CAPACITY_MODELS: dict[str, type[BaseModel]] = {"ndc": NdcCapacity, "fdc": FdcCap
 
 
 # --------------------------------------------------------------------------- reading
+class _Loader(yaml.SafeLoader):
+    """YAML with YAML 1.2 numbers: ``22:00`` stays the string "22:00" (YAML 1.1 reads base-60 1320)
+    and ``1e6`` is a float."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in rules if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for ch, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+|0o[0-7_]+)$"),
+    list("-+0123456789"))
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+               r"|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
+
+
+def parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """The file's top-level mapping; ScenarioError for every way a file can be unreadable."""
     p = Path(path)
@@ -44,7 +67,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not text.strip():
         raise ScenarioError(f"{p}: file is empty")
     try:
-        data = yaml.safe_load(text)
+        data = parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -81,9 +104,12 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
         if not sep or not path.strip():
             problems.append(f"--set {item}: expected path=value")
             continue
+        if path.strip() == "extends":
+            problems.append("--set extends: not supported; put extends: in the scenario file")
+            continue
         try:
             parts = _split_path(path.strip())
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = parse_yaml(raw) if raw.strip() else ""
         except (ValueError, yaml.YAMLError) as exc:
             problems.append(f"--set {path}: {str(exc).splitlines()[0]}")
             continue
@@ -134,6 +160,13 @@ def _resolve_cities(sc: Scenario, data: dict[str, Any], problems: list[str]) -> 
             return
         names = list(preset_cities(sc.geography.preset))
     explicit = {c.name: c for c in sc.geography.cities}
+    seen: set[str] = set()
+    for i, city in enumerate(sc.geography.cities):
+        if city.name in seen:
+            problems.append(f"geography.cities[{i}].name: duplicate city {city.name!r}")
+        seen.add(city.name)
+    if problems:
+        return
     names += [n for n in explicit if n not in names]
     if not names:
         problems.append("geography: needs a preset or at least one city")
@@ -144,7 +177,7 @@ def _resolve_cities(sc: Scenario, data: dict[str, Any], problems: list[str]) -> 
         rec = lookup_city(name)
         given = c.model_dump(exclude_none=True) if c else {"name": name}
         if rec is None and (c is None or c.lat is None or c.lon is None or c.population is None):
-            i = list(explicit).index(name) if c else 0
+            i = [x.name for x in sc.geography.cities].index(name) if c else 0
             problems.append(f"geography.cities[{i}].name: unknown city {name!r}{suggest_city(name)}; "
                             "give lat, lon and population for a city not in cn_cities.csv")
             continue
@@ -190,7 +223,7 @@ def _read_nodes_csv(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[
                 if col in ("lat", "lon"):
                     site[col] = num
                 elif col in CAPACITY_MODELS[kind].model_fields:
-                    site["capacity"][col] = num
+                    site["capacity"][col] = int(num) if num.is_integer() else num
                 else:
                     problems.append(f"{where} row {rowno}, column {col}: not a capacity field of a {kind}"
                                     f"{suggest(col, list(CAPACITY_MODELS[kind].model_fields))}")
@@ -225,6 +258,7 @@ def resolve(data: dict[str, Any], base_dir: Path) -> Scenario:
     """Validate `data`, fill every default a later stage needs, run the cross-section checks."""
     sc = _validate(data)
     data = sc.model_dump(mode="json", by_alias=True)
+    data["extends"] = None  # already merged by read_with_extends
     problems: list[str] = []
     _resolve_cities(sc, data, problems)
     _resolve_nodes(sc, data, base_dir, problems)
@@ -256,7 +290,8 @@ def read_with_extends(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any
         raise ScenarioError(f"extends: expected a file name, got {parent!r}")
     base_path = (path.parent / parent).resolve()
     if base_path in _seen:
-        raise ScenarioError(f"extends: {parent}: circular extends ({' -> '.join(p.name for p in _seen)})")
+        chain = " -> ".join(p.name for p in (*_seen, path.resolve(), base_path))
+        raise ScenarioError(f"extends: circular extends ({chain})")
     return _deep_merge(read_with_extends(base_path, (*_seen, path.resolve())), data)
 
 
@@ -273,8 +308,8 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
         need = checks.estimate_memory_bytes(sc)
         if need > max_memory:
             raise ScenarioError(
-                f"<scenario>: needs an estimated {need / 2**30:.1f} GiB of memory "
-                f"({checks.memory_breakdown(sc)}), over --max-memory {max_memory / 2**30:.1f} GiB")
+                f"<scenario>: needs an estimated {checks.human_bytes(need)} of memory "
+                f"({checks.memory_breakdown(sc)}), over the limit of {checks.human_bytes(max_memory)} (--max-memory)")
     return sc
 
 

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
 
 from sim import units
 
@@ -33,8 +33,8 @@ def _ident(v: str) -> str:
     return v
 
 
-PosInt = Annotated[int, Field(gt=0)]
-NonNegInt = Annotated[int, Field(ge=0)]
+PosInt = Annotated[int, Strict(), Field(gt=0)]  # strict: a boolean (YAML yes/true) is not a count
+NonNegInt = Annotated[int, Strict(), Field(ge=0)]
 PosFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 Prob = Annotated[float, Field(ge=0, le=1)]
@@ -124,7 +124,7 @@ class Site(Model):
     city: Ident
     lat: Lat | None = None
     lon: Lon | None = None
-    capacity: dict[str, float] = Field(default_factory=dict, description="overrides of the group's capacity fields")
+    capacity: dict[str, int | float] = Field(default_factory=dict, description="overrides of the group's capacity fields")
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> Site:
@@ -358,10 +358,12 @@ class MidTier(Model):
     waves: tuple[Wave, ...] = Field(
         (Wave(cutoff="09:00", window=("10:00", "13:00")), Wave(cutoff="12:00", window=("13:00", "16:00")),
          Wave(cutoff="15:00", window=("16:00", "19:00")), Wave(cutoff="18:00", window=("19:00", "22:00"))),
-        min_length=1, description="[params: FDC vans, 4-6 waves for a 4-hour promise]")
+        description="[params: FDC vans, 4-6 waves for a 4-hour promise]")
 
     @model_validator(mode="after")
     def _sorted(self) -> MidTier:
+        if not self.waves:
+            raise ValueError("waves: needs at least one wave")
         cuts = [units.parse_clock(w.cutoff) for w in self.waves]
         if cuts != sorted(set(cuts)):
             raise ValueError(f"waves: cut-offs must be distinct and increasing, got {[w.cutoff for w in self.waves]}")
