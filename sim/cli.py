@@ -11,10 +11,11 @@ import os
 import re
 import sys
 import tempfile
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -172,6 +173,73 @@ def network(
         fig = network_map(net, title=sc.name)
         write_atomic(plot, lambda p: fig.savefig(p, dpi=110, format=plot.suffix.lstrip(".").lower()))
         out.print(f"map written to {plot}", markup=False)
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="run directory (default runs/<scenario>-<time>)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing run directory once the new run is done")] = False,
+    seed: Annotated[int | None, typer.Option("--seed", help="override the scenario seed")] = None,
+    replication: Annotated[int, typer.Option("--replication", help="replication index (independent demand)")] = 0,
+    days: Annotated[int | None, typer.Option("--days", help="measured days (warm-up comes first, drain after)")] = None,
+    policy: Annotated[str | None, typer.Option("--policy", help="policy SPEC, e.g. 'top_n(n=200)'")] = None,
+    router: Annotated[str | None, typer.Option("--router", help="router name: nearest, tier_first, ...")] = None,
+    set_: SetOpt = None,
+    max_memory: MaxMemOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
+) -> None:
+    """Simulate a scenario and write its run directory (orders, lines, inventory, nodes, KPIs)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from sim.io.scenario import estimate_memory_bytes
+    from sim.run import prepare, simulate
+
+    sc = prepare(scenario, seed=seed, days=days, policy=policy, router=router, overrides=set_)
+    limit = parse_size(max_memory)
+    if estimate_memory_bytes(sc) > limit:
+        from sim.io.scenario.checks import human_bytes, memory_breakdown
+
+        raise ScenarioError(f"<scenario>: needs an estimated {human_bytes(estimate_memory_bytes(sc))} of memory "
+                            f"({memory_breakdown(sc)}), over the limit of {human_bytes(limit)} (--max-memory)")
+    show = not quiet and err.is_terminal
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                  TimeElapsedColumn(), console=err, disable=not show) as bar:
+        total = sc.horizon.warmup_days + sc.horizon.days
+        task = bar.add_task(f"{sc.name}", total=total, info="")
+        t0 = time.perf_counter()
+
+        def tick(day: int, total_days: int, orders: int) -> None:
+            rate = orders / max(time.perf_counter() - t0, 1e-9)
+            bar.update(task, completed=min(day, total_days), info=f"day {day}/{total_days}, {orders:,} orders, "
+                                                                    f"{rate:,.0f} orders/s")
+
+        result = simulate(sc, replication=replication, out=out_dir, force=force, progress=tick)
+    if not quiet:
+        print_kpis(result.kpis, str(result.path))
+
+
+def print_kpis(k: dict[str, Any], path: str) -> None:
+    """The headline KPI table a planner reads after a run."""
+    t = Table(title=f"KPIs (measured days) - {path}", title_justify="left")
+    t.add_column("KPI")
+    t.add_column("value", justify="right")
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x:.1%}"
+
+    rows = [("orders", f"{k['orders']:,}"), ("perfect-order rate", pct(k["perfect_order_rate"])),
+            ("requested tier or faster", pct(k["requested_tier_rate"])), ("lost sales", pct(k["lost_sales_rate"])),
+            ("downgraded", pct(k["downgrade_rate"])), ("local fulfilment", pct(k["local_fulfilment_rate"])),
+            ("cost per order (CNY)", "-" if k["cost_per_order_cny"] is None else f"{k['cost_per_order_cny']:.2f}")]
+    for tier in ("near", "mid", "far"):
+        d = k["tiers"][tier]
+        if d["share"]:
+            rows.append((f"{tier}: share / on time / p90 min",
+                         f"{pct(d['share'])} / {pct(d['on_time_rate'])} / {d['p90_min']:.0f}"))
+    for name, value in rows:
+        t.add_row(name, value)
+    out.print(t)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -37,3 +37,18 @@ class SolverError(ShangouError):
     """An optimiser failed in a way no fallback could handle (a bug, exit 1)."""
 
     exit_code = 1
+
+
+class InvariantViolation(ShangouError):
+    """A run broke an accounting invariant (DESIGN.md 4): a bug in the simulator, never bad input (exit 1).
+
+    Holds one line per violated invariant, each naming it and giving counts and one example.
+    """
+
+    exit_code = 1
+
+    def __init__(self, problems: str | Iterable[str]) -> None:
+        self.problems: list[str] = [problems] if isinstance(problems, str) else list(problems)
+        if not self.problems:
+            self.problems = ["invariant violated"]
+        super().__init__("\n".join(self.problems))

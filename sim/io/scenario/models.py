@@ -89,6 +89,7 @@ class StoreCapacity(Model):
     pickers: PosInt = 4
     pick_base_s: PosFloat = Field(75.0, description="per order [params: Stores, 60-90 s, assumption]")
     pick_per_line_s: NonNegFloat = Field(12.0, description="per line [params: Stores, 10-15 s, assumption]")
+    pick_cv: NonNegFloat = Field(0.5, description="coefficient of variation of pick times (gamma; 1 = exponential)")
     riders: PosInt = 12
     rider_speed_kmh: PosFloat = Field(18.0, description="[params: Riders, 18 km/h typical]")
     rider_peak_speed_kmh: PosFloat = Field(15.0, description="[params: Riders, 15 km/h at peaks]")
@@ -460,7 +461,7 @@ class Inventory(Model):
 
 
 class Router(Model):
-    name: str = "flow"
+    name: str = Field("nearest", description="flow (OR-Tools, default once it lands), mip, nearest, cheapest, tier_first")
     epoch_s: PosFloat = Field(60.0, description="routing batch length [params: dispatch every 30-60 s]")
     max_deterministic_time: PosFloat = Field(2.0, description="CP-SAT deterministic limit per solve")
     lookahead: bool = True

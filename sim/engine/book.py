@@ -1,0 +1,90 @@
+"""The order book: every order of the run as growing arrays, with its outcome as it happens."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.demand.orders import Orders
+from sim.engine.records import LOST, NO_TIER, OPEN, LineRecords, OrderRecords
+
+
+class OrderBook:
+    def __init__(self) -> None:
+        z = np.empty(0)
+        self.order_id = np.empty(0, np.int64)
+        self.created_s, self.u_service, self.u_decision = z, z, z
+        self.zone = np.empty(0, np.int32)
+        self.city = np.empty(0, np.int32)
+        self.requested_tier = np.empty(0, np.int8)
+        self.line_offsets = np.zeros(1, np.int64)
+        self.line_sku = np.empty(0, np.int32)
+        self.line_qty = np.empty(0, np.int32)
+        self._warmup = np.empty(0, bool)
+        self.served_tier = np.empty(0, np.int8)
+        self.node = np.empty(0, np.int32)
+        self.status = np.empty(0, np.int8)
+        self.promised_s, self.delivered_s, self.deadline_s, self.pick_start_s = z, z, z, z
+        self.downgraded = np.empty(0, bool)
+        self.cost_handling, self.cost_transport, self.cost_penalty, self.cost_split = z, z, z, z
+        self.carry = np.empty(0, np.int64)
+        self.next_new = 0
+
+    @property
+    def n(self) -> int:
+        return int(self.order_id.size)
+
+    def add_day(self, o: Orders, warmup: bool) -> None:
+        n = o.n_orders
+        cat = np.concatenate
+        self.line_offsets = cat([self.line_offsets, self.line_offsets[-1] + o.line_offsets[1:]])
+        self.line_sku, self.line_qty = cat([self.line_sku, o.line_sku]), cat([self.line_qty, o.line_qty])
+        for name in ("order_id", "created_s", "zone", "city", "requested_tier", "u_service", "u_decision"):
+            setattr(self, name, cat([getattr(self, name), getattr(o, name)]))
+        self._warmup = cat([self._warmup, np.full(n, warmup)])
+        self.served_tier = cat([self.served_tier, np.full(n, NO_TIER, np.int8)])
+        self.node = cat([self.node, np.full(n, -1, np.int32)])
+        self.status = cat([self.status, np.full(n, OPEN, np.int8)])
+        for name in ("promised_s", "delivered_s", "deadline_s", "pick_start_s"):
+            setattr(self, name, cat([getattr(self, name), np.full(n, np.nan)]))
+        self.downgraded = cat([self.downgraded, np.zeros(n, bool)])
+        for name in ("cost_handling", "cost_transport", "cost_penalty", "cost_split"):
+            setattr(self, name, cat([getattr(self, name), np.zeros(n)]))
+
+    def warmup_mask(self) -> np.ndarray:
+        return self._warmup
+
+    def n_lines(self, idx: np.ndarray) -> np.ndarray:
+        return self.line_offsets[idx + 1] - self.line_offsets[idx]
+
+    def units(self, idx: np.ndarray) -> np.ndarray:
+        cs = np.concatenate([[0], np.cumsum(self.line_qty, dtype=np.int64)])
+        return cs[self.line_offsets[idx + 1]] - cs[self.line_offsets[idx]]
+
+    def take_batch(self, t: float) -> np.ndarray:
+        """Carried orders (oldest first), then the orders created before t not yet routed."""
+        if not self.carry.size and (self.next_new >= self.n or self.created_s[self.next_new] >= t):
+            return self.carry
+        end = int(np.searchsorted(self.created_s, t, side="left"))
+        new = np.arange(self.next_new, max(end, self.next_new), dtype=np.int64)
+        self.next_new = max(end, self.next_new)
+        out = np.concatenate([self.carry, new])
+        self.carry = np.empty(0, np.int64)
+        return out
+
+    def records(self, preferred: np.ndarray) -> tuple[OrderRecords, LineRecords]:
+        n_lines = np.diff(self.line_offsets)
+        pref = np.where(self.requested_tier >= 0, preferred[self.requested_tier, self.zone], -1)
+        orders = OrderRecords(
+            order_id=self.order_id, created_s=self.created_s, zone=self.zone, city=self.city,
+            n_lines=n_lines.astype(np.int16), units=self.units(np.arange(self.n)).astype(np.int32),
+            requested_tier=self.requested_tier, served_tier=self.served_tier, node=self.node, status=self.status,
+            promised_s=self.promised_s, delivered_s=self.delivered_s, downgraded=self.downgraded,
+            n_shipments=np.where(self.node >= 0, 1, 0).astype(np.int8), warmup=self._warmup,
+            cost_handling=self.cost_handling, cost_transport=self.cost_transport, cost_split=self.cost_split,
+            cost_penalty=self.cost_penalty,
+            missing_lines=np.where(self.status == LOST, n_lines, 0).astype(np.int16))
+        rep = lambda a: np.repeat(a, n_lines)  # noqa: E731
+        lines = LineRecords(order_id=rep(self.order_id), sku=self.line_sku, qty=self.line_qty,
+                            preferred_node=rep(pref).astype(np.int32), node=rep(self.node),
+                            served_tier=rep(self.served_tier), status=rep(self.status))
+        return orders, lines

@@ -1,0 +1,133 @@
+"""What a simulation run produces: struct-of-arrays records handed from the engine to metrics/io.
+
+This is the contract between ``sim/engine`` (which fills it) and ``sim/metrics`` + ``sim/io/results``
+(which turn it into KPIs and the run directory). No SimPy here. Tiers are int8 codes
+(0 near, 1 mid, 2 far, -1 none); statuses are int8 codes (0 delivered, 1 lost, 2 open); node
+indices refer to ``Network.node_ids`` (-1 none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+TIER_NAMES = ("near", "mid", "far")
+STATUS_NAMES = ("delivered", "lost", "open")
+DELIVERED, LOST, OPEN = 0, 1, 2
+NO_TIER = -1
+
+#: network-level cost kinds recorded per day (CNY); order-level kinds live on OrderRecords
+DAILY_COSTS = ("fixed", "holding", "transfer", "spoilage", "lost_sales")
+
+
+@dataclass
+class OrderRecords:
+    """One row per order, in creation order (column meanings as orders.parquet in DESIGN.md 10)."""
+
+    order_id: np.ndarray  # int64
+    created_s: np.ndarray  # float64, seconds from simulation start
+    zone: np.ndarray  # int32
+    city: np.ndarray  # int32
+    n_lines: np.ndarray  # int16
+    units: np.ndarray  # int32
+    requested_tier: np.ndarray  # int8
+    served_tier: np.ndarray  # int8, -1 if lost/open
+    node: np.ndarray  # int32, node of the largest shipment, -1 if lost/open
+    status: np.ndarray  # int8
+    promised_s: np.ndarray  # float64, deadline of the served tier (NaN if lost)
+    delivered_s: np.ndarray  # float64, NaN unless delivered
+    downgraded: np.ndarray  # bool
+    n_shipments: np.ndarray  # int8
+    warmup: np.ndarray  # bool
+    cost_handling: np.ndarray  # float64 CNY
+    cost_transport: np.ndarray
+    cost_split: np.ndarray
+    cost_penalty: np.ndarray  # lateness penalty (lost-sale cost is network-level, per day)
+    missing_lines: np.ndarray  # int16, lines not delivered (0 for a complete order)
+
+    @property
+    def n(self) -> int:
+        return len(self.order_id)
+
+    @property
+    def on_time(self) -> np.ndarray:
+        return (self.status == DELIVERED) & (self.delivered_s <= self.promised_s + 1e-6)
+
+    @property
+    def perfect(self) -> np.ndarray:
+        """Delivered, on time, complete (one shipment, no missing line), at the requested tier or faster."""
+        return (self.on_time & (self.n_shipments == 1) & (self.missing_lines == 0)
+                & (self.served_tier >= 0) & (self.served_tier <= self.requested_tier))
+
+    @property
+    def cost(self) -> np.ndarray:
+        return self.cost_handling + self.cost_transport + self.cost_split + self.cost_penalty
+
+
+@dataclass
+class LineRecords:
+    """One row per order line."""
+
+    order_id: np.ndarray  # int64
+    sku: np.ndarray  # int32
+    qty: np.ndarray  # int32
+    preferred_node: np.ndarray  # int32: the node the requested tier would have used first (-1 none)
+    node: np.ndarray  # int32: the node that shipped it (-1 lost)
+    served_tier: np.ndarray  # int8
+    status: np.ndarray  # int8
+
+
+@dataclass
+class InventoryRecords:
+    """Per day x node x SKU with any stock or activity that day (flow conservation holds per row:
+    start + received - shipped - transferred_out - spoiled == end)."""
+
+    day: np.ndarray  # int32 day index from the simulation start
+    node: np.ndarray  # int32
+    sku: np.ndarray  # int32
+    start: np.ndarray  # int64 units on hand at 00:00
+    received: np.ndarray
+    shipped: np.ndarray  # to customers
+    transferred_out: np.ndarray  # to other nodes (replenishment)
+    spoiled: np.ndarray
+    end: np.ndarray
+    lost_demand: np.ndarray  # units of lost or downgraded lines whose preferred node this was
+
+
+@dataclass
+class DayRecords:
+    """Per simulated day: network-level costs (CNY) and utilisation."""
+
+    day: np.ndarray  # int32
+    warmup: np.ndarray  # bool
+    costs: dict[str, np.ndarray] = field(default_factory=dict)  # keys DAILY_COSTS
+    utilisation: dict[str, np.ndarray] = field(default_factory=dict)  # pickers, riders, vans: busy / available
+
+
+@dataclass
+class NodeRecords:
+    """Per node over the measured days: resource seconds busy and available (utilisation = ratio)."""
+
+    busy_s: dict[str, np.ndarray] = field(default_factory=dict)  # keys pickers, riders, vans; (N,) each
+    available_s: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class RouterStats:
+    epochs: int = 0
+    solver_ms_total: float = 0.0
+    repairs: int = 0
+    fallbacks: int = 0
+
+
+@dataclass
+class RunRecords:
+    orders: OrderRecords
+    lines: LineRecords
+    inventory: InventoryRecords
+    days: DayRecords
+    nodes: NodeRecords
+    router: RouterStats
+    measured_days: int
+    warmup_days: int

@@ -1,0 +1,258 @@
+"""One routing epoch: options -> router -> stock repair -> offers -> dispatch, all as arrays.
+
+The downgrade rule (DESIGN.md section 2): an order with no feasible option at its requested tier
+or faster, whose shortage is a capacity one that can still be waited out, is carried to the next
+epoch; otherwise it gets one offer of the best slower tier, which the customer accepts iff its
+decision uniform is below the scenario's acceptance probability; else it is a lost sale. Two orders
+of a batch may pick the same last units: the later one is repaired (carried to the next epoch) and
+counted in ``router.repairs``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim.engine.options import FAR, MID, NEAR, all_per_pair, pairs_lines
+from sim.engine.records import LOST
+from sim.routing.base import Batch
+from sim.units import DAY, HOUR
+
+CARRY_GRACE_S = np.array([1 * HOUR, 4 * HOUR, DAY])  # by requested tier: give up on an order carried this long past its deadline
+
+
+def acceptance_matrix(sc: Any) -> np.ndarray:
+    """p[requested, served]: 1 at or above the requested speed, the scenario's offer acceptance below it."""
+    a = sc.tiers.downgrade_acceptance
+    p = np.ones((3, 3))
+    p[NEAR, MID], p[NEAR, FAR], p[MID, FAR] = a.near_mid, a.near_far, a.mid_far
+    return p
+
+
+def carry_deadline(sim: Any, created: np.ndarray, tier: np.ndarray) -> np.ndarray:
+    """Latest time a capacity shortage may be waited out: half the near promise; a mid order's first
+    wave cut-off; a far order's first parcel cut-off."""
+    out = created + sim.near_promise_s / 2.0
+    mid = tier == MID
+    out[mid] = sim.waves.next_cutoff_s(created[mid])
+    far = tier == FAR
+    day, tod = np.divmod(created[far], DAY)
+    out[far] = (day + (tod > sim.parcels.cutoff)) * DAY + sim.parcels.cutoff
+    return out
+
+
+def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
+    """Route the orders `idx` at time t (the end of the epoch)."""
+    b, net, inv, cat, sc = sim.book, sim.net, sim.inv, sim.cat, sim.sc
+    fresh = np.isnan(b.deadline_s[idx])
+    if fresh.any():
+        b.deadline_s[idx[fresh]] = carry_deadline(sim, b.created_s[idx[fresh]], b.requested_tier[idx[fresh]].astype(int))
+    n = idx.size
+    zone, req, created = b.zone[idx], b.requested_tier[idx].astype(np.int64), b.created_s[idx]
+    n_lines = b.n_lines(idx)
+
+    # candidate (order, node) pairs, grouped by order
+    r_s, n_s = sim.cand[0].expand(zone)
+    r_f, n_f = sim.cand[1].expand(zone)
+    K = sim.ndcs.size
+    p_row = np.concatenate([r_s, r_f, np.repeat(np.arange(n), K)])
+    p_node = np.concatenate([n_s, n_f, np.tile(sim.ndcs, n)])
+    order = np.argsort(p_row, kind="stable")
+    p_row, p_node = p_row[order], p_node[order]
+    p_tier = (2 - net.node_kind[p_node]).astype(np.int64)  # store 2 -> near 0, fdc 1 -> mid 1, ndc 0 -> far 2
+    P = p_row.size
+
+    pair, line = pairs_lines(idx[p_row], b.line_offsets)
+    sku, qty = b.line_sku[line], b.line_qty[line]
+    pn = p_node[pair]
+    ok_line = (inv.on_hand[pn, sku] - inv.reserved[pn, sku] >= qty) & cat.tier_eligible[sku, p_tier[pair]]
+    stock_ok = all_per_pair(ok_line, pair, P)
+
+    km = net.road_km[zone[p_row], p_node].astype(float)
+    eta, promise = np.full(P, np.nan), np.full(P, np.nan)
+    handling, transport = np.zeros(P), np.zeros(P)
+    feasible = np.ones(P, bool)
+    costs = sc.costs
+    tod = t % DAY
+
+    m = p_tier == NEAR
+    srow = sim.row[p_node[m]]
+    mean_pick = sim.store_pick_base[srow] + sim.store_pick_line[srow] * n_lines[p_row[m]]
+    ready = np.maximum(t, sim.ops.earliest_picker()[srow]) + mean_pick
+    depart = np.maximum(ready, sim.ops.earliest_rider()[srow])
+    eta[m] = depart + km[m] / sim.ops.speed_at(depart) * HOUR
+    promise[m] = created[p_row[m]] + sim.near_promise_s
+    is_open = sim.near_open <= tod < sim.near_close
+    feasible[m] = is_open & (eta[m] <= promise[m])
+    handling[m] = costs.picker_per_hour_cny * mean_pick / HOUR
+    r = costs.riders
+    transport[m] = r.base_per_trip_cny + r.per_km_cny * km[m] if r.model == "platform" else \
+        r.per_hour_cny * 2 * km[m] / sim.ops.speed / 1.0
+
+    g = sim.waves.wave_at(t)
+    a_w, b_w = sim.waves.window_s(g)
+    m = p_tier == MID
+    frow = sim.row[p_node[m]]
+    eta[m], promise[m] = (a_w + b_w) / 2.0, b_w
+    handling[m] = costs.picker_per_hour_cny * (sim.fdc_pick_base[frow] + sim.fdc_pick_line[frow] * n_lines[p_row[m]]) / HOUR
+    transport[m] = costs.van.per_stop_cny + costs.van.per_km_cny * 2.0 * km[m]  # an upper bound: a dedicated stem
+
+    ship_day = sim.parcels.ship_day(t)
+    m = p_tier == FAR
+    nrow = sim.row[p_node[m]]
+    city = b.city[idx][p_row[m]]
+    promise[m] = sim.parcels.promise_s(ship_day, nrow, city)
+    eta[m] = promise[m] - 9 * HOUR
+    handling[m] = costs.ndc_handling_per_order_cny
+    transport[m] = sim.parcel_cost[nrow, city]
+    km[m] = 0.0
+
+    # learned per-node transport cost replaces the bound once the node has delivered orders
+    seen = sim.realised_n[p_node] > 0
+    transport = np.where(seen, sim.realised[p_node] / np.maximum(sim.realised_n[p_node], 1), transport)
+
+    cap = np.zeros(net.n_nodes, np.int64)
+    mean_lines = float(np.mean(n_lines)) if n else 1.0
+    cap[sim.stores] = sim.ops.capacity(t, sim.store_pick_base + sim.store_pick_line * mean_lines, sim.near_promise_s / 2)
+    fdc_km = np.array([net.road_km[:, f][net.covers()[:, f]].mean() if net.covers()[:, f].any() else 1.0
+                       for f in sim.fdcs]) if sim._fdc_km is None else sim._fdc_km
+    sim._fdc_km = fdc_km
+    cap[sim.fdcs] = sim.waves.capacity(g, sim.mean_order_l, fdc_km)
+    cap[sim.ndcs] = sim.parcels.capacity(ship_day)
+
+    at_or_faster = p_tier <= req[p_row]
+    has_cap = cap[p_node] > 0
+    primary = stock_ok & feasible & at_or_faster & has_cap
+    has_primary = np.bincount(p_row[primary], minlength=n) > 0
+    dt = float(sc.router.epoch_s)
+    can_wait = t + dt <= b.deadline_s[idx]
+    near_closed = (p_tier == NEAR) & (not is_open)
+    shortage = np.bincount(p_row[stock_ok & at_or_faster & ~primary & ~near_closed], minlength=n) > 0
+    wait = ~has_primary & shortage & can_wait
+    p_acc = acceptance_matrix(sc)
+    acc = p_acc[req[p_row], p_tier]
+    offer = stock_ok & feasible & ~at_or_faster & has_cap & (~has_primary & ~wait)[p_row] & (acc > 0)
+
+    value = np.bincount(np.repeat(np.arange(n), n_lines), weights=b.line_qty[_lines_of(b, idx)]
+                        * cat.value_cny[b.line_sku[_lines_of(b, idx)]], minlength=n)
+    lost_cost = costs.lost_sale.margin_rate * value + costs.lost_sale.goodwill_cny
+    base = handling + transport
+    opt = np.flatnonzero(primary | offer)
+    cost = np.where(offer[opt], acc[opt] * base[opt] + (1 - acc[opt]) * lost_cost[p_row[opt]], base[opt])
+    batch = Batch(n_orders=n, requested_tier=req.astype(np.int8), opt_order=p_row[opt], opt_node=p_node[opt],
+                  opt_tier=p_tier[opt].astype(np.int8), opt_km=km[opt], opt_cost=cost, opt_eta_s=eta[opt],
+                  opt_offer=offer[opt], unassigned_cost=lost_cost, node_capacity=cap)
+    choice = np.asarray(sim.router.route(batch), np.int64)
+    chosen = np.full(n, -1, np.int64)
+    chosen[choice >= 0] = opt[choice[choice >= 0]]
+
+    chosen = _repair(sim, idx, chosen, p_node)
+    _apply(sim, t, idx, chosen, p_node, p_tier, offer, acc, promise, km, handling, transport, g, ship_day,
+           has_primary | wait, can_wait, lost_cost)
+
+
+def _lines_of(b: Any, idx: np.ndarray) -> np.ndarray:
+    start, end = b.line_offsets[idx], b.line_offsets[idx + 1]
+    n = end - start
+    return np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(start, n)
+
+
+def _repair(sim: Any, idx: np.ndarray, chosen: np.ndarray, p_node: np.ndarray) -> np.ndarray:
+    """Unassign orders whose lines, taken in batch order, exceed the stock left at their node."""
+    b, inv = sim.book, sim.inv
+    rows = np.flatnonzero(chosen >= 0)
+    if not rows.size:
+        return chosen
+    node = p_node[chosen[rows]]
+    start, end = b.line_offsets[idx[rows]], b.line_offsets[idx[rows] + 1]
+    cnt = end - start
+    r = np.repeat(np.arange(rows.size), cnt)
+    line = _lines_of(b, idx[rows])
+    nd, sk, q = node[r], b.line_sku[line], b.line_qty[line].astype(np.int64)
+    key = nd.astype(np.int64) * inv.on_hand.shape[1] + sk
+    o = np.lexsort((r, key))
+    ks, qs = key[o], q[o]
+    cum = np.cumsum(qs)
+    first = np.searchsorted(ks, ks)
+    before = np.where(first > 0, cum[first - 1], 0)
+    need = cum - before
+    avail = inv.on_hand[nd[o], sk[o]] - inv.reserved[nd[o], sk[o]]
+    bad_rows = np.unique(r[o][need > avail])
+    if bad_rows.size:  # conservative: a failed order's units are not handed to a later one this epoch
+        chosen = chosen.copy()
+        chosen[rows[bad_rows]] = -1
+        sim.stats.repairs += int(bad_rows.size)
+    return chosen
+
+
+def _apply(sim: Any, t: float, idx: np.ndarray, chosen: np.ndarray, p_node: np.ndarray, p_tier: np.ndarray,
+           offer: np.ndarray, acc: np.ndarray, promise: np.ndarray, km: np.ndarray, handling: np.ndarray,
+           transport: np.ndarray, g: int, ship_day: int, waitable: np.ndarray, can_wait: np.ndarray,
+           lost_cost: np.ndarray) -> None:
+    b, inv, net = sim.book, sim.inv, sim.net
+    got = chosen >= 0
+    is_offer = np.zeros(idx.size, bool)
+    is_offer[got] = offer[chosen[got]]
+    declined = is_offer & (b.u_decision[idx] >= np.where(got, acc[np.maximum(chosen, 0)], 0))
+    assign = got & ~declined
+    # unassigned: carry while the order may still be served; lost when declined or hopeless
+    unassigned = ~got
+    grace = CARRY_GRACE_S[b.requested_tier[idx]]
+    carry = unassigned & (waitable | can_wait) & (t <= b.deadline_s[idx] + grace)
+    lost = declined | (unassigned & ~carry)
+    b.carry = np.concatenate([b.carry, idx[carry]])
+
+    if lost.any():
+        li = idx[lost]
+        b.status[li] = LOST
+        b.downgraded[li] = False
+        day = (b.created_s[li] // DAY).astype(np.int64)
+        np.add.at(sim.day_costs["lost_sales"], day, lost_cost[lost])
+        _lost_demand(sim, li)
+    if not assign.any():
+        return
+    ai = idx[assign]
+    c = chosen[assign]
+    node, tier = p_node[c], p_tier[c]
+    b.node[ai], b.served_tier[ai], b.promised_s[ai] = node, tier, promise[c]
+    b.downgraded[ai] = is_offer[assign]
+    b.cost_handling[ai] = handling[c]
+    if is_offer[assign].any():
+        _lost_demand(sim, ai[is_offer[assign]])
+
+    pick_s = np.empty(ai.size)
+    near, mid, far = tier == NEAR, tier == MID, tier == FAR
+    if near.any():
+        srow = sim.row[node[near]]
+        n_l = b.n_lines(ai[near])
+        mean = sim.store_pick_base[srow] + sim.store_pick_line[srow] * n_l
+        start, end = sim.ops.pick(t, srow, mean, b.u_service[ai[near]])
+        pick_s[near] = start
+        b.cost_handling[ai[near]] = sim.sc.costs.picker_per_hour_cny * (end - start) / HOUR
+        sim.ops.ready(srow, ai[near], end, km[c[near]], b.zone[ai[near]], promise[c[near]])
+    if mid.any():
+        frow = sim.row[node[mid]]
+        pick_s[mid] = sim.waves.cutoff_s(g)
+        sim.waves.add(g, ai[mid], frow, net.zone_lat[b.zone[ai[mid]]], net.zone_lon[b.zone[ai[mid]]], km[c[mid]])
+    if far.any():
+        nrow = sim.row[node[far]]
+        pick_s[far] = sim.parcels.cutoff_s(ship_day)
+        b.cost_transport[ai[far]] = transport[c[far]]
+        sim.parcels.add(ship_day, ai[far], nrow, b.city[ai[far]], b.u_service[ai[far]])
+    b.pick_start_s[ai] = pick_s
+    cnt = b.n_lines(ai)
+    lines = _lines_of(b, ai)
+    inv.reserve(np.repeat(node, cnt), b.line_sku[lines].astype(np.int64), b.line_qty[lines].astype(np.int64),
+                np.repeat(pick_s, cnt))
+
+
+def _lost_demand(sim: Any, orders: np.ndarray) -> None:
+    """Count the units of lost or downgraded orders at the node their requested tier would have used."""
+    b = sim.book
+    pref = sim.preferred[b.requested_tier[orders], b.zone[orders]]
+    cnt = b.n_lines(orders)
+    lines = _lines_of(b, orders)
+    node = np.repeat(pref, cnt)
+    ok = node >= 0
+    np.add.at(sim.inv.lost_demand, (node[ok], b.line_sku[lines][ok]), b.line_qty[lines][ok])

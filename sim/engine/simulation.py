@@ -1,0 +1,305 @@
+"""The simulation: a fixed set of SimPy processes working on numpy arrays.
+
+Processes (their number does not grow with orders): routing epochs every ``router.epoch_s``; one
+van-wave process per mid wave of the day; the NDC cut-off; the day boundary (close the day's
+books, spoilage, NDC supply, policy review and replenishment, the next day's demand). Truck
+arrivals are applied at the epoch boundaries. Events at the same instant as an epoch boundary run
+just after it (``EPS``), so an order routed at 10:00:00 still makes a 10:00 cut-off.
+
+Order lifecycle: created -> routed (possibly carried to later epochs while a capacity shortage can
+still be waited out) -> assigned at a tier (perhaps a downgrade offer the customer accepted) ->
+picked / shipped -> delivered; or lost (stock-out with no accepted offer).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.catalog import build_catalog
+from sim.demand.forecast import Forecaster, catchment
+from sim.demand.generate import generate_day
+from sim.engine.book import OrderBook
+from sim.engine.options import FAR, MID, NEAR, Candidates
+from sim.engine.parcel import Parcels
+from sim.engine.records import DAILY_COSTS, DELIVERED, DayRecords, NodeRecords, RouterStats, RunRecords
+from sim.engine.routing_step import route_epoch
+from sim.engine.store import StoreOps
+from sim.engine.warehouse import Waves
+from sim.inventory.replenishment import Pipeline, plan_replenishment
+from sim.inventory.state import InventoryState
+from sim.network import FDC, NDC, STORE, build_network
+from sim.policies.base import PolicyContext, make_policy
+from sim.rng import RandomStreams
+from sim.routing.base import make_router
+from sim.spec import parse_spec
+from sim.units import DAY, parse_clock
+
+EPS = 1e-3
+KIND_TIER = {STORE: NEAR, FDC: MID, NDC: FAR}
+MAX_DRAIN_DAYS = 5
+
+
+class Simulation:
+    """One run of a resolved scenario (see ``sim.simulate`` for the public entry point)."""
+
+    def __init__(self, sc: Any, *, seed: int, replication: int, days: int, policy: str, router: str,
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        self.sc, self.days, self.warmup = sc, days, sc.horizon.warmup_days
+        self.total_days = self.warmup + days
+        self.streams = RandomStreams(seed, replication)
+        self.net = net = build_network(sc)
+        self.cat = cat = build_catalog(sc)
+        self.policy = make_policy(parse_spec(policy))
+        self.router = make_router(router)
+        self.forecaster = Forecaster(sc, net, cat, self.streams)
+        self.progress = progress
+        N, S = net.n_nodes, cat.n_skus
+        self.inv = InventoryState(N, S, cat.shelf_life_s / DAY)
+        self.pipeline = Pipeline()
+        self.book = OrderBook()
+        self.kind = net.node_kind
+        self.stores = np.flatnonzero(self.kind == STORE)
+        self.fdcs = np.flatnonzero(self.kind == FDC)
+        self.ndcs = np.flatnonzero(self.kind == NDC)
+        self.row = np.full(N, -1, np.int64)  # node -> row in its kind's operation arrays
+        for group in (self.stores, self.fdcs, self.ndcs):
+            self.row[group] = np.arange(group.size)
+        covers = net.covers()
+        self.cand = [Candidates.build(covers, net.road_km, self.stores),
+                     Candidates.build(covers, net.road_km, self.fdcs)]
+        self.preferred = np.stack([catchment(net, STORE), catchment(net, FDC), catchment(net, NDC)])
+        self._init_ops()
+        self.day_costs = {k: np.zeros(self.total_days + MAX_DRAIN_DAYS + 1) for k in DAILY_COSTS}
+        self.stats = RouterStats()
+        self.busy_mark: dict[str, np.ndarray] = {}
+        self.busy_end: dict[str, np.ndarray] = {}
+        self.realised = np.zeros(N)  # running mean of realised transport cost per order (routing estimate)
+        self.realised_n = np.zeros(N)
+        self._fdc_km: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ set-up
+    def _init_ops(self) -> None:
+        sc, net = self.sc, self.net
+        caps = net.node_capacity
+        st = [caps[i] for i in self.stores]
+        c0 = sc.nodes.stores.capacity
+        self.store_pick_base = np.array([c.pick_base_s for c in st])
+        self.store_pick_line = np.array([c.pick_per_line_s for c in st])
+        r = sc.costs.riders
+        self.ops = StoreOps(np.array([c.pickers for c in st], np.int64), np.array([c.riders for c in st], np.int64),
+                            sc.nodes.stores.capacity.pick_cv, c0.rider_speed_kmh, c0.rider_peak_speed_kmh,
+                            c0.rider_max_batch, c0.rider_max_hold_s, net.zone_lat, net.zone_lon, sc.geography.circuity,
+                            r.model, r.base_per_trip_cny, r.per_km_cny, r.per_hour_cny)
+        fd = [caps[i] for i in self.fdcs]
+        self.fdc_pick_base = np.array([c.pick_base_s for c in fd])
+        self.fdc_pick_line = np.array([c.pick_per_line_s for c in fd])
+        waves = sc.tiers.mid.waves
+        self.waves = Waves(np.array([parse_clock(w.cutoff) for w in waves]),
+                           np.array([[parse_clock(w.window[0]), parse_clock(w.window[1])] for w in waves]),
+                           np.array([c.vans for c in fd], np.int64), np.array([c.van_capacity_m3 * 1000 for c in fd]),
+                           np.array([c.van_speed_kmh for c in fd]), np.array([c.van_stop_s for c in fd]),
+                           net.node_lat[self.fdcs], net.node_lon[self.fdcs], net.reach_km[self.fdcs],
+                           sc.geography.circuity, sc.costs.van.per_stop_cny, sc.costs.van.per_km_cny)
+        self.parcels = Parcels(parse_clock(sc.tiers.far.cutoff),
+                               np.array([caps[i].outbound_per_day for i in self.ndcs]), net.far_transit_days[self.ndcs])
+        self.parcel_cost = np.full((self.ndcs.size, len(net.city_names)), sc.costs.parcel.per_order_cny)
+        for lane in sc.costs.parcel.by_lane:
+            self.parcel_cost[self.row[net.node_ids.index(lane.ndc)], net.city_names.index(lane.city)] = lane.per_order_cny
+        near = sc.tiers.near
+        self.near_promise_s = near.promise_min * 60.0
+        self.near_open, self.near_close = (parse_clock(t) for t in near.service_hours)
+        self.mean_order_l = float(self.forecaster.units_per_order * (self.cat.popularity * self.cat.volume_l).sum())
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> RunRecords:
+        env = simpy.Environment()
+        self.env = env
+        self._start_day(0)
+        env.process(self._epochs(env))
+        env.process(self._days(env))
+        for w in range(len(self.waves.cut)):
+            env.process(self._wave(env, w))
+        env.process(self._cutoffs(env))
+        self.done = env.event()
+        env.run(until=self.done)
+        return self._records()
+
+    def _epochs(self, env: simpy.Environment) -> Generator[simpy.Event, None, None]:
+        dt = float(self.sc.router.epoch_s)
+        while True:
+            yield env.timeout(dt)
+            self._epoch(env.now)
+
+    def _days(self, env: simpy.Environment) -> Generator[simpy.Event, None, None]:
+        day = 0
+        while True:
+            yield env.timeout((day + 1) * DAY + EPS - env.now)
+            self._close_day(day)
+            day += 1
+            if day >= self.total_days and self._settled():
+                self.ops.close_all()
+                self._collect_store()
+                self.done.succeed()
+                return
+            if day >= self.total_days + MAX_DRAIN_DAYS:
+                self.done.succeed()
+                return
+            self._start_day(day)
+
+    def _wave(self, env: simpy.Environment, w: int) -> Generator[simpy.Event, None, None]:
+        W = len(self.waves.cut)
+        day = 0
+        while True:
+            g = day * W + w
+            yield env.timeout(self.waves.cutoff_s(g) + EPS - env.now)
+            res = self.waves.dispatch(g)
+            self._deliver(res.ref, res.delivered_s, res.cost)
+            day += 1
+
+    def _cutoffs(self, env: simpy.Environment) -> Generator[simpy.Event, None, None]:
+        day = 0
+        while True:
+            yield env.timeout(self.parcels.cutoff_s(day) + EPS - env.now)
+            res = self.parcels.dispatch(day)
+            self._deliver(res.ref, res.delivered_s, None)
+            day += 1
+
+    def _settled(self) -> bool:
+        b = self.book
+        return (not b.carry.size and self.waves.pending() == 0 and self.parcels.pending() == 0
+                and b.next_new >= b.n and not (b.status[~b.warmup_mask()] == 2).any())
+
+    # ------------------------------------------------------------------ days
+    def _start_day(self, day: int) -> None:
+        if day == self.warmup:
+            self.busy_mark = self._busy()
+        if day == self.total_days:
+            self.busy_end = self._busy()
+        rate = self.forecaster.rate(day)
+        self._supply_ndcs(day, rate)
+        if day % max(1, round(self.sc.inventory.review_period_days)) == 0:
+            self._review(day)
+        if day < self.total_days:
+            orders = generate_day(self.sc, self.net, self.cat, self.streams, day)
+            self.book.add_day(orders, warmup=day < self.warmup)
+        if self.progress:
+            self.progress(day, self.book.n)
+
+    def _supply_ndcs(self, day: int, rate: np.ndarray) -> None:
+        """Refill NDCs to `initial_days_of_supply` x their expected daily draw (all tiers they feed)."""
+        sup = self.sc.inventory.ndc_supply
+        life_days = self.cat.shelf_life_s / DAY  # perishables: never more than a day short of their shelf life
+        cover = np.minimum(sup.initial_days_of_supply, np.maximum(life_days - 1.0, 1.0))
+        target = np.ceil(cover[None, :] * rate[self.ndcs]).astype(np.int64)
+        pos = self.inv.position()[self.ndcs]
+        need = np.maximum(target - pos, 0)
+        n, s = np.nonzero(need)
+        if not n.size:
+            return
+        nodes = self.ndcs[n]
+        if sup.mode == "unlimited" or day == 0:
+            self.inv.receive(nodes, s, need[n, s], from_pipeline=False)
+        else:
+            self.inv.ship_in(nodes, s, need[n, s])
+            self.pipeline.add_external(day * DAY + sup.lead_time_days * DAY, nodes, s, need[n, s])
+
+    def _review(self, day: int) -> None:
+        net = self.net
+        cover = self.sc.inventory.review_period_days * DAY + net.lead_time_s
+        caps = net.node_capacity
+        slots = np.array([getattr(c, "slots", 0) for c in caps])
+        volume = np.array([getattr(c, "volume_m3", np.inf) for c in caps], float)
+        ctx = PolicyContext(day=day, forecast=self.forecaster.forecast(day), cover_s=cover, node_kind=self.kind,
+                            slots=slots, volume_m3=volume, volume_l=self.cat.volume_l, value_cny=self.cat.value_cny,
+                            popularity=self.cat.popularity, on_hand=self.inv.on_hand, supplier=net.supplier)
+        targets = np.asarray(self.policy.targets(ctx), np.int64)
+        level = np.where(self.kind == FDC, 0, 1)
+        shipments, cost = plan_replenishment(self.inv, targets, net.supplier, level, self.cat.volume_l,
+                                             net.truck_capacity_m3, net.truck_fixed_cny, net.truck_per_unit_cny,
+                                             net.lead_time_s, day * DAY)
+        self.pipeline.add(shipments)
+        self.day_costs["transfer"][day] += cost
+
+    def _close_day(self, day: int) -> None:
+        sc, inv = self.sc, self.inv
+        inv.apply_picks((day + 1) * DAY)
+        spoiled = inv.age_and_spoil()
+        self.day_costs["spoilage"][day] += float((spoiled * self.cat.value_cny[None, :]).sum())
+        held = ((inv.on_hand + inv.pipeline) * self.cat.value_cny[None, :]).sum()
+        self.day_costs["holding"][day] += float(held) * sc.costs.holding_rate_per_year / 365.0
+        f = sc.costs.fixed
+        self.day_costs["fixed"][day] += (self.stores.size * f.store_per_day_cny + self.fdcs.size * f.fdc_per_day_cny
+                                         + self.ndcs.size * f.ndc_per_day_cny)
+        inv.close_day(day)
+
+    # ------------------------------------------------------------------ epochs
+    def _epoch(self, t: float) -> None:
+        if self.pipeline.next_arrival() <= t:
+            arr = self.pipeline.arrivals(t)
+            self.inv.receive(arr.node, arr.sku, arr.qty, from_pipeline=True)
+        if self.ops.next_departure() < t:
+            self.ops.flush(t)
+            self._collect_store()
+        idx = self.book.take_batch(t)
+        if idx.size:
+            t0 = time.perf_counter()
+            route_epoch(self, t, idx)
+            self.stats.solver_ms_total += (time.perf_counter() - t0) * 1e3
+            self.stats.epochs += 1
+
+    def _collect_store(self) -> None:
+        d = self.ops.take_delivered()
+        if d.ref.size:
+            self._deliver(d.ref, d.delivered_s, d.cost)
+
+    def _deliver(self, ref: np.ndarray, delivered_s: np.ndarray, transport: np.ndarray | None) -> None:
+        b = self.book
+        if not ref.size:
+            return
+        b.delivered_s[ref] = delivered_s
+        b.status[ref] = DELIVERED
+        if transport is not None:
+            b.cost_transport[ref] = transport
+            nodes = b.node[ref]
+            np.add.at(self.realised, nodes, transport)
+            np.add.at(self.realised_n, nodes, 1)
+        late = np.maximum(delivered_s - b.promised_s[ref], 0.0)
+        lp = self.sc.tiers.lateness_penalty
+        per_s = np.array([lp.near_per_min_cny / 60.0, lp.mid_per_min_cny / 60.0, lp.far_per_day_cny / DAY])
+        b.cost_penalty[ref] = late * per_s[b.served_tier[ref]]
+
+    # ------------------------------------------------------------------ results
+    def _busy(self) -> dict[str, np.ndarray]:
+        N = self.net.n_nodes
+        out = {k: np.zeros(N) for k in ("pickers", "riders", "vans")}
+        out["pickers"][self.stores] = self.ops.picker_busy
+        out["riders"][self.stores] = self.ops.rider_busy
+        out["vans"][self.fdcs] = self.waves.van_busy
+        return out
+
+    def _records(self) -> RunRecords:
+        end = self.busy_end or self._busy()
+        mark = self.busy_mark or {k: np.zeros_like(v) for k, v in end.items()}
+        N, caps = self.net.n_nodes, self.net.node_capacity
+        hours = (self.near_close - self.near_open) * self.days
+        avail = {k: np.zeros(N) for k in ("pickers", "riders", "vans")}
+        avail["pickers"][self.stores] = [caps[i].pickers * hours for i in self.stores]
+        avail["riders"][self.stores] = [caps[i].riders * hours for i in self.stores]
+        span = float((self.waves.win[:, 1] - self.waves.win[:, 0]).sum()) * self.days
+        avail["vans"][self.fdcs] = [caps[i].vans * span for i in self.fdcs]
+        busy = {k: end[k] - mark[k] for k in end}
+        n_days = self.total_days
+        days = DayRecords(day=np.arange(n_days, dtype=np.int32), warmup=np.arange(n_days) < self.warmup,
+                          costs={k: v[:n_days].copy() for k, v in self.day_costs.items()},
+                          utilisation={})
+        self.stats.solver_ms_total = self.stats.solver_ms_total
+        orders, lines = self.book.records(self.preferred)
+        return RunRecords(orders=orders, lines=lines, inventory=self.inv.records(), days=days,
+                          nodes=NodeRecords(busy_s=busy, available_s=avail), router=self.stats,
+                          measured_days=self.days, warmup_days=self.warmup)
+

@@ -1,0 +1,235 @@
+"""Store operations (near tier) as array recurrences: c pickers FIFO, then riders with batching.
+
+Pickers: each store is a c-server FIFO queue; an order assigned at time t starts picking at
+max(t, the earliest free picker). Orders of one epoch are processed rank by rank (the r-th order of
+every store at once), so the work is vectorised across stores and the Python loop runs over ranks
+only (a handful per epoch).
+
+Riders: a ready order joins the store's open batch if the batch is not full, the order is ready
+before the batch's planned departure, and after joining every order in it is still on time; a
+batch departs when full, or at ``min(first ready + max_hold_s, the latest on-time departure)``,
+but never before a rider is free. A trip visits the stops in order of distance from the store and
+returns; delivery times follow the legs at the rider speed (peak speed in the peak hours).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import gammaincinv
+
+from sim.units import DAY, HOUR, haversine_km
+
+PEAK_HOURS = (11, 12, 17, 18, 19, 20)  # parameters.md Demand: peaks 11-13 and 17-21
+_PEAK = np.isin(np.arange(24), PEAK_HOURS)
+
+
+def service_times(mean_s: np.ndarray, cv: float, u: np.ndarray) -> np.ndarray:
+    """Gamma service times with the given means and CV from uniforms `u` (cv = 1: exponential)."""
+    if cv <= 0:
+        return np.asarray(mean_s, float).copy()
+    shape = 1.0 / cv**2
+    return np.asarray(mean_s) * gammaincinv(shape, np.clip(u, 1e-12, 1 - 1e-12)) / shape
+
+
+@dataclass
+class Delivered:
+    """Orders whose batch departed: order refs, delivery times and rider cost per order."""
+
+    ref: np.ndarray
+    delivered_s: np.ndarray
+    cost: np.ndarray
+    trips: int
+
+
+class StoreOps:
+    """Picker and rider state of every store (rows = stores, in network order)."""
+
+    def __init__(self, pickers: np.ndarray, riders: np.ndarray, pick_cv: float, speed_kmh: float,
+                 peak_speed_kmh: float, max_batch: int, max_hold_s: float, zone_lat: np.ndarray,
+                 zone_lon: np.ndarray, circuity: float, rider_model: str, base_per_trip: float,
+                 per_km: float, per_hour: float) -> None:
+        n = len(pickers)
+        self.picker_free = np.full((n, int(pickers.max(initial=1))), np.inf)
+        for s, c in enumerate(pickers):
+            self.picker_free[s, :c] = 0.0
+        self.rider_free = np.full((n, int(riders.max(initial=1))), np.inf)
+        for s, c in enumerate(riders):
+            self.rider_free[s, :c] = 0.0
+        self.pick_cv, self.speed, self.peak_speed = pick_cv, speed_kmh, peak_speed_kmh
+        self.max_batch, self.max_hold_s = int(max_batch), float(max_hold_s)
+        self.zone_lat, self.zone_lon, self.circuity = zone_lat, zone_lon, circuity
+        self.rider_model, self.base, self.per_km, self.per_hour = rider_model, base_per_trip, per_km, per_hour
+        B = self.max_batch
+        self.b_ref = np.full((n, B), -1, np.int64)
+        self.b_ready = np.full((n, B), np.nan)
+        self.b_km = np.full((n, B), np.nan)
+        self.b_zone = np.zeros((n, B), np.int64)
+        self.b_promise = np.full((n, B), np.nan)
+        self.b_count = np.zeros(n, np.int64)
+        self.picker_busy = np.zeros(n)
+        self.rider_busy = np.zeros(n)
+        self._out: list[Delivered] = []
+        self._next: float | None = None  # cached next_departure()
+
+    # ------------------------------------------------------------------ estimates for routing
+    def earliest_picker(self) -> np.ndarray:
+        return self.picker_free.min(axis=1)
+
+    def earliest_rider(self) -> np.ndarray:
+        return self.rider_free.min(axis=1)
+
+    def capacity(self, t: float, mean_pick_s: np.ndarray, horizon_s: float) -> np.ndarray:
+        """Orders each store can start picking within `horizon_s` of t."""
+        free = np.maximum(self.picker_free, t)
+        slots = np.floor(np.maximum(t + horizon_s - free, 0.0) / mean_pick_s[:, None])
+        slots[~np.isfinite(self.picker_free)] = 0
+        return slots.sum(axis=1).astype(np.int64)
+
+    def speed_at(self, t: np.ndarray) -> np.ndarray:
+        hour = ((np.asarray(t) % DAY) // HOUR).astype(int)
+        return np.where(_PEAK[hour], self.peak_speed, self.speed)
+
+    # ------------------------------------------------------------------ picking
+    def pick(self, t: float, store: np.ndarray, mean_s: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """FIFO picking of orders assigned at `t` (given in FIFO order); returns (start, end) per order."""
+        dur = service_times(mean_s, self.pick_cv, u)
+        start, end = np.empty(store.size), np.empty(store.size)
+        order = np.argsort(store, kind="stable")
+        s_sorted = store[order]
+        rank = np.arange(store.size) - np.searchsorted(s_sorted, s_sorted)
+        for r in range(int(rank.max(initial=-1)) + 1):
+            idx = order[rank == r]
+            s = store[idx]
+            k = self.picker_free[s].argmin(axis=1)
+            st = np.maximum(t, self.picker_free[s, k])
+            en = st + dur[idx]
+            self.picker_free[s, k] = en
+            start[idx], end[idx] = st, en
+        np.add.at(self.picker_busy, store, dur)
+        return start, end
+
+    # ------------------------------------------------------------------ riders
+    def _route(self, rows: np.ndarray, ref: np.ndarray, km: np.ndarray, zone: np.ndarray,
+               depart: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Visit stops by distance from the store. Returns (arrival per slot, delivery km, trip km, trip s)."""
+        valid = ref >= 0
+        key = np.where(valid, km, np.inf)
+        order = np.argsort(key, axis=1, kind="stable")
+        km_s = np.take_along_axis(km, order, 1)
+        zn = np.take_along_axis(zone, order, 1)
+        val = np.take_along_axis(valid, order, 1)
+        legs = np.where(val, km_s, 0.0).copy()
+        if km.shape[1] > 1:
+            a, b = zn[:, :-1], zn[:, 1:]
+            hop = haversine_km(self.zone_lat[a], self.zone_lon[a], self.zone_lat[b], self.zone_lon[b]) * self.circuity
+            legs[:, 1:] = np.where(val[:, 1:], hop, 0.0)
+        cum = np.cumsum(legs, axis=1)
+        last = np.where(val, km_s, 0.0)[np.arange(len(rows)), val.sum(axis=1) - 1]
+        speed = self.speed_at(depart)[:, None]
+        arrive_sorted = depart[:, None] + cum / speed * HOUR
+        arrive = np.empty_like(arrive_sorted)
+        np.put_along_axis(arrive, order, arrive_sorted, 1)
+        deliver_km = cum[np.arange(len(rows)), val.sum(axis=1) - 1]
+        trip_km = deliver_km + last
+        return np.where(valid, arrive, np.nan), deliver_km, trip_km, trip_km / speed[:, 0] * HOUR
+
+    def _planned(self, s: np.ndarray) -> np.ndarray:
+        """Planned departure of the open batch of stores `s` (count > 0)."""
+        ref = self.b_ref[s]
+        first = np.nanmin(self.b_ready[s], axis=1)
+        last = np.nanmax(self.b_ready[s], axis=1)
+        rider = self.earliest_rider()[s]
+        arrive, *_ = self._route(s, ref, self.b_km[s], self.b_zone[s], first)
+        latest = np.nanmin(self.b_promise[s] - (arrive - first[:, None]), axis=1)
+        hold = np.minimum(first + self.max_hold_s, latest)
+        full = self.b_count[s] >= self.max_batch
+        return np.maximum(np.where(full, last, np.maximum(hold, last)), rider)
+
+    def _close(self, s: np.ndarray) -> None:
+        """Dispatch the open batches of stores `s` at their planned departure."""
+        s = s[self.b_count[s] > 0]
+        if s.size == 0:
+            return
+        self._next = None
+        depart = self._planned(s)
+        k = self.rider_free[s].argmin(axis=1)
+        depart = np.maximum(depart, self.rider_free[s, k])
+        ref = self.b_ref[s]
+        arrive, deliver_km, trip_km, trip_s = self._route(s, ref, self.b_km[s], self.b_zone[s], depart)
+        self.rider_free[s, k] = depart + trip_s
+        self.rider_busy[s] += trip_s
+        n = self.b_count[s].astype(float)
+        if self.rider_model == "platform":
+            per_order = (self.base + self.per_km * deliver_km) / n
+        else:
+            per_order = self.per_hour * trip_s / HOUR / n
+        valid = ref >= 0
+        self._out.append(Delivered(ref[valid], arrive[valid], np.broadcast_to(per_order[:, None], ref.shape)[valid],
+                                   int(s.size)))
+        self.b_ref[s] = -1
+        self.b_ready[s] = np.nan
+        self.b_km[s] = np.nan
+        self.b_promise[s] = np.nan
+        self.b_count[s] = 0
+
+    def next_departure(self) -> float:
+        """Earliest planned departure of an open batch (inf if none); cached until batches change."""
+        if self._next is None:
+            s = np.flatnonzero(self.b_count > 0)
+            self._next = float(self._planned(s).min()) if s.size else np.inf
+        return self._next
+
+    def flush(self, t: float) -> None:
+        """Dispatch every open batch that departs before `t` (no order ready later can join it)."""
+        s = np.flatnonzero(self.b_count > 0)
+        if s.size:
+            self._close(s[self._planned(s) < t])
+
+    def close_all(self) -> None:
+        self._close(np.flatnonzero(self.b_count > 0))
+
+    def ready(self, store: np.ndarray, ref: np.ndarray, ready_s: np.ndarray, km: np.ndarray, zone: np.ndarray,
+              promise_s: np.ndarray) -> None:
+        """Feed picked orders to the riders, in ready-time order per store."""
+        self._next = None
+        order = np.lexsort((ready_s, store))
+        s_sorted = store[order]
+        rank = np.arange(store.size) - np.searchsorted(s_sorted, s_sorted)
+        for r in range(int(rank.max(initial=-1)) + 1):
+            idx = order[rank == r]
+            s = store[idx]
+            has = self.b_count[s] > 0
+            if has.any():  # try to join the open batch; close it when the order cannot
+                sj = s[has]
+                planned = self._planned(sj)
+                slot = self.b_count[sj]
+                ok = (slot < self.max_batch) & (ready_s[idx[has]] <= planned)
+                trial = ok.copy()
+                if ok.any():
+                    st, ii = sj[ok], idx[has][ok]
+                    c = self.b_count[st]
+                    ref_t, km_t, zn_t, pr_t = (self.b_ref[st].copy(), self.b_km[st].copy(), self.b_zone[st].copy(),
+                                               self.b_promise[st].copy())
+                    rows = np.arange(st.size)
+                    ref_t[rows, c], km_t[rows, c], zn_t[rows, c], pr_t[rows, c] = ref[ii], km[ii], zone[ii], promise_s[ii]
+                    depart = np.maximum(planned[ok], ready_s[ii])
+                    arrive, *_ = self._route(st, ref_t, km_t, zn_t, depart)
+                    trial[ok] = np.all(np.isnan(arrive) | (arrive <= pr_t + 1e-6), axis=1)
+                self._close(sj[~trial])
+            # add every order to its store's (possibly new) batch
+            c = self.b_count[s]
+            self.b_ref[s, c], self.b_ready[s, c] = ref[idx], ready_s[idx]
+            self.b_km[s, c], self.b_zone[s, c], self.b_promise[s, c] = km[idx], zone[idx], promise_s[idx]
+            self.b_count[s] += 1
+            full = s[self.b_count[s] >= self.max_batch]
+            self._close(full)
+
+    def take_delivered(self) -> Delivered:
+        out = self._out
+        self._out = []
+        if not out:
+            return Delivered(np.empty(0, np.int64), np.empty(0), np.empty(0), 0)
+        return Delivered(np.concatenate([d.ref for d in out]), np.concatenate([d.delivered_s for d in out]),
+                         np.concatenate([d.cost for d in out]), sum(d.trips for d in out))

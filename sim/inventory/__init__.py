@@ -1,0 +1,1 @@
+"""Stock arrays and replenishment."""

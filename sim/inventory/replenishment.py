@@ -1,0 +1,114 @@
+"""Periodic-review order-up-to replenishment along supply lanes, in truck shipments.
+
+At each review, every forward node asks its supplier for ``max(0, target - position)`` units per
+SKU. FDCs are served before the stores they supply, so a store sees what its FDC has left. A
+supplier short of stock rations what it has in proportion to the requests (largest-remainder
+rounding, deterministic). One lane's units travel together: the number of trucks is the shipped
+volume over the truck capacity, rounded up, and each truck costs the lane's fixed cost; every unit
+costs the per-unit handling. NDCs are refilled from an external supplier: immediately
+(``unlimited``) or after ``lead_time_days``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.inventory.state import InventoryState
+
+
+@dataclass
+class Shipment:
+    """Units in transit on lanes (one row per node x SKU moved), arriving at `arrive_s`."""
+
+    arrive_s: np.ndarray
+    node: np.ndarray
+    sku: np.ndarray
+    qty: np.ndarray
+
+
+def ration(request: np.ndarray, supply: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Split each group's supply over its requests in proportion to need (integers, never above a request).
+
+    `request` and `group` are per row; `supply[g]` is what group g has. Largest-remainder rounding
+    with ties broken by row order, so the result is deterministic.
+    """
+    total = np.bincount(group, weights=request, minlength=supply.size)
+    short = total > supply
+    if not short[group].any():
+        return request.copy()
+    frac = np.where(short[group], request * (supply[group] / np.maximum(total[group], 1)), request)
+    give = np.floor(frac).astype(np.int64)
+    left = supply - np.bincount(group, weights=give, minlength=supply.size).astype(np.int64)
+    rem = frac - give
+    order = np.lexsort((np.arange(rem.size), -rem, group))  # by group, largest remainder first
+    g_sorted = group[order]
+    first = np.searchsorted(g_sorted, g_sorted)  # index of each group's first row in sorted order
+    rank = np.arange(order.size) - first
+    extra = (rank < left[g_sorted]) & short[g_sorted] & (rem[order] > 0)
+    give[order[extra]] += 1
+    return np.minimum(give, request)
+
+
+def plan_replenishment(inv: InventoryState, targets: np.ndarray, supplier: np.ndarray, level: np.ndarray,
+                       volume_l: np.ndarray, truck_capacity_m3: np.ndarray, truck_fixed_cny: np.ndarray,
+                       truck_per_unit_cny: np.ndarray, lead_time_s: np.ndarray, now_s: float) -> tuple[Shipment, float]:
+    """Create the review's shipments (stock leaves suppliers now) and return them with their cost (CNY).
+
+    `level` orders the echelons: nodes with a smaller level are replenished first (FDCs before stores).
+    """
+    parts: list[Shipment] = []
+    cost = 0.0
+    for lv in np.unique(level[supplier >= 0]):
+        dest = np.flatnonzero((supplier >= 0) & (level == lv))
+        need = np.maximum(targets[dest] - inv.position()[dest], 0)
+        rows_n, rows_s = np.nonzero(need)
+        if rows_n.size == 0:
+            continue
+        node, sku, req = dest[rows_n], rows_s, need[rows_n, rows_s]
+        src = supplier[node]
+        # ration per (supplier, sku) pair
+        key = src * inv.on_hand.shape[1] + sku
+        uniq, grp = np.unique(key, return_inverse=True)
+        have = np.maximum(inv.available(uniq // inv.on_hand.shape[1], uniq % inv.on_hand.shape[1]), 0)
+        give = ration(req, have, grp)
+        m = give > 0
+        node, sku, give, src = node[m], sku[m], give[m], src[m]
+        if node.size == 0:
+            continue
+        inv.transfer_out(src, sku, give)
+        inv.ship_in(node, sku, give)
+        vol_m3 = np.bincount(node, weights=give * volume_l[sku], minlength=supplier.size) / 1000.0
+        units = np.bincount(node, weights=give, minlength=supplier.size)
+        trucks = np.ceil(np.divide(vol_m3, truck_capacity_m3, out=np.zeros_like(vol_m3), where=units > 0) - 1e-9)
+        cost += float((trucks * truck_fixed_cny).sum() + (units * truck_per_unit_cny).sum())
+        parts.append(Shipment(now_s + lead_time_s[node], node, sku, give))
+    if not parts:
+        return Shipment(np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)), 0.0
+    return Shipment(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("arrive_s", "node", "sku", "qty"))), cost
+
+
+class Pipeline:
+    """Shipments in transit; `arrivals(until)` pops everything due."""
+
+    def __init__(self) -> None:
+        self.pending = Shipment(np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
+
+    def add(self, s: Shipment) -> None:
+        if s.qty.size:
+            self.pending = Shipment(*(np.concatenate([getattr(self.pending, f), getattr(s, f)])
+                                      for f in ("arrive_s", "node", "sku", "qty")))
+
+    def add_external(self, arrive_s: float, node: np.ndarray, sku: np.ndarray, qty: np.ndarray) -> None:
+        """Units from the external supplier (already counted in the pipeline by the caller)."""
+        self.add(Shipment(np.full(node.size, arrive_s), node, sku, qty))
+
+    def arrivals(self, until_s: float) -> Shipment:
+        due = self.pending.arrive_s <= until_s
+        out = Shipment(*(getattr(self.pending, f)[due] for f in ("arrive_s", "node", "sku", "qty")))
+        self.pending = Shipment(*(getattr(self.pending, f)[~due] for f in ("arrive_s", "node", "sku", "qty")))
+        return out
+
+    def next_arrival(self) -> float:
+        return float(self.pending.arrive_s.min()) if self.pending.arrive_s.size else np.inf

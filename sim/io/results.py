@@ -1,0 +1,273 @@
+"""The run directory (DESIGN.md 10, a public contract): write it atomically, read it back.
+
+``write_run`` builds every file in a hidden temporary directory next to the target and renames
+it into place only when complete, so a crash never leaves a half-written run, and ``--force``
+replaces an old run only once the new one is whole. Output is byte-identical for identical inputs:
+Parquet tables are built from arrays with explicit schemas (no pandas metadata, no timestamps),
+written with fixed writer options, inventory rows in a canonical order, and kpis.json with sorted
+keys. The wall-clock time of the run appears only in manifest.json, which is therefore the one file
+that differs between two writes of the same records. (Between two *runs*, kpis.json also differs in
+``router.solver_ms_mean`` as long as the engine measures solver time on the wall clock.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim import __version__
+from sim.engine.records import STATUS_NAMES, TIER_NAMES, RunRecords
+from sim.errors import ScenarioError
+from sim.io.scenario import scenario_hash, to_yaml
+from sim.metrics.kpis import KIND_NAMES, RESOURCES, compute_kpis
+
+TABLES = ("orders", "lines", "inventory", "nodes")
+RUN_FILES = ("manifest.json", "kpis.json", *(f"{t}.parquet" for t in TABLES))
+PACKAGES = ("numpy", "pandas", "pyarrow", "simpy", "ortools", "networkx")
+
+ORDERS_SCHEMA = pa.schema([
+    ("order_id", pa.int64()), ("created_s", pa.float64()), ("zone_id", pa.int32()), ("n_lines", pa.int16()),
+    ("units", pa.int32()), ("requested_tier", pa.string()), ("served_tier", pa.string()),
+    ("node_id", pa.string()), ("status", pa.string()), ("promised_s", pa.float64()),
+    ("delivered_s", pa.float64()), ("downgraded", pa.bool_()), ("n_shipments", pa.int8()),
+    ("on_time", pa.bool_()), ("perfect", pa.bool_()), ("warmup", pa.bool_()), ("cost_cny", pa.float64()),
+    ("cost_handling_cny", pa.float64()), ("cost_transport_cny", pa.float64()), ("cost_split_cny", pa.float64()),
+    ("cost_penalty_cny", pa.float64()),
+])
+LINES_SCHEMA = pa.schema([
+    ("order_id", pa.int64()), ("sku", pa.int32()), ("qty", pa.int32()), ("preferred_node_id", pa.string()),
+    ("node_id", pa.string()), ("served_tier", pa.string()), ("status", pa.string()),
+])
+INVENTORY_FLOWS = ("start", "received", "shipped", "transferred_out", "spoiled", "end", "lost_demand")
+INVENTORY_SCHEMA = pa.schema([("day", pa.int32()), ("node_id", pa.string()), ("sku", pa.int32()),
+                              *((c, pa.int64()) for c in INVENTORY_FLOWS)])
+NODES_SCHEMA = pa.schema([
+    ("id", pa.string()), ("kind", pa.string()), ("city", pa.string()), ("lat", pa.float64()), ("lon", pa.float64()),
+    ("orders", pa.int64()),
+    *((f"{r}_{c}", pa.float64()) for r in RESOURCES for c in ("busy_s", "available_s", "utilisation")),
+])
+
+
+@dataclass
+class RunResult:
+    """A run directory in memory: ``kpis`` as kpis.json, the four tables as pandas DataFrames."""
+
+    path: Path
+    kpis: dict[str, Any]
+    orders: pd.DataFrame
+    lines: pd.DataFrame
+    inventory: pd.DataFrame
+    nodes: pd.DataFrame
+    manifest: dict[str, Any]
+
+
+# --------------------------------------------------------------------------- tables
+def _names(codes: np.ndarray, names: tuple[str, ...] | list[str]) -> pa.Array:
+    """Integer codes to a string column via a dictionary (vectorised); code -1 becomes null."""
+    codes = np.asarray(codes, dtype=np.int64)
+    null = codes < 0
+    if np.any(codes >= len(names)):
+        bad = int(codes[codes >= len(names)][0])
+        raise ValueError(f"code {bad} has no name (only {len(names)}: {list(names)[:5]}...)")
+    idx = pa.array(np.where(null, 0, codes).astype(np.int32), mask=null)
+    return pa.DictionaryArray.from_arrays(idx, pa.array(list(names), pa.string())).dictionary_decode()
+
+
+def orders_table(records: RunRecords, network: Any) -> pa.Table:
+    """orders.parquet: one row per order, in creation order, exactly the contract's columns."""
+    o = records.orders
+    cols = [
+        o.order_id.astype(np.int64), o.created_s.astype(np.float64), o.zone.astype(np.int32),
+        o.n_lines.astype(np.int16), o.units.astype(np.int32), _names(o.requested_tier, TIER_NAMES),
+        _names(o.served_tier, TIER_NAMES), _names(o.node, network.node_ids), _names(o.status, STATUS_NAMES),
+        o.promised_s.astype(np.float64), o.delivered_s.astype(np.float64), o.downgraded.astype(bool),
+        o.n_shipments.astype(np.int8), o.on_time, o.perfect, o.warmup.astype(bool), o.cost.astype(np.float64),
+        o.cost_handling.astype(np.float64), o.cost_transport.astype(np.float64), o.cost_split.astype(np.float64),
+        o.cost_penalty.astype(np.float64),
+    ]
+    return pa.Table.from_arrays([pa.array(c) if isinstance(c, np.ndarray) else c for c in cols],
+                                schema=ORDERS_SCHEMA)
+
+
+def lines_table(records: RunRecords, network: Any) -> pa.Table:
+    """lines.parquet: one row per order line, node ids as strings (null when none)."""
+    ln = records.lines
+    return pa.Table.from_arrays([
+        pa.array(ln.order_id.astype(np.int64)), pa.array(ln.sku.astype(np.int32)), pa.array(ln.qty.astype(np.int32)),
+        _names(ln.preferred_node, network.node_ids), _names(ln.node, network.node_ids),
+        _names(ln.served_tier, TIER_NAMES), _names(ln.status, STATUS_NAMES),
+    ], schema=LINES_SCHEMA)
+
+
+def inventory_table(records: RunRecords, network: Any) -> pa.Table:
+    """inventory.parquet: per day x node x SKU, sorted by (day, node, sku) so the bytes are canonical."""
+    v = records.inventory
+    order = np.lexsort((v.sku, v.node, v.day))
+    return pa.Table.from_arrays([
+        pa.array(v.day[order].astype(np.int32)), _names(v.node[order], network.node_ids),
+        pa.array(v.sku[order].astype(np.int32)),
+        *(pa.array(np.asarray(getattr(v, c))[order].astype(np.int64)) for c in INVENTORY_FLOWS),
+    ], schema=INVENTORY_SCHEMA)
+
+
+def nodes_table(records: RunRecords, network: Any) -> pa.Table:
+    """nodes.parquet: per node its place, measured orders served (as the order's node) and resource use."""
+    n = len(network.node_ids)
+    o = records.orders
+    sel = ~o.warmup & (o.node >= 0)
+    served = np.bincount(o.node[sel], minlength=n)[:n].astype(np.int64)
+    cols: list[Any] = [
+        pa.array(list(network.node_ids), pa.string()), _names(np.asarray(network.node_kind), KIND_NAMES),
+        _names(np.asarray(network.node_city), network.city_names), pa.array(np.asarray(network.node_lat, float)),
+        pa.array(np.asarray(network.node_lon, float)), pa.array(served),
+    ]
+    for r in RESOURCES:
+        busy = np.asarray(records.nodes.busy_s.get(r, np.zeros(n)), float)
+        avail = np.asarray(records.nodes.available_s.get(r, np.zeros(n)), float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            util = np.where(avail > 0, busy / np.where(avail > 0, avail, 1.0), np.nan)
+        cols += [pa.array(busy), pa.array(avail), pa.array(util)]
+    return pa.Table.from_arrays(cols, schema=NODES_SCHEMA)
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    """Fixed writer options (no wall-clock anywhere), so equal tables give equal bytes."""
+    pq.write_table(table, path, version="2.6", compression="zstd", compression_level=3, use_dictionary=True,
+                   write_statistics=True, row_group_size=1 << 20, data_page_size=1 << 20)
+
+
+# --------------------------------------------------------------------------- json
+def _json_default(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, dt.date | Path):
+        return str(x)
+    raise TypeError(f"{type(x).__name__} is not JSON-serialisable")
+
+
+def dumps(obj: Any) -> str:
+    """Canonical JSON: indent 2, sorted keys, no NaN (a NaN is a bug in the producer)."""
+    return json.dumps(obj, indent=2, sort_keys=True, allow_nan=False, default=_json_default) + "\n"
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = None
+    return out
+
+
+def manifest(scenario: Any, records: RunRecords, meta: dict[str, Any]) -> dict[str, Any]:
+    """manifest.json: what produced the run. `meta` may set seed, replication, policy, router, wall_s
+    (defaults from the scenario) and add any other key."""
+    out: dict[str, Any] = {
+        "shangou_version": __version__, "scenario": scenario.name, "scenario_hash": scenario_hash(scenario),
+        "seed": scenario.seed, "replication": 0, "policy": scenario.policy, "router": scenario.router.name,
+        "wall_s": None, "warmup_days": records.warmup_days, "measured_days": records.measured_days,
+        "packages": _versions(),
+    }
+    out.update(meta)
+    return out
+
+
+# --------------------------------------------------------------------------- the directory
+def check_out_dir(out: Path, force: bool) -> None:
+    """ScenarioError (exit 2) if `out` may not be (re)placed: a file, or a non-empty directory without
+    --force; --force replaces only a run directory (one with manifest.json), never arbitrary files.
+    Public so a caller can refuse a bad --out before spending time on the simulation."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ScenarioError(f"--out: {out} exists and is not a directory")
+    if not any(out.iterdir()):
+        return
+    if not force:
+        raise ScenarioError(f"--out: {out} exists and is not empty (pass --force to replace it)")
+    if not (out / "manifest.json").is_file():
+        raise ScenarioError(f"--out: {out} is not empty and is not a run directory (no manifest.json); "
+                            "--force replaces only an earlier run")
+
+
+def _sibling(out: Path, tag: str) -> Path:
+    return out.parent / f".{out.name}.{uuid.uuid4().hex[:12]}.{tag}"
+
+
+def _swap(tmp: Path, out: Path) -> None:
+    """Move the finished `tmp` to `out`; an old run there is moved aside first and deleted after."""
+    if out.exists() and any(out.iterdir()):
+        old = _sibling(out, "old")
+        os.rename(out, old)
+        try:
+            os.rename(tmp, out)
+        except BaseException:
+            os.rename(old, out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)  # also replaces an empty directory
+
+
+def write_run(out_dir: Path, records: RunRecords, network: Any, scenario: Any, catalog_values: np.ndarray,
+              meta: dict[str, Any], *, force: bool) -> Path:
+    """Write the run directory atomically and return its path.
+
+    `catalog_values` are unit values per SKU (CNY, for the inventory value KPIs); `meta` goes into
+    manifest.json (see ``manifest``), and its ``start_date`` (default the scenario's) labels by_day.
+    """
+    out = Path(out_dir)
+    check_out_dir(out, force)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _sibling(out, "partial")
+        tmp.mkdir()
+    except OSError as e:
+        raise ScenarioError(f"--out: cannot create a directory next to {out}: {e.strerror or e}") from e
+    try:
+        kpis = compute_kpis(records, network, catalog_values,
+                            {"start_date": scenario.horizon.start_date, **meta})
+        (tmp / "scenario.yaml").write_text(to_yaml(scenario), encoding="utf-8")
+        for name, build in (("orders", orders_table), ("lines", lines_table), ("inventory", inventory_table),
+                            ("nodes", nodes_table)):
+            _write_parquet(build(records, network), tmp / f"{name}.parquet")
+        (tmp / "kpis.json").write_text(dumps(kpis), encoding="utf-8")
+        (tmp / "manifest.json").write_text(dumps(manifest(scenario, records, meta)), encoding="utf-8")
+        check_out_dir(out, force)  # something may have appeared there while we were writing
+        _swap(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def load_run(path: str | Path) -> RunResult:
+    """Read a run directory back (ScenarioError, exit 2, if `path` is not one)."""
+    p = Path(path)
+    if not p.is_dir():
+        raise ScenarioError(f"{p}: not a run directory (no such directory)")
+    missing = [f for f in RUN_FILES if not (p / f).is_file()]
+    if missing:
+        raise ScenarioError(f"{p}: not a Shangou run directory (missing {', '.join(missing)})")
+    try:
+        kpis = json.loads((p / "kpis.json").read_text(encoding="utf-8"))
+        man = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
+        tables = {t: pd.read_parquet(p / f"{t}.parquet") for t in TABLES}
+    except (OSError, ValueError, pa.ArrowException) as e:
+        raise ScenarioError(f"{p}: unreadable run directory ({e})") from e
+    return RunResult(path=p, kpis=kpis, manifest=man, **tables)

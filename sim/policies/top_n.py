@@ -1,0 +1,30 @@
+"""``top_n(n=200, cover=1.5)``: the n most popular SKUs at every forward node, at equal cover.
+
+Every forward node stocks the catalog's n most popular SKUs (the same list everywhere), each at the
+same cover: `cover` times the node's forecast demand for that SKU over its review period plus inbound
+lead time, at least one unit. FDCs add what the stores they supply will ask for (echelon stock).
+Simple, and what many operators do: it ignores which SKUs sell where and how uncertain demand is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.policies.base import PolicyContext, check_params, fit_capacity, register_policy, with_downstream
+from sim.units import DAY
+
+
+@register_policy("top_n")
+class TopN:
+    name = "top_n"
+
+    def __init__(self, n: int = 200, cover: float = 1.5) -> None:
+        check_params(self.name, n=n, cover=cover)
+        self.n, self.cover = int(n), float(cover)
+
+    def targets(self, ctx: PolicyContext) -> np.ndarray:
+        top = np.argsort(-ctx.popularity, kind="stable")[: self.n]
+        days = ctx.cover_s / DAY
+        out = np.zeros_like(ctx.on_hand)
+        out[:, top] = np.maximum(np.ceil(self.cover * ctx.forecast[:, top] * days[:, None]), 1)
+        return with_downstream(fit_capacity(out, ctx), ctx)

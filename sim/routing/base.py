@@ -1,0 +1,91 @@
+"""The router interface: a batch of orders with their feasible options as arrays, one choice each.
+
+Options are rows (order, node, tier) with money cost and an estimated delivery time. An order's
+options at its requested tier or faster come first; slower-tier options are downgrade *offers*,
+costed as p * cost + (1 - p) * lost-sale cost (p = the customer's acceptance probability). A router
+returns, per order, the index of the chosen option row or -1 (unassigned: the engine carries the
+order to the next epoch or treats it as unservable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from sim.registry import ROUTERS
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One epoch's routing problem. Option rows are grouped by order (opt_order is non-decreasing)."""
+
+    n_orders: int
+    requested_tier: np.ndarray  # (n,) int8
+    opt_order: np.ndarray  # (K,) index into the batch's orders
+    opt_node: np.ndarray  # (K,) node index
+    opt_tier: np.ndarray  # (K,) int8 tier the option serves at
+    opt_km: np.ndarray  # (K,) road km from node to the order's zone (0 for parcels)
+    opt_cost: np.ndarray  # (K,) expected money cost, CNY (offers already weighted by acceptance)
+    opt_eta_s: np.ndarray  # (K,) estimated delivery time
+    opt_offer: np.ndarray  # (K,) bool: a slower-tier (downgrade) offer
+    unassigned_cost: np.ndarray  # (n,) cost of leaving the order unassigned this epoch
+    node_capacity: np.ndarray  # (N,) orders each node can still take this epoch
+
+
+class Router(Protocol):
+    name: str
+
+    def route(self, batch: Batch) -> np.ndarray:
+        """Chosen option row per order, or -1."""
+        ...
+
+
+register_router = ROUTERS.register
+
+
+def make_router(name: str, **params: object) -> Router:
+    cls = ROUTERS.get(name)
+    return cls(**params)
+
+
+def option_ranges(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end row of each order's options (rows are grouped by order)."""
+    starts = np.searchsorted(batch.opt_order, np.arange(batch.n_orders), side="left")
+    ends = np.searchsorted(batch.opt_order, np.arange(batch.n_orders), side="right")
+    return starts, ends
+
+
+def greedy_by_key(batch: Batch, key: np.ndarray, allowed: np.ndarray, choice: np.ndarray | None = None,
+                  left: np.ndarray | None = None) -> np.ndarray:
+    """Give each still-unassigned order its allowed option with the smallest key whose node has capacity left.
+
+    Orders compete in batch order. `choice` and `left` (capacity per node) are updated in place when
+    given, so successive passes (e.g. a fallback to offers) share one capacity budget.
+    """
+    choice = np.full(batch.n_orders, -1, np.int64) if choice is None else choice
+    left = batch.node_capacity.astype(np.int64).copy() if left is None else left
+    # rank each order's options by key; then walk rank by rank, vectorised across orders
+    order = np.lexsort((key, batch.opt_order))
+    rows = order[allowed[order]]
+    if rows.size == 0:
+        return choice
+    o = batch.opt_order[rows]
+    first = np.searchsorted(o, o)
+    rank = np.arange(rows.size) - first
+    for r in range(int(rank.max()) + 1):
+        cand = rows[(rank == r)]
+        cand = cand[choice[batch.opt_order[cand]] < 0]
+        if cand.size == 0:
+            continue
+        # orders compete for node capacity in batch order
+        nodes = batch.opt_node[cand]
+        seq = np.lexsort((batch.opt_order[cand], nodes))
+        cn = nodes[seq]
+        pos = np.arange(cn.size) - np.searchsorted(cn, cn)
+        ok = pos < left[cn]
+        won = cand[seq][ok]
+        choice[batch.opt_order[won]] = won
+        np.subtract.at(left, batch.opt_node[won], 1)
+    return choice
