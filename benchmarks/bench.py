@@ -1,32 +1,56 @@
 """Shangou benchmarks (`make bench`): printed figures, never timed assertions.
 
 Each figure is reported as a ratio against a naive baseline measured in the same run, because the
-machines are shared and noisy. Today: scenario loading and network building at national scale, with
-the vectorised zone x node distance matrix against a per-pair Python loop.
+machines are shared and noisy:
+- the engine's orders/s on Shanghai-Hangzhou against a process-per-order SimPy model of the same
+  orders (benchmarks/naive.py, which does strictly less work);
+- the vectorised zone x node distance matrix against a per-pair Python loop.
+Set SHANGOU_BENCH_ORDERS to change the engine's daily volume (default 600,000, the scenario's own).
 """
 
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from sim.io.scenario import load_scenario
-from sim.network import build_network
-from sim.network.geo import distance_matrix_km
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.naive import run_naive  # noqa: E402
+from sim.catalog import build_catalog  # noqa: E402
+from sim.demand.generate import generate_day  # noqa: E402
+from sim.engine.simulation import Simulation  # noqa: E402
+from sim.io.scenario import load_scenario  # noqa: E402
+from sim.network import build_network  # noqa: E402
+from sim.network.geo import distance_matrix_km  # noqa: E402
+from sim.rng import RandomStreams  # noqa: E402
 
 
-def best_of(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+def engine(orders_per_day: int) -> None:
+    sc = load_scenario(ROOT / "scenarios/shanghai_hangzhou.yaml",
+                       [f"demand.orders_per_day={orders_per_day}", "horizon.warmup_days=2", "horizon.days=1"])
+    t0 = time.perf_counter()
+    sim = Simulation(sc, seed=sc.seed, replication=0, days=1, policy=sc.policy, router=sc.router.name)
+    rec = sim.run()
+    wall = time.perf_counter() - t0
+    rate = rec.orders.n / wall
+    print(f"engine: {rec.orders.n:,} orders (3 days of Shanghai-Hangzhou at {orders_per_day:,}/day) in {wall:.1f} s "
+          f"= {rate:,.0f} orders/s")
+
+    net, cat = build_network(sc), build_catalog(sc)
+    day = generate_day(sc, net, cat, RandomStreams(sc.seed), 0)
+    n = min(day.n_orders, 100_000)
+    sub = day.take(np.arange(n))
+    cap = sc.nodes.stores.capacity
+    t0 = time.perf_counter()
+    run_naive(sub, net, cap.pick_base_s, cap.riders, cap.pickers, cap.rider_speed_kmh)
+    naive = n / (time.perf_counter() - t0)
+    print(f"naive process-per-order SimPy: {n:,} orders at {naive:,.0f} orders/s; engine / naive = {rate / naive:.1f}x")
 
 
 def naive_distances(zlat, zlon, nlat, nlon) -> list[list[float]]:  # type: ignore[no-untyped-def]
@@ -41,26 +65,26 @@ def naive_distances(zlat, zlon, nlat, nlon) -> list[list[float]]:  # type: ignor
     return out
 
 
-def main() -> None:
-    t_load = best_of(lambda: load_scenario(ROOT / "scenarios/national.yaml"))
+def network() -> None:
+    t0 = time.perf_counter()
     sc = load_scenario(ROOT / "scenarios/national.yaml")
+    t_load = time.perf_counter() - t0
     t0 = time.perf_counter()
     net = build_network(sc)
     t_build = time.perf_counter() - t0
     print(f"national: load+validate {t_load * 1e3:.0f} ms; network build {t_build:.2f} s "
           f"({net.n_zones} zones x {net.n_nodes} nodes)")
-
-    zsub = slice(0, 200)  # the naive loop on a slice, scaled per pair
-    t_vec = best_of(lambda: distance_matrix_km(net.zone_lat, net.zone_lon, net.node_lat, net.node_lon))
-    t_naive = best_of(lambda: naive_distances(net.zone_lat[zsub], net.zone_lon[zsub], net.node_lat, net.node_lon), 1)
-    pairs_vec = net.n_zones * net.n_nodes / t_vec
-    pairs_naive = 200 * net.n_nodes / t_naive
-    check = np.allclose(distance_matrix_km(net.zone_lat[zsub], net.zone_lon[zsub], net.node_lat, net.node_lon),
-                        naive_distances(net.zone_lat[zsub], net.zone_lon[zsub], net.node_lat[:], net.node_lon[:]),
-                        rtol=1e-5)
-    print(f"distance matrix: {pairs_vec / 1e6:.1f} M pairs/s vectorised vs {pairs_naive / 1e6:.2f} M pairs/s "
-          f"per-pair Python = {pairs_vec / pairs_naive:.0f}x (results agree: {check})")
+    z = slice(0, 200)
+    t0 = time.perf_counter()
+    fast = distance_matrix_km(net.zone_lat, net.zone_lon, net.node_lat, net.node_lon)
+    t_vec = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    slow = naive_distances(net.zone_lat[z], net.zone_lon[z], net.node_lat, net.node_lon)
+    t_naive = time.perf_counter() - t0
+    ratio = (net.n_zones * net.n_nodes / t_vec) / (200 * net.n_nodes / t_naive)
+    print(f"distance matrix: vectorised / per-pair Python = {ratio:.0f}x (agree: {np.allclose(fast[z], slow, rtol=1e-5)})")
 
 
 if __name__ == "__main__":
-    main()
+    engine(int(os.environ.get("SHANGOU_BENCH_ORDERS", "600000")))
+    network()

@@ -127,8 +127,9 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     has_primary = np.bincount(p_row[primary], minlength=n) > 0
     dt = float(sc.router.epoch_s)
     can_wait = t + dt <= b.deadline_s[idx]
-    near_closed = (p_tier == NEAR) & (not is_open)
-    shortage = np.bincount(p_row[stock_ok & at_or_faster & ~primary & ~near_closed], minlength=n) > 0
+    # only a store's queue frees up within minutes; a full wave or a day's outbound stays full
+    near_busy = (p_tier == NEAR) & is_open
+    shortage = np.bincount(p_row[stock_ok & at_or_faster & ~primary & near_busy], minlength=n) > 0
     wait = ~has_primary & shortage & can_wait
     p_acc = acceptance_matrix(sc)
     acc = p_acc[req[p_row], p_tier]
@@ -199,7 +200,7 @@ def _apply(sim: Any, t: float, idx: np.ndarray, chosen: np.ndarray, p_node: np.n
     # unassigned: carry while the order may still be served; lost when declined or hopeless
     unassigned = ~got
     grace = CARRY_GRACE_S[b.requested_tier[idx]]
-    carry = unassigned & (waitable | can_wait) & (t <= b.deadline_s[idx] + grace)
+    carry = unassigned & waitable & (t <= b.deadline_s[idx] + grace)
     lost = declined | (unassigned & ~carry)
     b.carry = np.concatenate([b.carry, idx[carry]])
 

@@ -68,10 +68,14 @@ class Waves:
         return d * DAY + float(self.win[w, 0]), d * DAY + float(self.win[w, 1])
 
     def per_van_orders(self, g: int, mean_order_l: float, mean_km: np.ndarray) -> np.ndarray:
+        """Stops a van can make in the window: 2 stems + n stops + a BHH tour of its sector within b - a."""
         a, b = self.window_s(g)
         by_volume = np.floor(self.van_l / max(mean_order_l, 1e-9))
-        by_time = np.floor((b - a) / (self.stop_s + 2.0 * mean_km / self.speed * 3600.0))
-        return np.maximum(np.minimum(by_volume, by_time), 1)
+        spare = np.maximum((b - a) - 2.0 * mean_km / self.speed * 3600.0, 0.0)
+        k = BHH * np.sqrt(np.pi * self.reach**2 / self.vans) * self.circuity / self.speed * 3600.0
+        s = np.maximum(self.stop_s, 1e-9)
+        root = (-k + np.sqrt(k**2 + 4.0 * s * spare)) / (2.0 * s)  # n s + k sqrt(n) = spare
+        return np.maximum(np.minimum(by_volume, np.floor(root**2)), 1)
 
     def capacity(self, g: int, mean_order_l: float, mean_km: np.ndarray) -> np.ndarray:
         """Orders each FDC can still add to wave g."""
