@@ -19,6 +19,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/shangou validate scenarios/*.yaml
 	$(BIN)/shangou network scenarios/shanghai_hangzhou.yaml --plot network_shanghai_hangzhou.png
+	$(BIN)/shangou run scenarios/shanghai_hangzhou.yaml --out runs/demo-shanghai_hangzhou --force
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks tools

@@ -118,7 +118,8 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     fdc_km = np.array([net.road_km[:, f][net.covers()[:, f]].mean() if net.covers()[:, f].any() else 1.0
                        for f in sim.fdcs]) if sim._fdc_km is None else sim._fdc_km
     sim._fdc_km = fdc_km
-    cap[sim.fdcs] = sim.waves.capacity(g, sim.mean_order_l, fdc_km)
+    cap[sim.fdcs] = sim.waves.capacity(g, sim.mean_order_l, fdc_km, sim.fdc_pickers,
+                                       sim.fdc_pick_base + sim.fdc_pick_line * mean_lines)
     cap[sim.ndcs] = sim.parcels.capacity(ship_day)
 
     at_or_faster = p_tier <= req[p_row]

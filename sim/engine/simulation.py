@@ -98,6 +98,7 @@ class Simulation:
         fd = [caps[i] for i in self.fdcs]
         self.fdc_pick_base = np.array([c.pick_base_s for c in fd])
         self.fdc_pick_line = np.array([c.pick_per_line_s for c in fd])
+        self.fdc_pickers = np.array([c.pickers for c in fd], float)
         waves = sc.tiers.mid.waves
         self.waves = Waves(np.array([parse_clock(w.cutoff) for w in waves]),
                            np.array([[parse_clock(w.window[0]), parse_clock(w.window[1])] for w in waves]),

@@ -77,10 +77,13 @@ class Waves:
         root = (-k + np.sqrt(k**2 + 4.0 * s * spare)) / (2.0 * s)  # n s + k sqrt(n) = spare
         return np.maximum(np.minimum(by_volume, np.floor(root**2)), 1)
 
-    def capacity(self, g: int, mean_order_l: float, mean_km: np.ndarray) -> np.ndarray:
-        """Orders each FDC can still add to wave g."""
-        total = self.vans * self.per_van_orders(g, mean_order_l, mean_km)
-        return np.maximum(total - self.used.get(g, 0), 0).astype(np.int64)
+    def capacity(self, g: int, mean_order_l: float, mean_km: np.ndarray, pickers: np.ndarray,
+                 mean_pick_s: np.ndarray) -> np.ndarray:
+        """Orders each FDC can still add to wave g: what its vans carry and its pickers pick since the last cut-off."""
+        vans = self.vans * self.per_van_orders(g, mean_order_l, mean_km)
+        span = self.cutoff_s(g) - (self.cutoff_s(g - 1) if g > 0 else self.cutoff_s(g) - self.cut[0])
+        picks = np.floor(pickers * span / mean_pick_s)
+        return np.maximum(np.minimum(vans, picks) - self.used.get(g, 0), 0).astype(np.int64)
 
     def add(self, g: int, ref: np.ndarray, fdc: np.ndarray, lat: np.ndarray, lon: np.ndarray, km: np.ndarray) -> None:
         self.used[g] = self.used.get(g, 0) + np.bincount(fdc, minlength=len(self.vans))

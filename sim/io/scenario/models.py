@@ -455,8 +455,8 @@ class NdcSupply(Model):
 
 class Inventory(Model):
     review_period_days: PosFloat = 1.0
-    initial_forward: Literal["none", "targets"] = Field(
-        "none", description="'none': forward nodes start empty, warm-up fills them (paid for)")
+    initial_forward: Literal["none"] = Field(
+        "none", description="forward nodes start empty and warm-up fills them (paid for), the same for every policy")
     ndc_supply: NdcSupply = NdcSupply()
 
 
