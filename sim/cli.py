@@ -176,6 +176,78 @@ def network(
 
 
 @app.command()
+def demand(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    days: Annotated[int | None, typer.Option("--days", min=1, help="measured days (warm-up comes first)")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="directory for intraday.png and popularity.png")] = None,
+    set_: SetOpt = None,
+) -> None:
+    """Demand and forecast summary: orders per day and city, tier mix, baskets, forecast WAPE and bias."""
+    from sim.demand.summary import summarise
+
+    sc = _load(scenario, set_)
+    if plot is not None and plot.exists() and not plot.is_dir():
+        raise ScenarioError(f"--plot: {plot} exists and is not a directory")
+    s = summarise(sc, days)
+    t = Table(title=f"{s.name}: orders per day ({s.source} demand)", title_justify="left")
+    active = [c for c in range(len(s.city_names)) if s.orders[:, c].sum() > 0
+              or (s.expected is not None and s.expected[:, c].sum() > 0)]
+    shown = sorted(active, key=lambda c: -int(s.orders[:, c].sum()))[:8]
+    for col in ("date", "day", *(s.city_names[c] for c in shown), *(["other"] if len(active) > len(shown) else []),
+                "total", "expected"):
+        t.add_column(col, justify="left" if col in ("date", "day") else "right")
+    for d, date in enumerate(s.dates):
+        row = [date, "warm-up" if d < s.warmup else "measured", *(f"{s.orders[d, c]:,}" for c in shown)]
+        if len(active) > len(shown):
+            row.append(f"{s.orders[d].sum() - s.orders[d, shown].sum():,}")
+        row += [f"{s.orders[d].sum():,}", "-" if s.expected is None else f"{s.expected[d].sum():,.0f}"]
+        t.add_row(*row)
+    out.print(t)
+
+    b = Table(title="baskets and tiers (all days)", title_justify="left")
+    for col in ("measure", "measured", "model"):
+        b.add_column(col, justify="left" if col == "measure" else "right")
+    share = s.tier_counts / max(int(s.tier_counts.sum()), 1)
+    for i, tier in enumerate(("near", "mid", "far")):
+        b.add_row(f"requested {tier}", _pct(float(share[i])), _pct(float(s.tier_expected[i])))
+    b.add_row("lines per order", f"{s.lines_per_order:.3f}", f"{s.lines_expected:.3f}")
+    b.add_row("units per order", f"{s.units_per_order:.3f}", f"{s.units_expected:.3f}")
+    b.add_row("top-20% SKUs' unit share", _pct(s.top_share), _pct(s.top_share_model))
+    b.add_row("  analytic, Zipf popularity", "", _pct(s.top_share_zipf))
+    out.print(b)
+
+    f = Table(title=f"forecasts over the measured days ({s.cells:,} node x SKU x day cells)", title_justify="left")
+    for col in ("method", "WAPE/actual", "bias/actual", "WAPE/λ", "bias/λ"):
+        f.add_column(col, justify="left" if col == "method" else "right")
+    for i, sc_ in enumerate(s.scores):
+        mark = " *" if i > 0 and sc_.method == s.configured else ""
+        f.add_row(sc_.label + mark, _pct(sc_.wape_actual), f"{sc_.bias_actual:+.1%}", _pct(sc_.wape_rate),
+                  f"{sc_.bias_rate:+.1%}")
+    out.print(f)
+    out.print("WAPE = Σ|forecast - actual| / Σ actual over the cells; bias = Σ forecast / Σ actual - 1; actual = "
+              "realised demand; λ = the true rate; * = the scenario's forecast.method. λ's WAPE against realised "
+              "demand is the floor (Poisson and day noise no forecast removes).", markup=False)
+    if s.history:
+        h = s.history
+        out.print(f"history: {h['rows']:,} rows -> {h['orders']:,} orders ({h['skipped_before_start']:,} before the start "
+                  f"skipped); SKUs as {'catalog indices' if h['sku_mode'] == 'index' else 'ids mapped by popularity'} "
+                  f"({h['sku_ids']:,} distinct); {h['merged_lines']:,} repeated lines merged, {h['cut_orders']:,} orders "
+                  f"cut to their first line, {h['tier_moved']:,} requested tiers moved to an eligible one", markup=False)
+    total = int(s.orders.sum())
+    out.print(f"{total:,} orders over {len(s.dates)} days in {s.seconds:.1f} s", markup=False)
+    if plot is not None:
+        from sim.report.plots import intraday_profile, popularity_curve
+
+        plot.mkdir(parents=True, exist_ok=True)
+        figs = {"intraday.png": intraday_profile(s.hour_share, s.hour_counts, title=f"{s.name}: intraday profile"),
+                "popularity.png": popularity_curve(s.sku_units, s.sku_share_model, s.zipf,
+                                                   title=f"{s.name}: SKU popularity")}
+        for fname, fig in figs.items():
+            write_atomic(plot / fname, lambda p, fig=fig: fig.savefig(p, dpi=110, format="png"))
+        out.print(f"plots written to {plot}/ ({', '.join(figs)})", markup=False)
+
+
+@app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
     out_dir: Annotated[Path | None, typer.Option("--out", help="run directory (default runs/<scenario>-<time>)")] = None,
@@ -276,3 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         sys.exit(code)
     return code
+
+
+# --------------------------------------------------------------------------- more verbs
+# Each area registers its verbs on `app` from its own module (imported here, after `app` exists).
