@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 import os
+import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,23 +26,28 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.naive import run_naive  # noqa: E402
 from sim.catalog import build_catalog  # noqa: E402
 from sim.demand.generate import generate_day  # noqa: E402
-from sim.engine.simulation import Simulation  # noqa: E402
 from sim.io.scenario import load_scenario  # noqa: E402
 from sim.network import build_network  # noqa: E402
 from sim.network.geo import distance_matrix_km  # noqa: E402
 from sim.rng import RandomStreams  # noqa: E402
+from sim.run import simulate  # noqa: E402
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux: KiB
 
 
 def engine(orders_per_day: int) -> None:
-    sc = load_scenario(ROOT / "scenarios/shanghai_hangzhou.yaml",
-                       [f"demand.orders_per_day={orders_per_day}", "horizon.warmup_days=2", "horizon.days=1"])
-    t0 = time.perf_counter()
-    sim = Simulation(sc, seed=sc.seed, replication=0, days=1, policy=sc.policy, router=sc.router.name)
-    rec = sim.run()
-    wall = time.perf_counter() - t0
-    rate = rec.orders.n / wall
-    print(f"engine: {rec.orders.n:,} orders (3 days of Shanghai-Hangzhou at {orders_per_day:,}/day) in {wall:.1f} s "
-          f"= {rate:,.0f} orders/s")
+    overrides = [f"demand.orders_per_day={orders_per_day}", "horizon.warmup_days=2", "horizon.days=1"]
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()  # end to end: load, build, simulate, check invariants, write the run directory
+        res = simulate(ROOT / "scenarios/shanghai_hangzhou.yaml", overrides=overrides, out=Path(tmp) / "run")
+        wall = time.perf_counter() - t0
+    n = len(res.orders)
+    rate = n / wall
+    print(f"engine: {n:,} orders (2 warm-up + 1 measured day of Shanghai-Hangzhou at {orders_per_day:,}/day) "
+          f"end to end in {wall:.1f} s = {rate:,.0f} orders/s; peak RSS {peak_rss_gib():.2f} GiB")
+    sc = load_scenario(ROOT / "scenarios/shanghai_hangzhou.yaml", overrides)
 
     net, cat = build_network(sc), build_catalog(sc)
     day = generate_day(sc, net, cat, RandomStreams(sc.seed), 0)

@@ -11,20 +11,27 @@ class ShangouError(Exception):
     exit_code = 1
 
 
-class ScenarioError(ShangouError):
-    """Invalid scenario, argument or output path (exit 2).
+class ProblemsError(ShangouError):
+    """An error made of one line per problem (``.problems``); the CLI prints each as ``error: <line>``."""
 
-    Holds one line per problem, each naming the field path, the rule and the value
-    (``demand.tier_mix: shares must sum to 1, got 1.3``).
-    """
-
-    exit_code = 2
+    default = "error"
 
     def __init__(self, problems: str | Iterable[str]) -> None:
         self.problems: list[str] = [problems] if isinstance(problems, str) else list(problems)
         if not self.problems:
-            self.problems = ["invalid input"]
+            self.problems = [self.default]
         super().__init__("\n".join(self.problems))
+
+
+class ScenarioError(ProblemsError):
+    """Invalid scenario, argument or output path (exit 2).
+
+    Each line names the field path, the rule and the value
+    (``demand.tier_mix: shares must sum to 1, got 1.3``).
+    """
+
+    exit_code = 2
+    default = "invalid input"
 
 
 class InfeasibleScenario(ShangouError):
@@ -39,16 +46,11 @@ class SolverError(ShangouError):
     exit_code = 1
 
 
-class InvariantViolation(ShangouError):
+class InvariantViolation(ProblemsError):
     """A run broke an accounting invariant (DESIGN.md 4): a bug in the simulator, never bad input (exit 1).
 
-    Holds one line per violated invariant, each naming it and giving counts and one example.
+    Each line names the invariant and gives counts and one example.
     """
 
     exit_code = 1
-
-    def __init__(self, problems: str | Iterable[str]) -> None:
-        self.problems: list[str] = [problems] if isinstance(problems, str) else list(problems)
-        if not self.problems:
-            self.problems = ["invariant violated"]
-        super().__init__("\n".join(self.problems))
+    default = "invariant violated"

@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
 
 from sim import units
 
+T = TypeVar("T")
 TIERS = ("near", "mid", "far")
 Tier = Literal["near", "mid", "far"]
 MAX_MID_WINDOW_H = 4.0  # the mid tier's promise: delivered within 4 h of the wave cut-off [params: Tiers]
@@ -44,6 +45,14 @@ Lat = Annotated[float, Field(ge=-90, le=90)]
 Lon = Annotated[float, Field(ge=-180, le=180)]
 
 
+def _lat_lon_pair(obj: T, default: str) -> T:
+    """Both coordinates or neither (then `default` applies)."""
+    lat, lon = getattr(obj, "lat"), getattr(obj, "lon")  # noqa: B009
+    if (lat is None) != (lon is None):
+        raise ValueError(f"give both lat and lon, or neither ({default}), got lat {lat}, lon {lon}")
+    return obj
+
+
 class Model(BaseModel):
     """Base of every scenario section: immutable, unknown keys and NaN/inf rejected."""
 
@@ -69,9 +78,7 @@ class City(Model):
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> City:
-        if (self.lat is None) != (self.lon is None):
-            raise ValueError(f"give both lat and lon, or neither (looked up), got lat {self.lat}, lon {self.lon}")
-        return self
+        return _lat_lon_pair(self, "looked up")
 
 
 class Geography(Model):
@@ -129,9 +136,7 @@ class Site(Model):
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> Site:
-        if (self.lat is None) != (self.lon is None):
-            raise ValueError(f"give both lat and lon, or neither (the city centre), got lat {self.lat}, lon {self.lon}")
-        return self
+        return _lat_lon_pair(self, "the city centre")
 
 
 class _Group(Model):
