@@ -14,6 +14,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -229,8 +230,8 @@ def demand(
               "demand is the floor (Poisson and day noise no forecast removes).", markup=False)
     if s.history:
         h = s.history
-        out.print(f"history: {h['rows']:,} rows -> {h['orders']:,} orders ({h['skipped_before_start']:,} before the start "
-                  f"skipped); SKUs as {'catalog indices' if h['sku_mode'] == 'index' else 'ids mapped by popularity'} "
+        out.print(f"history: {h['rows']:,} rows -> {h['orders']:,} orders ({h['before_start']:,} before the start: "
+                  f"forecast history only); SKUs as {'catalog indices' if h['sku_mode'] == 'index' else 'ids mapped by popularity'} "
                   f"({h['sku_ids']:,} distinct); {h['merged_lines']:,} repeated lines merged, {h['cut_orders']:,} orders "
                   f"cut to their first line, {h['tier_moved']:,} requested tiers moved to an eligible one", markup=False)
     total = int(s.orders.sum())
@@ -243,7 +244,7 @@ def demand(
                 "popularity.png": popularity_curve(s.sku_units, s.sku_share_model, s.zipf,
                                                    title=f"{s.name}: SKU popularity")}
         for fname, fig in figs.items():
-            write_atomic(plot / fname, lambda p, fig=fig: fig.savefig(p, dpi=110, format="png"))
+            write_atomic(plot / fname, partial(fig.savefig, dpi=110, format="png"))
         out.print(f"plots written to {plot}/ ({', '.join(figs)})", markup=False)
 
 
@@ -260,8 +261,9 @@ def run(
     set_: SetOpt = None,
     max_memory: MaxMemOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html and plots/")] = False,
 ) -> None:
-    """Simulate a scenario and write its run directory (orders, lines, inventory, nodes, KPIs)."""
+    """Simulate a scenario and write its run directory (orders, lines, inventory, nodes, KPIs, report)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from sim.io.scenario import estimate_memory_bytes
@@ -286,7 +288,7 @@ def run(
             bar.update(task, completed=min(day, total_days), info=f"day {day}/{total_days}, {orders:,} orders, "
                                                                     f"{rate:,.0f} orders/s")
 
-        result = simulate(sc, replication=replication, out=out_dir, force=force, progress=tick)
+        result = simulate(sc, replication=replication, out=out_dir, force=force, progress=tick, report=not no_report)
     if not quiet:
         print_kpis(result.kpis, str(result.path))
 
@@ -352,3 +354,4 @@ def main(argv: list[str] | None = None) -> int:
 
 # --------------------------------------------------------------------------- more verbs
 # Each area registers its verbs on `app` from its own module (imported here, after `app` exists).
+from sim import cli_results  # noqa: E402,F401

@@ -54,8 +54,12 @@ def default_out(sc: Scenario) -> Path:
 def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replication: int = 0,
              days: int | None = None, policy: str | None = None, router: str | None = None,
              out: str | Path | None = None, force: bool = False, overrides: list[str] | None = None,
-             progress: Progress | None = None) -> RunResult:
-    """Run one scenario and return its results (written to `out`, default runs/<scenario>-<time>)."""
+             progress: Progress | None = None, report: bool = True) -> RunResult:
+    """Run one scenario and return its results (written to `out`, default runs/<scenario>-<time>).
+
+    With `report`, report.html and plots/ are written into the run directory too (`shangou report`
+    rewrites them later if this is skipped).
+    """
     from sim.engine.simulation import Simulation  # SimPy is imported only when a run starts
 
     sc = prepare(scenario, seed=seed, days=days, policy=policy, router=router, overrides=overrides)
@@ -75,4 +79,8 @@ def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replic
                             "router": sc.router.name, "wall_s": round(wall, 3),
                             "orders_per_s": round(records.orders.n / wall, 1) if wall > 0 else None}
     path = write_run(target, records, sim.net, sc, sim.cat.value_cny, meta, force=force)
+    if report:
+        from sim.report.html import write_report  # matplotlib and DuckDB load only when a report is wanted
+
+        write_report(path)
     return load_run(path)

@@ -21,8 +21,8 @@ import numpy as np
 import simpy
 
 from sim.catalog import build_catalog
+from sim.demand import demand_day
 from sim.demand.forecast import Forecaster, catchment
-from sim.demand.generate import generate_day
 from sim.engine.book import OrderBook
 from sim.engine.options import FAR, MID, NEAR, Candidates
 from sim.engine.parcel import Parcels
@@ -173,6 +173,7 @@ class Simulation:
     def _settled(self) -> bool:
         b = self.book
         return (not b.carry.size and self.waves.pending() == 0 and self.parcels.pending() == 0
+                and self.inv.pending_picks() == 0
                 and b.next_new >= b.n and not (b.status[~b.warmup_mask()] == 2).any())
 
     # ------------------------------------------------------------------ days
@@ -186,7 +187,8 @@ class Simulation:
         if day % max(1, round(self.sc.inventory.review_period_days)) == 0:
             self._review(day)
         if day < self.total_days:
-            orders = generate_day(self.sc, self.net, self.cat, self.streams, day)
+            orders = demand_day(self.sc, self.net, self.cat, self.streams, day)
+            self.forecaster.observe(day, orders)  # forecast(d) uses days < d only
             self.book.add_day(orders, warmup=day < self.warmup)
         if self.progress:
             self.progress(day, self.book.n)
@@ -245,13 +247,13 @@ class Simulation:
             self.inv.receive(arr.node, arr.sku, arr.qty, from_pipeline=True)
         if self.ops.next_departure() < t:
             self.ops.flush(t)
-            self._collect_store()
         idx = self.book.take_batch(t)
         if idx.size:
             t0 = time.perf_counter()
             route_epoch(self, t, idx)
             self.stats.solver_ms_total += (time.perf_counter() - t0) * 1e3
             self.stats.epochs += 1
+        self._collect_store()  # batches leave on flush and when full or closed by an order that cannot join
 
     def _collect_store(self) -> None:
         d = self.ops.take_delivered()

@@ -227,6 +227,7 @@ class StoreOps:
             self._close(full)
 
     def take_delivered(self) -> Delivered:
+        """Orders of the batches dispatched since the last call."""
         out = self._out
         self._out = []
         if not out:

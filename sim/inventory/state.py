@@ -51,6 +51,10 @@ class InventoryState:
         np.add.at(self.reserved, (node, sku), qty)
         self._pending.append((pick_s, node, sku, qty))  # chunks: appending must not cost O(pending)
 
+    def pending_picks(self) -> int:
+        """Reserved lines not yet picked (picks scheduled after the last applied time)."""
+        return sum(chunk[0].size for chunk in self._pending)
+
     def apply_picks(self, until_s: float) -> None:
         """Ship every reserved unit whose pick time is before `until_s`."""
         if not self._pending:

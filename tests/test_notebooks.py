@@ -1,0 +1,32 @@
+"""The notebooks run end to end (DESIGN.md 12): executed with nbclient at their small size, any error fails.
+
+Notebooks 02 (policy comparison) and 03 (peak and scale) join this list when they exist.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+@pytest.mark.parametrize("name", ["01_quickstart.ipynb"])
+def test_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHANGOU_NB_SIZE", "small")
+    monkeypatch.setenv("SHANGOU_NB_OUT", str(tmp_path / "run"))
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    # "python3" is the native kernel: this interpreter (the venv's), so no kernel needs registering
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=False,
+                                     resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client.execute()  # raises CellExecutionError on the first failing cell
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors
+    assert (tmp_path / "run" / "report.html").is_file()
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if "image/png" in o.get("data", {})]
+    assert len(images) >= 4  # the figures are shown inline
