@@ -10,7 +10,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from rich.table import Table
 
 from sim import __version__
 from sim.errors import ScenarioError, ShangouError
+from sim.io import files
 
 if TYPE_CHECKING:
     from sim.io.scenario import Scenario
@@ -85,14 +85,7 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
         raise ScenarioError(f"{path}: is a directory")
     if not path.parent.exists():
         raise ScenarioError(f"{path}: directory {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    files.write_atomic(path, write)
 
 
 def _load(path: Path, overrides: list[str] | None, max_memory: str | None = None) -> Scenario:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.errors import ScenarioError
+from sim.io.files import write_atomic
 from sim.io.results import RUN_FILES, TABLES
 
 META = ("run_id", "policy", "replication", "seed")
@@ -225,15 +225,6 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
         raise ScenarioError(f"--to: {target} is a directory")
     if not target.parent.is_dir():
         raise ScenarioError(f"--to: directory {target.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=suffix, dir=target.parent)
-    os.close(fd)
-    try:
-        if suffix == ".csv":
-            df.to_csv(tmp, index=False)
-        else:
-            pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    if suffix == ".csv":
+        return write_atomic(target, lambda p: df.to_csv(p, index=False))
+    return write_atomic(target, lambda p: pq.write_table(pa.Table.from_pandas(df, preserve_index=False), p))

@@ -20,8 +20,6 @@ import datetime as dt
 import html
 import io
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from matplotlib.figure import Figure
 
 from sim import __version__
 from sim.errors import ScenarioError
+from sim.io.files import write_atomic
 from sim.io.query import Catalogue, connect, is_run_dir
 from sim.io.results import load_run
 from sim.report import comparison as cmp
@@ -139,15 +138,7 @@ def page(title: str, sections: list[str], nav: Iterable[tuple[str, str]]) -> str
 
 def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(path, write)
 
 
 def _files_section(root: Path, man: dict[str, Any], yaml_text: str) -> str:
