@@ -16,7 +16,8 @@ import numpy as np
 
 from sim.engine.options import FAR, MID, NEAR, all_per_pair, pairs_lines
 from sim.engine.records import LOST
-from sim.routing.base import Batch
+from sim.routing.base import Batch, stock_keys
+from sim.routing.lookahead import option_reservation
 from sim.units import DAY, HOUR
 
 CARRY_GRACE_S = np.array([1 * HOUR, 4 * HOUR, DAY])  # by requested tier: give up on an order carried this long past its deadline
@@ -142,9 +143,26 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     base = handling + transport
     opt = np.flatnonzero(primary | offer)
     cost = np.where(offer[opt], acc[opt] * base[opt] + (1 - acc[opt]) * lost_cost[p_row[opt]], base[opt])
+    # an order with an option at its tier or faster is served if at all possible; an offer-only order
+    # may go unserved at its lost-sale cost
+    unassigned = np.where(has_primary, np.inf, lost_cost)
+    # single-line options draw on a shared (node, SKU) stock key so the router sees the last units
+    single = n_lines[p_row[opt]] == 1
+    opt_sku = np.where(single, b.line_sku[b.line_offsets[idx[p_row[opt]]]], -1)
+    opt_key, stock_left = stock_keys(p_node[opt], opt_sku, inv.on_hand, inv.reserved)
+    reservation = None
+    if sc.router.lookahead:
+        row_of_pair = np.full(P, -1)
+        row_of_pair[opt] = np.arange(opt.size)
+        ml = row_of_pair[pair] >= 0
+        reservation = option_reservation(
+            row_of_pair[pair[ml]], pn[ml], sku[ml], qty[ml], charged=p_tier[opt] < req[p_row[opt]],
+            rate=sim.la_rate, available=inv.on_hand, reserved=inv.reserved,
+            horizon_s=(sim.next_review_s + net.lead_time_s - t)[:, None], value=sim.la_value)
     batch = Batch(n_orders=n, requested_tier=req.astype(np.int8), opt_order=p_row[opt], opt_node=p_node[opt],
                   opt_tier=p_tier[opt].astype(np.int8), opt_km=km[opt], opt_cost=cost, opt_eta_s=eta[opt],
-                  opt_offer=offer[opt], unassigned_cost=lost_cost, node_capacity=cap)
+                  opt_offer=offer[opt], unassigned_cost=unassigned, node_capacity=cap,
+                  opt_reservation=reservation, opt_stock_key=opt_key, stock_left=stock_left)
     choice = np.asarray(sim.router.route(batch), np.int64)
     chosen = np.full(n, -1, np.int64)
     chosen[choice >= 0] = opt[choice[choice >= 0]]

@@ -30,12 +30,14 @@ from sim.engine.records import DAILY_COSTS, DELIVERED, DayRecords, NodeRecords, 
 from sim.engine.routing_step import route_epoch
 from sim.engine.store import StoreOps
 from sim.engine.warehouse import Waves
-from sim.inventory.replenishment import Pipeline, plan_replenishment
+from sim.inventory.replenishment import Pipeline, lateral_transfers, plan_replenishment
 from sim.inventory.state import InventoryState
 from sim.network import FDC, NDC, STORE, build_network
 from sim.policies.base import PolicyContext, make_policy
+from sim.policies.costs import policy_costs
 from sim.rng import RandomStreams
 from sim.routing.base import make_router
+from sim.routing.lookahead import shortfall_value
 from sim.spec import parse_spec
 from sim.units import DAY, parse_clock
 
@@ -81,6 +83,14 @@ class Simulation:
         self.realised = np.zeros(N)  # running mean of realised transport cost per order (routing estimate)
         self.realised_n = np.zeros(N)
         self._fdc_km: np.ndarray | None = None
+        # look-ahead (router.lookahead): own-tier demand rate per node x SKU, refreshed at each review, and the
+        # value of a unit short at a node: its customer gets the next slower offer (accepted w.p. p) or is lost
+        self.la_rate = np.zeros((N, S))
+        self.next_review_s = np.zeros(N)
+        lost_unit = sc.costs.lost_sale.margin_rate * cat.value_cny + sc.costs.lost_sale.goodwill_cny
+        a = sc.tiers.downgrade_acceptance
+        p_next = np.select([self.kind == STORE, self.kind == FDC], [a.near_mid, a.mid_far], 0.0)
+        self.la_value = shortfall_value(lost_unit[None, :], p_next[:, None])
 
     # ------------------------------------------------------------------ set-up
     def _init_ops(self) -> None:
@@ -217,10 +227,27 @@ class Simulation:
         caps = net.node_capacity
         slots = np.array([getattr(c, "slots", 0) for c in caps])
         volume = np.array([getattr(c, "volume_m3", np.inf) for c in caps], float)
-        ctx = PolicyContext(day=day, forecast=self.forecaster.forecast(day), cover_s=cover, node_kind=self.kind,
-                            slots=slots, volume_m3=volume, volume_l=self.cat.volume_l, value_cny=self.cat.value_cny,
-                            popularity=self.cat.popularity, on_hand=self.inv.on_hand, supplier=net.supplier)
+        method = self.sc.forecast.method
+        seen = self.realised_n > 0
+        transport = np.where(seen, self.realised / np.maximum(self.realised_n, 1), np.nan)
+        ctx = PolicyContext(
+            day=day, forecast=self.forecaster.forecast(day), cover_s=cover, node_kind=self.kind, slots=slots,
+            volume_m3=volume, volume_l=self.cat.volume_l, value_cny=self.cat.value_cny,
+            popularity=self.cat.popularity, on_hand=self.inv.on_hand, supplier=net.supplier,
+            review_s=self.sc.inventory.review_period_days * DAY, position=self.inv.position(),
+            # moving_average cannot look ahead without moving its window; the others can
+            forecast_ahead=None if method == "moving_average" else self.forecaster.forecast,
+            forecast_cv=float(np.sqrt(np.expm1(self.forecaster.sigma**2))) if method == "oracle" else None,
+            costs=policy_costs(self.sc, net, self.cat, transport_cny=np.where(seen, transport, np.nan)
+                               if seen.any() else None))
         targets = np.asarray(self.policy.targets(ctx), np.int64)
+        self.la_rate = ctx.forecast / DAY
+        self.next_review_s = np.full(net.n_nodes, day * DAY + ctx.review_s)
+        moves = getattr(self.policy, "transfers", None)
+        if moves is not None:
+            shipment, cost = lateral_transfers(self.inv, moves(ctx, targets), net, self.sc, self.cat.volume_l, day * DAY)
+            self.pipeline.add(shipment)
+            self.day_costs["transfer"][day] += cost
         level = np.where(self.kind == FDC, 0, 1)
         shipments, cost = plan_replenishment(self.inv, targets, net.supplier, level, self.cat.volume_l,
                                              net.truck_capacity_m3, net.truck_fixed_cny, net.truck_per_unit_cny,

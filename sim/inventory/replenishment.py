@@ -12,10 +12,12 @@ costs the per-unit handling. NDCs are refilled from an external supplier: immedi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from sim.inventory.state import InventoryState
+from sim.units import HOUR, haversine_km
 
 
 @dataclass
@@ -87,6 +89,38 @@ def plan_replenishment(inv: InventoryState, targets: np.ndarray, supplier: np.nd
     if not parts:
         return Shipment(np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)), 0.0
     return Shipment(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("arrive_s", "node", "sku", "qty"))), cost
+
+
+def lateral_transfers(inv: InventoryState, moves: Any, net: Any, sc: Any, volume_l: np.ndarray,
+                      now_s: float) -> tuple[Shipment, float]:
+    """Move stock between nodes as a policy asks (e.g. rebalancing FDCs), capped at what the source has.
+
+    Each (src, dst) pair is one lane priced like an NDC->FDC lane (``lanes.ndc_fdc``) over the road
+    distance: trucks = ceil(volume / capacity) at fixed + per-km cost, plus the per-unit cost.
+    """
+    if moves is None or not len(moves.qty):
+        return Shipment(np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)), 0.0
+    src, dst, sku = (np.asarray(a, np.int64) for a in (moves.src, moves.dst, moves.sku))
+    qty = np.asarray(moves.qty, np.int64).copy()
+    # cap in row order so two rows from one source never take the same units
+    for i in range(qty.size):
+        qty[i] = max(0, min(qty[i], int(inv.available(src[i], sku[i]))))
+        if qty[i]:
+            inv.transfer_out(src[i : i + 1], sku[i : i + 1], qty[i : i + 1])
+    keep = qty > 0
+    src, dst, sku, qty = src[keep], dst[keep], sku[keep], qty[keep]
+    if not qty.size:
+        return Shipment(np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)), 0.0
+    inv.ship_in(dst, sku, qty)
+    lane = sc.lanes.ndc_fdc
+    pair, inverse = np.unique(np.stack([src, dst]), axis=1, return_inverse=True)
+    km = haversine_km(net.node_lat[pair[0]], net.node_lon[pair[0]], net.node_lat[pair[1]],
+                      net.node_lon[pair[1]]) * sc.geography.circuity
+    vol_m3 = np.bincount(inverse, weights=qty * volume_l[sku], minlength=pair.shape[1]) / 1000.0
+    trucks = np.ceil(vol_m3 / lane.truck_capacity_m3 - 1e-9)
+    cost = float((trucks * (lane.fixed_cny + lane.per_km_cny * km)).sum() + qty.sum() * lane.per_unit_cny)
+    lead = HOUR * (lane.base_h + km / lane.truck_speed_kmh)
+    return Shipment(now_s + lead[inverse], dst, sku, qty), cost
 
 
 class Pipeline:

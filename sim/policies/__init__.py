@@ -1,5 +1,5 @@
 """Pre-positioning policies: the interface (base.py) and one registered class per module."""
 
-from sim.policies.base import Policy, PolicyContext, make_policy
+from sim.policies.base import Policy, PolicyContext, PolicyCosts, Transfers, make_policy
 
-__all__ = ["Policy", "PolicyContext", "make_policy"]
+__all__ = ["Policy", "PolicyContext", "PolicyCosts", "Transfers", "make_policy"]

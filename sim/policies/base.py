@@ -2,17 +2,58 @@
 
 A policy sees only the forecast (never the demand arrays), the network's capacities and the
 catalog. Targets for NDC rows are ignored (NDCs are refilled from the external supplier).
+
+The fields after ``supplier`` are optional (defaults keep older callers working): a look-ahead
+forecast for ``forecast_push``, the money figures for ``cost_optimal`` (``PolicyCosts``, built
+once per run by ``sim.policies.costs.policy_costs``), the review period, inventory positions and
+the forecast error. A policy may also offer ``transfers(ctx, targets) -> Transfers``: lateral
+moves between forward nodes that the engine applies before replenishment.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
+from sim.errors import ScenarioError
 from sim.registry import POLICIES
 from sim.spec import Spec
+from sim.units import DAY
+
+
+@dataclass(frozen=True)
+class PolicyCosts:
+    """Money per node / SKU that ``cost_optimal`` trades off (see ``sim.policies.costs``)."""
+
+    serve_cny: np.ndarray  # (N,) variable cost (handling + transport) of one order served at the node's own tier
+    fallback_cny: np.ndarray  # (N, 2) cost of the two next-best slower options for an order the node cannot serve (inf: none)
+    fallback_accept: np.ndarray  # (N, 2) probability the customer accepts each of those offers
+    lost_margin_rate: float  # lost sale = margin_rate x unit value + goodwill
+    lost_goodwill_cny: float
+    holding_per_day: float  # share of unit value per day
+    shelf_life_days: np.ndarray  # (S,) inf for non-perishables
+    transfer_unit_cny: np.ndarray  # (N,) per-unit handling of bringing a unit to the node along its supply path
+    transfer_litre_cny: np.ndarray  # (N,) truck fixed cost per litre (full-truck share) along that path
+    qty_per_line: float = 1.0  # mean units per order line (a missing SKU sends its order, ~one line, elsewhere)
+
+
+@dataclass(frozen=True)
+class Transfers:
+    """Lateral moves asked for at a review: `qty` units of `sku` from `src` to `dst` (one row each)."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    sku: np.ndarray
+    qty: np.ndarray
+
+    @staticmethod
+    def empty() -> Transfers:
+        z = np.empty(0, np.int64)
+        return Transfers(z, z.copy(), z.copy(), z.copy())
 
 
 @dataclass(frozen=True)
@@ -28,6 +69,22 @@ class PolicyContext:
     popularity: np.ndarray  # (S,) catalog popularity (sums to 1)
     on_hand: np.ndarray  # (N, S) current stock (read-only view)
     supplier: np.ndarray  # (N,) the node that replenishes each node (-1 for NDCs)
+    # ---- optional (see the module docstring); the engine fills them when it can
+    review_s: float = DAY  # review period R (cover_s - review_s = inbound lead time L)
+    position: np.ndarray | None = None  # (N, S) on hand - reserved + pipeline (None: use on_hand)
+    forecast_ahead: Callable[[int], np.ndarray] | None = field(default=None, repr=False)
+    # forecast_ahead(d) for d >= day: (N, S) forecast of day d as known at this review (forecast_ahead(day) == forecast)
+    forecast_cv: float | None = None  # coefficient of variation of the forecast error on the rate (negbin dispersion)
+    costs: PolicyCosts | None = None  # money figures for cost_optimal (None: parameters.md defaults)
+
+    @property
+    def lead_s(self) -> np.ndarray:
+        """(N,) inbound lead time L = cover - review period (never negative)."""
+        return np.maximum(np.asarray(self.cover_s, float) - self.review_s, 0.0)
+
+    @property
+    def review_days(self) -> float:
+        return float(self.review_s) / DAY
 
 
 class Policy(Protocol):
@@ -37,17 +94,30 @@ class Policy(Protocol):
         """(N, S) int64 order-up-to levels."""
         ...
 
+    # Optional: ``transfers(ctx, targets) -> Transfers`` — lateral moves between forward nodes,
+    # applied by the engine after ``targets`` and before replenishment (see forecast_push).
+
 
 register_policy = POLICIES.register
 
 
+class PolicyParameterError(ScenarioError, ValueError):
+    """A bad policy parameter: invalid input (exit 2), and still a ValueError for callers that catch one."""
+
+
 def make_policy(spec: Spec) -> Policy:
-    """Instantiate a policy from its SPEC; bad parameters raise TypeError/ValueError with the name."""
+    """Instantiate a policy from its SPEC; bad parameters raise PolicyParameterError naming policy and parameter."""
     cls = POLICIES.get(spec.name)
+    known = [p for p in inspect.signature(cls).parameters if p != "self"]
+    unknown = [k for k in spec.params if k not in known]
+    if unknown:
+        raise PolicyParameterError(f"policy: {spec.name}: unknown parameter {unknown[0]!r}; "
+                                   f"known: {', '.join(known) or 'none'}")
     try:
         return cls(**spec.params)
-    except TypeError as exc:
-        raise ValueError(f"policy {spec}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        msg = str(exc).removeprefix(f"policy {spec.name}: ")
+        raise PolicyParameterError(f"policy: {spec.name}: {msg}") from None
 
 
 def fit_capacity(levels: np.ndarray, ctx: PolicyContext) -> np.ndarray:
@@ -84,3 +154,23 @@ def check_params(name: str, **params: Any) -> None:
     for key, value in params.items():
         if isinstance(value, (int, float)) and value < 0:
             raise ValueError(f"policy {name}: {key} must be >= 0, got {value}")
+
+
+def check_choice(name: str, key: str, value: Any, choices: tuple[str, ...]) -> str:
+    """`value` if it is one of `choices`, else a ValueError naming the policy and parameter."""
+    if value not in choices:
+        raise ValueError(f"policy {name}: {key} must be one of {', '.join(choices)}, got {value!r}")
+    return str(value)
+
+
+def check_number(name: str, key: str, value: Any, lo: float, hi: float, *, open_lo: bool = False,
+                 open_hi: bool = False) -> float:
+    """`value` as a float inside [lo, hi] (ends open when asked), else a ValueError naming it."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+    if ok:
+        v = float(value)
+        ok = (v > lo if open_lo else v >= lo) and (v < hi if open_hi else v <= hi)
+    if not ok:
+        a, b = "(" if open_lo else "[", ")" if open_hi else "]"
+        raise ValueError(f"policy {name}: {key} must be a number in {a}{lo:g}, {hi:g}{b}, got {value!r}")
+    return float(value)

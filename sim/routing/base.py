@@ -32,6 +32,12 @@ class Batch:
     opt_offer: np.ndarray  # (K,) bool: a slower-tier (downgrade) offer
     unassigned_cost: np.ndarray  # (n,) cost of leaving the order unassigned this epoch
     node_capacity: np.ndarray  # (N,) orders each node can still take this epoch
+    # Optional, filled by the engine when available (routers must work without them):
+    opt_reservation: np.ndarray | None = None  # (K,) CNY reservation price of the stock the option takes
+    # (a look-ahead decision signal, never a cost; see sim.routing.lookahead.option_reservation)
+    opt_stock_key: np.ndarray | None = None  # (K,) int64 index into stock_left of the option's node x SKU, -1 none
+    # (single-line orders only; see stock_keys)
+    stock_left: np.ndarray | None = None  # (M,) int64 units available per stock key at routing time
 
 
 class Router(Protocol):
@@ -48,6 +54,37 @@ register_router = ROUTERS.register
 def make_router(name: str, **params: object) -> Router:
     cls = ROUTERS.get(name)
     return cls(**params)
+
+
+def batch_objective(batch: Batch, choice: np.ndarray, *, with_reservation: bool = False) -> float:
+    """Money objective of a choice: chosen options' cost + unassigned orders' cost (reservation optional)."""
+    choice = np.asarray(choice, np.int64)
+    got = choice >= 0
+    total = float(batch.opt_cost[choice[got]].sum() + batch.unassigned_cost[~got].sum())
+    if with_reservation and batch.opt_reservation is not None:
+        total += float(batch.opt_reservation[choice[got]].sum())
+    return total
+
+
+def stock_keys(opt_node: np.ndarray, opt_sku: np.ndarray, on_hand: np.ndarray,
+               reserved: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(opt_stock_key, stock_left) for Batch: one key per distinct (node, SKU) that single-line options draw on.
+
+    ``opt_sku`` is the option's SKU for a single-line order and -1 otherwise (multi-line orders get no
+    key: their stock competition is repaired). ``stock_left`` = on_hand - reserved at those keys.
+    """
+    opt_node = np.asarray(opt_node, np.int64)
+    opt_sku = np.asarray(opt_sku, np.int64)
+    key = np.full(opt_node.size, -1, np.int64)
+    single = opt_sku >= 0
+    flat = opt_node[single] * on_hand.shape[1] + opt_sku[single]
+    uniq, inv = np.unique(flat, return_inverse=True)
+    key[single] = inv
+    n, s = np.divmod(uniq, on_hand.shape[1])
+    left = on_hand[n, s].astype(np.int64)
+    if reserved is not None:
+        left = left - reserved[n, s].astype(np.int64)
+    return key, np.maximum(left, 0)
 
 
 def option_ranges(batch: Batch) -> tuple[np.ndarray, np.ndarray]:

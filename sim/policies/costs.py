@@ -1,0 +1,150 @@
+"""The money ``cost_optimal`` trades off, from the scenario's cost model (built once per run).
+
+Per order served at a node's own tier (the variable costs the router sees, DESIGN.md section 6):
+- store (near): picking ``picker_per_hour x (pick_base_s + pick_per_line_s x mean_lines)`` plus a
+  rider trip over the mean road km of the store's catchment (platform: ``base + per_km x km``;
+  fleet: ``per_hour x 2 km / speed``), divided by ``rider_batch`` orders per trip;
+- FDC (mid): picking plus a van stop and its share of the tour, ``per_stop + per_km x 2 km /
+  van_orders_per_tour`` (km: the FDC's mean catchment distance);
+- NDC (far): ``ndc_handling_per_order + parcel per_order`` of the lane to the node's city (the
+  cheapest NDC).
+An order a store cannot serve gets the router's downgrade offers: mid at its city's FDC
+(accepted with ``near_mid``) or far (``near_far``); an FDC's order gets far (``mid_far``). A
+declined offer is a lost sale, ``margin_rate x value + goodwill``. Transfer per unit along the
+supply path NDC -> (FDC ->) node: the lanes' per-unit handling plus their truck fixed cost per
+litre of a full truck (a lower bound: partly filled trucks cost more per unit).
+
+``transport_cny`` (N,) overrides the transport part of ``serve_cny`` — e.g. the engine's learned
+mean realised transport per order of each node, which includes rider batching and van tours.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim.demand.forecast import catchment
+from sim.policies.base import PolicyCosts
+from sim.units import HOUR
+
+NDC, FDC, STORE = 0, 1, 2
+
+
+def _mean_km(net: Any, kind: int) -> np.ndarray:
+    """(N,) demand-weighted mean road km from each node of `kind` to the zones of its catchment."""
+    c = catchment(net, kind)
+    m = c >= 0
+    z = np.flatnonzero(m)
+    w = np.bincount(c[m], weights=net.zone_weight[m], minlength=net.n_nodes)
+    km = np.bincount(c[m], weights=net.zone_weight[m] * net.road_km[z, c[m]], minlength=net.n_nodes)
+    out = np.divide(km, w, out=np.zeros(net.n_nodes), where=w > 0)
+    for n in np.flatnonzero((net.node_kind == kind) & (w <= 0)):  # no catchment: mean over covered zones
+        cov = net.covers()[:, n]
+        out[n] = float(net.road_km[cov, n].mean()) if cov.any() else 0.0
+    return out
+
+
+def _far_cost(sc: Any, net: Any) -> np.ndarray:
+    """(C,) cheapest far cost per order into each city (NDC handling + parcel)."""
+    ndcs = np.flatnonzero(net.node_kind == NDC)
+    parcel = np.full((max(ndcs.size, 1), len(net.city_names)), sc.costs.parcel.per_order_cny)
+    for lane in sc.costs.parcel.by_lane:
+        if lane.ndc in net.node_ids and lane.city in net.city_names:
+            row = int(np.flatnonzero(ndcs == net.node_ids.index(lane.ndc))[0])
+            parcel[row, net.city_names.index(lane.city)] = lane.per_order_cny
+    return sc.costs.ndc_handling_per_order_cny + parcel.min(axis=0)
+
+
+def policy_costs(sc: Any, net: Any, cat: Any, *, transport_cny: np.ndarray | None = None,
+                 rider_batch: float = 1.0, van_orders_per_tour: float = 10.0) -> PolicyCosts:
+    """PolicyCosts of a scenario (see the module docstring for every formula)."""
+    if rider_batch < 1 or van_orders_per_tour < 1:
+        raise ValueError("rider_batch and van_orders_per_tour must be >= 1")
+    c, kind, N = sc.costs, net.node_kind, net.n_nodes
+    lines = float(sc.demand.basket.mean_lines)
+    caps = net.node_capacity
+    handling = np.zeros(N)
+    transport = np.zeros(N)
+    km_store, km_fdc = _mean_km(net, STORE), _mean_km(net, FDC)
+    far = _far_cost(sc, net)
+    for n in range(N):
+        cap = caps[n]
+        if kind[n] == STORE:
+            handling[n] = c.picker_per_hour_cny * (cap.pick_base_s + cap.pick_per_line_s * lines) / HOUR
+            km = km_store[n]
+            r = c.riders
+            trip = (r.base_per_trip_cny + r.per_km_cny * km if r.model == "platform"
+                    else r.per_hour_cny * 2.0 * km / cap.rider_speed_kmh)
+            transport[n] = trip / rider_batch
+        elif kind[n] == FDC:
+            handling[n] = c.picker_per_hour_cny * (cap.pick_base_s + cap.pick_per_line_s * lines) / HOUR
+            transport[n] = c.van.per_stop_cny + c.van.per_km_cny * 2.0 * km_fdc[n] / van_orders_per_tour
+        else:
+            handling[n] = c.ndc_handling_per_order_cny
+            transport[n] = far[net.node_city[n]] - c.ndc_handling_per_order_cny
+    if transport_cny is not None:
+        t = np.asarray(transport_cny, float)
+        transport = np.where(np.isfinite(t) & (t > 0), t, transport)
+    serve = handling + transport
+
+    acc = sc.tiers.downgrade_acceptance
+    fallback = np.full((N, 2), np.inf)
+    accept = np.zeros((N, 2))
+    fdcs = np.flatnonzero(kind == FDC)
+    for n in range(N):
+        far_n = float(far[net.node_city[n]])
+        if kind[n] == STORE:
+            sup = int(net.supplier[n])
+            local = fdcs[net.node_city[fdcs] == net.node_city[n]]
+            f = sup if sup >= 0 and kind[sup] == FDC else (int(local[0]) if local.size else -1)
+            if f >= 0:
+                fallback[n, 0], accept[n, 0] = serve[f], acc.near_mid
+            fallback[n, 1], accept[n, 1] = far_n, acc.near_far
+        elif kind[n] == FDC:
+            fallback[n, 0], accept[n, 0] = far_n, acc.mid_far
+
+    unit = np.zeros(N)
+    litre = np.zeros(N)
+    per_litre = np.divide(net.truck_fixed_cny, net.truck_capacity_m3 * 1000.0,
+                          out=np.zeros(N), where=net.truck_capacity_m3 > 0)
+    for n in range(N):  # walk the supply path to the NDC
+        m, hops = n, 0
+        while net.supplier[m] >= 0 and hops < N:
+            unit[n] += net.truck_per_unit_cny[m]
+            litre[n] += per_litre[m]
+            m, hops = int(net.supplier[m]), hops + 1
+    return PolicyCosts(serve_cny=serve, fallback_cny=fallback, fallback_accept=accept,
+                       lost_margin_rate=float(c.lost_sale.margin_rate), lost_goodwill_cny=float(c.lost_sale.goodwill_cny),
+                       holding_per_day=float(c.holding_rate_per_year) / 365.0,
+                       shelf_life_days=np.asarray(cat.shelf_life_s, float) / 86400.0,
+                       transfer_unit_cny=unit, transfer_litre_cny=litre, qty_per_line=float(sc.demand.basket.mean_qty))
+
+
+def default_costs(node_kind: np.ndarray, supplier: np.ndarray, n_skus: int) -> PolicyCosts:
+    """Costs from the reference defaults (parameters.md) when the engine passes none.
+
+    Store: picking (75 + 12 x 1.6) s at 35 CNY/h + a 3.0 + 0.6 x 2.5 km rider trip = 5.4 CNY; FDC:
+    (60 + 10 x 1.6) s picking + 4 CNY stop + 2.5 x 2 x 8 km / 10 orders = 5.5 CNY; far: 1.5 + 8 CNY.
+    Trucks: 0.05 CNY/unit per lane; 600 CNY (in city) or 2,500 CNY (NDC -> FDC) per 30 m3 truck.
+    """
+    N = node_kind.size
+    pick_store, pick_fdc = 35.0 * (75 + 12 * 1.6) / HOUR, 35.0 * (60 + 10 * 1.6) / HOUR
+    serve = np.where(node_kind == STORE, pick_store + 3.0 + 0.6 * 2.5,
+                     np.where(node_kind == FDC, pick_fdc + 4.0 + 2.5 * 2 * 8.0 / 10, 9.5))
+    fallback = np.full((N, 2), np.inf)
+    accept = np.zeros((N, 2))
+    store, fdc = node_kind == STORE, node_kind == FDC
+    has_fdc = store & (supplier >= 0) & (node_kind[np.maximum(supplier, 0)] == FDC)
+    fallback[has_fdc, 0], accept[has_fdc, 0] = serve[fdc].mean() if fdc.any() else np.inf, 0.5
+    fallback[store, 1], accept[store, 1] = 9.5, 0.3
+    fallback[fdc, 0], accept[fdc, 0] = 9.5, 0.7
+    lane_unit = np.where(supplier >= 0, 0.05, 0.0)
+    lane_litre = np.where(node_kind == FDC, 2500.0, np.where(supplier >= 0, 600.0, 0.0)) / 30_000.0
+    unit, litre = lane_unit.copy(), lane_litre.copy()
+    up = np.flatnonzero((supplier >= 0) & (node_kind[np.maximum(supplier, 0)] == FDC))
+    unit[up] += lane_unit[supplier[up]]
+    litre[up] += lane_litre[supplier[up]]
+    return PolicyCosts(serve_cny=serve, fallback_cny=fallback, fallback_accept=accept, lost_margin_rate=0.25,
+                       lost_goodwill_cny=5.0, holding_per_day=0.25 / 365.0, shelf_life_days=np.full(n_skus, np.inf),
+                       transfer_unit_cny=unit, transfer_litre_cny=litre, qty_per_line=1.3)
