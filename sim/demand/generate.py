@@ -32,11 +32,9 @@ import numpy as np
 
 from sim import units
 from sim.catalog import TIER_NAMES, Catalog
-from sim.demand.orders import Orders, concat, empty_orders
+from sim.demand.orders import Orders, concat, empty_orders, number_day
 from sim.demand.profiles import DemandProfile
 from sim.rng import RandomStreams
-
-ORDER_ID_STRIDE = 10**9  # order ids of day d are d * stride + sequence: unique while a day has < 1e9 orders
 
 
 def stream_key(kind: str, date: dt.date, city: str) -> str:
@@ -68,13 +66,7 @@ def generate_day(sc: Any, network: Any, catalog: Catalog, streams: RandomStreams
         if expected[c] > 0:
             parts.append(_city_day(sc, network, catalog, streams, day_index, date, c, name,
                                    float(expected[c]), profile.hour_share, mix))
-    day = concat(parts)
-    if day.n_orders >= ORDER_ID_STRIDE:
-        raise ValueError(f"{day.n_orders} orders on day {day_index}: more than order ids allow ({ORDER_ID_STRIDE})")
-    ids = np.int64(day_index) * ORDER_ID_STRIDE + np.arange(day.n_orders, dtype=np.int64)
-    return Orders(order_id=ids, created_s=day.created_s, zone=day.zone, city=day.city,
-                  requested_tier=day.requested_tier, line_offsets=day.line_offsets, line_sku=day.line_sku,
-                  line_qty=day.line_qty, u_service=day.u_service, u_decision=day.u_decision)
+    return number_day(parts, day_index)
 
 
 def generate_days(sc: Any, network: Any, catalog: Catalog, streams: RandomStreams,

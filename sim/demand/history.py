@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from sim.catalog import Catalog
-from sim.demand.generate import ORDER_ID_STRIDE, _draw_tier, _tier_mix_by_category, stream_key
+from sim.demand.generate import _draw_tier, _tier_mix_by_category, stream_key
 from sim.demand.history_columns import (
     MAX_BAD_ROWS,
     Cells,
@@ -63,7 +63,7 @@ from sim.demand.history_columns import (
     tiers,
     zones,
 )
-from sim.demand.orders import Orders, concat, empty_orders
+from sim.demand.orders import Orders, empty_orders, number_day
 from sim.errors import ScenarioError
 from sim.rng import RandomStreams
 from sim.units import DAY
@@ -235,13 +235,7 @@ def history_day(sc: Any, network: Any, catalog: Catalog, streams: RandomStreams,
     for c in np.unique(h.city[sel]):
         idx = sel[h.city[sel] == c]
         parts.append(_city_orders(h, idx, int(c), network, catalog, streams, date, mix))
-    day = concat(parts)
-    if day.n_orders >= ORDER_ID_STRIDE:
-        raise ValueError(f"{day.n_orders} orders on day {day_index}: more than order ids allow")
-    ids = np.int64(day_index) * ORDER_ID_STRIDE + np.arange(day.n_orders, dtype=np.int64)
-    return Orders(order_id=ids, created_s=day.created_s, zone=day.zone, city=day.city,
-                  requested_tier=day.requested_tier, line_offsets=day.line_offsets, line_sku=day.line_sku,
-                  line_qty=day.line_qty, u_service=day.u_service, u_decision=day.u_decision)
+    return number_day(parts, day_index)
 
 
 def _city_orders(h: History, idx: np.ndarray, city: int, network: Any, catalog: Catalog, streams: RandomStreams,

@@ -118,3 +118,17 @@ def concat(parts: Sequence[Orders]) -> Orders:
     if np.all(np.diff(out.created_s) >= 0):
         return out
     return out.take(np.argsort(out.created_s, kind="stable"))
+
+
+ORDER_ID_STRIDE = 10**9  # order ids of day d are d * stride + sequence: unique while a day has < 1e9 orders
+
+
+def number_day(parts: Sequence[Orders], day_index: int) -> Orders:
+    """One day's orders from per-city parts: merged by creation time, ids day_index * stride + sequence."""
+    day = concat(parts)
+    if day.n_orders >= ORDER_ID_STRIDE:
+        raise ValueError(f"{day.n_orders} orders on day {day_index}: more than order ids allow ({ORDER_ID_STRIDE})")
+    ids = np.int64(day_index) * ORDER_ID_STRIDE + np.arange(day.n_orders, dtype=np.int64)
+    return Orders(order_id=ids, created_s=day.created_s, zone=day.zone, city=day.city,
+                  requested_tier=day.requested_tier, line_offsets=day.line_offsets, line_sku=day.line_sku,
+                  line_qty=day.line_qty, u_service=day.u_service, u_decision=day.u_decision)

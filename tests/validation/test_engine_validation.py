@@ -48,9 +48,8 @@ PICKERS, EPOCH_S, PICKER_CNY_H = 2, 60.0, 35.0
 def little_scenario(tmp_path):
     """One store with two pickers at load 0.75 (flat day, one-line orders, exponential picking of mean
     70 s), a promise so long that no order is refused or carried (so an order is assigned at the end
-    of its creation epoch), stock for every SKU. Plenty of riders, whose batches never fill up: a full
-    batch is only delivered once a later batch departs (the engine bug exposed at the end of this
-    file), which would leave the last orders of the run open."""
+    of its creation epoch), stock for every SKU. Plenty of riders, whose batches never fill up (full
+    batches are covered by the test at the end of this file)."""
     data = {
         "name": "little", "seed": 5,
         "horizon": {"days": 1, "warmup_days": 1, "start_date": "2026-11-02"},
