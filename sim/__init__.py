@@ -18,6 +18,10 @@ def __getattr__(name: str) -> Any:
         from sim.run import simulate
 
         return simulate
+    if name in ("compare", "sweep"):
+        from sim import experiments
+
+        return getattr(experiments, name)
     if name == "load_run":
         from sim.io.results import load_run
 

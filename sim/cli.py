@@ -347,4 +347,5 @@ def main(argv: list[str] | None = None) -> int:
 
 # --------------------------------------------------------------------------- more verbs
 # Each area registers its verbs on `app` from its own module (imported here, after `app` exists).
-from sim import cli_results  # noqa: E402,F401
+from sim import cli_results  # noqa: E402,F401,I001
+from sim import cli_experiments  # noqa: E402,F401

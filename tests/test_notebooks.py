@@ -1,6 +1,6 @@
 """The notebooks run end to end (DESIGN.md 12): executed with nbclient at their small size, any error fails.
 
-Notebooks 02 (policy comparison) and 03 (peak and scale) join this list when they exist.
+02 (policy comparison) and 03 (peak and scale) are written by tools/make_notebooks.py.
 """
 
 from __future__ import annotations
@@ -13,6 +13,31 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def _execute(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> nbformat.NotebookNode:
+    monkeypatch.setenv("SHANGOU_NB_SIZE", "small")
+    monkeypatch.setenv("SHANGOU_NB_OUT", str(tmp_path / "run"))
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=False,
+                                     resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client.execute()
+    return nb
+
+
+def test_policy_comparison_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nb = _execute("02_policy_comparison.ipynb", tmp_path, monkeypatch)
+    assert (tmp_path / "run" / "comparison.parquet").is_file()
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if "image/png" in o.get("data", {})]
+    assert images  # the Pareto chart is shown
+
+
+def test_peak_and_scale_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nb = _execute("03_peak_and_scale.ipynb", tmp_path, monkeypatch)
+    text = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+                   for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "forecast_push" in text and "orders_per_s" in text
 
 
 @pytest.mark.parametrize("name", ["01_quickstart.ipynb"])
