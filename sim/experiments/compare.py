@@ -16,8 +16,9 @@ replication r, so all policies see identical orders, baskets, service times and 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -104,24 +105,36 @@ def compare(scenario: Scenario | str | Path, policies: str | Sequence[str], *, r
         groups.append(Group(spec, parse_spec(spec).slug, sc))
     unique_slugs(groups, "--policies")
     sc0 = groups[0].scenario
-    target = Path(out) if out is not None else default_out("compare", sc0.name)
-    prepare_out(target, "compare")
     info = {"scenario": sc0.name, "policies": specs, "replications": replications, "ci_width": ci_width,
             "executor": executor, "router": sc0.router.name, "days": sc0.horizon.days, "seed": sc0.seed,
             "overrides": list(overrides or [])}
-    write_marker(target, "compare", {**info, "status": "running"})
+    return run_experiment(
+        "compare", groups, info, key="policy", stem="comparison", out=out, replications=replications,
+        executor=executor, address=address, workers=workers, ci_width=ci_width, max_replications=max_replications,
+        progress=progress,
+        plots=(lambda table, target, name: write_pareto_plots(table, target, "policy", name)) if plots else None)
+
+
+def run_experiment(kind: str, groups: Sequence[Group], info: dict[str, Any], *, key: str, stem: str,
+                   out: str | Path | None, replications: int, executor: str, address: str | None,
+                   workers: int | None, ci_width: float | None, max_replications: int, progress: bool | None,
+                   plots: Callable[[pd.DataFrame, Path, str], dict[str, Path]] | None) -> ExperimentResult:
+    """The flow compare and sweep share: output folder, marker, rounds of jobs, tables, plots, final marker."""
+    sc0 = groups[0].scenario
+    target = Path(out) if out is not None else default_out(kind, sc0.name)
+    prepare_out(target, kind)
+    write_marker(target, kind, {**info, "status": "running"})
     outcomes, rounds = run_rounds(groups, out=target, replications=replications, executor=executor,
                                   address=address, workers=workers, ci_width=ci_width,
-                                  max_replications=max_replications, progress=progress,
-                                  name=f"compare {sc0.name}")
-    table = summary_table(outcomes, groups, "policy")
-    reps = replications_table(outcomes, groups, "policy", target)
-    write_table(table, target, "comparison")
+                                  max_replications=max_replications, progress=progress, name=f"{kind} {sc0.name}")
+    table = summary_table(outcomes, groups, key)
+    reps = replications_table(outcomes, groups, key, target)
+    write_table(table, target, stem)
     write_table(reps, target, "replications")
-    result = ExperimentResult(target, table, reps, outcomes, groups, rounds)
-    if plots:
-        result.plots = write_pareto_plots(table, target, "policy", sc0.name)
-    write_marker(target, "compare", {**info, **status_info(result)})
+    result = ExperimentResult(target, table, reps, outcomes, list(groups), rounds)
+    if plots is not None:
+        result.plots = plots(table, target, sc0.name)
+    write_marker(target, kind, {**info, **status_info(result)})
     return result
 
 

@@ -23,17 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import ScenarioError
-from sim.experiments.compare import default_out, status_info, write_pareto_plots
+from sim.experiments.compare import run_experiment, write_pareto_plots
 from sim.experiments.experiment import (
     ExperimentResult,
     Group,
     check_options,
-    prepare_out,
-    replications_table,
-    run_rounds,
-    summary_table,
-    write_marker,
-    write_table,
 )
 from sim.experiments.headline import BY_NAME
 from sim.io.scenario import Scenario
@@ -150,25 +144,13 @@ def sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]] | S
             raise ScenarioError(f"--policy: {exc}") from None
     groups = grid_groups(scenario, axes, policy=policy, router=router, days=days, seed=seed, overrides=overrides)
     sc0 = groups[0].scenario
-    target = Path(out) if out is not None else default_out("sweep", sc0.name)
-    prepare_out(target, "sweep")
     info = {"scenario": sc0.name, "grid": axes, "policy": policy, "replications": replications,
             "ci_width": ci_width, "executor": executor, "days": sc0.horizon.days, "seed": sc0.seed,
             "overrides": list(overrides or [])}
-    write_marker(target, "sweep", {**info, "status": "running"})
-    outcomes, rounds = run_rounds(groups, out=target, replications=replications, executor=executor,
-                                  address=address, workers=workers, ci_width=ci_width,
-                                  max_replications=max_replications, progress=progress,
-                                  name=f"sweep {sc0.name}")
-    table = summary_table(outcomes, groups, "point")
-    reps = replications_table(outcomes, groups, "point", target)
-    write_table(table, target, "sweep")
-    write_table(reps, target, "replications")
-    result = ExperimentResult(target, table, reps, outcomes, groups, rounds)
-    if plots:
-        result.plots = write_sweep_plots(table, target, axes, sc0.name)
-    write_marker(target, "sweep", {**info, **status_info(result)})
-    return result
+    return run_experiment(
+        "sweep", groups, info, key="point", stem="sweep", out=out, replications=replications, executor=executor,
+        address=address, workers=workers, ci_width=ci_width, max_replications=max_replications, progress=progress,
+        plots=(lambda table, target, name: write_sweep_plots(table, target, axes, name)) if plots else None)
 
 
 def write_sweep_plots(table: Any, out: Path, axes: Mapping[str, list[str]], name: str) -> dict[str, Path]:
