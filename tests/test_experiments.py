@@ -166,6 +166,14 @@ def test_cli_sweep(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
                                                                "forecast.error=0.5-policy=top_n-n=100"]
     for png in ("heatmap_cost_per_order_cny.png", "heatmap_perfect_order_rate.png", "pareto_cost_perfect.png"):
         assert (out / "plots" / png).read_bytes()[:8] == PNG_MAGIC
+    # a sweep folder gets its own report: the grid, the points with CIs, the figures, and no URL
+    code, _, err = run_cli(capsys, "report", out)
+    assert code == 0, err
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for needle in ('id="method"', 'id="points"', 'id="diffs"', 'id="sweep-plots"', "forecast.error=0.5"):
+        assert needle in html
+    assert html.count("data:image/png;base64,") == 3
+    assert "http://" not in html and "https://" not in html and "//cdn" not in html.lower()
 
 
 @pytest.mark.parametrize("args, needle", [

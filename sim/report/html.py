@@ -259,11 +259,15 @@ def write_report(path: str | Path) -> Path:
     root = Path(path)
     if (root / "comparison.parquet").is_file():
         text = comparison_report(root, root / PLOTS_DIR)
+    elif (root / "sweep.parquet").is_file() and (root / "experiment.json").is_file():
+        from sim.report.sweep_report import sweep_report  # it builds on this module's helpers
+
+        text = sweep_report(root, root / PLOTS_DIR)
     elif is_run_dir(root):
         text = run_report(root, root / PLOTS_DIR)
     else:
         raise ScenarioError(f"{root}: not a run directory (no manifest.json, kpis.json and Parquet files) "
-                            "and not a comparison directory (no comparison.parquet)")
+                            "and not a comparison or sweep directory (no comparison.parquet or sweep.parquet)")
     target = root / REPORT
     _write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))
     return target
