@@ -135,6 +135,10 @@ def run_experiment(kind: str, groups: Sequence[Group], info: dict[str, Any], *, 
     if plots is not None:
         result.plots = plots(table, target, sc0.name)
     write_marker(target, kind, {**info, **status_info(result)})
+    if plots is not None and any(o.ok for o in outcomes):
+        from sim.report.html import write_report  # report.html for the folder, as `shangou report` writes it
+
+        write_report(target)
     return result
 
 
