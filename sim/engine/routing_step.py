@@ -116,10 +116,7 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     cap = np.zeros(net.n_nodes, np.int64)
     mean_lines = float(np.mean(n_lines)) if n else 1.0
     cap[sim.stores] = sim.ops.capacity(t, sim.store_pick_base + sim.store_pick_line * mean_lines, sim.near_promise_s / 2)
-    fdc_km = np.array([net.road_km[:, f][net.covers()[:, f]].mean() if net.covers()[:, f].any() else 1.0
-                       for f in sim.fdcs]) if sim._fdc_km is None else sim._fdc_km
-    sim._fdc_km = fdc_km
-    cap[sim.fdcs] = sim.waves.capacity(g, sim.mean_order_l, fdc_km, sim.fdc_pickers,
+    cap[sim.fdcs] = sim.waves.capacity(g, sim.mean_order_l, sim.fdc_mean_km, sim.fdc_pickers,
                                        sim.fdc_pick_base + sim.fdc_pick_line * mean_lines)
     cap[sim.ndcs] = sim.parcels.capacity(ship_day)
 
@@ -137,8 +134,9 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     acc = p_acc[req[p_row], p_tier]
     offer = stock_ok & feasible & ~at_or_faster & has_cap & (~has_primary & ~wait)[p_row] & (acc > 0)
 
-    value = np.bincount(np.repeat(np.arange(n), n_lines), weights=b.line_qty[_lines_of(b, idx)]
-                        * cat.value_cny[b.line_sku[_lines_of(b, idx)]], minlength=n)
+    lines = _lines_of(b, idx)
+    value = np.bincount(np.repeat(np.arange(n), n_lines), weights=b.line_qty[lines] * cat.value_cny[b.line_sku[lines]],
+                        minlength=n)
     lost_cost = costs.lost_sale.margin_rate * value + costs.lost_sale.goodwill_cny
     base = handling + transport
     opt = np.flatnonzero(primary | offer)

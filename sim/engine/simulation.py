@@ -82,7 +82,6 @@ class Simulation:
         self.busy_end: dict[str, np.ndarray] = {}
         self.realised = np.zeros(N)  # running mean of realised transport cost per order (routing estimate)
         self.realised_n = np.zeros(N)
-        self._fdc_km: np.ndarray | None = None
         # look-ahead (router.lookahead): own-tier demand rate per node x SKU, refreshed at each review, and the
         # value of a unit short at a node: its customer gets the next slower offer (accepted w.p. p) or is lost
         self.la_rate = np.zeros((N, S))
@@ -109,6 +108,9 @@ class Simulation:
         self.fdc_pick_base = np.array([c.pick_base_s for c in fd])
         self.fdc_pick_line = np.array([c.pick_per_line_s for c in fd])
         self.fdc_pickers = np.array([c.pickers for c in fd], float)
+        covers = net.covers()  # mean road km to the zones each FDC serves: sizes its van tours
+        self.fdc_mean_km = np.array([net.road_km[covers[:, f], f].mean() if covers[:, f].any() else 1.0
+                                     for f in self.fdcs])
         waves = sc.tiers.mid.waves
         self.waves = Waves(np.array([parse_clock(w.cutoff) for w in waves]),
                            np.array([[parse_clock(w.window[0]), parse_clock(w.window[1])] for w in waves]),
@@ -327,7 +329,6 @@ class Simulation:
         days = DayRecords(day=np.arange(n_days, dtype=np.int32), warmup=np.arange(n_days) < self.warmup,
                           costs={k: v[:n_days].copy() for k, v in self.day_costs.items()},
                           utilisation={})
-        self.stats.solver_ms_total = self.stats.solver_ms_total
         orders, lines = self.book.records(self.preferred)
         return RunRecords(orders=orders, lines=lines, inventory=self.inv.records(), days=days,
                           nodes=NodeRecords(busy_s=busy, available_s=avail), router=self.stats,
