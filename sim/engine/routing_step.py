@@ -17,7 +17,7 @@ import numpy as np
 from sim.engine.options import FAR, MID, NEAR, all_per_pair, pairs_lines
 from sim.engine.records import LOST
 from sim.routing.base import Batch, stock_keys
-from sim.routing.lookahead import option_reservation
+from sim.routing.lookahead import capacity_reservation, day_share, option_reservation
 from sim.units import DAY, HOUR
 
 CARRY_GRACE_S = np.array([1 * HOUR, 4 * HOUR, DAY])  # by requested tier: give up on an order carried this long past its deadline
@@ -109,9 +109,11 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     transport[m] = sim.parcel_cost[nrow, city]
     km[m] = 0.0
 
-    # learned per-node transport cost replaces the bound once the node has delivered orders
-    seen = sim.realised_n[p_node] > 0
-    transport = np.where(seen, sim.realised[p_node] / np.maximum(sim.realised_n[p_node], 1), transport)
+    # once a node has delivered orders, its estimates are scaled by its realised / estimated transport cost
+    # (batching, van routes), so an option's cost still grows with its distance
+    est = transport
+    seen = sim.estimated[p_node] > 0
+    transport = est * np.where(seen, sim.realised[p_node] / np.where(seen, sim.estimated[p_node], 1.0), 1.0)
 
     cap = np.zeros(net.n_nodes, np.int64)
     mean_lines = float(np.mean(n_lines)) if n else 1.0
@@ -150,13 +152,18 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     opt_key, stock_left = stock_keys(p_node[opt], opt_sku, inv.on_hand, inv.reserved)
     reservation = None
     if sc.router.lookahead:
+        # stock positioned for a node's own-tier catchment pays when taken by anyone else: an upgrade, or an
+        # order from another node's catchment (see sim.routing.lookahead)
+        charged = (p_tier[opt] < req[p_row[opt]]) | (p_node[opt] != sim.preferred[p_tier[opt], zone[p_row[opt]]])
         row_of_pair = np.full(P, -1)
         row_of_pair[opt] = np.arange(opt.size)
         ml = row_of_pair[pair] >= 0
         reservation = option_reservation(
-            row_of_pair[pair[ml]], pn[ml], sku[ml], qty[ml], charged=p_tier[opt] < req[p_row[opt]],
+            row_of_pair[pair[ml]], pn[ml], sku[ml], qty[ml], charged=charged,
             rate=sim.la_rate, available=inv.on_hand, reserved=inv.reserved,
-            horizon_s=(sim.next_review_s + net.lead_time_s - t)[:, None], value=sim.la_value)
+            horizon_s=(DAY * day_share(sim.hour_share, t, sim.next_review_s + net.lead_time_s))[:, None],
+            value=sim.la_value)
+        reservation[charged] += capacity_price(sim, t, g, cap)[p_node[opt][charged]]
     batch = Batch(n_orders=n, requested_tier=req.astype(np.int8), opt_order=p_row[opt], opt_node=p_node[opt],
                   opt_tier=p_tier[opt].astype(np.int8), opt_km=km[opt], opt_cost=cost, opt_eta_s=eta[opt],
                   opt_offer=offer[opt], unassigned_cost=unassigned, node_capacity=cap,
@@ -167,7 +174,20 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
 
     chosen = _repair(sim, idx, chosen, p_node)
     _apply(sim, t, idx, chosen, p_node, p_tier, offer, acc, promise, km, handling, transport, g, ship_day,
-           has_primary | wait, can_wait, lost_cost)
+           has_primary | wait, can_wait, lost_cost, est)
+
+
+def capacity_price(sim: Any, t: float, g: int, cap: np.ndarray) -> np.ndarray:
+    """(N,) look-ahead price of one place of a store's or FDC's capacity this epoch (0 at NDCs); see
+    ``sim.routing.lookahead`` (capacity look-ahead). A store's places are what it can pick and hand to
+    riders within the capacity horizon, wanted by its near orders over that horizon; an FDC's are what
+    wave g can still take, wanted by its mid orders until the wave's cut-off."""
+    share = np.zeros(sim.net.n_nodes)
+    share[sim.stores] = day_share(sim.hour_share, t, t + sim.near_promise_s / 2)
+    share[sim.fdcs] = day_share(sim.hour_share, t, max(sim.waves.cutoff_s(g), t))
+    price = capacity_reservation(sim.la_orders, share, cap, sim.la_cap_value)
+    price[sim.ndcs] = 0.0
+    return price
 
 
 def _lines_of(b: Any, idx: np.ndarray) -> np.ndarray:
@@ -207,7 +227,7 @@ def _repair(sim: Any, idx: np.ndarray, chosen: np.ndarray, p_node: np.ndarray) -
 def _apply(sim: Any, t: float, idx: np.ndarray, chosen: np.ndarray, p_node: np.ndarray, p_tier: np.ndarray,
            offer: np.ndarray, acc: np.ndarray, promise: np.ndarray, km: np.ndarray, handling: np.ndarray,
            transport: np.ndarray, g: int, ship_day: int, waitable: np.ndarray, can_wait: np.ndarray,
-           lost_cost: np.ndarray) -> None:
+           lost_cost: np.ndarray, est: np.ndarray) -> None:
     b, inv, net = sim.book, sim.inv, sim.net
     got = chosen >= 0
     is_offer = np.zeros(idx.size, bool)
@@ -236,6 +256,7 @@ def _apply(sim: Any, t: float, idx: np.ndarray, chosen: np.ndarray, p_node: np.n
     b.node[ai], b.served_tier[ai], b.promised_s[ai] = node, tier, promise[c]
     b.downgraded[ai] = is_offer[assign]
     b.cost_handling[ai] = handling[c]
+    b.cost_transport[ai] = est[c]  # the routing estimate until delivery books the realised cost (see _deliver)
     if is_offer[assign].any():
         _lost_demand(sim, ai[is_offer[assign]])
 

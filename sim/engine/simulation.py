@@ -23,6 +23,7 @@ import simpy
 from sim.catalog import build_catalog
 from sim.demand import demand_day
 from sim.demand.forecast import Forecaster, catchment
+from sim.demand.profiles import intraday_shares
 from sim.engine.book import OrderBook
 from sim.engine.options import FAR, MID, NEAR, Candidates
 from sim.engine.parcel import Parcels
@@ -82,14 +83,24 @@ class Simulation:
         self.busy_end: dict[str, np.ndarray] = {}
         self.realised = np.zeros(N)  # running mean of realised transport cost per order (routing estimate)
         self.realised_n = np.zeros(N)
+        self.estimated = np.zeros(N)  # the same orders' routing estimates: realised / estimated calibrates routing
         # look-ahead (router.lookahead): own-tier demand rate per node x SKU, refreshed at each review, and the
         # value of a unit short at a node: its customer gets the next slower offer (accepted w.p. p) or is lost
         self.la_rate = np.zeros((N, S))
         self.next_review_s = np.zeros(N)
-        lost_unit = sc.costs.lost_sale.margin_rate * cat.value_cny + sc.costs.lost_sale.goodwill_cny
+        # a unit short loses the whole order it is part of: its margin, the rest of the basket's and the goodwill
+        rest = max(self.forecaster.units_per_order - 1.0, 0.0) * float((cat.popularity * cat.value_cny).sum())
+        lost_unit = sc.costs.lost_sale.margin_rate * (cat.value_cny + rest) + sc.costs.lost_sale.goodwill_cny
         a = sc.tiers.downgrade_acceptance
         p_next = np.select([self.kind == STORE, self.kind == FDC], [a.near_mid, a.mid_far], 0.0)
         self.la_value = shortfall_value(lost_unit[None, :], p_next[:, None])
+        # capacity look-ahead: own-tier orders per day per node (refreshed at each review) and the value of
+        # an own-tier order that finds the node full (a whole order's lost-sale cost, offer accepted w.p. p)
+        self.la_orders = np.zeros(N)
+        lost_order = (sc.costs.lost_sale.margin_rate * self.forecaster.units_per_order
+                      * float((cat.popularity * cat.value_cny).sum()) + sc.costs.lost_sale.goodwill_cny)
+        self.la_cap_value = shortfall_value(lost_order, p_next)
+        self.hour_share = intraday_shares(sc.demand)
 
     # ------------------------------------------------------------------ set-up
     def _init_ops(self) -> None:
@@ -244,6 +255,7 @@ class Simulation:
                                if seen.any() else None))
         targets = np.asarray(self.policy.targets(ctx), np.int64)
         self.la_rate = ctx.forecast / DAY
+        self.la_orders = ctx.forecast.sum(axis=1) / max(self.forecaster.units_per_order, 1e-9)
         self.next_review_s = np.full(net.n_nodes, day * DAY + ctx.review_s)
         moves = getattr(self.policy, "transfers", None)
         if moves is not None:
@@ -296,8 +308,9 @@ class Simulation:
         b.delivered_s[ref] = delivered_s
         b.status[ref] = DELIVERED
         if transport is not None:
-            b.cost_transport[ref] = transport
             nodes = b.node[ref]
+            np.add.at(self.estimated, nodes, b.cost_transport[ref])  # set to the estimate at assignment
+            b.cost_transport[ref] = transport
             np.add.at(self.realised, nodes, transport)
             np.add.at(self.realised_n, nodes, 1)
         late = np.maximum(delivered_s - b.promised_s[ref], 0.0)

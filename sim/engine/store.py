@@ -81,11 +81,14 @@ class StoreOps:
         return self.rider_free.min(axis=1)
 
     def capacity(self, t: float, mean_pick_s: np.ndarray, horizon_s: float) -> np.ndarray:
-        """Orders each store can start picking within `horizon_s` of t."""
+        """Orders each store can start picking within `horizon_s` of t and hand to a rider leaving within it:
+        picker slots, bounded by full batches for the riders free by then less the open batch's orders
+        (closed batches already hold their rider until it is back)."""
         free = np.maximum(self.picker_free, t)
         slots = np.floor(np.maximum(t + horizon_s - free, 0.0) / mean_pick_s[:, None])
         slots[~np.isfinite(self.picker_free)] = 0
-        return slots.sum(axis=1).astype(np.int64)
+        riders = (self.rider_free <= t + horizon_s).sum(axis=1) * self.max_batch - self.b_count
+        return np.minimum(slots.sum(axis=1), np.maximum(riders, 0)).astype(np.int64)
 
     def speed_at(self, t: np.ndarray) -> np.ndarray:
         hour = ((np.asarray(t) % DAY) // HOUR).astype(int)

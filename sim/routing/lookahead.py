@@ -4,14 +4,30 @@ Taking a unit of forward stock now can cost a faster-tier customer later. With a
 node n for SKU s and N ~ Poisson(μ) the forecast faster-tier demand there until the next
 replenishment arrives, the unit we take would have been needed iff N ≥ a, so its expected opportunity
 cost is r[n, s] = Δ · P(N ≥ a), Δ the value of serving that demand from n rather than its next-best
-option. Taking q units costs Σ_{j<q} Δ · P(N ≥ a − j) (the j-th unit leaves a − j behind).
+option. Taking q units costs Σ_{j<q} Δ · P(N ≥ a − j) (the j-th unit leaves a − j behind). μ follows
+the intraday profile: the day's forecast times the share of a day's demand expected until the
+replenishment (``day_share``), so an evening peak is not averaged away. Δ (the engine's ``la_value``) is
+the shortfall value of the *order* the unit would have served: a unit short loses that whole order
+(its margin, the other lines' margin and the goodwill) unless the customer accepts the next slower offer.
 
-Which options pay: the forecast at a store is its near-tier demand, at an FDC its mid-tier demand
-(``sim.demand.forecast`` attributes demand by catchment). An option serving an order at its node's
-own tier or slower (a downgrade offer) *is* that demand, so it pays nothing; an **upgrade** — an order
-that requested a slower tier served from a faster node (a far order from a store, a far or mid order
-from an FDC) — takes a unit ahead of the demand it was positioned for and pays r. NDCs never pay.
-So ``charged = opt_tier < requested_tier[opt_order]``.
+Which options pay: the forecast at a store is its near-tier demand, at an FDC its mid-tier demand, both
+over the node's catchment (``sim.demand.forecast``). An option serving an order of the node's own
+catchment at the node's own tier *is* that demand, so it pays nothing. Everything else takes a unit ahead
+of the demand it was positioned for and pays r: an **upgrade** (an order that requested a slower tier
+served from a faster node: a far order from a store, a far or mid order from an FDC) and an order from
+**another node's catchment** (a near order sent to a store further than its own). The engine passes
+``charged = (opt_tier < requested_tier) | (opt_node != catchment node of its tier)``. At an NDC Δ is
+irrelevant in practice (its stock dwarfs the forecast over a lead time, so P(N ≥ a) ≈ 0).
+
+**Capacity look-ahead.** The same argument holds for a node's capacity. A charged option at a store
+takes a picker and rider slot that the store's own near customers may need within the capacity
+horizon; one served by an FDC takes a place on a wave its own mid customers may need before the
+cut-off. With ``slots`` places left and N ~ Poisson(μ) own-tier orders expected over that window
+(the forecast's orders per day times the intraday share of the window), the place taken is missed iff
+N ≥ slots: r_cap[n] = Δ_order · P(N ≥ slots), Δ_order the shortfall value of a whole order
+(``capacity_reservation``). Without it, a router that saves a few CNY by sending next-day orders to
+stores fills the evening peak's riders and loses near orders (measured on Shanghai–Hangzhou: rider
+utilisation 0.22 -> 0.49, near on-time 99.6% -> 94.3%, 16,500 more lost orders for 80,000 upgrades).
 
 Within one epoch each option is priced at the stock available at routing time; several upgrades
 competing for the same node x SKU in one batch each see the first unit's price (the stock arc of
@@ -23,6 +39,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import pdtrc
+
+from sim.units import DAY, HOUR
 
 
 def prob_at_least(mean: np.ndarray | float, a: np.ndarray | float) -> np.ndarray:
@@ -55,10 +73,11 @@ def option_reservation(line_option: np.ndarray, line_node: np.ndarray, line_sku:
     """Reservation price per option (Batch.opt_reservation), summed over the option's order lines.
 
     Per line (one row per option x order line): its option row, node, SKU and units. ``charged`` (K,)
-    marks options that pay (upgrades, see the module docstring). ``rate`` (N, S): forecast units per
-    second of the node's own-tier demand; ``available`` (N, S): units on hand at routing time, less
+    marks options that pay (see the module docstring). ``rate`` (N, S): forecast units per second
+    (day average) of the node's own-tier demand; ``available`` (N, S): units on hand at routing time, less
     ``reserved`` (N, S) when given (subtracted only where needed); ``horizon_s`` and ``value``
-    broadcast to (N, S): seconds until the next replenishment arrives and Δ in CNY per unit. Only the
+    broadcast to (N, S): seconds until the next replenishment arrives (at the day-average rate: the
+    engine passes a day times ``day_share`` of the span) and Δ in CNY per unit. Only the
     lines of charged options are evaluated, so the cost is per option line, not per node x SKU.
     """
     charged = np.asarray(charged, bool)
@@ -75,6 +94,28 @@ def option_reservation(line_option: np.ndarray, line_node: np.ndarray, line_sku:
     a = available[n, s] if reserved is None else available[n, s] - reserved[n, s]
     r = reservation_price(mean, a, delta, np.asarray(line_qty, np.int64)[sel])
     return np.bincount(line_option[sel], weights=r, minlength=charged.size)
+
+
+def day_share(hour_share: np.ndarray, t0: np.ndarray | float, t1: np.ndarray | float) -> np.ndarray:
+    """Share of one day's demand expected in [t0, t1) (seconds from the start, any span), from the
+    (24,) hourly profile with uniform arrivals within each hour."""
+    h = np.asarray(hour_share, float)
+    cum = np.concatenate([[0.0], np.cumsum(h)]) / h.sum()
+
+    def F(t: np.ndarray | float) -> np.ndarray:
+        day, tod = np.divmod(np.asarray(t, float), DAY)
+        hour = np.minimum((tod // HOUR).astype(np.int64), 23)
+        return np.asarray(day + cum[hour] + (cum[hour + 1] - cum[hour]) * (tod - hour * HOUR) / HOUR)
+
+    return np.maximum(F(t1) - F(t0), 0.0)
+
+
+def capacity_reservation(orders_per_day: np.ndarray, share: np.ndarray | float, slots: np.ndarray,
+                         value: np.ndarray | float) -> np.ndarray:
+    """Δ · P(N ≥ slots), N ~ Poisson(orders_per_day · share): expected cost to a node's own-tier
+    customers of one of its `slots` places taken now by another (an upgraded) order."""
+    mean = np.asarray(orders_per_day, float) * np.asarray(share, float)
+    return np.maximum(np.asarray(value, float), 0.0) * prob_at_least(mean, np.maximum(slots, 1))
 
 
 def shortfall_value(lost_sale_cny: np.ndarray | float, acceptance: np.ndarray | float,

@@ -466,7 +466,7 @@ class Inventory(Model):
 
 
 class Router(Model):
-    name: str = Field("nearest", description="flow (OR-Tools, default once it lands), mip, nearest, cheapest, tier_first")
+    name: str = Field("flow", description="flow (OR-Tools min-cost flow with look-ahead, the default), mip, nearest, cheapest, tier_first")
     epoch_s: PosFloat = Field(60.0, description="routing batch length [params: dispatch every 30-60 s]")
     max_deterministic_time: PosFloat = Field(2.0, description="CP-SAT deterministic limit per solve")
     lookahead: bool = True
