@@ -39,6 +39,9 @@ class PolicyCosts:
     transfer_unit_cny: np.ndarray  # (N,) per-unit handling of bringing a unit to the node along its supply path
     transfer_litre_cny: np.ndarray  # (N,) truck fixed cost per litre (full-truck share) along that path
     qty_per_line: float = 1.0  # mean units per order line (a missing SKU sends its order, ~one line, elsewhere)
+    other_lines: float = 0.0  # mean number of *other* lines in the order of a given line: E[L^2] / E[L] - 1
+    fallback_tier: np.ndarray | None = None  # (N, 2) tier of each fallback offer (1 mid, 2 far, -1 none); None: unchecked
+    tier_eligible: np.ndarray | None = None  # (S, 3) may SKU s be served near / mid / far (None: every tier)
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,32 @@ Which SKUs sit at which FDC/store, and how many: per forward node, choose at mos
 level per SKU (0, 1 and the base-stock quantiles of demand over the cover at `services`) under the
 node's slot and volume capacity, maximising the expected money saved per review period R:
 
-    value(n, s, k) = delta(n, s) x sold(k) - holding_weight x (hold(k) + value_s x spoiled(k))
+    value(n, s, k) = delta(n, s) x sold(k) - holding_weight x hold(k) - value_s x spoiled(k)
                      - transfer(n, s) x (sold(k) + spoiled(k))
 
 - sold(k) = mu_R - (E[(D_{R+L} - k)^+] - E[(D_L - k)^+]): units served from the node per review
   (demand mean mu = forecast x days; Poisson or negative binomial, as in ``base_stock``);
-- delta(n, s) = (fallback - serve_n) / qty_per_line: an order the node cannot serve because a SKU
-  is missing goes, whole, to its next-best option, so each missing unit moves ~one order line's
-  share of an order. serve_n is the variable cost at the node's own tier (store: picking + rider;
-  FDC: picking + van stop and tour share); fallback = min over the router's slower offers j of
-  a_j x cost_j + (1 - a_j) x (margin_rate x value_s + goodwill) — a declined offer is a lost sale
-  (``sim.policies.costs`` derives every figure from the scenario's cost model);
+- delta(n, s): the cost-model money one unit of the node's own-tier demand saves when it is served
+  from n rather than displaced. Every figure comes from the scenario (``sim.policies.costs``):
+  a line of s carries q = ``qty_per_line`` units, so a missing unit displaces 1/q orders, and the
+  whole order moves (a node serves an order only with all its lines). A displaced order costs
+  what the router would pay for it,
+
+      F(n, s) = min(L, min_j [a_j x c_j + (1 - a_j) x L]),  j over n's slower offers eligible for s,
+      L = margin_rate x q x (value_s + other_lines x vbar_n) + goodwill,
+
+  with c_j the offer's cost and a_j its ``tiers.downgrade_acceptance`` (store: mid at its FDC, far
+  at the NDC; FDC: far), an offer only where s may take that tier (``catalog`` tiers: fresh never
+  goes far, so a missing fresh unit at an FDC is a lost sale), and L the lost-sale cost the engine
+  charges on the *order's* value: s's own line plus ``other_lines`` = E[L^2] / E[L] - 1 other lines
+  (size-biased line count of the basket) of the node's mean unit value vbar_n (forecast-weighted).
+  Then delta = (F - serve_n) / q, with serve_n the variable cost at the node's own tier (store:
+  picking + rider; FDC: picking + van stop and tour share; the engine's learned realised transport
+  when it has one); 0 for a SKU the node's tier may not serve. (The first version used the unit's
+  own value for L and ignored tier eligibility: it valued a store unit at ~half its cost-model
+  worth and an FDC unit below zero, so it under-stocked the FDC, whose fresh stock then spoiled
+  unsold at the NDC.) Approximations: the other lines are taken as available (at high fill rates
+  the order's fate hangs on s alone) and a zone's second covering store is ignored;
 - hold(k) = holding_per_day x value_s x R x (k - sold/2): the average position (on hand + pipeline,
   as the engine charges) falls from k by the review's sales;
 - spoiled(k) = (k - E[min(D_T, k)]) x min(R / T, 1) for a shelf life of T days: what the stock outlives;
@@ -30,8 +45,15 @@ does not bind; else a Lagrangian start (certified within `gap` of the optimum by
 improved by CP-SAT — one worker, deterministic time limit — on the `core` least clear-cut SKUs),
 with a greedy-by-ratio fallback also kept when it scores better: never worse than greedy, never a
 crash (``solver="greedy"`` uses the greedy alone, a baseline). Candidates per
-node are capped at ``candidates_per_slot x slots`` SKUs by forecast. ``holding_weight`` scales the
-inventory-carrying costs: the knob that trades forward inventory against service in sweeps.
+node are capped at ``candidates_per_slot x slots`` SKUs by forecast.
+
+``holding_weight`` (default 1: the scenario's true holding rate) multiplies the holding term only:
+the price of capital tied up in forward stock. It is the Lagrange multiplier of a budget on the
+average forward position value, so for an exact per-node solution the value held never rises when
+it rises (exchange argument: if x1 is optimal at w1 and x2 at w2 > w1, adding the two optimality
+inequalities gives (w2 - w1)(hold(x1) - hold(x2)) >= 0). It is the forward-inventory knob for
+equal-inventory comparisons (``sim.experiments.match``): ~0 holds up to the top service
+candidate, ~10-100 trims the slow movers, ~1e3+ holds only the fastest.
 ``last_stats`` records the methods used and wall seconds spent (for reports, never for decisions).
 """
 
@@ -60,21 +82,40 @@ from sim.units import DAY
 DEFAULT_SERVICES = (0.5, 0.75, 0.9, 0.95, 0.99)
 
 
-def unit_saving(costs: PolicyCosts, n: int, value_cny: np.ndarray) -> np.ndarray:
-    """(S,) CNY saved per unit of node n's own-tier demand served from n (see the module docstring)."""
-    lost = costs.lost_margin_rate * value_cny + costs.lost_goodwill_cny
-    fb = np.full(value_cny.shape, np.inf)
+def unit_saving(costs: PolicyCosts, n: int, value_cny: np.ndarray, mean_value_cny: float = 0.0,
+                tier: int = -1) -> np.ndarray:
+    """(S,) CNY saved per unit of node n's own-tier demand served from n (see the module docstring).
+
+    `mean_value_cny` is the unit value of the node's demand mix (the other lines of an order), `tier`
+    the node's own tier (0 near, 1 mid; -1: eligibility not checked).
+    """
+    q = max(costs.qty_per_line, 1e-9)
+    lost = costs.lost_margin_rate * q * (value_cny + costs.other_lines * mean_value_cny) + costs.lost_goodwill_cny
+    fb = lost.copy()  # the router may leave an order unassigned at its lost-sale cost
+    elig = costs.tier_eligible
     for j in range(costs.fallback_cny.shape[1]):
         c, a = float(costs.fallback_cny[n, j]), float(costs.fallback_accept[n, j])
-        if np.isfinite(c) and a > 0:
-            fb = np.minimum(fb, a * c + (1.0 - a) * lost)
-    fb = np.where(np.isfinite(fb), fb, lost)
-    return (fb - float(costs.serve_cny[n])) / max(costs.qty_per_line, 1e-9)
+        if not (np.isfinite(c) and a > 0):
+            continue
+        t = -1 if costs.fallback_tier is None else int(costs.fallback_tier[n, j])
+        ok = elig[:, t] if elig is not None and t >= 0 else True
+        fb = np.where(ok, np.minimum(fb, a * c + (1.0 - a) * lost), fb)
+    saving = (fb - float(costs.serve_cny[n])) / q
+    if elig is not None and tier >= 0:
+        saving = np.where(elig[:, tier], saving, 0.0)
+    return saving
+
+
+def mean_unit_value(forecast: np.ndarray, value_cny: np.ndarray, popularity: np.ndarray) -> float:
+    """Unit value of a node's demand mix (forecast-weighted; the catalog's popularity when it has none)."""
+    f = np.maximum(np.asarray(forecast, float), 0.0)
+    w = f if f.sum() > 0 else np.asarray(popularity, float)
+    return float((w * value_cny).sum() / max(w.sum(), 1e-12))
 
 
 def item_values(model: DemandModel, costs: PolicyCosts, n: int, f: np.ndarray, skus: np.ndarray,
                 levels: np.ndarray, review_days: float, lead_days: float, value_cny: np.ndarray,
-                volume_l: np.ndarray, holding_weight: float) -> np.ndarray:
+                volume_l: np.ndarray, holding_weight: float, saving: np.ndarray | None = None) -> np.ndarray:
     """Value per review period of stocking `levels` (I,) of `skus` (I,) with forecast `f` (I,) at node n."""
     k = levels.astype(float)
     mu_r, mu_l = f * review_days, f * lead_days
@@ -88,8 +129,8 @@ def item_values(model: DemandModel, costs: PolicyCosts, n: int, f: np.ndarray, s
         t = life[per]
         spoiled[per] = (k[per] - model.sales(k[per], f[per] * t)) * np.minimum(review_days / t, 1.0)
     transfer = costs.transfer_unit_cny[n] + costs.transfer_litre_cny[n] * volume_l[skus]
-    delta = unit_saving(costs, n, value_cny)[skus]
-    return delta * sold - holding_weight * (hold + v * spoiled) - transfer * (sold + spoiled)
+    delta = (unit_saving(costs, n, value_cny) if saving is None else saving)[skus]
+    return delta * sold - holding_weight * hold - v * spoiled - transfer * (sold + spoiled)
 
 
 @register_policy("cost_optimal")
@@ -133,7 +174,10 @@ class CostOptimal:
             cand.sort()
         if cand.size == 0:
             return Items(*(np.empty(0, t) for t in (np.int64, np.int64, float, float, float)))
-        cand = cand[unit_saving(costs, n, np.asarray(ctx.value_cny, float))[cand] > 0]
+        value_cny = np.asarray(ctx.value_cny, float)
+        saving = unit_saving(costs, n, value_cny, mean_unit_value(f_all, value_cny, ctx.popularity),
+                             tier=2 - int(ctx.node_kind[n]))
+        cand = cand[saving[cand] > 0]
         review, lead = ctx.review_days, float(ctx.lead_s[n]) / DAY
         f = f_all[cand]
         cols = [np.ones(cand.size, np.int64)] + [model.ppf(q, f * (review + lead)) for q in self.services]
@@ -142,8 +186,8 @@ class CostOptimal:
         ok[:, 1:] &= lv[:, 1:] != lv[:, :-1]
         row, col = np.nonzero(ok)
         skus, levels = cand[row], lv[row, col]
-        value = item_values(model, costs, n, f[row], skus, levels, review, lead, np.asarray(ctx.value_cny, float),
-                            np.asarray(ctx.volume_l, float), self.holding_weight)
+        value = item_values(model, costs, n, f[row], skus, levels, review, lead, value_cny,
+                            np.asarray(ctx.volume_l, float), self.holding_weight, saving)
         keep = value > 1e-12
         skus, levels, value = skus[keep], levels[keep], value[keep]
         slot = np.ones(skus.size) if held is None else np.where(held[skus], 0.0, 1.0)

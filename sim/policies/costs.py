@@ -10,7 +10,13 @@ Per order served at a node's own tier (the variable costs the router sees, DESIG
   cheapest NDC).
 An order a store cannot serve gets the router's downgrade offers: mid at its city's FDC
 (accepted with ``near_mid``) or far (``near_far``); an FDC's order gets far (``mid_far``). A
-declined offer is a lost sale, ``margin_rate x value + goodwill``. Transfer per unit along the
+declined offer is a lost sale, ``margin_rate x order value + goodwill``. ``fallback_tier`` names
+each offer's tier and ``tier_eligible`` (the catalog's) which SKUs may take it (fresh never goes
+far: its only fallback is the FDC, else the sale is lost). ``other_lines`` is the mean number of
+other lines in the order of a given line, E[L^2] / E[L] - 1 under the basket's line-count
+distribution (size-biased: a line sits in a long order more often; 2 x mean_lines - 2 for the
+uncapped geometric), so a lost order's value is about ``qty_per_line x (value_s + other_lines x
+mean unit value)``. Transfer per unit along the
 supply path NDC -> (FDC ->) node: the lanes' per-unit handling plus their truck fixed cost per
 litre of a full truck (a lower bound: partly filled trucks cost more per unit).
 
@@ -24,11 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from sim.demand.basket_model import line_count_distribution
 from sim.demand.forecast import catchment
 from sim.policies.base import PolicyCosts
 from sim.units import HOUR
 
 NDC, FDC, STORE = 0, 1, 2
+MID, FAR = 1, 2  # tiers (near 0)
 
 
 def _mean_km(net: Any, kind: int) -> np.ndarray:
@@ -91,6 +99,7 @@ def policy_costs(sc: Any, net: Any, cat: Any, *, transport_cny: np.ndarray | Non
     acc = sc.tiers.downgrade_acceptance
     fallback = np.full((N, 2), np.inf)
     accept = np.zeros((N, 2))
+    tier = np.full((N, 2), -1, np.int64)
     fdcs = np.flatnonzero(kind == FDC)
     for n in range(N):
         far_n = float(far[net.node_city[n]])
@@ -99,10 +108,10 @@ def policy_costs(sc: Any, net: Any, cat: Any, *, transport_cny: np.ndarray | Non
             local = fdcs[net.node_city[fdcs] == net.node_city[n]]
             f = sup if sup >= 0 and kind[sup] == FDC else (int(local[0]) if local.size else -1)
             if f >= 0:
-                fallback[n, 0], accept[n, 0] = serve[f], acc.near_mid
-            fallback[n, 1], accept[n, 1] = far_n, acc.near_far
+                fallback[n, 0], accept[n, 0], tier[n, 0] = serve[f], acc.near_mid, MID
+            fallback[n, 1], accept[n, 1], tier[n, 1] = far_n, acc.near_far, FAR
         elif kind[n] == FDC:
-            fallback[n, 0], accept[n, 0] = far_n, acc.mid_far
+            fallback[n, 0], accept[n, 0], tier[n, 0] = far_n, acc.mid_far, FAR
 
     unit = np.zeros(N)
     litre = np.zeros(N)
@@ -118,7 +127,17 @@ def policy_costs(sc: Any, net: Any, cat: Any, *, transport_cny: np.ndarray | Non
                        lost_margin_rate=float(c.lost_sale.margin_rate), lost_goodwill_cny=float(c.lost_sale.goodwill_cny),
                        holding_per_day=float(c.holding_rate_per_year) / 365.0,
                        shelf_life_days=np.asarray(cat.shelf_life_s, float) / 86400.0,
-                       transfer_unit_cny=unit, transfer_litre_cny=litre, qty_per_line=float(sc.demand.basket.mean_qty))
+                       transfer_unit_cny=unit, transfer_litre_cny=litre, qty_per_line=float(sc.demand.basket.mean_qty),
+                       other_lines=other_lines(lines, int(sc.demand.basket.max_lines), cat.n_skus),
+                       fallback_tier=tier, tier_eligible=np.asarray(cat.tier_eligible, bool))
+
+
+def other_lines(mean_lines: float, max_lines: int, n_skus: int) -> float:
+    """Mean number of other lines in the order of a given line: E[L^2] / E[L] - 1 (size-biased)."""
+    cap = max(min(int(max_lines), int(n_skus)), 1)
+    p = line_count_distribution(mean_lines, cap)
+    n = np.arange(1, cap + 1)
+    return float((p * n * n).sum() / (p * n).sum() - 1.0)
 
 
 def default_costs(node_kind: np.ndarray, supplier: np.ndarray, n_skus: int) -> PolicyCosts:
@@ -127,6 +146,7 @@ def default_costs(node_kind: np.ndarray, supplier: np.ndarray, n_skus: int) -> P
     Store: picking (75 + 12 x 1.6) s at 35 CNY/h + a 3.0 + 0.6 x 2.5 km rider trip = 5.4 CNY; FDC:
     (60 + 10 x 1.6) s picking + 4 CNY stop + 2.5 x 2 x 8 km / 10 orders = 5.5 CNY; far: 1.5 + 8 CNY.
     Trucks: 0.05 CNY/unit per lane; 600 CNY (in city) or 2,500 CNY (NDC -> FDC) per 30 m3 truck.
+    Baskets: 1.6 lines (geometric, capped at 12) of 1.3 units; every SKU eligible for every tier.
     """
     N = node_kind.size
     pick_store, pick_fdc = 35.0 * (75 + 12 * 1.6) / HOUR, 35.0 * (60 + 10 * 1.6) / HOUR
@@ -136,9 +156,10 @@ def default_costs(node_kind: np.ndarray, supplier: np.ndarray, n_skus: int) -> P
     accept = np.zeros((N, 2))
     store, fdc = node_kind == STORE, node_kind == FDC
     has_fdc = store & (supplier >= 0) & (node_kind[np.maximum(supplier, 0)] == FDC)
-    fallback[has_fdc, 0], accept[has_fdc, 0] = serve[fdc].mean() if fdc.any() else np.inf, 0.5
-    fallback[store, 1], accept[store, 1] = 9.5, 0.3
-    fallback[fdc, 0], accept[fdc, 0] = 9.5, 0.7
+    tier = np.full((N, 2), -1, np.int64)
+    fallback[has_fdc, 0], accept[has_fdc, 0], tier[has_fdc, 0] = serve[fdc].mean() if fdc.any() else np.inf, 0.5, MID
+    fallback[store, 1], accept[store, 1], tier[store, 1] = 9.5, 0.3, FAR
+    fallback[fdc, 0], accept[fdc, 0], tier[fdc, 0] = 9.5, 0.7, FAR
     lane_unit = np.where(supplier >= 0, 0.05, 0.0)
     lane_litre = np.where(node_kind == FDC, 2500.0, np.where(supplier >= 0, 600.0, 0.0)) / 30_000.0
     unit, litre = lane_unit.copy(), lane_litre.copy()
@@ -147,4 +168,5 @@ def default_costs(node_kind: np.ndarray, supplier: np.ndarray, n_skus: int) -> P
     litre[up] += lane_litre[supplier[up]]
     return PolicyCosts(serve_cny=serve, fallback_cny=fallback, fallback_accept=accept, lost_margin_rate=0.25,
                        lost_goodwill_cny=5.0, holding_per_day=0.25 / 365.0, shelf_life_days=np.full(n_skus, np.inf),
-                       transfer_unit_cny=unit, transfer_litre_cny=litre, qty_per_line=1.3)
+                       transfer_unit_cny=unit, transfer_litre_cny=litre, qty_per_line=1.3,
+                       other_lines=other_lines(1.6, 12, n_skus), fallback_tier=tier)
