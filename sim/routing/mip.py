@@ -37,6 +37,11 @@ max_deterministic_time``, default 2 deterministic seconds per component), one wo
 ``random_seed``, so the same batch gives the same answer on any machine. If a component stops without
 a proven optimum the whole epoch is routed by ``flow`` instead (whose choices the engine repairs) and
 ``fallbacks`` counts it: never a crash, never a wall-clock limit.
+
+**Not yet: split orders.** Every order is served whole from one node. Splitting (each line from one
+node, at ``costs.split_per_extra_shipment_cny`` per extra shipment, tier = the slowest shipment's)
+needs per-line option rows in the Batch, a per-shipment return from the router and engine support for
+orders with several shipments (see the branch notes of issue 6).
 """
 
 from __future__ import annotations
@@ -71,9 +76,10 @@ def stock_uses(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
 def solve_orders(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt_cost: np.ndarray,
                  unassigned_cost: np.ndarray, node_capacity: np.ndarray, use_option: np.ndarray,
                  use_key: np.ndarray, use_qty: np.ndarray, stock_left: np.ndarray, *,
-                 max_deterministic_time: float = DEFAULT_DETERMINISTIC_TIME) -> np.ndarray | None:
+                 max_deterministic_time: float = DEFAULT_DETERMINISTIC_TIME, reduce: bool = True) -> np.ndarray | None:
     """Optimal option row per order (or -1) under node capacity and stock per key; None if CP-SAT
-    stopped without proving an optimum (see the module docstring for the model and the reduction)."""
+    stopped without proving an optimum (see the module docstring for the model and the reduction).
+    ``reduce=False`` hands every order and resource to one CP-SAT model (benchmarks and tests only)."""
     opt_order = np.asarray(opt_order, np.int64)
     opt_node = np.asarray(opt_node, np.int64)
     c = np.asarray(opt_cost, float)
@@ -104,7 +110,7 @@ def solve_orders(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt
     inc_amt = np.concatenate([np.ones(rows.size, np.int64), use_qty[m]])
     res_cap = np.concatenate([cap, left])
     demand = np.bincount(inc_res, weights=inc_amt, minlength=res_cap.size)
-    binding = demand > res_cap
+    binding = demand > res_cap if reduce else demand > 0
     b = binding[inc_res]
     inc_opt, inc_res, inc_amt = inc_opt[b], inc_res[b], inc_amt[b]
 
@@ -112,8 +118,8 @@ def solve_orders(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt
     is_first = first[o_idx[inc_opt]] == inc_opt
     used = np.bincount(inc_res[is_first], weights=inc_amt[is_first], minlength=res_cap.size)
     reached = used > res_cap
-    active = np.zeros(orders.size, bool)
-    while True:  # close over "first choice on a reached resource" -> "all binding resources of its options"
+    active = np.zeros(orders.size, bool) if reduce else np.ones(orders.size, bool)
+    while reduce:  # close over "first choice on a reached resource" -> "all binding resources of its options"
         hit = is_first & reached[inc_res]
         new = np.zeros(orders.size, bool)
         new[o_idx[inc_opt[hit]]] = True
@@ -128,7 +134,8 @@ def solve_orders(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt
         return choice
 
     sub = np.flatnonzero(active[o_idx])  # local options of active orders
-    comp = _components(o_idx[sub], inc_opt, inc_res, sub, rows.size, res_cap.size)
+    comp = _components(o_idx[sub], inc_opt, inc_res, sub, rows.size, res_cap.size) if reduce else \
+        np.zeros(sub.size, np.int64)
     for g in range(int(comp.max()) + 1):
         opts = sub[comp == g]
         got = _cp_sat(opts, o_idx, q, q_un, inc_opt, inc_res, inc_amt, res_cap, max_deterministic_time)
@@ -163,10 +170,12 @@ def _cp_sat(opts: np.ndarray, o_idx: np.ndarray, q: np.ndarray, q_un: np.ndarray
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{k}") for k in opts.tolist()]
     ords = o_idx[opts]
-    starts = np.flatnonzero(np.r_[True, ords[1:] != ords[:-1]])  # options are grouped by order
+    by_order = np.argsort(ords, kind="stable")
+    so = ords[by_order]
+    starts = np.flatnonzero(np.r_[True, so[1:] != so[:-1]])
     for s, e in zip(starts.tolist(), np.r_[starts[1:], opts.size].tolist(), strict=True):
         if e - s > 1:
-            model.add_at_most_one(x[s:e])
+            model.add_at_most_one([x[i] for i in by_order[s:e].tolist()])
     pos = np.full(q.size, -1, np.int64)
     pos[opts] = np.arange(opts.size)
     m = pos[inc_opt] >= 0

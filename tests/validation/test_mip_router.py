@@ -22,7 +22,7 @@ from sim.routing import Batch, batch_objective, make_router
 from sim.routing.base import option_stock
 from sim.routing.flow import COST_SCALE, Flow
 from sim.routing.lookahead import option_reservation
-from sim.routing.mip import Mip, stock_uses
+from sim.routing.mip import Mip, solve_orders, stock_uses
 
 
 def multi_line_batch(seed: int, *, n_min: int = 1, n_max: int = 4, nodes_max: int = 3, n_skus: int = 3, lines_max: int = 3,
@@ -178,6 +178,9 @@ def test_mip_equals_highs_and_beats_repaired_flow_on_larger_batches(reservation:
         ours = score(batch, choice, cost)[1]
         best = milp_money(batch, cost)
         assert best - 1e-6 <= ours <= best + batch.n_orders / (2 * COST_SCALE) + 1e-6, seed
+        whole = solve_orders(batch.n_orders, batch.opt_order, batch.opt_node, cost, batch.unassigned_cost,
+                             batch.node_capacity, *stock_uses(batch), reduce=False)  # one model, no reduction
+        assert whole is not None and score(batch, whole, cost)[1] == pytest.approx(ours, abs=1e-6), seed
         f = repaired(batch, flow.route(batch))
         assert feasible(batch, f)
         worse += ours < score(batch, f, cost)[1] - 1e-6
