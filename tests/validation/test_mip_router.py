@@ -207,6 +207,7 @@ def test_forced_fallback_returns_flow_and_counts() -> None:
                              cap_max=30, stock_max=6)
     router = make_router("mip", max_deterministic_time=1e-9)
     assert isinstance(router, Mip) and router.fallbacks == 0
+    assert make_router("nearest", max_deterministic_time=1e-9).name == "nearest"  # settings it does not declare
     choice = router.route(batch)
     assert router.fallbacks == 1
     assert np.array_equal(choice, Flow().route(batch))
