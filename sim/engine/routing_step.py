@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.engine.options import FAR, MID, NEAR, all_per_pair, pairs_lines
 from sim.engine.records import LOST
-from sim.routing.base import Batch, stock_keys
+from sim.routing.base import Batch, CountsFallbacks, option_stock
 from sim.routing.lookahead import capacity_reservation, day_share, option_reservation
 from sim.units import DAY, HOUR
 
@@ -146,20 +146,21 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     # an order with an option at its tier or faster is served if at all possible; an offer-only order
     # may go unserved at its lost-sale cost
     unassigned = np.where(has_primary, np.inf, lost_cost)
-    # single-line options draw on a shared (node, SKU) stock key so the router sees the last units
-    single = n_lines[p_row[opt]] == 1
-    opt_sku = np.where(single, b.line_sku[b.line_offsets[idx[p_row[opt]]]], -1)
-    opt_key, stock_left = stock_keys(p_node[opt], opt_sku, inv.on_hand, inv.reserved)
+    # every option line takes its units from a (node, SKU) stock key: single-line options carry theirs
+    # (opt_stock_key, what flow sees), and the use_* rows give every option's exact stock (what mip sees)
+    row_of_pair = np.full(P, -1)
+    row_of_pair[opt] = np.arange(opt.size)
+    ml = row_of_pair[pair] >= 0
+    use_option, use_qty = row_of_pair[pair[ml]], qty[ml].astype(np.int64)
+    opt_key, use_key, stock_left = option_stock(p_node[opt], use_option, sku[ml], n_lines[p_row[opt]] == 1,
+                                                inv.on_hand, inv.reserved)
     reservation = None
     if sc.router.lookahead:
         # stock positioned for a node's own-tier catchment pays when taken by anyone else: an upgrade, or an
         # order from another node's catchment (see sim.routing.lookahead)
         charged = (p_tier[opt] < req[p_row[opt]]) | (p_node[opt] != sim.preferred[p_tier[opt], zone[p_row[opt]]])
-        row_of_pair = np.full(P, -1)
-        row_of_pair[opt] = np.arange(opt.size)
-        ml = row_of_pair[pair] >= 0
         reservation = option_reservation(
-            row_of_pair[pair[ml]], pn[ml], sku[ml], qty[ml], charged=charged,
+            use_option, pn[ml], sku[ml], qty[ml], charged=charged,
             rate=sim.la_rate, available=inv.on_hand, reserved=inv.reserved,
             horizon_s=(DAY * day_share(sim.hour_share, t, sim.next_review_s + net.lead_time_s))[:, None],
             value=sim.la_value)
@@ -167,8 +168,11 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     batch = Batch(n_orders=n, requested_tier=req.astype(np.int8), opt_order=p_row[opt], opt_node=p_node[opt],
                   opt_tier=p_tier[opt].astype(np.int8), opt_km=km[opt], opt_cost=cost, opt_eta_s=eta[opt],
                   opt_offer=offer[opt], unassigned_cost=unassigned, node_capacity=cap,
-                  opt_reservation=reservation, opt_stock_key=opt_key, stock_left=stock_left)
+                  opt_reservation=reservation, opt_stock_key=opt_key, stock_left=stock_left,
+                  use_option=use_option, use_key=use_key, use_qty=use_qty)
     choice = np.asarray(sim.router.route(batch), np.int64)
+    if isinstance(sim.router, CountsFallbacks):
+        sim.stats.fallbacks = int(sim.router.fallbacks)
     chosen = np.full(n, -1, np.int64)
     chosen[choice >= 0] = opt[choice[choice >= 0]]
 

@@ -58,7 +58,7 @@ class Simulation:
         self.net = net = build_network(sc)
         self.cat = cat = build_catalog(sc)
         self.policy = make_policy(parse_spec(policy))
-        self.router = make_router(router)
+        self.router = make_router(router, max_deterministic_time=sc.router.max_deterministic_time)
         self.forecaster = Forecaster(sc, net, cat, self.streams)
         self.progress = progress
         N, S = net.n_nodes, cat.n_skus

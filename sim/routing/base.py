@@ -9,8 +9,9 @@ order to the next epoch or treats it as unservable).
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -38,6 +39,12 @@ class Batch:
     opt_stock_key: np.ndarray | None = None  # (K,) int64 index into stock_left of the option's node x SKU, -1 none
     # (single-line orders only; see stock_keys)
     stock_left: np.ndarray | None = None  # (M,) int64 units available per stock key at routing time
+    # Stock every option takes, one row per option x order line (see option_stock): option row, stock key
+    # (into stock_left, the same key space as opt_stock_key) and units. Exact stock per node x SKU for
+    # multi-line orders; routers that only look at opt_stock_key ignore them.
+    use_option: np.ndarray | None = None  # (R,) int64 option row, non-decreasing
+    use_key: np.ndarray | None = None  # (R,) int64 index into stock_left
+    use_qty: np.ndarray | None = None  # (R,) int64 units
 
 
 class Router(Protocol):
@@ -48,11 +55,24 @@ class Router(Protocol):
         ...
 
 
+@runtime_checkable
+class CountsFallbacks(Protocol):
+    """A router that may give up on its own model and answer with another: ``fallbacks`` counts those
+    epochs over the router's life (the engine copies it into ``router.fallbacks``)."""
+
+    fallbacks: int
+
+
 register_router = ROUTERS.register
 
 
 def make_router(name: str, **params: object) -> Router:
+    """The registered router `name`, given those of `params` its constructor declares (so the engine can
+    offer every scenario router setting, e.g. ``max_deterministic_time``, to any router)."""
     cls = ROUTERS.get(name)
+    sig = inspect.signature(cls)
+    if not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        params = {k: v for k, v in params.items() if k in sig.parameters}
     return cls(**params)
 
 
@@ -85,6 +105,29 @@ def stock_keys(opt_node: np.ndarray, opt_sku: np.ndarray, on_hand: np.ndarray,
     if reserved is not None:
         left = left - reserved[n, s].astype(np.int64)
     return key, np.maximum(left, 0)
+
+
+def option_stock(opt_node: np.ndarray, use_option: np.ndarray, use_sku: np.ndarray, single: np.ndarray,
+                 on_hand: np.ndarray, reserved: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(opt_stock_key, use_key, stock_left) for Batch from every option line (option row, SKU).
+
+    One key per distinct (node, SKU) any option line draws on, numbered in (node, SKU) order;
+    ``opt_stock_key`` gives the key of the options marked ``single`` (single-line orders, each with exactly
+    one line row) and -1 for the others, so a flow router sees the same keys as with ``stock_keys``.
+    """
+    opt_node = np.asarray(opt_node, np.int64)
+    use_option = np.asarray(use_option, np.int64)
+    flat = opt_node[use_option] * on_hand.shape[1] + np.asarray(use_sku, np.int64)
+    uniq, use_key = np.unique(flat, return_inverse=True)
+    use_key = use_key.astype(np.int64).ravel()
+    opt_key = np.full(opt_node.size, -1, np.int64)
+    one = np.asarray(single, bool)[use_option]
+    opt_key[use_option[one]] = use_key[one]
+    n, s = np.divmod(uniq, on_hand.shape[1])
+    left = on_hand[n, s].astype(np.int64)
+    if reserved is not None:
+        left = left - reserved[n, s].astype(np.int64)
+    return opt_key, use_key, np.maximum(left, 0)
 
 
 def option_ranges(batch: Batch) -> tuple[np.ndarray, np.ndarray]:

@@ -52,7 +52,7 @@ def scenarios(draw) -> dict:
         "demand": {"orders_per_day": draw(st.integers(80, 400)), "tier_mix": mix},
         "inventory": {"review_period_days": review},
         "policy": f"top_n(n={draw(st.integers(1, n_skus))}, cover={draw(st.sampled_from([1, 3]))})",
-        "router": {"name": draw(st.sampled_from(["nearest", "tier_first", "cheapest"])), "epoch_s": 60},
+        "router": {"name": draw(st.sampled_from(["nearest", "tier_first", "cheapest", "flow", "mip"])), "epoch_s": 60},
     }
     return data
 

@@ -468,7 +468,9 @@ class Inventory(Model):
 class Router(Model):
     name: str = Field("flow", description="flow (OR-Tools min-cost flow with look-ahead, the default), mip, nearest, cheapest, tier_first")
     epoch_s: PosFloat = Field(60.0, description="routing batch length [params: dispatch every 30-60 s]")
-    max_deterministic_time: PosFloat = Field(2.0, description="CP-SAT deterministic limit per solve")
+    max_deterministic_time: PosFloat = Field(
+        2.0, description="mip router: CP-SAT deterministic seconds per component model; without a proven "
+                         "optimum the epoch falls back to flow (router.fallbacks)")
     lookahead: bool = True
     vans: Literal["approx", "solver"] = "approx"
 
