@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -91,17 +92,36 @@ def explain(
                "router": router,
                "epochs": [{"epoch_s": e.epoch_s, "outcome": e.outcome, "chosen": e.chosen, "why": e.why,
                            "options": e.options, "rejected": e.rejected} for e in epochs]}
-        out.print_json(json.dumps(doc, allow_nan=False))
+        sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
         return
     for line in _header(order):
         out.print(line, markup=False)
     out.print(f"router: {router}; {len(epochs)} routing epoch(s)", markup=False)
     if not epochs:
         out.print("never routed (the run ended before its first routing epoch)", markup=False)
-    for ep in epochs:
+    prev, same = None, []
+    for ep in [*epochs, None]:
+        sig = None if ep is None else _signature(ep)
+        if sig is not None and sig == prev:
+            same.append(ep)
+            continue
+        if same:  # a carried order waits many epochs with the same candidates: say so once
+            out.print(f"... {len(same)} more epoch(s) with the same options, rejections and outcome "
+                      f"({format_clock(same[0].epoch_s)} to {format_clock(same[-1].epoch_s)})", markup=False)
+            same = []
+        if ep is None:
+            break
+        prev = sig
         out.print("")
         if ep.options:
             _show(_options_table(ep, kinds))
+        else:
+            out.print(f"epoch {format_clock(ep.epoch_s)}: no options", markup=False)
         out.print(f"why: {ep.why}", markup=False)
         if ep.rejected:
             _show(_rejected_table(ep, kinds))
+
+
+def _signature(ep: Any) -> tuple[Any, ...]:
+    """What makes two epochs of one order read the same: the why, the options' nodes, the rejections."""
+    return (ep.why, tuple(r["node_id"] for r in ep.options), tuple((r["node_id"], r["reason"]) for r in ep.rejected))

@@ -26,8 +26,7 @@ REASON_TEXT = {
     "closed": "store outside its service hours",
     "late": "cannot make the promise (ETA after it)",
     "no_capacity": "no capacity left this epoch",
-    "slower_tier": "slower than requested: not offered (an option at the requested tier or faster existed, "
-                   "or the order could wait)",
+    "slower_tier": "slower tier: not offered while a faster option exists or the order can wait",
     "not_offered": "slower tier with acceptance 0: never offered",
 }
 OUTCOME_TEXT = {"assigned": "assigned", "accepted": "offer accepted", "declined": "offer declined → lost",
@@ -133,6 +132,8 @@ def why_epoch(rows: pd.DataFrame, router: str) -> EpochExplanation:
     pick = rows[rows.chosen]
     c = pick.iloc[0] if not pick.empty else None
     parts: list[str] = []
+    if not (rows.tier == requested).any():
+        parts.append(f"no {requested}-tier node covers the order's zone")
     if c is not None:
         if c.offer:
             parts.append(_offer_text(c, requested))
@@ -147,8 +148,9 @@ def why_epoch(rows: pd.DataFrame, router: str) -> EpochExplanation:
         if outcome == "carried":
             busy = rejected[rejected.reason.isin(["no_capacity", "late"]) & (rejected.tier == "near")]
             where = ", ".join(busy.node_id.head(3)) or "a store"
-            parts.append(f"carried: no option now; {where} has the stock but its queue is busy (picker/rider "
-                         "capacity), so the order waits for the next epoch")
+            verb = "have" if len(busy) > 1 else "has"
+            parts.append(f"carried: no option now; {where} {verb} the stock but {'their queues are' if len(busy) > 1 else 'its queue is'} "
+                         "busy (picker/rider capacity), so the order waits for the next epoch")
         else:
             parts.append(f"no option: every candidate was rejected (below) and no busy store queue could be "
                          f"waited out → lost (lost-sale cost {_money(first.unassigned_cny)} CNY)")
