@@ -7,6 +7,7 @@ explain.parquet or an unknown order id is a ScenarioError: one line on stderr, e
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import sys
@@ -18,6 +19,7 @@ from rich.table import Table
 
 from sim.cli import app, out
 from sim.cli_results import _show
+from sim.report.why import REASON_TEXT, EpochExplanation, why_order
 from sim.units import format_clock
 
 
@@ -47,7 +49,7 @@ def _header(o: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _options_table(ep: Any, kinds: dict[str, str]) -> Table:
+def _options_table(ep: EpochExplanation, kinds: dict[str, str]) -> Table:
     t = Table(title=f"epoch {format_clock(ep.epoch_s)}: {len(ep.options)} option(s), sorted by decision cost",
               title_justify="left")
     for col in ("", "node", "kind", "tier", "km", "handling", "transport", "expected", "reservation", "total",
@@ -62,9 +64,7 @@ def _options_table(ep: Any, kinds: dict[str, str]) -> Table:
     return t
 
 
-def _rejected_table(ep: Any, kinds: dict[str, str]) -> Table:
-    from sim.report.why import REASON_TEXT
-
+def _rejected_table(ep: EpochExplanation, kinds: dict[str, str]) -> Table:
     t = Table(title=f"{len(ep.rejected)} candidate(s) not options", title_justify="left")
     for col in ("node", "kind", "tier", "why not", "km", "stock", "capacity", "ETA", "promise"):
         t.add_column(col, justify="right" if col in ("km", "stock", "capacity") else "left")
@@ -83,7 +83,6 @@ def explain(
 ) -> None:
     """Options considered for one order and why the chosen one won (each routing epoch it went through)."""
     from sim.io.explain import load_order
-    from sim.report.why import why_order
 
     order, rows, router, kinds = load_order(run_dir, order_id)
     epochs = why_order(rows, router) if len(rows) else []
@@ -99,19 +98,8 @@ def explain(
     out.print(f"router: {router}; {len(epochs)} routing epoch(s)", markup=False)
     if not epochs:
         out.print("never routed (the run ended before its first routing epoch)", markup=False)
-    prev, same = None, []
-    for ep in [*epochs, None]:
-        sig = None if ep is None else _signature(ep)
-        if sig is not None and sig == prev:
-            same.append(ep)
-            continue
-        if same:  # a carried order waits many epochs with the same candidates: say so once
-            out.print(f"... {len(same)} more epoch(s) with the same options, rejections and outcome "
-                      f"({format_clock(same[0].epoch_s)} to {format_clock(same[-1].epoch_s)})", markup=False)
-            same = []
-        if ep is None:
-            break
-        prev = sig
+    for _, group in itertools.groupby(epochs, key=_signature):
+        ep, *same = group  # a carried order waits many epochs with the same candidates: show them once
         out.print("")
         if ep.options:
             _show(_options_table(ep, kinds))
@@ -120,8 +108,11 @@ def explain(
         out.print(f"why: {ep.why}", markup=False)
         if ep.rejected:
             _show(_rejected_table(ep, kinds))
+        if same:
+            out.print(f"... {len(same)} more epoch(s) with the same options, rejections and outcome "
+                      f"({format_clock(same[0].epoch_s)} to {format_clock(same[-1].epoch_s)})", markup=False)
 
 
-def _signature(ep: Any) -> tuple[Any, ...]:
+def _signature(ep: EpochExplanation) -> tuple[Any, ...]:
     """What makes two epochs of one order read the same: the why, the options' nodes, the rejections."""
     return (ep.why, tuple(r["node_id"] for r in ep.options), tuple((r["node_id"], r["reason"]) for r in ep.rejected))
