@@ -256,8 +256,9 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html and plots/")] = False,
     explain: Annotated[bool, typer.Option("--explain", help="also write explain.parquet: every routing decision's "
-                                          "candidates, for `shangou explain` (~130 bytes of memory per candidate "
-                                          "order x node per epoch, e.g. ~1 GiB for 1M orders x 8 candidates)")] = False,
+                                          "candidates, for `shangou explain`; memory ~120 bytes per candidate "
+                                          "(order x node per routing epoch), ~300 while written: ~1 GiB per "
+                                          "million orders with 8 candidates)")] = False,
 ) -> None:
     """Simulate a scenario and write its run directory (orders, lines, inventory, nodes, KPIs, report)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
