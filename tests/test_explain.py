@@ -163,3 +163,13 @@ def test_explain_missing_or_not_a_run(capsys: pytest.CaptureFixture[str], tmp_pa
 def test_explain_bad_order_id_is_a_usage_error(capsys: pytest.CaptureFixture[str], pair: dict[str, Path]) -> None:
     code, _, err = run(capsys, "explain", pair["explain"], "abc")
     _one_error(code, err)
+
+
+def test_run_explain_flag_writes_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run(capsys, "run", TOY, "--out", tmp_path / "r", "--days", "1", "--explain", "--quiet",
+                         "--no-report", "--set", "horizon.warmup_days=2", "--set", "demand.orders_per_day=300")
+    assert code == 0, err
+    ex = pd.read_parquet(tmp_path / "r" / "explain.parquet")
+    assert set(ex.order_id) == set(pd.read_parquet(tmp_path / "r" / "orders.parquet").order_id)
+    code, out, _ = run(capsys, "run", "--help")
+    assert "--explain" in out and "bytes" in out
