@@ -77,8 +77,8 @@ def _rejected_table(ep: EpochExplanation, kinds: dict[str, str]) -> Table:
 
 @app.command()
 def explain(
-    run_dir: Annotated[Path, typer.Argument(help="a run directory made with `shangou run ... --explain`")],
-    order_id: Annotated[int, typer.Argument(help="order_id as in orders.parquet")],
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="a run directory made with `shangou run ... --explain`")],
+    order_id: Annotated[int, typer.Argument(metavar="ORDER_ID", help="order_id as in orders.parquet")],
     as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON instead of tables")] = False,
 ) -> None:
     """Options considered for one order and why the chosen one won (each routing epoch it went through)."""
