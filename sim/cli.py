@@ -255,6 +255,10 @@ def run(
     max_memory: MaxMemOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html and plots/")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="also write explain.parquet: every routing decision's "
+                                          "candidates, for `shangou explain`; memory ~120 bytes per candidate "
+                                          "(order x node per routing epoch), ~300 while written: ~1 GiB per "
+                                          "million orders with 8 candidates")] = False,
 ) -> None:
     """Simulate a scenario and write its run directory (orders, lines, inventory, nodes, KPIs, report)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -281,7 +285,8 @@ def run(
             bar.update(task, completed=min(day, total_days), info=f"day {day}/{total_days}, {orders:,} orders, "
                                                                     f"{rate:,.0f} orders/s")
 
-        result = simulate(sc, replication=replication, out=out_dir, force=force, progress=tick, report=not no_report)
+        result = simulate(sc, replication=replication, out=out_dir, force=force, progress=tick, report=not no_report,
+                          explain=explain)
     if not quiet:
         print_kpis(result.kpis, str(result.path))
 
@@ -349,3 +354,4 @@ def main(argv: list[str] | None = None) -> int:
 # Each area registers its verbs on `app` from its own module (imported here, after `app` exists).
 from sim import cli_results  # noqa: E402,F401,I001
 from sim import cli_experiments  # noqa: E402,F401
+from sim import cli_explain  # noqa: E402,F401

@@ -54,11 +54,13 @@ def default_out(sc: Scenario) -> Path:
 def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replication: int = 0,
              days: int | None = None, policy: str | None = None, router: str | None = None,
              out: str | Path | None = None, force: bool = False, overrides: list[str] | None = None,
-             progress: Progress | None = None, report: bool = True) -> RunResult:
+             progress: Progress | None = None, report: bool = True, explain: bool = False) -> RunResult:
     """Run one scenario and return its results (written to `out`, default runs/<scenario>-<time>).
 
     With `report`, report.html and plots/ are written into the run directory too (`shangou report`
-    rewrites them later if this is skipped).
+    rewrites them later if this is skipped). With `explain`, every routing decision's candidates are
+    recorded into explain.parquet for ``shangou explain`` (about ``sim.engine.explain.ROW_BYTES`` bytes
+    of memory per candidate (order, node) pair per routing epoch; other outputs are unchanged).
     """
     from sim.engine.simulation import Simulation  # SimPy is imported only when a run starts
 
@@ -71,14 +73,19 @@ def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replic
     t0 = time.perf_counter()
     sim = Simulation(sc, seed=sc.seed, replication=replication, days=sc.horizon.days, policy=sc.policy,
                      router=sc.router.name,
-                     progress=(lambda day, n: progress(day, total, n)) if progress else None)
+                     progress=(lambda day, n: progress(day, total, n)) if progress else None, explain=explain)
     records = sim.run()
     wall = time.perf_counter() - t0
     assert_invariants(records, drained=True)
     meta: dict[str, Any] = {"seed": sc.seed, "replication": replication, "policy": sc.policy,
                             "router": sc.router.name, "wall_s": round(wall, 3),
                             "orders_per_s": round(records.orders.n / wall, 1) if wall > 0 else None}
-    path = write_run(target, records, sim.net, sc, sim.cat.value_cny, meta, force=force)
+    extra = None
+    if sim.explain is not None:
+        from sim.io.explain import explain_table
+
+        extra = {"explain": explain_table(sim.explain.records(), sim.net.node_ids)}
+    path = write_run(target, records, sim.net, sc, sim.cat.value_cny, meta, force=force, extra=extra)
     if report:
         from sim.report.html import write_report  # matplotlib and DuckDB load only when a report is wanted
 

@@ -67,7 +67,8 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     pair, line = pairs_lines(idx[p_row], b.line_offsets)
     sku, qty = b.line_sku[line], b.line_qty[line]
     pn = p_node[pair]
-    ok_line = (inv.on_hand[pn, sku] - inv.reserved[pn, sku] >= qty) & cat.tier_eligible[sku, p_tier[pair]]
+    avail_line, elig_line = inv.on_hand[pn, sku] - inv.reserved[pn, sku], cat.tier_eligible[sku, p_tier[pair]]
+    ok_line = (avail_line >= qty) & elig_line
     stock_ok = all_per_pair(ok_line, pair, P)
 
     km = net.road_km[zone[p_row], p_node].astype(float)
@@ -176,9 +177,16 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     chosen = np.full(n, -1, np.int64)
     chosen[choice >= 0] = opt[choice[choice >= 0]]
 
-    chosen = _repair(sim, idx, chosen, p_node)
+    routed = chosen
+    chosen = _repair(sim, idx, chosen, p_node)  # copies before it unassigns: `routed` stays the router's choice
     _apply(sim, t, idx, chosen, p_node, p_tier, offer, acc, promise, km, handling, transport, g, ship_day,
            has_primary | wait, can_wait, lost_cost, est)
+    if sim.explain is not None:  # `run --explain` only: reads the epoch, changes nothing
+        sim.explain.record(sim, t, idx, batch=batch, opt=opt, p_row=p_row, p_node=p_node, p_tier=p_tier, pair=pair,
+                           avail_line=avail_line, elig_line=elig_line, qty=qty, km=km, eta=eta, promise=promise,
+                           handling=handling, transport=transport, feasible=feasible, is_open=is_open,
+                           at_or_faster=at_or_faster, has_primary=has_primary, wait=wait, offer=offer, acc=acc,
+                           routed=routed, chosen=chosen)
 
 
 def capacity_price(sim: Any, t: float, g: int, cap: np.ndarray) -> np.ndarray:

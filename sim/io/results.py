@@ -225,11 +225,13 @@ def _swap(tmp: Path, out: Path) -> None:
 
 
 def write_run(out_dir: Path, records: RunRecords, network: Any, scenario: Any, catalog_values: np.ndarray,
-              meta: dict[str, Any], *, force: bool) -> Path:
+              meta: dict[str, Any], *, force: bool, extra: dict[str, pa.Table] | None = None) -> Path:
     """Write the run directory atomically and return its path.
 
     `catalog_values` are unit values per SKU (CNY, for the inventory value KPIs); `meta` goes into
     manifest.json (see ``manifest``), and its ``start_date`` (default the scenario's) labels by_day.
+    `extra` tables (name -> table, e.g. explain) are written as optional NAME.parquet files in the same
+    atomic directory.
     """
     out = Path(out_dir)
     check_out_dir(out, force)
@@ -246,6 +248,8 @@ def write_run(out_dir: Path, records: RunRecords, network: Any, scenario: Any, c
         for name, build in (("orders", orders_table), ("lines", lines_table), ("inventory", inventory_table),
                             ("nodes", nodes_table)):
             _write_parquet(build(records, network), tmp / f"{name}.parquet")
+        for name, table in (extra or {}).items():
+            _write_parquet(table, tmp / f"{name}.parquet")
         (tmp / "kpis.json").write_text(dumps(kpis), encoding="utf-8")
         (tmp / "manifest.json").write_text(dumps(manifest(scenario, records, meta)), encoding="utf-8")
         check_out_dir(out, force)  # something may have appeared there while we were writing
