@@ -44,6 +44,7 @@ up, capacity down, so an integer-feasible load is feasible in litres).
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -184,7 +185,9 @@ def _pyvrp(p: VanProblem, k: int, iterations: int, seed: int) -> VanRoutes:
     for a, b in itertools.permutations(range(p.n + 1), 2):
         m.add_edge(locs[a], locs[b], distance=int(metres[a, b]), duration=int(secs[a, b]))
     del depot
-    res = m.solve(stop=MaxIterations(iterations), seed=seed, display=False, collect_stats=False)
+    with warnings.catch_warnings():  # penalty-bound warnings on overfull waves: their lateness is reported
+        warnings.simplefilter("ignore")
+        res = m.solve(stop=MaxIterations(iterations), seed=seed, display=False, collect_stats=False)
     routes = [np.array([a.idx for a in r if a.is_client()], np.int64) for r in res.best.routes()]
     return schedule(p, routes)
 

@@ -470,7 +470,8 @@ class Router(Model):
     epoch_s: PosFloat = Field(60.0, description="routing batch length [params: dispatch every 30-60 s]")
     max_deterministic_time: PosFloat = Field(2.0, description="CP-SAT deterministic limit per solve")
     lookahead: bool = True
-    vans: Literal["approx", "solver"] = "approx"
+    vans: Literal["approx", "solver"] = Field(
+        "approx", description="FDC van waves: approx (sweep + BHH estimate) or solver (PyVRP routes, sim.routing.vans)")
 
 
 class Forecast(Model):
