@@ -33,7 +33,7 @@ from sim.io.scenario import load_scenario  # noqa: E402
 from sim.routing.vans import VanProblem, VanRoutes, solve_ortools, solve_pyvrp  # noqa: E402
 from sim.run import simulate  # noqa: E402
 
-PYVRP = (100, 300, 1000, 3000)
+PYVRP = (100, 300, 500, 1000, 3000)
 ORTOOLS = (10, 30, 100, 300)
 
 
