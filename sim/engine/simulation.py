@@ -130,7 +130,8 @@ class Simulation:
                            np.array([c.vans for c in fd], np.int64), np.array([c.van_capacity_m3 * 1000 for c in fd]),
                            np.array([c.van_speed_kmh for c in fd]), np.array([c.van_stop_s for c in fd]),
                            net.node_lat[self.fdcs], net.node_lon[self.fdcs], net.reach_km[self.fdcs],
-                           sc.geography.circuity, sc.costs.van.per_stop_cny, sc.costs.van.per_km_cny)
+                           sc.geography.circuity, sc.costs.van.per_stop_cny, sc.costs.van.per_km_cny,
+                           mode=sc.router.vans, volume_l=self._order_volume_l)
         self.parcels = Parcels(parse_clock(sc.tiers.far.cutoff),
                                np.array([caps[i].outbound_per_day for i in self.ndcs]), net.far_transit_days[self.ndcs])
         self.parcel_cost = np.full((self.ndcs.size, len(net.city_names)), sc.costs.parcel.per_order_cny)
@@ -140,6 +141,15 @@ class Simulation:
         self.near_promise_s = near.promise_min * 60.0
         self.near_open, self.near_close = (parse_clock(t) for t in near.service_hours)
         self.mean_order_l = float(self.forecaster.units_per_order * (self.cat.popularity * self.cat.volume_l).sum())
+
+    def _order_volume_l(self, ref: np.ndarray) -> np.ndarray:
+        """Litres of each order (its lines' units x SKU volume): a van's load."""
+        b = self.book
+        n = b.n_lines(ref)
+        first = np.repeat(b.line_offsets[ref] - np.cumsum(n) + n, n)
+        line = first + np.arange(int(n.sum()))
+        litres = b.line_qty[line] * self.cat.volume_l[b.line_sku[line]]
+        return np.bincount(np.repeat(np.arange(ref.size), n), weights=litres, minlength=ref.size)
 
     # ------------------------------------------------------------------ run
     def run(self) -> RunRecords:

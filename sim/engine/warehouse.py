@@ -9,14 +9,20 @@ a cut-off rides that wave; its promise is b. A wave's capacity per FDC is
 window, and its tour length is 2 x mean stem distance + 0.7124 x sqrt(n x A) x circuity
 (Beardwood-Halton-Hammersley, A = the van's sector area). Van cost = per stop + per km, shared
 equally by its orders.
+
+``vans: solver`` routing (`sim.engine.van_waves`): each FDC's wave is a capacitated VRP over the
+distinct zones with orders, solved by `sim.routing.vans` with deterministic limits; each order's
+delivery time comes from its place on its van's route, so an overrunning route is late.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim.engine.van_waves import solver_fdc
 from sim.units import DAY
 
 BHH = 0.7124
@@ -35,7 +41,9 @@ class Waves:
 
     def __init__(self, cutoffs_s: np.ndarray, windows_s: np.ndarray, vans: np.ndarray, van_capacity_l: np.ndarray,
                  van_speed_kmh: np.ndarray, van_stop_s: np.ndarray, fdc_lat: np.ndarray, fdc_lon: np.ndarray,
-                 reach_km: np.ndarray, circuity: float, per_stop: float, per_km: float) -> None:
+                 reach_km: np.ndarray, circuity: float, per_stop: float, per_km: float, *, mode: str = "approx",
+                 volume_l: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+        """`mode` is ``router.vans`` (a key of `VAN_MODES`); `volume_l` gives orders' litres (the solver's loads)."""
         self.cut = np.asarray(cutoffs_s, float)  # (W,) time of day
         self.win = np.asarray(windows_s, float)  # (W, 2)
         self.vans, self.van_l = vans, van_capacity_l
@@ -45,6 +53,10 @@ class Waves:
         self.used: dict[int, np.ndarray] = {}  # wave index -> orders assigned per FDC
         self.queue: dict[int, list[tuple[np.ndarray, ...]]] = {}  # wave index -> chunks (ref, fdc, lat, lon, km)
         self.van_busy = np.zeros(len(vans))
+        if mode not in VAN_MODES:
+            raise ValueError(f"router.vans: unknown mode {mode!r}; expected one of {sorted(VAN_MODES)}")
+        self.route_fdc = VAN_MODES[mode]
+        self.volume_l = volume_l
 
     def wave_at(self, t: float) -> int:
         """Global index (day x W + w) of the first wave whose cut-off is at or after t."""
@@ -102,19 +114,39 @@ class Waves:
         a, b = self.window_s(g)
         delivered = np.empty(ref.size)
         cost = np.empty(ref.size)
+        vol = self.volume_l(ref) if self.volume_l is not None else np.zeros(ref.size)
         busy = 0.0
         for f in np.unique(fdc):
             idx = np.flatnonzero(fdc == f)
-            ang = np.arctan2(lat[idx] - self.fdc_lat[f], (lon[idx] - self.fdc_lon[f]) * np.cos(np.radians(lat[idx])))
-            idx = idx[np.argsort(ang, kind="stable")]
-            n_vans = int(min(self.vans[f], idx.size))
-            area = np.pi * self.reach[f] ** 2 / n_vans
-            for stops in np.array_split(idx, n_vans):
-                n = stops.size
-                delivered[stops] = a + (b - a) * (np.arange(n) + 0.5) / n
-                tour = 2.0 * km[stops].mean() + BHH * np.sqrt(n * area) * self.circuity
-                cost[stops] = (self.per_stop * n + self.per_km * tour) / n
-                drive = tour / self.speed[f] * 3600.0 + n * self.stop_s[f]  # busy time, at most the window
-                self.van_busy[f] += min(drive, b - a)
-                busy += min(drive, b - a)
+            t, c, van_s = self.route_fdc(self, int(f), g, lat[idx], lon[idx], km[idx], vol[idx])
+            delivered[idx], cost[idx] = t, c
+            for s in van_s.tolist():  # van by van, in order: the same float sums as ever
+                self.van_busy[f] += s
+                busy += s
         return WaveResult(ref, delivered, cost, busy)
+
+
+def approx_fdc(w: Waves, f: int, g: int, lat: np.ndarray, lon: np.ndarray, km: np.ndarray,
+               vol: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``vans: approx``: sweep by polar angle, BHH tour per van, delivery times spread over the window.
+    Returns per-order delivery time and van cost, and each van's busy seconds (at most the window)."""
+    del vol  # the sweep splits by count; the wave's volume was checked when orders joined it
+    a, b = w.window_s(g)
+    delivered, cost = np.empty(lat.size), np.empty(lat.size)
+    ang = np.arctan2(lat - w.fdc_lat[f], (lon - w.fdc_lon[f]) * np.cos(np.radians(lat)))
+    order = np.argsort(ang, kind="stable")
+    n_vans = int(min(w.vans[f], lat.size))
+    area = np.pi * w.reach[f] ** 2 / n_vans
+    busy = np.empty(n_vans)
+    for v, stops in enumerate(np.array_split(order, n_vans)):
+        n = stops.size
+        delivered[stops] = a + (b - a) * (np.arange(n) + 0.5) / n
+        tour = 2.0 * km[stops].mean() + BHH * np.sqrt(n * area) * w.circuity
+        cost[stops] = (w.per_stop * n + w.per_km * tour) / n
+        drive = tour / w.speed[f] * 3600.0 + n * w.stop_s[f]  # busy time, at most the window
+        busy[v] = min(drive, b - a)
+    return delivered, cost, busy
+
+
+VanMode = Callable[[Waves, int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+VAN_MODES: dict[str, VanMode] = {"approx": approx_fdc, "solver": solver_fdc}  # router.vans

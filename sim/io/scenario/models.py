@@ -472,7 +472,8 @@ class Router(Model):
         2.0, description="mip router: CP-SAT deterministic seconds per component model; without a proven "
                          "optimum the epoch falls back to flow (router.fallbacks)")
     lookahead: bool = True
-    vans: Literal["approx", "solver"] = "approx"
+    vans: Literal["approx", "solver"] = Field(
+        "approx", description="FDC van waves: approx (sweep + BHH estimate) or solver (PyVRP routes, sim.routing.vans)")
 
 
 class Forecast(Model):
