@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from sim.registry import ROUTERS
+
+if TYPE_CHECKING:
+    from sim.routing.split import LineChoice, SplitRows
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class Batch:
     use_option: np.ndarray | None = None  # (R,) int64 option row, non-decreasing
     use_key: np.ndarray | None = None  # (R,) int64 index into stock_left
     use_qty: np.ndarray | None = None  # (R,) int64 units
+    # Shipment and line rows for routers that split orders (``route_lines``; see sim.routing.split)
+    split: SplitRows | None = None
 
 
 class Router(Protocol):
@@ -52,6 +57,17 @@ class Router(Protocol):
 
     def route(self, batch: Batch) -> np.ndarray:
         """Chosen option row per order, or -1."""
+        ...
+
+
+@runtime_checkable
+class RoutesLines(Protocol):
+    """A router that may split an order across nodes: ``route_lines`` answers with a node per line (see
+    ``sim.routing.split``); the engine fills ``Batch.split`` and calls it instead of ``route``."""
+
+    max_shipments: int
+
+    def route_lines(self, batch: Batch) -> LineChoice:
         ...
 
 

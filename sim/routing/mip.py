@@ -38,10 +38,10 @@ max_deterministic_time``, default 2 deterministic seconds per component), one wo
 a proven optimum the whole epoch is routed by ``flow`` instead (whose choices the engine repairs) and
 ``fallbacks`` counts it: never a crash, never a wall-clock limit.
 
-**Not yet: split orders.** Every order is served whole from one node. Splitting (each line from one
-node, at ``costs.split_per_extra_shipment_cny`` per extra shipment, tier = the slowest shipment's)
-needs per-line option rows in the Batch, a per-shipment return from the router and engine support for
-orders with several shipments (see the branch notes of issue 6).
+**Split orders.** ``route_lines`` (used by the engine instead of ``route``) also lets a multi-line
+order ship its lines from up to ``max_shipments`` nodes at ``costs.split_per_extra_shipment_cny`` per
+extra shipment; the model and its bounds are in ``sim.routing.split``. Without ``Batch.split`` it is
+``route``. The same deterministic limit and fallback to ``flow`` (whole orders only) apply.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from scipy.sparse.csgraph import connected_components
 
 from sim.routing.base import Batch, register_router
 from sim.routing.flow import Flow, _as_capacity, _as_unassigned, _first_choice, _integer_costs
+from sim.routing.split import DEFAULT_MAX_SHIPMENTS, LineChoice, solve_split
 
 DEFAULT_DETERMINISTIC_TIME = 2.0  # CP-SAT deterministic seconds per component (the scenario default)
 SEED = 0  # CP-SAT random_seed: fixed, so ties and search order never depend on the run
@@ -207,9 +208,11 @@ class Mip:
 
     name = "mip"
 
-    def __init__(self, lookahead: bool = True, max_deterministic_time: float = DEFAULT_DETERMINISTIC_TIME) -> None:
+    def __init__(self, lookahead: bool = True, max_deterministic_time: float = DEFAULT_DETERMINISTIC_TIME,
+                 max_shipments: int = DEFAULT_MAX_SHIPMENTS) -> None:
         self.lookahead = lookahead
         self.max_deterministic_time = max_deterministic_time
+        self.max_shipments = max_shipments  # shipments per split order (1: never split)
         self.fallbacks = 0  # epochs routed by flow because CP-SAT stopped without a proven optimum
 
     def decision_cost(self, batch: Batch) -> np.ndarray:
@@ -227,3 +230,23 @@ class Mip:
             self.fallbacks += 1
             return Flow(lookahead=self.lookahead).route(batch)
         return choice
+
+    def route_lines(self, batch: Batch) -> LineChoice:
+        """Whole options and split shipments (``sim.routing.split``); ``route`` without ``Batch.split``."""
+        rows = batch.split
+        if rows is None:
+            return LineChoice(self.route(batch), np.zeros(0, np.int64))
+        ship, line = rows.ship_cost, rows.sl_cost
+        if self.lookahead:
+            ship = ship if rows.ship_reservation is None else ship + rows.ship_reservation
+            line = line if rows.sl_reservation is None else line + rows.sl_reservation
+        use_option, use_key, use_qty, left = stock_uses(batch)
+        got = solve_split(batch.n_orders, batch.opt_order, batch.opt_node, self.decision_cost(batch), batch.opt_offer,
+                          batch.unassigned_cost, batch.node_capacity, use_option, use_key, use_qty, left,
+                          rows, ship, line, max_deterministic_time=self.max_deterministic_time,
+                          max_shipments=self.max_shipments)
+        if got is None:
+            self.fallbacks += 1
+            return LineChoice(Flow(lookahead=self.lookahead).route(batch),
+                              np.full(rows.line_order.size, -1, np.int64))
+        return got
