@@ -7,6 +7,8 @@ import numpy as np
 from sim.demand.orders import Orders
 from sim.engine.records import LOST, NO_TIER, OPEN, LineRecords, OrderRecords
 
+SHIP_BASE = 1 << 40  # refs >= SHIP_BASE name shipment SHIP_BASE + j of a split order, smaller ones whole orders
+
 
 class OrderBook:
     def __init__(self) -> None:
@@ -28,6 +30,18 @@ class OrderBook:
         self.cost_handling, self.cost_transport, self.cost_penalty, self.cost_split = z, z, z, z
         self.carry = np.empty(0, np.int64)
         self.next_new = 0
+        # split orders (sim.engine.shipments): per order, shipments and the ones not yet delivered; per line,
+        # the node and tier of its shipment (-1: the order's own); per shipment j (ref SHIP_BASE + j) below
+        self.n_ship = np.empty(0, np.int8)
+        self.ship_pending = np.empty(0, np.int8)
+        self.line_node = np.empty(0, np.int32)
+        self.line_tier = np.empty(0, np.int8)
+        self.ship_parent = np.empty(0, np.int64)
+        self.ship_node = np.empty(0, np.int32)
+        self.ship_est = np.empty(0)  # routing estimate of the shipment's transport cost (calibration)
+        self.ship_delivered = np.empty(0)
+        self.ship_line_offsets = np.zeros(1, np.int64)
+        self.ship_lines = np.empty(0, np.int64)  # global line indices
 
     @property
     def n(self) -> int:
@@ -38,6 +52,10 @@ class OrderBook:
         cat = np.concatenate
         self.line_offsets = cat([self.line_offsets, self.line_offsets[-1] + o.line_offsets[1:]])
         self.line_sku, self.line_qty = cat([self.line_sku, o.line_sku]), cat([self.line_qty, o.line_qty])
+        self.line_node = cat([self.line_node, np.full(o.line_sku.size, -1, np.int32)])
+        self.line_tier = cat([self.line_tier, np.full(o.line_sku.size, NO_TIER, np.int8)])
+        self.n_ship = cat([self.n_ship, np.zeros(n, np.int8)])
+        self.ship_pending = cat([self.ship_pending, np.zeros(n, np.int8)])
         for name in ("order_id", "created_s", "zone", "city", "requested_tier", "u_service", "u_decision"):
             setattr(self, name, cat([getattr(self, name), getattr(o, name)]))
         self._warmup = cat([self._warmup, np.full(n, warmup)])
@@ -60,6 +78,19 @@ class OrderBook:
         cs = np.concatenate([[0], np.cumsum(self.line_qty, dtype=np.int64)])
         return cs[self.line_offsets[idx + 1]] - cs[self.line_offsets[idx]]
 
+    def ref_lines(self, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in `ref`, global line) for every line of each ref: a whole order's lines or a shipment's."""
+        ref = np.asarray(ref, np.int64)
+        ship = ref >= SHIP_BASE
+        j = np.where(ship, ref - SHIP_BASE, 0)
+        o = np.where(ship, 0, ref)
+        start = np.where(ship, self.ship_line_offsets[j], self.line_offsets[o])
+        end = np.where(ship, self.ship_line_offsets[j + 1], self.line_offsets[o + 1])
+        n = end - start
+        pos = np.repeat(np.arange(ref.size), n)
+        k = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n) + np.repeat(start, n)
+        return pos, np.where(ship[pos], self.ship_lines[np.where(ship[pos], k, 0)] if self.ship_lines.size else 0, k)
+
     def take_batch(self, t: float) -> np.ndarray:
         """Carried orders (oldest first), then the orders created before t not yet routed."""
         if not self.carry.size and (self.next_new >= self.n or self.created_s[self.next_new] >= t):
@@ -79,12 +110,14 @@ class OrderBook:
             n_lines=n_lines.astype(np.int16), units=self.units(np.arange(self.n)).astype(np.int32),
             requested_tier=self.requested_tier, served_tier=self.served_tier, node=self.node, status=self.status,
             promised_s=self.promised_s, delivered_s=self.delivered_s, downgraded=self.downgraded,
-            n_shipments=np.where(self.node >= 0, 1, 0).astype(np.int8), warmup=self._warmup,
+            n_shipments=np.where(self.node >= 0, np.maximum(self.n_ship, 1), 0).astype(np.int8), warmup=self._warmup,
             cost_handling=self.cost_handling, cost_transport=self.cost_transport, cost_split=self.cost_split,
             cost_penalty=self.cost_penalty,
             missing_lines=np.where(self.status == LOST, n_lines, 0).astype(np.int16))
         rep = lambda a: np.repeat(a, n_lines)  # noqa: E731
         lines = LineRecords(order_id=rep(self.order_id), sku=self.line_sku, qty=self.line_qty,
-                            preferred_node=rep(pref).astype(np.int32), node=rep(self.node),
-                            served_tier=rep(self.served_tier), status=rep(self.status))
+                            preferred_node=rep(pref).astype(np.int32),
+                            node=np.where(self.line_node >= 0, self.line_node, rep(self.node)).astype(np.int32),
+                            served_tier=np.where(self.line_node >= 0, self.line_tier, rep(self.served_tier)),
+                            status=rep(self.status))
         return orders, lines

@@ -16,7 +16,8 @@ import numpy as np
 
 from sim.engine.options import FAR, MID, NEAR, all_per_pair, pairs_lines
 from sim.engine.records import LOST
-from sim.routing.base import Batch, CountsFallbacks, option_stock
+from sim.engine.shipments import apply_split, make_split, split_rows
+from sim.routing.base import Batch, CountsFallbacks, RoutesLines, option_stock
 from sim.routing.lookahead import capacity_reservation, day_share, option_reservation
 from sim.units import DAY, HOUR
 
@@ -127,6 +128,12 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     has_cap = cap[p_node] > 0
     primary = stock_ok & feasible & at_or_faster & has_cap
     has_primary = np.bincount(p_row[primary], minlength=n) > 0
+    splitter = sim.router if isinstance(sim.router, RoutesLines) and sim.router.max_shipments > 1 else None
+    if splitter is not None:  # an order whose lines a few nodes can ship between them is served at its tier
+        cover, ships, fixed, e, sl_ship, sl_cost = split_rows(
+            sim, n, n_lines, p_row, p_node, p_tier, pair, ok_line, feasible & at_or_faster & has_cap,
+            handling + transport, splitter.max_shipments)
+        has_primary |= cover
     dt = float(sc.router.epoch_s)
     can_wait = t + dt <= b.deadline_s[idx]
     # only a store's queue frees up within minutes; a full wave or a day's outbound stays full
@@ -153,8 +160,16 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     row_of_pair[opt] = np.arange(opt.size)
     ml = row_of_pair[pair] >= 0
     use_option, use_qty = row_of_pair[pair[ml]], qty[ml].astype(np.int64)
-    opt_key, use_key, stock_left = option_stock(p_node[opt], use_option, sku[ml], n_lines[p_row[opt]] == 1,
-                                                inv.on_hand, inv.reserved)
+    if splitter is None:
+        opt_key, use_key, stock_left = option_stock(p_node[opt], use_option, sku[ml], n_lines[p_row[opt]] == 1,
+                                                    inv.on_hand, inv.reserved)
+    else:  # line rows draw on the same keys: number them as extra options after the real ones
+        R, U = e.size, use_option.size
+        opt_key, use_key, stock_left = option_stock(
+            np.concatenate([p_node[opt], p_node[pair[e]]]), np.concatenate([use_option, opt.size + np.arange(R)]),
+            np.concatenate([sku[ml], sku[e]]), np.concatenate([n_lines[p_row[opt]] == 1, np.zeros(R, bool)]),
+            inv.on_hand, inv.reserved)
+        opt_key, use_key, sl_key = opt_key[:opt.size], use_key[:U], use_key[U:]
     reservation = None
     if sc.router.lookahead:
         # stock positioned for a node's own-tier catchment pays when taken by anyone else: an upgrade, or an
@@ -166,21 +181,58 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
             horizon_s=(DAY * day_share(sim.hour_share, t, sim.next_review_s + net.lead_time_s))[:, None],
             value=sim.la_value)
         reservation[charged] += capacity_price(sim, t, g, cap)[p_node[opt][charged]]
+    split = None
+    if splitter is not None:
+        ship_res = sl_res = None
+        if sc.router.lookahead:
+            s_charged = (p_tier[ships] < req[p_row[ships]]) | (p_node[ships] != sim.preferred[p_tier[ships], zone[p_row[ships]]])
+            ship_res = np.where(s_charged, capacity_price(sim, t, g, cap)[p_node[ships]], 0.0)
+            sl_res = option_reservation(
+                np.arange(e.size), pn[e], sku[e], qty[e], charged=s_charged[sl_ship], rate=sim.la_rate,
+                available=inv.on_hand, reserved=inv.reserved,
+                horizon_s=(DAY * day_share(sim.hour_share, t, sim.next_review_s + net.lead_time_s))[:, None],
+                value=sim.la_value)
+        split = make_split(n_lines, p_row, p_node, pair, line, sku, qty, ships, fixed, e, sl_ship, sl_cost,
+                           b.line_offsets[idx], sl_key, float(costs.split_per_extra_shipment_cny), ship_res, sl_res)
     batch = Batch(n_orders=n, requested_tier=req.astype(np.int8), opt_order=p_row[opt], opt_node=p_node[opt],
                   opt_tier=p_tier[opt].astype(np.int8), opt_km=km[opt], opt_cost=cost, opt_eta_s=eta[opt],
                   opt_offer=offer[opt], unassigned_cost=unassigned, node_capacity=cap,
                   opt_reservation=reservation, opt_stock_key=opt_key, stock_left=stock_left,
-                  use_option=use_option, use_key=use_key, use_qty=use_qty)
-    choice = np.asarray(sim.router.route(batch), np.int64)
+                  use_option=use_option, use_key=use_key, use_qty=use_qty, split=split)
+    line_ship = None
+    if splitter is not None:
+        answer = splitter.route_lines(batch)
+        choice, line_ship = np.asarray(answer.choice, np.int64), np.asarray(answer.line_ship, np.int64)
+    else:
+        choice = np.asarray(sim.router.route(batch), np.int64)
     if isinstance(sim.router, CountsFallbacks):
         sim.stats.fallbacks = int(sim.router.fallbacks)
     chosen = np.full(n, -1, np.int64)
     chosen[choice >= 0] = opt[choice[choice >= 0]]
+    is_split = np.zeros(n, bool)
+    if line_ship is not None and split is not None and (line_ship >= 0).any():
+        # an order shipped from one node is a whole order at that pair; from several, a split order
+        lo = split.line_order[line_ship >= 0]
+        ls_pair = ships[line_ship[line_ship >= 0]]
+        lo_min, lo_max = np.full(n, P, np.int64), np.full(n, -1, np.int64)
+        np.minimum.at(lo_min, lo, ls_pair)
+        np.maximum.at(lo_max, lo, ls_pair)
+        one = (lo_max >= 0) & (lo_min == lo_max)
+        chosen[one] = lo_min[one]
+        is_split = (lo_max >= 0) & (lo_min != lo_max)
 
     routed = chosen
     chosen = _repair(sim, idx, chosen, p_node)  # copies before it unassigns: `routed` stays the router's choice
-    _apply(sim, t, idx, chosen, p_node, p_tier, offer, acc, promise, km, handling, transport, g, ship_day,
-           has_primary | wait, can_wait, lost_cost, est)
+    if not is_split.any():
+        _apply(sim, t, idx, chosen, p_node, p_tier, offer, acc, promise, km, handling, transport, g, ship_day,
+               has_primary | wait, can_wait, lost_cost, est)
+    else:
+        w = ~is_split
+        _apply(sim, t, idx[w], chosen[w], p_node, p_tier, offer, acc, promise, km, handling, transport, g, ship_day,
+               (has_primary | wait)[w], can_wait[w], lost_cost[w], est)
+        assert split is not None and line_ship is not None
+        apply_split(sim, t, idx[is_split], line_ship[is_split[split.line_order]], split, ships,
+                    _lines_of(b, idx[is_split]), p_node, p_tier, promise, km, est, transport, g, ship_day)
     if sim.explain is not None:  # `run --explain` only: reads the epoch, changes nothing
         sim.explain.record(sim, t, idx, batch=batch, opt=opt, p_row=p_row, p_node=p_node, p_tier=p_tier, pair=pair,
                            avail_line=avail_line, elig_line=elig_line, qty=qty, km=km, eta=eta, promise=promise,

@@ -24,12 +24,13 @@ from sim.catalog import build_catalog
 from sim.demand import demand_day
 from sim.demand.forecast import Forecaster, catchment
 from sim.demand.profiles import intraday_shares
-from sim.engine.book import OrderBook
+from sim.engine.book import SHIP_BASE, OrderBook
 from sim.engine.explain import ExplainRecorder
 from sim.engine.options import FAR, MID, NEAR, Candidates
 from sim.engine.parcel import Parcels
 from sim.engine.records import DAILY_COSTS, DELIVERED, DayRecords, NodeRecords, RouterStats, RunRecords
 from sim.engine.routing_step import route_epoch
+from sim.engine.shipments import deliver_shipments
 from sim.engine.store import StoreOps
 from sim.engine.warehouse import Waves
 from sim.inventory.replenishment import Pipeline, lateral_transfers, plan_replenishment
@@ -59,7 +60,8 @@ class Simulation:
         self.net = net = build_network(sc)
         self.cat = cat = build_catalog(sc)
         self.policy = make_policy(parse_spec(policy))
-        self.router = make_router(router, max_deterministic_time=sc.router.max_deterministic_time)
+        self.router = make_router(router, max_deterministic_time=sc.router.max_deterministic_time,
+                                  max_shipments=sc.router.max_shipments)
         self.forecaster = Forecaster(sc, net, cat, self.streams)
         self.progress = progress
         self.explain = ExplainRecorder() if explain else None  # `run --explain`: every routing decision's candidates
@@ -145,6 +147,10 @@ class Simulation:
     def _order_volume_l(self, ref: np.ndarray) -> np.ndarray:
         """Litres of each order (its lines' units x SKU volume): a van's load."""
         b = self.book
+        if (ref >= SHIP_BASE).any():  # shipments of split orders carry only their own lines
+            pos, line = b.ref_lines(ref)
+            litres = b.line_qty[line] * self.cat.volume_l[b.line_sku[line]]
+            return np.bincount(pos, weights=litres, minlength=ref.size)
         n = b.n_lines(ref)
         first = np.repeat(b.line_offsets[ref] - np.cumsum(n) + n, n)
         line = first + np.arange(int(n.sum()))
@@ -319,14 +325,28 @@ class Simulation:
         b = self.book
         if not ref.size:
             return
-        b.delivered_s[ref] = delivered_s
-        b.status[ref] = DELIVERED
+        ship = ref >= SHIP_BASE
+        if ship.any():  # a split order is delivered with its last shipment
+            done, when = deliver_shipments(self, ref[ship] - SHIP_BASE, delivered_s[ship],
+                                           None if transport is None else transport[ship])
+            self._finish(done, when)
+            ref, delivered_s = ref[~ship], delivered_s[~ship]
+            transport = None if transport is None else transport[~ship]
+            if not ref.size:
+                return
         if transport is not None:
             nodes = b.node[ref]
             np.add.at(self.estimated, nodes, b.cost_transport[ref])  # set to the estimate at assignment
             b.cost_transport[ref] = transport
             np.add.at(self.realised, nodes, transport)
             np.add.at(self.realised_n, nodes, 1)
+        self._finish(ref, delivered_s)
+
+    def _finish(self, ref: np.ndarray, delivered_s: np.ndarray) -> None:
+        """Orders `ref` delivered at `delivered_s`: status and lateness penalty."""
+        b = self.book
+        b.delivered_s[ref] = delivered_s
+        b.status[ref] = DELIVERED
         late = np.maximum(delivered_s - b.promised_s[ref], 0.0)
         lp = self.sc.tiers.lateness_penalty
         per_s = np.array([lp.near_per_min_cny / 60.0, lp.mid_per_min_cny / 60.0, lp.far_per_day_cny / DAY])

@@ -446,7 +446,9 @@ class Costs(Model):
     riders: RiderCosts = RiderCosts()
     van: VanCosts = VanCosts()
     parcel: ParcelCosts = ParcelCosts()
-    split_per_extra_shipment_cny: NonNegFloat = Field(2.0, description="packaging and handling of each extra parcel")
+    split_per_extra_shipment_cny: NonNegFloat = Field(
+        2.0, description="mip router's split orders: packaging and hand-over of each shipment beyond the first "
+                         "(a second bag, label and customer hand-over; assumption, parameters.md has no figure)")
     holding_rate_per_year: Prob = Field(0.25, description="[params: Holding cost 20-40 %/year]")
     lost_sale: LostSale = LostSale()
 
@@ -471,6 +473,8 @@ class Router(Model):
     max_deterministic_time: PosFloat = Field(
         2.0, description="mip router: CP-SAT deterministic seconds per component model; without a proven "
                          "optimum the epoch falls back to flow (router.fallbacks)")
+    max_shipments: int = Field(2, ge=1, le=8, description="mip router: nodes a multi-line order may be split "
+                                                           "across (1: never split)")
     lookahead: bool = True
     vans: Literal["approx", "solver"] = Field(
         "approx", description="FDC van waves: approx (sweep + BHH estimate) or solver (PyVRP routes, sim.routing.vans)")
