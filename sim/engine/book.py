@@ -34,6 +34,7 @@ class OrderBook:
         # the node and tier of its shipment (-1: the order's own); per shipment j (ref SHIP_BASE + j) below
         self.n_ship = np.empty(0, np.int8)
         self.ship_pending = np.empty(0, np.int8)
+        self.ship_last = np.empty(0)  # latest delivery among a split order's delivered shipments
         self.line_node = np.empty(0, np.int32)
         self.line_tier = np.empty(0, np.int8)
         self.ship_parent = np.empty(0, np.int64)
@@ -56,6 +57,7 @@ class OrderBook:
         self.line_tier = cat([self.line_tier, np.full(o.line_sku.size, NO_TIER, np.int8)])
         self.n_ship = cat([self.n_ship, np.zeros(n, np.int8)])
         self.ship_pending = cat([self.ship_pending, np.zeros(n, np.int8)])
+        self.ship_last = cat([self.ship_last, np.full(n, -np.inf)])
         for name in ("order_id", "created_s", "zone", "city", "requested_tier", "u_service", "u_decision"):
             setattr(self, name, cat([getattr(self, name), getattr(o, name)]))
         self._warmup = cat([self._warmup, np.full(n, warmup)])

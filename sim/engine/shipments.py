@@ -184,9 +184,6 @@ def deliver_shipments(sim: Any, j: np.ndarray, delivered_s: np.ndarray,
         np.add.at(sim.realised, nodes, transport)
         np.add.at(sim.realised_n, nodes, 1)
     np.subtract.at(b.ship_pending, parent, 1)
+    np.maximum.at(b.ship_last, parent, delivered_s)
     done = np.unique(parent[b.ship_pending[parent] == 0])
-    when = np.full(done.size, -np.inf)
-    # every shipment of a complete order is delivered by now: the latest of them
-    all_j = np.flatnonzero(np.isin(b.ship_parent, done))
-    np.maximum.at(when, np.searchsorted(done, b.ship_parent[all_j]), b.ship_delivered[all_j])
-    return done, when
+    return done, b.ship_last[done]

@@ -203,3 +203,22 @@ def test_max_shipments_one_never_splits() -> None:
         got = Mip(max_shipments=1).route_lines(batch)
         assert evaluate(batch, got, ls, lq, on_hand, 1)[2] <= 1
         assert brute_force(batch, ls, lq, on_hand, 1)[:2][0] == evaluate(batch, got, ls, lq, on_hand, 1)[0]
+
+
+def test_coverable_equals_brute_force() -> None:
+    """The engine's pre-check (an order's lines covered by at most k of its shipment rows) on random masks."""
+    from sim.engine.shipments import coverable
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n, k = int(rng.integers(1, 5)), int(rng.integers(1, 4))
+        n_lines = rng.integers(1, 5, n)
+        ship_order = np.sort(rng.integers(0, n, int(rng.integers(0, 10))))
+        full = (1 << n_lines) - 1
+        mask = np.array([int(rng.integers(1, full[i] + 1)) for i in ship_order], np.int64)
+        got = coverable(ship_order, mask, full.astype(np.int64), n, k)
+        for i in range(n):
+            ms = mask[ship_order == i].tolist()
+            want = any(np.bitwise_or.reduce(c) == full[i] for r in range(1, k + 1)
+                       for c in itertools.combinations(ms, r))
+            assert got[i] == want
