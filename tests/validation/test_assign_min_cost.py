@@ -135,3 +135,18 @@ def test_capacity_and_cost_dtypes() -> None:
 def test_value_errors(cost: np.ndarray, capacity: np.ndarray, unassigned: np.ndarray, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         assign_min_cost(cost, capacity, unassigned)
+
+
+def test_must_serve_priority_in_a_peak_sized_batch() -> None:
+    """A Double-11-sized batch: every order must be served and the sum of their cost spreads exceeds
+    the solver's integer range, so M is capped; the assignment is still the exact optimum."""
+    rng = np.random.default_rng(11)
+    n = 120_000
+    cost = np.column_stack([rng.uniform(0, 600, n), rng.uniform(0, 600, n)])
+    cap = np.array([n // 3, n - n // 3])  # exactly enough places: everyone is served
+    choice = assign_min_cost(cost, cap, np.full(n, np.inf))
+    assert (choice >= 0).all() and np.bincount(choice, minlength=2).tolist() == cap.tolist()
+    # independent optimum: the n // 3 orders that gain most from node 0 go there
+    gain = cost[:, 1] - cost[:, 0]
+    best = cost[:, 1].sum() - np.sort(gain)[::-1][: cap[0]].sum()
+    assert cost[np.arange(n), choice].sum() == pytest.approx(best, abs=n / (2 * 1e6))
