@@ -23,7 +23,6 @@ import simpy
 from sim.catalog import build_catalog
 from sim.demand import demand_day
 from sim.demand.forecast import Forecaster, catchment
-from sim.demand.profiles import intraday_shares
 from sim.engine.book import SHIP_BASE, OrderBook
 from sim.engine.explain import ExplainRecorder
 from sim.engine.options import FAR, MID, NEAR, Candidates
@@ -93,18 +92,17 @@ class Simulation:
         self.la_rate = np.zeros((N, S))
         self.next_review_s = np.zeros(N)
         # a unit short loses the whole order it is part of: its margin, the rest of the basket's and the goodwill
-        rest = max(self.forecaster.units_per_order - 1.0, 0.0) * float((cat.popularity * cat.value_cny).sum())
-        lost_unit = sc.costs.lost_sale.margin_rate * (cat.value_cny + rest) + sc.costs.lost_sale.goodwill_cny
+        lost, upo = sc.costs.lost_sale, self.forecaster.units_per_order
+        unit_value = float((cat.popularity * cat.value_cny).sum())  # mean value of a demanded unit
+        lost_unit = lost.margin_rate * (cat.value_cny + max(upo - 1.0, 0.0) * unit_value) + lost.goodwill_cny
         a = sc.tiers.downgrade_acceptance
         p_next = np.select([self.kind == STORE, self.kind == FDC], [a.near_mid, a.mid_far], 0.0)
         self.la_value = shortfall_value(lost_unit[None, :], p_next[:, None])
         # capacity look-ahead: own-tier orders per day per node (refreshed at each review) and the value of
         # an own-tier order that finds the node full (a whole order's lost-sale cost, offer accepted w.p. p)
         self.la_orders = np.zeros(N)
-        lost_order = (sc.costs.lost_sale.margin_rate * self.forecaster.units_per_order
-                      * float((cat.popularity * cat.value_cny).sum()) + sc.costs.lost_sale.goodwill_cny)
-        self.la_cap_value = shortfall_value(lost_order, p_next)
-        self.hour_share = intraday_shares(sc.demand)
+        self.la_cap_value = shortfall_value(lost.margin_rate * upo * unit_value + lost.goodwill_cny, p_next)
+        self.hour_share = self.forecaster.profile.hour_share
 
     # ------------------------------------------------------------------ set-up
     def _init_ops(self) -> None:
