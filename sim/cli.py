@@ -309,6 +309,8 @@ def print_kpis(k: dict[str, Any], path: str) -> None:
         if d["share"]:
             rows.append((f"{tier}: share / on time / p90 min",
                          f"{pct(d['share'])} / {pct(d['on_time_rate'])} / {d['p90_min']:.0f}"))
+            if d.get("mean_min") is not None:
+                rows.append((f"{tier}: mean min / within promise", f"{d['mean_min']:.1f} / {pct(d['within_promise_rate'])}"))
     for name, value in rows:
         t.add_row(name, value)
     out.print(t)

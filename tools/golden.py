@@ -40,6 +40,8 @@ ADDED_OFF = {
     "nodes.stores.capacity.rider_pickup_order_s": 0.0, "nodes.stores.capacity.rider_handover_s": 0.0,
     "nodes.stores.trip": {"return_to": "store", "reach_cv": 0.5, "travel_cv": 0.0, "day_cv": 0.0,
                           "speed_profile": "legacy"},
+    "nodes.stores.staffing": {"by_hour": None, "promotion_multiplier": 1.0, "day_multiplier": {}},
+    "tiers.near.quote": "promise", "tiers.near.quote_buffer_min": 3.0, "tiers.near.max_quote_min": 50.0,
 }
 
 
@@ -51,7 +53,16 @@ def key(case: tuple[str, int | None, str | None, str | None]) -> str:
 def kpis_digest(path: Path) -> str:
     kpis = json.loads(path.read_text())
     kpis.get("router", {}).pop("solver_ms_mean", None)
+    for t in kpis.get("tiers", {}).values():  # issue #13's keys, added after the recording
+        for k in ADDED_TIER_KPIS:
+            t.pop(k, None)
+    for k in ADDED_KPIS:
+        kpis.pop(k, None)
     return hashlib.sha256(json.dumps(kpis, sort_keys=True).encode()).hexdigest()
+
+
+ADDED_TIER_KPIS = ("mean_min", "within_promise_rate")  # issue #13
+ADDED_KPIS = ("riders",)  # issue #13
 
 
 def scenario_digest(path: Path) -> str:

@@ -9,6 +9,7 @@ indices refer to ``Network.node_ids`` (-1 none).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -131,3 +132,4 @@ class RunRecords:
     router: RouterStats
     measured_days: int
     warmup_days: int
+    riders: dict[str, Any] | None = None  # issue #13 rider reporting (sim.engine.staffing.rider_report); None: off

@@ -141,3 +141,13 @@ def door_times(depart: np.ndarray, ride_s: np.ndarray, valid: np.ndarray, handov
     k = np.cumsum(valid, axis=1) - 1  # handovers already done before reaching stop k
     door = door + k * h
     return door, door + h
+
+
+def quoted_eta(created: np.ndarray, eta: np.ndarray, near: Any) -> np.ndarray:
+    """The near deadline of options created at `created` with estimated delivery `eta` (tiers.near):
+    ``promise`` mode creation + promise_min; ``eta`` mode the estimate + buffer rounded up to the minute,
+    at most creation + max_quote_min."""
+    if near.quote == "promise":
+        return created + near.promise_min * 60.0
+    quote = np.ceil((eta - created) / 60.0 + near.quote_buffer_min) * 60.0
+    return created + np.minimum(quote, near.max_quote_min * 60.0)

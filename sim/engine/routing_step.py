@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.engine.options import FAR, MID, NEAR, all_per_pair, pairs_lines
 from sim.engine.records import LOST
+from sim.engine.riders import quoted_eta
 from sim.engine.shipments import apply_split, make_split, split_rows
 from sim.routing.base import Batch, CountsFallbacks, RoutesLines, option_stock
 from sim.routing.lookahead import capacity_reservation, day_share, option_reservation
@@ -84,7 +85,8 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     mean_pick = sim.store_pick_base[srow] + sim.store_pick_line[srow] * n_lines[p_row[m]]
     ready = np.maximum(t, sim.ops.earliest_picker()[srow]) + mean_pick
     eta[m] = sim.ops.eta(t, ready, srow, km[m])
-    promise[m] = created[p_row[m]] + sim.near_promise_s
+    promise[m] = created[p_row[m]] + sim.near_promise_s if sc.tiers.near.quote == "promise" else \
+        quoted_eta(created[p_row[m]], eta[m], sc.tiers.near)
     is_open = sim.near_open <= tod < sim.near_close
     feasible[m] = is_open & (eta[m] <= promise[m])
     handling[m] = costs.picker_per_hour_cny * mean_pick / HOUR

@@ -31,6 +31,7 @@ from sim.engine.records import DAILY_COSTS, DELIVERED, DayRecords, NodeRecords, 
 from sim.engine.riders import N_U, TripParams, trip_uniforms
 from sim.engine.routing_step import route_epoch
 from sim.engine.shipments import deliver_shipments
+from sim.engine.staffing import build_shifts, rider_report
 from sim.engine.store import StoreOps
 from sim.engine.warehouse import Waves
 from sim.inventory.replenishment import Pipeline, lateral_transfers, plan_replenishment
@@ -119,7 +120,13 @@ class Simulation:
                             c0.rider_max_batch, c0.rider_max_hold_s, net.zone_lat, net.zone_lon, sc.geography.circuity,
                             r.model, r.base_per_trip_cny, r.per_km_cny, r.per_hour_cny,
                             trip=TripParams.from_scenario(sc, st, self.streams, self.total_days + MAX_DRAIN_DAYS + 1,
-                                                          net.node_city[self.stores], list(net.city_names)))
+                                                          net.node_city[self.stores], list(net.city_names)),
+                            shifts=build_shifts(sc, np.array([c.riders for c in st], np.int64),
+                                                self.total_days + MAX_DRAIN_DAYS + 1))
+        if self.ops.trip is not None or self.ops.shifts is not None:  # rider reporting (sim.engine.staffing)
+            self.ops.busy_hour = np.zeros((self.total_days + MAX_DRAIN_DAYS + 1) * 24)
+            if r.model == "fleet" and self.ops.shifts is not None:
+                self.ops.pay_day = np.zeros(self.total_days + MAX_DRAIN_DAYS + 1)
         self.trip_u = np.empty((0, N_U))  # per order: its trip uniforms (sim.engine.riders), trip mechanism only
         fd = [caps[i] for i in self.fdcs]
         self.fdc_pick_base = np.array([c.pick_base_s for c in fd])
@@ -375,6 +382,11 @@ class Simulation:
         avail = {k: np.zeros(N) for k in ("pickers", "riders", "vans")}
         avail["pickers"][self.stores] = [caps[i].pickers * hours for i in self.stores]
         avail["riders"][self.stores] = [caps[i].riders * hours for i in self.stores]
+        riders = None
+        if self.ops.busy_hour is not None:  # issue #13: riders on shift by the hour, orders per rider-day
+            riders = rider_report(self.ops, self.warmup, self.days, self.near_open, self.near_close,
+                                  self.sc.costs.riders, self.day_costs)
+            avail["riders"][self.stores] = riders.pop("available_s")
         span = float((self.waves.win[:, 1] - self.waves.win[:, 0]).sum()) * self.days
         avail["vans"][self.fdcs] = [caps[i].vans * span for i in self.fdcs]
         busy = {k: end[k] - mark[k] for k in end}
@@ -385,5 +397,5 @@ class Simulation:
         orders, lines = self.book.records(self.preferred)
         return RunRecords(orders=orders, lines=lines, inventory=self.inv.records(), days=days,
                           nodes=NodeRecords(busy_s=busy, available_s=avail), router=self.stats,
-                          measured_days=self.days, warmup_days=self.warmup)
+                          measured_days=self.days, warmup_days=self.warmup, riders=riders)
 

@@ -31,6 +31,7 @@ from sim.engine.riders import (
     gamma_times,
     lognormal_factor,
 )
+from sim.engine.staffing import Shifts
 from sim.units import DAY, HOUR, haversine_km
 
 _PEAK = np.isin(np.arange(24), LEGACY_PEAK_HOURS)  # with the trip mechanism off; else trip.speed_hour
@@ -60,9 +61,12 @@ class StoreOps:
     def __init__(self, pickers: np.ndarray, riders: np.ndarray, pick_cv: float, speed_kmh: float,
                  peak_speed_kmh: float, max_batch: int, max_hold_s: float, zone_lat: np.ndarray,
                  zone_lon: np.ndarray, circuity: float, rider_model: str, base_per_trip: float,
-                 per_km: float, per_hour: float, trip: TripParams | None = None) -> None:
+                 per_km: float, per_hour: float, trip: TripParams | None = None,
+                 shifts: Shifts | None = None) -> None:
         n = len(pickers)
-        self.trip = trip
+        self.trip, self.shifts = trip, shifts
+        if shifts is not None:  # every rider who is ever on shift; sim.engine.staffing says when
+            riders = np.maximum(shifts.count.max(axis=1, initial=0), 0)
         self.picker_free = np.full((n, int(pickers.max(initial=1))), np.inf)
         for s, c in enumerate(pickers):
             self.picker_free[s, :c] = 0.0
@@ -82,6 +86,10 @@ class StoreOps:
         self.b_count = np.zeros(n, np.int64)
         self.b_u = np.full((n, B, N_U), 0.5) if trip is not None else np.empty((0, B, N_U))
         self.b_call = np.full(n, np.nan)  # assignment time of the open batch's first order (trip mechanism)
+        # rider reporting (issue #13), with the trip or staffing mechanism on: busy seconds per hour of the
+        # run, and fleet pay accounted for by trips per day (the rest of the shift pay is idle time)
+        self.busy_hour: np.ndarray | None = None
+        self.pay_day: np.ndarray | None = None
         self.picker_busy = np.zeros(n)
         self.rider_busy = np.zeros(n)
         self._out: list[Delivered] = []
@@ -91,8 +99,19 @@ class StoreOps:
     def earliest_picker(self) -> np.ndarray:
         return self.picker_free.min(axis=1)
 
-    def earliest_rider(self) -> np.ndarray:
-        return self.rider_free.min(axis=1)
+    def _avail(self, s: np.ndarray | None = None, at: np.ndarray | float | None = None) -> np.ndarray:
+        """When each rider (of stores `s`, default all) can take a call made at `at`: free, and on shift
+        then (staffing); without staffing, the free times."""
+        free = self.rider_free if s is None else self.rider_free[s]
+        if self.shifts is None:
+            return free
+        if at is not None:
+            free = np.maximum(free, np.reshape(at, (-1, 1)))
+        return self.shifts.available(free, np.arange(len(free)) if s is None else s)
+
+    def earliest_rider(self, at: float | None = None) -> np.ndarray:
+        """(stores,) earliest time a rider can take a call made at `at` (staffing) or is free."""
+        return self._avail(at=at).min(axis=1)
 
     def capacity(self, t: float, mean_pick_s: np.ndarray, horizon_s: float) -> np.ndarray:
         """Orders each store can start picking within `horizon_s` of t and hand to a rider leaving within it:
@@ -101,7 +120,7 @@ class StoreOps:
         free = np.maximum(self.picker_free, t)
         slots = np.floor(np.maximum(t + horizon_s - free, 0.0) / mean_pick_s[:, None])
         slots[~np.isfinite(self.picker_free)] = 0
-        riders = (self.rider_free <= t + horizon_s).sum(axis=1) * self.max_batch - self.b_count
+        riders = (self._avail(at=t) <= t + horizon_s).sum(axis=1) * self.max_batch - self.b_count
         return np.minimum(slots.sum(axis=1), np.maximum(riders, 0)).astype(np.int64)
 
     def speed_at(self, t: np.ndarray) -> np.ndarray:
@@ -113,7 +132,7 @@ class StoreOps:
     def eta(self, t: float, ready: np.ndarray, rows: np.ndarray, km: np.ndarray, n_orders: float = 1.0) -> np.ndarray:
         """Expected delivery of a single order assigned at `t`, ready at `ready` at stores `rows`, `km` away
         (routing's estimate; with the trip mechanism: reach, pickup, day factor and handover included)."""
-        rider = self.earliest_rider()[rows]
+        rider = self.earliest_rider(t)[rows]
         tp = self.trip
         if tp is None:
             depart = np.maximum(ready, rider)
@@ -219,7 +238,7 @@ class StoreOps:
     def _planned(self, s: np.ndarray, batch: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
         """Planned departure of the open batch of stores `s` (count > 0), with the expected reach."""
         start, call, pickup = self._start(s, batch)
-        rider = self.earliest_rider()[s]
+        rider = self._avail(s, call if self.trip is not None else start).min(axis=1)
         if self.trip is None:
             return np.maximum(start, rider)
         at_store = np.maximum(call, rider) + (self.trip.reach_s[s] if self.trip.pool else 0.0)
@@ -232,8 +251,12 @@ class StoreOps:
             return
         self._next = None
         tp = self.trip
-        k = self.rider_free[s].argmin(axis=1)
-        free_k = self.rider_free[s, k]
+        if tp is None:
+            avail = self._avail(s, self._start(s)[0] if self.shifts is not None else None)
+        else:
+            avail = self._avail(s, self._start(s)[1] if self.shifts is not None else None)
+        k = avail.argmin(axis=1)
+        free_k = avail[np.arange(s.size), k]
         ref = self.b_ref[s]
         u = None
         if tp is None:
@@ -241,7 +264,7 @@ class StoreOps:
             wait = np.zeros(s.size)
         else:
             start, call, pickup = self._start(s)
-            call = np.maximum(call, free_k)
+            call = np.maximum(call, free_k)  # free_k: on shift at the call (staffing)
             u = self.b_u[s]
             reach = gamma_times(tp.reach_s[s], tp.reach_cv, u[:, 0, U_REACH]) if tp.pool else np.zeros(s.size)
             depart = np.maximum(start, call + reach) + pickup
@@ -251,11 +274,16 @@ class StoreOps:
         self.rider_free[s, k] = depart + trip_s
         busy = trip_s if tp is None else wait + trip_s
         self.rider_busy[s] += busy
+        if self.busy_hour is not None:
+            self._book_hours(depart + trip_s - busy, depart + trip_s)
         n = self.b_count[s].astype(float)
         if self.rider_model == "platform":
             per_order = (self.base + self.per_km * deliver_km) / n
         else:
             per_order = self.per_hour * busy / HOUR / n
+            if self.pay_day is not None:  # the part of the shift pay these trips account for
+                np.add.at(self.pay_day, np.minimum(depart // DAY, self.pay_day.size - 1).astype(np.int64),
+                          per_order * n)
         valid = ref >= 0
         self._out.append(Delivered(ref[valid], arrive[valid], np.broadcast_to(per_order[:, None], ref.shape)[valid],
                                    int(s.size)))
@@ -264,6 +292,16 @@ class StoreOps:
         self.b_km[s] = np.nan
         self.b_promise[s] = np.nan
         self.b_count[s] = 0
+
+    def _book_hours(self, a: np.ndarray, b: np.ndarray) -> None:
+        """Add the busy intervals [a, b) to the busy rider-seconds per hour of the run."""
+        assert self.busy_hour is not None
+        H = self.busy_hour.size
+        h0 = (a // HOUR).astype(np.int64)
+        for o in range(int(((b - a) // HOUR).max(initial=0)) + 2):
+            h = h0 + o
+            lo, hi = np.maximum(a, h * HOUR), np.minimum(b, (h + 1) * HOUR)
+            np.add.at(self.busy_hour, np.minimum(h, H - 1), np.maximum(hi - lo, 0.0))
 
     def next_departure(self) -> float:
         """Earliest planned departure of an open batch (inf if none); cached until batches change."""

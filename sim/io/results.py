@@ -243,7 +243,8 @@ def write_run(out_dir: Path, records: RunRecords, network: Any, scenario: Any, c
         raise ScenarioError(f"--out: cannot create a directory next to {out}: {e.strerror or e}") from e
     try:
         kpis = compute_kpis(records, network, catalog_values,
-                            {"start_date": scenario.horizon.start_date, **meta})
+                            {"start_date": scenario.horizon.start_date,
+                             "near_promise_min": scenario.tiers.near.promise_min, **meta})
         (tmp / "scenario.yaml").write_text(to_yaml(scenario), encoding="utf-8")
         for name, build in (("orders", orders_table), ("lines", lines_table), ("inventory", inventory_table),
                             ("nodes", nodes_table)):

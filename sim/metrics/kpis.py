@@ -16,7 +16,12 @@ shipment) and ``local_fulfilment_rate`` (delivered from a node in the order's ow
 ``line_fill_rate`` is delivered lines / lines of measured orders. Per-tier figures are over
 *delivered* orders: ``share`` of delivered orders served at the tier (0.0 when the tier served
 none; None only when nothing was delivered), ``on_time_rate`` and creation-to-delivery
-percentiles in minutes (None when the tier served no order). ``by_day.on_time_rate`` is on-time
+percentiles in minutes (None when the tier served no order), ``mean_min`` and ``within_promise_rate``:
+the share delivered within the tier's nominal promise (near: ``tiers.near.promise_min`` minutes from
+creation, passed as ``meta["near_promise_min"]``; mid and far: their own deadline, so it equals their
+on-time rate). ``on_time_rate`` is against ``promised_s``, which for near is the quoted ETA when
+``tiers.near.quote`` is ``eta`` (and the nominal promise otherwise); the perfect-order rate uses the
+same deadline. ``by_day.on_time_rate`` is on-time
 / delivered orders of the day.
 
 Every number is a plain Python int/float or None (JSON null), never NaN.
@@ -98,7 +103,7 @@ def _daily_costs(records: RunRecords) -> tuple[dict[str, float], dict[int, float
     drain = not_warm & (day >= days.stop)
     totals: dict[str, float] = {}
     per_day = dict.fromkeys(days, 0.0)
-    for kind in DAILY_COSTS:
+    for kind in (*DAILY_COSTS, *(k for k in d.costs if k not in DAILY_COSTS)):  # + rider_idle (issue #13)
         c = np.asarray(d.costs.get(kind, np.zeros(len(day))), float)
         sel = in_measured | drain if kind == "lost_sales" else in_measured
         totals[kind] = float(c[sel].sum())
@@ -107,7 +112,7 @@ def _daily_costs(records: RunRecords) -> tuple[dict[str, float], dict[int, float
     return totals, per_day
 
 
-def _tiers(records: RunRecords, f: _OrderFlags) -> dict[str, dict[str, float | None]]:
+def _tiers(records: RunRecords, f: _OrderFlags, near_promise_min: float | None) -> dict[str, dict[str, float | None]]:
     o = records.orders
     dlv = f.measured & f.delivered
     n_dlv = int(dlv.sum())
@@ -117,13 +122,33 @@ def _tiers(records: RunRecords, f: _OrderFlags) -> dict[str, dict[str, float | N
         n = int(sel.sum())
         share = rate(n, n_dlv)
         if n == 0:
-            out[name] = {"share": share, "on_time_rate": None, "p50_min": None, "p90_min": None, "p99_min": None}
+            out[name] = {"share": share, "on_time_rate": None, "p50_min": None, "p90_min": None, "p99_min": None,
+                         "mean_min": None, "within_promise_rate": None}
             continue
         minutes = (o.delivered_s[sel] - o.created_s[sel]) / MINUTE
         p50, p90, p99 = np.percentile(minutes, [50, 90, 99])
+        # the nominal promise: near's advertised minutes; mid and far are judged by their own deadline
+        within = minutes <= near_promise_min + 1e-9 if code == 0 and near_promise_min is not None else \
+            o.delivered_s[sel] <= o.promised_s[sel] + 1e-6
         out[name] = {"share": share, "on_time_rate": rate((f.on_time & sel).sum(), n),
-                     "p50_min": num(p50), "p90_min": num(p90), "p99_min": num(p99)}
+                     "p50_min": num(p50), "p90_min": num(p90), "p99_min": num(p99),
+                     "mean_min": num(minutes.mean()), "within_promise_rate": rate(within.sum(), n)}
     return out
+
+
+def _riders(records: RunRecords, f: _OrderFlags, daily: dict[str, float]) -> dict[str, Any]:
+    """Issue #13: near orders per rider-day and per rider-hour on shift, rider cost per near order (trip
+    pay of near orders + idle shift pay in fleet mode), rider utilisation by hour of day."""
+    r = records.riders or {}
+    o = records.orders
+    near = f.measured & f.delivered & (o.served_tier == 0)
+    n = int(near.sum())
+    pay = float(o.cost_transport[near].sum()) + daily.get("rider_idle", 0.0)
+    return {"near_orders": n, "rider_days": num(r.get("rider_days")), "rider_hours": num(r.get("rider_hours")),
+            "orders_per_rider_day": rate(n, r.get("rider_days")), "orders_per_rider_hour": rate(n, r.get("rider_hours")),
+            "hours_per_rider_day": rate(r.get("rider_hours"), r.get("rider_days")),
+            "utilisation": rate(r.get("busy_hours"), r.get("rider_hours")),
+            "cost_per_near_order_cny": rate(pay, n), "utilisation_by_hour": r.get("utilisation_by_hour")}
 
 
 def _utilisation(records: RunRecords) -> dict[str, float | None]:
@@ -213,6 +238,7 @@ def compute_kpis(records: RunRecords, network: Any, sku_value_cny: np.ndarray, m
     breakdown.update(daily)
 
     rs = records.router
+    extra = {} if records.riders is None else {"riders": _riders(records, f, daily)}
     return {
         "orders": n,
         "delivered": int((f.delivered & m).sum()),
@@ -227,7 +253,7 @@ def compute_kpis(records: RunRecords, network: Any, sku_value_cny: np.ndarray, m
         "line_fill_rate": line_fill,
         "local_fulfilment_rate": head["local_fulfilment_rate"],
         "cost_per_order_cny": rate(sum(breakdown.values()), n),
-        "tiers": _tiers(records, f),
+        "tiers": _tiers(records, f, meta.get("near_promise_min")),
         "cost_breakdown_cny": breakdown,
         "utilisation": _utilisation(records),
         "inventory": _inventory(records, np.asarray(network.node_kind), sku_value_cny),
@@ -235,4 +261,5 @@ def compute_kpis(records: RunRecords, network: Any, sku_value_cny: np.ndarray, m
                    "repairs": int(rs.repairs), "fallbacks": int(rs.fallbacks)},
         "by_day": _by_day(records, f, per_day, _start_date(meta)),
         "by_city": _by_city(records, f, tuple(network.city_names)),
+        **extra,
     }

@@ -153,11 +153,13 @@ def kpi_rows(k: dict[str, Any]) -> Rows:
 
 
 def tier_table(k: dict[str, Any]) -> pd.DataFrame:
-    """Per served tier: share of delivered orders, on-time rate and delivery-time percentiles."""
+    """Per served tier: share of delivered orders, on-time rate (near: against the quoted ETA when
+    tiers.near.quote is eta), share within the nominal promise, mean and percentile delivery times."""
     rows = []
     for t in ("near", "mid", "far"):
         d = (k.get("tiers") or {}).get(t) or {}
         rows.append({"tier": t, "share": pct(d.get("share")), "on time": pct(d.get("on_time_rate")),
+                     "within promise": pct(d.get("within_promise_rate")), "mean": duration(d.get("mean_min")),
                      "p50": duration(d.get("p50_min")), "p90": duration(d.get("p90_min")),
                      "p99": duration(d.get("p99_min"))})
     return pd.DataFrame(rows)

@@ -200,9 +200,31 @@ class RiderTrip(Model):
         return self
 
 
+class RiderStaffing(Model):
+    """Riders on shift by the hour (issue #13, ``sim/engine/staffing.py``); by_hour None = a constant fleet
+    of capacity.riders around the clock (the engine before it). Each store keeps its own pool of riders."""
+
+    by_hour: tuple[NonNegFloat, ...] | None = Field(
+        None, description="24 shares of capacity.riders on shift in each hour (riders on shift = round(riders x "
+        "share x day multiplier)); a rider takes no new trip in an hour it is off shift [params: Riders, 4-5 orders "
+        "per rider-hour; 6.9 h/day delivering at peak season, 5.1 h off-season]")
+    promotion_multiplier: PosFloat = Field(
+        1.0, description="surge staffing: riders x this on every demand.promotions date [params: Demand, instant-"
+        "retail surges 1.3-2x]")
+    day_multiplier: dict[dt.date, PosFloat] = Field(
+        default_factory=dict, description="riders x this on a given date (overrides promotion_multiplier)")
+
+    @model_validator(mode="after")
+    def _check(self) -> RiderStaffing:
+        if self.by_hour is not None and len(self.by_hour) != 24:
+            raise ValueError(f"by_hour: needs 24 hourly shares, got {len(self.by_hour)}")
+        return self
+
+
 class StoreGroup(_Group):
     capacity: StoreCapacity = StoreCapacity()
     trip: RiderTrip = RiderTrip()
+    staffing: RiderStaffing = RiderStaffing()
 
 
 class Nodes(Model):
@@ -375,6 +397,15 @@ class Demand(Model):
 class NearTier(Model):
     promise_min: PosFloat = Field(30.0, description="[params: Tiers, 30 minutes]")
     service_hours: tuple[Clock, Clock] = ("08:00", "23:00")
+    quote: Literal["promise", "eta"] = Field(
+        "promise", description="the deadline a near order is judged by (promised_s, on time, perfect order, the "
+        "batching check): promise = creation + promise_min (the engine before issue #13); eta = the ETA quoted to "
+        "the customer, the routing estimate + quote_buffer_min rounded up to the minute and at most max_quote_min, "
+        "as platforms do [params: Riders, on time against the quoted ETA 95-99%]")
+    quote_buffer_min: NonNegFloat = Field(3.0, description="margin added to the estimate when quoting [assumption]")
+    max_quote_min: PosFloat = Field(
+        50.0, description="longest ETA quoted: a store whose estimate is later offers no near option [assumption; "
+        "Meituan's 34-min average, parameters.md Calibration targets]")
 
     @model_validator(mode="after")
     def _check(self) -> NearTier:

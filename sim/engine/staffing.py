@@ -1,0 +1,122 @@
+"""Riders by the hour (issue #13): how many of a store's riders are on shift in each hour of the run.
+
+Model. Each store has its own pool of crowd-sourced riders (the ones working around it; a rider is
+not shared between stores: cross-store dispatch is left for later). ``nodes.stores.staffing`` gives
+the share of the store's ``capacity.riders`` on shift in each hour of the day and a multiplier per
+date (promotion days: ``promotion_multiplier`` on every ``demand.promotions`` date, or an explicit
+``day_multiplier`` per date); riders on shift in hour h of day d are
+``round(riders x by_hour[h] x multiplier(d))``. Riders are numbered: rider j works in the hours
+where the count exceeds j (lower numbers work the longer shifts). A rider free at time x (its last
+trip done) takes its next call at the first instant >= x of an hour it is on shift; a trip that
+runs past the end of a shift is finished. ``on_next`` turns this into one lookup per rider.
+
+Reporting: rider-hours on shift per store and hour (utilisation's denominator, ``fleet`` pay),
+rider-days (riders with at least one hour on shift that day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.units import HOUR
+
+
+@dataclass(frozen=True)
+class Shifts:
+    """Riders on shift per (store, hour of the run) and the lookup of each rider's next hour on shift."""
+
+    count: np.ndarray  # (stores, hours) riders on shift
+    on_next: np.ndarray  # (stores, riders, hours + 1) int32: first hour >= H rider j is on shift (huge: never)
+
+    @property
+    def n_hours(self) -> int:
+        return int(self.count.shape[1])
+
+    def available(self, free: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Earliest time each rider of stores `rows` can take a call: `free` (len(rows), riders) moved to the
+        start of its next hour on shift when it falls in an hour off shift (inf: never again)."""
+        fin = np.isfinite(free)
+        H = np.minimum(np.where(fin, free, 0.0) // HOUR, self.n_hours).astype(np.int64)
+        j = np.arange(free.shape[1])[None, :]
+        nxt = self.on_next[rows[:, None], j, H]
+        out = np.where(nxt == H, free, nxt * HOUR)
+        out = np.where(nxt >= self.n_hours, np.inf, out)
+        return np.where(fin, out, np.inf)
+
+
+def riders_on_shift(base: np.ndarray, by_hour: np.ndarray, day_mult: np.ndarray) -> np.ndarray:
+    """(stores, days x 24) riders on shift: round(base x by_hour[h] x day_mult[d])."""
+    x = base[:, None, None] * day_mult[None, :, None] * by_hour[None, None, :]
+    return np.rint(x).astype(np.int64).reshape(base.size, -1)
+
+
+def next_on_shift(count: np.ndarray, n_riders: int) -> np.ndarray:
+    """(stores, riders, hours + 1): for each hour H the first hour >= H in which rider j is on shift
+    (count > j), ``hours`` (past the end) when none; the last column is the end sentinel."""
+    S, Hn = count.shape
+    out = np.full((S, n_riders, Hn + 1), Hn, np.int32)
+    j = np.arange(n_riders)[None, :]
+    for h in range(Hn - 1, -1, -1):
+        on = count[:, h][:, None] > j
+        out[:, :, h] = np.where(on, h, out[:, :, h + 1])
+    return out
+
+
+def day_multipliers(staffing: Any, promotions: tuple[Any, ...], start: dt.date, n_days: int) -> np.ndarray:
+    """(days,) staffing multiplier per day of the run: ``day_multiplier`` by date, else
+    ``promotion_multiplier`` on promotion dates, else 1."""
+    promo = {p.date for p in promotions}
+    out = np.ones(n_days)
+    for d in range(n_days):
+        date = start + dt.timedelta(days=d)
+        if date in staffing.day_multiplier:
+            out[d] = staffing.day_multiplier[date]
+        elif date in promo:
+            out[d] = staffing.promotion_multiplier
+    return out
+
+
+def build_shifts(sc: Any, riders: np.ndarray, n_days: int) -> Shifts | None:
+    """The scenario's shifts for stores with `riders` each; None when staffing is off (constant fleet)."""
+    st = sc.nodes.stores.staffing
+    if st.by_hour is None:
+        return None
+    mult = day_multipliers(st, sc.demand.promotions, sc.horizon.start_date, n_days)
+    count = riders_on_shift(np.asarray(riders, float), np.asarray(st.by_hour, float), mult)
+    n = max(int(count.max(initial=0)), 1)
+    return Shifts(count, next_on_shift(count, n))
+
+
+def rider_report(ops: Any, warmup: int, days: int, near_open: float, near_close: float, pay: Any,
+                 day_costs: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Riders over the measured days: available seconds per store (on shift; a constant fleet counts its
+    riders over the near service hours, as before), rider-hours and rider-days on shift, busy share per
+    hour of day. In ``fleet`` pay with shifts, the shift hours not accounted for by trips are booked per
+    day as ``rider_idle`` in `day_costs`."""
+    n_stores = ops.rider_free.shape[0]
+    n_days_all = ops.busy_hour.size // 24
+    if ops.shifts is not None:
+        count = ops.shifts.count[:, : n_days_all * 24].astype(float)
+    else:
+        riders = np.isfinite(ops.rider_free).sum(axis=1).astype(float)
+        hour = np.arange(24) * HOUR
+        open_h = np.clip(np.minimum(hour + HOUR, near_close) - np.maximum(hour, near_open), 0.0, HOUR) / HOUR
+        count = np.tile(riders[:, None] * open_h[None, :], (1, n_days_all))
+    H0, H1 = warmup * 24, (warmup + days) * 24
+    meas = count[:, H0:H1]
+    by_day = meas.reshape(n_stores, days, 24)
+    on_shift = by_day.sum(axis=(0, 1))
+    busy = ops.busy_hour[H0:H1].reshape(days, 24).sum(axis=0) / HOUR
+    if ops.pay_day is not None:
+        shift_pay = pay.per_hour_cny * count.reshape(n_stores, n_days_all, 24).sum(axis=(0, 2))
+        day_costs["rider_idle"] = np.zeros_like(day_costs["fixed"])
+        k = min(shift_pay.size, day_costs["fixed"].size)
+        day_costs["rider_idle"][:k] = shift_pay[:k] - ops.pay_day[:k]
+    return {"available_s": meas.sum(axis=1) * HOUR, "rider_hours": float(meas.sum()),
+            "rider_days": float(np.ceil(by_day.max(axis=2)).sum()), "busy_hours": float(busy.sum()),
+            "on_shift_by_hour": [float(x) for x in on_shift],
+            "utilisation_by_hour": [float(b / a) if a > 0 else None for b, a in zip(busy, on_shift, strict=True)]}
