@@ -102,7 +102,7 @@ class ExplainRecorder:
     def record(self, sim: Any, t: float, idx: np.ndarray, *, batch: Any, opt: np.ndarray, p_row: np.ndarray,
                p_node: np.ndarray, p_tier: np.ndarray, pair: np.ndarray, avail_line: np.ndarray,
                elig_line: np.ndarray, qty: np.ndarray, km: np.ndarray, eta: np.ndarray, promise: np.ndarray,
-               handling: np.ndarray, transport: np.ndarray, feasible: np.ndarray, is_open: bool,
+               handling: np.ndarray, transport: np.ndarray, feasible: np.ndarray, is_open: np.ndarray | bool,
                at_or_faster: np.ndarray, has_primary: np.ndarray, wait: np.ndarray, offer: np.ndarray,
                acc: np.ndarray, routed: np.ndarray, chosen: np.ndarray) -> None:
         """Append one epoch, called after it is applied. ``routed`` / ``chosen``: per order the candidate
@@ -120,7 +120,7 @@ class ExplainRecorder:
         # later assignments win, so the most basic failing check is reported: closed, then not eligible,
         # no stock, late, no capacity, a slower tier not offered, acceptance 0
         for code, bad in ((7, acc <= 0), (6, ~at_or_faster & (has_primary | wait)[p_row]), (5, cap <= 0),
-                          (4, ~feasible), (2, ~has_stock), (1, ~elig), (3, (p_tier == NEAR) & (not is_open))):
+                          (4, ~feasible), (2, ~has_stock), (1, ~elig), (3, (p_tier == NEAR) & ~np.asarray(is_open))):
             reason[bad] = code
         reason[opt] = 0
 

@@ -87,8 +87,10 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     eta[m] = sim.ops.eta(t, ready, srow, km[m])
     promise[m] = created[p_row[m]] + sim.near_promise_s if sc.tiers.near.quote == "promise" else \
         quoted_eta(created[p_row[m]], eta[m], sc.tiers.near)
-    is_open = sim.near_open <= tod < sim.near_close
-    feasible[m] = is_open & (eta[m] <= promise[m])
+    store_open = (sim.store_open_s <= tod) & (tod < sim.store_close_s)  # per store: its service hours
+    is_open = np.ones(P, bool)
+    is_open[m] = store_open[srow]
+    feasible[m] = is_open[m] & (eta[m] <= promise[m])
     handling[m] = costs.picker_per_hour_cny * mean_pick / HOUR
     r = costs.riders
     transport[m] = r.base_per_trip_cny + r.per_km_cny * km[m] if r.model == "platform" else \

@@ -151,6 +151,10 @@ class Simulation:
         near = sc.tiers.near
         self.near_promise_s = near.promise_min * 60.0
         self.near_open, self.near_close = (parse_clock(t) for t in near.service_hours)
+        # per store (issue #13, store kinds): its own service hours, else the near tier's
+        hours = [c.service_hours or near.service_hours for c in st]
+        self.store_open_s = np.array([parse_clock(h[0]) for h in hours])
+        self.store_close_s = np.array([parse_clock(h[1]) for h in hours])
         self.mean_order_l = float(self.forecaster.units_per_order * (self.cat.popularity * self.cat.volume_l).sum())
 
     def _order_volume_l(self, ref: np.ndarray) -> np.ndarray:
@@ -378,13 +382,13 @@ class Simulation:
         end = self.busy_end or self._busy()
         mark = self.busy_mark or {k: np.zeros_like(v) for k, v in end.items()}
         N, caps = self.net.n_nodes, self.net.node_capacity
-        hours = (self.near_close - self.near_open) * self.days
+        hours = (self.store_close_s - self.store_open_s) * self.days
         avail = {k: np.zeros(N) for k in ("pickers", "riders", "vans")}
-        avail["pickers"][self.stores] = [caps[i].pickers * hours for i in self.stores]
-        avail["riders"][self.stores] = [caps[i].riders * hours for i in self.stores]
+        avail["pickers"][self.stores] = [caps[i].pickers * h for i, h in zip(self.stores, hours, strict=True)]
+        avail["riders"][self.stores] = [caps[i].riders * h for i, h in zip(self.stores, hours, strict=True)]
         riders = None
         if self.ops.busy_hour is not None:  # issue #13: riders on shift by the hour, orders per rider-day
-            riders = rider_report(self.ops, self.warmup, self.days, self.near_open, self.near_close,
+            riders = rider_report(self.ops, self.warmup, self.days, self.store_open_s, self.store_close_s,
                                   self.sc.costs.riders, self.day_costs)
             avail["riders"][self.stores] = riders.pop("available_s")
         span = float((self.waves.win[:, 1] - self.waves.win[:, 0]).sum()) * self.days

@@ -91,7 +91,7 @@ def build_shifts(sc: Any, riders: np.ndarray, n_days: int) -> Shifts | None:
     return Shifts(count, next_on_shift(count, n))
 
 
-def rider_report(ops: Any, warmup: int, days: int, near_open: float, near_close: float, pay: Any,
+def rider_report(ops: Any, warmup: int, days: int, near_open: np.ndarray, near_close: np.ndarray, pay: Any,
                  day_costs: dict[str, np.ndarray]) -> dict[str, Any]:
     """Riders over the measured days: available seconds per store (on shift; a constant fleet counts its
     riders over the near service hours, as before), rider-hours and rider-days on shift, busy share per
@@ -103,9 +103,10 @@ def rider_report(ops: Any, warmup: int, days: int, near_open: float, near_close:
         count = ops.shifts.count[:, : n_days_all * 24].astype(float)
     else:
         riders = np.isfinite(ops.rider_free).sum(axis=1).astype(float)
-        hour = np.arange(24) * HOUR
-        open_h = np.clip(np.minimum(hour + HOUR, near_close) - np.maximum(hour, near_open), 0.0, HOUR) / HOUR
-        count = np.tile(riders[:, None] * open_h[None, :], (1, n_days_all))
+        hour = np.arange(24)[None, :] * HOUR  # a constant fleet is counted over each store's service hours
+        open_h = np.clip(np.minimum(hour + HOUR, near_close[:, None]) - np.maximum(hour, near_open[:, None]),
+                         0.0, HOUR) / HOUR
+        count = np.tile(riders[:, None] * open_h, (1, n_days_all))
     H0, H1 = warmup * 24, (warmup + days) * 24
     meas = count[:, H0:H1]
     by_day = meas.reshape(n_stores, days, 24)

@@ -146,7 +146,12 @@ def build_network(sc: Any) -> Network:
             city.extend([ci] * n)
             lat.extend(la.tolist())
             lon.extend(lo.tolist())
-            caps.extend([group.capacity] * n)
+            kinds = getattr(group, "kinds", ())
+            if kinds:  # store kinds (issue #13): every placed store of a kind gets its capacity overrides
+                kc = [group.capacity.model_copy(update=_typed(group.capacity, kd.capacity)) for kd in kinds]
+                caps.extend([kc[k] if k >= 0 else group.capacity for k in group.kind_of(n)])
+            else:
+                caps.extend([group.capacity] * n)
 
     node_kind = np.array(kind, dtype=np.int8)
     node_city = np.array(city, dtype=np.int32)

@@ -45,6 +45,13 @@ def _check_nodes(sc: Scenario) -> list[str]:
                     _CAPACITY[kind].model_validate(merged)
                 except ValidationError as exc:
                     out += validation_lines(exc, _CAPACITY[kind], prefix=(*key.split("."), "sites", i, "capacity"))
+        for i, kd in enumerate(getattr(group, "kinds", ())):
+            if kd.capacity:
+                merged = {**group.capacity.model_dump(), **kd.capacity}
+                try:
+                    _CAPACITY[kind].model_validate(merged)
+                except ValidationError as exc:
+                    out += validation_lines(exc, _CAPACITY[kind], prefix=(*key.split("."), "kinds", i, "capacity"))
         for city in group.count_per_city:
             if city not in cities:
                 out.append(f"{key}.count_per_city.{city}: city is not in geography.cities{suggest(city, cities)}")

@@ -117,6 +117,17 @@ class StoreCapacity(Model):
         "Riders, assumption]; the order is delivered when it ends")
     slots: PosInt = Field(2500, description="distinct SKUs the store can hold [params: 1,500-5,000]")
     volume_m3: PosFloat = 120.0
+    service_hours: tuple[Clock, Clock] | None = Field(
+        None, description="this store's near service hours (a brand store e.g. 10:00-22:00, a flash warehouse "
+        "00:00-24:00 [params: Stores, flash warehouses open around the clock]); None: tiers.near.service_hours")
+
+    @model_validator(mode="after")
+    def _check_hours(self) -> StoreCapacity:
+        if self.service_hours is not None:
+            a, b = (units.parse_clock(t) for t in self.service_hours)
+            if b <= a:
+                raise ValueError(f"service_hours: end must be after start, got {list(self.service_hours)}")
+        return self
 
 
 class FdcCapacity(Model):
@@ -144,7 +155,8 @@ class Site(Model):
     city: Ident
     lat: Lat | None = None
     lon: Lon | None = None
-    capacity: dict[str, int | float] = Field(default_factory=dict, description="overrides of the group's capacity fields")
+    capacity: dict[str, int | float | str | tuple[str, ...]] = Field(
+        default_factory=dict, description="overrides of the group's capacity fields")
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> Site:
@@ -221,10 +233,41 @@ class RiderStaffing(Model):
         return self
 
 
+class StoreKind(Model):
+    """A kind of store among the ones placed by count (issue #13): e.g. flash warehouses (闪电仓) open 24 h
+    with a smaller assortment beside brand stores with opening hours [params: Stores and forward warehouses]."""
+
+    name: Ident
+    share: Prob = Field(description="share of each city's placed stores of this kind, spread evenly over them")
+    capacity: dict[str, int | float | str | tuple[str, ...]] = Field(
+        default_factory=dict, description="overrides of the group's capacity fields for stores of this kind")
+
+
 class StoreGroup(_Group):
     capacity: StoreCapacity = StoreCapacity()
+    kinds: tuple[StoreKind, ...] = Field((), description="kinds of the stores placed by count_per_city; the "
+                                         "stores no kind takes keep the group's capacity")
     trip: RiderTrip = RiderTrip()
     staffing: RiderStaffing = RiderStaffing()
+
+    @model_validator(mode="after")
+    def _check_kinds(self) -> StoreGroup:
+        if sum(k.share for k in self.kinds) > 1 + 1e-9:
+            raise ValueError(f"kinds: shares add up to more than 1, got {sum(k.share for k in self.kinds):g}")
+        return self
+
+    def kind_of(self, n: int) -> list[int]:
+        """Kind index (-1: none) of each of a city's n placed stores: kind k takes the stores where the running
+        count ``floor((i + 1) x share)`` steps up, so each kind is spread evenly; earlier kinds first."""
+        out = [-1] * n
+        free = list(range(n))
+        for k, kind in enumerate(self.kinds):
+            share = kind.share * n / max(len(free), 1) if free else 0.0
+            take = [free[i] for i in range(len(free)) if math.floor((i + 1) * share + 1e-9) > math.floor(i * share + 1e-9)]
+            for i in take:
+                out[i] = k
+            free = [i for i in free if out[i] < 0]
+        return out
 
 
 class Nodes(Model):
