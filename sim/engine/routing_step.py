@@ -336,7 +336,7 @@ def _apply(sim: Any, t: float, idx: np.ndarray, chosen: np.ndarray, p_node: np.n
         start, end = sim.ops.pick(t, srow, mean, b.u_service[ai[near]])
         pick_s[near] = start
         b.cost_handling[ai[near]] = sim.sc.costs.picker_per_hour_cny * (end - start) / HOUR
-        sim.ops.ready(srow, ai[near], end, km[c[near]], b.zone[ai[near]], promise[c[near]],
+        sim.ops.ready(srow, ai[near], end, km[c[near]], b.zone[ai[near]], promise[c[near]] - sim.quote_slack_s,
                       u=sim.trip_u[ai[near]] if sim.ops.trip is not None else None, assigned_s=t)
     if mid.any():
         frow = sim.row[node[mid]]

@@ -122,7 +122,7 @@ class Simulation:
                             trip=TripParams.from_scenario(sc, st, self.streams, self.total_days + MAX_DRAIN_DAYS + 1,
                                                           net.node_city[self.stores], list(net.city_names)),
                             shifts=build_shifts(sc, np.array([c.riders for c in st], np.int64),
-                                                self.total_days + MAX_DRAIN_DAYS + 1))
+                                                self.total_days + MAX_DRAIN_DAYS + 1, self._store_hours(st)))
         if self.ops.trip is not None or self.ops.shifts is not None:  # rider reporting (sim.engine.staffing)
             self.ops.busy_hour = np.zeros((self.total_days + MAX_DRAIN_DAYS + 1) * 24)
             if r.model == "fleet" and self.ops.shifts is not None:
@@ -150,12 +150,17 @@ class Simulation:
             self.parcel_cost[self.row[net.node_ids.index(lane.ndc)], net.city_names.index(lane.city)] = lane.per_order_cny
         near = sc.tiers.near
         self.near_promise_s = near.promise_min * 60.0
+        # quoted ETAs (tiers.near.quote eta): riders batch against the quote less its buffer, so the buffer is
+        # left for the ride's noise rather than spent on waiting for a fuller batch
+        self.quote_slack_s = near.quote_buffer_min * 60.0 if near.quote == "eta" else 0.0
         self.near_open, self.near_close = (parse_clock(t) for t in near.service_hours)
-        # per store (issue #13, store kinds): its own service hours, else the near tier's
-        hours = [c.service_hours or near.service_hours for c in st]
-        self.store_open_s = np.array([parse_clock(h[0]) for h in hours])
-        self.store_close_s = np.array([parse_clock(h[1]) for h in hours])
+        self.store_open_s, self.store_close_s = self._store_hours([caps[i] for i in self.stores])  # store kinds
         self.mean_order_l = float(self.forecaster.units_per_order * (self.cat.popularity * self.cat.volume_l).sum())
+
+    def _store_hours(self, caps: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """(open, close) seconds of day of each store: its own service hours (store kinds), else the tier's."""
+        hours = [c.service_hours or self.sc.tiers.near.service_hours for c in caps]
+        return np.array([parse_clock(h[0]) for h in hours]), np.array([parse_clock(h[1]) for h in hours])
 
     def _order_volume_l(self, ref: np.ndarray) -> np.ndarray:
         """Litres of each order (its lines' units x SKU volume): a van's load."""

@@ -5,7 +5,7 @@ not shared between stores: cross-store dispatch is left for later). ``nodes.stor
 the share of the store's ``capacity.riders`` on shift in each hour of the day and a multiplier per
 date (promotion days: ``promotion_multiplier`` on every ``demand.promotions`` date, or an explicit
 ``day_multiplier`` per date); riders on shift in hour h of day d are
-``round(riders x by_hour[h] x multiplier(d))``. Riders are numbered: rider j works in the hours
+``round(riders x by_hour[h] x multiplier(d))``, and nobody in an hour the store is closed. Riders are numbered: rider j works in the hours
 where the count exceeds j (lower numbers work the longer shifts). A rider free at time x (its last
 trip done) takes its next call at the first instant >= x of an hour it is on shift; a trip that
 runs past the end of a shift is finished. ``on_next`` turns this into one lookup per rider.
@@ -80,13 +80,17 @@ def day_multipliers(staffing: Any, promotions: tuple[Any, ...], start: dt.date, 
     return out
 
 
-def build_shifts(sc: Any, riders: np.ndarray, n_days: int) -> Shifts | None:
-    """The scenario's shifts for stores with `riders` each; None when staffing is off (constant fleet)."""
+def build_shifts(sc: Any, riders: np.ndarray, n_days: int, hours: tuple[np.ndarray, np.ndarray]) -> Shifts | None:
+    """The scenario's shifts for stores with `riders` each and service `hours` (open, close seconds of day):
+    nobody is on shift in an hour the store is closed all through. None when staffing is off."""
     st = sc.nodes.stores.staffing
     if st.by_hour is None:
         return None
     mult = day_multipliers(st, sc.demand.promotions, sc.horizon.start_date, n_days)
     count = riders_on_shift(np.asarray(riders, float), np.asarray(st.by_hour, float), mult)
+    h = np.arange(24) * HOUR
+    open_h = (h[None, :] + HOUR > hours[0][:, None]) & (h[None, :] < hours[1][:, None])  # (stores, 24)
+    count = count * np.tile(open_h, (1, n_days))
     n = max(int(count.max(initial=0)), 1)
     return Shifts(count, next_on_shift(count, n))
 

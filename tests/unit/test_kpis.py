@@ -90,6 +90,11 @@ def test_tiers(run, net):
         _close(got["on_time_rate"], d.loc[sel, "on_time"].mean())
         for q, key in ((0.5, "p50_min"), (0.9, "p90_min"), (0.99, "p99_min")):
             _close(got[key], minutes[sel].quantile(q))
+        _close(got["mean_min"], minutes[sel].mean())
+        # within the nominal promise: near 30 minutes from creation (the toy's tiers.near.promise_min); mid and far
+        # their own deadline
+        within = minutes[sel] <= 30 if tier == "near" else d.loc[sel, "delivered_s"] <= d.loc[sel, "promised_s"] + 1e-6
+        _close(got["within_promise_rate"], within.mean())
     assert sum(k["tiers"][x]["share"] for x in RANK) == pytest.approx(1.0)
 
 
@@ -154,7 +159,8 @@ def test_every_contract_key(run):
            "cost_breakdown_cny", "utilisation", "inventory", "router", "by_day", "by_city"}
     assert top <= set(k)
     for tier in RANK:
-        assert set(k["tiers"][tier]) == {"share", "on_time_rate", "p50_min", "p90_min", "p99_min"}
+        assert set(k["tiers"][tier]) == {"share", "on_time_rate", "p50_min", "p90_min", "p99_min", "mean_min",
+                                         "within_promise_rate"}
     assert set(k["cost_breakdown_cny"]) == {"handling", "transport", "split", "penalty", "fixed", "holding",
                                             "transfer", "spoilage", "lost_sales"}
     assert set(k["utilisation"]) == {"pickers", "riders", "vans"}
@@ -171,7 +177,7 @@ def test_empty_tier_and_empty_run_give_null_not_nan(tmp_path, toy, net):
     o.delivered_s[mid] = np.nan
     k = _no_nan((write_run(tmp_path / "a", rec, net, toy, sku_values(), {}, force=False) / "kpis.json").read_text())
     assert k["tiers"]["mid"] == {"share": 0.0, "on_time_rate": None, "p50_min": None, "p90_min": None,
-                                 "p99_min": None}
+                                 "p99_min": None, "mean_min": None, "within_promise_rate": None}
     empty = clone(rec)
     empty.orders.warmup[:] = True
     k = _no_nan((write_run(tmp_path / "b", empty, net, toy, sku_values(), {}, force=False) / "kpis.json").read_text())
