@@ -251,20 +251,18 @@ class StoreOps:
             return
         self._next = None
         tp = self.trip
-        if tp is None:
-            avail = self._avail(s, self._start(s)[0] if self.shifts is not None else None)
-        else:
-            avail = self._avail(s, self._start(s)[1] if self.shifts is not None else None)
-        k = avail.argmin(axis=1)
-        free_k = avail[np.arange(s.size), k]
         ref = self.b_ref[s]
         u = None
         if tp is None:
-            depart = np.maximum(self._planned(s), free_k)
+            avail = self._avail(s, self._start(s)[0] if self.shifts is not None else None)
+            k = avail.argmin(axis=1)
+            depart = np.maximum(self._planned(s), avail[np.arange(s.size), k])
             wait = np.zeros(s.size)
         else:
             start, call, pickup = self._start(s)
-            call = np.maximum(call, free_k)  # free_k: on shift at the call (staffing)
+            avail = self._avail(s, call if self.shifts is not None else None)
+            k = avail.argmin(axis=1)
+            call = np.maximum(call, avail[np.arange(s.size), k])  # on shift at the call (staffing)
             u = self.b_u[s]
             reach = gamma_times(tp.reach_s[s], tp.reach_cv, u[:, 0, U_REACH]) if tp.pool else np.zeros(s.size)
             depart = np.maximum(start, call + reach) + pickup
