@@ -45,6 +45,13 @@ def kpis_digest(path: Path) -> str:
     return hashlib.sha256(json.dumps(kpis, sort_keys=True).encode()).hexdigest()
 
 
+def file_bytes(path: Path) -> bytes:
+    """A run file's bytes; in scenario.yaml the checkout's absolute path (a history file's resolved path)
+    reads as ``<ROOT>``, so every worktree of the repository records and checks the same digests."""
+    data = path.read_bytes()
+    return data.replace(str(ROOT).encode(), b"<ROOT>") if path.name == "scenario.yaml" else data
+
+
 def run_case(case: tuple[str, int | None, str | None, str | None]) -> dict[str, str]:
     from sim.run import simulate
 
@@ -53,7 +60,7 @@ def run_case(case: tuple[str, int | None, str | None, str | None]) -> dict[str, 
         out = Path(tmp) / "run"
         simulate(ROOT / "scenarios" / f"{name}.yaml", days=days, router=router, policy=policy, out=out,
                  force=True, report=False)
-        digests = {f: hashlib.sha256((out / f).read_bytes()).hexdigest() for f in FILES}
+        digests = {f: hashlib.sha256(file_bytes(out / f)).hexdigest() for f in FILES}
         digests["kpis.json"] = kpis_digest(out / "kpis.json")
     return digests
 
