@@ -27,7 +27,6 @@ from sim.engine.book import SHIP_BASE, OrderBook
 from sim.engine.explain import ExplainRecorder
 from sim.engine.options import FAR, MID, NEAR, Candidates
 from sim.engine.parcel import Parcels
-from sim.engine.records import DAILY_COSTS, DELIVERED, DayRecords, NodeRecords, RouterStats, RunRecords
 from sim.engine.routing_step import route_epoch
 from sim.engine.shipments import deliver_shipments
 from sim.engine.store import StoreOps
@@ -37,11 +36,13 @@ from sim.inventory.state import InventoryState
 from sim.network import FDC, NDC, STORE, build_network
 from sim.policies.base import PolicyContext, make_policy
 from sim.policies.costs import policy_costs
+from sim.records import DAILY_COSTS, DELIVERED, DayRecords, NodeRecords, RouterStats, RunRecords
 from sim.rng import RandomStreams
 from sim.routing.base import make_router
 from sim.routing.lookahead import shortfall_value
 from sim.spec import parse_spec
 from sim.units import DAY, parse_clock
+from sim.vocab import OrderStatus
 
 EPS = 1e-3
 KIND_TIER = {STORE: NEAR, FDC: MID, NDC: FAR}
@@ -213,7 +214,7 @@ class Simulation:
         b = self.book
         return (not b.carry.size and self.waves.pending() == 0 and self.parcels.pending() == 0
                 and self.inv.pending_picks() == 0
-                and b.next_new >= b.n and not (b.status[~b.warmup_mask()] == 2).any())
+                and b.next_new >= b.n and not (b.status[~b.warmup_mask()] == OrderStatus.OPEN).any())
 
     # ------------------------------------------------------------------ days
     def _start_day(self, day: int) -> None:

@@ -16,9 +16,10 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
 
 from sim import units
+from sim.vocab import TIER_NAMES
 
 T = TypeVar("T")
-TIERS = ("near", "mid", "far")
+TIERS = TIER_NAMES
 Tier = Literal["near", "mid", "far"]
 MAX_MID_WINDOW_H = 4.0  # the mid tier's promise: delivered within 4 h of the wave cut-off [params: Tiers]
 
