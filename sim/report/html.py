@@ -166,7 +166,7 @@ def run_report(run_dir: Path, plots_dir: Path | None = None) -> str:
         section("summary", "Scenario", kv_table(sec.scenario_rows(sc, man, run.nodes))),
         section("method", "Method", kv_table(sec.method_rows(man, k, sec.drain_days(run.inventory, man)))),
         section("kpis", "KPIs (measured days)",
-                kv_table(sec.kpi_rows(k)) + "<h3>Tiers (delivered orders)</h3>" + df_table(sec.tier_table(k))
+                kv_table(sec.kpi_rows(k, run.orders)) + "<h3>Tiers (delivered orders)</h3>" + df_table(sec.tier_table(k))
                 + "<h3>Costs</h3>" + df_table(sec.cost_table(k)) + "<h3>Inventory and utilisation</h3>"
                 + df_table(sec.resource_table(k)) + "<h3>By day</h3>" + df_table(sec.by_day_table(k))),
         section("plots", "Figures", figs),
