@@ -84,8 +84,7 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     srow = sim.row[p_node[m]]
     mean_pick = sim.store_pick_base[srow] + sim.store_pick_line[srow] * n_lines[p_row[m]]
     ready = np.maximum(t, sim.ops.earliest_picker()[srow]) + mean_pick
-    depart = np.maximum(ready, sim.ops.earliest_rider()[srow])
-    eta[m] = depart + km[m] / sim.ops.speed_at(depart) * HOUR
+    eta[m] = sim.ops.eta(t, ready, srow, km[m])
     promise[m] = created[p_row[m]] + sim.near_promise_s
     is_open = sim.near_open <= tod < sim.near_close
     feasible[m] = is_open & (eta[m] <= promise[m])
@@ -334,7 +333,8 @@ def _apply(sim: Any, t: float, idx: np.ndarray, chosen: np.ndarray, p_node: np.n
         start, end = sim.ops.pick(t, srow, mean, b.u_service[ai[near]])
         pick_s[near] = start
         b.cost_handling[ai[near]] = sim.sc.costs.picker_per_hour_cny * (end - start) / HOUR
-        sim.ops.ready(srow, ai[near], end, km[c[near]], b.zone[ai[near]], promise[c[near]])
+        sim.ops.ready(srow, ai[near], end, km[c[near]], b.zone[ai[near]], promise[c[near]],
+                      u=sim.trip_u[ai[near]] if sim.ops.trip is not None else None, assigned_s=t)
     if mid.any():
         frow = sim.row[node[mid]]
         pick_s[mid] = sim.waves.cutoff_s(g)
