@@ -355,3 +355,4 @@ def main(argv: list[str] | None = None) -> int:
 from sim import cli_results  # noqa: E402,F401,I001
 from sim import cli_experiments  # noqa: E402,F401
 from sim import cli_explain  # noqa: E402,F401
+from sim import cli_decide  # noqa: E402,F401
