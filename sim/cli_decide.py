@@ -82,3 +82,64 @@ def optimize(
     label = ", ".join(f"{k}={v}" for k, v in result.chosen.items())
     out.print(f"chosen: {label}; {result.simulations} simulations; {result.path}/trials.csv, finalists.csv, "
               f"report.html", markup=False)
+
+
+def _open_range(text: str) -> list[int]:
+    from sim.errors import ScenarioError
+
+    lo, sep, hi = text.partition("..")
+    try:
+        ks = list(range(int(lo), int(hi) + 1)) if sep else [int(text)]
+    except ValueError:
+        raise ScenarioError(f"--open: expected K or LO..HI (e.g. 3 or 1..4), got {text!r}") from None
+    if not ks or min(ks) < 0:
+        raise ScenarioError(f"--open: expected K >= 0 or LO..HI with LO <= HI, got {text!r}")
+    return ks
+
+
+@app.command()
+def sites(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    candidates: Annotated[str, typer.Option(
+        "--candidates", help="CSV id,city,lat,lon[,fixed_cost_cny_per_day]; 'auto' (the existing sites plus the "
+                             "busiest zones of each city) or 'existing' (which current sites to keep)")],
+    open_: Annotated[str, typer.Option("--open", help="sites to open: K or a range LO..HI")],
+    kind: Annotated[str, typer.Option("--kind", help="fdc (forward warehouses) or store")] = "fdc",
+    auto_per_city: Annotated[int, typer.Option("--auto-per-city", min=0,
+                                               help="new places per city with --candidates auto")] = 3,
+    replications: Annotated[int, typer.Option("--replications", min=1, help="replications per proposal")] = 3,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="output directory (default runs/sites-<scenario>-"
+                                                               "<time>); an earlier one is resumed")] = None,
+    executor: ExecOpt = "local",
+    address: AddrOpt = None,
+    workers: WorkersOpt = None,
+    policy: Annotated[str | None, typer.Option("--policy", help="policy SPEC for every run")] = None,
+    days: DaysOpt = None,
+    router: RouterOpt = None,
+    seed: SeedOpt = None,
+    set_: SetOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Which sites to open: a facility-location model (CP-SAT) proposes the best K sites for each K, and
+    every proposal is simulated with common random numbers and ranked with 95% CIs."""
+    from sim.decide.study import sites as run_sites
+
+    res = run_sites(scenario, candidates, _open_range(open_), kind=kind, auto_per_city=auto_per_city,
+                    replications=replications, out=out_dir, executor=executor, address=address, workers=workers,
+                    policy=policy, router=router, days=days, seed=seed, overrides=set_, progress=_progress(quiet))
+    table = res["table"]
+    if not quiet:
+        t = Table(title=f"sites: proposals ({res['path']})", title_justify="left")
+        for col in ("K", "sites", "model CNY/day", "cost/order CNY", "perfect-order rate"):
+            t.add_column(col, justify="left" if col == "sites" else "right", overflow="fold")
+        for _, p in res["proposals"].iterrows():
+            rows = table[table["proposal"] == f"K={p['k']}"].set_index("kpi")
+            c, q = rows.loc["cost_per_order_cny"], rows.loc["perfect_order_rate"]
+            t.add_row(str(p["k"]), str(p["sites"]), f"{p['model_cost_cny_per_day']:,.0f}",
+                      f"{c['mean']:,.2f} ± {c['half_width']:,.2f}", f"{q['mean']:.1%} ± {q['half_width'] * 100:.1f}")
+        out.print(t)
+    for f in res["failures"]:
+        err.print(f"error: {f['proposal']} replication {f['replication']} failed: {f['error']}", markup=False)
+    out.print(f"{res['path']}/sites.csv, proposals.csv, candidates.csv, report.html", markup=False)
+    if res["failures"]:
+        raise typer.Exit(1)

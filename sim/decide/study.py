@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sim.decide.optimize import (
     Constraint,
     Evaluator,
@@ -133,3 +135,87 @@ def optimize(scenario: Scenario | str | Path, params: Sequence[str], *, objectiv
 
     write_report(target)
     return result
+
+
+# --------------------------------------------------------------------------- sites
+GROUP_KEY = {"fdc": "fdcs", "store": "stores"}
+
+
+def proposal_scenario(base: Scenario, kind: str, chosen: Sequence[Any], *, days: int | None) -> Scenario:
+    """`base` with exactly the `chosen` candidates as its sites of `kind` (existing sites keep their
+    capacity overrides; every other node is unchanged)."""
+    import json
+
+    group = getattr(base.nodes, GROUP_KEY[kind])
+    own = {s.id: s for s in group.sites}
+    sites = []
+    for c in chosen:
+        site: dict[str, Any] = {"id": c.id, "city": c.city, "lat": c.lat, "lon": c.lon}
+        if c.id in own and own[c.id].capacity:
+            site["capacity"] = dict(own[c.id].capacity)
+        sites.append(site)
+    key = f"nodes.{GROUP_KEY[kind]}"
+    return prepare(base, days=days, overrides=[f"{key}.sites={json.dumps(sites)}", f"{key}.count_per_city={{}}"])
+
+
+def sites(scenario: Scenario | str | Path, candidates: str | Path, open_: Sequence[int], *, kind: str = "fdc",
+          auto_per_city: int = 3, replications: int = 3, out: str | Path | None = None, executor: str = "local",
+          address: str | None = None, workers: int | None = None, policy: str | None = None,
+          router: str | None = None, days: int | None = None, seed: int | None = None,
+          overrides: Sequence[str] | None = None, progress: bool | None = None) -> dict[str, Any]:
+    """Propose the best K sites of `kind` for every K in `open_` (``sim.decide.sites``), simulate each
+    proposal with common random numbers, and tabulate the frontier K -> cost, service, local share."""
+    import pandas as pd
+
+    from sim.decide import sites as loc
+    from sim.experiments.experiment import summary_table
+    from sim.network import build_network
+
+    check_options(executor, address, replications, None, 30)
+    if kind not in GROUP_KEY:
+        raise ScenarioError(f"--kind: expected fdc or store, got {kind!r}")
+    base = prepare(scenario, seed=seed, days=days, policy=policy, router=router, overrides=list(overrides or []))
+    net = build_network(base)
+    if str(candidates) == "auto":
+        cands = loc.auto_candidates(net, kind, auto_per_city)
+    elif str(candidates) == "existing":
+        cands = loc.existing_sites(net, kind)
+    else:
+        cands = loc.read_candidates(Path(candidates), set(net.city_names))
+    ks = sorted(set(int(k) for k in open_))
+    if not ks:
+        raise ScenarioError("--open: expected K or LO..HI")
+    model = loc.location_model(base, net, cands, kind)
+    proposals = [loc.solve(model, k) for k in ks]
+    groups = []
+    for p in proposals:
+        chosen = [cands[j] for j in p.open]
+        sc = proposal_scenario(base, kind, chosen, days=None)
+        groups.append(Group(f"K={p.k}", f"open-{p.k}", sc, {"k": p.k, "sites": " ".join(c.id for c in chosen)}))
+    target = Path(out) if out is not None else Path("runs") / (
+        f"sites-{base.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    prepare_out(target, "sites")
+    info: dict[str, Any] = {"scenario": base.name, "kind": kind, "candidates": str(candidates),
+                            "n_candidates": len(cands), "open": ks, "replications": replications,
+                            "policy": base.policy, "seed": base.seed, "days": base.horizon.days,
+                            "overrides": list(overrides or [])}
+    write_marker(target, "sites", {**info, "status": "running"})
+    outcomes, _ = run_rounds(groups, out=target, replications=replications, executor=executor, address=address,
+                             workers=workers, progress=progress, name=f"sites {base.name}")
+    cand_df = pd.DataFrame([{"id": c.id, "city": c.city, "lat": c.lat, "lon": c.lon,
+                             "fixed_cny_per_day": float(model.fixed[j]),
+                             "orders_per_day_in_reach": float(model.demand[np.isfinite(model.cost[:, j])].sum())}
+                            for j, c in enumerate(cands)])
+    prop_df = pd.DataFrame([{"k": p.k, "sites": " ".join(cands[j].id for j in p.open),
+                             "model_cost_cny_per_day": p.cost_per_day, "proven_optimal": p.proven_optimal}
+                            for p in proposals])
+    table = summary_table(outcomes, groups, "proposal")
+    write_table(cand_df, target, "candidates")
+    write_table(prop_df, target, "proposals")
+    write_table(table, target, "sites")
+    failures = [{"proposal": o.group, "replication": o.replication, "error": o.error} for o in outcomes if not o.ok]
+    write_marker(target, "sites", {**info, "status": "done", "failures": failures})
+    from sim.report.html import write_report
+
+    write_report(target)
+    return {"path": target, "candidates": cand_df, "proposals": prop_df, "table": table, "failures": failures}

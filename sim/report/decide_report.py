@@ -1,8 +1,10 @@
-"""The report page of an optimisation folder (``shangou optimize``): the answer first, then how it was found.
+"""Report pages of the decision folders: the answer first, then how it was found.
 
-Sections: the chosen design with every headline KPI's 95% CI (or why none was chosen), the
+``optimize``: the chosen design with every headline KPI's 95% CI (or why none was chosen), the
 selection stage (finalists, paired differences to the chosen design at simultaneous 95%), the
 search (every design evaluated, the cost-vs-perfect frontier), and the options that reproduce it.
+``sites``: the frontier "sites opened -> cost per order, perfect-order rate" with 95% CIs over
+common replications, the best K, each proposal's sites and model cost, and the candidates.
 """
 
 from __future__ import annotations
@@ -77,3 +79,49 @@ def optimize_report(root: Path, plots_dir: Path | None = None) -> str:
     ]
     nav = [("answer", "answer"), ("selection", "selection"), ("search", "search"), ("method", "options")]
     return page(f"optimize {info.get('scenario', '')}: {obj}", sections, nav)
+
+
+def sites_figure(table: pd.DataFrame) -> Figure:
+    """K against cost per order and perfect-order rate, mean and 95% CI per proposal."""
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
+    ax2 = ax.twinx()
+    for kpi, axis, colour, scale, label in (("cost_per_order_cny", ax, "#4878a8", 1.0, "cost per order (CNY)"),
+                                            ("perfect_order_rate", ax2, "#d62728", 100.0, "perfect-order rate (%)")):
+        t = table[table["kpi"] == kpi].sort_values("k")
+        axis.errorbar(t["k"], t["mean"] * scale, yerr=t["half_width"].fillna(0) * scale, color=colour, marker="o",
+                      capsize=3, label=label)
+        axis.set_ylabel(label, color=colour)
+    ax.set_xlabel("sites opened (K)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def sites_report(root: Path, plots_dir: Path | None = None) -> str:
+    info = json.loads((root / "experiment.json").read_text(encoding="utf-8"))
+    table = pd.read_parquet(root / "sites.parquet")
+    proposals = pd.read_parquet(root / "proposals.parquet")
+    cands = pd.read_parquet(root / "candidates.parquet")
+    cost = table[table["kpi"] == "cost_per_order_cny"].sort_values("mean")
+    if len(cost) and np.isfinite(cost["mean"].iloc[0]):
+        b = cost.iloc[0]
+        perfect = table[(table["kpi"] == "perfect_order_rate") & (table["proposal"] == b["proposal"])].iloc[0]
+        verdict = (f"<p><b>Cheapest: open {int(b['k'])} ({esc(b['sites'])})</b> — {b['mean']:,.2f} ± "
+                   f"{b['half_width']:,.2f} CNY per order, perfect-order rate {perfect['mean']:.1%} ± "
+                   f"{perfect['half_width'] * 100:.1f} points over {int(b['n'])} common replications.</p>")
+    else:
+        verdict = "<p><b>No proposal ran successfully</b>; see experiment.json for the errors.</p>"
+    wide = table.pivot_table(index=["k", "sites"], columns="kpi", values="mean").reset_index()
+    sections = [
+        section("answer", "Answer", verdict + figure_html("sites_frontier", "Sites opened", sites_figure(table),
+                                                          "Mean and 95% CI per proposal (common random numbers).",
+                                                          plots_dir) + df_table(wide)),
+        section("proposals", "Proposals of the location model", df_table(proposals)),
+        section("candidates", f"Candidates ({info.get('kind', '')})", df_table(cands)),
+        section("table", "Statistics", df_table(table)),
+        section("method", "Options", kv_table([(k, json.dumps(v)) for k, v in info.items()])),
+    ]
+    nav = [("answer", "answer"), ("proposals", "proposals"), ("candidates", "candidates"), ("table", "statistics"),
+           ("method", "options")]
+    return page(f"sites {info.get('scenario', '')}: which {info.get('kind', '')} sites to open", sections, nav)
