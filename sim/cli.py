@@ -381,3 +381,4 @@ from sim import cli_results  # noqa: E402,F401,I001
 from sim import cli_experiments  # noqa: E402,F401
 from sim import cli_explain  # noqa: E402,F401
 from sim import cli_calibrate  # noqa: E402,F401
+from sim import cli_decide  # noqa: E402,F401

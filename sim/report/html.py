@@ -276,6 +276,14 @@ def write_report(path: str | Path) -> Path:
         from sim.report.sweep_report import sweep_report  # it builds on this module's helpers
 
         text = sweep_report(root, root / PLOTS_DIR)
+    elif (root / "sites.parquet").is_file() and (root / "experiment.json").is_file():
+        from sim.report.decide_report import sites_report
+
+        text = sites_report(root, root / PLOTS_DIR)
+    elif (root / "trials.parquet").is_file() and (root / "experiment.json").is_file():
+        from sim.report.decide_report import optimize_report  # it builds on this module's helpers
+
+        text = optimize_report(root, root / PLOTS_DIR)
     elif is_run_dir(root):
         text = run_report(root, root / PLOTS_DIR)
     else:
