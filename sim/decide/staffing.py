@@ -87,14 +87,14 @@ def store_hours(sc: Any, net: Any, date: Any, *, target: float, slack_s: float) 
         km[i] = float((net.road_km[z, n] * w).sum() / w.sum()) if w.sum() > 0 else 0.0
     caps = [net.node_capacity[n] for n in stores]
     lines = float(sc.demand.basket.mean_lines)
-    pick = np.array([float(getattr(cp, "pick_base_s")) + float(getattr(cp, "pick_per_line_s")) * lines for cp in caps])
+    pick = np.array([float(cp.pick_base_s) + float(cp.pick_per_line_s) * lines for cp in caps])
 
     def get(cp: Any, name: str) -> float:
         return float(getattr(cp, name, 0.0) or 0.0)  # trip fields of the near-tier issue, 0 when absent
 
     ride = np.array([(get(cp, "rider_reach_s") + get(cp, "rider_pickup_trip_s")
-                      + 2.0 * k / float(getattr(cp, "rider_speed_kmh")) * 3600.0
-                      + get(cp, "rider_handover_s") * float(getattr(cp, "rider_max_batch"))) / float(getattr(cp, "rider_max_batch"))
+                      + 2.0 * k / float(cp.rider_speed_kmh) * 3600.0
+                      + get(cp, "rider_handover_s") * float(cp.rider_max_batch)) / float(cp.rider_max_batch)
                      for cp, k in zip(caps, km, strict=True)])
     pickers = np.array([[min_servers(float(lam[i, h]), float(pick[i]), slack_s, target) for h in range(24)]
                         for i in range(stores.size)])
