@@ -47,6 +47,17 @@ def prepare(scenario: Scenario | str | Path, *, seed: int | None = None, days: i
     return sc
 
 
+def run_tables(sc: Scenario, net: Any, cat: Any, order_id: Any) -> dict[str, Any]:
+    """The run directory's tables beside the contract's four: skus (always), order_ids (history replay)."""
+    from sim.io.skus import history_sku_map, order_ids_table, skus_table
+
+    out: dict[str, Any] = {"skus": skus_table(cat, history_sku_map(sc, net, cat))}
+    ids = order_ids_table(sc, net, cat, order_id)
+    if ids is not None:
+        out["order_ids"] = ids
+    return out
+
+
 def default_out(sc: Scenario) -> Path:
     return Path("runs") / f"{sc.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
@@ -80,12 +91,13 @@ def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replic
     meta: dict[str, Any] = {"seed": sc.seed, "replication": replication, "policy": sc.policy,
                             "router": sc.router.name, "wall_s": round(wall, 3),
                             "orders_per_s": round(records.orders.n / wall, 1) if wall > 0 else None}
-    extra = None
+    extra = run_tables(sc, sim.net, sim.cat, records.orders.order_id)
     if sim.explain is not None:
         from sim.io.explain import explain_table
 
-        extra = {"explain": explain_table(sim.explain.records(), sim.net.node_ids)}
-    path = write_run(target, records, sim.net, sc, sim.cat.value_cny, meta, force=force, extra=extra)
+        extra["explain"] = explain_table(sim.explain.records(), sim.net.node_ids)
+    path = write_run(target, records, sim.net, sc, sim.cat.value_cny, meta, force=force, extra=extra,
+                     catalog=sim.cat)
     if report:
         from sim.report.html import write_report  # matplotlib and DuckDB load only when a report is wanted
 
