@@ -38,6 +38,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="override a scenario field: path=value (repeatable), e.g. demand.orders_per_day=5000")]
+LabelOpt = Annotated[str | None, typer.Option(
+    "--label", help="a name for this run or experiment, stored in manifest.json and shown by `shangou runs`")]
 MaxMemOpt = Annotated[str | None, typer.Option(
     "--max-memory", help="refuse scenarios estimated to need more: 8GiB, 500MiB, 60% (default 80% of RAM)")]
 
@@ -121,8 +123,17 @@ def validate(
         out.print(f"ok {path}: {sc.name} - {len(sc.geography.cities)} cities, {sc.nodes.count()} nodes, "
                   f"{sc.catalog.n_skus} SKUs, {sc.demand.orders_per_day:,.0f} orders/day, "
                   f"~{estimate_memory_bytes(sc) / 2**30:.1f} GiB estimated", markup=False)
+        print_warnings(sc, [s.partition("=")[0].strip() for s in set_ or []], f"{path}: " if len(scenarios) > 1 else "")
     if bad:
         raise typer.Exit(2)
+
+
+def print_warnings(sc: Scenario, varied: list[str], prefix: str = "") -> None:
+    """The scenario's ``warning: ...`` lines on stderr (sim/traps.py); they never change the exit code."""
+    from sim.traps import scenario_warnings
+
+    for line in scenario_warnings(sc, varied=varied):
+        err.print(f"warning: {prefix}{line}", markup=False)
 
 
 @app.command()
@@ -255,6 +266,7 @@ def run(
     max_memory: MaxMemOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html and plots/")] = False,
+    label: LabelOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="also write explain.parquet: every routing decision's "
                                           "candidates, for `shangou explain`; memory ~120 bytes per candidate "
                                           "(order x node per routing epoch), ~300 while written: ~1 GiB per "
@@ -286,7 +298,7 @@ def run(
                                                                     f"{rate:,.0f} orders/s")
 
         result = simulate(sc, replication=replication, out=out_dir, force=force, progress=tick, report=not no_report,
-                          explain=explain)
+                          explain=explain, label=label, meta={"overrides": list(set_ or [])})
     if not quiet:
         print_kpis(result.kpis, str(result.path))
 
@@ -355,3 +367,4 @@ def main(argv: list[str] | None = None) -> int:
 from sim import cli_results  # noqa: E402,F401,I001
 from sim import cli_experiments  # noqa: E402,F401
 from sim import cli_explain  # noqa: E402,F401
+from sim import cli_tools  # noqa: E402,F401

@@ -113,7 +113,7 @@ def test_extra_argument(capsys: pytest.CaptureFixture[str]) -> None:
 def test_validate_bundled_scenario(capsys: pytest.CaptureFixture[str], path: Path) -> None:
     code, out, err = run(capsys, "validate", path)
     assert code == 0, err
-    assert err == ""
+    assert all(ln.startswith("warning: ") for ln in err.splitlines() if ln.strip()), err  # sim/traps.py
     assert out.startswith(f"ok {path}")
 
 
