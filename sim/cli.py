@@ -129,11 +129,12 @@ def validate(
 
 
 def print_warnings(sc: Scenario, varied: list[str], prefix: str = "") -> None:
-    """The scenario's ``warning: ...`` lines on stderr (sim/traps.py); they never change the exit code."""
+    """The scenario's ``warning: ...`` lines after its ``ok`` line on stdout (sim/traps.py); stderr keeps only
+    errors, and warnings never change the exit code."""
     from sim.traps import scenario_warnings
 
     for line in scenario_warnings(sc, varied=varied):
-        err.print(f"warning: {prefix}{line}", markup=False)
+        out.print(f"warning: {prefix}{line}", markup=False)
 
 
 @app.command()

@@ -56,7 +56,8 @@ def test_validate_prints_warnings_and_exits_0(capsys: pytest.CaptureFixture[str]
     argv = ["validate", str(TOY), *[a for s in SUZHOU for a in ("--set", s)], "--set", "nodes.stores.capacity.riders=9"]
     assert main(argv) == 0
     cap = capsys.readouterr()
-    warnings = [ln for ln in cap.err.splitlines() if ln.strip()]
+    assert cap.err == ""
+    warnings = [ln for ln in cap.out.splitlines() if ln.strip()][1:]
     assert warnings and all(ln.startswith("warning: ") for ln in warnings)
     text = "\n".join(warnings)
     assert "Suzhou" in text and "store-SZ" in text and "costs.riders.model" in text
