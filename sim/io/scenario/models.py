@@ -77,7 +77,9 @@ class City(Model):
     lon: Lon | None = None
     population: PosInt | None = None
     demand_weight: NonNegFloat | None = Field(
-        None, description="relative share of orders (default: population); 0 = a city that hosts nodes only")
+        None, description="weight of the city's demand in the unit of population (people; default: its "
+                          "population): its share of orders is demand_weight / the sum over all cities, so 1 next to "
+                          "cities of millions is ~0 (validate warns); 0 = a city that hosts nodes only")
     zones: PosInt | None = Field(None, description="demand zones in this city (default geography.zones_per_city)")
     radius_km: PosFloat | None = Field(None, description="city radius (default geography.city_radius_km)")
 
@@ -531,3 +533,9 @@ class Scenario(Model):
     policy: str = Field("central_only", description="pre-positioning policy SPEC, e.g. top_n(n=200)")
     router: Router = Router()
     forecast: Forecast = Forecast()
+
+
+# descriptions of the fields without an inline one (sim/io/scenario/descriptions.py)
+from sim.io.scenario.descriptions import describe  # noqa: E402
+
+describe(globals())
