@@ -12,6 +12,7 @@ import re
 import sys
 import time
 import traceback
+import typing
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -327,6 +328,47 @@ def print_kpis(k: dict[str, Any], path: str) -> None:
     out.print(t)
 
 
+# --------------------------------------------------------------------------- help text
+def _plain_label(param: Any) -> str:
+    """A value's label in help (PATH, N, X, TEXT, a|b), never a Python type (``<list[str]>``)."""
+    desc = param.type_descriptor
+    ann = desc.annotation
+    args = typing.get_args(ann)
+    base = args[0] if typing.get_origin(ann) is list and args else ann
+    if desc.is_choice and desc.choices:
+        return "|".join(str(getattr(c, "value", c)) for c in desc.choices)
+    if desc.is_path or base is Path:
+        return "PATH"
+    if base is int:
+        return "N"
+    if base is float:
+        return "X"
+    return "TEXT"
+
+
+def plain_help(command: Any) -> Any:
+    """Help and usage in the CLI's words: arguments as SCENARIO / [DIR], option values as PATH, N, X, TEXT
+    (typer's defaults show ``{dir_}`` and ``<list[str]>``). Applied to every verb before the CLI runs."""
+    for sub in getattr(command, "commands", {}).values():
+        plain_help(sub)
+    for param in command.params:
+        if getattr(param, "is_flag", False) or getattr(param, "count", False):
+            continue
+        if param.param_type_name == "argument":
+            name = (param.metavar or param.name or "ARG").strip("[]{}").rstrip("_").upper()
+            dots = "..." if param.nargs != 1 else ""
+            shown = name if param.required else f"[{name}]"
+            param.display_type = lambda ctx, **_: ""
+            param.display_type_rich = lambda ctx, **_: ""
+            param._usage_display_name = lambda shown=shown, dots=dots: shown + dots
+            param._rich_display_name = lambda name=name, dots=dots: name + dots
+        else:
+            label = _plain_label(param)
+            param.display_type = lambda ctx, label=label, **_: label
+            param.display_type_rich = lambda ctx, label=label, **_: label
+    return command
+
+
 # --------------------------------------------------------------------------- entry point
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and exits with) 0, 1 or 2 as the contract says."""
@@ -334,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     if debug:  # accepted anywhere on the line, not only before the verb
         args = ["--debug"] + [a for a in args if a != "--debug"]
-    command = typer.main.get_command(app)
+    command = plain_help(typer.main.get_command(app))
     try:
         rv = command.main(args=args, prog_name="shangou", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0

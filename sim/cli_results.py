@@ -132,7 +132,7 @@ def runs(dir_: Annotated[Path, typer.Argument(metavar="[DIR]", help="folder of r
 def query(
     dir_: DirArg,
     sql: Annotated[str, typer.Argument(help="SQL over the views orders, lines, inventory, nodes, kpis, "
-                                            "kpis_by_day, runs")],
+                                            "kpis_by_day, runs (and skus, order_ids when the runs have them)")],
     to: Annotated[Path | None, typer.Option("--to", help="write the result to a .csv or .parquet file")] = None,
     max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="rows to print (without --to)")] = 50,
 ) -> None:

@@ -80,3 +80,17 @@ def test_runs_groups_by_experiment_with_labels_overrides_and_grid(tmp_path: Path
     assert text.index("single runs") < text.index("sw: sweep")
     rows = [ln for ln in text.splitlines() if "runs/forecast.error=" in ln]
     assert len(rows) == 2 and "0.1" in rows[0] and "0.3" in rows[1]
+
+
+def test_help_texts_show_no_python_internals(capsys: pytest.CaptureFixture[str]) -> None:
+    import typer
+
+    from sim.cli import app
+
+    verbs = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    assert {"policies", "routers", "match", "runs", "run", "validate"} <= set(verbs)
+    for verb in verbs:
+        assert main([verb, "--help"]) == 0
+        text = capsys.readouterr().out
+        for leak in ("{", "<list", "<str>", "<int", "<path>", "<float", "dir_", "set_", "list[", "Path]"):
+            assert leak not in text, (verb, leak, text)
