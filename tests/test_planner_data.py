@@ -211,3 +211,19 @@ def test_bad_stock_file_names_row_and_column(tmp_path: Path, capsys: pytest.Capt
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert needle in err, err
+
+
+def test_a_stock_file_for_every_forward_node_needs_no_warm_up(tmp_path: Path) -> None:
+    stock = pd.read_csv(DATA / "planner_stock.csv", dtype=str, keep_default_na=False)
+    extra = pd.DataFrame({"node": [f"store-Hangzhou-00{i}" for i in (3, 4, 5)], "sku": "HZ-0001", "units": "2",
+                          "arrive": "", "age_days": ""})
+    full = pd.concat([stock, extra]).to_csv(index=False)
+    path = _scenario_with(tmp_path, stock=full)
+    sc = load_scenario(path, ["horizon.warmup_days=0"])
+    assert sc.horizon.warmup_days == 0
+    from sim.errors import ScenarioError
+
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    with pytest.raises(ScenarioError, match="horizon.warmup_days"):  # three stores unspecified: warm-up needed
+        load_scenario(_scenario_with(partial), ["horizon.warmup_days=0"])

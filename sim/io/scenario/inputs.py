@@ -58,6 +58,22 @@ def check_inputs(sc: Scenario) -> list[str]:
     return []
 
 
+def stock_covers_forward(sc: Scenario) -> bool:
+    """The starting-stock file specifies every FDC and store (then no warm-up is needed to fill them)."""
+    if sc.inventory.initial is None:
+        return False
+    from sim.io.scenario.checks import node_kinds
+    from sim.io.stock import scenario_stock
+
+    kinds = node_kinds(sc)
+    try:
+        stock = scenario_stock(sc, list(kinds))
+    except ScenarioError:
+        return False  # check_inputs reports the file's problems
+    given = dict(zip(kinds, stock.nodes_given, strict=True)) if stock is not None else {}
+    return all(given[n] for n, k in kinds.items() if k != "ndc")
+
+
 def prune_additive(model: BaseModel, data: Any) -> Any:
     """`data` (``model``'s JSON dump) without the additive fields that equal their default, recursively."""
     if not isinstance(data, dict):
