@@ -302,11 +302,12 @@ def run(
         result = simulate(sc, replication=replication, out=out_dir, force=force, progress=tick, report=not no_report,
                           explain=explain, label=label, meta={"overrides": list(set_ or [])})
     if not quiet:
-        print_kpis(result.kpis, str(result.path))
+        print_kpis(result.kpis, str(result.path), result.orders)
 
 
-def print_kpis(k: dict[str, Any], path: str) -> None:
-    """The headline KPI table a planner reads after a run."""
+def print_kpis(k: dict[str, Any], path: str, orders: Any = None) -> None:
+    """The headline KPI table a planner reads after a run (labels from the KPI registry; `orders`,
+    the run's orders table, adds the KPIs computed from it)."""
     t = Table(title=f"KPIs (measured days) - {path}", title_justify="left")
     t.add_column("KPI")
     t.add_column("value", justify="right")
@@ -314,14 +315,14 @@ def print_kpis(k: dict[str, Any], path: str) -> None:
     def pct(x: float | None) -> str:
         return "-" if x is None else f"{x:.1%}"
 
-    rows = [("orders", f"{k['orders']:,}"), ("perfect-order rate", pct(k["perfect_order_rate"])),
-            ("requested tier or faster", pct(k["requested_tier_rate"])), ("lost sales", pct(k["lost_sales_rate"])),
-            ("downgraded", pct(k["downgrade_rate"])), ("local fulfilment", pct(k["local_fulfilment_rate"])),
-            ("cost per order (CNY)", "-" if k["cost_per_order_cny"] is None else f"{k['cost_per_order_cny']:.2f}")]
+    from sim.metrics import registry as reg  # labels, units and formats of every KPI
+
+    rows = [(kpi.label_unit, kpi.fmt(reg.value(kpi.key, k, orders)).replace(" CNY", "").replace(" min", ""))
+            for kpi in reg.shown_in("cli") if kpi.source != "orders" or orders is not None]
     for tier in ("near", "mid", "far"):
         d = k["tiers"][tier]
         if d["share"]:
-            rows.append((f"{tier}: share / on time / p90 min",
+            rows.append((f"{tier} (of delivered): share / on time / p90 min",
                          f"{pct(d['share'])} / {pct(d['on_time_rate'])} / {d['p90_min']:.0f}"))
     for name, value in rows:
         t.add_row(name, value)
@@ -370,6 +371,27 @@ def plain_help(command: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- entry point
+REPORT_TO = "please report it with the command line, the scenario file and the output of --debug"
+
+
+def _internal(exc: BaseException) -> None:
+    err.print(f"error: internal error ({type(exc).__name__}): {exc}; this is a bug in shangou, {REPORT_TO}",
+              markup=False)
+
+
+def _os_error(exc: OSError) -> int:
+    """A full disk, a read-only or unwritable place, a directory where a file belongs: the user's
+    environment (exit 2); any other OSError is internal (exit 1)."""
+    from sim.io.outdir import USER_ERRNOS
+
+    if isinstance(exc, PermissionError) or exc.errno in USER_ERRNOS:
+        where = exc.filename if exc.filename is not None else "output"
+        err.print(f"error: {where}: {exc.strerror or exc}", markup=False)
+        return 2
+    _internal(exc)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and exits with) 0, 1 or 2 as the contract says."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -394,11 +416,14 @@ def main(argv: list[str] | None = None) -> int:
         for line in getattr(exc, "problems", None) or [str(exc)]:
             err.print(f"error: {line}", markup=False)
         code = exc.exit_code
+    except OSError as exc:
+        if debug:
+            traceback.print_exc()
+        code = _os_error(exc)
     except Exception as exc:  # an internal error: one line unless --debug
         if debug:
             traceback.print_exc()
-        err.print(f"error: internal error ({type(exc).__name__}): {exc} (run with --debug for the traceback)",
-                  markup=False)
+        _internal(exc)
         code = 1
     if argv is None:
         sys.exit(code)
@@ -411,3 +436,5 @@ from sim import cli_results  # noqa: E402,F401,I001
 from sim import cli_experiments  # noqa: E402,F401
 from sim import cli_explain  # noqa: E402,F401
 from sim import cli_tools  # noqa: E402,F401
+from sim import cli_calibrate  # noqa: E402,F401
+from sim import cli_decide  # noqa: E402,F401

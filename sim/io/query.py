@@ -39,12 +39,13 @@ import pyarrow.parquet as pq
 from sim.errors import ScenarioError
 from sim.io.files import write_atomic
 from sim.io.results import RUN_FILES, TABLES
+from sim.vocab import TIER_NAMES
 
 META = ("run_id", "policy", "replication", "seed")
 OPTIONAL_TABLES = ("skus", "order_ids")  # sim/io/skus.py: every run since skus.parquet; history replays
 HEADLINE = ("orders", "delivered", "lost", "perfect_order_rate", "requested_tier_rate", "lost_sales_rate",
             "downgrade_rate", "split_rate", "line_fill_rate", "local_fulfilment_rate", "cost_per_order_cny")
-TIERS = ("near", "mid", "far")
+TIERS = TIER_NAMES
 HEADLINE_COLUMNS = (*HEADLINE, *(f"{t}_{k}" for t in TIERS for k in ("share", "on_time_rate", "p90_min")))
 OUTPUT_SUFFIXES = (".csv", ".parquet")
 
