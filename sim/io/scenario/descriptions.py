@@ -45,6 +45,8 @@ DESCRIPTIONS: dict[str, str] = {
     "FdcGroup.capacity": "capacity of every FDC (a site's capacity: overrides per field)",
     "StoreGroup.sites": "stores at given places",
     "StoreGroup.capacity": "capacity of every store (a site's capacity: overrides per field)",
+    "StoreGroup.trip": "how riders ride: return to the store or a pool, riding-time noise, speed by hour "
+                       "(sim/engine/riders.py; the defaults are the engine before it)",
     "Site.id": "node id, unique; spelled the same in every output (orders, lines, inventory, nodes, stock files)",
     "Site.city": "the city the node belongs to (one of geography.cities)",
     "Site.lat": "latitude; the city centre when omitted",
