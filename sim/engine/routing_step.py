@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 
 from sim.engine.options import FAR, MID, NEAR, all_per_pair, pairs_lines
-from sim.engine.records import LOST
 from sim.engine.riders import quoted_eta
 from sim.engine.shipments import apply_split, make_split, split_rows
+from sim.records import LOST
 from sim.routing.base import Batch, CountsFallbacks, RoutesLines, option_stock
 from sim.routing.lookahead import capacity_reservation, day_share, option_reservation
 from sim.units import DAY, HOUR
+from sim.vocab import TIER_OF_KIND
 
 CARRY_GRACE_S = np.array([1 * HOUR, 4 * HOUR, DAY])  # by requested tier: give up on an order carried this long past its deadline
 
@@ -63,7 +64,7 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     p_node = np.concatenate([n_s, n_f, np.tile(sim.ndcs, n)])
     order = np.argsort(p_row, kind="stable")
     p_row, p_node = p_row[order], p_node[order]
-    p_tier = (2 - net.node_kind[p_node]).astype(np.int64)  # store 2 -> near 0, fdc 1 -> mid 1, ndc 0 -> far 2
+    p_tier = TIER_OF_KIND[net.node_kind[p_node]].astype(np.int64)  # store -> near, FDC -> mid, NDC -> far
     P = p_row.size
 
     pair, line = pairs_lines(idx[p_row], b.line_offsets)

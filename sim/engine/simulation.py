@@ -27,23 +27,25 @@ from sim.engine.book import SHIP_BASE, OrderBook
 from sim.engine.explain import ExplainRecorder
 from sim.engine.options import FAR, MID, NEAR, Candidates
 from sim.engine.parcel import Parcels
-from sim.engine.records import DAILY_COSTS, DELIVERED, DayRecords, NodeRecords, RouterStats, RunRecords
 from sim.engine.riders import N_U, TripParams, trip_uniforms
 from sim.engine.routing_step import route_epoch
 from sim.engine.shipments import deliver_shipments
 from sim.engine.staffing import build_shifts, rider_report
 from sim.engine.store import StoreOps
 from sim.engine.warehouse import Waves
+from sim.inventory.initial import place_initial_stock
 from sim.inventory.replenishment import Pipeline, lateral_transfers, plan_replenishment
 from sim.inventory.state import InventoryState
 from sim.network import FDC, NDC, STORE, build_network
 from sim.policies.base import PolicyContext, make_policy
 from sim.policies.costs import policy_costs
+from sim.records import DAILY_COSTS, DELIVERED, DayRecords, NodeRecords, RouterStats, RunRecords
 from sim.rng import RandomStreams
 from sim.routing.base import make_router
 from sim.routing.lookahead import shortfall_value
 from sim.spec import parse_spec
 from sim.units import DAY, parse_clock
+from sim.vocab import OrderStatus
 
 EPS = 1e-3
 KIND_TIER = {STORE: NEAR, FDC: MID, NDC: FAR}
@@ -69,6 +71,7 @@ class Simulation:
         N, S = net.n_nodes, cat.n_skus
         self.inv = InventoryState(N, S, cat.shelf_life_s / DAY)
         self.pipeline = Pipeline()
+        self.given = place_initial_stock(sc, net, cat, self.inv, self.pipeline)  # nodes a stock file specifies
         self.book = OrderBook()
         self.kind = net.node_kind
         self.stores = np.flatnonzero(self.kind == STORE)
@@ -233,7 +236,7 @@ class Simulation:
         b = self.book
         return (not b.carry.size and self.waves.pending() == 0 and self.parcels.pending() == 0
                 and self.inv.pending_picks() == 0
-                and b.next_new >= b.n and not (b.status[~b.warmup_mask()] == 2).any())
+                and b.next_new >= b.n and not (b.status[~b.warmup_mask()] == OrderStatus.OPEN).any())
 
     # ------------------------------------------------------------------ days
     def _start_day(self, day: int) -> None:
@@ -264,6 +267,8 @@ class Simulation:
         target = np.ceil(cover[None, :] * rate[self.ndcs]).astype(np.int64)
         pos = self.inv.position()[self.ndcs]
         need = np.maximum(target - pos, 0)
+        if day == 0:
+            need[self.given[self.ndcs]] = 0  # the planner's observed NDC stock is the start, not topped up
         n, s = np.nonzero(need)
         if not n.size:
             return
@@ -294,6 +299,9 @@ class Simulation:
             costs=policy_costs(self.sc, net, self.cat, transport_cny=np.where(seen, transport, np.nan)
                                if seen.any() else None))
         targets = np.asarray(self.policy.targets(ctx), np.int64)
+        if day == 0 and self.given.any():  # day 0 fills only the nodes the planner's stock file leaves out
+            targets = targets.copy()
+            targets[self.given] = np.minimum(targets[self.given], self.inv.position()[self.given])
         self.la_rate = ctx.forecast / DAY
         self.la_orders = ctx.forecast.sum(axis=1) / max(self.forecaster.units_per_order, 1e-9)
         self.next_review_s = np.full(net.n_nodes, day * DAY + ctx.review_s)

@@ -1,66 +1,105 @@
-"""Riders by the hour (sim/engine/staffing.py, issue #13): shift tables and who can take a call when."""
+"""staff: Erlang C against its textbook value and a direct simulation of M/M/c, the queueing start's
+arrival rates against the demand model, and the verb end to end on the toy (the chosen level meets the
+target, the level below does not, fresh replications verify it)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from types import SimpleNamespace
+import heapq
+import json
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pytest
 
-from sim.engine.riders import N_U, TripParams
-from sim.engine.staffing import Shifts, day_multipliers, next_on_shift, riders_on_shift
-from sim.engine.store import StoreOps
-from sim.units import HOUR
+from sim.cli import main
+from sim.decide.staff import lower_bound, parse_target
+from sim.decide.staffing import erlang_c, min_servers, p_wait_within, store_hours
+from sim.errors import ScenarioError
+from sim.io.scenario import load_scenario
+from sim.network import build_network
 
-
-def shifts(count: np.ndarray) -> Shifts:
-    return Shifts(count, next_on_shift(count, int(count.max())))
-
-
-def test_riders_on_shift_rounding_and_multiplier() -> None:
-    by_hour = np.array([0.0] * 8 + [0.5] * 8 + [1.0] * 8)
-    c = riders_on_shift(np.array([10.0, 3.0]), by_hour, np.array([1.0, 2.0]))
-    assert c.shape == (2, 48)
-    assert c[0, 0] == 0 and c[0, 8] == 5 and c[0, 16] == 10 and c[0, 24 + 16] == 20
-    assert c[1, 8] == 2 and c[1, 24 + 8] == 3  # rint(1.5) = 2, rint(3.0) = 3
+ROOT = Path(__file__).resolve().parents[2]
+TOY = ROOT / "scenarios" / "toy.yaml"
 
 
-def test_next_on_shift_and_availability() -> None:
-    count = np.array([[2, 0, 1, 2]])  # hour 1 nobody, hour 2 only rider 0
-    nxt = next_on_shift(count, 2)
-    assert nxt[0, 0].tolist() == [0, 2, 2, 3, 4] and nxt[0, 1].tolist() == [0, 3, 3, 3, 4]
-    sh = shifts(count)
-    free = np.array([[0.5 * HOUR, 1.5 * HOUR]])
-    assert sh.available(free, np.array([0])).tolist() == [[0.5 * HOUR, 3 * HOUR]]
-    assert sh.available(np.array([[1.2 * HOUR, 3.5 * HOUR]]), np.array([0])).tolist() == [[2 * HOUR, 3.5 * HOUR]]
-    assert np.isinf(sh.available(np.array([[4.5 * HOUR, np.inf]]), np.array([0]))).all()
+def test_erlang_c_textbook_values() -> None:
+    assert erlang_c(3, 2.0) == pytest.approx(4 / 9)
+    assert erlang_c(1, 0.5) == pytest.approx(0.5)  # M/M/1: P(wait) = rho
+    assert erlang_c(2, 2.0) == 1.0 and erlang_c(5, 0.0) == 0.0
 
 
-def test_day_multipliers() -> None:
-    st = SimpleNamespace(day_multiplier={dt.date(2026, 11, 3): 1.2}, promotion_multiplier=1.5)
-    promos = (SimpleNamespace(date=dt.date(2026, 11, 4)),)
-    assert day_multipliers(st, promos, dt.date(2026, 11, 2), 4).tolist() == [1.0, 1.2, 1.5, 1.0]
+def _simulated_p_wait_within(c: int, lam: float, mean_s: float, slack: float, n: int, seed: int) -> float:
+    rng = np.random.default_rng(seed)
+    arrivals = np.cumsum(rng.exponential(1 / lam, n))
+    service = rng.exponential(mean_s, n)
+    free = [0.0] * c
+    ok = 0
+    for i in range(n):
+        t = heapq.heappop(free)
+        start = max(t, arrivals[i])
+        ok += (start - arrivals[i]) <= slack
+        heapq.heappush(free, start + service[i])
+    return ok / n
 
 
-def test_zero_riders_in_an_hour_sends_no_trip_in_it() -> None:
-    """Two riders all day except 10:00-11:00: orders ready in that hour leave at 11:00 at the earliest; a
-    trip called at 09:59 still runs."""
-    count = np.full((1, 48), 2)
-    count[0, 10] = 0
-    tp = TripParams(pool=False, reach_s=np.zeros(1), reach_cv=0.0, pickup_trip_s=np.full(1, 60.0),
-                    pickup_order_s=np.zeros(1), handover_s=np.full(1, 120.0), travel_cv=0.0,
-                    speed_hour=np.full(24, 20.0), day_factor=None)
-    o = StoreOps(np.ones(1, np.int64), np.full(1, 2, np.int64), 0.0, 20.0, 20.0, 1, 0.0, np.zeros(1), np.zeros(1),
-                 1.32, "platform", 3.0, 0.6, 30.0, trip=tp, shifts=shifts(count))
-    ready = np.array([9 * HOUR + 3540, 10 * HOUR + 300, 10 * HOUR + 1200, 10 * HOUR + 2400, 11 * HOUR + 600])
-    for i, r in enumerate(ready):  # one order per trip (max_batch 1), assigned 5 min before it is ready
-        o.ready(np.zeros(1, np.int64), np.array([i]), np.array([r]), np.full(1, 2.0), np.zeros(1, np.int64),
-                np.full(1, 1e9), u=np.full((1, N_U), 0.5), assigned_s=r - 300)
-    d = o.take_delivered()
-    depart = dict(zip(d.ref.tolist(), (d.delivered_s - 360 - 120).tolist(), strict=True))
-    assert depart[0] == ready[0] + 60  # called at 09:59, before the gap
-    print({i: v / HOUR for i, v in depart.items()})
-    assert all(not (10 * HOUR <= depart[i] - 60 < 11 * HOUR) for i in depart)  # no call in the empty hour
-    assert depart[1] == 11 * HOUR + 60 and depart[2] == 11 * HOUR + 60  # both riders at 11:00
-    # the third waits for the first rider back (11:01 + 6 + 2 + 6 min), the fourth for the second
-    assert depart[3] == 11 * HOUR + 60 + 840 + 60
+@pytest.mark.parametrize(("c", "lam", "mean_s", "slack"), [(3, 1 / 60, 150.0, 60.0), (8, 0.05, 140.0, 30.0)])
+def test_wait_probability_matches_a_direct_mmc_simulation(c: int, lam: float, mean_s: float, slack: float) -> None:
+    est = np.array([_simulated_p_wait_within(c, lam, mean_s, slack, 40_000, s) for s in range(5)])
+    half = 4.6 * est.std(ddof=1) / np.sqrt(est.size) + 0.005  # 99% t interval, plus the warm-up bias
+    assert abs(est.mean() - p_wait_within(c, lam, mean_s, slack)) < half
+
+
+def test_min_servers_is_the_fewest() -> None:
+    for lam, mean_s, slack, target in [(0.01, 300.0, 120.0, 0.9), (0.2, 60.0, 10.0, 0.95), (1e-4, 90.0, 0.0, 0.99)]:
+        c = min_servers(lam, mean_s, slack, target)
+        assert p_wait_within(c, lam, mean_s, slack) >= target
+        assert c == 1 or p_wait_within(c - 1, lam, mean_s, slack) < target
+    assert min_servers(0.0, 100.0, 10.0, 0.9) == 0
+
+
+def test_store_hour_rates_match_the_demand_model() -> None:
+    sc = load_scenario(TOY)
+    net = build_network(sc)
+    day = sc.horizon.start_date + pd.Timedelta(days=sc.horizon.warmup_days).to_pytimedelta()
+    sh = store_hours(sc, net, day, target=0.9, slack_s=300.0)
+    from sim.demand.forecast import catchment
+    from sim.demand.profiles import day_factor
+
+    c = catchment(net, 2)
+    covered = float(net.zone_weight[c >= 0].sum())
+    expected = sc.demand.orders_per_day * day_factor(sc.demand, day) * sc.demand.tier_mix.near * covered
+    assert (sh.lam_per_s * 3600).sum() == pytest.approx(expected)
+    assert (sh.riders >= (sh.lam_per_s * sh.ride_s[:, None]).astype(int)).all()
+
+
+def test_targets_and_bounds() -> None:
+    assert parse_target("near.on_time>=0.9") == ("tiers.near.on_time_rate", 0.9)
+    with pytest.raises(ScenarioError):
+        parse_target("near.on_time>0.9")
+    assert lower_bound([1.0]) != lower_bound([1.0])  # NaN with one value
+    assert lower_bound([0.9, 0.9, 0.9]) == pytest.approx(0.9)
+
+
+def test_cli_staff_on_the_toy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "staff"
+    code = main(["staff", str(TOY), "--target", "near.on_time>=0.85", "--replications", "3", "--workers", "2",
+                 "--out", str(out), "--set", "demand.orders_per_day=800", "--set", "horizon.warmup_days=2",
+                 "--set", "router.epoch_s=120", "--set", "horizon.days=1"])
+    cap = capsys.readouterr()
+    assert code == 0, cap.err
+    info = json.loads((out / "experiment.json").read_text())
+    levels = pd.read_csv(out / "levels.csv")
+    assert levels["meets"].iloc[-1] and not levels["meets"].iloc[:-1].any()  # the first level that meets
+    assert levels["riders"].is_monotonic_increasing
+    chosen = info["chosen"]
+    assert chosen["verified_lower_95"] == chosen["verified_lower_95"]  # verified on fresh replications
+    staffing = pd.read_csv(out / "staffing.csv")
+    assert staffing["riders"].sum() == chosen["riders"] and (staffing["riders"] >= 1).all()
+    # the staffed scenario runs as it is and carries the chosen staff per store
+    sc = load_scenario(out / "staffed.yaml")
+    assert sorted(s.capacity["riders"] for s in sc.nodes.stores.sites) == sorted(staffing["riders"])
+    reps = sorted(p.parent.name for p in (out / "runs").rglob("manifest.json")
+                  if p.parent.parent.name == f"alpha-{chosen['alpha']:g}")
+    assert reps == [f"r{i}" for i in range(6)]  # search replications 0-2, fresh verification 3-5
+    assert "riders and" in (out / "report.html").read_text()
