@@ -295,8 +295,8 @@ _RIDERS = (
     ("cost_per_near_order_cny", "Rider cost per near order", "CNY", "lower",
      "rider pay of near orders (+ idle shift pay, fleet) / near orders delivered"),
 )
-for _k, _l, _u, _b, _d in _RIDERS:
-    register(Kpi(f"riders.{_k}", _l, _u, _b, _d, ("kpis.json", "run")))
+for _rk, _l, _u, _b, _d in _RIDERS:
+    register(Kpi(f"riders.{_rk}", _l, _u, _b, _d, ("kpis.json", "run")))
 OPTIONAL = ("riders.", "cost_breakdown_cny.rider_idle")  # kpis.json keys only some runs have
 for _r in ("pickers", "riders", "vans"):
     register(Kpi(f"utilisation.{_r}", f"{_r.capitalize()} utilisation", "%", None,
