@@ -112,6 +112,10 @@ def validate(
     for path in scenarios:
         try:
             sc = _load(path, set_, max_memory)
+            if sc.demand.source == "file":  # everything `run` reads: the history's rows too
+                from sim.demand.history import check_history
+
+                check_history(sc)
         except ScenarioError as exc:
             bad += 1
             prefix = f"{path}: " if len(scenarios) > 1 else ""

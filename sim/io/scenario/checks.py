@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from sim import units
 from sim.cities import suggest
+from sim.io.scenario import sanity
 from sim.io.scenario.messages import validation_lines
 from sim.io.scenario.models import FdcCapacity, LaneClass, NdcCapacity, Scenario, StoreCapacity
 from sim.registry import POLICIES, ROUTERS
@@ -192,4 +193,7 @@ def memory_breakdown(sc: Scenario) -> str:
 def check(sc: Scenario) -> list[str]:
     """All cross-section problems of a resolved scenario (empty when valid)."""
     out = _check_nodes(sc) + _check_references(sc) + _check_names(sc)
+    out += sanity.check_geography(sc) + sanity.check_sizes(sc)
+    if not out:
+        out = sanity.check_specs(sc)
     return out or _check_warmup(sc)
