@@ -292,11 +292,12 @@ def run(
         result = simulate(sc, replication=replication, out=out_dir, force=force, progress=tick, report=not no_report,
                           explain=explain)
     if not quiet:
-        print_kpis(result.kpis, str(result.path))
+        print_kpis(result.kpis, str(result.path), result.orders)
 
 
-def print_kpis(k: dict[str, Any], path: str) -> None:
-    """The headline KPI table a planner reads after a run."""
+def print_kpis(k: dict[str, Any], path: str, orders: Any = None) -> None:
+    """The headline KPI table a planner reads after a run (labels from the KPI registry; `orders`,
+    the run's orders table, adds the KPIs computed from it)."""
     t = Table(title=f"KPIs (measured days) - {path}", title_justify="left")
     t.add_column("KPI")
     t.add_column("value", justify="right")
@@ -304,14 +305,14 @@ def print_kpis(k: dict[str, Any], path: str) -> None:
     def pct(x: float | None) -> str:
         return "-" if x is None else f"{x:.1%}"
 
-    rows = [("orders", f"{k['orders']:,}"), ("perfect-order rate", pct(k["perfect_order_rate"])),
-            ("requested tier or faster", pct(k["requested_tier_rate"])), ("lost sales", pct(k["lost_sales_rate"])),
-            ("downgraded", pct(k["downgrade_rate"])), ("local fulfilment", pct(k["local_fulfilment_rate"])),
-            ("cost per order (CNY)", "-" if k["cost_per_order_cny"] is None else f"{k['cost_per_order_cny']:.2f}")]
+    from sim.metrics import registry as reg  # labels, units and formats of every KPI
+
+    rows = [(kpi.label_unit, kpi.fmt(reg.value(kpi.key, k, orders)).replace(" CNY", "").replace(" min", ""))
+            for kpi in reg.shown_in("cli") if kpi.source != "orders" or orders is not None]
     for tier in ("near", "mid", "far"):
         d = k["tiers"][tier]
         if d["share"]:
-            rows.append((f"{tier}: share / on time / p90 min",
+            rows.append((f"{tier} (of delivered): share / on time / p90 min",
                          f"{pct(d['share'])} / {pct(d['on_time_rate'])} / {d['p90_min']:.0f}"))
     for name, value in rows:
         t.add_row(name, value)
@@ -383,3 +384,5 @@ def main(argv: list[str] | None = None) -> int:
 from sim import cli_results  # noqa: E402,F401,I001
 from sim import cli_experiments  # noqa: E402,F401
 from sim import cli_explain  # noqa: E402,F401
+from sim import cli_calibrate  # noqa: E402,F401
+from sim import cli_decide  # noqa: E402,F401

@@ -27,11 +27,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim import __version__
-from sim.engine.records import STATUS_NAMES, TIER_NAMES, RunRecords
 from sim.errors import ScenarioError
 from sim.io import outdir
 from sim.io.scenario import scenario_hash, to_yaml
 from sim.metrics.kpis import KIND_NAMES, RESOURCES, compute_kpis
+from sim.records import STATUS_NAMES, TIER_NAMES, RunRecords
 
 TABLES = ("orders", "lines", "inventory", "nodes")
 RUN_FILES = ("manifest.json", "kpis.json", *(f"{t}.parquet" for t in TABLES))
