@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -323,6 +325,18 @@ def print_kpis(k: dict[str, Any], path: str, orders: Any = None) -> None:
 REPORT_TO = "please report it with the command line, the scenario file and the output of --debug"
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _term_as_interrupt() -> Any:
+    """SIGTERM (``kill PID``, ``subprocess.run(timeout=...)``) handled like Ctrl-C: the run stops, its
+    worker processes are terminated and nothing half-written is left. Returns the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _interrupt)
+
+
 def _internal(exc: BaseException) -> None:
     err.print(f"error: internal error ({type(exc).__name__}): {exc}; this is a bug in shangou, {REPORT_TO}",
               markup=False)
@@ -348,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     if debug:  # accepted anywhere on the line, not only before the verb
         args = ["--debug"] + [a for a in args if a != "--debug"]
     command = typer.main.get_command(app)
+    previous = _term_as_interrupt()
     try:
         rv = command.main(args=args, prog_name="shangou", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
@@ -374,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         _internal(exc)
         code = 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     if argv is None:
         sys.exit(code)
     return code
