@@ -44,6 +44,9 @@ MaxMemOpt = Annotated[str | None, typer.Option(
     "--max-memory", help="refuse scenarios estimated to need more: 8GiB, 500MiB, 60% (default 80% of RAM)")]
 
 
+PROGRESS_MODES = ("auto", "bar", "plain", "none")
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"shangou {__version__}")
@@ -260,6 +263,9 @@ def run(
     set_: SetOpt = None,
     max_memory: MaxMemOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
+    progress: Annotated[str, typer.Option("--progress", help="auto (a bar on a terminal, nothing otherwise), bar, "
+                                          "plain (one line per simulated day on stderr, for logs and pipes), "
+                                          "none")] = "auto",
     no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html and plots/")] = False,
     explain: Annotated[bool, typer.Option("--explain", help="also write explain.parquet: every routing decision's "
                                           "candidates, for `shangou explain`; memory ~120 bytes per candidate "
@@ -269,17 +275,18 @@ def run(
     """Simulate a scenario and write its run directory (orders, lines, inventory, nodes, KPIs, report)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from sim.io.scenario import estimate_memory_bytes
     from sim.run import prepare, simulate
 
     sc = prepare(scenario, seed=seed, days=days, policy=policy, router=router, overrides=set_)
-    limit = parse_size(max_memory)
-    if estimate_memory_bytes(sc) > limit:
-        from sim.io.scenario.checks import human_bytes, memory_breakdown
+    from sim.io.scenario.memory import memory_refusal
 
-        raise ScenarioError(f"<scenario>: needs an estimated {human_bytes(estimate_memory_bytes(sc))} of memory "
-                            f"({memory_breakdown(sc)}), over the limit of {human_bytes(limit)} (--max-memory)")
-    show = not quiet and err.is_terminal
+    refusal = memory_refusal(sc, parse_size(max_memory))
+    if refusal is not None:
+        raise ScenarioError(refusal)
+    if progress not in PROGRESS_MODES:
+        raise ScenarioError(f"--progress: expected one of {', '.join(PROGRESS_MODES)}, got {progress!r}")
+    mode = "none" if quiet else progress if progress != "auto" else ("bar" if err.is_terminal else "none")
+    show = mode == "bar"
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=err, disable=not show) as bar:
         total = sc.horizon.warmup_days + sc.horizon.days
@@ -290,6 +297,9 @@ def run(
             rate = orders / max(time.perf_counter() - t0, 1e-9)
             bar.update(task, completed=min(day, total_days), info=f"day {day}/{total_days}, {orders:,} orders, "
                                                                     f"{rate:,.0f} orders/s")
+            if mode == "plain" and day > 0:
+                print(f"progress: {sc.name}: day {day}/{total_days} simulated, {orders:,} orders, {rate:,.0f} "
+                      f"orders/s, {time.perf_counter() - t0:,.0f} s", file=sys.stderr, flush=True)
 
         result = simulate(sc, replication=replication, out=out_dir, force=force, progress=tick, report=not no_report,
                           explain=explain)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from sim.cities import PRESETS, lookup_city, preset_cities, suggest, suggest_city
 from sim.errors import ScenarioError
 from sim.io.scenario import checks
+from sim.io.scenario.memory import memory_refusal
 from sim.io.scenario.messages import format_path, validation_lines
 from sim.io.scenario.models import FdcCapacity, NdcCapacity, Scenario, StoreCapacity
 from sim.io.yaml_loader import MAX_CSV_BYTES, parse_yaml, read_text, yaml_error_line
@@ -278,11 +279,9 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
     data = apply_overrides(read_with_extends(p), list(overrides))
     sc = resolve(data, p.parent.resolve())
     if max_memory is not None:
-        need = checks.estimate_memory_bytes(sc)
-        if need > max_memory:
-            raise ScenarioError(
-                f"<scenario>: needs an estimated {checks.human_bytes(need)} of memory "
-                f"({checks.memory_breakdown(sc)}), over the limit of {checks.human_bytes(max_memory)} (--max-memory)")
+        refusal = memory_refusal(sc, max_memory)
+        if refusal is not None:
+            raise ScenarioError(refusal)
     return sc
 
 
