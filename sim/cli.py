@@ -26,6 +26,7 @@ from rich.table import Table
 from sim import __version__
 from sim.errors import ScenarioError, ShangouError
 from sim.io import files
+from sim.io.outdir import probe_writable
 
 if TYPE_CHECKING:
     from sim.io.scenario import Scenario
@@ -154,6 +155,8 @@ def network(
     sc = _load(scenario, set_)
     if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise ScenarioError(f"--plot: expected a .png, .svg or .pdf file name, got {str(plot)!r}")
+    if plot is not None:
+        probe_writable(plot, "--plot", parents=False)  # an unwritable place fails now, not after the work
     net = build_network(sc)
     cov = net.coverage()
     t = Table(title=f"{sc.name}: network", title_justify="left")
@@ -191,6 +194,8 @@ def demand(
     sc = _load(scenario, set_)
     if plot is not None and plot.exists() and not plot.is_dir():
         raise ScenarioError(f"--plot: {plot} exists and is not a directory")
+    if plot is not None:
+        probe_writable(plot / "intraday.png", "--plot")
     s = summarise(sc, days)
     t = Table(title=f"{s.name}: orders per day ({s.source} demand)", title_justify="left")
     active = [c for c in range(len(s.city_names)) if s.orders[:, c].sum() > 0

@@ -122,10 +122,13 @@ def _contains_cwd(path: Path) -> bool:
     return here == target or target in here.parents
 
 
-def probe_writable(path: Path, what: str = "--out") -> None:
+def probe_writable(path: Path, what: str = "--out", *, parents: bool = True) -> None:
     """ScenarioError unless a directory can be created next to `path` (in its nearest existing
-    ancestor) and PROBE_BYTES written there: unwritable, read-only or full places fail now."""
+    ancestor; in its parent, which must exist, unless `parents`) and PROBE_BYTES written there:
+    unwritable, read-only or full places fail now, before the work."""
     anc = Path(os.path.abspath(path)).parent
+    if not parents and not anc.is_dir():
+        raise ScenarioError(f"{what}: directory {anc} does not exist")
     while not anc.exists() and anc != anc.parent:
         anc = anc.parent
     if not anc.is_dir():

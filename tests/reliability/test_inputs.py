@@ -163,3 +163,10 @@ def test_compare_validates_every_spec_before_the_first_job(tmp_path: Path,
     err = capsys.readouterr().err
     assert code == 2 and "top_n" in err and "Traceback" not in err
     assert not (tmp_path / "c").exists()  # nothing ran
+
+
+def test_runs_and_query_tolerate_an_old_manifest_seed() -> None:
+    from sim.io.query import _int64
+
+    assert _int64(2**64) is None and _int64(True) is None and _int64("7") is None
+    assert _int64(2**63 - 1) == 2**63 - 1 and _int64(0) == 0
