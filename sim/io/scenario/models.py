@@ -11,18 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    SerializerFunctionWrapHandler,
-    Strict,
-    model_serializer,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, Strict, model_validator
 
 from sim import units
 from sim.vocab import TIER_NAMES
@@ -68,6 +59,11 @@ def _lat_lon_pair(obj: T, default: str) -> T:
     return obj
 
 
+#: Marks a field added after the golden outputs were recorded: the resolved scenario.yaml omits it while it
+#: is at its default (``load.to_dict``), so existing scenarios keep byte-identical run directories.
+ADDITIVE: dict[str, JsonValue] = {"additive": True}
+
+
 class Model(BaseModel):
     """Base of every scenario section: immutable, unknown keys and NaN/inf rejected."""
 
@@ -88,7 +84,9 @@ class City(Model):
     lon: Lon | None = None
     population: PosInt | None = None
     demand_weight: NonNegFloat | None = Field(
-        None, description="relative share of orders (default: population); 0 = a city that hosts nodes only")
+        None, description="weight of the city's demand in the unit of population (people; default: its "
+                          "population): its share of orders is demand_weight / the sum over all cities, so 1 next to "
+                          "cities of millions is ~0 (validate warns); 0 = a city that hosts nodes only")
     zones: Annotated[int, Strict(), Field(gt=0, le=MAX_PER_CITY)] | None = Field(
         None, description="demand zones in this city (default geography.zones_per_city)")
     radius_km: Annotated[float, Field(gt=0, le=500)] | None = Field(
@@ -108,16 +106,9 @@ class Geography(Model):
     circuity: Annotated[float, Field(ge=1, le=5)] = Field(1.32, description="road / straight-line distance [params: Riders, 25 Chinese cities]")
     zone_spread: PosFloat = Field(0.25, description="zones' density falls off as exp(-r / (spread x radius))")
     region: Literal["china", "world"] = Field(
-        "china", description="china: every city and site must lie in China's bounding box (a swapped or mistyped "
-                             "coordinate is refused); world: anywhere. Written to scenario.yaml only when world")
-
-    @model_serializer(mode="wrap")
-    def _omit_default_region(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # a field added after runs were recorded: left out at its default, so their scenario.yaml stays identical
-        data: dict[str, Any] = handler(self)
-        if data.get("region") == "china":
-            data.pop("region")
-        return data
+        "china", json_schema_extra=ADDITIVE,
+        description="china: every city and site must lie in China's bounding box (a swapped or mistyped "
+                    "coordinate is refused); world: anywhere")
 
 
 # --------------------------------------------------------------------------- nodes
@@ -319,7 +310,14 @@ class Category(Model):
 
 
 class Catalog(Model):
-    n_skus: Annotated[int, Strict(), Field(gt=0, le=100_000_000)] = 5000
+    file: Path | None = Field(
+        None, json_schema_extra=ADDITIVE,
+        description="the planner's products table (CSV or Parquet: sku, name, category, value_cny, volume_l, "
+                    "shelf_life_days, tiers, popularity; columns in sim/io/products.py and the README); its ids and "
+                    "names are kept through the run (lines.parquet, skus.parquet, explain). With a file, n_skus is "
+                    "its row count and categories only lend default tiers to products of the same category name")
+    n_skus: Annotated[int, Strict(), Field(gt=0, le=100_000_000)] = Field(5000, description="SKUs in the synthetic catalog; with catalog.file, set to the "
+                                             "products table's row count [params: Sizes]")
     zipf_s: PosFloat = Field(1.0, description="popularity exponent [params: Demand, s ~ 1]")
     categories: tuple[Category, ...] = (
         Category(name="grocery", share=0.5, value_cny=25.0, volume_l=1.5),
@@ -538,12 +536,24 @@ class NdcSupply(Model):
     initial_days_of_supply: PosFloat = 30.0
 
 
+class InitialStock(Model):
+    """The observed state at the start of the horizon (sim/io/stock.py)."""
+
+    file: Path = Field(description="CSV or Parquet of node, sku, units (optional arrive: in transit, arriving "
+                                   "then; age_days: perishables' age); a node in the file is fully specified, "
+                                   "its unlisted SKUs start at zero; nodes not in it start as without a file")
+
+
 class Inventory(Model):
     review_period_days: PosFloat = Field(
         1.0, description="whole days, 1-365: the engine reviews stock at day boundaries")
     initial_forward: Literal["none"] = Field(
         "none", description="forward nodes start empty and warm-up fills them (paid for), the same for every policy")
     ndc_supply: NdcSupply = NdcSupply()
+    initial: InitialStock | None = Field(
+        None, json_schema_extra=ADDITIVE,
+        description="starting stock per node x SKU (and in-transit shipments) observed by the planner: day 0's "
+                    "start in inventory.parquet; on day 0 only the nodes it leaves out are filled (NDC rule, review)")
 
     @model_validator(mode="after")
     def _whole_days(self) -> Inventory:
@@ -594,3 +604,9 @@ class Scenario(Model):
     policy: str = Field("central_only", description="pre-positioning policy SPEC, e.g. top_n(n=200)")
     router: Router = Router()
     forecast: Forecast = Forecast()
+
+
+# descriptions of the fields without an inline one (sim/io/scenario/descriptions.py)
+from sim.io.scenario.descriptions import describe  # noqa: E402
+
+describe(globals())
