@@ -59,3 +59,17 @@ def test_progress_plain_and_force_over_a_run(tmp_path: Path, capsys: pytest.Capt
     assert json.loads((out / "manifest.json").read_text())["scenario_hash"] != "x"  # replaced by the new run
     assert not (out / "plots").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     assert main(["run", str(TOY), "--progress", "fancy"]) == 2
+
+
+# peak RSS (GiB) measured by benchmarks/bench_memory.py on 2026-12-06 (national: the measurement)
+MEASURED = [("toy", [], 0.31), ("toy", ["demand.orders_per_day=100000", "nodes.stores.capacity.riders=200",
+                                        "nodes.stores.capacity.pickers=100"], 0.53),
+            ("toy", ["catalog.n_skus=200000", "policy=central_only"], 1.14),
+            ("toy", ["catalog.n_skus=200000", "policy=top_n(n=20000)"], 1.14),
+            ("shanghai_hangzhou", [], 2.26), ("national", [], 16.3)]
+
+
+@pytest.mark.parametrize(("name", "sets", "peak_gib"), MEASURED)
+def test_estimate_within_25_percent_of_measured_peaks(name: str, sets: list[str], peak_gib: float) -> None:
+    sc = load_scenario(ROOT / "scenarios" / f"{name}.yaml", [*sets, "horizon.days=1"])
+    assert abs(estimate_memory_bytes(sc) / 2**30 / peak_gib - 1) <= 0.25

@@ -15,7 +15,7 @@ from sim.io.scenario.models import Scenario
 
 BASE_BYTES = 300 * 2**20  # interpreter, numpy, pandas, pyarrow, SimPy, OR-Tools loaded
 BYTES_PER_ORDER = 250  # the whole run's order + line result columns (~20 columns, ~1.6 lines per order)
-BYTES_PER_DAY_ORDER = 530  # one day's working arrays per order of the busiest day (orders, lines, candidates)
+BYTES_PER_DAY_ORDER = 800  # one day's working arrays per order of the busiest day (orders, lines, candidates)
 BYTES_PER_CELL = 640  # node x SKU: state, targets, forecasts, one day's inventory rows and their table
 BYTES_PER_ZONE_NODE = 24  # distance and ETA matrices (float32) per zone x node
 
