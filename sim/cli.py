@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import sys
-import threading
 import time
 import traceback
 import typing
@@ -25,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sim import __version__
+from sim.cli_failures import internal_line, os_error_line, restore_term, term_as_interrupt
 from sim.errors import ScenarioError, ShangouError
 from sim.io import files
 from sim.io.outdir import probe_writable
@@ -392,39 +391,6 @@ def plain_help(command: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- entry point
-REPORT_TO = "please report it with the command line, the scenario file and the output of --debug"
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _term_as_interrupt() -> Any:
-    """SIGTERM (``kill PID``, ``subprocess.run(timeout=...)``) handled like Ctrl-C: the run stops, its
-    worker processes are terminated and nothing half-written is left. Returns the previous handler."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, _interrupt)
-
-
-def _internal(exc: BaseException) -> None:
-    err.print(f"error: internal error ({type(exc).__name__}): {exc}; this is a bug in shangou, {REPORT_TO}",
-              markup=False)
-
-
-def _os_error(exc: OSError) -> int:
-    """A full disk, a read-only or unwritable place, a directory where a file belongs: the user's
-    environment (exit 2); any other OSError is internal (exit 1)."""
-    from sim.io.outdir import USER_ERRNOS
-
-    if isinstance(exc, PermissionError) or exc.errno in USER_ERRNOS:
-        where = exc.filename if exc.filename is not None else "output"
-        err.print(f"error: {where}: {exc.strerror or exc}", markup=False)
-        return 2
-    _internal(exc)
-    return 1
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and exits with) 0, 1 or 2 as the contract says."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -432,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     if debug:  # accepted anywhere on the line, not only before the verb
         args = ["--debug"] + [a for a in args if a != "--debug"]
     command = plain_help(typer.main.get_command(app))
-    previous = _term_as_interrupt()
+    previous = term_as_interrupt()
     try:
         rv = command.main(args=args, prog_name="shangou", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
@@ -453,15 +419,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         if debug:
             traceback.print_exc()
-        code = _os_error(exc)
+        line, code = os_error_line(exc)
+        err.print(line, markup=False)
     except Exception as exc:  # an internal error: one line unless --debug
         if debug:
             traceback.print_exc()
-        _internal(exc)
+        err.print(internal_line(exc), markup=False)
         code = 1
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        restore_term(previous)
     if argv is None:
         sys.exit(code)
     return code

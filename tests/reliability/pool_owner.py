@@ -13,9 +13,9 @@ from sim.experiments.executors import LocalExecutor
 
 if __name__ == "__main__":
     if "--cli-signals" in sys.argv:
-        from sim.cli import _term_as_interrupt
+        from sim.cli_failures import term_as_interrupt
 
-        _term_as_interrupt()  # SIGTERM handled as the CLI handles it: like Ctrl-C
+        term_as_interrupt()  # SIGTERM handled as the CLI handles it: like Ctrl-C
     ex = LocalExecutor(2)
     pool = ex._get_pool()
 
