@@ -12,6 +12,7 @@ import re
 import sys
 import time
 import traceback
+import typing
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -22,8 +23,10 @@ from rich.console import Console
 from rich.table import Table
 
 from sim import __version__
+from sim.cli_failures import internal_line, os_error_line, restore_term, term_as_interrupt
 from sim.errors import ScenarioError, ShangouError
 from sim.io import files
+from sim.io.outdir import probe_writable
 
 if TYPE_CHECKING:
     from sim.io.scenario import Scenario
@@ -38,8 +41,13 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="override a scenario field: path=value (repeatable), e.g. demand.orders_per_day=5000")]
+LabelOpt = Annotated[str | None, typer.Option(
+    "--label", help="a name for this run or experiment, stored in manifest.json and shown by `shangou runs`")]
 MaxMemOpt = Annotated[str | None, typer.Option(
     "--max-memory", help="refuse scenarios estimated to need more: 8GiB, 500MiB, 60% (default 80% of RAM)")]
+
+
+PROGRESS_MODES = ("auto", "bar", "plain", "none")
 
 
 def _version(value: bool) -> None:
@@ -112,6 +120,10 @@ def validate(
     for path in scenarios:
         try:
             sc = _load(path, set_, max_memory)
+            if sc.demand.source == "file":  # everything `run` reads: the history's rows too
+                from sim.demand.history import check_history
+
+                check_history(sc)
         except ScenarioError as exc:
             bad += 1
             prefix = f"{path}: " if len(scenarios) > 1 else ""
@@ -121,8 +133,18 @@ def validate(
         out.print(f"ok {path}: {sc.name} - {len(sc.geography.cities)} cities, {sc.nodes.count()} nodes, "
                   f"{sc.catalog.n_skus} SKUs, {sc.demand.orders_per_day:,.0f} orders/day, "
                   f"~{estimate_memory_bytes(sc) / 2**30:.1f} GiB estimated", markup=False)
+        print_warnings(sc, [s.partition("=")[0].strip() for s in set_ or []], f"{path}: " if len(scenarios) > 1 else "")
     if bad:
         raise typer.Exit(2)
+
+
+def print_warnings(sc: Scenario, varied: list[str], prefix: str = "") -> None:
+    """The scenario's ``warning: ...`` lines after its ``ok`` line on stdout (sim/traps.py); stderr keeps only
+    errors, and warnings never change the exit code."""
+    from sim.traps import scenario_warnings
+
+    for line in scenario_warnings(sc, varied=varied):
+        out.print(f"warning: {prefix}{line}", markup=False)
 
 
 @app.command()
@@ -145,6 +167,8 @@ def network(
     sc = _load(scenario, set_)
     if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise ScenarioError(f"--plot: expected a .png, .svg or .pdf file name, got {str(plot)!r}")
+    if plot is not None:
+        probe_writable(plot, "--plot", parents=False)  # an unwritable place fails now, not after the work
     net = build_network(sc)
     cov = net.coverage()
     t = Table(title=f"{sc.name}: network", title_justify="left")
@@ -182,6 +206,8 @@ def demand(
     sc = _load(scenario, set_)
     if plot is not None and plot.exists() and not plot.is_dir():
         raise ScenarioError(f"--plot: {plot} exists and is not a directory")
+    if plot is not None:
+        probe_writable(plot / "intraday.png", "--plot")
     s = summarise(sc, days)
     t = Table(title=f"{s.name}: orders per day ({s.source} demand)", title_justify="left")
     active = [c for c in range(len(s.city_names)) if s.orders[:, c].sum() > 0
@@ -254,7 +280,11 @@ def run(
     set_: SetOpt = None,
     max_memory: MaxMemOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
+    progress: Annotated[str, typer.Option("--progress", help="auto (a bar on a terminal, nothing otherwise), bar, "
+                                          "plain (one line per simulated day on stderr, for logs and pipes), "
+                                          "none")] = "auto",
     no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html and plots/")] = False,
+    label: LabelOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="also write explain.parquet: every routing decision's "
                                           "candidates, for `shangou explain`; memory ~120 bytes per candidate "
                                           "(order x node per routing epoch), ~300 while written: ~1 GiB per "
@@ -263,17 +293,18 @@ def run(
     """Simulate a scenario and write its run directory (orders, lines, inventory, nodes, KPIs, report)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from sim.io.scenario import estimate_memory_bytes
     from sim.run import prepare, simulate
 
     sc = prepare(scenario, seed=seed, days=days, policy=policy, router=router, overrides=set_)
-    limit = parse_size(max_memory)
-    if estimate_memory_bytes(sc) > limit:
-        from sim.io.scenario.checks import human_bytes, memory_breakdown
+    from sim.io.scenario.memory import memory_refusal
 
-        raise ScenarioError(f"<scenario>: needs an estimated {human_bytes(estimate_memory_bytes(sc))} of memory "
-                            f"({memory_breakdown(sc)}), over the limit of {human_bytes(limit)} (--max-memory)")
-    show = not quiet and err.is_terminal
+    refusal = memory_refusal(sc, parse_size(max_memory))
+    if refusal is not None:
+        raise ScenarioError(refusal)
+    if progress not in PROGRESS_MODES:
+        raise ScenarioError(f"--progress: expected one of {', '.join(PROGRESS_MODES)}, got {progress!r}")
+    mode = "none" if quiet else progress if progress != "auto" else ("bar" if err.is_terminal else "none")
+    show = mode == "bar"
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=err, disable=not show) as bar:
         total = sc.horizon.warmup_days + sc.horizon.days
@@ -284,9 +315,12 @@ def run(
             rate = orders / max(time.perf_counter() - t0, 1e-9)
             bar.update(task, completed=min(day, total_days), info=f"day {day}/{total_days}, {orders:,} orders, "
                                                                     f"{rate:,.0f} orders/s")
+            if mode == "plain" and day > 0:
+                print(f"progress: {sc.name}: day {day}/{total_days} simulated, {orders:,} orders, {rate:,.0f} "
+                      f"orders/s, {time.perf_counter() - t0:,.0f} s", file=sys.stderr, flush=True)
 
         result = simulate(sc, replication=replication, out=out_dir, force=force, progress=tick, report=not no_report,
-                          explain=explain)
+                          explain=explain, label=label, meta={"overrides": list(set_ or [])})
     if not quiet:
         print_kpis(result.kpis, str(result.path), result.orders)
 
@@ -315,35 +349,56 @@ def print_kpis(k: dict[str, Any], path: str, orders: Any = None) -> None:
     out.print(t)
 
 
+# --------------------------------------------------------------------------- help text
+def _plain_label(param: Any) -> str:
+    """A value's label in help (PATH, N, X, TEXT, a|b), never a Python type (``<list[str]>``)."""
+    desc = param.type_descriptor
+    ann = desc.annotation
+    args = typing.get_args(ann)
+    base = args[0] if typing.get_origin(ann) is list and args else ann
+    if desc.is_choice and desc.choices:
+        return "|".join(str(getattr(c, "value", c)) for c in desc.choices)
+    if desc.is_path or base is Path:
+        return "PATH"
+    if base is int:
+        return "N"
+    if base is float:
+        return "X"
+    return "TEXT"
+
+
+def plain_help(command: Any) -> Any:
+    """Help and usage in the CLI's words: arguments as SCENARIO / [DIR], option values as PATH, N, X, TEXT
+    (typer's defaults show ``{dir_}`` and ``<list[str]>``). Applied to every verb before the CLI runs."""
+    for sub in getattr(command, "commands", {}).values():
+        plain_help(sub)
+    for param in command.params:
+        if getattr(param, "is_flag", False) or getattr(param, "count", False):
+            continue
+        if param.param_type_name == "argument":
+            name = (param.metavar or param.name or "ARG").strip("[]{}").rstrip("_").upper()
+            dots = "..." if param.nargs != 1 else ""
+            shown = name if param.required else f"[{name}]"
+            param.display_type = lambda ctx, **_: ""
+            param.display_type_rich = lambda ctx, **_: ""
+            param._usage_display_name = lambda shown=shown, dots=dots: shown + dots
+            param._rich_display_name = lambda name=name, dots=dots: name + dots
+        else:
+            label = _plain_label(param)
+            param.display_type = lambda ctx, label=label, **_: label
+            param.display_type_rich = lambda ctx, label=label, **_: label
+    return command
+
+
 # --------------------------------------------------------------------------- entry point
-REPORT_TO = "please report it with the command line, the scenario file and the output of --debug"
-
-
-def _internal(exc: BaseException) -> None:
-    err.print(f"error: internal error ({type(exc).__name__}): {exc}; this is a bug in shangou, {REPORT_TO}",
-              markup=False)
-
-
-def _os_error(exc: OSError) -> int:
-    """A full disk, a read-only or unwritable place, a directory where a file belongs: the user's
-    environment (exit 2); any other OSError is internal (exit 1)."""
-    from sim.io.outdir import USER_ERRNOS
-
-    if isinstance(exc, PermissionError) or exc.errno in USER_ERRNOS:
-        where = exc.filename if exc.filename is not None else "output"
-        err.print(f"error: {where}: {exc.strerror or exc}", markup=False)
-        return 2
-    _internal(exc)
-    return 1
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and exits with) 0, 1 or 2 as the contract says."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     if debug:  # accepted anywhere on the line, not only before the verb
         args = ["--debug"] + [a for a in args if a != "--debug"]
-    command = typer.main.get_command(app)
+    command = plain_help(typer.main.get_command(app))
+    previous = term_as_interrupt()
     try:
         rv = command.main(args=args, prog_name="shangou", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
@@ -364,12 +419,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         if debug:
             traceback.print_exc()
-        code = _os_error(exc)
+        line, code = os_error_line(exc)
+        err.print(line, markup=False)
     except Exception as exc:  # an internal error: one line unless --debug
         if debug:
             traceback.print_exc()
-        _internal(exc)
+        err.print(internal_line(exc), markup=False)
         code = 1
+    finally:
+        restore_term(previous)
     if argv is None:
         sys.exit(code)
     return code
@@ -380,5 +438,6 @@ def main(argv: list[str] | None = None) -> int:
 from sim import cli_results  # noqa: E402,F401,I001
 from sim import cli_experiments  # noqa: E402,F401
 from sim import cli_explain  # noqa: E402,F401
+from sim import cli_tools  # noqa: E402,F401
 from sim import cli_calibrate  # noqa: E402,F401
 from sim import cli_decide  # noqa: E402,F401

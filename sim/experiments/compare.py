@@ -37,6 +37,7 @@ from sim.experiments.experiment import (
 )
 from sim.experiments.headline import BY_NAME
 from sim.experiments.stats import pareto_front
+from sim.io.outdir import exclusive
 from sim.io.scenario import Scenario
 from sim.run import prepare
 from sim.spec import parse_spec, split_top_level
@@ -88,7 +89,7 @@ def compare(scenario: Scenario | str | Path, policies: str | Sequence[str], *, r
             workers: int | None = None, ci_width: float | None = None, max_replications: int = 30,
             router: str | None = None, days: int | None = None, seed: int | None = None,
             overrides: Sequence[str] | None = None, progress: bool | None = None,
-            plots: bool = True) -> ExperimentResult:
+            plots: bool = True, label: str | None = None) -> ExperimentResult:
     """Run every policy for `replications` replications with common random numbers and compare them.
 
     The first policy is the baseline of the paired differences. `ci_width` adds replications in rounds
@@ -107,7 +108,7 @@ def compare(scenario: Scenario | str | Path, policies: str | Sequence[str], *, r
     sc0 = groups[0].scenario
     info = {"scenario": sc0.name, "policies": specs, "replications": replications, "ci_width": ci_width,
             "executor": executor, "router": sc0.router.name, "days": sc0.horizon.days, "seed": sc0.seed,
-            "overrides": list(overrides or [])}
+            "overrides": list(overrides or []), "label": label}
     return run_experiment(
         "compare", groups, info, key="policy", stem="comparison", out=out, replications=replications,
         executor=executor, address=address, workers=workers, ci_width=ci_width, max_replications=max_replications,
@@ -123,10 +124,23 @@ def run_experiment(kind: str, groups: Sequence[Group], info: dict[str, Any], *, 
     sc0 = groups[0].scenario
     target = Path(out) if out is not None else default_out(kind, sc0.name)
     prepare_out(target, kind)
+    with exclusive(target):  # a second compare into the same folder is refused, not run twice
+        return _run_locked(kind, groups, info, key=key, stem=stem, target=target, replications=replications,
+                           executor=executor, address=address, workers=workers, ci_width=ci_width,
+                           max_replications=max_replications, progress=progress, plots=plots)
+
+
+def _run_locked(kind: str, groups: Sequence[Group], info: dict[str, Any], *, key: str, stem: str, target: Path,
+                replications: int, executor: str, address: str | None, workers: int | None,
+                ci_width: float | None, max_replications: int, progress: bool | None,
+                plots: Callable[[pd.DataFrame, Path, str], dict[str, Path]] | None) -> ExperimentResult:
+    sc0 = groups[0].scenario
     write_marker(target, kind, {**info, "status": "running"})
     outcomes, rounds = run_rounds(groups, out=target, replications=replications, executor=executor,
                                   address=address, workers=workers, ci_width=ci_width,
-                                  max_replications=max_replications, progress=progress, name=f"{kind} {sc0.name}")
+                                  max_replications=max_replications, progress=progress, name=f"{kind} {sc0.name}",
+                                  meta={"experiment": kind, "label": info.get("label"),
+                                        "overrides": info.get("overrides")})
     table = summary_table(outcomes, groups, key)
     reps = replications_table(outcomes, groups, key, target)
     write_table(table, target, stem)

@@ -14,6 +14,9 @@ in-memory DuckDB database with:
   (``tiers.near.share``, ``cost_breakdown_cny.fixed``, ``by_city.Hangzhou.orders``) and ``value`` a
   DOUBLE (NULL where kpis.json has null); ``by_day`` goes to its own view ``kpis_by_day``
   (one row per run and measured day).
+- ``skus`` (the catalog as simulated: the planner's ``sku_id`` and ``name`` with a products table; join
+  ``lines`` on ``(run_id, sku)``) and ``order_ids`` (a history's own order ids: ``order_id`` ->
+  ``source_order_id``): over the runs that have skus.parquet / order_ids.parquet (sim/io/skus.py).
 - ``run_files``: (run_id, policy, replication, seed, tbl, file), the Parquet file behind each view row.
 
 ``run_id`` is the run's path relative to DIR (its own name when DIR is the run). The small tables
@@ -39,6 +42,7 @@ from sim.io.results import RUN_FILES, TABLES
 from sim.vocab import TIER_NAMES
 
 META = ("run_id", "policy", "replication", "seed")
+OPTIONAL_TABLES = ("skus", "order_ids")  # sim/io/skus.py: every run since skus.parquet; history replays
 HEADLINE = ("orders", "delivered", "lost", "perfect_order_rate", "requested_tier_rate", "lost_sales_rate",
             "downgrade_rate", "split_rate", "line_fill_rate", "local_fulfilment_rate", "cost_per_order_cny")
 TIERS = TIER_NAMES
@@ -75,6 +79,14 @@ def find_runs(root: str | Path) -> list[Path]:
 def _run_id(run: Path, root: Path) -> str:
     rel = run.resolve().relative_to(root.resolve()).as_posix()
     return run.resolve().name if rel == "." else rel
+
+
+def _int64(value: object) -> int | None:
+    """An int64 column's value from a manifest, null when it is not one (a seed >= 2^63 written before
+    the scenario schema bounded it must not break ``shangou runs`` or ``query``)."""
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+        return value
+    return None
 
 
 def _read_json(path: Path) -> Any:
@@ -121,9 +133,9 @@ class Catalogue:
             self.kpis.append(_read_json(p / "kpis.json"))
             self.meta.append({
                 "run_id": _run_id(p, self.root), "policy": man.get("policy"),
-                "replication": man.get("replication"), "seed": man.get("seed"),
+                "replication": _int64(man.get("replication")), "seed": _int64(man.get("seed")),
                 "scenario": man.get("scenario"), "router": man.get("router"),
-                "warmup_days": man.get("warmup_days"), "measured_days": man.get("measured_days"),
+                "warmup_days": _int64(man.get("warmup_days")), "measured_days": _int64(man.get("measured_days")),
                 "wall_s": man.get("wall_s"), "shangou_version": man.get("shangou_version"),
                 "path": str(p.resolve()),
             })
@@ -181,9 +193,12 @@ def connect(root: str | Path) -> duckdb.DuckDBPyConnection:
     cat = Catalogue(root)
     con = duckdb.connect(":memory:")
     runs_tbl, kpis_tbl, by_day = cat.runs_table(), cat.kpis_table(), cat.by_day_table()
+    optional = {t: [m for m in cat.meta if (Path(m["path"]) / f"{t}.parquet").is_file()] for t in OPTIONAL_TABLES}
     files = pa.Table.from_pylist(
         [{**{c: m[c] for c in META}, "tbl": t, "file": (Path(m["path"]) / f"{t}.parquet").as_posix()}
-         for m in cat.meta for t in TABLES],
+         for m in cat.meta for t in TABLES]
+        + [{**{c: m[c] for c in META}, "tbl": t, "file": (Path(m["path"]) / f"{t}.parquet").as_posix()}
+           for t, ms in optional.items() for m in ms],
         schema=pa.schema([("run_id", pa.string()), ("policy", pa.string()), ("replication", pa.int64()),
                           ("seed", pa.int64()), ("tbl", pa.string()), ("file", pa.string())]))
     for name, obj in (("_runs_src", runs_tbl), ("_kpis_src", kpis_tbl), ("_by_day_src", by_day),
@@ -197,6 +212,9 @@ def connect(root: str | Path) -> duckdb.DuckDBPyConnection:
         con.unregister(name)
     for t in TABLES:
         con.execute(f"CREATE VIEW {t} AS {_table_sql(t, cat.meta)}")
+    for t, ms in optional.items():  # over the runs that have the file (older runs have no skus.parquet)
+        if ms:
+            con.execute(f"CREATE VIEW {t} AS {_table_sql(t, ms)}")
     return con
 
 
