@@ -32,6 +32,7 @@ from sim.engine.routing_step import route_epoch
 from sim.engine.shipments import deliver_shipments
 from sim.engine.store import StoreOps
 from sim.engine.warehouse import Waves
+from sim.inventory.perishables import cap_fresh_targets, fresh_draw, unfilled
 from sim.inventory.replenishment import Pipeline, lateral_transfers, plan_replenishment
 from sim.inventory.state import InventoryState
 from sim.network import FDC, NDC, STORE, build_network
@@ -41,7 +42,7 @@ from sim.rng import RandomStreams
 from sim.routing.base import make_router
 from sim.routing.lookahead import shortfall_value
 from sim.spec import parse_spec
-from sim.units import DAY, parse_clock
+from sim.units import DAY, HOUR, parse_clock
 
 EPS = 1e-3
 KIND_TIER = {STORE: NEAR, FDC: MID, NDC: FAR}
@@ -72,6 +73,7 @@ class Simulation:
         self.stores = np.flatnonzero(self.kind == STORE)
         self.fdcs = np.flatnonzero(self.kind == FDC)
         self.ndcs = np.flatnonzero(self.kind == NDC)
+        self.fresh_targets: np.ndarray | None = None  # the last review's targets (inventory.fresh)
         self.row = np.full(N, -1, np.int64)  # node -> row in its kind's operation arrays
         for group in (self.stores, self.fdcs, self.ndcs):
             self.row[group] = np.arange(group.size)
@@ -225,6 +227,8 @@ class Simulation:
         self._supply_ndcs(day, rate)
         if day % max(1, round(self.sc.inventory.review_period_days)) == 0:
             self._review(day)
+        if self.sc.inventory.fresh.enabled:
+            self._supply_fresh(day, rate)
         if day < self.total_days:
             orders = demand_day(self.sc, self.net, self.cat, self.streams, day)
             self.forecaster.observe(day, orders)  # forecast(d) uses days < d only
@@ -240,6 +244,8 @@ class Simulation:
         target = np.ceil(cover[None, :] * rate[self.ndcs]).astype(np.int64)
         pos = self.inv.position()[self.ndcs]
         need = np.maximum(target - pos, 0)
+        if self.sc.inventory.fresh.enabled:  # fresh SKUs come by the daily delivery (_supply_fresh)
+            need[:, np.isfinite(life_days)] = 0
         n, s = np.nonzero(need)
         if not n.size:
             return
@@ -249,6 +255,21 @@ class Simulation:
         else:
             self.inv.ship_in(nodes, s, need[n, s])
             self.pipeline.add_external(day * DAY + sup.lead_time_days * DAY, nodes, s, need[n, s])
+
+    def _supply_fresh(self, day: int, rate: np.ndarray) -> None:
+        """Daily fresh delivery to the NDCs for what the forward nodes stocking each SKU will draw."""
+        fr = self.sc.inventory.fresh
+        fresh = np.flatnonzero(np.isfinite(self.cat.shelf_life_s))
+        if not fresh.size or self.fresh_targets is None:
+            return
+        draw = fresh_draw(self.fresh_targets, rate, self.net.supplier, self.ndcs, self.cat.tier_eligible[:, 2], fresh)
+        pos = self.inv.position()
+        need = (np.ceil(fr.ndc_days_of_supply * draw - 1e-9).astype(np.int64) - pos[np.ix_(self.ndcs, fresh)]
+                + unfilled(self.fresh_targets, pos, self.net.supplier, self.ndcs, fresh))
+        n, j = np.nonzero(need > 0)
+        if n.size:
+            self.inv.ship_in(self.ndcs[n], fresh[j], need[n, j])
+            self.pipeline.add_external(day * DAY + fr.ndc_lead_time_h * HOUR, self.ndcs[n], fresh[j], need[n, j])
 
     def _review(self, day: int) -> None:
         net = self.net
@@ -270,6 +291,10 @@ class Simulation:
             costs=policy_costs(self.sc, net, self.cat, transport_cny=np.where(seen, transport, np.nan)
                                if seen.any() else None))
         targets = np.asarray(self.policy.targets(ctx), np.int64)
+        if self.sc.inventory.fresh.enabled:
+            if self.sc.inventory.fresh.forward_cap:
+                targets = cap_fresh_targets(targets, ctx.forecast, self.cat.shelf_life_s / DAY, net.supplier, self.kind)
+            self.fresh_targets = targets
         self.la_rate = ctx.forecast / DAY
         self.la_orders = ctx.forecast.sum(axis=1) / max(self.forecaster.units_per_order, 1e-9)
         self.next_review_s = np.full(net.n_nodes, day * DAY + ctx.review_s)

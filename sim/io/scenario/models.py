@@ -455,9 +455,39 @@ class Costs(Model):
 
 # --------------------------------------------------------------------------- inventory, policy, router, forecast
 class NdcSupply(Model):
+    """The NDC's external supplier. Non-fresh SKUs follow an order-up-to policy reviewed daily: the NDC's
+    position is topped up to ``initial_days_of_supply`` x its expected daily draw (every tier it feeds)."""
+
     mode: Literal["unlimited", "lead_time"] = "unlimited"
     lead_time_days: PosFloat = 3.0
-    initial_days_of_supply: PosFloat = 30.0
+    initial_days_of_supply: PosFloat = Field(
+        30.0, description="non-fresh order-up-to cover at the NDC, days of its expected daily draw, reviewed daily "
+                          "(assumption: a brand's national warehouse holding about a month of slow and fast movers)")
+
+
+class FreshStock(Model):
+    """Perishables where they belong (issue #14): fresh SKUs (finite shelf life) are delivered to the NDC daily
+    for what the forward nodes that stock them will draw, and no node orders more than it sells in its shelf life.
+    ``enabled: false`` restores the earlier rule (NDC fresh cover min(initial_days_of_supply, life - 1) of the
+    whole network's demand, delivered like non-fresh stock, forward targets uncapped)."""
+
+    enabled: bool = Field(True, description="fresh supply and caps below; false = the earlier behaviour")
+    ndc_days_of_supply: PosFloat = Field(
+        1.0, description="NDC fresh order, days of the forward draw on top of what its customers' requests still "
+                         "lack (daily delivery: one review cycle; assumption, parameters.md Calibration targets: "
+                         "fresh stock turns in ~2.2 days at forward sites)")
+    ndc_lead_time_h: NonNegFloat = Field(
+        8.0, description="supplier to NDC lead time of the daily fresh delivery, hours (ordered at the day's review; "
+                         "assumption: overnight harvest/processing to a morning delivery)")
+    forward_cap: bool = Field(
+        True, description="cap each forward node's fresh target at what it sells in its shelf life less a day: "
+                          "ceil(echelon forecast x max(life - 1, 1)) [params: shelf life of fresh 2-5 days]")
+
+    @model_validator(mode="after")
+    def _check(self) -> FreshStock:
+        if self.ndc_lead_time_h >= 24.0:
+            raise ValueError(f"ndc_lead_time_h: a daily delivery must arrive within the day, got {self.ndc_lead_time_h:g}")
+        return self
 
 
 class Inventory(Model):
@@ -465,6 +495,7 @@ class Inventory(Model):
     initial_forward: Literal["none"] = Field(
         "none", description="forward nodes start empty and warm-up fills them (paid for), the same for every policy")
     ndc_supply: NdcSupply = NdcSupply()
+    fresh: FreshStock = FreshStock()
 
 
 class Router(Model):
