@@ -133,7 +133,8 @@ class Simulation:
                            np.array([c.van_speed_kmh for c in fd]), np.array([c.van_stop_s for c in fd]),
                            net.node_lat[self.fdcs], net.node_lon[self.fdcs], net.reach_km[self.fdcs],
                            sc.geography.circuity, sc.costs.van.per_stop_cny, sc.costs.van.per_km_cny,
-                           mode=sc.router.vans, volume_l=self._order_volume_l)
+                           mode=sc.router.vans, volume_l=self._order_volume_l,
+                           vans_as_needed=sc.tiers.mid.van_dispatch == "needed")
         self.parcels = Parcels(parse_clock(sc.tiers.far.cutoff),
                                np.array([caps[i].outbound_per_day for i in self.ndcs]), net.far_transit_days[self.ndcs])
         self.parcel_cost = np.full((self.ndcs.size, len(net.city_names)), sc.costs.parcel.per_order_cny)

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import golden  # noqa: E402
 
 BEFORE = json.loads((Path(__file__).parent / "golden_before_14.json").read_text())
-OFF = ["inventory.fresh.enabled=false"]
+OFF = ["inventory.fresh.enabled=false", "tiers.mid.rolling.enabled=false", "tiers.mid.van_dispatch=all"]
 CASES = [("toy", 1, "flow", "forecast_push(service=0.9)"), ("toy", 1, "nearest", "top_n(n=120)")]
 
 
