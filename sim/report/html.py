@@ -177,7 +177,7 @@ def run_report(run_dir: Path, plots_dir: Path | None = None) -> str:
         section("summary", "Scenario", kv_table(sec.scenario_rows(sc, man, run.nodes))),
         section("method", "Method", kv_table(sec.method_rows(man, k, sec.drain_days(run.inventory, man)))),
         section("kpis", "KPIs (measured days)",
-                kv_table(sec.kpi_rows(k)) + "<h3>Tiers (delivered orders)</h3>" + df_table(sec.tier_table(k))
+                kv_table(sec.kpi_rows(k, run.orders)) + "<h3>Tiers (delivered orders)</h3>" + df_table(sec.tier_table(k))
                 + "<h3>Costs</h3>" + df_table(sec.cost_table(k)) + "<h3>Inventory and utilisation</h3>"
                 + df_table(sec.resource_table(k)) + "<h3>By day</h3>" + df_table(sec.by_day_table(k))),
         section("calibration", "Calibration against public figures", calibration_html(run_dir)),
@@ -276,6 +276,18 @@ def write_report(path: str | Path) -> Path:
         from sim.report.sweep_report import sweep_report  # it builds on this module's helpers
 
         text = sweep_report(root, root / PLOTS_DIR)
+    elif (root / "levels.parquet").is_file() and (root / "experiment.json").is_file():
+        from sim.report.decide_report import staff_report
+
+        text = staff_report(root, root / PLOTS_DIR)
+    elif (root / "sites.parquet").is_file() and (root / "experiment.json").is_file():
+        from sim.report.decide_report import sites_report
+
+        text = sites_report(root, root / PLOTS_DIR)
+    elif (root / "trials.parquet").is_file() and (root / "experiment.json").is_file():
+        from sim.report.decide_report import optimize_report  # it builds on this module's helpers
+
+        text = optimize_report(root, root / PLOTS_DIR)
     elif is_run_dir(root):
         text = run_report(root, root / PLOTS_DIR)
     else:
