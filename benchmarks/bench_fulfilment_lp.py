@@ -14,6 +14,7 @@ only. Run::
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,28 @@ from sim.rng import RandomStreams  # noqa: E402
 from sim.routing.benchmarks import ma2023, online  # noqa: E402
 
 
+def combine(logs: list[str]) -> int:
+    """The cost / DLP table from the per-instance lines of several runs' output (a run split with --first)."""
+    rows: dict[int, dict[str, float]] = {}
+    for f in logs:
+        for ln in Path(f).read_text().splitlines():
+            m = re.match(r"instance\s+(\d+): DLP\s+[\d.]+\s+(.*)", ln)
+            if m:
+                it = iter(m.group(2).split())
+                rows[int(m.group(1))] = {k: float(v) for k, v in zip(it, it, strict=True)}
+    keys = sorted(rows)
+    print(f"{len(keys)} instances: {keys}\n")
+    print("| policy | cost / DLP, mean [95% CI] over instances | min | max | below dilated in |")
+    print("|---|---|---|---|---|")
+    for p in rows[keys[0]]:
+        v = np.array([rows[i][p] for i in keys])
+        d = np.array([rows[i].get("dilated", np.nan) for i in keys])
+        s = summarize(v)
+        print(f"| {p} | {s.mean:.4f} [{s.ci_low:.4f}, {s.ci_high:.4f}] | {v.min():.4f} | {v.max():.4f} | "
+              f"{int((v < d).sum())}/{v.size} |")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--instances", type=int, default=30)
@@ -35,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--T", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--policies", default=",".join(online.POLICIES))
+    ap.add_argument("--combine", nargs="+", metavar="LOG", help="only print the table from earlier runs' output")
     a = ap.parse_args(argv)
+    if a.combine:
+        return combine(a.combine)
     policies = [p for p in a.policies.split(",") if p]
     ratio = {p: [] for p in policies}  # per instance: mean cost / DLP
     hratio = {p: [] for p in policies}  # per instance: mean over sequences of cost / hindsight LP

@@ -70,12 +70,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sets-file", help="a file of overrides, one path=value per line")
     ap.add_argument("--out", default="/tmp/shangou-hindsight")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--routers", default=",".join(n for n, _, _ in ROUTERS),
+                    help="a subset of the routers (the first is the myopic reference)")
     a = ap.parse_args(argv)
+    chosen = [n for n in a.routers.split(",") if n]
+    routers = [r for r in ROUTERS if r[0] in chosen]
     sets = list(a.set)
     if a.sets_file:
         sets += [ln.strip() for ln in Path(a.sets_file).read_text().splitlines() if ln.strip()]
     jobs = [(a.scenario, a.days, rep, router, sets + list(extra), str(Path(a.out) / f"rep{rep}" / name))
-            for rep in range(a.replications) for name, router, extra in ROUTERS]
+            for rep in range(a.replications) for name, router, extra in routers]
     t0 = time.perf_counter()
     if a.workers > 1:
         with ProcessPoolExecutor(a.workers) as ex:
@@ -84,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         for j in jobs:
             _run(j)
     t_runs = time.perf_counter() - t0
-    names = [n for n, _, _ in ROUTERS]
+    names = [n for n, _, _ in routers]
     per_order = {n: [] for n in names + ["bound"]}
     closed = {n: [] for n in names}
     kpi_cost = {n: [] for n in names}

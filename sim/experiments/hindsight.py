@@ -38,6 +38,8 @@ from sim.routing.hindsight import Problem
 
 TIER_CODE = {"near": 0, "mid": 1, "far": 2}
 OPEN_REASONS = ("option", "no_stock", "no_capacity", "slower_tier")
+EXPLAIN_COLUMNS = ("epoch_s", "order_id", "requested_tier", "node_id", "tier", "handling_cny", "transport_cny",
+                   "accept_p", "reason", "chosen", "repaired", "outcome")
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def read_run(path: str | Path) -> RunFacts:
     ids = orders["order_id"].to_numpy()
     lines = pd.read_parquet(path / "lines.parquet")
     lines = lines[lines["order_id"].isin(ids)].reset_index(drop=True)
-    ex = pd.read_parquet(path / "explain.parquet")
+    ex = pd.read_parquet(path / "explain.parquet", columns=list(EXPLAIN_COLUMNS))
     ex = ex[ex["order_id"].isin(ids)].reset_index(drop=True)
     inv = pd.read_parquet(path / "inventory.parquet", columns=["day", "node_id", "sku", "start", "received"])
     first = int(sc.horizon.warmup_days)
