@@ -94,7 +94,7 @@ def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replic
                      progress=(lambda day, n: progress(day, total, n)) if progress else None, explain=explain)
     records = sim.run()
     wall = time.perf_counter() - t0
-    assert_invariants(records, drained=True)
+    assert_invariants(records, drained=True, shelf_life_days=sim.cat.shelf_life_s / 86400.0)
     info: dict[str, Any] = {"seed": sc.seed, "replication": replication, "policy": sc.policy,
                             "router": sc.router.name, "wall_s": round(wall, 3),
                             "orders_per_s": round(records.orders.n / wall, 1) if wall > 0 else None}

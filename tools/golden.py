@@ -53,7 +53,11 @@ ADDED_OFF: dict[str, Any] = {
     "tiers.near.quote": "promise", "tiers.near.quote_buffer_min": 3.0, "tiers.near.max_quote_min": 50.0,
 }
 OFF = [f"{path}={json.dumps(v)}" for path, v in ADDED_OFF.items() if not isinstance(v, dict)] + [
-    f"{path}.{k}={json.dumps(v)}" for path, d in ADDED_OFF.items() if isinstance(d, dict) for k, v in d.items()]
+    f"{path}.{k}={json.dumps(v)}" for path, d in ADDED_OFF.items() if isinstance(d, dict) for k, v in d.items()] + [
+    "inventory.fresh.enabled=false",  # issue #14: daily fresh supply to the NDC, forward fresh caps
+    "tiers.mid.rolling.enabled=false",  # issue #14: rolling mid cut-off (hourly waves)
+    "tiers.mid.van_dispatch=all",  # issue #14: approx waves send every van (the engine before)
+]
 
 
 def key(case: Case) -> str:

@@ -34,6 +34,7 @@ from sim.engine.staffing import build_shifts, rider_report
 from sim.engine.store import StoreOps
 from sim.engine.warehouse import Waves
 from sim.inventory.initial import place_initial_stock
+from sim.inventory.perishables import cap_fresh_targets, fresh_draw, unfilled
 from sim.inventory.replenishment import Pipeline, lateral_transfers, plan_replenishment
 from sim.inventory.state import InventoryState
 from sim.network import FDC, NDC, STORE, build_network
@@ -44,7 +45,7 @@ from sim.rng import RandomStreams
 from sim.routing.base import make_router
 from sim.routing.lookahead import shortfall_value
 from sim.spec import parse_spec
-from sim.units import DAY, parse_clock
+from sim.units import DAY, HOUR, parse_clock
 from sim.vocab import OrderStatus
 
 EPS = 1e-3
@@ -77,6 +78,7 @@ class Simulation:
         self.stores = np.flatnonzero(self.kind == STORE)
         self.fdcs = np.flatnonzero(self.kind == FDC)
         self.ndcs = np.flatnonzero(self.kind == NDC)
+        self.fresh_targets: np.ndarray | None = None  # the last review's targets (inventory.fresh)
         self.row = np.full(N, -1, np.int64)  # node -> row in its kind's operation arrays
         for group in (self.stores, self.fdcs, self.ndcs):
             self.row[group] = np.arange(group.size)
@@ -145,7 +147,8 @@ class Simulation:
                            np.array([c.van_speed_kmh for c in fd]), np.array([c.van_stop_s for c in fd]),
                            net.node_lat[self.fdcs], net.node_lon[self.fdcs], net.reach_km[self.fdcs],
                            sc.geography.circuity, sc.costs.van.per_stop_cny, sc.costs.van.per_km_cny,
-                           mode=sc.router.vans, volume_l=self._order_volume_l)
+                           mode=sc.router.vans, volume_l=self._order_volume_l,
+                           vans_as_needed=sc.tiers.mid.van_dispatch == "needed")
         self.parcels = Parcels(parse_clock(sc.tiers.far.cutoff),
                                np.array([caps[i].outbound_per_day for i in self.ndcs]), net.far_transit_days[self.ndcs])
         self.parcel_cost = np.full((self.ndcs.size, len(net.city_names)), sc.costs.parcel.per_order_cny)
@@ -248,6 +251,8 @@ class Simulation:
         self._supply_ndcs(day, rate)
         if day % max(1, round(self.sc.inventory.review_period_days)) == 0:
             self._review(day)
+        if self.sc.inventory.fresh.enabled:
+            self._supply_fresh(day, rate)
         if day < self.total_days:
             orders = demand_day(self.sc, self.net, self.cat, self.streams, day)
             self.forecaster.observe(day, orders)  # forecast(d) uses days < d only
@@ -267,6 +272,8 @@ class Simulation:
         target = np.ceil(cover[None, :] * rate[self.ndcs]).astype(np.int64)
         pos = self.inv.position()[self.ndcs]
         need = np.maximum(target - pos, 0)
+        if self.sc.inventory.fresh.enabled:  # fresh SKUs come by the daily delivery (_supply_fresh)
+            need[:, np.isfinite(life_days)] = 0
         if day == 0:
             need[self.given[self.ndcs]] = 0  # the planner's observed NDC stock is the start, not topped up
         n, s = np.nonzero(need)
@@ -278,6 +285,21 @@ class Simulation:
         else:
             self.inv.ship_in(nodes, s, need[n, s])
             self.pipeline.add_external(day * DAY + sup.lead_time_days * DAY, nodes, s, need[n, s])
+
+    def _supply_fresh(self, day: int, rate: np.ndarray) -> None:
+        """Daily fresh delivery to the NDCs for what the forward nodes stocking each SKU will draw."""
+        fr = self.sc.inventory.fresh
+        fresh = np.flatnonzero(np.isfinite(self.cat.shelf_life_s))
+        if not fresh.size or self.fresh_targets is None:
+            return
+        draw = fresh_draw(self.fresh_targets, rate, self.net.supplier, self.ndcs, self.cat.tier_eligible[:, 2], fresh)
+        pos = self.inv.position()
+        need = (np.ceil(fr.ndc_days_of_supply * draw - 1e-9).astype(np.int64) - pos[np.ix_(self.ndcs, fresh)]
+                + unfilled(self.fresh_targets, pos, self.net.supplier, self.ndcs, fresh))
+        n, j = np.nonzero(need > 0)
+        if n.size:
+            self.inv.ship_in(self.ndcs[n], fresh[j], need[n, j])
+            self.pipeline.add_external(day * DAY + fr.ndc_lead_time_h * HOUR, self.ndcs[n], fresh[j], need[n, j])
 
     def _review(self, day: int) -> None:
         net = self.net
@@ -302,6 +324,10 @@ class Simulation:
         if day == 0 and self.given.any():  # day 0 fills only the nodes the planner's stock file leaves out
             targets = targets.copy()
             targets[self.given] = np.minimum(targets[self.given], self.inv.position()[self.given])
+        if self.sc.inventory.fresh.enabled:
+            if self.sc.inventory.fresh.forward_cap:
+                targets = cap_fresh_targets(targets, ctx.forecast, self.cat.shelf_life_s / DAY, net.supplier, self.kind)
+            self.fresh_targets = targets
         self.la_rate = ctx.forecast / DAY
         self.la_orders = ctx.forecast.sum(axis=1) / max(self.forecaster.units_per_order, 1e-9)
         self.next_review_s = np.full(net.n_nodes, day * DAY + ctx.review_s)

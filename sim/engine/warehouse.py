@@ -42,8 +42,10 @@ class Waves:
     def __init__(self, cutoffs_s: np.ndarray, windows_s: np.ndarray, vans: np.ndarray, van_capacity_l: np.ndarray,
                  van_speed_kmh: np.ndarray, van_stop_s: np.ndarray, fdc_lat: np.ndarray, fdc_lon: np.ndarray,
                  reach_km: np.ndarray, circuity: float, per_stop: float, per_km: float, *, mode: str = "approx",
-                 volume_l: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
-        """`mode` is ``router.vans`` (a key of `VAN_MODES`); `volume_l` gives orders' litres (the solver's loads)."""
+                 volume_l: Callable[[np.ndarray], np.ndarray] | None = None, vans_as_needed: bool = False) -> None:
+        """`mode` is ``router.vans`` (a key of `VAN_MODES`); `volume_l` gives orders' litres (the solver's loads);
+        `vans_as_needed` (``tiers.mid.van_dispatch: needed``): an approx wave sends the fewest vans that carry its
+        orders by volume and by the stops a van makes in the window, instead of every van."""
         self.cut = np.asarray(cutoffs_s, float)  # (W,) time of day
         self.win = np.asarray(windows_s, float)  # (W, 2)
         self.vans, self.van_l = vans, van_capacity_l
@@ -57,6 +59,7 @@ class Waves:
             raise ValueError(f"router.vans: unknown mode {mode!r}; expected one of {sorted(VAN_MODES)}")
         self.route_fdc = VAN_MODES[mode]
         self.volume_l = volume_l
+        self.vans_as_needed = vans_as_needed
 
     def wave_at(self, t: float) -> int:
         """Global index (day x W + w) of the first wave whose cut-off is at or after t."""
@@ -130,12 +133,15 @@ def approx_fdc(w: Waves, f: int, g: int, lat: np.ndarray, lon: np.ndarray, km: n
                vol: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``vans: approx``: sweep by polar angle, BHH tour per van, delivery times spread over the window.
     Returns per-order delivery time and van cost, and each van's busy seconds (at most the window)."""
-    del vol  # the sweep splits by count; the wave's volume was checked when orders joined it
     a, b = w.window_s(g)
     delivered, cost = np.empty(lat.size), np.empty(lat.size)
     ang = np.arctan2(lat - w.fdc_lat[f], (lon - w.fdc_lon[f]) * np.cos(np.radians(lat)))
     order = np.argsort(ang, kind="stable")
     n_vans = int(min(w.vans[f], lat.size))
+    if w.vans_as_needed:  # the sweep splits by count; the wave's volume was checked when orders joined it
+        stops = w.per_van_orders(g, float(vol.mean()) if vol.size else 0.0, np.full(len(w.vans), float(km.mean())))[f]
+        need = max(np.ceil(vol.sum() / w.van_l[f] - 1e-9), np.ceil(lat.size / stops - 1e-9), 1.0)
+        n_vans = int(min(n_vans, need))
     area = np.pi * w.reach[f] ** 2 / n_vans
     busy = np.empty(n_vans)
     for v, stops in enumerate(np.array_split(order, n_vans)):

@@ -210,16 +210,48 @@ def _shipped(r: RunRecords) -> list[str]:
                               f"(+{int(pending[i])} on open lines)")
 
 
-def check_invariants(records: RunRecords, *, drained: bool) -> list[str]:
-    """Every violated invariant as one message (empty = consistent). `drained`: the run ran its drain."""
+def _fresh_age(r: RunRecords, shelf_life_days: np.ndarray) -> list[str]:
+    """No fresh unit sits at a node longer than its shelf life (to the day, FIFO): the stock of a perishable
+    node x SKU at the end of day d is at most what the node received on days d - L + 1 .. d, L = ceil(life)."""
+    v = r.inventory
+    life = np.asarray(shelf_life_days, float)
+    if not len(v.day) or not np.isfinite(life).any():
+        return []
+    per = np.isfinite(life[v.sku])
+    if not per.any():
+        return []
+    rows = np.flatnonzero(per)
+    node, sku, day = v.node[rows].astype(np.int64), v.sku[rows].astype(np.int64), v.day[rows].astype(np.int64)
+    d0 = int(day.min())
+    span = int(day.max()) - d0 + 1
+    cell, inverse = np.unique(node * (int(sku.max()) + 1) + sku, return_inverse=True)
+    received = np.zeros((cell.size, span + 1), np.int64)  # column 0 stays 0: cumulative sums start there
+    received[inverse, day - d0 + 1] = v.received[rows]
+    cum = received.cumsum(axis=1)
+    L = np.ceil(life[sku]).astype(np.int64)
+    hi = day - d0 + 1
+    window = cum[inverse, hi] - cum[inverse, np.maximum(hi - L, 0)]
+    bad = v.end[rows] > window
+    return _problem("no fresh unit older than its shelf life at any node", bad, rows.size, "perishable rows hold more "
+                    "than they received within their shelf life",
+                    lambda i: f"node {int(node[i])} SKU {int(sku[i])} day {int(day[i])}: end={int(v.end[rows][i])} "
+                              f"> received in the last {int(L[i])} day(s)={int(window[i])}")
+
+
+def check_invariants(records: RunRecords, *, drained: bool, shelf_life_days: np.ndarray | None = None) -> list[str]:
+    """Every violated invariant as one message (empty = consistent). `drained`: the run ran its drain;
+    `shelf_life_days` (per SKU, inf for non-perishables) adds the fresh-age invariant."""
     problems = _shapes(records)
     if problems:
         return problems
-    return _orders(records, drained) + _lines(records) + _inventory(records) + _shipped(records)
+    out = _orders(records, drained) + _lines(records) + _inventory(records) + _shipped(records)
+    if shelf_life_days is not None:
+        out += _fresh_age(records, shelf_life_days)
+    return out
 
 
-def assert_invariants(records: RunRecords, *, drained: bool) -> None:
+def assert_invariants(records: RunRecords, *, drained: bool, shelf_life_days: np.ndarray | None = None) -> None:
     """Raise ``InvariantViolation`` listing every violated invariant."""
-    problems = check_invariants(records, drained=drained)
+    problems = check_invariants(records, drained=drained, shelf_life_days=shelf_life_days)
     if problems:
         raise InvariantViolation(problems)

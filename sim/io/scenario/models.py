@@ -13,7 +13,16 @@ import math
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, Strict, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    Strict,
+    ValidationError,
+    model_validator,
+)
 
 from sim import units
 from sim.vocab import TIER_NAMES
@@ -510,11 +519,88 @@ class Wave(Model):
         return self
 
 
+class RollingWaves(Model):
+    """A rolling cut-off (issue #14): a wave every ``every_min`` from ``first_cutoff`` to ``last_cutoff``, each
+    delivering in [cut-off + ``window_start_min``, cut-off + ``window_end_min``], so an order placed between the
+    first and last cut-off is delivered within ``every_min + window_end_min`` (<= 4 h) of ordering. Enabled, it
+    generates ``waves``; a scenario that lists its own ``waves`` turns it off (listing both is refused)."""
+
+    enabled: bool = Field(True, description="generate the waves below; false = the listed `waves`")
+    first_cutoff: Clock = Field("08:00", description="first wave's cut-off (assumption: store hours 08:00-23:00)")
+    last_cutoff: Clock = Field("20:00", description="last wave's cut-off; later orders ride the next day's first")
+    every_min: PosFloat = Field(60.0, description="minutes between cut-offs (assumption; parameters.md FDC vans: "
+                                                  "4-6 waves for a 4-hour promise count from the cut-off, hourly "
+                                                  "cut-offs make it 4 h from ordering)")
+    window_start_min: NonNegFloat = Field(60.0, description="pick and load: the window opens this long after the "
+                                                            "cut-off (assumption)")
+    window_end_min: PosFloat = Field(180.0, description="the window closes this long after the cut-off; with "
+                                                        "every_min at most 240 [params: Tiers, mid 4 hours]")
+
+    @model_validator(mode="after")
+    def _check(self) -> RollingWaves:
+        a, b = units.parse_clock(self.first_cutoff), units.parse_clock(self.last_cutoff)
+        if b < a:
+            raise ValueError(f"last_cutoff: must not be before first_cutoff, got {self.first_cutoff}-{self.last_cutoff}")
+        if self.window_end_min <= self.window_start_min:
+            raise ValueError(f"window_end_min: must be after window_start_min, got {self.window_end_min:g}")
+        if self.every_min + self.window_end_min > MAX_MID_WINDOW_H * 60 + 1e-9:
+            raise ValueError(f"every_min + window_end_min: an order may wait a full interval, so the two must add to "
+                             f"at most {MAX_MID_WINDOW_H * 60:g} min, got {self.every_min + self.window_end_min:g}")
+        if b + self.window_end_min * 60 >= units.DAY:
+            raise ValueError(f"last_cutoff: its window must close before midnight, got {self.last_cutoff}")
+        return self
+
+    def waves(self) -> tuple[Wave, ...]:
+        """The generated schedule (clock strings, whole minutes)."""
+        a, b = units.parse_clock(self.first_cutoff), units.parse_clock(self.last_cutoff)
+        step = self.every_min * 60
+        n = int(math.floor((b - a) / step + 1e-9)) + 1
+
+        def hm(sec: float) -> str:
+            m = int(round(sec / 60))
+            return f"{m // 60:02d}:{m % 60:02d}"
+        return tuple(Wave(cutoff=hm(c), window=(hm(c + self.window_start_min * 60), hm(c + self.window_end_min * 60)))
+                     for c in (a + i * step for i in range(n)))
+
+
 class MidTier(Model):
+    rolling: RollingWaves = RollingWaves()
+    van_dispatch: Literal["all", "needed"] = Field(
+        "needed", description="vans: approx waves send `all` the FDC's vans, or the fewest `needed` to carry the "
+                              "wave by volume and by stops in the window (issue #14: hourly waves hold few orders)")
     waves: tuple[Wave, ...] = Field(
         (Wave(cutoff="09:00", window=("10:00", "13:00")), Wave(cutoff="12:00", window=("13:00", "16:00")),
          Wave(cutoff="15:00", window=("16:00", "19:00")), Wave(cutoff="18:00", window=("19:00", "22:00"))),
         description="[params: FDC vans, 4-6 waves for a 4-hour promise]")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rolling(cls, data: object) -> object:
+        """Listed waves turn the rolling cut-off off; otherwise it generates the waves (resolved: both agree)."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        roll = data.get("rolling", {})
+        roll = dict(roll) if isinstance(roll, dict) else roll
+        if not isinstance(roll, dict):
+            return data
+        if "waves" in data and "enabled" not in roll:
+            roll["enabled"] = False
+        data["rolling"] = roll
+        if roll.get("enabled", True) is True:
+            try:
+                gen = RollingWaves(**roll).waves()
+            except ValidationError:
+                return data  # the `rolling` field's own validation reports it, at its path
+            except (TypeError, ValueError):
+                return data
+            if "waves" in data:
+                listed = tuple(Wave(**w) if isinstance(w, dict) else w for w in data["waves"])
+                if listed != gen:
+                    raise ValueError("rolling: lists its own waves and rolling.enabled: true; set rolling.enabled: "
+                                     "false to use the listed waves")
+            data["waves"] = gen
+        return data
 
     @model_validator(mode="after")
     def _sorted(self) -> MidTier:
@@ -605,9 +691,39 @@ class Costs(Model):
 
 # --------------------------------------------------------------------------- inventory, policy, router, forecast
 class NdcSupply(Model):
+    """The NDC's external supplier. Non-fresh SKUs follow an order-up-to policy reviewed daily: the NDC's
+    position is topped up to ``initial_days_of_supply`` x its expected daily draw (every tier it feeds)."""
+
     mode: Literal["unlimited", "lead_time"] = "unlimited"
     lead_time_days: PosFloat = 3.0
-    initial_days_of_supply: PosFloat = 30.0
+    initial_days_of_supply: PosFloat = Field(
+        30.0, description="non-fresh order-up-to cover at the NDC, days of its expected daily draw, reviewed daily "
+                          "(assumption: a brand's national warehouse holding about a month of slow and fast movers)")
+
+
+class FreshStock(Model):
+    """Perishables where they belong (issue #14): fresh SKUs (finite shelf life) are delivered to the NDC daily
+    for what the forward nodes that stock them will draw, and no node orders more than it sells in its shelf life.
+    ``enabled: false`` restores the earlier rule (NDC fresh cover min(initial_days_of_supply, life - 1) of the
+    whole network's demand, delivered like non-fresh stock, forward targets uncapped)."""
+
+    enabled: bool = Field(True, description="fresh supply and caps below; false = the earlier behaviour")
+    ndc_days_of_supply: PosFloat = Field(
+        1.0, description="NDC fresh order, days of the forward draw on top of what its customers' requests still "
+                         "lack (daily delivery: one review cycle; assumption, parameters.md Calibration targets: "
+                         "fresh stock turns in ~2.2 days at forward sites)")
+    ndc_lead_time_h: NonNegFloat = Field(
+        8.0, description="supplier to NDC lead time of the daily fresh delivery, hours (ordered at the day's review; "
+                         "assumption: overnight harvest/processing to a morning delivery)")
+    forward_cap: bool = Field(
+        True, description="cap each forward node's fresh target at what it sells in its shelf life less a day: "
+                          "ceil(echelon forecast x max(life - 1, 1)) [params: shelf life of fresh 2-5 days]")
+
+    @model_validator(mode="after")
+    def _check(self) -> FreshStock:
+        if self.ndc_lead_time_h >= 24.0:
+            raise ValueError(f"ndc_lead_time_h: a daily delivery must arrive within the day, got {self.ndc_lead_time_h:g}")
+        return self
 
 
 class InitialStock(Model):
@@ -624,6 +740,7 @@ class Inventory(Model):
     initial_forward: Literal["none"] = Field(
         "none", description="forward nodes start empty and warm-up fills them (paid for), the same for every policy")
     ndc_supply: NdcSupply = NdcSupply()
+    fresh: FreshStock = FreshStock()
     initial: InitialStock | None = Field(
         None, json_schema_extra=ADDITIVE,
         description="starting stock per node x SKU (and in-transit shipments) observed by the planner: day 0's "

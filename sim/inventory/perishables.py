@@ -1,0 +1,86 @@
+"""Fresh stock where it belongs (issue #14, ``inventory.fresh``): what the NDC buys and forward nodes hold.
+
+Without this a national warehouse bought fresh goods for the whole network's demand, including
+SKUs no forward node stocks (fresh never ships far, so nobody could draw them) and let them rot.
+Here, for SKUs with a finite shelf life:
+
+- ``fresh_draw``: the NDC's expected daily draw is the forecast demand of the forward nodes it
+  feeds (through FDCs) that stock the SKU (target > 0), plus its own far demand where the SKU may
+  ship far (counted as all its demand: an over-estimate for far-eligible fresh SKUs). Once a day,
+  after the review, the NDC orders ``ceil(ndc_days_of_supply x draw) + unfilled - position``, where
+  ``unfilled`` is what its direct customers' requests still lack; the delivery arrives
+  ``ndc_lead_time_h`` later, before the next review, so a fresh unit waits about a day at the NDC.
+- ``cap_fresh_targets``: a forward node never targets more fresh units than its echelon forecast
+  (own tier + the stores it feeds) sells in its shelf life less a day (a day is spent on the road
+  and in the cohort granularity): ``ceil(rate x max(life - 1, 1))``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def root_supplier(supplier: np.ndarray) -> np.ndarray:
+    """The NDC at the top of each node's supply chain (itself for NDCs; -1 if a chain has no root)."""
+    root = np.arange(supplier.size)
+    for _ in range(supplier.size):
+        up = supplier[root]
+        step = up >= 0
+        if not step.any():
+            break
+        root = np.where(step, up, root)
+    return np.where(supplier[root] < 0, root, -1)
+
+
+def echelon_rate(rate: np.ndarray, supplier: np.ndarray, node_kind: np.ndarray, store_kind: int = 2) -> np.ndarray:
+    """(N, S) own-tier rate plus, at a node that supplies stores, those stores' rates (with_downstream's rule)."""
+    out = np.array(rate, float, copy=True)
+    stores = np.flatnonzero((node_kind == store_kind) & (supplier >= 0))
+    np.add.at(out, supplier[stores], rate[stores])
+    return out
+
+
+def cap_fresh_targets(targets: np.ndarray, forecast: np.ndarray, life_days: np.ndarray, supplier: np.ndarray,
+                      node_kind: np.ndarray) -> np.ndarray:
+    """Targets with every forward node's fresh SKUs capped at what sells in their shelf life less a day."""
+    fresh = np.flatnonzero(np.isfinite(life_days))
+    if not fresh.size:
+        return targets
+    out = targets.copy()
+    rate = echelon_rate(forecast[:, fresh], supplier, node_kind)
+    cap = np.ceil(rate * np.maximum(life_days[fresh] - 1.0, 1.0)[None, :] - 1e-9).astype(np.int64)
+    forward = supplier >= 0
+    out[np.ix_(forward, fresh)] = np.minimum(out[np.ix_(forward, fresh)], cap[forward])
+    return out
+
+
+def fresh_draw(targets: np.ndarray, rate: np.ndarray, supplier: np.ndarray, ndcs: np.ndarray,
+               far_eligible: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    """(len(ndcs), len(fresh)) expected units per day each NDC hands out of each fresh SKU.
+
+    `rate` is the (N, S) own-tier demand per day (NDC rows: every tier), `targets` the forward
+    nodes' current targets (a node draws a SKU only if it stocks it).
+    """
+    forward = np.flatnonzero(supplier >= 0)
+    root = root_supplier(supplier)
+    stocked = targets[np.ix_(forward, fresh)] > 0
+    draw_rows = np.where(stocked, rate[np.ix_(forward, fresh)], 0.0)
+    col = np.full(supplier.size, -1, np.int64)
+    col[ndcs] = np.arange(ndcs.size)
+    out = np.zeros((ndcs.size, fresh.size))
+    has = col[root[forward]] >= 0
+    np.add.at(out, col[root[forward][has]], draw_rows[has])
+    out += rate[np.ix_(ndcs, fresh)] * far_eligible[fresh][None, :]
+    return out
+
+
+def unfilled(targets: np.ndarray, position: np.ndarray, supplier: np.ndarray, ndcs: np.ndarray,
+             fresh: np.ndarray) -> np.ndarray:
+    """(len(ndcs), len(fresh)) what the NDCs' direct customers still ask for (target - position > 0)."""
+    col = np.full(supplier.size, -1, np.int64)
+    col[ndcs] = np.arange(ndcs.size)
+    child = np.flatnonzero((supplier >= 0) & (col[np.maximum(supplier, 0)] >= 0))
+    gap = np.maximum(targets[np.ix_(child, fresh)] - position[np.ix_(child, fresh)], 0)
+    out = np.zeros((ndcs.size, fresh.size), np.int64)
+    np.add.at(out, col[supplier[child]], gap)
+    return out
