@@ -253,13 +253,24 @@ def test_report_html(run: Any, con: Any) -> None:
         assert f'id="fig-{name}"' in text
         assert (run.path / "plots" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert text.count('src="data:image/png;base64,') == len(RUN_FIGURES)
-    low = text.lower()
-    for bad in ("http://", "https://", "//cdn", "<script", "<link"):
-        assert bad not in low
+    assert_self_contained(text)
+    # the verdict comes first: the headline section precedes every other section
+    assert text.index('<section id="headline">') < min(text.index(f'<section id="{s}">') for s in RUN_SECTIONS[1:])
+    assert "On time of requested orders" in text and "of orders created" in text
     for fact in ("warm-up", "drain", "replications", "confidence intervals", "Top stock-outs",
                  f"{run.kpis['orders']:,}", run.manifest["policy"]):
         assert fact in text
     assert not list(run.path.glob(".report*"))  # no temporary file left
+
+
+def assert_self_contained(text: str) -> None:
+    """No external resource: scripts are inline (no src=), no <link>, no URL in a src/href attribute,
+    no '//' outside the inlined chart library (user text is escaped)."""
+    low = text.lower()
+    assert "<link" not in low and not re.search(r"<script[^>]*\bsrc=", low)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", low)
+    body = re.sub(r"<script>.*?</script>", "", text, flags=re.S)  # the inlined Vega bundle and loader
+    assert not re.search(r"https?://|//cdn", body)
 
 
 def test_top_stockouts_match_pandas(run: Any, con: Any) -> None:
@@ -286,10 +297,13 @@ def test_comparison_report_smoke(run: Any, tmp_path: Path) -> None:
     pd.DataFrame({"policy": ["pa", "pb"], "kpi": ["cost_per_order_cny"] * 2}).to_parquet(
         tmp_path / "comparison.parquet")
     text = write_report(tmp_path).read_text(encoding="utf-8")
-    for sid in ("summary", "method", "ranking", "crn", "compare-plots", "runs", "comparison-table"):
+    for sid in ("verdict", "ranking", "per-day", "per-tier", "summary", "method", "crn", "compare-plots", "runs",
+                "comparison-table"):
         assert f'<section id="{sid}">' in text
     assert "recomputed from the runs" in text and "common random numbers" in text
-    assert not re.search(r"https?://|//cdn", text)
+    assert_self_contained(text)
+    assert text.index('<section id="verdict">') < text.index('<section id="ranking">')
+    assert "is cheapest; its lead over" in text
 
 
 # --------------------------------------------------------------------------- CLI

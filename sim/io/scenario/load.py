@@ -315,7 +315,12 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
 
 # --------------------------------------------------------------------------- output
 def to_dict(sc: Scenario) -> dict[str, Any]:
-    return sc.model_dump(mode="json", by_alias=True)
+    """The resolved scenario as plain data; an unset ``report`` section is left out (so a scenario
+    without one resolves, hashes and writes exactly as before the section existed)."""
+    data = sc.model_dump(mode="json", by_alias=True)
+    if data.get("report") is None:
+        data.pop("report", None)
+    return data
 
 
 def to_yaml(sc: Scenario) -> str:
