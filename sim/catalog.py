@@ -18,8 +18,7 @@ import numpy as np
 
 from sim import units
 from sim.rng import RandomStreams
-
-TIER_NAMES = ("near", "mid", "far")
+from sim.vocab import TIER_NAMES
 
 
 @dataclass(frozen=True)

@@ -316,6 +316,27 @@ def print_kpis(k: dict[str, Any], path: str, orders: Any = None) -> None:
 
 
 # --------------------------------------------------------------------------- entry point
+REPORT_TO = "please report it with the command line, the scenario file and the output of --debug"
+
+
+def _internal(exc: BaseException) -> None:
+    err.print(f"error: internal error ({type(exc).__name__}): {exc}; this is a bug in shangou, {REPORT_TO}",
+              markup=False)
+
+
+def _os_error(exc: OSError) -> int:
+    """A full disk, a read-only or unwritable place, a directory where a file belongs: the user's
+    environment (exit 2); any other OSError is internal (exit 1)."""
+    from sim.io.outdir import USER_ERRNOS
+
+    if isinstance(exc, PermissionError) or exc.errno in USER_ERRNOS:
+        where = exc.filename if exc.filename is not None else "output"
+        err.print(f"error: {where}: {exc.strerror or exc}", markup=False)
+        return 2
+    _internal(exc)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and exits with) 0, 1 or 2 as the contract says."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -340,11 +361,14 @@ def main(argv: list[str] | None = None) -> int:
         for line in getattr(exc, "problems", None) or [str(exc)]:
             err.print(f"error: {line}", markup=False)
         code = exc.exit_code
+    except OSError as exc:
+        if debug:
+            traceback.print_exc()
+        code = _os_error(exc)
     except Exception as exc:  # an internal error: one line unless --debug
         if debug:
             traceback.print_exc()
-        err.print(f"error: internal error ({type(exc).__name__}): {exc} (run with --debug for the traceback)",
-                  markup=False)
+        _internal(exc)
         code = 1
     if argv is None:
         sys.exit(code)
@@ -356,3 +380,5 @@ def main(argv: list[str] | None = None) -> int:
 from sim import cli_results  # noqa: E402,F401,I001
 from sim import cli_experiments  # noqa: E402,F401
 from sim import cli_explain  # noqa: E402,F401
+from sim import cli_calibrate  # noqa: E402,F401
+from sim import cli_decide  # noqa: E402,F401

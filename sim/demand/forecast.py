@@ -40,8 +40,9 @@ from sim.demand.forecast_methods import ExpSmoothing, MovingAverage, RollingMeth
 from sim.demand.orders import MID, NEAR, Orders
 from sim.demand.profiles import DemandProfile, day_factor, promotion_factor
 from sim.rng import RandomStreams
+from sim.vocab import NodeKind
 
-STORE, FDC, NDC = 2, 1, 0  # node kinds (sim.network.build)
+STORE, FDC, NDC = NodeKind.STORE, NodeKind.FDC, NodeKind.NDC
 METHODS = ("moving_average", "exp_smoothing", "promotion_aware", "oracle", "hindsight")
 
 

@@ -15,7 +15,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-NEAR, MID, FAR = 0, 1, 2
+from sim.vocab import Tier
+
+NEAR, MID, FAR = Tier.NEAR, Tier.MID, Tier.FAR  # aliases of sim.vocab.Tier
 
 _ORDER_FIELDS = ("order_id", "created_s", "zone", "city", "requested_tier", "u_service", "u_decision")
 _DTYPES = {"order_id": np.int64, "created_s": np.float64, "zone": np.int32, "city": np.int32,

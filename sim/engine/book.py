@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.demand.orders import Orders
-from sim.engine.records import LOST, NO_TIER, OPEN, LineRecords, OrderRecords
+from sim.records import LOST, NO_TIER, OPEN, LineRecords, OrderRecords
 
 SHIP_BASE = 1 << 40  # refs >= SHIP_BASE name shipment SHIP_BASE + j of a split order, smaller ones whole orders
 

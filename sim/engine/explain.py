@@ -52,16 +52,15 @@ scenario: 2.6 rows per order, 27 bytes per row on disk).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from sim.engine.options import NEAR, all_per_pair
-from sim.engine.records import LOST
+from sim.engine.options import all_per_pair
+from sim.records import OUTCOMES, REASONS, ExplainRecords
+from sim.vocab import OrderStatus, Outcome, Reason, Tier
 
-REASONS = ("option", "not_eligible", "no_stock", "closed", "late", "no_capacity", "slower_tier", "not_offered")
-OUTCOMES = ("assigned", "accepted", "declined", "carried", "lost")
+__all__ = ["OUTCOMES", "REASONS", "ROW_BYTES", "ExplainRecorder", "ExplainRecords"]
 ROW_BYTES = 120  # measured per candidate row while running (9 float64, 5 int32, int64 order row, 5 one-byte, plus
 # the order-level columns' share); writing builds the Arrow table, ~180 more, then frees both
 
@@ -73,21 +72,6 @@ _PAIR_I1 = ("tier", "reason")
 _PAIR_B = ("offer", "feasible", "chosen")
 _ORDER = ("epoch_s", "order_id", "requested_tier", "unassigned_cny", "waiting", "u_decision", "repaired",
           "outcome")
-
-
-@dataclass
-class ExplainRecords:
-    """Every candidate row of the run: pair-level columns plus ``order_row`` into the order-level ones."""
-
-    pairs: dict[str, np.ndarray]
-    orders: dict[str, np.ndarray]
-
-    @property
-    def n_rows(self) -> int:
-        return int(self.pairs["order_row"].size)
-
-    def nbytes(self) -> int:
-        return sum(a.nbytes for a in (*self.pairs.values(), *self.orders.values()))
 
 
 class ExplainRecorder:
@@ -119,10 +103,11 @@ class ExplainRecorder:
         reason = np.zeros(P, np.int8)
         # later assignments win, so the most basic failing check is reported: closed, then not eligible,
         # no stock, late, no capacity, a slower tier not offered, acceptance 0
-        for code, bad in ((7, acc <= 0), (6, ~at_or_faster & (has_primary | wait)[p_row]), (5, cap <= 0),
-                          (4, ~feasible), (2, ~has_stock), (1, ~elig), (3, (p_tier == NEAR) & (not is_open))):
+        for code, bad in ((Reason.NOT_OFFERED, acc <= 0), (Reason.SLOWER_TIER, ~at_or_faster & (has_primary | wait)[p_row]),
+                          (Reason.NO_CAPACITY, cap <= 0), (Reason.LATE, ~feasible), (Reason.NO_STOCK, ~has_stock),
+                          (Reason.NOT_ELIGIBLE, ~elig), (Reason.CLOSED, (p_tier == Tier.NEAR) & (not is_open))):
             reason[bad] = code
-        reason[opt] = 0
+        reason[opt] = Reason.OPTION
 
         cost, res, dec = (np.full(P, np.nan) for _ in range(3))
         cost[opt] = batch.opt_cost
@@ -142,11 +127,11 @@ class ExplainRecorder:
             kc = np.bincount(key[routed[got]][key[routed[got]] >= 0], minlength=int(key.max()) + 1)
             key_taken[key >= 0] = kc[key[key >= 0]]
 
-        outcome = np.full(n, 3, np.int8)  # carried unless assigned or lost
+        outcome = np.full(n, Outcome.CARRIED, np.int8)  # carried unless assigned or lost
         assigned = b.node[idx] >= 0
-        outcome[assigned] = np.where(b.downgraded[idx[assigned]], 1, 0)
-        lost = ~assigned & (b.status[idx] == LOST)
-        outcome[lost] = np.where(chosen[lost] >= 0, 2, 4)
+        outcome[assigned] = np.where(b.downgraded[idx[assigned]], Outcome.ACCEPTED, Outcome.ASSIGNED)
+        lost = ~assigned & (b.status[idx] == OrderStatus.LOST)
+        outcome[lost] = np.where(chosen[lost] >= 0, Outcome.DECLINED, Outcome.LOST)
 
         i4 = lambda a: np.minimum(a, _I4_MAX).astype(np.int32)  # noqa: E731  (NDC capacities can be huge)
         self._pairs.append({

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NEAR, MID, FAR = 0, 1, 2
+from sim.vocab import Tier
+
+NEAR, MID, FAR = Tier.NEAR, Tier.MID, Tier.FAR  # aliases of sim.vocab.Tier (new code names Tier.*)
 
 
 @dataclass(frozen=True)

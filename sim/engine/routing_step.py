@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 
 from sim.engine.options import FAR, MID, NEAR, all_per_pair, pairs_lines
-from sim.engine.records import LOST
 from sim.engine.shipments import apply_split, make_split, split_rows
+from sim.records import LOST
 from sim.routing.base import Batch, CountsFallbacks, RoutesLines, option_stock
 from sim.routing.lookahead import capacity_reservation, day_share, option_reservation
 from sim.units import DAY, HOUR
+from sim.vocab import TIER_OF_KIND
 
 CARRY_GRACE_S = np.array([1 * HOUR, 4 * HOUR, DAY])  # by requested tier: give up on an order carried this long past its deadline
 
@@ -62,7 +63,7 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     p_node = np.concatenate([n_s, n_f, np.tile(sim.ndcs, n)])
     order = np.argsort(p_row, kind="stable")
     p_row, p_node = p_row[order], p_node[order]
-    p_tier = (2 - net.node_kind[p_node]).astype(np.int64)  # store 2 -> near 0, fdc 1 -> mid 1, ndc 0 -> far 2
+    p_tier = TIER_OF_KIND[net.node_kind[p_node]].astype(np.int64)  # store -> near, FDC -> mid, NDC -> far
     P = p_row.size
 
     pair, line = pairs_lines(idx[p_row], b.line_offsets)
@@ -83,8 +84,7 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     srow = sim.row[p_node[m]]
     mean_pick = sim.store_pick_base[srow] + sim.store_pick_line[srow] * n_lines[p_row[m]]
     ready = np.maximum(t, sim.ops.earliest_picker()[srow]) + mean_pick
-    depart = np.maximum(ready, sim.ops.earliest_rider()[srow])
-    eta[m] = depart + km[m] / sim.ops.speed_at(depart) * HOUR
+    eta[m] = sim.ops.eta(t, ready, srow, km[m])
     promise[m] = created[p_row[m]] + sim.near_promise_s
     is_open = sim.near_open <= tod < sim.near_close
     feasible[m] = is_open & (eta[m] <= promise[m])
@@ -333,7 +333,8 @@ def _apply(sim: Any, t: float, idx: np.ndarray, chosen: np.ndarray, p_node: np.n
         start, end = sim.ops.pick(t, srow, mean, b.u_service[ai[near]])
         pick_s[near] = start
         b.cost_handling[ai[near]] = sim.sc.costs.picker_per_hour_cny * (end - start) / HOUR
-        sim.ops.ready(srow, ai[near], end, km[c[near]], b.zone[ai[near]], promise[c[near]])
+        sim.ops.ready(srow, ai[near], end, km[c[near]], b.zone[ai[near]], promise[c[near]],
+                      u=sim.trip_u[ai[near]] if sim.ops.trip is not None else None, assigned_s=t)
     if mid.any():
         frow = sim.row[node[mid]]
         pick_s[mid] = sim.waves.cutoff_s(g)

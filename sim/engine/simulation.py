@@ -27,7 +27,7 @@ from sim.engine.book import SHIP_BASE, OrderBook
 from sim.engine.explain import ExplainRecorder
 from sim.engine.options import FAR, MID, NEAR, Candidates
 from sim.engine.parcel import Parcels
-from sim.engine.records import DAILY_COSTS, DELIVERED, DayRecords, NodeRecords, RouterStats, RunRecords
+from sim.engine.riders import N_U, TripParams, trip_uniforms
 from sim.engine.routing_step import route_epoch
 from sim.engine.shipments import deliver_shipments
 from sim.engine.store import StoreOps
@@ -37,11 +37,13 @@ from sim.inventory.state import InventoryState
 from sim.network import FDC, NDC, STORE, build_network
 from sim.policies.base import PolicyContext, make_policy
 from sim.policies.costs import policy_costs
+from sim.records import DAILY_COSTS, DELIVERED, DayRecords, NodeRecords, RouterStats, RunRecords
 from sim.rng import RandomStreams
 from sim.routing.base import make_router
 from sim.routing.lookahead import shortfall_value
 from sim.spec import parse_spec
 from sim.units import DAY, parse_clock
+from sim.vocab import OrderStatus
 
 EPS = 1e-3
 KIND_TIER = {STORE: NEAR, FDC: MID, NDC: FAR}
@@ -116,7 +118,10 @@ class Simulation:
         self.ops = StoreOps(np.array([c.pickers for c in st], np.int64), np.array([c.riders for c in st], np.int64),
                             sc.nodes.stores.capacity.pick_cv, c0.rider_speed_kmh, c0.rider_peak_speed_kmh,
                             c0.rider_max_batch, c0.rider_max_hold_s, net.zone_lat, net.zone_lon, sc.geography.circuity,
-                            r.model, r.base_per_trip_cny, r.per_km_cny, r.per_hour_cny)
+                            r.model, r.base_per_trip_cny, r.per_km_cny, r.per_hour_cny,
+                            trip=TripParams.from_scenario(sc, st, self.streams, self.total_days + MAX_DRAIN_DAYS + 1,
+                                                          net.node_city[self.stores], list(net.city_names)))
+        self.trip_u = np.empty((0, N_U))  # per order: its trip uniforms (sim.engine.riders), trip mechanism only
         fd = [caps[i] for i in self.fdcs]
         self.fdc_pick_base = np.array([c.pick_base_s for c in fd])
         self.fdc_pick_line = np.array([c.pick_per_line_s for c in fd])
@@ -213,7 +218,7 @@ class Simulation:
         b = self.book
         return (not b.carry.size and self.waves.pending() == 0 and self.parcels.pending() == 0
                 and self.inv.pending_picks() == 0
-                and b.next_new >= b.n and not (b.status[~b.warmup_mask()] == 2).any())
+                and b.next_new >= b.n and not (b.status[~b.warmup_mask()] == OrderStatus.OPEN).any())
 
     # ------------------------------------------------------------------ days
     def _start_day(self, day: int) -> None:
@@ -229,6 +234,10 @@ class Simulation:
             orders = demand_day(self.sc, self.net, self.cat, self.streams, day)
             self.forecaster.observe(day, orders)  # forecast(d) uses days < d only
             self.book.add_day(orders, warmup=day < self.warmup)
+            if self.ops.trip is not None:
+                date = self.forecaster.profile.date(day)
+                self.trip_u = np.concatenate([self.trip_u, trip_uniforms(self.streams, date, orders.city,
+                                                                         list(self.net.city_names))])
         if self.progress:
             self.progress(day, self.book.n)
 

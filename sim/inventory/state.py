@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.records import InventoryRecords
+from sim.records import InventoryRecords
 from sim.units import DAY
 
 

@@ -18,9 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sim.engine.explain import OUTCOMES, REASONS, ExplainRecords
-from sim.engine.records import TIER_NAMES
 from sim.errors import ScenarioError
+from sim.records import OUTCOMES, REASONS, TIER_NAMES, ExplainRecords
 
 FILE = "explain.parquet"
 RERUN = "run was made without --explain; re-run with `shangou run ... --explain`"

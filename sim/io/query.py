@@ -36,11 +36,12 @@ import pyarrow.parquet as pq
 from sim.errors import ScenarioError
 from sim.io.files import write_atomic
 from sim.io.results import RUN_FILES, TABLES
+from sim.vocab import TIER_NAMES
 
 META = ("run_id", "policy", "replication", "seed")
 HEADLINE = ("orders", "delivered", "lost", "perfect_order_rate", "requested_tier_rate", "lost_sales_rate",
             "downgrade_rate", "split_rate", "line_fill_rate", "local_fulfilment_rate", "cost_per_order_cny")
-TIERS = ("near", "mid", "far")
+TIERS = TIER_NAMES
 HEADLINE_COLUMNS = (*HEADLINE, *(f"{t}_{k}" for t in TIERS for k in ("share", "on_time_rate", "p90_min")))
 OUTPUT_SUFFIXES = (".csv", ".parquet")
 

@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -28,10 +27,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim import __version__
-from sim.engine.records import STATUS_NAMES, TIER_NAMES, RunRecords
 from sim.errors import ScenarioError
+from sim.io import outdir
 from sim.io.scenario import scenario_hash, to_yaml
 from sim.metrics.kpis import KIND_NAMES, RESOURCES, compute_kpis
+from sim.records import STATUS_NAMES, TIER_NAMES, RunRecords
 
 TABLES = ("orders", "lines", "inventory", "nodes")
 RUN_FILES = ("manifest.json", "kpis.json", *(f"{t}.parquet" for t in TABLES))
@@ -188,40 +188,7 @@ def manifest(scenario: Any, records: RunRecords, meta: dict[str, Any]) -> dict[s
 
 
 # --------------------------------------------------------------------------- the directory
-def check_out_dir(out: Path, force: bool) -> None:
-    """ScenarioError (exit 2) if `out` may not be (re)placed: a file, or a non-empty directory without
-    --force; --force replaces only a run directory (one with manifest.json), never arbitrary files.
-    Public so a caller can refuse a bad --out before spending time on the simulation."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise ScenarioError(f"--out: {out} exists and is not a directory")
-    if not any(out.iterdir()):
-        return
-    if not force:
-        raise ScenarioError(f"--out: {out} exists and is not empty (pass --force to replace it)")
-    if not (out / "manifest.json").is_file():
-        raise ScenarioError(f"--out: {out} is not empty and is not a run directory (no manifest.json); "
-                            "--force replaces only an earlier run")
-
-
-def _sibling(out: Path, tag: str) -> Path:
-    return out.parent / f".{out.name}.{uuid.uuid4().hex[:12]}.{tag}"
-
-
-def _swap(tmp: Path, out: Path) -> None:
-    """Move the finished `tmp` to `out`; an old run there is moved aside first and deleted after."""
-    if out.exists() and any(out.iterdir()):
-        old = _sibling(out, "old")
-        os.rename(out, old)
-        try:
-            os.rename(tmp, out)
-        except BaseException:
-            os.rename(old, out)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)  # also replaces an empty directory
+check_out_dir = outdir.check_out_dir  # public: refuse a bad --out before spending time on the simulation
 
 
 def write_run(out_dir: Path, records: RunRecords, network: Any, scenario: Any, catalog_values: np.ndarray,
@@ -234,10 +201,12 @@ def write_run(out_dir: Path, records: RunRecords, network: Any, scenario: Any, c
     atomic directory.
     """
     out = Path(out_dir)
-    check_out_dir(out, force)
+    place = Path(os.path.abspath(out))  # `out` may be relative or end in ..: siblings need a real name
+    check_out_dir(out, force, probe=False)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _sibling(out, "partial")
+        place.parent.mkdir(parents=True, exist_ok=True)
+        outdir.clean_leftovers(place)
+        tmp = outdir.hidden_sibling(place, "partial")
         tmp.mkdir()
     except OSError as e:
         raise ScenarioError(f"--out: cannot create a directory next to {out}: {e.strerror or e}") from e
@@ -252,8 +221,13 @@ def write_run(out_dir: Path, records: RunRecords, network: Any, scenario: Any, c
             _write_parquet(table, tmp / f"{name}.parquet")
         (tmp / "kpis.json").write_text(dumps(kpis), encoding="utf-8")
         (tmp / "manifest.json").write_text(dumps(manifest(scenario, records, meta)), encoding="utf-8")
-        check_out_dir(out, force)  # something may have appeared there while we were writing
-        _swap(tmp, out)
+        check_out_dir(out, force, probe=False)  # something may have appeared there while we were writing
+        outdir.swap(tmp, place)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, PermissionError) or e.errno in outdir.USER_ERRNOS:
+            raise ScenarioError(f"--out: cannot write {out}: {e.strerror or e}") from None
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

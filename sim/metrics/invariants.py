@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sim.engine.records import DELIVERED, LOST, OPEN, STATUS_NAMES, RunRecords
 from sim.errors import InvariantViolation
+from sim.records import DELIVERED, LOST, OPEN, STATUS_NAMES, RunRecords
 from sim.units import format_clock
 
 Check = Callable[[RunRecords], list[str]]

@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine.records import DAILY_COSTS, DELIVERED, LOST, OPEN, TIER_NAMES, RunRecords
+from sim.records import DAILY_COSTS, DELIVERED, LOST, OPEN, TIER_NAMES, RunRecords
 from sim.units import DAY, MINUTE
+from sim.vocab import KIND_NAMES
 
-KIND_NAMES = ("ndc", "fdc", "store")  # Network.node_kind codes 0, 1, 2
 RESOURCES = ("pickers", "riders", "vans")
 ORDER_COSTS = ("handling", "transport", "split", "penalty")
 

@@ -23,9 +23,10 @@ from sim.network.geo import distance_matrix_km
 from sim.network.placement import place_nodes
 from sim.network.zones import make_city_zones
 from sim.rng import RandomStreams
+from sim.vocab import KIND_NAMES, TIER_NAMES, TIER_OF_KIND, NodeKind
 
-KINDS = ("ndc", "fdc", "store")
-NDC, FDC, STORE = 0, 1, 2
+KINDS = KIND_NAMES
+NDC, FDC, STORE = NodeKind.NDC, NodeKind.FDC, NodeKind.STORE  # aliases of sim.vocab.NodeKind
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ def _supply_lanes(sc: Any, ids: list[str], kind: np.ndarray, city: np.ndarray, l
         supplier[i] = idx[o.from_]
     lead = np.zeros(n)
     cap, fixed, unit = np.zeros(n), np.zeros(n), np.zeros(n)
-    cls = {(NDC, FDC): sc.lanes.ndc_fdc, (FDC, STORE): sc.lanes.fdc_store, (NDC, STORE): sc.lanes.ndc_store}
+    cls: dict[tuple[int, int], Any] = {(NDC, FDC): sc.lanes.ndc_fdc, (FDC, STORE): sc.lanes.fdc_store, (NDC, STORE): sc.lanes.ndc_store}
     for i in map(int, np.flatnonzero(supplier >= 0)):
         s = int(supplier[i])
         lane = cls[(int(kind[s]), int(kind[i]))]
@@ -228,8 +229,7 @@ def _fill_graph(net: Network) -> None:
     for z in range(net.n_zones):
         g.add_node(f"zone:{z}", kind="zone", city=net.city_names[net.zone_city[z]], weight=float(net.zone_weight[z]),
                    lat=float(net.zone_lat[z]), lon=float(net.zone_lon[z]))
-    tiers = {STORE: "near", FDC: "mid", NDC: "far"}
     zz, nn = np.nonzero(net.covers())
     for z, n in zip(zz.tolist(), nn.tolist(), strict=True):
-        g.add_edge(net.node_ids[n], f"zone:{z}", kind="service", tier=tiers[int(net.node_kind[n])],
+        g.add_edge(net.node_ids[n], f"zone:{z}", kind="service", tier=TIER_NAMES[TIER_OF_KIND[net.node_kind[n]]],
                    road_km=float(net.road_km[z, n]))

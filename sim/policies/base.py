@@ -23,6 +23,7 @@ from sim.errors import ScenarioError
 from sim.registry import POLICIES
 from sim.spec import Spec
 from sim.units import DAY
+from sim.vocab import NodeKind
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def make_policy(spec: Spec) -> Policy:
 def fit_capacity(levels: np.ndarray, ctx: PolicyContext) -> np.ndarray:
     """Scale each forward node's levels down (never up) so they fit its slots and volume."""
     out = levels.astype(np.int64).copy()
-    forward = ctx.node_kind > 0
+    forward = ctx.node_kind != NodeKind.NDC
     out[~forward] = 0
     for n in np.flatnonzero(forward):
         row = out[n]
@@ -146,9 +147,9 @@ def with_downstream(levels: np.ndarray, ctx: PolicyContext) -> np.ndarray:
     Without this an FDC stocked for its own mid-tier demand rations its stores every day.
     """
     out = levels.copy()
-    stores = np.flatnonzero((ctx.node_kind == 2) & (ctx.supplier >= 0))
+    stores = np.flatnonzero((ctx.node_kind == NodeKind.STORE) & (ctx.supplier >= 0))
     sup = ctx.supplier[stores]
-    fdc_fed = ctx.node_kind[sup] == 1
+    fdc_fed = ctx.node_kind[sup] == NodeKind.FDC
     np.add.at(out, sup[fdc_fed], levels[stores[fdc_fed]])
     return fit_capacity(out, ctx)
 

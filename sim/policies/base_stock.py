@@ -31,6 +31,7 @@ from sim.policies.base import (
 )
 from sim.policies.stock_math import DISTS, DemandModel, cycle_level, fill_level
 from sim.units import DAY
+from sim.vocab import NodeKind
 
 MEASURES = ("cycle", "fill")
 DEFAULT_CV = 0.4  # CV of mean-1 lognormal noise whose WAPE is 0.30 (parameters.md default forecast error)
@@ -95,7 +96,7 @@ class BaseStock:
         model = demand_model(self.dist, self.cv, self.normal_above, ctx)
         mu_l, mu_rl = cover_means(ctx)
         out = np.zeros(np.shape(ctx.forecast), np.int64)
-        fwd = np.flatnonzero(ctx.node_kind > 0)
+        fwd = np.flatnonzero(ctx.node_kind != NodeKind.NDC)
         out[fwd] = levels_for(model, self.service, self.measure, mu_l[fwd], mu_rl[fwd])
         return out
 

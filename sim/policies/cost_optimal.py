@@ -78,6 +78,7 @@ from sim.policies.costs import default_costs
 from sim.policies.knapsack import METHODS, Items, solve
 from sim.policies.stock_math import DemandModel
 from sim.units import DAY
+from sim.vocab import TIER_OF_KIND, NodeKind
 
 DEFAULT_SERVICES = (0.5, 0.75, 0.9, 0.95, 0.99)
 
@@ -176,7 +177,7 @@ class CostOptimal:
             return Items(*(np.empty(0, t) for t in (np.int64, np.int64, float, float, float)))
         value_cny = np.asarray(ctx.value_cny, float)
         saving = unit_saving(costs, n, value_cny, mean_unit_value(f_all, value_cny, ctx.popularity),
-                             tier=2 - int(ctx.node_kind[n]))
+                             tier=int(TIER_OF_KIND[ctx.node_kind[n]]))
         cand = cand[saving[cand] > 0]
         review, lead = ctx.review_days, float(ctx.lead_s[n]) / DAY
         f = f_all[cand]
@@ -204,7 +205,7 @@ class CostOptimal:
         down = np.zeros_like(own)
         for stage in (2, 1):  # stores first, then FDCs with their stores' stock reserved
             if stage == 1:
-                stores = np.flatnonzero((kind == 2) & (np.asarray(ctx.supplier) >= 0))
+                stores = np.flatnonzero((kind == NodeKind.STORE) & (np.asarray(ctx.supplier) >= 0))
                 fed = stores[kind[ctx.supplier[stores]] == 1]
                 np.add.at(down, ctx.supplier[fed], own[fed])
             for n in np.flatnonzero(kind == stage).tolist():

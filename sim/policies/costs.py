@@ -34,9 +34,10 @@ from sim.demand.basket_model import line_count_distribution
 from sim.demand.forecast import catchment
 from sim.policies.base import PolicyCosts
 from sim.units import HOUR
+from sim.vocab import NodeKind, Tier
 
-NDC, FDC, STORE = 0, 1, 2
-MID, FAR = 1, 2  # tiers (near 0)
+NDC, FDC, STORE = NodeKind.NDC, NodeKind.FDC, NodeKind.STORE
+MID, FAR = Tier.MID, Tier.FAR
 
 
 def _mean_km(net: Any, kind: int) -> np.ndarray:

@@ -48,6 +48,7 @@ from sim.policies.base import (
 )
 from sim.policies.base_stock import demand_model, levels_for, validated
 from sim.units import DAY
+from sim.vocab import NodeKind
 
 
 def overlap(a: np.ndarray, b: np.ndarray, day: int) -> np.ndarray:
@@ -90,7 +91,7 @@ class ForecastPush:
         """(N,) echelon group of each node: an FDC with the stores it supplies; stores fed by an NDC by NDC."""
         kind, sup = np.asarray(ctx.node_kind), np.asarray(ctx.supplier)
         out = np.arange(kind.size)
-        stores = np.flatnonzero((kind == 2) & (sup >= 0))
+        stores = np.flatnonzero((kind == NodeKind.STORE) & (sup >= 0))
         out[stores] = sup[stores]
         return out
 
@@ -142,7 +143,7 @@ class ForecastPush:
         kind, sup = np.asarray(ctx.node_kind), np.asarray(ctx.supplier)
         on_hand = np.asarray(ctx.on_hand, np.int64)
         pos = on_hand if ctx.position is None else np.asarray(ctx.position, np.int64)
-        fdcs = np.flatnonzero((kind == 1) & (sup >= 0))
+        fdcs = np.flatnonzero((kind == NodeKind.FDC) & (sup >= 0))
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         for u in np.unique(sup[fdcs]).tolist():
             group = fdcs[sup[fdcs] == u]

@@ -35,7 +35,8 @@ from sim.report import result_plots as rp
 
 REPORT = "report.html"
 PLOTS_DIR = "plots"
-RUN_SECTIONS = ("headline", "by-day", "by-city", "map", "summary", "method", "kpis", "plots", "stockouts", "files")
+RUN_SECTIONS = ("headline", "by-day", "by-city", "map", "summary", "method", "kpis", "calibration", "plots", "stockouts",
+                "files")
 COMPARE_SECTIONS = ("verdict", "ranking", "per-day", "per-tier", "compare-plots", "summary", "method", "crn", "runs",
                     "comparison-table", "files")
 RUN_FIGURES: tuple[tuple[str, str, Callable[[Any], Figure], str], ...] = (
@@ -166,6 +167,14 @@ def write_report(path: str | Path) -> Path:
         from sim.report.sweep_report import sweep_report
 
         text = sweep_report(root, root / PLOTS_DIR)
+    elif (root / "sites.parquet").is_file() and (root / "experiment.json").is_file():
+        from sim.report.decide_report import sites_report
+
+        text = sites_report(root, root / PLOTS_DIR)
+    elif (root / "trials.parquet").is_file() and (root / "experiment.json").is_file():
+        from sim.report.decide_report import optimize_report  # it builds on this module's helpers
+
+        text = optimize_report(root, root / PLOTS_DIR)
     elif is_run_dir(root):
         from sim.report.run_report import run_report
 

@@ -11,7 +11,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-KIND_STYLE = {0: ("NDC", "s", "#b2182b", 90), 1: ("FDC", "^", "#2166ac", 60), 2: ("store", "o", "#1b7837", 10)}
+from sim.vocab import NodeKind  # noqa: E402
+
+KIND_STYLE = {NodeKind.NDC: ("NDC", "s", "#b2182b", 90), NodeKind.FDC: ("FDC", "^", "#2166ac", 60),
+              NodeKind.STORE: ("store", "o", "#1b7837", 10)}
 
 
 def network_map(net: Any, title: str = "") -> Figure:

@@ -21,7 +21,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-TIERS = ("near", "mid", "far")
+from sim.vocab import TIER_NAMES  # noqa: E402
+
+TIERS = TIER_NAMES
 TIER_COLOUR = {"near": "#1b9e77", "mid": "#7570b3", "far": "#d95f02"}
 KINDS = {"ndc": ("NDC", "s", "#b2182b"), "fdc": ("FDC", "^", "#2166ac"), "store": ("stores", "o", "#1b7837")}
 # cost_breakdown_cny keys grouped as a planner reads them; keys not listed fall into "other"

@@ -92,6 +92,17 @@ def map_nodes(run: Any, con: Any) -> pd.DataFrame:
     return n
 
 
+def calibration_html(run_dir: Path) -> str:
+    """The calibration table of one run (``sim.report.calibration``; ``shangou calibrate`` gates on it)."""
+    from sim.report import calibration as cal
+
+    table = cal.calibrate_dirs([run_dir])
+    n_in, n_app = int((table["status"] == cal.IN).sum()), int((table["status"] != cal.NA).sum())
+    return (f"<p>{n_in} of {n_app} applicable figures in range (not measured counts as out; n/a: the target "
+            "does not apply to this scenario). Targets: sim/data/calibration_targets.csv, from parameters.md "
+            "Calibration targets.</p>" + df_table(cal.report_table(table)))
+
+
 def run_report(run_dir: Path, plots_dir: Path | None = None) -> str:
     """The HTML of one run directory (PNG figures also written to plots_dir if given)."""
     run = load_run(run_dir)
@@ -129,6 +140,7 @@ def run_report(run_dir: Path, plots_dir: Path | None = None) -> str:
                 kv_table(sec.kpi_rows(k, run.orders)) + "<h3>Tiers (of delivered orders)</h3>"
                 + df_table(sec.tier_table(k)) + "<h3>Costs</h3>" + df_table(sec.cost_table(k))
                 + "<h3>Inventory and utilisation</h3>" + df_table(sec.resource_table(k))),
+        section("calibration", "Calibration against public figures", calibration_html(run_dir)),
         section("plots", "Figures", figs),
         section("stockouts", "Top stock-outs",
                 "<p>Preferred node &times; SKU with the most lost or downgraded lines among measured orders "
@@ -140,7 +152,7 @@ def run_report(run_dir: Path, plots_dir: Path | None = None) -> str:
         files_section(run_dir, man, yaml_text),
     ]
     nav = [("headline", "verdict"), ("by-day", "per day"), ("by-city", "per city"), ("map", "map"),
-           ("summary", "scenario"), ("method", "method"), ("kpis", "KPIs"), ("plots", "figures"),
+           ("summary", "scenario"), ("method", "method"), ("kpis", "KPIs"), ("calibration", "calibration"), ("plots", "figures"),
            ("stockouts", "stock-outs"), *((sid, title.lower()) for sid, title, _ in extras),
            ("files", "files")]
     return page(f"Shangou run: {man.get('scenario', run_dir.name)} - {man.get('policy', '')}", body, nav,

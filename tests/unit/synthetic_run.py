@@ -11,7 +11,7 @@ import copy
 
 import numpy as np
 
-from sim.engine.records import (
+from sim.records import (
     DAILY_COSTS,
     DELIVERED,
     LOST,

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from synthetic_run import clone, make_records
 
-from sim.engine.records import DELIVERED, LOST, OPEN, InventoryRecords, RunRecords
 from sim.errors import InvariantViolation, ShangouError
 from sim.metrics.invariants import assert_invariants, check_invariants
 from sim.network.build import build_network
+from sim.records import DELIVERED, LOST, OPEN, InventoryRecords, RunRecords
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from synthetic_run import clone, make_records, sku_values
 
-from sim.engine.records import LOST
 from sim.io.results import write_run
 from sim.network.build import build_network
+from sim.records import LOST
 
 RANK = {"near": 0, "mid": 1, "far": 2}
 W, M = 2, 2

@@ -16,9 +16,10 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
 
 from sim import units
+from sim.vocab import TIER_NAMES
 
 T = TypeVar("T")
-TIERS = ("near", "mid", "far")
+TIERS = TIER_NAMES
 Tier = Literal["near", "mid", "far"]
 MAX_MID_WINDOW_H = 4.0  # the mid tier's promise: delivered within 4 h of the wave cut-off [params: Tiers]
 
@@ -103,6 +104,18 @@ class StoreCapacity(Model):
     rider_radius_km: PosFloat = Field(3.0, description="straight-line delivery radius [params: Riders, ~3 km]")
     rider_max_batch: PosInt = Field(3, description="orders per trip [params: Riders, ~2.75 at peaks]")
     rider_max_hold_s: NonNegFloat = Field(300.0, description="longest an order waits for a batch to form")
+    # the rider's whole trip (issue #13; sim/engine/riders.py): 0 = off, the engine before it
+    rider_reach_s: NonNegFloat = Field(
+        0.0, description="mean time a called rider needs to reach the store from the idle pool around it, used when "
+        "trip.return_to is pool; ~300-480 s (5-8 min) in the bundled city scenarios [params: Riders, assumption]")
+    rider_pickup_trip_s: NonNegFloat = Field(
+        0.0, description="rider's time in the store per trip (walk in, find the shelf, leave); flash warehouses keep "
+        "the rider pickup path under 90 s [params: Stores and forward warehouses]")
+    rider_pickup_order_s: NonNegFloat = Field(
+        0.0, description="rider's extra time in the store per order of the trip (check and bag) [assumption]")
+    rider_handover_s: NonNegFloat = Field(
+        0.0, description="time at each door (lift, gate, hand-over): ~120-180 s in Chinese high-rises [params: "
+        "Riders, assumption]; the order is delivered when it ends")
     slots: PosInt = Field(2500, description="distinct SKUs the store can hold [params: 1,500-5,000]")
     volume_m3: PosFloat = 120.0
 
@@ -160,8 +173,37 @@ class FdcGroup(_Group):
     capacity: FdcCapacity = FdcCapacity()
 
 
+SpeedProfile = Literal["legacy", "intraday"] | tuple[PosFloat, ...]
+
+
+class RiderTrip(Model):
+    """How riders ride (issue #13, ``sim/engine/riders.py``); every default is the engine before it."""
+
+    return_to: Literal["store", "pool"] = Field(
+        "store", description="store: a rider rides back and waits at the store; pool: a rider is free at its last "
+        "door and a called rider reaches the store in capacity.rider_reach_s (crowd-sourced riders wait around it)")
+    reach_cv: NonNegFloat = Field(0.5, description="CV of the reach time (gamma) [assumption]")
+    travel_cv: NonNegFloat = Field(
+        0.0, description="per-leg riding-time noise, lognormal with mean 1 and this CV; 0.25 in the bundled city "
+        "scenarios [assumption]; the dispatcher plans with the mean, so ETAs can be missed")
+    day_cv: NonNegFloat = Field(
+        0.0, description="day x city riding-time multiplier (rain, a promotion day's traffic), lognormal mean 1 with "
+        "this CV [assumption, like demand.day_cv]")
+    speed_profile: SpeedProfile = Field(
+        "legacy", description="rider speed by hour: legacy = capacity.rider_peak_speed_kmh in the fixed hours "
+        "11-12 and 17-20, else rider_speed_kmh; intraday = linear in demand.intraday (typical speed at the quietest "
+        "hour, peak speed at the busiest) [params: Riders, 18 / 15 km/h]; or 24 km/h values")
+
+    @model_validator(mode="after")
+    def _check(self) -> RiderTrip:
+        if not isinstance(self.speed_profile, str) and len(self.speed_profile) != 24:
+            raise ValueError(f"speed_profile: needs 24 hourly km/h values, got {len(self.speed_profile)}")
+        return self
+
+
 class StoreGroup(_Group):
     capacity: StoreCapacity = StoreCapacity()
+    trip: RiderTrip = RiderTrip()
 
 
 class Nodes(Model):
