@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from sim.io.query import Catalogue
 from sim.metrics import registry as reg
-from sim.report import charts, vega
+from sim.report import charts, folder, vega
 from sim.report import comparison as cmp
 from sim.report import result_plots as rp
 from sim.report import sections as sec
@@ -40,8 +40,6 @@ from sim.report.html import (
 RANK_KEYS = ["cost_per_order_cny", "perfect_order_rate", "on_time_requested_rate", "lost_sales_rate",
              "near_mid_share", "delivery_p90_min"]
 DAY_KEYS = ("cost_per_order_cny", "perfect_order_rate", "on_time_requested_rate", "lost_sales_rate")
-ORDER_COLUMNS = ["created_s", "delivered_s", "status", "warmup", "on_time", "served_tier", "requested_tier",
-                 "downgraded"]
 
 PARETO = (("pareto_perfect", "perfect_order_rate", "max"), ("pareto_p90", "delivery_p90_min", "min"),
           ("pareto_near", "near_share", "max"))
@@ -68,28 +66,13 @@ def pareto_figures(summary: pd.DataFrame) -> list[tuple[str, str, Figure, str]]:
 
 
 def per_run(cat: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(one row per run: policy, replication, every compare KPI; one row per run and measured day)."""
-    rows, days = [], []
-    for m, k, p in zip(cat.meta, cat.kpis, cat.paths, strict=True):
-        orders = pd.read_parquet(Path(p) / "orders.parquet", columns=ORDER_COLUMNS)
-        rows.append({"policy": m["policy"], "replication": m["replication"],
-                     **{kk.key: reg.value(kk.key, k, orders) for kk in reg.shown_in("compare")}})
-        extra = reg.orders_kpis(orders, by="day").set_index("day") if len(orders) else pd.DataFrame()
-        for d in k.get("by_day") or []:
-            row = {"policy": m["policy"], "replication": m["replication"], **d}
-            if d["day"] in extra.index:
-                row.update(extra.loc[d["day"]].to_dict())
-            days.append(row)
-    return pd.DataFrame(rows).astype({k: float for k in RANK_KEYS}, errors="ignore"), pd.DataFrame(days)
+    """(one row per run, one row per run and measured day), grouped by policy (sim.report.folder)."""
+    values, days = folder.runs_and_days(cat)
+    return values.drop(columns=["config"]), days.drop(columns=["config"]) if len(days) else days
 
 
 def day_summary(days: pd.DataFrame, key: str) -> pd.DataFrame:
-    out = []
-    for (p, _), g in days.groupby(["policy", "day"], sort=False):
-        n, mean, _, lo, hi = cmp.t_interval(g[key].to_numpy(float))
-        out.append({"policy": p, "day": int(g["day"].iloc[0]), "mean": mean, "ci_low": lo, "ci_high": hi,
-                    "orders": float(g["orders"].mean())})
-    return pd.DataFrame(out)
+    return folder.per_day(days, key, by="policy")
 
 
 def tier_frame(cat: Catalogue) -> pd.DataFrame:
