@@ -304,6 +304,12 @@ def test_comparison_report_smoke(run: Any, tmp_path: Path) -> None:
     assert_self_contained(text)
     assert text.index('<section id="verdict">') < text.index('<section id="ranking">')
     assert "is cheapest; its lead over" in text
+    # a chosen baseline: the verdict and the ranking's differences are taken to it; an unknown one is refused
+    text = write_report(tmp_path, baseline="pb").read_text(encoding="utf-8")
+    assert "its lead over pb is 0.00 ± 0.00 CNY/order" in text and "not significant" in text
+    assert "baseline <b>pb</b>" in text
+    with pytest.raises(ScenarioError, match="--baseline"):
+        write_report(tmp_path, baseline="nope")
 
 
 # --------------------------------------------------------------------------- CLI

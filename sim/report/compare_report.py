@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.errors import ScenarioError
 from sim.io.query import Catalogue
 from sim.metrics import registry as reg
 from sim.report import charts, folder, vega
@@ -93,7 +94,9 @@ def comparison_report(root: Path, plots_dir: Path | None = None, baseline: str |
     keys = [k for k in RANK_KEYS if k in values and values[k].notna().any()]
     summary = cmp.summarise(values, kpis=keys, order=first)
     pols = list(dict.fromkeys(summary["policy"]))
-    base: str = str(baseline) if baseline in pols else (str(pols[0]) if pols else "")
+    if baseline is not None and baseline not in pols:
+        raise ScenarioError(f"--baseline: {baseline!r} is not a policy of this comparison ({', '.join(map(str, pols))})")
+    base: str = str(baseline) if baseline is not None else (str(pols[0]) if pols else "")
     order = vd.ranking_order(summary)
     sentence = vd.compare_sentence(summary, values, base)
     bars = [vega.chart_html(f"rank-{k}", reg.get(k).label_unit,

@@ -156,13 +156,14 @@ def files_section(root: Path, man: dict[str, Any], yaml_text: str) -> str:
     return section("files", "Files", body)
 
 
-def write_report(path: str | Path) -> Path:
-    """(Re)write DIR/report.html and DIR/plots/*.png for a run or comparison directory; returns the report path."""
+def write_report(path: str | Path, baseline: str | None = None) -> Path:
+    """(Re)write DIR/report.html and DIR/plots/*.png for a run or comparison directory; returns the report path.
+    `baseline`: the policy a comparison's differences are taken to (default its first; refused if unknown)."""
     root = Path(path)
     if (root / "comparison.parquet").is_file():
         from sim.report.compare_report import comparison_report  # these build on this module's helpers
 
-        text = comparison_report(root, root / PLOTS_DIR)
+        text = comparison_report(root, root / PLOTS_DIR, baseline=baseline)
     elif (root / "sweep.parquet").is_file() and (root / "experiment.json").is_file():
         from sim.report.sweep_report import sweep_report
 
