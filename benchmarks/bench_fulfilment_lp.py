@@ -30,6 +30,7 @@ from sim.routing.benchmarks import ma2023, online  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--instances", type=int, default=30)
+    ap.add_argument("--first", type=int, default=0, help="first instance number (to split a long run)")
     ap.add_argument("--sequences", type=int, default=3)
     ap.add_argument("--T", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=0)
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     secs = dict.fromkeys(policies, 0.0)
     hind_over_dlp = []
     t_lp = 0.0
-    for inst_no in range(a.instances):
+    for inst_no in range(a.first, a.first + a.instances):
         inst = ma2023.generate(inst_no, seed=a.seed, T=a.T)
         t0 = time.perf_counter()
         lp = ma2023.dlp(inst)

@@ -33,6 +33,8 @@ class Catalog:
     volume_l: np.ndarray  # (S,) float64 unit volume in litres
     shelf_life_s: np.ndarray  # (S,) float64, np.inf for non-perishables
     tier_eligible: np.ndarray  # (S, 3) bool, columns near, mid, far
+    sku_id: tuple[str, ...] | None = None  # the planner's ids (catalog.file); None for a synthetic catalog
+    sku_name: tuple[str, ...] | None = None  # the planner's product names (catalog.file)
 
     @property
     def n_skus(self) -> int:
@@ -99,6 +101,10 @@ def build_catalog(sc: Any, streams: RandomStreams | None = None) -> Catalog:
     `streams` defaults to the scenario's seed; its replication never matters (catalog streams ignore it).
     """
     cat = sc.catalog
+    if getattr(cat, "file", None) is not None:  # a planner's products table (sim/io/products.py)
+        from sim.io.products import products_catalog
+
+        return products_catalog(sc)
     streams = streams if streams is not None else RandomStreams(sc.seed, 0)
     n = int(cat.n_skus)
     cats = cat.categories

@@ -12,6 +12,7 @@ import re
 import sys
 import time
 import traceback
+import typing
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -38,6 +39,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="override a scenario field: path=value (repeatable), e.g. demand.orders_per_day=5000")]
+LabelOpt = Annotated[str | None, typer.Option(
+    "--label", help="a name for this run or experiment, stored in manifest.json and shown by `shangou runs`")]
 MaxMemOpt = Annotated[str | None, typer.Option(
     "--max-memory", help="refuse scenarios estimated to need more: 8GiB, 500MiB, 60% (default 80% of RAM)")]
 
@@ -121,8 +124,18 @@ def validate(
         out.print(f"ok {path}: {sc.name} - {len(sc.geography.cities)} cities, {sc.nodes.count()} nodes, "
                   f"{sc.catalog.n_skus} SKUs, {sc.demand.orders_per_day:,.0f} orders/day, "
                   f"~{estimate_memory_bytes(sc) / 2**30:.1f} GiB estimated", markup=False)
+        print_warnings(sc, [s.partition("=")[0].strip() for s in set_ or []], f"{path}: " if len(scenarios) > 1 else "")
     if bad:
         raise typer.Exit(2)
+
+
+def print_warnings(sc: Scenario, varied: list[str], prefix: str = "") -> None:
+    """The scenario's ``warning: ...`` lines after its ``ok`` line on stdout (sim/traps.py); stderr keeps only
+    errors, and warnings never change the exit code."""
+    from sim.traps import scenario_warnings
+
+    for line in scenario_warnings(sc, varied=varied):
+        out.print(f"warning: {prefix}{line}", markup=False)
 
 
 @app.command()
@@ -255,6 +268,7 @@ def run(
     max_memory: MaxMemOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html and plots/")] = False,
+    label: LabelOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="also write explain.parquet: every routing decision's "
                                           "candidates, for `shangou explain`; memory ~120 bytes per candidate "
                                           "(order x node per routing epoch), ~300 while written: ~1 GiB per "
@@ -286,7 +300,7 @@ def run(
                                                                     f"{rate:,.0f} orders/s")
 
         result = simulate(sc, replication=replication, out=out_dir, force=force, progress=tick, report=not no_report,
-                          explain=explain)
+                          explain=explain, label=label, meta={"overrides": list(set_ or [])})
     if not quiet:
         print_kpis(result.kpis, str(result.path), result.orders)
 
@@ -313,6 +327,47 @@ def print_kpis(k: dict[str, Any], path: str, orders: Any = None) -> None:
     for name, value in rows:
         t.add_row(name, value)
     out.print(t)
+
+
+# --------------------------------------------------------------------------- help text
+def _plain_label(param: Any) -> str:
+    """A value's label in help (PATH, N, X, TEXT, a|b), never a Python type (``<list[str]>``)."""
+    desc = param.type_descriptor
+    ann = desc.annotation
+    args = typing.get_args(ann)
+    base = args[0] if typing.get_origin(ann) is list and args else ann
+    if desc.is_choice and desc.choices:
+        return "|".join(str(getattr(c, "value", c)) for c in desc.choices)
+    if desc.is_path or base is Path:
+        return "PATH"
+    if base is int:
+        return "N"
+    if base is float:
+        return "X"
+    return "TEXT"
+
+
+def plain_help(command: Any) -> Any:
+    """Help and usage in the CLI's words: arguments as SCENARIO / [DIR], option values as PATH, N, X, TEXT
+    (typer's defaults show ``{dir_}`` and ``<list[str]>``). Applied to every verb before the CLI runs."""
+    for sub in getattr(command, "commands", {}).values():
+        plain_help(sub)
+    for param in command.params:
+        if getattr(param, "is_flag", False) or getattr(param, "count", False):
+            continue
+        if param.param_type_name == "argument":
+            name = (param.metavar or param.name or "ARG").strip("[]{}").rstrip("_").upper()
+            dots = "..." if param.nargs != 1 else ""
+            shown = name if param.required else f"[{name}]"
+            param.display_type = lambda ctx, **_: ""
+            param.display_type_rich = lambda ctx, **_: ""
+            param._usage_display_name = lambda shown=shown, dots=dots: shown + dots
+            param._rich_display_name = lambda name=name, dots=dots: name + dots
+        else:
+            label = _plain_label(param)
+            param.display_type = lambda ctx, label=label, **_: label
+            param.display_type_rich = lambda ctx, label=label, **_: label
+    return command
 
 
 # --------------------------------------------------------------------------- entry point
@@ -343,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     if debug:  # accepted anywhere on the line, not only before the verb
         args = ["--debug"] + [a for a in args if a != "--debug"]
-    command = typer.main.get_command(app)
+    command = plain_help(typer.main.get_command(app))
     try:
         rv = command.main(args=args, prog_name="shangou", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
@@ -380,5 +435,6 @@ def main(argv: list[str] | None = None) -> int:
 from sim import cli_results  # noqa: E402,F401,I001
 from sim import cli_experiments  # noqa: E402,F401
 from sim import cli_explain  # noqa: E402,F401
+from sim import cli_tools  # noqa: E402,F401
 from sim import cli_calibrate  # noqa: E402,F401
 from sim import cli_decide  # noqa: E402,F401

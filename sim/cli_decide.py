@@ -143,3 +143,56 @@ def sites(
     out.print(f"{res['path']}/sites.csv, proposals.csv, candidates.csv, report.html", markup=False)
     if res["failures"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def staff(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    target: Annotated[str, typer.Option("--target", help="KPI>=X to meet with 95% confidence, e.g. "
+                                                         "near.on_time>=0.9 (any KPI of docs/kpis.md)")],
+    day: Annotated[str | None, typer.Option("--day", help="date to staff, YYYY-MM-DD (default: the first measured "
+                                                          "day)")] = None,
+    replications: Annotated[int, typer.Option("--replications", min=2, help="replications per level")] = 3,
+    slack: Annotated[float, typer.Option("--slack-s", min=0, help="queueing start: the wait (s) the target "
+                                                                 "allows for a picker or a rider")] = 300.0,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="output directory (default runs/staff-<scenario>-"
+                                                               "<time>); an earlier one is resumed")] = None,
+    executor: ExecOpt = "local",
+    address: AddrOpt = None,
+    workers: WorkersOpt = None,
+    policy: Annotated[str | None, typer.Option("--policy", help="policy SPEC for every run")] = None,
+    router: RouterOpt = None,
+    seed: SeedOpt = None,
+    set_: SetOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """The fewest riders and pickers per store meeting a service target: an Erlang-C start per store and
+    hour, scaled on a grid and simulated until the target holds at 95%, then verified on fresh runs."""
+    import datetime as dt
+
+    from sim.decide.staff import staff as run_staff
+    from sim.errors import ScenarioError
+
+    try:
+        date = dt.date.fromisoformat(day) if day else None
+    except ValueError:
+        raise ScenarioError(f"--day: expected YYYY-MM-DD, got {day!r}") from None
+    res = run_staff(scenario, target, day=date, replications=replications, slack_s=slack, out=out_dir,
+                    executor=executor, address=address, workers=workers, policy=policy, router=router, seed=seed,
+                    overrides=set_, progress=_progress(quiet))
+    if not quiet:
+        t = Table(title=f"staff: levels simulated ({res['path']})", title_justify="left")
+        for col in ("level", "riders", "pickers", "mean", "95% lower bound", "meets"):
+            t.add_column(col, justify="right")
+        for _, r in res["levels"].iterrows():
+            t.add_row(f"{r['alpha']:g}", str(r["riders"]), str(r["pickers"]), f"{r['mean']:.3f}",
+                      f"{r['lower_95']:.3f}", "yes" if r["meets"] else "no")
+        out.print(t)
+    c = res["chosen"]
+    if c is None:
+        err.print(f"error: no staffing level on the grid meets {res['kpi']}>={res['target']:g}", markup=False)
+        raise typer.Exit(1)
+    out.print(f"chosen: level {c['alpha']:g}: {c['riders']} riders, {c['pickers']} pickers, "
+              f"{c['cost_cny_per_day']:,.0f} CNY/day; verified on fresh replications: mean {c['verified_mean']:.3f}, "
+              f"lower bound {c['verified_lower_95']:.3f} ({'met' if c['verified'] else 'not met'}); "
+              f"{res['path']}/staffing.csv, staffed.yaml, report.html", markup=False)

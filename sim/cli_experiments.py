@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sim.cli import SetOpt, app, err, out
+from sim.cli import LabelOpt, SetOpt, app, err, out
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -138,6 +138,7 @@ def compare(
     seed: SeedOpt = None,
     set_: SetOpt = None,
     quiet: QuietOpt = False,
+    label: LabelOpt = None,
 ) -> None:
     """Compare policies over replications with common random numbers: means, 95% CIs, paired
     differences to the first policy, Pareto plots. Exit 1 if some jobs failed (reported)."""
@@ -145,7 +146,7 @@ def compare(
 
     result = run_compare(scenario, policies, replications=replications, out=out_dir, executor=executor,
                          address=address, workers=workers, ci_width=ci_width, max_replications=max_replications,
-                         router=router, days=days, seed=seed, overrides=set_, progress=_progress(quiet))
+                         router=router, days=days, seed=seed, overrides=set_, progress=_progress(quiet), label=label)
     report(result, "policy", "compare", quiet)
 
 
@@ -168,12 +169,19 @@ def sweep(
     seed: SeedOpt = None,
     set_: SetOpt = None,
     quiet: QuietOpt = False,
+    label: LabelOpt = None,
 ) -> None:
     """Run a grid of scenario overrides (replicated, common random numbers): table, heat map, frontier."""
     from sim.experiments.sweep import sweep as run_sweep
+    from sim.traps import staffing_warnings
 
+    if not quiet:
+        from sim.run import prepare
+
+        for line in staffing_warnings(prepare(scenario, overrides=set_), [g.partition("=")[0].strip() for g in grid]):
+            err.print(f"warning: {line}", markup=False)
     result = run_sweep(scenario, grid, replications=replications, out=out_dir, executor=executor,
                        address=address, workers=workers, ci_width=ci_width, max_replications=max_replications,
                        policy=policy, router=router, days=days, seed=seed, overrides=set_,
-                       progress=_progress(quiet))
+                       progress=_progress(quiet), label=label)
     report(result, "point", "sweep", quiet)

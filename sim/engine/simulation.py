@@ -32,6 +32,7 @@ from sim.engine.routing_step import route_epoch
 from sim.engine.shipments import deliver_shipments
 from sim.engine.store import StoreOps
 from sim.engine.warehouse import Waves
+from sim.inventory.initial import place_initial_stock
 from sim.inventory.replenishment import Pipeline, lateral_transfers, plan_replenishment
 from sim.inventory.state import InventoryState
 from sim.network import FDC, NDC, STORE, build_network
@@ -69,6 +70,7 @@ class Simulation:
         N, S = net.n_nodes, cat.n_skus
         self.inv = InventoryState(N, S, cat.shelf_life_s / DAY)
         self.pipeline = Pipeline()
+        self.given = place_initial_stock(sc, net, cat, self.inv, self.pipeline)  # nodes a stock file specifies
         self.book = OrderBook()
         self.kind = net.node_kind
         self.stores = np.flatnonzero(self.kind == STORE)
@@ -249,6 +251,8 @@ class Simulation:
         target = np.ceil(cover[None, :] * rate[self.ndcs]).astype(np.int64)
         pos = self.inv.position()[self.ndcs]
         need = np.maximum(target - pos, 0)
+        if day == 0:
+            need[self.given[self.ndcs]] = 0  # the planner's observed NDC stock is the start, not topped up
         n, s = np.nonzero(need)
         if not n.size:
             return
@@ -279,6 +283,9 @@ class Simulation:
             costs=policy_costs(self.sc, net, self.cat, transport_cny=np.where(seen, transport, np.nan)
                                if seen.any() else None))
         targets = np.asarray(self.policy.targets(ctx), np.int64)
+        if day == 0 and self.given.any():  # day 0 fills only the nodes the planner's stock file leaves out
+            targets = targets.copy()
+            targets[self.given] = np.minimum(targets[self.given], self.inv.position()[self.given])
         self.la_rate = ctx.forecast / DAY
         self.la_orders = ctx.forecast.sum(axis=1) / max(self.forecaster.units_per_order, 1e-9)
         self.next_review_s = np.full(net.n_nodes, day * DAY + ctx.review_s)

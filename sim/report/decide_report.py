@@ -125,3 +125,37 @@ def sites_report(root: Path, plots_dir: Path | None = None) -> str:
     nav = [("answer", "answer"), ("proposals", "proposals"), ("candidates", "candidates"), ("table", "statistics"),
            ("method", "options")]
     return page(f"sites {info.get('scenario', '')}: which {info.get('kind', '')} sites to open", sections, nav)
+
+
+def staff_report(root: Path, plots_dir: Path | None = None) -> str:
+    info = json.loads((root / "experiment.json").read_text(encoding="utf-8"))
+    levels = pd.read_parquet(root / "levels.parquet")
+    by_hour = pd.read_parquet(root / "by_hour.parquet")
+    pick = info.get("chosen")
+    if pick:
+        verdict = (f"<p><b>{pick['riders']} riders and {pick['pickers']} pickers</b> over all stores (level "
+                   f"{pick['alpha']:g} x the queueing start) meet {esc(info['target'])} on {esc(info['day'])}: verified "
+                   f"mean {pick['verified_mean']:.3f}, one-sided 95% lower bound {pick['verified_lower_95']:.3f} on "
+                   f"fresh replications ({'met' if pick['verified'] else 'NOT met'}); staff cost "
+                   f"{pick['cost_cny_per_day']:,.0f} CNY per day at the hourly rates.</p>")
+        staffing = pd.read_parquet(root / "staffing.parquet")
+    else:
+        verdict = "<p><b>No level on the grid met the target</b>; the largest is in the table below.</p>"
+        staffing = pd.DataFrame()
+    fig = Figure(figsize=(7.0, 0.25 * max(4, by_hour["store"].nunique()) + 1.2))
+    ax = fig.subplots()
+    grid = by_hour.pivot(index="store", columns="hour", values="orders_per_hour")
+    im = ax.imshow(grid.to_numpy(), aspect="auto", cmap="viridis")
+    ax.set_yticks(range(len(grid.index)), list(grid.index), fontsize=7)
+    ax.set_xlabel("hour of day")
+    fig.colorbar(im, ax=ax, label="near orders per hour (expected)")
+    fig.tight_layout()
+    sections = [
+        section("answer", "Answer", verdict + df_table(staffing)),
+        section("levels", "Levels simulated", df_table(levels)),
+        section("hours", "Demand by store and hour", figure_html("staff_demand", "Near orders per store-hour", fig,
+                                                                 "The queueing start's arrival rates.", plots_dir)),
+        section("method", "Options", kv_table([(k, json.dumps(v)) for k, v in info.items()])),
+    ]
+    nav = [("answer", "answer"), ("levels", "levels"), ("hours", "demand"), ("method", "options")]
+    return page(f"staff {info.get('scenario', '')}: {info.get('target', '')}", sections, nav)

@@ -141,6 +141,10 @@ def longest_lead_time_h(sc: Scenario) -> float:
 
 
 def _check_warmup(sc: Scenario) -> list[str]:
+    from sim.io.scenario.inputs import stock_covers_forward
+
+    if stock_covers_forward(sc):  # the planner's stock is the start: no pipeline to fill from empty
+        return []
     need_h = sc.inventory.review_period_days * 24 + longest_lead_time_h(sc)
     if sc.horizon.warmup_days * 24 < need_h - 1e-9:
         return [f"horizon.warmup_days: must cover the review period plus the longest lead time "

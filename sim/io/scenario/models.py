@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, Strict, model_validator
 
 from sim import units
 from sim.vocab import TIER_NAMES
@@ -54,6 +54,11 @@ def _lat_lon_pair(obj: T, default: str) -> T:
     return obj
 
 
+#: Marks a field added after the golden outputs were recorded: the resolved scenario.yaml omits it while it
+#: is at its default (``load.to_dict``), so existing scenarios keep byte-identical run directories.
+ADDITIVE: dict[str, JsonValue] = {"additive": True}
+
+
 class Model(BaseModel):
     """Base of every scenario section: immutable, unknown keys and NaN/inf rejected."""
 
@@ -73,7 +78,9 @@ class City(Model):
     lon: Lon | None = None
     population: PosInt | None = None
     demand_weight: NonNegFloat | None = Field(
-        None, description="relative share of orders (default: population); 0 = a city that hosts nodes only")
+        None, description="weight of the city's demand in the unit of population (people; default: its "
+                          "population): its share of orders is demand_weight / the sum over all cities, so 1 next to "
+                          "cities of millions is ~0 (validate warns); 0 = a city that hosts nodes only")
     zones: PosInt | None = Field(None, description="demand zones in this city (default geography.zones_per_city)")
     radius_km: PosFloat | None = Field(None, description="city radius (default geography.city_radius_km)")
 
@@ -291,7 +298,14 @@ class Category(Model):
 
 
 class Catalog(Model):
-    n_skus: PosInt = 5000
+    file: Path | None = Field(
+        None, json_schema_extra=ADDITIVE,
+        description="the planner's products table (CSV or Parquet: sku, name, category, value_cny, volume_l, "
+                    "shelf_life_days, tiers, popularity; columns in sim/io/products.py and the README); its ids and "
+                    "names are kept through the run (lines.parquet, skus.parquet, explain). With a file, n_skus is "
+                    "its row count and categories only lend default tiers to products of the same category name")
+    n_skus: PosInt = Field(5000, description="SKUs in the synthetic catalog; with catalog.file, set to the "
+                                             "products table's row count [params: Sizes]")
     zipf_s: PosFloat = Field(1.0, description="popularity exponent [params: Demand, s ~ 1]")
     categories: tuple[Category, ...] = (
         Category(name="grocery", share=0.5, value_cny=25.0, volume_l=1.5),
@@ -502,11 +516,23 @@ class NdcSupply(Model):
     initial_days_of_supply: PosFloat = 30.0
 
 
+class InitialStock(Model):
+    """The observed state at the start of the horizon (sim/io/stock.py)."""
+
+    file: Path = Field(description="CSV or Parquet of node, sku, units (optional arrive: in transit, arriving "
+                                   "then; age_days: perishables' age); a node in the file is fully specified, "
+                                   "its unlisted SKUs start at zero; nodes not in it start as without a file")
+
+
 class Inventory(Model):
     review_period_days: PosFloat = 1.0
     initial_forward: Literal["none"] = Field(
         "none", description="forward nodes start empty and warm-up fills them (paid for), the same for every policy")
     ndc_supply: NdcSupply = NdcSupply()
+    initial: InitialStock | None = Field(
+        None, json_schema_extra=ADDITIVE,
+        description="starting stock per node x SKU (and in-transit shipments) observed by the planner: day 0's "
+                    "start in inventory.parquet; on day 0 only the nodes it leaves out are filled (NDC rule, review)")
 
 
 class Router(Model):
@@ -572,4 +598,11 @@ class Scenario(Model):
     policy: str = Field("central_only", description="pre-positioning policy SPEC, e.g. top_n(n=200)")
     router: Router = Router()
     forecast: Forecast = Forecast()
-    report: Report | None = Field(None, description="report settings (targets for the headline); optional")
+    report: Report | None = Field(
+        None, description="report settings (targets for the headline); optional", json_schema_extra=ADDITIVE)
+
+
+# descriptions of the fields without an inline one (sim/io/scenario/descriptions.py)
+from sim.io.scenario.descriptions import describe  # noqa: E402
+
+describe(globals())
