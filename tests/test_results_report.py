@@ -363,3 +363,22 @@ def test_cli_report(run: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     code, _, err = cli(capsys, "report", tmp_path)
     assert code == 2
     one_line_error(err)
+
+
+def test_report_targets(run: Any, tmp_path: Path) -> None:
+    """report.targets: each target set is judged met or missed in the headline; bad ones exit 2 by field path."""
+    import yaml
+
+    from sim.io.scenario import load_scenario
+
+    dst = copy_run(run.path, tmp_path / "run")
+    sc = yaml.safe_load((dst / "scenario.yaml").read_text())
+    sc["report"] = {"targets": {"perfect_order_rate": 0.999, "cost_per_order_cny": 10_000.0}}
+    (dst / "scenario.yaml").write_text(yaml.safe_dump(sc, sort_keys=False))
+    text = write_report(dst).read_text(encoding="utf-8")
+    assert "misses its target for perfect-order rate." in text
+    assert "target at least 99.9%: <b>missed</b>" in text and "target at most 10,000 CNY: <b>met</b>" in text
+    assert load_scenario(dst / "scenario.yaml").report is not None  # the section validates and reloads
+    with pytest.raises(ScenarioError, match=r"report\.targets\.lost_sales_rate"):
+        load_scenario(TOY, ["report.targets.lost_sales_rate=2"])
+    assert "report" not in (run.path / "scenario.yaml").read_text()  # unset: not in the resolved scenario
