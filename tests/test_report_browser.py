@@ -80,6 +80,8 @@ def _open(browser: Any, path: Path, shots: Path, name: str) -> Any:
     assert res.console_errors == [] and res.exceptions == [], (res.console_errors, res.exceptions)
     assert res.requests == [], res.requests  # nothing fetched: the report is self-contained
     assert res.counts["charts"] == res.state["charts"] and res.counts["verdict"] == 1
+    text = browser.evaluate("Array.from(document.querySelectorAll('.vega-chart svg')).map(s => s.textContent).join(' ')")
+    assert "undefined" not in text and "NaN" not in text  # every axis label and title resolved to data
     return res
 
 

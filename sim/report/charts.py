@@ -189,20 +189,25 @@ def per_tier_bars(tiers: pd.DataFrame, name: str = "policy", order: Sequence[str
     return alt.hconcat(share, ontime)
 
 
+def field(name: str) -> str:
+    """A column name as a Vega-Lite field: dots and brackets escaped (``forecast.error`` is one column)."""
+    return name.replace("\\", "\\\\").replace(".", "\\.").replace("[", "\\[").replace("]", "\\]")
+
+
 def sweep_chart(table: pd.DataFrame, key: str, axes: Sequence[str]) -> Any:
     """A 1-D grid: mean with CI whiskers against the parameter; 2-D: a heat map with values in tooltips."""
     k = reg.get(key)
     d = table[table["kpi"] == key].copy()
     if len(axes) >= 2:
-        a, b = axes[0], axes[1]
+        a, b = field(axes[0]), field(axes[1])
         return alt.Chart(d).mark_rect().encode(
-            x=alt.X(f"{b}:N", sort=None), y=alt.Y(f"{a}:N", sort=None),
+            x=alt.X(f"{b}:N", sort=None, title=axes[1]), y=alt.Y(f"{a}:N", sort=None, title=axes[0]),
             color=alt.Color("mean:Q", title=k.label_unit, scale=alt.Scale(scheme="viridis")),
             tooltip=[f"{a}:N", f"{b}:N", alt.Tooltip("mean:Q", format=_tip_format(key)),
                      alt.Tooltip("ci_low:Q", format=_tip_format(key)), alt.Tooltip("ci_high:Q", format=_tip_format(key))]
         ).properties(width=300, height=220, title=k.label_unit)
-    a = axes[0]
-    x = alt.X(f"{a}:N", sort=None)
+    a = field(axes[0])
+    x = alt.X(f"{a}:N", sort=None, title=axes[0])
     line = alt.Chart(d).mark_line(point=True).encode(
         x=x, y=alt.Y("mean:Q", title=k.label_unit, axis=alt.Axis(format=_axis_format(key)), scale=alt.Scale(zero=False)),
         tooltip=[f"{a}:N", alt.Tooltip("mean:Q", format=_tip_format(key)),
