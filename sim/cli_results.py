@@ -161,9 +161,11 @@ def query(
 
 @app.command()
 def report(dir_: Annotated[Path, typer.Argument(metavar="RUN_OR_COMPARE_DIR", help="a run or compare directory")],
+           baseline: Annotated[str | None, typer.Option(
+               "--baseline", help="policy a comparison's differences are taken to (default: the first one)")] = None,
            ) -> None:
     """(Re)write DIR/plots/*.png and the self-contained DIR/report.html."""
     from sim.report.html import write_report
 
-    path = write_report(dir_)
+    path = write_report(dir_, baseline=baseline)
     out.print(f"report written to {path}", markup=False)

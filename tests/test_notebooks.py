@@ -55,3 +55,16 @@ def test_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if "image/png" in o.get("data", {})]
     assert len(images) >= 4  # the figures are shown inline
+
+
+def test_runs_folder_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16 item 6: a folder of runs loaded, a KPI per policy per day with CIs, the peak day marked."""
+    monkeypatch.setenv("SHANGOU_NB_WORKERS", "1")
+    nb = _execute("05_runs_folder.ipynb", tmp_path, monkeypatch)
+    assert (tmp_path / "run" / "comparison.parquet").is_file()
+    text = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+                   for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "peak day: " in text and "on_time_requested_rate" in text
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if "image/png" in o.get("data", {})]
+    assert len(images) >= 2  # the two per-day figures

@@ -253,13 +253,24 @@ def test_report_html(run: Any, con: Any) -> None:
         assert f'id="fig-{name}"' in text
         assert (run.path / "plots" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert text.count('src="data:image/png;base64,') == len(RUN_FIGURES)
-    low = text.lower()
-    for bad in ("http://", "https://", "//cdn", "<script", "<link"):
-        assert bad not in low
+    assert_self_contained(text)
+    # the verdict comes first: the headline section precedes every other section
+    assert text.index('<section id="headline">') < min(text.index(f'<section id="{s}">') for s in RUN_SECTIONS[1:])
+    assert "On time of requested orders" in text and "of orders created" in text
     for fact in ("warm-up", "drain", "replications", "confidence intervals", "Top stock-outs",
                  f"{run.kpis['orders']:,}", run.manifest["policy"]):
         assert fact in text
     assert not list(run.path.glob(".report*"))  # no temporary file left
+
+
+def assert_self_contained(text: str) -> None:
+    """No external resource: scripts are inline (no src=), no <link>, no URL in a src/href attribute,
+    no '//' outside the inlined chart library (user text is escaped)."""
+    low = text.lower()
+    assert "<link" not in low and not re.search(r"<script[^>]*\bsrc=", low)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", low)
+    body = re.sub(r"<script>.*?</script>", "", text, flags=re.S)  # the inlined Vega bundle and loader
+    assert not re.search(r"https?://|//cdn", body)
 
 
 def test_top_stockouts_match_pandas(run: Any, con: Any) -> None:
@@ -286,10 +297,19 @@ def test_comparison_report_smoke(run: Any, tmp_path: Path) -> None:
     pd.DataFrame({"policy": ["pa", "pb"], "kpi": ["cost_per_order_cny"] * 2}).to_parquet(
         tmp_path / "comparison.parquet")
     text = write_report(tmp_path).read_text(encoding="utf-8")
-    for sid in ("summary", "method", "ranking", "crn", "compare-plots", "runs", "comparison-table"):
+    for sid in ("verdict", "ranking", "per-day", "per-tier", "summary", "method", "crn", "compare-plots", "runs",
+                "comparison-table"):
         assert f'<section id="{sid}">' in text
     assert "recomputed from the runs" in text and "common random numbers" in text
-    assert not re.search(r"https?://|//cdn", text)
+    assert_self_contained(text)
+    assert text.index('<section id="verdict">') < text.index('<section id="ranking">')
+    assert "is cheapest; its lead over" in text
+    # a chosen baseline: the verdict and the ranking's differences are taken to it; an unknown one is refused
+    text = write_report(tmp_path, baseline="pb").read_text(encoding="utf-8")
+    assert "its lead over pb is 0.00 ± 0.00 CNY/order" in text and "not significant" in text
+    assert "baseline <b>pb</b>" in text
+    with pytest.raises(ScenarioError, match="--baseline"):
+        write_report(tmp_path, baseline="nope")
 
 
 # --------------------------------------------------------------------------- CLI
@@ -343,3 +363,22 @@ def test_cli_report(run: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     code, _, err = cli(capsys, "report", tmp_path)
     assert code == 2
     one_line_error(err)
+
+
+def test_report_targets(run: Any, tmp_path: Path) -> None:
+    """report.targets: each target set is judged met or missed in the headline; bad ones exit 2 by field path."""
+    import yaml
+
+    from sim.io.scenario import load_scenario
+
+    dst = copy_run(run.path, tmp_path / "run")
+    sc = yaml.safe_load((dst / "scenario.yaml").read_text())
+    sc["report"] = {"targets": {"perfect_order_rate": 0.999, "cost_per_order_cny": 10_000.0}}
+    (dst / "scenario.yaml").write_text(yaml.safe_dump(sc, sort_keys=False))
+    text = write_report(dst).read_text(encoding="utf-8")
+    assert "misses its target for perfect-order rate." in text
+    assert "target at least 99.9%: <b>missed</b>" in text and "target at most 10,000 CNY: <b>met</b>" in text
+    assert load_scenario(dst / "scenario.yaml").report is not None  # the section validates and reloads
+    with pytest.raises(ScenarioError, match=r"report\.targets\.lost_sales_rate"):
+        load_scenario(TOY, ["report.targets.lost_sales_rate=2"])
+    assert "report" not in (run.path / "scenario.yaml").read_text()  # unset: not in the resolved scenario

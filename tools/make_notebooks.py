@@ -1,4 +1,5 @@
-"""Write notebooks/02_policy_comparison.ipynb and 03_peak_and_scale.ipynb (sources kept here, outputs not).
+"""Write notebooks/02_policy_comparison.ipynb, 03_peak_and_scale.ipynb and 05_runs_folder.ipynb (sources kept
+here, outputs not).
 
 Run: .venv/bin/python tools/make_notebooks.py
 """
@@ -128,8 +129,56 @@ def peak() -> nbf.NotebookNode:
     return nb
 
 
+def runs_folder() -> nbf.NotebookNode:
+    nb = nbf.v4.new_notebook()
+    nb.cells = [
+        nbf.v4.new_markdown_cell(
+            "# A folder of runs: any KPI per policy per day\n\n"
+            "Point `SHANGOU_NB_DIR` at a `shangou compare` or `shangou sweep` output folder (or any folder of run "
+            "directories); without it this notebook makes a small comparison first (`SIZE`: `small` = toy at 300 "
+            "orders/day, 3 days, 2 policies x 2 replications; `toy` = full toy, 3 replications). Each configuration "
+            "is a policy (compare) or a grid point (sweep). KPIs are the registry's (`docs/kpis.md`)."),
+        nbf.v4.new_code_cell(SETUP + '''
+FOLDER = os.environ.get("SHANGOU_NB_DIR", "")
+if FOLDER:
+    folder_dir = Path(FOLDER)
+else:
+    SIZES = {"small": (["demand.orders_per_day=300"], 2), "toy": ([], 3), "city": ([], 3)}
+    overrides, reps = SIZES[SIZE]
+    folder_dir = Path(OUT) if OUT else ROOT / "runs" / f"folder-{SIZE}"
+    result = sim.compare(ROOT / "scenarios" / "toy.yaml", ["central_only", "forecast_push(service=0.9)"],
+                         replications=reps, days=3, overrides=overrides, out=folder_dir, progress=False,
+                         workers=int(os.environ.get("SHANGOU_NB_WORKERS", "2")))
+    assert not result.failures, result.failures
+print(folder_dir)'''),
+        nbf.v4.new_markdown_cell("## Load the folder\n\nOne row per run (every compare KPI) and one per run and "
+                                 "measured day."),
+        nbf.v4.new_code_cell(
+            '%matplotlib inline\n'
+            'from sim.metrics import registry as reg\n'
+            'from sim.report import folder\n\n'
+            'runs, days = folder.runs_and_days(folder_dir)\n'
+            'print(f"{len(runs)} runs, {runs.config.nunique()} configurations, {days.day.nunique()} measured days")\n'
+            'per_day_keys = [k for k in reg.REGISTRY if k in days.columns and days[k].notna().any()]\n'
+            'print("KPIs per day:", ", ".join(per_day_keys))'),
+        nbf.v4.new_markdown_cell("## Any KPI per policy per day, with 95% CIs; the peak day marked\n\n"
+                                 "Change `KPI` to any key listed above."),
+        nbf.v4.new_code_cell(
+            'KPI = "on_time_requested_rate"  # on time of requested orders (lost and downgraded count as late)\n'
+            'table = folder.per_day(days, KPI)\n'
+            'peak = table.loc[table.peak, ["day", "date", "orders"]].iloc[0]\n'
+            'print(f"peak day: {peak.date} (day {peak.day}, {peak.orders:,.0f} orders on average)")\n'
+            'display(folder.plot_per_day(table, KPI))\n'
+            'display(table.round(4))'),
+        nbf.v4.new_code_cell(
+            'display(folder.plot_per_day(folder.per_day(days, "cost_per_order_cny"), "cost_per_order_cny"))'),
+    ]
+    return nb
+
+
 if __name__ == "__main__":
-    for name, build in (("02_policy_comparison.ipynb", comparison), ("03_peak_and_scale.ipynb", peak)):
+    for name, build in (("02_policy_comparison.ipynb", comparison), ("03_peak_and_scale.ipynb", peak),
+                        ("05_runs_folder.ipynb", runs_folder)):
         nb = build()
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbf.write(nb, ROOT / "notebooks" / name)

@@ -147,8 +147,8 @@ def fmt_value(v: Any, unit: str, signed: bool = False) -> str:
         return "-"
     x = float(v)
     s = "+" if signed else ""
-    if unit == "%":
-        return f"{x:{s}.1%}"
+    if unit == "%":  # a signed rate is a difference of rates: percentage points
+        return f"{x * 100:+.1f} pp" if signed else f"{x:.1%}"
     if unit == "CNY":
         return f"{x:{s},.2f} CNY" if abs(x) < 1000 else f"{x:{s},.0f} CNY"
     if unit == "min":

@@ -30,16 +30,15 @@ from matplotlib.figure import Figure
 from sim import __version__
 from sim.errors import ScenarioError
 from sim.io.files import write_atomic
-from sim.io.query import Catalogue, connect, is_run_dir
-from sim.io.results import load_run
-from sim.report import comparison as cmp
+from sim.io.query import is_run_dir
 from sim.report import result_plots as rp
-from sim.report import sections as sec
 
 REPORT = "report.html"
 PLOTS_DIR = "plots"
-RUN_SECTIONS = ("summary", "method", "kpis", "calibration", "plots", "stockouts", "files")
-COMPARE_SECTIONS = ("summary", "method", "ranking", "crn", "compare-plots", "runs", "comparison-table", "files")
+RUN_SECTIONS = ("headline", "by-day", "by-city", "map", "summary", "method", "kpis", "calibration", "plots", "stockouts",
+                "files")
+COMPARE_SECTIONS = ("verdict", "ranking", "per-day", "per-tier", "compare-plots", "summary", "method", "crn", "runs",
+                    "comparison-table", "files")
 RUN_FIGURES: tuple[tuple[str, str, Callable[[Any], Figure], str], ...] = (
     ("tier_share", "Served tier over the day", rp.tier_share_by_hour,
      "Share of delivered orders per served tier by the hour they were created; the black line is the share of "
@@ -64,6 +63,13 @@ table{border-collapse:collapse;margin:.6em 0;font-size:.9em}td,th{border:1px sol
 th{background:#f4f4f4;text-align:left}td.n{text-align:right}figure{margin:1em 0}img{max-width:100%}
 figcaption{color:#555;font-size:.9em}pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:.8em}
 .muted{color:#777;font-size:.85em}nav a{margin-right:1em}
+.verdict{font-size:1.2em;line-height:1.45;background:#f3f6fa;border-left:5px solid #4a78b0;padding:.6em .9em}
+.cards{display:flex;flex-wrap:wrap;gap:.7em;margin:.8em 0}.card{flex:1 1 180px;border:1px solid #ddd;
+border-radius:6px;padding:.6em .8em;background:#fff}.card .lab{font-size:.85em;color:#555}
+.card .val{font-size:1.9em;font-weight:600;margin:.1em 0}.card .det{font-size:.78em;color:#666}
+.card .tgt{font-size:.85em;margin-top:.3em}.card.met{border-top:5px solid #1b7837}
+.card.missed{border-top:5px solid #b2182b}.scroll{overflow-x:auto;max-width:100%}
+td.best{background:#e7f4e4}.vega-chart{max-width:100%;overflow-x:auto}
 """
 
 
@@ -100,7 +106,7 @@ def df_table(df: pd.DataFrame, max_rows: int = 200) -> str:
                         else f"<td>{esc(_fmt(v))}</td>" for v in rec)
         rows.append(f"<tr>{cells}</tr>")
     more = f'<p class="muted">... {len(df) - max_rows:,} more rows</p>' if len(df) > max_rows else ""
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>{more}"
+    return f'<div class="scroll"><table><tr>{head}</tr>{"".join(rows)}</table></div>{more}'
 
 
 def _fmt(v: Any) -> str:
@@ -127,13 +133,14 @@ def figure_html(name: str, title: str, fig: Figure, caption: str, plots_dir: Pat
             f'src="data:image/png;base64,{text}"><figcaption>{esc(caption)}</figcaption></figure>')
 
 
-def page(title: str, sections: list[str], nav: Iterable[tuple[str, str]]) -> str:
+def page(title: str, sections: list[str], nav: Iterable[tuple[str, str]], scripts: str = "") -> str:
+    """The whole document; `scripts` (the chart library and loader, sim.report.vega) goes last."""
     links = "".join(f'<a href="#{sid}">{esc(label)}</a>' for sid, label in nav)
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
             f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1>"
             f'<p class="muted">Shangou {esc(__version__)} report, written {stamp}; self-contained (no network).</p>'
-            f"<nav>{links}</nav>{''.join(sections)}</body></html>\n")
+            f"<nav>{links}</nav>{''.join(sections)}{scripts}</body></html>\n")
 
 
 def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
@@ -141,7 +148,7 @@ def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     write_atomic(path, write)
 
 
-def _files_section(root: Path, man: dict[str, Any], yaml_text: str) -> str:
+def files_section(root: Path, man: dict[str, Any], yaml_text: str) -> str:
     body = (f"<p>Reproduce this run with <code>shangou run {esc(root / 'scenario.yaml')} --replication "
             f"{esc(man.get('replication', 0))}</code> (the resolved scenario, every default filled in).</p>"
             f"<details><summary>manifest.json</summary><pre>{esc(json.dumps(man, indent=2, sort_keys=True))}</pre>"
@@ -149,131 +156,16 @@ def _files_section(root: Path, man: dict[str, Any], yaml_text: str) -> str:
     return section("files", "Files", body)
 
 
-# --------------------------------------------------------------------------- a run
-def calibration_html(run_dir: Path) -> str:
-    """The calibration table of one run (``sim.report.calibration``; ``shangou calibrate`` gates on it)."""
-    from sim.report import calibration as cal
-
-    table = cal.calibrate_dirs([run_dir])
-    n_in, n_app = int((table["status"] == cal.IN).sum()), int((table["status"] != cal.NA).sum())
-    return (f"<p>{n_in} of {n_app} applicable figures in range (not measured counts as out; n/a: the target "
-            "does not apply to this scenario). Targets: sim/data/calibration_targets.csv, from parameters.md "
-            "Calibration targets.</p>" + df_table(cal.report_table(table)))
-
-
-def run_report(run_dir: Path, plots_dir: Path | None = None) -> str:
-    """The HTML of one run directory (figures also written to plots_dir if given)."""
-    run = load_run(run_dir)
-    man, k = run.manifest, run.kpis
-    sc, yaml_text = sec.scenario_yaml(run_dir)
-    con = connect(run_dir)
-    try:
-        stock = sec.top_stockouts(con)
-        gap_lost, gap_down = sec.uncovered_lines(con)
-    finally:
-        con.close()
-    figs = "".join(figure_html(name, title, fn(run), caption, plots_dir) for name, title, fn, caption in RUN_FIGURES)
-    body = [
-        section("summary", "Scenario", kv_table(sec.scenario_rows(sc, man, run.nodes))),
-        section("method", "Method", kv_table(sec.method_rows(man, k, sec.drain_days(run.inventory, man)))),
-        section("kpis", "KPIs (measured days)",
-                kv_table(sec.kpi_rows(k, run.orders)) + "<h3>Tiers (delivered orders)</h3>" + df_table(sec.tier_table(k))
-                + "<h3>Costs</h3>" + df_table(sec.cost_table(k)) + "<h3>Inventory and utilisation</h3>"
-                + df_table(sec.resource_table(k)) + "<h3>By day</h3>" + df_table(sec.by_day_table(k))),
-        section("calibration", "Calibration against public figures", calibration_html(run_dir)),
-        section("plots", "Figures", figs),
-        section("stockouts", "Top stock-outs",
-                "<p>Preferred node &times; SKU with the most lost or downgraded lines among measured orders "
-                "(a line is lost when its order was lost, downgraded when delivered at a slower tier than "
-                "requested).</p>" + df_table(stock)
-                + f"<p>Not stock-outs: {gap_lost:,} lost and {gap_down:,} downgraded lines had no preferred node "
-                "(no node of the requested tier reaches the order's zone, a coverage gap).</p>"),
-        _files_section(run_dir, man, yaml_text),
-    ]
-    nav = [("summary", "scenario"), ("method", "method"), ("kpis", "KPIs"), ("calibration", "calibration"),
-           ("plots", "figures"),
-           ("stockouts", "stock-outs"), ("files", "files")]
-    return page(f"Shangou run: {man.get('scenario', run_dir.name)} - {man.get('policy', '')}", body, nav)
-
-
-# --------------------------------------------------------------------------- a comparison
-PARETO = (("pareto_perfect", "perfect_order_rate", "max"), ("pareto_p90", "delivery_p90_min", "min"),
-          ("pareto_near", "near_share", "max"))
-BAR_KPIS = ("cost_per_order_cny", "perfect_order_rate", "lost_sales_rate", "near_mid_share", "near_share",
-            "delivery_p90_min", "forward_inventory_value_cny")
-
-
-def _pareto_figures(summary: pd.DataFrame) -> list[tuple[str, str, Figure, str]]:
-    """Cost per order against service and speed (the first two such KPIs the summary has)."""
-    from sim.report.compare_plots import pareto_plot
-
-    out: list[tuple[str, str, Figure, str]] = []
-    cost = summary[summary["kpi"] == "cost_per_order_cny"].set_index("policy")["mean"]
-    for name, kpi, sense in PARETO:
-        if len(out) == 2 or not (summary["kpi"] == kpi).any() or cost.empty:
-            continue
-        other = summary[summary["kpi"] == kpi].set_index("policy")["mean"]
-        pols = [p for p in other.index if p in cost.index]
-        front = cmp.pareto_front(cost.loc[pols].to_numpy(), other.loc[pols].to_numpy(), ("min", sense))
-        fig = pareto_plot(summary[summary["policy"].isin(pols)], "cost_per_order_cny", kpi, front=list(front))
-        out.append((name, f"Pareto: cost per order against {kpi}", fig,
-                    "Mean per policy with 95% CI whiskers; the dashed line joins the policies no other beats on both."))
-    return out
-
-
-def comparison_report(root: Path, plots_dir: Path | None = None) -> str:
-    """The HTML of a comparison directory (comparison.parquet plus the run directories under it)."""
-    table = pd.read_parquet(root / "comparison.parquet")
-    cat = Catalogue(root)
-    runs = pd.DataFrame(cat.runs_table().to_pylist())
-    summary, source = cmp.summary_from(table, runs)
-    pols = list(dict.fromkeys(summary["policy"]))
-    sc, yaml_text = sec.scenario_yaml(cat.paths[0])
-    man = cat.meta[0]
-    by_policy: dict[str, list[dict[str, Any]]] = {}
-    for m, k in zip(cat.meta, cat.kpis, strict=True):
-        by_policy.setdefault(str(m["policy"]), []).append(k)
-    figs = [*_pareto_figures(summary),
-            ("kpi_bars", "KPIs per policy", rp.kpi_bars(summary, [k for k in BAR_KPIS if (summary["kpi"] == k).any()][:4]),
-             "Means with Student-t 95% confidence intervals over replications."),
-            ("cost_breakdown_policies", "Cost per order by policy", rp.cost_breakdown(cmp.mean_cost_kpis(by_policy)),
-             "Mean over replications of each cost per created order.")]
-    pair = cmp.paired(summary)
-    cost_corr = pair[pair["kpi"] == "cost_per_order_cny"]["corr"] if "corr" in pair else pd.Series(dtype=float)
-    corr_text = ", ".join(f"{p}: {c:.3f}" for p, c in zip(pair.loc[cost_corr.index, "policy"], cost_corr,
-                                                          strict=True)) or "n/a (fewer than 3 paired replications)"
-    reps = runs.groupby("policy").size()
-    method = sec.method_rows(man, {}, 0)[:2] + [
-        ("replications", ", ".join(f"{p}: {int(n)}" for p, n in reps.items())),
-        ("confidence intervals", "Student t, 95%, over replications; differences to the baseline "
-                                 f"({pols[0] if pols else '-'}) paired by replication"),
-        ("common random numbers", "every policy sees the same orders, baskets, service times and customer "
-                                  f"choices per replication; correlation of cost per order with the baseline: "
-                                  f"{corr_text}"),
-        ("statistics from", source)]
-    body = [
-        section("summary", "Scenario", kv_table(sec.scenario_rows(sc, {**man, "policy": ", ".join(pols)}, None))),
-        section("method", "Method", kv_table(method)),
-        section("ranking", "Ranking (mean [95% CI], cheapest first)", df_table(cmp.ranking(summary))),
-        section("crn", "Paired differences to the baseline",
-                "<p>Difference to the baseline per KPI over matched replications, its 95% CI (excluding 0 means "
-                "the policies differ) and the correlation common random numbers induced.</p>" + df_table(pair)),
-        section("compare-plots", "Figures", "".join(figure_html(n, t, f, c, plots_dir) for n, t, f, c in figs)),
-        section("runs", "Runs", df_table(runs.drop(columns=["path"]))),
-        section("comparison-table", "comparison.parquet", df_table(table)),
-        _files_section(cat.paths[0], man, yaml_text),
-    ]
-    nav = [(s, s.replace("-", " ")) for s in COMPARE_SECTIONS]
-    return page(f"Shangou comparison: {man.get('scenario', root.name)}", body, nav)
-
-
-def write_report(path: str | Path) -> Path:
-    """(Re)write DIR/report.html and DIR/plots/*.png for a run or comparison directory; returns the report path."""
+def write_report(path: str | Path, baseline: str | None = None) -> Path:
+    """(Re)write DIR/report.html and DIR/plots/*.png for a run or comparison directory; returns the report path.
+    `baseline`: the policy a comparison's differences are taken to (default its first; refused if unknown)."""
     root = Path(path)
     if (root / "comparison.parquet").is_file():
-        text = comparison_report(root, root / PLOTS_DIR)
+        from sim.report.compare_report import comparison_report  # these build on this module's helpers
+
+        text = comparison_report(root, root / PLOTS_DIR, baseline=baseline)
     elif (root / "sweep.parquet").is_file() and (root / "experiment.json").is_file():
-        from sim.report.sweep_report import sweep_report  # it builds on this module's helpers
+        from sim.report.sweep_report import sweep_report
 
         text = sweep_report(root, root / PLOTS_DIR)
     elif (root / "levels.parquet").is_file() and (root / "experiment.json").is_file():
@@ -289,6 +181,8 @@ def write_report(path: str | Path) -> Path:
 
         text = optimize_report(root, root / PLOTS_DIR)
     elif is_run_dir(root):
+        from sim.report.run_report import run_report
+
         text = run_report(root, root / PLOTS_DIR)
     else:
         raise ScenarioError(f"{root}: not a run directory (no manifest.json, kpis.json and Parquet files) "

@@ -1,56 +1,92 @@
-"""report.html for a sweep folder (``shangou sweep``): the grid, a table of means with 95% CIs and
-paired differences to the first point, and one figure per headline KPI (a line for a 1-D grid, a
-heat map for a 2-D one). The per-run reports stay in the run directories."""
+"""report.html for a sweep folder (``shangou sweep``): a verdict sentence, the points as a table
+with one column per grid parameter (mean ± 95% CI half-width per headline KPI, the paired
+difference to the first point with * when its CI excludes 0), one interactive chart per headline
+KPI (a line for a 1-D grid, a heat map for a 2-D one) and sweep.parquet. The per-run reports stay
+in the run directories. Labels, units and directions from the KPI registry."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.metrics import registry as reg
-from sim.report.compare_plots import heatmap, sweep_line
-from sim.report.html import df_table, figure_html, kv_table, page, section
+from sim.report import charts, vega
+from sim.report.html import df_table, esc, kv_table, page, section
 
-HEADLINE = tuple((k.key, k.label_unit, k.percent) for k in (reg.get("cost_per_order_cny"),
-                  reg.get("perfect_order_rate"), reg.get("on_time_requested_rate"), reg.get("lost_sales_rate")))
+KEYS = ("cost_per_order_cny", "perfect_order_rate", "on_time_requested_rate", "lost_sales_rate", "delivery_p90_min")
 
 
-def _cell(r: pd.Series) -> str:
+def _cell(k: reg.Kpi, r: pd.Series) -> str:
     if r["mean"] != r["mean"]:
         return "-"
-    return f"{r['mean']:,.4g} [{r['ci_low']:,.4g}, {r['ci_high']:,.4g}]"
+    half = (r["ci_high"] - r["ci_low"]) / 2
+    text = k.fmt(r["mean"])
+    return text if half != half else f"{text} ± {k.fmt(half).replace(' CNY', '').replace(' min', '')}"
+
+
+def _diff(k: reg.Kpi, r: pd.Series) -> str:
+    if r.get("diff_mean") != r.get("diff_mean"):
+        return "first point" if r.get("diff_n", 0) == 0 else "-"
+    lo, hi = r["diff_ci_low"], r["diff_ci_high"]
+    star = " *" if (lo > 0 or hi < 0) else ""
+    return k.fmt(r["diff_mean"], signed=True) + star
+
+
+def points_table(table: pd.DataFrame, axes: list[str], keys: list[str]) -> pd.DataFrame:
+    """One row per grid point: the grid parameters as columns, then each KPI and its difference."""
+    rows = []
+    for point, g in table.groupby("point", sort=False):
+        first = g.iloc[0]
+        row: dict[str, Any] = {a: first.get(a, "") for a in axes} if axes else {"point": point}
+        row["n"] = int(first["n"]) if "n" in g else ""
+        byk = {str(r["kpi"]): r for _, r in g.iterrows()}
+        for key in keys:
+            if key in byk:
+                k = reg.get(key)
+                row[k.label_unit] = _cell(k, byk[key])
+                if key in ("cost_per_order_cny", "perfect_order_rate"):
+                    row[f"Δ {k.label.lower()}"] = _diff(k, byk[key])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def verdict(table: pd.DataFrame, axes: list[str]) -> str:
+    k = reg.get("cost_per_order_cny")
+    cost = table[table["kpi"] == k.key]
+    if cost.empty or cost["mean"].isna().all():
+        return "No successful runs."
+    means = cost["mean"].to_numpy(float)
+    best, worst = cost.iloc[int(np.nanargmin(means))], cost.iloc[int(np.nanargmax(means))]
+    where = ", ".join(f"{a} = {best[a]}" for a in axes) or str(best["point"])
+    return (f"Cheapest point: {where} at {k.fmt(best['mean'])} per order; the dearest costs "
+            f"{k.fmt(worst['mean'] - best['mean'])} more per order ({len(cost)} points, means over replications).")
 
 
 def sweep_report(root: Path, plots_dir: Path | None = None) -> str:
     """The HTML of a sweep folder (sweep.parquet and experiment.json written by ``shangou sweep``)."""
     table = pd.read_parquet(root / "sweep.parquet")
     info = json.loads((root / "experiment.json").read_text(encoding="utf-8"))
-    axes = list(info.get("grid", {}))
-    kpis = [k for k, _, _ in HEADLINE if (table["kpi"] == k).any()]
-    wide = (table[table["kpi"].isin(kpis)].assign(value=lambda d: d.apply(_cell, axis=1))
-            .pivot_table(index="point", columns="kpi", values="value", aggfunc="first", sort=False)
-            .reset_index())
-    diffs = table[table["kpi"].isin(kpis)][["point", "kpi", "diff_mean", "diff_ci_low", "diff_ci_high", "corr"]]
+    axes = [a for a in info.get("grid", {}) if a in table.columns]
+    keys = [k for k in KEYS if (table["kpi"] == k).any()]
     method = [("grid", "; ".join(f"{k} = {', '.join(map(str, v))}" for k, v in info.get("grid", {}).items())),
               ("replications per point", str(info.get("replications_per_group", info.get("replications")))),
               ("confidence intervals", "Student t, 95%, over replications; differences to the first point paired "
-                                       "by replication (common random numbers: the same orders at every point)"),
+                                       "by replication (common random numbers: the same orders at every point); "
+                                       "* = the difference's 95% CI excludes 0"),
               ("scenario", f"{info.get('scenario')} (seed {info.get('seed')}, {info.get('days')} measured day(s))")]
-    figs = []
-    for kpi, label, pct in HEADLINE:
-        if kpi not in kpis or not axes:
-            continue
-        if len(axes) == 2:
-            fig = heatmap(table, kpi, axes[0], axes[1], label=label, percent=pct)
-        else:
-            fig = sweep_line(table, kpi, axes[0], label=label)
-        figs.append(figure_html(f"sweep_{kpi}", label, fig, "Mean over replications with 95% CIs.", plots_dir))
-    body = [section("method", "Method", kv_table(method)),
-            section("points", "Points (mean [95% CI])", df_table(wide)),
-            section("diffs", "Paired differences to the first point", df_table(diffs)),
+    figs = [vega.chart_html(f"sweep-{key}", reg.get(key).label_unit, charts.sweep_chart(table, key, axes),
+                            "Mean over replications with 95% CIs (hover for the values).")
+            for key in keys[:4] if axes]
+    body = [section("verdict", "Verdict", f'<p class="verdict">{esc(verdict(table, axes))}</p>'),
+            section("points", "Points (mean ± 95% CI half-width; Δ to the first point)",
+                    df_table(points_table(table, axes, keys))),
             section("sweep-plots", "Figures", "".join(figs)),
-            section("sweep-table", "sweep.parquet", df_table(table))]
-    nav = [(s, s.replace("-", " ")) for s in ("method", "points", "diffs", "sweep-plots", "sweep-table")]
-    return page(f"Shangou sweep: {info.get('scenario', root.name)}", body, nav)
+            section("method", "Method", kv_table(method)),
+            section("sweep-table", "sweep.parquet",
+                    f"<details><summary>{len(table)} rows</summary>{df_table(table)}</details>")]
+    nav = [(s, s.replace("-", " ")) for s in ("verdict", "points", "sweep-plots", "method", "sweep-table")]
+    return page(f"Shangou sweep: {info.get('scenario', root.name)}", body, nav, scripts=vega.scripts())

@@ -74,7 +74,7 @@ def test_formats_and_errors() -> None:
     assert reg.get("perfect_order_rate").fmt(0.6775) == "67.8%"
     assert reg.get("delivery_p90_min").fmt(28.04) == "28.0 min"
     assert reg.get("perfect_order_rate").fmt(None) == "-"
-    assert reg.get("lost_sales_rate").fmt(0.012, signed=True) == "+1.2%"
+    assert reg.get("lost_sales_rate").fmt(0.012, signed=True) == "+1.2 pp"
     assert reg.get("cost_per_order_cny").is_better(1.0, 2.0) and reg.get("perfect_order_rate").is_better(0.9, 0.8)
     with pytest.raises(ValueError, match="registered twice"):
         reg.register(reg.Kpi("orders", "x", "orders", None, "x"))

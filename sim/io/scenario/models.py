@@ -776,6 +776,29 @@ class Forecast(Model):
     alpha: Annotated[float, Field(gt=0, le=1)] = 0.3
 
 
+class ReportTargets(Model):
+    """What the planner is judged against: the run report's headline says met or missed for each one set
+    (none set: no verdict against targets). Rates are fractions of orders created unless said."""
+
+    perfect_order_rate: Prob | None = Field(
+        None, description="at least this perfect-order rate (delivered on time, complete, unsplit, at the requested "
+                          "tier or faster / orders created), e.g. 0.95")
+    cost_per_order_cny: NonNegFloat | None = Field(
+        None, description="at most this cost per order in CNY (all costs of the measured days / orders created)")
+    near_share: Prob | None = Field(
+        None, description="at least this share of delivered orders served by the near tier (stores)")
+    on_time_requested_rate: Prob | None = Field(
+        None, description="at least this share of created orders delivered on time at the requested tier or faster "
+                          "(lost and downgraded orders count as not on time)")
+    lost_sales_rate: Prob | None = Field(None, description="at most this share of created orders lost")
+
+
+class Report(Model):
+    """How reports judge a run; omitted entirely from the resolved scenario when not given."""
+
+    targets: ReportTargets = Field(ReportTargets(), description="targets the report's headline is judged against")
+
+
 class Scenario(Model):
     """A fully described fulfilment network, its demand and how it is run."""
 
@@ -795,6 +818,8 @@ class Scenario(Model):
     policy: str = Field("central_only", description="pre-positioning policy SPEC, e.g. top_n(n=200)")
     router: Router = Router()
     forecast: Forecast = Forecast()
+    report: Report | None = Field(
+        None, description="report settings (targets for the headline); optional", json_schema_extra=ADDITIVE)
 
 
 # descriptions of the fields without an inline one (sim/io/scenario/descriptions.py)
