@@ -25,7 +25,7 @@ from sim.demand import demand_day
 from sim.demand.forecast import Forecaster, catchment
 from sim.engine.book import SHIP_BASE, OrderBook
 from sim.engine.explain import ExplainRecorder
-from sim.engine.options import FAR, MID, NEAR, Candidates
+from sim.engine.options import Candidates
 from sim.engine.parcel import Parcels
 from sim.engine.routing_step import route_epoch
 from sim.engine.shipments import deliver_shipments
@@ -45,7 +45,6 @@ from sim.units import DAY, parse_clock
 from sim.vocab import OrderStatus
 
 EPS = 1e-3
-KIND_TIER = {STORE: NEAR, FDC: MID, NDC: FAR}
 MAX_DRAIN_DAYS = 5
 
 

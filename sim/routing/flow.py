@@ -65,7 +65,7 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from sim.errors import SolverError
-from sim.routing.base import Batch, register_router
+from sim.routing.base import Batch, Capabilities, register_router
 
 COST_SCALE = 10**6  # S: the contract's integer scale; arc costs are rounded to multiples of 1/(2S) CNY
 _UNITS_PER_CNY = 2 * COST_SCALE
@@ -299,6 +299,7 @@ class Flow:
     """
 
     name = "flow"
+    capabilities = Capabilities(decision_cost=True)
 
     def __init__(self, lookahead: bool = True) -> None:
         self.lookahead = lookahead

@@ -51,7 +51,7 @@ from ortools.sat.python import cp_model
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from sim.routing.base import Batch, register_router
+from sim.routing.base import Batch, Capabilities, register_router
 from sim.routing.flow import Flow, _as_capacity, _as_unassigned, _first_choice, _integer_costs
 from sim.routing.split import DEFAULT_MAX_SHIPMENTS, LineChoice, solve_split
 
@@ -214,6 +214,10 @@ class Mip:
         self.max_deterministic_time = max_deterministic_time
         self.max_shipments = max_shipments  # shipments per split order (1: never split)
         self.fallbacks = 0  # epochs routed by flow because CP-SAT stopped without a proven optimum
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(max_shipments=self.max_shipments, counts_fallbacks=True, decision_cost=True)
 
     def decision_cost(self, batch: Batch) -> np.ndarray:
         """Per option: money cost plus, when looking ahead, the reservation price (as ``Flow``)."""
