@@ -19,6 +19,12 @@ from sim.spec import parse_spec
 _CAPACITY: dict[str, type[BaseModel]] = {"ndc": NdcCapacity, "fdc": FdcCapacity, "store": StoreCapacity}
 _GROUP_KEY = {"ndc": "ndcs", "fdc": "fdcs", "store": "stores"}
 _LANE_KINDS = {("ndc", "fdc"), ("fdc", "store"), ("ndc", "store")}
+#: capacity fields the engine applies per group, not per site: a site override that differs from the
+#: group's value is refused (the store queues' service-time CV and the rider pool's speeds, batch size
+#: and hold time are one set of rider rules per scenario in sim.engine.store)
+GROUP_ONLY: dict[str, tuple[str, ...]] = {
+    "store": ("pick_cv", "rider_speed_kmh", "rider_peak_speed_kmh", "rider_max_batch", "rider_max_hold_s"),
+}
 
 
 def node_kinds(sc: Scenario) -> dict[str, str]:
@@ -45,6 +51,12 @@ def _check_nodes(sc: Scenario) -> list[str]:
                     _CAPACITY[kind].model_validate(merged)
                 except ValidationError as exc:
                     out += validation_lines(exc, _CAPACITY[kind], prefix=(*key.split("."), "sites", i, "capacity"))
+                group_value = group.capacity.model_dump()
+                for f in GROUP_ONLY.get(kind, ()):
+                    if f in site.capacity and site.capacity[f] != group_value[f]:
+                        out.append(f"{key}.sites[{i}].capacity.{f}: per-site values are not supported (one value "
+                                   f"for every {kind}: set {key}.capacity.{f}), got {site.capacity[f]!r} "
+                                   f"vs the group's {group_value[f]!r}")
         for city in group.count_per_city:
             if city not in cities:
                 out.append(f"{key}.count_per_city.{city}: city is not in geography.cities{suggest(city, cities)}")
@@ -52,6 +64,9 @@ def _check_nodes(sc: Scenario) -> list[str]:
             seen[nid] += 1
             if seen[nid] == 2:
                 out.append(f"{key}.count_per_city: generated id {nid!r} clashes with an explicit node id")
+    if sc.nodes.ndcs.capacity.scope != "national":
+        out.append(f"nodes.ndcs.capacity.scope: only 'national' is implemented (every NDC serves every city, "
+                   f"transit days by lanes.far), got {sc.nodes.ndcs.capacity.scope!r}")
     if not any(True for _ in sc.nodes.ndcs.all_ids("ndc")):
         out.append("nodes.ndcs: needs at least one NDC (the far tier and all replenishment start there)")
     return out

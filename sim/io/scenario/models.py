@@ -123,7 +123,9 @@ class FdcCapacity(Model):
 
 class NdcCapacity(Model):
     outbound_per_day: PosInt = Field(2_000_000, description="orders shipped per day before the cut-off")
-    scope: Literal["national", "regional"] = "national"
+    scope: Literal["national", "regional"] = Field(
+        "national", description="national: every NDC serves every city (transit days by lanes.far); 'regional' "
+        "(an NDC serving only its region) is not implemented and refused by validation")
 
 
 class Site(Model):
