@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.report.compare_plots import heatmap, sweep_line
-from sim.report.html import df_table, figure_html, kv_table, page, section
+from sim.report.markup import df_table, figure_html, kv_table, page, section
 
 HEADLINE = (("cost_per_order_cny", "cost per order (CNY)", False), ("perfect_order_rate", "perfect-order rate", True),
             ("lost_sales_rate", "lost-sales rate", True))
