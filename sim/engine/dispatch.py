@@ -9,14 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from sim.assumptions import CARRY_GRACE_S
 from sim.engine.options import EpochOptions, lines_of
 from sim.records import LOST
 from sim.units import DAY, HOUR
 from sim.vocab import Tier
-
-#: by requested tier (near, mid, far): how long past its carry deadline an unassigned order may still be
-#: carried before it is given up as lost (a model constant: an operator's patience with a queued order)
-CARRY_GRACE_S = np.array([1 * HOUR, 4 * HOUR, DAY])
 
 
 def apply_orders(sim: Any, ep: EpochOptions, rows: np.ndarray | None, chosen: np.ndarray) -> None:

@@ -13,13 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from sim.assumptions import FAR_ETA_BEFORE_PROMISE_S
 from sim.engine.options import EpochOptions, all_per_pair, lines_of, pairs_lines
 from sim.units import DAY, HOUR
 from sim.vocab import TIER_OF_KIND, Tier
-
-#: a far option's ETA for routing: its promise (the lane's delivery day) less this much; parcels arrive
-#: between 09:00 and 21:00 of that day (sim.engine.parcel), so 9 h before the 24:00 promise is the middle
-FAR_ETA_BEFORE_PROMISE_S = 9 * HOUR
 
 
 def acceptance_matrix(sc: Any) -> np.ndarray:

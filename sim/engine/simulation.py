@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import simpy
 
+from sim.assumptions import EVENT_EPS_S, MAX_DRAIN_DAYS
 from sim.catalog import build_catalog
 from sim.demand import demand_day
 from sim.demand.forecast import Forecaster, catchment
@@ -34,7 +35,7 @@ from sim.engine.warehouse import Waves
 from sim.inventory.replenishment import Pipeline, lateral_transfers, plan_replenishment
 from sim.inventory.state import InventoryState
 from sim.network import FDC, NDC, STORE, build_network
-from sim.policies.base import PolicyContext, make_policy
+from sim.policies.base import PolicyContext, TransfersStock, make_policy, policy_capabilities
 from sim.policies.costs import policy_costs
 from sim.records import DAILY_COSTS, DELIVERED, DayRecords, NodeRecords, RouterStats, RunRecords
 from sim.rng import RandomStreams
@@ -44,8 +45,7 @@ from sim.spec import parse_spec
 from sim.units import DAY, parse_clock
 from sim.vocab import OrderStatus
 
-EPS = 1e-3
-MAX_DRAIN_DAYS = 5
+EPS = EVENT_EPS_S
 
 
 class Simulation:
@@ -273,9 +273,9 @@ class Simulation:
         self.la_rate = ctx.forecast / DAY
         self.la_orders = ctx.forecast.sum(axis=1) / max(self.forecaster.units_per_order, 1e-9)
         self.next_review_s = np.full(net.n_nodes, day * DAY + ctx.review_s)
-        moves = getattr(self.policy, "transfers", None)
-        if moves is not None:
-            shipment, cost = lateral_transfers(self.inv, moves(ctx, targets), net, self.sc, self.cat.volume_l, day * DAY)
+        if policy_capabilities(self.policy).transfers:
+            moves = cast(TransfersStock, self.policy).transfers(ctx, targets)
+            shipment, cost = lateral_transfers(self.inv, moves, net, self.sc, self.cat.volume_l, day * DAY)
             self.pipeline.add(shipment)
             self.day_costs["transfer"][day] += cost
         level = np.where(self.kind == FDC, 0, 1)
