@@ -109,14 +109,9 @@ class Simulation:
         sc, net = self.sc, self.net
         caps = net.node_capacity
         st = [caps[i] for i in self.stores]
-        c0 = sc.nodes.stores.capacity
         self.store_pick_base = np.array([c.pick_base_s for c in st])
         self.store_pick_line = np.array([c.pick_per_line_s for c in st])
-        r = sc.costs.riders
-        self.ops = StoreOps(np.array([c.pickers for c in st], np.int64), np.array([c.riders for c in st], np.int64),
-                            sc.nodes.stores.capacity.pick_cv, c0.rider_speed_kmh, c0.rider_peak_speed_kmh,
-                            c0.rider_max_batch, c0.rider_max_hold_s, net.zone_lat, net.zone_lon, sc.geography.circuity,
-                            r.model, r.base_per_trip_cny, r.per_km_cny, r.per_hour_cny)
+        self.ops = StoreOps.from_scenario(sc, net, self.stores)
         fd = [caps[i] for i in self.fdcs]
         self.fdc_pick_base = np.array([c.pick_base_s for c in fd])
         self.fdc_pick_line = np.array([c.pick_per_line_s for c in fd])
@@ -124,16 +119,8 @@ class Simulation:
         covers = net.covers()  # mean road km to the zones each FDC serves: sizes its van tours
         self.fdc_mean_km = np.array([net.road_km[covers[:, f], f].mean() if covers[:, f].any() else 1.0
                                      for f in self.fdcs])
-        waves = sc.tiers.mid.waves
-        self.waves = Waves(np.array([parse_clock(w.cutoff) for w in waves]),
-                           np.array([[parse_clock(w.window[0]), parse_clock(w.window[1])] for w in waves]),
-                           np.array([c.vans for c in fd], np.int64), np.array([c.van_capacity_m3 * 1000 for c in fd]),
-                           np.array([c.van_speed_kmh for c in fd]), np.array([c.van_stop_s for c in fd]),
-                           net.node_lat[self.fdcs], net.node_lon[self.fdcs], net.reach_km[self.fdcs],
-                           sc.geography.circuity, sc.costs.van.per_stop_cny, sc.costs.van.per_km_cny,
-                           mode=sc.router.vans, volume_l=self._order_volume_l)
-        self.parcels = Parcels(parse_clock(sc.tiers.far.cutoff),
-                               np.array([caps[i].outbound_per_day for i in self.ndcs]), net.far_transit_days[self.ndcs])
+        self.waves = Waves.from_scenario(sc, net, self.fdcs, volume_l=self._order_volume_l)
+        self.parcels = Parcels.from_scenario(sc, net, self.ndcs)
         self.parcel_cost = np.full((self.ndcs.size, len(net.city_names)), sc.costs.parcel.per_order_cny)
         for lane in sc.costs.parcel.by_lane:
             self.parcel_cost[self.row[net.node_ids.index(lane.ndc)], net.city_names.index(lane.city)] = lane.per_order_cny

@@ -13,8 +13,8 @@ from sim.demand.orders import Orders
 from sim.engine.book import OrderBook
 from sim.engine.parcel import Parcels
 from sim.engine.routing_step import repair
-from sim.engine.store import StoreOps
-from sim.engine.warehouse import Waves
+from sim.engine.store import StoreOps, StoreRules
+from sim.engine.warehouse import VanFleet, Waves
 from sim.records import RouterStats
 from sim.units import DAY, HOUR
 
@@ -23,8 +23,9 @@ T3 = 3 * HOUR  # 03:00, outside the peak hours: riders at the normal speed
 
 def store(pickers: int = 2, riders: int = 1, max_batch: int = 3, hold_s: float = 300.0) -> StoreOps:
     """One store, deterministic picking (cv 0), 18 km/h riders (15 at peaks), platform pay 3 + 0.6/km."""
-    return StoreOps(np.array([pickers]), np.array([riders]), 0.0, 18.0, 15.0, max_batch, hold_s,
-                    np.array([30.0, 30.0]), np.array([120.0, 120.0]), 1.3, "platform", 3.0, 0.6, 30.0)
+    rules = StoreRules(pick_cv=0.0, speed_kmh=18.0, peak_speed_kmh=15.0, max_batch=max_batch, max_hold_s=hold_s,
+                       circuity=1.3, rider_model="platform", base_per_trip=3.0, per_km=0.6, per_hour=30.0)
+    return StoreOps(np.array([pickers]), np.array([riders]), rules, np.array([30.0, 30.0]), np.array([120.0, 120.0]))
 
 
 def test_pickers_are_a_fifo_c_server_queue() -> None:
@@ -92,6 +93,20 @@ def test_an_order_that_would_make_the_batch_late_closes_it() -> None:
     assert ops.b_count.tolist() == [1]
 
 
+def test_components_from_the_toy_scenario(toy) -> None:  # noqa: ANN001
+    from sim.network import build_network
+
+    net = build_network(toy)
+    stores, fdcs, ndcs = (np.flatnonzero(net.node_kind == k) for k in (2, 1, 0))
+    ops = StoreOps.from_scenario(toy, net, stores)
+    assert ops.max_batch == toy.nodes.stores.capacity.rider_max_batch and ops.picker_free.shape[0] == stores.size
+    assert (np.isfinite(ops.rider_free).sum(axis=1) == toy.nodes.stores.capacity.riders).all()
+    w = Waves.from_scenario(toy, net, fdcs)
+    assert w.cut.size == len(toy.tiers.mid.waves) and w.vans.tolist() == [toy.nodes.fdcs.capacity.vans]
+    p = Parcels.from_scenario(toy, net, ndcs)
+    assert p.cutoff == 23 * HOUR
+
+
 def test_parcels_cutoff_promise_and_delivery() -> None:
     p = Parcels(23 * HOUR, np.array([2]), np.array([[1]]))
     assert p.ship_day(23 * HOUR) == 0 and p.ship_day(23 * HOUR + 1) == 1  # at the cut-off still makes it
@@ -106,9 +121,9 @@ def test_parcels_cutoff_promise_and_delivery() -> None:
 
 
 def test_wave_clock() -> None:
-    w = Waves(np.array([9 * HOUR, 15 * HOUR]), np.array([[10 * HOUR, 13 * HOUR], [16 * HOUR, 19 * HOUR]]),
-              np.array([1]), np.array([5300.0]), np.array([30.0]), np.array([180.0]), np.array([30.0]),
-              np.array([120.0]), np.array([10.0]), 1.3, 4.0, 2.5)
+    fleet = VanFleet(np.array([1]), np.array([5300.0]), np.array([30.0]), np.array([180.0]), np.array([30.0]),
+                     np.array([120.0]), np.array([10.0]), 1.3, 4.0, 2.5)
+    w = Waves(np.array([9 * HOUR, 15 * HOUR]), np.array([[10 * HOUR, 13 * HOUR], [16 * HOUR, 19 * HOUR]]), fleet)
     assert w.wave_at(9 * HOUR) == 0  # at the cut-off: still this wave
     assert w.wave_at(9 * HOUR + 1) == 1
     assert w.wave_at(15 * HOUR + 1) == 2  # the next day's first wave
