@@ -132,7 +132,9 @@ class ExplainRecorder:
         lost = ~assigned & (b.status[idx] == OrderStatus.LOST)
         outcome[lost] = np.where(chosen[lost] >= 0, Outcome.DECLINED, Outcome.LOST)
 
-        i4 = lambda a: np.minimum(a, _I4_MAX).astype(np.int32)  # noqa: E731  (NDC capacities can be huge)
+        def i4(a: np.ndarray) -> np.ndarray:  # NDC capacities can be huge
+            return np.minimum(a, _I4_MAX).astype(np.int32)
+
         self._pairs.append({
             "order_row": p_row.astype(np.int64) + self._n_orders, "node": p_node.astype(np.int32),
             "tier": p_tier.astype(np.int8), "reason": reason,
