@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest bench clean
+.PHONY: install demo test lint typecheck pytest bench notebook clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+# Jupyter for notebooks/ (the notebook extra: JupyterLab); SHANGOU_NB_WORKERS caps the worker processes
+notebook: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebook]'
+	$(BIN)/jupyter lab notebooks/
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ import re
 import sys
 import time
 import traceback
+import typing
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -26,7 +27,7 @@ from sim.io import files
 if TYPE_CHECKING:
     from sim.io.scenario import Scenario
 
-from sim.cli_app import MaxMemOpt, SetOpt, app, err, out  # noqa: F401  (the app and shared options)
+from sim.cli_app import LabelOpt, MaxMemOpt, SetOpt, app, err, out  # noqa: F401  (the app and shared options)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -94,8 +95,18 @@ def validate(
         out.print(f"ok {path}: {sc.name} - {len(sc.geography.cities)} cities, {sc.nodes.count()} nodes, "
                   f"{sc.catalog.n_skus} SKUs, {sc.demand.orders_per_day:,.0f} orders/day, "
                   f"~{estimate_memory_bytes(sc) / 2**30:.1f} GiB estimated", markup=False)
+        print_warnings(sc, [s.partition("=")[0].strip() for s in set_ or []], f"{path}: " if len(scenarios) > 1 else "")
     if bad:
         raise typer.Exit(2)
+
+
+def print_warnings(sc: Scenario, varied: list[str], prefix: str = "") -> None:
+    """The scenario's ``warning: ...`` lines after its ``ok`` line on stdout (sim/traps.py); stderr keeps only
+    errors, and warnings never change the exit code."""
+    from sim.traps import scenario_warnings
+
+    for line in scenario_warnings(sc, varied=varied):
+        out.print(f"warning: {prefix}{line}", markup=False)
 
 
 @app.command()
@@ -228,6 +239,7 @@ def run(
     max_memory: MaxMemOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html and plots/")] = False,
+    label: LabelOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="also write explain.parquet: every routing decision's "
                                           "candidates, for `shangou explain`; memory ~120 bytes per candidate "
                                           "(order x node per routing epoch), ~300 while written: ~1 GiB per "
@@ -259,13 +271,14 @@ def run(
                                                                     f"{rate:,.0f} orders/s")
 
         result = simulate(sc, replication=replication, out=out_dir, force=force, progress=tick, report=not no_report,
-                          explain=explain)
+                          explain=explain, label=label, meta={"overrides": list(set_ or [])})
     if not quiet:
-        print_kpis(result.kpis, str(result.path))
+        print_kpis(result.kpis, str(result.path), result.orders)
 
 
-def print_kpis(k: dict[str, Any], path: str) -> None:
-    """The headline KPI table a planner reads after a run."""
+def print_kpis(k: dict[str, Any], path: str, orders: Any = None) -> None:
+    """The headline KPI table a planner reads after a run (labels from the KPI registry; `orders`,
+    the run's orders table, adds the KPIs computed from it)."""
     t = Table(title=f"KPIs (measured days) - {path}", title_justify="left")
     t.add_column("KPI")
     t.add_column("value", justify="right")
@@ -273,28 +286,90 @@ def print_kpis(k: dict[str, Any], path: str) -> None:
     def pct(x: float | None) -> str:
         return "-" if x is None else f"{x:.1%}"
 
-    rows = [("orders", f"{k['orders']:,}"), ("perfect-order rate", pct(k["perfect_order_rate"])),
-            ("requested tier or faster", pct(k["requested_tier_rate"])), ("lost sales", pct(k["lost_sales_rate"])),
-            ("downgraded", pct(k["downgrade_rate"])), ("local fulfilment", pct(k["local_fulfilment_rate"])),
-            ("cost per order (CNY)", "-" if k["cost_per_order_cny"] is None else f"{k['cost_per_order_cny']:.2f}")]
+    from sim.metrics import registry as reg  # labels, units and formats of every KPI
+
+    rows = [(kpi.label_unit, kpi.fmt(reg.value(kpi.key, k, orders)).replace(" CNY", "").replace(" min", ""))
+            for kpi in reg.shown_in("cli") if kpi.source != "orders" or orders is not None]
     for tier in ("near", "mid", "far"):
         d = k["tiers"][tier]
         if d["share"]:
-            rows.append((f"{tier}: share / on time / p90 min",
+            rows.append((f"{tier} (of delivered): share / on time / p90 min",
                          f"{pct(d['share'])} / {pct(d['on_time_rate'])} / {d['p90_min']:.0f}"))
     for name, value in rows:
         t.add_row(name, value)
     out.print(t)
 
 
+# --------------------------------------------------------------------------- help text
+def _plain_label(param: Any) -> str:
+    """A value's label in help (PATH, N, X, TEXT, a|b), never a Python type (``<list[str]>``)."""
+    desc = param.type_descriptor
+    ann = desc.annotation
+    args = typing.get_args(ann)
+    base = args[0] if typing.get_origin(ann) is list and args else ann
+    if desc.is_choice and desc.choices:
+        return "|".join(str(getattr(c, "value", c)) for c in desc.choices)
+    if desc.is_path or base is Path:
+        return "PATH"
+    if base is int:
+        return "N"
+    if base is float:
+        return "X"
+    return "TEXT"
+
+
+def plain_help(command: Any) -> Any:
+    """Help and usage in the CLI's words: arguments as SCENARIO / [DIR], option values as PATH, N, X, TEXT
+    (typer's defaults show ``{dir_}`` and ``<list[str]>``). Applied to every verb before the CLI runs."""
+    for sub in getattr(command, "commands", {}).values():
+        plain_help(sub)
+    for param in command.params:
+        if getattr(param, "is_flag", False) or getattr(param, "count", False):
+            continue
+        if param.param_type_name == "argument":
+            name = (param.metavar or param.name or "ARG").strip("[]{}").rstrip("_").upper()
+            dots = "..." if param.nargs != 1 else ""
+            shown = name if param.required else f"[{name}]"
+            param.display_type = lambda ctx, **_: ""
+            param.display_type_rich = lambda ctx, **_: ""
+            param._usage_display_name = lambda shown=shown, dots=dots: shown + dots
+            param._rich_display_name = lambda name=name, dots=dots: name + dots
+        else:
+            label = _plain_label(param)
+            param.display_type = lambda ctx, label=label, **_: label
+            param.display_type_rich = lambda ctx, label=label, **_: label
+    return command
+
+
 # --------------------------------------------------------------------------- entry point
+REPORT_TO = "please report it with the command line, the scenario file and the output of --debug"
+
+
+def _internal(exc: BaseException) -> None:
+    err.print(f"error: internal error ({type(exc).__name__}): {exc}; this is a bug in shangou, {REPORT_TO}",
+              markup=False)
+
+
+def _os_error(exc: OSError) -> int:
+    """A full disk, a read-only or unwritable place, a directory where a file belongs: the user's
+    environment (exit 2); any other OSError is internal (exit 1)."""
+    from sim.io.outdir import USER_ERRNOS
+
+    if isinstance(exc, PermissionError) or exc.errno in USER_ERRNOS:
+        where = exc.filename if exc.filename is not None else "output"
+        err.print(f"error: {where}: {exc.strerror or exc}", markup=False)
+        return 2
+    _internal(exc)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and exits with) 0, 1 or 2 as the contract says."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     if debug:  # accepted anywhere on the line, not only before the verb
         args = ["--debug"] + [a for a in args if a != "--debug"]
-    command = typer.main.get_command(app)
+    command = plain_help(typer.main.get_command(app))
     try:
         rv = command.main(args=args, prog_name="shangou", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
@@ -312,11 +387,14 @@ def main(argv: list[str] | None = None) -> int:
         for line in getattr(exc, "problems", None) or [str(exc)]:
             err.print(f"error: {line}", markup=False)
         code = exc.exit_code
+    except OSError as exc:
+        if debug:
+            traceback.print_exc()
+        code = _os_error(exc)
     except Exception as exc:  # an internal error: one line unless --debug
         if debug:
             traceback.print_exc()
-        err.print(f"error: internal error ({type(exc).__name__}): {exc} (run with --debug for the traceback)",
-                  markup=False)
+        _internal(exc)
         code = 1
     if argv is None:
         sys.exit(code)
@@ -328,3 +406,6 @@ def main(argv: list[str] | None = None) -> int:
 from sim import cli_results  # noqa: E402,F401,I001
 from sim import cli_experiments  # noqa: E402,F401
 from sim import cli_explain  # noqa: E402,F401
+from sim import cli_tools  # noqa: E402,F401
+from sim import cli_calibrate  # noqa: E402,F401
+from sim import cli_decide  # noqa: E402,F401

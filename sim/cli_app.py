@@ -20,6 +20,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="override a scenario field: path=value (repeatable), e.g. demand.orders_per_day=5000")]
+LabelOpt = Annotated[str | None, typer.Option(
+    "--label", help="a name for this run or experiment, stored in manifest.json and shown by `shangou runs`")]
 MaxMemOpt = Annotated[str | None, typer.Option(
     "--max-memory", help="refuse scenarios estimated to need more: 8GiB, 500MiB, 60% (default 80% of RAM)")]
 

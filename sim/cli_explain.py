@@ -19,6 +19,7 @@ from rich.table import Table
 
 from sim.cli_app import app, out
 from sim.cli_results import _show
+from sim.io.skus import order_lines
 from sim.report.why import REASON_TEXT, EpochExplanation, why_order
 from sim.units import format_clock
 
@@ -47,6 +48,18 @@ def _header(o: dict[str, Any]) -> list[str]:
     elif o["promised_s"] is not None and math.isfinite(o["promised_s"]):
         lines.append(f"promised {format_clock(o['promised_s'])}")
     return lines
+
+
+def _line_text(lines: list[dict[str, Any]]) -> list[str]:
+    """The order's lines with the planner's SKU ids and names (skus.parquet) and its own order id."""
+    out = [f"planner's order id: {lines[0]['source_order_id']}"] if lines and lines[0]["source_order_id"] else []
+    for ln in lines:
+        label = ln["sku_id"] if ln["sku_id"] else f"SKU {ln['sku']}"
+        name = f" {ln['name']}" if ln["name"] else ""
+        cat = f" ({ln['category']})" if ln["category"] else ""
+        out.append(f"  line: {label}{name}{cat} x{ln['qty']}: {ln['status']}"
+                   + (f" from {ln['node_id']}" if ln["node_id"] else ""))
+    return out
 
 
 def _options_table(ep: EpochExplanation, kinds: dict[str, str]) -> Table:
@@ -86,14 +99,15 @@ def explain(
 
     order, rows, router, kinds = load_order(run_dir, order_id)
     epochs = why_order(rows, router) if len(rows) else []
+    lines = order_lines(run_dir, order_id)
     if as_json:
         doc = {"order": {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in order.items()},
-               "router": router,
+               "lines": lines, "router": router,
                "epochs": [{"epoch_s": e.epoch_s, "outcome": e.outcome, "chosen": e.chosen, "why": e.why,
                            "options": e.options, "rejected": e.rejected} for e in epochs]}
         sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
         return
-    for line in _header(order):
+    for line in _header(order) + _line_text(lines):
         out.print(line, markup=False)
     out.print(f"router: {router}; {len(epochs)} routing epoch(s)", markup=False)
     if not epochs:

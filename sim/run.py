@@ -47,6 +47,17 @@ def prepare(scenario: Scenario | str | Path, *, seed: int | None = None, days: i
     return sc
 
 
+def run_tables(sc: Scenario, net: Any, cat: Any, order_id: Any) -> dict[str, Any]:
+    """The run directory's tables beside the contract's four: skus (always), order_ids (history replay)."""
+    from sim.io.skus import history_sku_map, order_ids_table, skus_table
+
+    out: dict[str, Any] = {"skus": skus_table(cat, history_sku_map(sc, net, cat))}
+    ids = order_ids_table(sc, net, cat, order_id)
+    if ids is not None:
+        out["order_ids"] = ids
+    return out
+
+
 def default_out(sc: Scenario) -> Path:
     return Path("runs") / f"{sc.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
@@ -54,13 +65,16 @@ def default_out(sc: Scenario) -> Path:
 def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replication: int = 0,
              days: int | None = None, policy: str | None = None, router: str | None = None,
              out: str | Path | None = None, force: bool = False, overrides: list[str] | None = None,
-             progress: Progress | None = None, report: bool = True, explain: bool = False) -> RunResult:
+             progress: Progress | None = None, report: bool = True, explain: bool = False,
+             label: str | None = None, meta: dict[str, Any] | None = None) -> RunResult:
     """Run one scenario and return its results (written to `out`, default runs/<scenario>-<time>).
 
     With `report`, report.html and plots/ are written into the run directory too (`shangou report`
     rewrites them later if this is skipped). With `explain`, every routing decision's candidates are
     recorded into explain.parquet for ``shangou explain`` (about ``sim.engine.explain.ROW_BYTES`` bytes
     of memory per candidate (order, node) pair per routing epoch; other outputs are unchanged).
+    `label` (``--label``), the `overrides` and `meta` (an experiment's: its kind, group, grid point) are
+    stored in manifest.json, where ``shangou runs`` finds them.
     """
     from sim.engine.simulation import Simulation  # SimPy is imported only when a run starts
 
@@ -77,15 +91,21 @@ def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replic
     records = sim.run()
     wall = time.perf_counter() - t0
     assert_invariants(records, drained=True)
-    meta: dict[str, Any] = {"seed": sc.seed, "replication": replication, "policy": sc.policy,
+    info: dict[str, Any] = {"seed": sc.seed, "replication": replication, "policy": sc.policy,
                             "router": sc.router.name, "wall_s": round(wall, 3),
                             "orders_per_s": round(records.orders.n / wall, 1) if wall > 0 else None}
-    extra = None
+    info.update({k: v for k, v in (meta or {}).items() if v not in (None, [], {})})
+    if label:
+        info["label"] = label
+    if overrides:
+        info["overrides"] = list(overrides)
+    extra = run_tables(sc, sim.net, sim.cat, records.orders.order_id)
     if sim.explain is not None:
         from sim.io.explain import explain_table
 
-        extra = {"explain": explain_table(sim.explain.records(), sim.net.node_ids)}
-    path = write_run(target, records, sim.net, sc, sim.cat.value_cny, meta, force=force, extra=extra)
+        extra["explain"] = explain_table(sim.explain.records(), sim.net.node_ids)
+    path = write_run(target, records, sim.net, sc, sim.cat.value_cny, info, force=force, extra=extra,
+                     catalog=sim.cat)
     if report:
         from sim.report.html import write_report  # matplotlib and DuckDB load only when a report is wanted
 

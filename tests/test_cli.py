@@ -115,6 +115,7 @@ def test_validate_bundled_scenario(capsys: pytest.CaptureFixture[str], path: Pat
     assert code == 0, err
     assert err == ""
     assert out.startswith(f"ok {path}")
+    assert all(ln.startswith(("ok ", "warning: ")) for ln in out.splitlines() if ln.strip())  # sim/traps.py
 
 
 def test_validate_all_bundled_at_once(capsys: pytest.CaptureFixture[str]) -> None:

@@ -150,7 +150,7 @@ def test_cli_compare_reuses_and_prints(capsys: pytest.CaptureFixture[str], local
     code, stdout, err = run_cli(capsys, "compare", TOY, "--policies", ",".join(POLICIES), "--replications", "2",
                                 "--days", "1", *sets(), "--out", local.path)
     assert code == 0, err
-    assert "4 reused" in stdout and "top_n(n=100)" in stdout and "cost/order CNY" in stdout
+    assert "4 reused" in stdout and "top_n(n=100)" in stdout and "Cost per order (CNY)" in stdout
 
 
 def test_cli_sweep(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -172,7 +172,7 @@ def test_cli_sweep(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     html = (out / "report.html").read_text(encoding="utf-8")
     for needle in ('id="method"', 'id="points"', 'id="diffs"', 'id="sweep-plots"', "forecast.error=0.5"):
         assert needle in html
-    assert html.count("data:image/png;base64,") == 3
+    assert html.count("data:image/png;base64,") == 4
     assert "http://" not in html and "https://" not in html and "//cdn" not in html.lower()
 
 

@@ -1,10 +1,15 @@
-"""Golden outputs: record or check the hashes of every run file for a matrix of bundled runs.
+"""Golden outputs: record or check every run file of a matrix of bundled runs against a recording.
 
 The engine-core refactor (and every mechanism added later with its switch off) must keep the
 outputs byte-identical. ``python tools/golden.py record`` writes ``tests/regression/golden.json``;
-``python tools/golden.py check [--set quick|full]`` re-runs and lists every file whose hash moved.
-Parquet files and scenario.yaml are compared byte for byte, kpis.json as parsed JSON with the
-wall-clock field ``router.solver_ms_mean`` removed (the only timing in it).
+``python tools/golden.py check [--set quick|full]`` re-runs and lists every file that moved.
+- Parquet files: byte for byte (SHA-256).
+- kpis.json: as parsed JSON, with the wall-clock field ``router.solver_ms_mean`` removed (the only
+  timing in it).
+- scenario.yaml (the resolved scenario): every field of the recording must be present with the same
+  value; fields added to the schema since the recording may appear (their defaults are off, and the
+  Parquet bytes prove it). The checkout's absolute path (a history file's resolved path) reads as
+  ``<ROOT>`` so every clone or worktree records and checks the same thing.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "regression" / "golden.json"
-FILES = ("orders.parquet", "lines.parquet", "inventory.parquet", "nodes.parquet", "scenario.yaml")
+FILES = ("orders.parquet", "lines.parquet", "inventory.parquet", "nodes.parquet")
 PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "ortools", "pyvrp", "simpy", "networkx")
 ROUTERS = ("nearest", "cheapest", "tier_first", "flow", "mip")
 POLICIES = ("central_only", "top_n(n=120)", "base_stock(service=0.9)", "cost_optimal", "forecast_push(service=0.9)")
@@ -32,9 +38,10 @@ FULL = ([("toy", 3, r, p) for r in ROUTERS for p in POLICIES]
         + [("toy_history", None, None, None), ("shanghai_hangzhou", 1, None, None),
            ("shanghai_hangzhou", 1, "nearest", None)])
 SETS = {"quick": QUICK, "full": FULL}
+Case = tuple[str, int | None, str | None, str | None]
 
 
-def key(case: tuple[str, int | None, str | None, str | None]) -> str:
+def key(case: Case) -> str:
     name, days, router, policy = case
     return f"{name}|days={days}|router={router}|policy={policy}"
 
@@ -45,14 +52,11 @@ def kpis_digest(path: Path) -> str:
     return hashlib.sha256(json.dumps(kpis, sort_keys=True).encode()).hexdigest()
 
 
-def file_bytes(path: Path) -> bytes:
-    """A run file's bytes; in scenario.yaml the checkout's absolute path (a history file's resolved path)
-    reads as ``<ROOT>``, so every worktree of the repository records and checks the same digests."""
-    data = path.read_bytes()
-    return data.replace(str(ROOT).encode(), b"<ROOT>") if path.name == "scenario.yaml" else data
+def scenario_text(path: Path) -> str:
+    return path.read_text(encoding="utf-8").replace(str(ROOT), "<ROOT>")
 
 
-def run_case(case: tuple[str, int | None, str | None, str | None]) -> dict[str, str]:
+def run_case(case: Case) -> dict[str, str]:
     from sim.run import simulate
 
     name, days, router, policy = case
@@ -60,29 +64,52 @@ def run_case(case: tuple[str, int | None, str | None, str | None]) -> dict[str, 
         out = Path(tmp) / "run"
         simulate(ROOT / "scenarios" / f"{name}.yaml", days=days, router=router, policy=policy, out=out,
                  force=True, report=False)
-        digests = {f: hashlib.sha256(file_bytes(out / f)).hexdigest() for f in FILES}
-        digests["kpis.json"] = kpis_digest(out / "kpis.json")
-    return digests
+        got = {f: hashlib.sha256((out / f).read_bytes()).hexdigest() for f in FILES}
+        got["kpis.json"] = kpis_digest(out / "kpis.json")
+        got["scenario.yaml"] = scenario_text(out / "scenario.yaml")
+    return got
+
+
+def missing_or_changed(old: Any, new: Any, path: str = "") -> list[str]:
+    """The paths of `old` (parsed YAML) that `new` lacks or holds with another value."""
+    if isinstance(old, dict):
+        if not isinstance(new, dict):
+            return [path or "<root>"]
+        return [p for k, v in old.items()
+                for p in (missing_or_changed(v, new[k], f"{path}.{k}" if path else str(k)) if k in new
+                          else [f"{path}.{k}" if path else str(k)])]
+    if isinstance(old, list):
+        if not isinstance(new, list) or len(old) != len(new):
+            return [path]
+        return [p for i, (a, b) in enumerate(zip(old, new, strict=True)) for p in missing_or_changed(a, b, f"{path}[{i}]")]
+    return [] if old == new else [path]
 
 
 def versions() -> dict[str, str]:
     return {p: metadata.version(p) for p in PACKAGES}
 
 
-def compute(cases: list[tuple[str, int | None, str | None, str | None]], workers: int) -> dict[str, dict[str, str]]:
+def compute(cases: list[Case], workers: int) -> dict[str, dict[str, str]]:
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return {key(c): d for c, d in zip(cases, pool.map(run_case, cases), strict=True)}
 
 
-def check(cases: list[tuple[str, int | None, str | None, str | None]], workers: int) -> list[str]:
-    """The files whose digest differs from the recorded one ("case: file"), empty when all equal."""
-    golden = json.loads(GOLDEN.read_text())
-    got = compute(cases, workers)
-    return [f"{k}: {f}" for k, d in got.items() for f, h in d.items() if golden["runs"][k][f] != h]
+def check(cases: list[Case], workers: int) -> list[str]:
+    """What moved ("case: file" or "case: scenario.yaml field"), empty when every run reproduces the recording."""
+    import yaml
+
+    golden = json.loads(GOLDEN.read_text())["runs"]
+    moved = []
+    for k, got in compute(cases, workers).items():
+        want = golden[k]
+        moved += [f"{k}: {f}" for f in (*FILES, "kpis.json") if want[f] != got[f]]
+        old, new = yaml.safe_load(want["scenario.yaml"]), yaml.safe_load(got["scenario.yaml"])
+        moved += [f"{k}: scenario.yaml {p}" for p in missing_or_changed(old, new)]
+    return moved
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("action", choices=("record", "check"))
     ap.add_argument("--set", dest="which", choices=tuple(SETS), default="full")
     ap.add_argument("--workers", type=int, default=2)
@@ -96,7 +123,7 @@ def main() -> int:
     if golden["packages"] != versions():
         print(f"warning: package versions differ from the recording: {golden['packages']} vs {versions()}")
     moved = check(SETS[args.which], args.workers)
-    print("\n".join(moved) if moved else f"all {len(SETS[args.which])} runs byte-identical")
+    print("\n".join(moved) if moved else f"all {len(SETS[args.which])} runs reproduce the recording")
     return 1 if moved else 0
 
 

@@ -18,6 +18,8 @@ import sim
 
 SIZE = os.environ.get("SHANGOU_NB_SIZE", "toy")  # small | toy | city
 OUT = os.environ.get("SHANGOU_NB_OUT", "")
+# worker processes for compare / sweep: SHANGOU_NB_WORKERS, else half the CPUs (a notebook shares the machine)
+WORKERS = int(os.environ.get("SHANGOU_NB_WORKERS") or max(1, (os.cpu_count() or 2) // 2))
 ROOT = Path.cwd() if (Path.cwd() / "scenarios").is_dir() else Path.cwd().parent
 '''
 
@@ -42,7 +44,7 @@ def comparison() -> nbf.NotebookNode:
             'policies = ["central_only", "top_n(n=120)", "base_stock(service=0.9)", "forecast_push(service=0.9)"]\n'
             'out = Path(OUT) if OUT else ROOT / "runs" / f"compare-{SIZE}"\n'
             'result = sim.compare(ROOT / "scenarios" / scenario_file, policies, replications=reps, days=1,\n'
-            '                     overrides=overrides, out=out, progress=False)\n'
+            '                     overrides=overrides, out=out, progress=False, workers=WORKERS)\n'
             'assert not result.failures, result.failures\n'
             'print(f"{result.ran} runs, {result.reused} reused, in {out}")'),
         nbf.v4.new_markdown_cell("## The comparison table\n\nMean and 95% Student-t interval per policy, and the "

@@ -1,6 +1,7 @@
 """Tune a policy's forward-inventory knob to a target average forward stock value (issue 7).
 
-A thin command line over ``sim.experiments.match.match_inventory``; for example, from the repository:
+``shangou match`` is the verb for this (``shangou match SCENARIO --policy NAME --param KNOB --target-value
+CNY``); this script stays for existing scripts. A thin command line over ``sim.experiments.match.match_inventory``; for example, from the repository:
 
     python tools/match_inventory.py scenarios/toy.yaml --policy cost_optimal --param holding_weight \\
         --lo 0.1 --hi 1000 --target 160000 --days 1 --replications 3 --out runs/match-co

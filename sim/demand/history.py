@@ -85,6 +85,8 @@ class History:
     line_sku: np.ndarray  # (L,) int32
     line_qty: np.ndarray  # (L,) int32
     stats: dict[str, Any] = field(default_factory=dict)
+    order_key: np.ndarray | None = None  # (n,) str: the file's order_id per order ('' = a line without one)
+    sku_map: dict[str, int] = field(default_factory=dict)  # the file's SKU id -> catalog index ('id' mode)
 
 
 _CACHE: dict[tuple[Any, ...], History] = {}
@@ -95,6 +97,8 @@ def _fingerprint(sc: Any, network: Any, catalog: Catalog) -> str:
     for a in (network.zone_lat, network.zone_lon, network.zone_weight, catalog.rank, catalog.tier_eligible,
               catalog.category):
         h.update(np.ascontiguousarray(a).tobytes())
+    if catalog.sku_id is not None:
+        h.update("\x00".join(catalog.sku_id).encode())
     h.update(repr((network.city_names, sc.horizon.start_date)).encode())
     return h.hexdigest()
 
@@ -146,7 +150,7 @@ def _load(path: Path, sc: Any, network: Any, catalog: Catalog) -> History:
         raise bad_rows(where, rows[bad], "qty", [f"must be a positive integer, got {v!r}" for v in shown[:MAX_BAD_ROWS]])
 
     tier = tiers(raw, rows, where)
-    sku, sku_mode, n_ids = map_skus(raw["sku"], qty, tier, catalog, rows, where)
+    sku, sku_mode, n_ids, sku_map = map_skus(raw["sku"], qty, tier, catalog, rows, where)
     city, lat, lon = locations(raw, network, rows, where)
     if "order_id" in cols:
         ocells = Cells.of(raw["order_id"])
@@ -198,7 +202,9 @@ def _load(path: Path, sc: Any, network: Any, catalog: Catalog) -> History:
         raise ScenarioError(f"{where}: no orders on or after horizon.start_date ({sc.horizon.start_date})")
     return History(day=np.floor(o_secs / DAY).astype(np.int64), created_s=o_secs, city=o_city.astype(np.int32),
                    zone=o_zone.astype(np.int32), tier=o_tier.astype(np.int8), line_offsets=offsets,
-                   line_sku=l_sku.astype(np.int32), line_qty=l_qty.astype(np.int32), stats=stats)
+                   line_sku=l_sku.astype(np.int32), line_qty=l_qty.astype(np.int32), stats=stats,
+                   order_key=None if ocells is None else ocells.values[ocells.codes[first_row]].astype(str),
+                   sku_map=sku_map)
 
 
 def _common_tier(catalog: Catalog, offsets: np.ndarray, sku: np.ndarray,
@@ -271,3 +277,17 @@ def _city_orders(h: History, idx: np.ndarray, city: int, network: Any, catalog: 
                   zone=zone.astype(np.int32), city=np.full(n, city, dtype=np.int32), requested_tier=tier.astype(np.int8),
                   line_offsets=offsets, line_sku=sku.astype(np.int32), line_qty=qty.astype(np.int32),
                   u_service=u_service, u_decision=u_decision)
+
+
+def run_order_keys(sc: Any, network: Any, catalog: Catalog, day_index: int) -> np.ndarray | None:
+    """The file's ``order_id`` of each order of day `day_index`, in the run's order (position = the run
+    order id's sequence, ``day * 10**9 + position``); None when the file has no order_id column."""
+    h = load_history(sc, network, catalog)
+    if h.order_key is None:
+        return None
+    sel = np.flatnonzero(h.day == day_index)
+    sel = sel[np.argsort(h.created_s[sel], kind="stable")]
+    if not sel.size:
+        return np.zeros(0, dtype=object)
+    idx = np.concatenate([sel[h.city[sel] == c] for c in np.unique(h.city[sel])])  # history_day's parts
+    return h.order_key[idx[np.argsort(h.created_s[idx], kind="stable")]]  # concat's stable merge

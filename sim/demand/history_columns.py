@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from sim.catalog import TIER_NAMES, Catalog
+from sim.catalog_model import TIER_NAMES, Catalog
 from sim.errors import ScenarioError
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
@@ -32,16 +32,20 @@ def bad_rows(where: str, rows: np.ndarray, column: str, what: list[str]) -> Scen
     return ScenarioError(lines)
 
 
-def read_table(path: Path) -> tuple[pd.DataFrame, int]:
-    """The raw table (lower-case column names) and the row number of its first record."""
-    where = f"demand.file: {path.name}"
+def read_table(path: Path, where: str | None = None,
+               text_columns: tuple[str, ...] = ("sku", "order_id")) -> tuple[pd.DataFrame, int]:
+    """The raw table (lower-case column names) and the row number of its first record.
+
+    `text_columns` are read as text from a CSV (so '007' stays as written); `where` prefixes errors.
+    """
+    where = where or f"demand.file: {path.name}"
     suffix = "".join(path.suffixes[-2:]).lower()
     try:
         if suffix.endswith((".parquet", ".pq")):
             raw, first = pd.read_parquet(path), 1
         elif suffix.endswith((".csv", ".csv.gz", ".txt")):
             header = pd.read_csv(path, nrows=0).columns
-            text = {c: str for c in header if str(c).strip().lower() in ("sku", "order_id")}  # keep '007' as written
+            text = {c: str for c in header if str(c).strip().lower() in text_columns}  # keep '007' as written
             raw, first = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""],
                                      skipinitialspace=True), 2
         else:
@@ -142,14 +146,23 @@ def numbers(col: pd.Series, rows: np.ndarray, where: str, name: str) -> tuple[np
 
 
 def map_skus(col: pd.Series, qty: np.ndarray, tier: np.ndarray, catalog: Catalog, rows: np.ndarray,
-              where: str) -> tuple[np.ndarray, str, int]:
-    """Catalog index per row, the mode ('index' or 'id') and the number of distinct SKUs in the file."""
+              where: str) -> tuple[np.ndarray, str, int, dict[str, int]]:
+    """Catalog index per row, the mode ('products', 'index' or 'id'), the number of distinct SKUs in the
+    file and, in 'id' mode, the file's id -> catalog index mapping (written to skus.parquet)."""
     cells = Cells.of(col)
     empty = cells.empty()
     if empty.any():
         raise bad_rows(where, rows[empty], "sku", ["missing SKU"] * int(empty.sum()))
     s_n = catalog.n_skus
     ids = cells.values
+    if catalog.sku_id is not None:  # a products table: the file's ids are its ids, exactly
+        index = {s: i for i, s in enumerate(catalog.sku_id)}
+        code = np.array([index.get(str(v), -1) for v in ids], dtype=np.int64)[cells.codes]
+        bad = code < 0
+        if bad.any():
+            raise bad_rows(where, rows[bad], "sku", [f"SKU {v!r} is not in the products table (catalog.file)"
+                                                     for v in cells.text(bad)[:MAX_BAD_ROWS]])
+        return code, "products", int(len(np.unique(code))), {}
     if all(v.isdigit() and v.isascii() for v in ids if v):  # '' (missing) was refused above
         idx = np.array([int(v) if v else -1 for v in ids], dtype=np.int64)[cells.codes]
         bad = idx >= s_n
@@ -157,7 +170,7 @@ def map_skus(col: pd.Series, qty: np.ndarray, tier: np.ndarray, catalog: Catalog
             raise bad_rows(where, rows[bad], "sku",
                        [f"index {v} out of range for a catalog of {s_n} SKUs (integer SKUs are catalog indices; "
                         "give string ids, e.g. 'SKU-' + code, to map ids by popularity)" for v in idx[bad][:MAX_BAD_ROWS]])
-        return idx, "index", int(len(np.unique(idx)))
+        return idx, "index", int(len(np.unique(idx))), {}
     inv = cells.codes
     units = np.bincount(inv, weights=qty, minlength=len(ids))
     need = np.zeros(len(ids), dtype=np.int64)  # tiers each id was requested at (bit mask)
@@ -166,7 +179,8 @@ def map_skus(col: pd.Series, qty: np.ndarray, tier: np.ndarray, catalog: Catalog
     present = np.flatnonzero(units > 0)
     by_id = np.argsort(np.argsort(ids.astype(str)))  # rank of each id in string order
     order = present[np.lexsort((by_id[present], -units[present]))]  # most units first; ties by id
-    return _assign(order, need, catalog)[inv], "id", int(len(present))
+    assigned = _assign(order, need, catalog)
+    return assigned[inv], "id", int(len(present)), {str(ids[i]): int(assigned[i]) for i in present}
 
 
 def _assign(order: np.ndarray, need: np.ndarray, catalog: Catalog) -> np.ndarray:

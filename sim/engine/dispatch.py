@@ -75,7 +75,8 @@ def _to_nodes(sim: Any, ep: EpochOptions, ai: np.ndarray, c: np.ndarray) -> np.n
         start, end = sim.ops.pick(ep.t, srow, mean, b.u_service[ai[near]])
         pick_s[near] = start
         b.cost_handling[ai[near]] = sim.sc.costs.picker_per_hour_cny * (end - start) / HOUR
-        sim.ops.ready(srow, ai[near], end, km[c[near]], b.zone[ai[near]], promise[c[near]])
+        sim.ops.ready(srow, ai[near], end, km[c[near]], b.zone[ai[near]], promise[c[near]],
+                      u=sim.trip_u[ai[near]] if sim.ops.trip is not None else None, assigned_s=ep.t)
     if mid.any():
         frow = sim.row[node[mid]]
         pick_s[mid] = sim.waves.cutoff_s(ep.wave)

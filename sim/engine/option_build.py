@@ -82,9 +82,8 @@ def estimate_near(sim: Any, ep: EpochOptions) -> None:
     srow = sim.row[ep.p_node[m]]
     mean_pick = sim.store_pick_base[srow] + sim.store_pick_line[srow] * ep.n_lines[ep.p_row[m]]
     ready = np.maximum(t, sim.ops.earliest_picker()[srow]) + mean_pick
-    depart = np.maximum(ready, sim.ops.earliest_rider()[srow])
     km = ep.km[m]
-    ep.eta[m] = depart + km / sim.ops.speed_at(depart) * HOUR
+    ep.eta[m] = sim.ops.eta(t, ready, srow, km)
     ep.promise[m] = ep.created[ep.p_row[m]] + sim.near_promise_s
     ep.feasible[m] = ep.is_open & (ep.eta[m] <= ep.promise[m])
     ep.handling[m] = costs.picker_per_hour_cny * mean_pick / HOUR

@@ -154,7 +154,8 @@ def apply_split(sim: Any, ep: EpochOptions, orders: np.ndarray, line_ship: np.nd
         start, end = sim.ops.pick(t, srow, mean, b.u_service[parent[near]])
         pick_s[near] = start
         handling[near] = costs.picker_per_hour_cny * (end - start) / HOUR
-        sim.ops.ready(srow, ref[near], end, km[s_pair[near]], b.zone[parent[near]], promise[s_pair[near]])
+        sim.ops.ready(srow, ref[near], end, km[s_pair[near]], b.zone[parent[near]], promise[s_pair[near]],
+                      u=sim.trip_u[parent[near]] if sim.ops.trip is not None else None, assigned_s=t)
     if mid.any():
         frow = sim.row[node[mid]]
         pick_s[mid] = sim.waves.cutoff_s(g)

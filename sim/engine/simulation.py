@@ -28,10 +28,12 @@ from sim.engine.book import SHIP_BASE, OrderBook
 from sim.engine.explain import ExplainRecorder
 from sim.engine.options import Candidates
 from sim.engine.parcel import Parcels
+from sim.engine.riders import N_U, TripParams, trip_uniforms
 from sim.engine.routing_step import route_epoch
 from sim.engine.shipments import deliver_shipments
 from sim.engine.store import StoreOps
 from sim.engine.warehouse import Waves
+from sim.inventory.initial import place_initial_stock
 from sim.inventory.replenishment import Pipeline, lateral_transfers, plan_replenishment
 from sim.inventory.state import InventoryState
 from sim.network import FDC, NDC, STORE, build_network
@@ -67,6 +69,7 @@ class Simulation:
         N, S = net.n_nodes, cat.n_skus
         self.inv = InventoryState(N, S, cat.shelf_life_s / DAY)
         self.pipeline = Pipeline()
+        self.given = place_initial_stock(sc, net, cat, self.inv, self.pipeline)  # nodes a stock file specifies
         self.book = OrderBook()
         self.kind = net.node_kind
         self.stores = np.flatnonzero(self.kind == STORE)
@@ -111,7 +114,10 @@ class Simulation:
         st = [caps[i] for i in self.stores]
         self.store_pick_base = np.array([c.pick_base_s for c in st])
         self.store_pick_line = np.array([c.pick_per_line_s for c in st])
-        self.ops = StoreOps.from_scenario(sc, net, self.stores)
+        trip = TripParams.from_scenario(sc, st, self.streams, self.total_days + MAX_DRAIN_DAYS + 1,
+                                                          net.node_city[self.stores], list(net.city_names))
+        self.ops = StoreOps.from_scenario(sc, net, self.stores, trip=trip)
+        self.trip_u = np.empty((0, N_U))  # per order: its trip uniforms (sim.engine.riders), trip mechanism only
         fd = [caps[i] for i in self.fdcs]
         self.fdc_pick_base = np.array([c.pick_base_s for c in fd])
         self.fdc_pick_line = np.array([c.pick_per_line_s for c in fd])
@@ -216,6 +222,10 @@ class Simulation:
             orders = demand_day(self.sc, self.net, self.cat, self.streams, day)
             self.forecaster.observe(day, orders)  # forecast(d) uses days < d only
             self.book.add_day(orders, warmup=day < self.warmup)
+            if self.ops.trip is not None:
+                date = self.forecaster.profile.date(day)
+                self.trip_u = np.concatenate([self.trip_u, trip_uniforms(self.streams, date, orders.city,
+                                                                         list(self.net.city_names))])
         if self.progress:
             self.progress(day, self.book.n)
 
@@ -227,6 +237,8 @@ class Simulation:
         target = np.ceil(cover[None, :] * rate[self.ndcs]).astype(np.int64)
         pos = self.inv.position()[self.ndcs]
         need = np.maximum(target - pos, 0)
+        if day == 0:
+            need[self.given[self.ndcs]] = 0  # the planner's observed NDC stock is the start, not topped up
         n, s = np.nonzero(need)
         if not n.size:
             return
@@ -257,6 +269,9 @@ class Simulation:
             costs=policy_costs(self.sc, net, self.cat, transport_cny=np.where(seen, transport, np.nan)
                                if seen.any() else None))
         targets = np.asarray(self.policy.targets(ctx), np.int64)
+        if day == 0 and self.given.any():  # day 0 fills only the nodes the planner's stock file leaves out
+            targets = targets.copy()
+            targets[self.given] = np.minimum(targets[self.given], self.inv.position()[self.given])
         self.la_rate = ctx.forecast / DAY
         self.la_orders = ctx.forecast.sum(axis=1) / max(self.forecaster.units_per_order, 1e-9)
         self.next_review_s = np.full(net.n_nodes, day * DAY + ctx.review_s)

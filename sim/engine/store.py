@@ -5,7 +5,8 @@ max(t, the earliest free picker). Orders of one epoch are processed rank by rank
 every store at once), so the work is vectorised across stores and the Python loop runs over ranks
 only (a handful per epoch).
 
-Riders: a ready order joins the store's open batch if the batch is not full, the order is ready
+Riders (``trip`` None: the engine before issue #13; else the whole trip of ``sim.engine.riders``):
+a ready order joins the store's open batch if the batch is not full, the order is ready
 before the batch's planned departure, and after joining every order in it is still on time; a
 batch departs when full, or at ``min(first ready + max_hold_s, the latest on-time departure)``,
 but never before a rider is free. A trip visits the stops in order of distance from the store and
@@ -20,14 +21,24 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import gammaincinv
 
+from sim.engine.riders import (
+    LEGACY_PEAK_HOURS,
+    N_U,
+    U_LEG,
+    U_REACH,
+    U_RET,
+    TripParams,
+    door_times,
+    gamma_times,
+    lognormal_factor,
+)
 from sim.units import DAY, HOUR, haversine_km
 
 if TYPE_CHECKING:
     from sim.io.scenario.models import Scenario
     from sim.network.build import Network
 
-PEAK_HOURS = (11, 12, 17, 18, 19, 20)  # parameters.md Demand: peaks 11-13 and 17-21
-_PEAK = np.isin(np.arange(24), PEAK_HOURS)
+_PEAK = np.isin(np.arange(24), LEGACY_PEAK_HOURS)  # with the trip mechanism off; else trip.speed_hour
 
 
 def service_times(mean_s: np.ndarray, cv: float, u: np.ndarray) -> np.ndarray:
@@ -76,18 +87,20 @@ class StoreOps:
     """Picker and rider state of every store (rows = stores, in network order)."""
 
     @classmethod
-    def from_scenario(cls, sc: Scenario, net: Network, stores: np.ndarray) -> StoreOps:
-        """The stores `stores` (node indices) of the scenario's network: their own pickers and riders."""
+    def from_scenario(cls, sc: Scenario, net: Network, stores: np.ndarray, trip: TripParams | None = None) -> StoreOps:
+        """The stores `stores` (node indices) of the scenario's network: their own pickers and riders;
+        `trip` the riders' whole-trip mechanism (``sim.engine.riders``; None: off)."""
         caps = [net.node_capacity[i] for i in stores]
         return cls(np.array([c.pickers for c in caps], np.int64), np.array([c.riders for c in caps], np.int64),
-                   StoreRules.from_scenario(sc), net.zone_lat, net.zone_lon)
+                   StoreRules.from_scenario(sc), net.zone_lat, net.zone_lon, trip=trip)
 
     def __init__(self, pickers: np.ndarray, riders: np.ndarray, rules: StoreRules, zone_lat: np.ndarray,
-                 zone_lon: np.ndarray) -> None:
+                 zone_lon: np.ndarray, trip: TripParams | None = None) -> None:
         pick_cv, speed_kmh, peak_speed_kmh = rules.pick_cv, rules.speed_kmh, rules.peak_speed_kmh
         max_batch, max_hold_s, circuity = rules.max_batch, rules.max_hold_s, rules.circuity
         rider_model, base_per_trip, per_km, per_hour = rules.rider_model, rules.base_per_trip, rules.per_km, rules.per_hour
         n = len(pickers)
+        self.trip = trip
         self.picker_free = np.full((n, int(pickers.max(initial=1))), np.inf)
         for s, c in enumerate(pickers):
             self.picker_free[s, :c] = 0.0
@@ -105,6 +118,8 @@ class StoreOps:
         self.b_zone = np.zeros((n, B), np.int64)
         self.b_promise = np.full((n, B), np.nan)
         self.b_count = np.zeros(n, np.int64)
+        self.b_u = np.full((n, B, N_U), 0.5) if trip is not None else np.empty((0, B, N_U))
+        self.b_call = np.full(n, np.nan)  # assignment time of the open batch's first order (trip mechanism)
         self.picker_busy = np.zeros(n)
         self.rider_busy = np.zeros(n)
         self._out: list[Delivered] = []
@@ -129,7 +144,24 @@ class StoreOps:
 
     def speed_at(self, t: np.ndarray) -> np.ndarray:
         hour = ((np.asarray(t) % DAY) // HOUR).astype(int)
+        if self.trip is not None:
+            return self.trip.speed_hour[hour]
         return np.where(_PEAK[hour], self.peak_speed, self.speed)
+
+    def eta(self, t: float, ready: np.ndarray, rows: np.ndarray, km: np.ndarray, n_orders: float = 1.0) -> np.ndarray:
+        """Expected delivery of a single order assigned at `t`, ready at `ready` at stores `rows`, `km` away
+        (routing's estimate; with the trip mechanism: reach, pickup, day factor and handover included)."""
+        rider = self.earliest_rider()[rows]
+        tp = self.trip
+        if tp is None:
+            depart = np.maximum(ready, rider)
+            return depart + km / self.speed_at(depart) * HOUR
+        at_store = np.maximum(ready, np.maximum(t, rider) + (tp.reach_s[rows] if tp.pool else 0.0))
+        depart = at_store + tp.pickup_trip_s[rows] + tp.pickup_order_s[rows] * n_orders
+        ride = km / self.speed_at(depart) * HOUR
+        if tp.day_factor is not None:
+            ride = ride * tp.day_factor[np.minimum((depart // DAY).astype(np.int64), len(tp.day_factor) - 1), rows]
+        return depart + ride + tp.handover_s[rows]
 
     # ------------------------------------------------------------------ picking
     def pick(self, t: float, store: np.ndarray, mean_s: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,9 +183,11 @@ class StoreOps:
         return start, end
 
     # ------------------------------------------------------------------ riders
-    def _route(self, rows: np.ndarray, ref: np.ndarray, km: np.ndarray, zone: np.ndarray,
-               depart: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Visit stops by distance from the store. Returns (arrival per slot, delivery km, trip km, trip s)."""
+    def _route(self, rows: np.ndarray, ref: np.ndarray, km: np.ndarray, zone: np.ndarray, depart: np.ndarray,
+               u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Visit stops by distance from the store (see ``sim.engine.riders``). Returns (delivery per slot,
+        delivery km, trip km, trip s: departure to the rider being free). `u` (rows, slots, N_U): the
+        orders' trip uniforms for realised times; None plans with expected times."""
         valid = ref >= 0
         key = np.where(valid, km, np.inf)
         order = np.argsort(key, axis=1, kind="stable")
@@ -165,46 +199,101 @@ class StoreOps:
             a, b = zn[:, :-1], zn[:, 1:]
             hop = haversine_km(self.zone_lat[a], self.zone_lon[a], self.zone_lat[b], self.zone_lon[b]) * self.circuity
             legs[:, 1:] = np.where(val[:, 1:], hop, 0.0)
+        n_val = val.sum(axis=1)
         cum = np.cumsum(legs, axis=1)
-        last = np.where(val, km_s, 0.0)[np.arange(len(rows)), val.sum(axis=1) - 1]
+        r = np.arange(len(rows))
+        last = np.where(val, km_s, 0.0)[r, n_val - 1]
         speed = self.speed_at(depart)[:, None]
-        arrive_sorted = depart[:, None] + cum / speed * HOUR
-        arrive = np.empty_like(arrive_sorted)
-        np.put_along_axis(arrive, order, arrive_sorted, 1)
-        deliver_km = cum[np.arange(len(rows)), val.sum(axis=1) - 1]
+        tp = self.trip
+        noisy = tp is not None and u is not None and tp.travel_cv > 0
+        if not noisy:
+            ride = cum / speed * HOUR
+            back = last / speed[:, 0] * HOUR
+        else:
+            assert tp is not None and u is not None
+            u_s = np.take_along_axis(u, order[:, :, None], 1)
+            f = lognormal_factor(u_s[:, :, U_LEG], tp.travel_cv)
+            ride = np.cumsum(legs / speed * HOUR * f, axis=1)
+            back = last / speed[:, 0] * HOUR * lognormal_factor(u_s[r, n_val - 1, U_RET], tp.travel_cv)
+        if tp is not None and tp.day_factor is not None:
+            dayf = tp.day_factor[np.minimum((depart // DAY).astype(np.int64), len(tp.day_factor) - 1), rows]
+            ride, back = ride * dayf[:, None], back * dayf
+        hand = tp.handover_s[rows] if tp is not None else np.zeros(len(rows))
+        _, deliver_sorted = door_times(depart, ride, val, hand)
+        arrive = np.empty_like(deliver_sorted)
+        np.put_along_axis(arrive, order, deliver_sorted, 1)
+        deliver_km = cum[r, n_val - 1]
         trip_km = deliver_km + last
-        return np.where(valid, arrive, np.nan), deliver_km, trip_km, trip_km / speed[:, 0] * HOUR
+        if tp is None:  # the engine before issue #13: riding time of the whole round trip
+            trip_s = trip_km / speed[:, 0] * HOUR
+        else:
+            done = deliver_sorted[r, n_val - 1] - depart
+            trip_s = done if tp.pool else done + back
+        return np.where(valid, arrive, np.nan), deliver_km, trip_km, trip_s
 
-    def _planned(self, s: np.ndarray) -> np.ndarray:
-        """Planned departure of the open batch of stores `s` (count > 0)."""
-        ref = self.b_ref[s]
-        first = np.nanmin(self.b_ready[s], axis=1)
-        last = np.nanmax(self.b_ready[s], axis=1)
+    def _start(self, s: np.ndarray, batch: tuple[np.ndarray, ...] | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Batching side of the open batches of stores `s` (count > 0), or of trial `batch` arrays
+        (ref, ready, km, zone, promise, count): (earliest time the pickup may start, the rider's
+        call: the batch's first assignment, pickup s). When full, the last order's ready time; else held until ``min(first ready +
+        max_hold_s, latest departure keeping every order on time)``."""
+        ref, ready, km, zone, promise, count = batch if batch is not None else (
+            self.b_ref[s], self.b_ready[s], self.b_km[s], self.b_zone[s], self.b_promise[s], self.b_count[s])
+        first = np.nanmin(ready, axis=1)
+        last = np.nanmax(ready, axis=1)
+        arrive, *_ = self._route(s, ref, km, zone, first)
+        latest = np.nanmin(promise - (arrive - first[:, None]), axis=1)
+        tp = self.trip
+        if tp is None:
+            pickup = np.zeros(s.size)
+            hold = np.minimum(first + self.max_hold_s, latest)
+        else:
+            pickup = tp.pickup_trip_s[s] + tp.pickup_order_s[s] * count
+            hold = np.minimum(first + self.max_hold_s, latest - pickup)
+            first = self.b_call[s]  # the rider is called when the batch's first order is assigned
+        full = count >= self.max_batch
+        return np.where(full, last, np.maximum(hold, last)), first, pickup
+
+    def _planned(self, s: np.ndarray, batch: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
+        """Planned departure of the open batch of stores `s` (count > 0), with the expected reach."""
+        start, call, pickup = self._start(s, batch)
         rider = self.earliest_rider()[s]
-        arrive, *_ = self._route(s, ref, self.b_km[s], self.b_zone[s], first)
-        latest = np.nanmin(self.b_promise[s] - (arrive - first[:, None]), axis=1)
-        hold = np.minimum(first + self.max_hold_s, latest)
-        full = self.b_count[s] >= self.max_batch
-        return np.maximum(np.where(full, last, np.maximum(hold, last)), rider)
+        if self.trip is None:
+            return np.maximum(start, rider)
+        at_store = np.maximum(call, rider) + (self.trip.reach_s[s] if self.trip.pool else 0.0)
+        return np.maximum(start, at_store) + pickup
 
     def _close(self, s: np.ndarray) -> None:
-        """Dispatch the open batches of stores `s` at their planned departure."""
+        """Dispatch the open batches of stores `s`: a rider is called, reaches the store, picks up, rides."""
         s = s[self.b_count[s] > 0]
         if s.size == 0:
             return
         self._next = None
-        depart = self._planned(s)
+        tp = self.trip
         k = self.rider_free[s].argmin(axis=1)
-        depart = np.maximum(depart, self.rider_free[s, k])
+        free_k = self.rider_free[s, k]
         ref = self.b_ref[s]
-        arrive, deliver_km, trip_km, trip_s = self._route(s, ref, self.b_km[s], self.b_zone[s], depart)
+        u = None
+        if tp is None:
+            depart = np.maximum(self._planned(s), free_k)
+            wait = np.zeros(s.size)
+        else:
+            start, call, pickup = self._start(s)
+            call = np.maximum(call, free_k)
+            u = self.b_u[s]
+            reach = gamma_times(tp.reach_s[s], tp.reach_cv, u[:, 0, U_REACH]) if tp.pool else np.zeros(s.size)
+            depart = np.maximum(start, call + reach) + pickup
+            # busy: a pool rider from its call, a store rider from the start of its pickup
+            wait = depart - call if tp.pool else pickup
+        arrive, deliver_km, trip_km, trip_s = self._route(s, ref, self.b_km[s], self.b_zone[s], depart, u)
         self.rider_free[s, k] = depart + trip_s
-        self.rider_busy[s] += trip_s
+        busy = trip_s if tp is None else wait + trip_s
+        self.rider_busy[s] += busy
         n = self.b_count[s].astype(float)
         if self.rider_model == "platform":
             per_order = (self.base + self.per_km * deliver_km) / n
         else:
-            per_order = self.per_hour * trip_s / HOUR / n
+            per_order = self.per_hour * busy / HOUR / n
         valid = ref >= 0
         self._out.append(Delivered(ref[valid], arrive[valid], np.broadcast_to(per_order[:, None], ref.shape)[valid],
                                    int(s.size)))
@@ -231,9 +320,13 @@ class StoreOps:
         self._close(np.flatnonzero(self.b_count > 0))
 
     def ready(self, store: np.ndarray, ref: np.ndarray, ready_s: np.ndarray, km: np.ndarray, zone: np.ndarray,
-              promise_s: np.ndarray) -> None:
-        """Feed picked orders to the riders, in ready-time order per store."""
+              promise_s: np.ndarray, u: np.ndarray | None = None, assigned_s: np.ndarray | float | None = None) -> None:
+        """Feed picked orders to the riders, in ready-time order per store; with the trip mechanism, `u`
+        (n, N_U) the orders' trip uniforms (``sim.engine.riders``) and `assigned_s` when they were assigned
+        (a batch's rider is called at its first order's)."""
         self._next = None
+        if self.trip is not None and u is None:
+            u = np.full((store.size, N_U), 0.5)
         order = np.lexsort((ready_s, store))
         s_sorted = store[order]
         rank = np.arange(store.size) - np.searchsorted(s_sorted, s_sorted)
@@ -254,7 +347,12 @@ class StoreOps:
                                                self.b_promise[st].copy())
                     rows = np.arange(st.size)
                     ref_t[rows, c], km_t[rows, c], zn_t[rows, c], pr_t[rows, c] = ref[ii], km[ii], zone[ii], promise_s[ii]
-                    depart = np.maximum(planned[ok], ready_s[ii])
+                    if self.trip is None:
+                        depart = np.maximum(planned[ok], ready_s[ii])
+                    else:  # the batch with the order in it: its own hold, pickup and reach
+                        rd_t = self.b_ready[st].copy()
+                        rd_t[rows, c] = ready_s[ii]
+                        depart = self._planned(st, (ref_t, rd_t, km_t, zn_t, pr_t, c + 1))
                     arrive, *_ = self._route(st, ref_t, km_t, zn_t, depart)
                     trial[ok] = np.all(np.isnan(arrive) | (arrive <= pr_t + 1e-6), axis=1)
                 self._close(sj[~trial])
@@ -262,6 +360,11 @@ class StoreOps:
             c = self.b_count[s]
             self.b_ref[s, c], self.b_ready[s, c] = ref[idx], ready_s[idx]
             self.b_km[s, c], self.b_zone[s, c], self.b_promise[s, c] = km[idx], zone[idx], promise_s[idx]
+            if self.trip is not None and u is not None:
+                self.b_u[s, c] = u[idx]
+                opened = s[c == 0]
+                self.b_call[opened] = (ready_s if assigned_s is None else np.broadcast_to(assigned_s, ready_s.shape))[
+                    idx[c == 0]]
             self.b_count[s] += 1
             full = s[self.b_count[s] >= self.max_batch]
             self._close(full)

@@ -88,7 +88,7 @@ def compare(scenario: Scenario | str | Path, policies: str | Sequence[str], *, r
             workers: int | None = None, ci_width: float | None = None, max_replications: int = 30,
             router: str | None = None, days: int | None = None, seed: int | None = None,
             overrides: Sequence[str] | None = None, progress: bool | None = None,
-            plots: bool = True) -> ExperimentResult:
+            plots: bool = True, label: str | None = None) -> ExperimentResult:
     """Run every policy for `replications` replications with common random numbers and compare them.
 
     The first policy is the baseline of the paired differences. `ci_width` adds replications in rounds
@@ -107,7 +107,7 @@ def compare(scenario: Scenario | str | Path, policies: str | Sequence[str], *, r
     sc0 = groups[0].scenario
     info = {"scenario": sc0.name, "policies": specs, "replications": replications, "ci_width": ci_width,
             "executor": executor, "router": sc0.router.name, "days": sc0.horizon.days, "seed": sc0.seed,
-            "overrides": list(overrides or [])}
+            "overrides": list(overrides or []), "label": label}
     return run_experiment(
         "compare", groups, info, key="policy", stem="comparison", out=out, replications=replications,
         executor=executor, address=address, workers=workers, ci_width=ci_width, max_replications=max_replications,
@@ -126,7 +126,9 @@ def run_experiment(kind: str, groups: Sequence[Group], info: dict[str, Any], *, 
     write_marker(target, kind, {**info, "status": "running"})
     outcomes, rounds = run_rounds(groups, out=target, replications=replications, executor=executor,
                                   address=address, workers=workers, ci_width=ci_width,
-                                  max_replications=max_replications, progress=progress, name=f"{kind} {sc0.name}")
+                                  max_replications=max_replications, progress=progress, name=f"{kind} {sc0.name}",
+                                  meta={"experiment": kind, "label": info.get("label"),
+                                        "overrides": info.get("overrides")})
     table = summary_table(outcomes, groups, key)
     reps = replications_table(outcomes, groups, key, target)
     write_table(table, target, stem)

@@ -151,8 +151,11 @@ def next_n(outcomes: Sequence[JobOutcome], groups: Sequence[Group], n: int, ci_w
 def run_rounds(groups: Sequence[Group], *, out: Path, replications: int, executor: str = "local",
                address: str | None = None, workers: int | None = None, ci_width: float | None = None,
                max_replications: int = 30, progress: bool | None = None,
-               name: str = "experiment") -> tuple[list[JobOutcome], int]:
-    """Run every group for replications 0..K-1 (more with ci_width); reuse finished identical runs."""
+               name: str = "experiment", meta: dict[str, Any] | None = None) -> tuple[list[JobOutcome], int]:
+    """Run every group for replications 0..K-1 (more with ci_width); reuse finished identical runs.
+
+    `meta` (the experiment's kind, label, overrides) goes into every run's manifest.json with the group's
+    label and grid point."""
     check_options(executor, address, replications, ci_width, max_replications)
     hashes = {g.label: scenario_hash(g.scenario) for g in groups}
     outcomes: list[JobOutcome] = []
@@ -162,7 +165,8 @@ def run_rounds(groups: Sequence[Group], *, out: Path, replications: int, executo
         while n > have:
             rounds += 1
             active = [g for g in groups if all(o.ok for o in outcomes if o.group == g.label)]
-            jobs = [Job(g.label, r, g.scenario, hashes[g.label], str(out / "runs" / g.slug / f"r{r}"))
+            jobs = [Job(g.label, r, g.scenario, hashes[g.label], str(out / "runs" / g.slug / f"r{r}"),
+                        {**(meta or {}), "group": g.label, **({"grid": dict(g.columns)} if g.columns else {})})
                     for g in active for r in range(have, n)]
             todo: list[Job] = []
             for job in jobs:

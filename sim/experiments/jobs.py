@@ -42,6 +42,7 @@ class Job:
     scenario: Scenario
     scenario_hash: str
     out: str  # run directory
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)  # into manifest.json
 
     @property
     def fingerprint(self) -> dict[str, Any]:
@@ -118,7 +119,8 @@ def run_job(job: Job) -> JobOutcome:
     try:
         # no per-run report.html / plots: matplotlib would cost more than a toy run
         # (``shangou report DIR/runs/<slug>/r<k>`` writes one when wanted)
-        res = simulate(job.scenario, replication=job.replication, out=job.out, force=True, report=False)
+        res = simulate(job.scenario, replication=job.replication, out=job.out, force=True, report=False,
+                       meta=job.meta)
         metrics = headline(res.kpis, res.path)
     except Exception as exc:  # reported with the job, the others go on
         return JobOutcome(job.group, job.replication, job.out, "failed", error=error_line(exc),

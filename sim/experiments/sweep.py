@@ -129,7 +129,7 @@ def sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]] | S
           address: str | None = None, workers: int | None = None, ci_width: float | None = None,
           max_replications: int = 30, policy: str | None = None, router: str | None = None,
           days: int | None = None, seed: int | None = None, overrides: Sequence[str] | None = None,
-          progress: bool | None = None, plots: bool = True) -> ExperimentResult:
+          progress: bool | None = None, plots: bool = True, label: str | None = None) -> ExperimentResult:
     """Run every point of `grid` for `replications` replications (common random numbers) and tabulate.
 
     `policy` / `router` apply to every point unless the grid varies them. The first point is the
@@ -146,7 +146,7 @@ def sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]] | S
     sc0 = groups[0].scenario
     info = {"scenario": sc0.name, "grid": axes, "policy": policy, "replications": replications,
             "ci_width": ci_width, "executor": executor, "days": sc0.horizon.days, "seed": sc0.seed,
-            "overrides": list(overrides or [])}
+            "overrides": list(overrides or []), "label": label}
     return run_experiment(
         "sweep", groups, info, key="point", stem="sweep", out=out, replications=replications, executor=executor,
         address=address, workers=workers, ci_width=ci_width, max_replications=max_replications, progress=progress,

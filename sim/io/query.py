@@ -14,6 +14,9 @@ in-memory DuckDB database with:
   (``tiers.near.share``, ``cost_breakdown_cny.fixed``, ``by_city.Hangzhou.orders``) and ``value`` a
   DOUBLE (NULL where kpis.json has null); ``by_day`` goes to its own view ``kpis_by_day``
   (one row per run and measured day).
+- ``skus`` (the catalog as simulated: the planner's ``sku_id`` and ``name`` with a products table; join
+  ``lines`` on ``(run_id, sku)``) and ``order_ids`` (a history's own order ids: ``order_id`` ->
+  ``source_order_id``): over the runs that have skus.parquet / order_ids.parquet (sim/io/skus.py).
 - ``run_files``: (run_id, policy, replication, seed, tbl, file), the Parquet file behind each view row.
 
 ``run_id`` is the run's path relative to DIR (its own name when DIR is the run). The small tables
@@ -39,6 +42,7 @@ from sim.io.results import RUN_FILES, TABLES
 from sim.vocab import TIER_NAMES
 
 META = ("run_id", "policy", "replication", "seed")
+OPTIONAL_TABLES = ("skus", "order_ids")  # sim/io/skus.py: every run since skus.parquet; history replays
 HEADLINE = ("orders", "delivered", "lost", "perfect_order_rate", "requested_tier_rate", "lost_sales_rate",
             "downgrade_rate", "split_rate", "line_fill_rate", "local_fulfilment_rate", "cost_per_order_cny")
 TIERS = TIER_NAMES
@@ -181,9 +185,12 @@ def connect(root: str | Path) -> duckdb.DuckDBPyConnection:
     cat = Catalogue(root)
     con = duckdb.connect(":memory:")
     runs_tbl, kpis_tbl, by_day = cat.runs_table(), cat.kpis_table(), cat.by_day_table()
+    optional = {t: [m for m in cat.meta if (Path(m["path"]) / f"{t}.parquet").is_file()] for t in OPTIONAL_TABLES}
     files = pa.Table.from_pylist(
         [{**{c: m[c] for c in META}, "tbl": t, "file": (Path(m["path"]) / f"{t}.parquet").as_posix()}
-         for m in cat.meta for t in TABLES],
+         for m in cat.meta for t in TABLES]
+        + [{**{c: m[c] for c in META}, "tbl": t, "file": (Path(m["path"]) / f"{t}.parquet").as_posix()}
+           for t, ms in optional.items() for m in ms],
         schema=pa.schema([("run_id", pa.string()), ("policy", pa.string()), ("replication", pa.int64()),
                           ("seed", pa.int64()), ("tbl", pa.string()), ("file", pa.string())]))
     for name, obj in (("_runs_src", runs_tbl), ("_kpis_src", kpis_tbl), ("_by_day_src", by_day),
@@ -197,6 +204,9 @@ def connect(root: str | Path) -> duckdb.DuckDBPyConnection:
         con.unregister(name)
     for t in TABLES:
         con.execute(f"CREATE VIEW {t} AS {_table_sql(t, cat.meta)}")
+    for t, ms in optional.items():  # over the runs that have the file (older runs have no skus.parquet)
+        if ms:
+            con.execute(f"CREATE VIEW {t} AS {_table_sql(t, ms)}")
     return con
 
 

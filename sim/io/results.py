@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -29,6 +28,7 @@ import pyarrow.parquet as pq
 
 from sim import __version__
 from sim.errors import ScenarioError
+from sim.io import outdir
 from sim.io.scenario import scenario_hash, to_yaml
 from sim.metrics.kpis import KIND_NAMES, RESOURCES, compute_kpis
 from sim.records import STATUS_NAMES, TIER_NAMES, RunRecords
@@ -71,6 +71,7 @@ class RunResult:
     inventory: pd.DataFrame
     nodes: pd.DataFrame
     manifest: dict[str, Any]
+    skus: pd.DataFrame | None = None  # skus.parquet (None for a run written before it existed)
 
 
 # --------------------------------------------------------------------------- tables
@@ -101,14 +102,19 @@ def orders_table(records: RunRecords, network: Any) -> pa.Table:
                                 schema=ORDERS_SCHEMA)
 
 
-def lines_table(records: RunRecords, network: Any) -> pa.Table:
-    """lines.parquet: one row per order line, node ids as strings (null when none)."""
+def lines_table(records: RunRecords, network: Any, catalog: Any = None) -> pa.Table:
+    """lines.parquet: one row per order line, node ids as strings (null when none). With a products
+    table (``catalog.sku_id`` set) two more columns follow: the planner's ``sku_id`` and ``sku_name``."""
     ln = records.lines
-    return pa.Table.from_arrays([
+    table = pa.Table.from_arrays([
         pa.array(ln.order_id.astype(np.int64)), pa.array(ln.sku.astype(np.int32)), pa.array(ln.qty.astype(np.int32)),
         _names(ln.preferred_node, network.node_ids), _names(ln.node, network.node_ids),
         _names(ln.served_tier, TIER_NAMES), _names(ln.status, STATUS_NAMES),
     ], schema=LINES_SCHEMA)
+    if catalog is not None and getattr(catalog, "sku_id", None) is not None:
+        table = table.append_column(pa.field("sku_id", pa.string()), _names(ln.sku, catalog.sku_id))
+        table = table.append_column(pa.field("sku_name", pa.string()), _names(ln.sku, catalog.sku_name))
+    return table
 
 
 def inventory_table(records: RunRecords, network: Any) -> pa.Table:
@@ -188,56 +194,27 @@ def manifest(scenario: Any, records: RunRecords, meta: dict[str, Any]) -> dict[s
 
 
 # --------------------------------------------------------------------------- the directory
-def check_out_dir(out: Path, force: bool) -> None:
-    """ScenarioError (exit 2) if `out` may not be (re)placed: a file, or a non-empty directory without
-    --force; --force replaces only a run directory (one with manifest.json), never arbitrary files.
-    Public so a caller can refuse a bad --out before spending time on the simulation."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise ScenarioError(f"--out: {out} exists and is not a directory")
-    if not any(out.iterdir()):
-        return
-    if not force:
-        raise ScenarioError(f"--out: {out} exists and is not empty (pass --force to replace it)")
-    if not (out / "manifest.json").is_file():
-        raise ScenarioError(f"--out: {out} is not empty and is not a run directory (no manifest.json); "
-                            "--force replaces only an earlier run")
-
-
-def _sibling(out: Path, tag: str) -> Path:
-    return out.parent / f".{out.name}.{uuid.uuid4().hex[:12]}.{tag}"
-
-
-def _swap(tmp: Path, out: Path) -> None:
-    """Move the finished `tmp` to `out`; an old run there is moved aside first and deleted after."""
-    if out.exists() and any(out.iterdir()):
-        old = _sibling(out, "old")
-        os.rename(out, old)
-        try:
-            os.rename(tmp, out)
-        except BaseException:
-            os.rename(old, out)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)  # also replaces an empty directory
+check_out_dir = outdir.check_out_dir  # public: refuse a bad --out before spending time on the simulation
 
 
 def write_run(out_dir: Path, records: RunRecords, network: Any, scenario: Any, catalog_values: np.ndarray,
-              meta: dict[str, Any], *, force: bool, extra: dict[str, pa.Table] | None = None) -> Path:
+              meta: dict[str, Any], *, force: bool, extra: dict[str, pa.Table] | None = None,
+              catalog: Any = None) -> Path:
     """Write the run directory atomically and return its path.
 
     `catalog_values` are unit values per SKU (CNY, for the inventory value KPIs); `meta` goes into
     manifest.json (see ``manifest``), and its ``start_date`` (default the scenario's) labels by_day.
     `extra` tables (name -> table, e.g. explain) are written as optional NAME.parquet files in the same
-    atomic directory.
+    atomic directory. `catalog` (the run's ``Catalog``) adds the planner's SKU ids and names to lines.parquet
+    when it came from a products table.
     """
     out = Path(out_dir)
-    check_out_dir(out, force)
+    place = Path(os.path.abspath(out))  # `out` may be relative or end in ..: siblings need a real name
+    check_out_dir(out, force, probe=False)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _sibling(out, "partial")
+        place.parent.mkdir(parents=True, exist_ok=True)
+        outdir.clean_leftovers(place)
+        tmp = outdir.hidden_sibling(place, "partial")
         tmp.mkdir()
     except OSError as e:
         raise ScenarioError(f"--out: cannot create a directory next to {out}: {e.strerror or e}") from e
@@ -245,15 +222,20 @@ def write_run(out_dir: Path, records: RunRecords, network: Any, scenario: Any, c
         kpis = compute_kpis(records, network, catalog_values,
                             {"start_date": scenario.horizon.start_date, **meta})
         (tmp / "scenario.yaml").write_text(to_yaml(scenario), encoding="utf-8")
-        for name, build in (("orders", orders_table), ("lines", lines_table), ("inventory", inventory_table),
-                            ("nodes", nodes_table)):
+        for name, build in (("orders", orders_table), ("inventory", inventory_table), ("nodes", nodes_table)):
             _write_parquet(build(records, network), tmp / f"{name}.parquet")
+        _write_parquet(lines_table(records, network, catalog), tmp / "lines.parquet")
         for name, table in (extra or {}).items():
             _write_parquet(table, tmp / f"{name}.parquet")
         (tmp / "kpis.json").write_text(dumps(kpis), encoding="utf-8")
         (tmp / "manifest.json").write_text(dumps(manifest(scenario, records, meta)), encoding="utf-8")
-        check_out_dir(out, force)  # something may have appeared there while we were writing
-        _swap(tmp, out)
+        check_out_dir(out, force, probe=False)  # something may have appeared there while we were writing
+        outdir.swap(tmp, place)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, PermissionError) or e.errno in outdir.USER_ERRNOS:
+            raise ScenarioError(f"--out: cannot write {out}: {e.strerror or e}") from None
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -272,6 +254,7 @@ def load_run(path: str | Path) -> RunResult:
         kpis = json.loads((p / "kpis.json").read_text(encoding="utf-8"))
         man = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
         tables = {t: pd.read_parquet(p / f"{t}.parquet") for t in TABLES}
+        skus = pd.read_parquet(p / "skus.parquet") if (p / "skus.parquet").is_file() else None
     except (OSError, ValueError, pa.ArrowException) as e:
         raise ScenarioError(f"{p}: unreadable run directory ({e})") from e
-    return RunResult(path=p, kpis=kpis, manifest=man, **tables)
+    return RunResult(path=p, kpis=kpis, manifest=man, skus=skus, **tables)

@@ -34,7 +34,7 @@ from sim.report.markup import write_atomic_with as _write_atomic
 
 REPORT = "report.html"
 PLOTS_DIR = "plots"
-RUN_SECTIONS = ("summary", "method", "kpis", "plots", "stockouts", "files")
+RUN_SECTIONS = ("summary", "method", "kpis", "calibration", "plots", "stockouts", "files")
 COMPARE_SECTIONS = ("summary", "method", "ranking", "crn", "compare-plots", "runs", "comparison-table", "files")
 RUN_FIGURES: tuple[tuple[str, str, Callable[[Any], Figure], str], ...] = (
     ("tier_share", "Served tier over the day", rp.tier_share_by_hour,
@@ -62,6 +62,17 @@ def _files_section(root: Path, man: dict[str, Any], yaml_text: str) -> str:
 
 
 # --------------------------------------------------------------------------- a run
+def calibration_html(run_dir: Path) -> str:
+    """The calibration table of one run (``sim.report.calibration``; ``shangou calibrate`` gates on it)."""
+    from sim.report import calibration as cal
+
+    table = cal.calibrate_dirs([run_dir])
+    n_in, n_app = int((table["status"] == cal.IN).sum()), int((table["status"] != cal.NA).sum())
+    return (f"<p>{n_in} of {n_app} applicable figures in range (not measured counts as out; n/a: the target "
+            "does not apply to this scenario). Targets: sim/data/calibration_targets.csv, from parameters.md "
+            "Calibration targets.</p>" + df_table(cal.report_table(table)))
+
+
 def run_report(run_dir: Path, plots_dir: Path | None = None) -> str:
     """The HTML of one run directory (figures also written to plots_dir if given)."""
     run = load_run(run_dir)
@@ -78,9 +89,10 @@ def run_report(run_dir: Path, plots_dir: Path | None = None) -> str:
         section("summary", "Scenario", kv_table(sec.scenario_rows(sc, man, run.nodes))),
         section("method", "Method", kv_table(sec.method_rows(man, k, sec.drain_days(run.inventory, man)))),
         section("kpis", "KPIs (measured days)",
-                kv_table(sec.kpi_rows(k)) + "<h3>Tiers (delivered orders)</h3>" + df_table(sec.tier_table(k))
+                kv_table(sec.kpi_rows(k, run.orders)) + "<h3>Tiers (delivered orders)</h3>" + df_table(sec.tier_table(k))
                 + "<h3>Costs</h3>" + df_table(sec.cost_table(k)) + "<h3>Inventory and utilisation</h3>"
                 + df_table(sec.resource_table(k)) + "<h3>By day</h3>" + df_table(sec.by_day_table(k))),
+        section("calibration", "Calibration against public figures", calibration_html(run_dir)),
         section("plots", "Figures", figs),
         section("stockouts", "Top stock-outs",
                 "<p>Preferred node &times; SKU with the most lost or downgraded lines among measured orders "
@@ -90,7 +102,8 @@ def run_report(run_dir: Path, plots_dir: Path | None = None) -> str:
                 "(no node of the requested tier reaches the order's zone, a coverage gap).</p>"),
         _files_section(run_dir, man, yaml_text),
     ]
-    nav = [("summary", "scenario"), ("method", "method"), ("kpis", "KPIs"), ("plots", "figures"),
+    nav = [("summary", "scenario"), ("method", "method"), ("kpis", "KPIs"), ("calibration", "calibration"),
+           ("plots", "figures"),
            ("stockouts", "stock-outs"), ("files", "files")]
     return page(f"Shangou run: {man.get('scenario', run_dir.name)} - {man.get('policy', '')}", body, nav)
 
@@ -175,6 +188,18 @@ def write_report(path: str | Path) -> Path:
         from sim.report.sweep_report import sweep_report  # it builds on this module's helpers
 
         text = sweep_report(root, root / PLOTS_DIR)
+    elif (root / "levels.parquet").is_file() and (root / "experiment.json").is_file():
+        from sim.report.decide_report import staff_report
+
+        text = staff_report(root, root / PLOTS_DIR)
+    elif (root / "sites.parquet").is_file() and (root / "experiment.json").is_file():
+        from sim.report.decide_report import sites_report
+
+        text = sites_report(root, root / PLOTS_DIR)
+    elif (root / "trials.parquet").is_file() and (root / "experiment.json").is_file():
+        from sim.report.decide_report import optimize_report  # it builds on this module's helpers
+
+        text = optimize_report(root, root / PLOTS_DIR)
     elif is_run_dir(root):
         text = run_report(root, root / PLOTS_DIR)
     else:

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from sim.io.scenario import read_yaml
+from sim.metrics import registry as reg
 
 Rows = list[tuple[str, str]]
 
@@ -140,16 +141,13 @@ def method_rows(man: dict[str, Any], kpis: dict[str, Any], drain: int, replicati
     ]
 
 
-def kpi_rows(k: dict[str, Any]) -> Rows:
-    """The headline KPIs of kpis.json, formatted."""
-    return [("orders created", num(k.get("orders"), 0)), ("delivered", num(k.get("delivered"), 0)),
-            ("lost", num(k.get("lost"), 0)), ("open", num(k.get("open"), 0)),
-            ("perfect-order rate", pct(k.get("perfect_order_rate"))),
-            ("requested tier or faster", pct(k.get("requested_tier_rate"))),
-            ("lost sales", pct(k.get("lost_sales_rate"))), ("downgraded", pct(k.get("downgrade_rate"))),
-            ("split", pct(k.get("split_rate"))), ("line fill rate", pct(k.get("line_fill_rate"))),
-            ("local fulfilment", pct(k.get("local_fulfilment_rate"))),
-            ("cost per order", f"{num(k.get('cost_per_order_cny'))} CNY")]
+def kpi_rows(k: dict[str, Any], orders: pd.DataFrame | None = None) -> Rows:
+    """The run KPIs (registry entries shown in "run" that are not per tier / resource / echelon),
+    labelled and formatted by the registry; `orders` adds the KPIs computed from the orders table."""
+    grouped = ("tiers.", "utilisation.", "inventory.")
+    return [(f"{kpi.label_unit}", kpi.fmt(reg.value(kpi.key, k, orders)))
+            for kpi in reg.shown_in("run") if not kpi.key.startswith(grouped)
+            and (kpi.source != "orders" or orders is not None)]
 
 
 def tier_table(k: dict[str, Any]) -> pd.DataFrame:

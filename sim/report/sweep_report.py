@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.metrics import registry as reg
 from sim.report.compare_plots import heatmap, sweep_line
 from sim.report.markup import df_table, figure_html, kv_table, page, section
 
-HEADLINE = (("cost_per_order_cny", "cost per order (CNY)", False), ("perfect_order_rate", "perfect-order rate", True),
-            ("lost_sales_rate", "lost-sales rate", True))
+HEADLINE = tuple((k.key, k.label_unit, k.percent) for k in (reg.get("cost_per_order_cny"),
+                  reg.get("perfect_order_rate"), reg.get("on_time_requested_rate"), reg.get("lost_sales_rate")))
 
 
 def _cell(r: pd.Series) -> str:

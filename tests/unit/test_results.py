@@ -146,7 +146,7 @@ def test_force_never_deletes_a_non_run_directory(tmp_path, records, net, toy):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "thesis.tex").write_text("precious")
-    with pytest.raises(ScenarioError, match="not a run directory"):
+    with pytest.raises(ScenarioError, match="not a Shangou run directory"):
         _write(out, records, net, toy, force=True)
     assert (out / "thesis.tex").read_text() == "precious"
     (tmp_path / "file").write_text("x")

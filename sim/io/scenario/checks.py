@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from sim import units
 from sim.cities import suggest
 from sim.io.scenario.messages import validation_lines
-from sim.io.scenario.models import FdcCapacity, LaneClass, NdcCapacity, Scenario, StoreCapacity
+from sim.io.scenario.models import FdcCapacity, LaneClass, NdcCapacity, Scenario, StoreCapacity, node_kinds
 from sim.registry import POLICIES, ROUTERS
 from sim.spec import parse_spec
 
@@ -25,11 +25,6 @@ _LANE_KINDS = {("ndc", "fdc"), ("fdc", "store"), ("ndc", "store")}
 GROUP_ONLY: dict[str, tuple[str, ...]] = {
     "store": ("pick_cv", "rider_speed_kmh", "rider_peak_speed_kmh", "rider_max_batch", "rider_max_hold_s"),
 }
-
-
-def node_kinds(sc: Scenario) -> dict[str, str]:
-    """id -> kind for every node, explicit and placed by count."""
-    return {nid: kind for kind, g in sc.nodes.groups() for nid, _ in g.all_ids(kind)}
 
 
 def _check_nodes(sc: Scenario) -> list[str]:
@@ -156,6 +151,10 @@ def longest_lead_time_h(sc: Scenario) -> float:
 
 
 def _check_warmup(sc: Scenario) -> list[str]:
+    from sim.io.scenario.inputs import stock_covers_forward
+
+    if stock_covers_forward(sc):  # the planner's stock is the start: no pipeline to fill from empty
+        return []
     need_h = sc.inventory.review_period_days * 24 + longest_lead_time_h(sc)
     if sc.horizon.warmup_days * 24 < need_h - 1e-9:
         return [f"horizon.warmup_days: must cover the review period plus the longest lead time "

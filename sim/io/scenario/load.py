@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from sim.cities import PRESETS, lookup_city, preset_cities, suggest, suggest_city
 from sim.errors import ScenarioError
-from sim.io.scenario import checks
+from sim.io.scenario import checks, inputs
 from sim.io.scenario.messages import format_path, validation_lines
 from sim.io.scenario.models import FdcCapacity, NdcCapacity, Scenario, StoreCapacity
 
@@ -263,10 +263,11 @@ def resolve(data: dict[str, Any], base_dir: Path) -> Scenario:
     _resolve_cities(sc, data, problems)
     _resolve_nodes(sc, data, base_dir, problems)
     _resolve_paths(sc, data, base_dir)
+    inputs.resolve_inputs(sc, data, base_dir, problems)
     if problems:
         raise ScenarioError(problems)
     resolved = _validate(data)
-    problems = checks.check(resolved)
+    problems = checks.check(resolved) or inputs.check_inputs(resolved)
     if problems:
         raise ScenarioError(problems)
     return resolved
@@ -315,7 +316,8 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
 
 # --------------------------------------------------------------------------- output
 def to_dict(sc: Scenario) -> dict[str, Any]:
-    return sc.model_dump(mode="json", by_alias=True)
+    """The scenario as plain data; additive fields at their default are left out (``inputs.prune_additive``)."""
+    return inputs.prune_additive(sc, sc.model_dump(mode="json", by_alias=True))
 
 
 def to_yaml(sc: Scenario) -> str:

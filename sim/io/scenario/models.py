@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, Strict, model_validator
 
 from sim import units
 from sim.vocab import TIER_NAMES
@@ -54,6 +54,11 @@ def _lat_lon_pair(obj: T, default: str) -> T:
     return obj
 
 
+#: Marks a field added after the golden outputs were recorded: the resolved scenario.yaml omits it while it
+#: is at its default (``load.to_dict``), so existing scenarios keep byte-identical run directories.
+ADDITIVE: dict[str, JsonValue] = {"additive": True}
+
+
 class Model(BaseModel):
     """Base of every scenario section: immutable, unknown keys and NaN/inf rejected."""
 
@@ -73,7 +78,9 @@ class City(Model):
     lon: Lon | None = None
     population: PosInt | None = None
     demand_weight: NonNegFloat | None = Field(
-        None, description="relative share of orders (default: population); 0 = a city that hosts nodes only")
+        None, description="weight of the city's demand in the unit of population (people; default: its "
+                          "population): its share of orders is demand_weight / the sum over all cities, so 1 next to "
+                          "cities of millions is ~0 (validate warns); 0 = a city that hosts nodes only")
     zones: PosInt | None = Field(None, description="demand zones in this city (default geography.zones_per_city)")
     radius_km: PosFloat | None = Field(None, description="city radius (default geography.city_radius_km)")
 
@@ -104,6 +111,18 @@ class StoreCapacity(Model):
     rider_radius_km: PosFloat = Field(3.0, description="straight-line delivery radius [params: Riders, ~3 km]")
     rider_max_batch: PosInt = Field(3, description="orders per trip [params: Riders, ~2.75 at peaks]")
     rider_max_hold_s: NonNegFloat = Field(300.0, description="longest an order waits for a batch to form")
+    # the rider's whole trip (issue #13; sim/engine/riders.py): 0 = off, the engine before it
+    rider_reach_s: NonNegFloat = Field(
+        0.0, description="mean time a called rider needs to reach the store from the idle pool around it, used when "
+        "trip.return_to is pool; ~300-480 s (5-8 min) in the bundled city scenarios [params: Riders, assumption]")
+    rider_pickup_trip_s: NonNegFloat = Field(
+        0.0, description="rider's time in the store per trip (walk in, find the shelf, leave); flash warehouses keep "
+        "the rider pickup path under 90 s [params: Stores and forward warehouses]")
+    rider_pickup_order_s: NonNegFloat = Field(
+        0.0, description="rider's extra time in the store per order of the trip (check and bag) [assumption]")
+    rider_handover_s: NonNegFloat = Field(
+        0.0, description="time at each door (lift, gate, hand-over): ~120-180 s in Chinese high-rises [params: "
+        "Riders, assumption]; the order is delivered when it ends")
     slots: PosInt = Field(2500, description="distinct SKUs the store can hold [params: 1,500-5,000]")
     volume_m3: PosFloat = 120.0
 
@@ -163,8 +182,37 @@ class FdcGroup(_Group):
     capacity: FdcCapacity = FdcCapacity()
 
 
+SpeedProfile = Literal["legacy", "intraday"] | tuple[PosFloat, ...]
+
+
+class RiderTrip(Model):
+    """How riders ride (issue #13, ``sim/engine/riders.py``); every default is the engine before it."""
+
+    return_to: Literal["store", "pool"] = Field(
+        "store", description="store: a rider rides back and waits at the store; pool: a rider is free at its last "
+        "door and a called rider reaches the store in capacity.rider_reach_s (crowd-sourced riders wait around it)")
+    reach_cv: NonNegFloat = Field(0.5, description="CV of the reach time (gamma) [assumption]")
+    travel_cv: NonNegFloat = Field(
+        0.0, description="per-leg riding-time noise, lognormal with mean 1 and this CV; 0.25 in the bundled city "
+        "scenarios [assumption]; the dispatcher plans with the mean, so ETAs can be missed")
+    day_cv: NonNegFloat = Field(
+        0.0, description="day x city riding-time multiplier (rain, a promotion day's traffic), lognormal mean 1 with "
+        "this CV [assumption, like demand.day_cv]")
+    speed_profile: SpeedProfile = Field(
+        "legacy", description="rider speed by hour: legacy = capacity.rider_peak_speed_kmh in the fixed hours "
+        "11-12 and 17-20, else rider_speed_kmh; intraday = linear in demand.intraday (typical speed at the quietest "
+        "hour, peak speed at the busiest) [params: Riders, 18 / 15 km/h]; or 24 km/h values")
+
+    @model_validator(mode="after")
+    def _check(self) -> RiderTrip:
+        if not isinstance(self.speed_profile, str) and len(self.speed_profile) != 24:
+            raise ValueError(f"speed_profile: needs 24 hourly km/h values, got {len(self.speed_profile)}")
+        return self
+
+
 class StoreGroup(_Group):
     capacity: StoreCapacity = StoreCapacity()
+    trip: RiderTrip = RiderTrip()
 
 
 class Nodes(Model):
@@ -252,7 +300,14 @@ class Category(Model):
 
 
 class Catalog(Model):
-    n_skus: PosInt = 5000
+    file: Path | None = Field(
+        None, json_schema_extra=ADDITIVE,
+        description="the planner's products table (CSV or Parquet: sku, name, category, value_cny, volume_l, "
+                    "shelf_life_days, tiers, popularity; columns in sim/io/products.py and the README); its ids and "
+                    "names are kept through the run (lines.parquet, skus.parquet, explain). With a file, n_skus is "
+                    "its row count and categories only lend default tiers to products of the same category name")
+    n_skus: PosInt = Field(5000, description="SKUs in the synthetic catalog; with catalog.file, set to the "
+                                             "products table's row count [params: Sizes]")
     zipf_s: PosFloat = Field(1.0, description="popularity exponent [params: Demand, s ~ 1]")
     categories: tuple[Category, ...] = (
         Category(name="grocery", share=0.5, value_cny=25.0, volume_l=1.5),
@@ -463,11 +518,23 @@ class NdcSupply(Model):
     initial_days_of_supply: PosFloat = 30.0
 
 
+class InitialStock(Model):
+    """The observed state at the start of the horizon (sim/io/stock.py)."""
+
+    file: Path = Field(description="CSV or Parquet of node, sku, units (optional arrive: in transit, arriving "
+                                   "then; age_days: perishables' age); a node in the file is fully specified, "
+                                   "its unlisted SKUs start at zero; nodes not in it start as without a file")
+
+
 class Inventory(Model):
     review_period_days: PosFloat = 1.0
     initial_forward: Literal["none"] = Field(
         "none", description="forward nodes start empty and warm-up fills them (paid for), the same for every policy")
     ndc_supply: NdcSupply = NdcSupply()
+    initial: InitialStock | None = Field(
+        None, json_schema_extra=ADDITIVE,
+        description="starting stock per node x SKU (and in-transit shipments) observed by the planner: day 0's "
+                    "start in inventory.parquet; on day 0 only the nodes it leaves out are filled (NDC rule, review)")
 
 
 class Router(Model):
@@ -510,3 +577,14 @@ class Scenario(Model):
     policy: str = Field("central_only", description="pre-positioning policy SPEC, e.g. top_n(n=200)")
     router: Router = Router()
     forecast: Forecast = Forecast()
+
+
+# descriptions of the fields without an inline one (sim/io/scenario/descriptions.py)
+from sim.io.scenario.descriptions import describe  # noqa: E402
+
+describe(globals())
+
+
+def node_kinds(sc: Scenario) -> dict[str, str]:
+    """id -> kind for every node, explicit and placed by count."""
+    return {nid: kind for kind, g in sc.nodes.groups() for nid, _ in g.all_ids(kind)}

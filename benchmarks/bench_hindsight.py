@@ -1,0 +1,129 @@
+"""How much of the myopic-to-hindsight gap each router closes (Acimovic & Graves 2015's measure).
+
+For each replication (common random numbers: every router sees the same orders), one run per router
+with ``--explain``: myopic (``flow`` with ``router.lookahead=false``), ``flow``, ``mip``, ``nearest``,
+``cheapest``. The runs of a replication give one hindsight problem (``sim.experiments.hindsight``:
+every measured order with the union of its candidate options, the lowest cost any run saw, each node x
+SKU's stock over the period) solved as an LP (``sim.routing.hindsight``), a lower bound on every
+router's routing cost in the routers' own cost model (handling + transport estimates, offers at
+p·cost + (1 − p)·lost-sale cost, lost orders at their lost-sale cost). The table: routing cost per
+measured order, the share of the myopic-to-hindsight gap closed ((myopic − router) / (myopic − bound)),
+and the run's realised cost per order and perfect-order rate, each with a 95% t interval over
+replications. Runs are kept under ``--out`` and reused. Printed figures only. Examples::
+
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_hindsight.py --replications 5
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_hindsight.py --scenario scenarios/shanghai_hangzhou.yaml \\
+        --sets-file hangzhou.txt --out /tmp/hs-hz --replications 5 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sim.experiments.hindsight import build  # noqa: E402
+from sim.experiments.stats import summarize  # noqa: E402
+from sim.routing.hindsight import decision_cost, hindsight_lp  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+ROUTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("myopic", "flow", ("router.lookahead=false",)),
+    ("flow", "flow", ()),
+    ("mip", "mip", ()),
+    ("nearest", "nearest", ()),
+    ("cheapest", "cheapest", ()),
+)
+
+
+def _run(job: tuple[str, int, int, str, list[str], str]) -> str:
+    scenario, days, rep, router, sets, out = job
+    if (Path(out) / "explain.parquet").exists() and (Path(out) / "kpis.json").exists():
+        return out
+    from sim.run import simulate
+
+    simulate(scenario, days=days, replication=rep, router=router, overrides=sets, out=out, force=True,
+             report=False, explain=True)
+    return out
+
+
+def _fmt(values: list[float], digits: int = 3) -> str:
+    s = summarize(values)
+    if s.n < 2:
+        return f"{s.mean:.{digits}f}"
+    return f"{s.mean:.{digits}f} ± {(s.ci_high - s.ci_low) / 2:.{digits}f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "toy.yaml"))
+    ap.add_argument("--days", type=int, default=1)
+    ap.add_argument("--replications", type=int, default=5)
+    ap.add_argument("--set", action="append", default=[], help="scenario override path=value (repeatable)")
+    ap.add_argument("--sets-file", help="a file of overrides, one path=value per line")
+    ap.add_argument("--out", default="/tmp/shangou-hindsight")
+    ap.add_argument("--workers", type=int, default=1)
+    a = ap.parse_args(argv)
+    sets = list(a.set)
+    if a.sets_file:
+        sets += [ln.strip() for ln in Path(a.sets_file).read_text().splitlines() if ln.strip()]
+    jobs = [(a.scenario, a.days, rep, router, sets + list(extra), str(Path(a.out) / f"rep{rep}" / name))
+            for rep in range(a.replications) for name, router, extra in ROUTERS]
+    t0 = time.perf_counter()
+    if a.workers > 1:
+        with ProcessPoolExecutor(a.workers) as ex:
+            list(ex.map(_run, jobs))
+    else:
+        for j in jobs:
+            _run(j)
+    t_runs = time.perf_counter() - t0
+    names = [n for n, _, _ in ROUTERS]
+    per_order = {n: [] for n in names + ["bound"]}
+    closed = {n: [] for n in names}
+    kpi_cost = {n: [] for n in names}
+    kpi_perfect = {n: [] for n in names}
+    lost = {n: [] for n in names + ["bound"]}  # % of measured orders lost (the bound's fractional share)
+    t_lp = 0.0
+    for rep in range(a.replications):
+        paths = [Path(a.out) / f"rep{rep}" / n for n in names]
+        b = build(paths)
+        t1 = time.perf_counter()
+        lp = hindsight_lp(b.problem)
+        t_lp += time.perf_counter() - t1
+        n = b.problem.n_orders
+        for name, paid, choice in zip(names, b.paid, b.choices, strict=True):
+            if decision_cost(b.problem, choice) > paid + 1e-6 * max(paid, 1.0) or lp.value > paid + 1e-6 * paid:
+                raise AssertionError(f"rep {rep} {name}: the bound is not below the run's routing cost")
+            per_order[name].append(paid / n)
+            lost[name].append(100.0 * float((choice < 0).sum()) / n)
+            k = json.loads((Path(a.out) / f"rep{rep}" / name / "kpis.json").read_text())
+            kpi_cost[name].append(float(k["cost_per_order_cny"]))
+            kpi_perfect[name].append(100.0 * float(k["perfect_order_rate"]))
+        per_order["bound"].append(lp.value / n)
+        lost["bound"].append(100.0 * float(lp.lost.sum()) / n)
+        gap = b.paid[0] - lp.value
+        for name, paid in zip(names, b.paid, strict=True):
+            closed[name].append(100.0 * (b.paid[0] - paid) / gap if gap > 0 else float("nan"))
+        print(f"rep {rep}: {n} measured orders, {b.problem.opt_order.size} options, bound {lp.value / n:.3f} "
+              f"CNY/order; " + ", ".join(f"{nm} {p / n:.3f}" for nm, p in zip(names, b.paid, strict=True)), flush=True)
+    print(f"\n{Path(a.scenario).name}{' with ' + '; '.join(sets) if sets else ''}: {a.replications} replications, "
+          f"{a.days} measured day(s); runs {t_runs:.0f} s, LP {t_lp / a.replications:.1f} s per replication\n")
+    print("| router | routing cost, CNY/order | gap closed, % | lost without an option, % | cost per order (KPI), CNY | "
+          "perfect orders, % |")
+    print("|---|---|---|---|---|---|")
+    for name in names:
+        print(f"| {name} | {_fmt(per_order[name])} | {_fmt(closed[name], 1)} | {_fmt(lost[name], 2)} | "
+              f"{_fmt(kpi_cost[name])} | {_fmt(kpi_perfect[name], 2)} |")
+    print(f"| hindsight bound | {_fmt(per_order['bound'])} | 100 | {_fmt(lost['bound'], 2)} | | |")
+    return 0 if np.isfinite(per_order["bound"]).all() else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""The hindsight bound: an LP over the measured period, below every router's routing cost; brute force on tiny cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.experiments.hindsight import build
+from sim.routing.hindsight import Problem, brute_force, decision_cost, hindsight_lp
+from sim.run import simulate
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def random_problem(seed: int, *, multi: bool) -> Problem:
+    g = np.random.default_rng(seed)
+    n, n_res = int(g.integers(2, 6)), int(g.integers(1, 4))
+    opt_order, opt_cost, uo, ur, uq = [], [], [], [], []
+    for i in range(n):
+        for _ in range(int(g.integers(1, 4))):
+            k = len(opt_order)
+            opt_order.append(i)
+            opt_cost.append(float(g.uniform(1, 10)))
+            lines = int(g.integers(1, 3)) if multi else 1
+            for r in g.choice(n_res, size=min(lines, n_res), replace=False).tolist():
+                uo.append(k)
+                ur.append(r)
+                uq.append(int(g.integers(1, 3)) if multi else 1)
+    return Problem(n, np.array(opt_order), np.array(opt_cost), g.uniform(5, 15, n), np.array(uo), np.array(ur),
+                   np.array(uq), g.integers(0, 3, n_res).astype(float))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_lp_equals_brute_force_when_each_order_takes_one_unit(seed: int) -> None:
+    # one unit of one resource per option: a transportation problem, totally unimodular, so the LP is integral
+    p = random_problem(seed, multi=False)
+    assert hindsight_lp(p).value == pytest.approx(brute_force(p), abs=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_lp_is_below_brute_force_with_multi_line_orders(seed: int) -> None:
+    p = random_problem(100 + seed, multi=True)
+    lp = hindsight_lp(p)
+    assert lp.value <= brute_force(p) + 1e-7
+    assert (lp.bid >= 0).all()
+    np.testing.assert_allclose(np.bincount(p.opt_order, weights=lp.x, minlength=p.n_orders) + lp.lost, 1.0)
+
+
+def test_a_fractional_optimum_is_strictly_below_the_integer_one() -> None:
+    # two orders each needing units of both resources (1 unit each): only one fits whole, the LP halves both
+    p = Problem(2, np.array([0, 1]), np.array([1.0, 1.0]), np.array([10.0, 10.0]), np.array([0, 0, 1, 1]),
+                np.array([0, 1, 0, 1]), np.array([1, 1, 1, 1]), np.array([1.0, 1.0]))
+    assert brute_force(p) == pytest.approx(11.0)
+    assert hindsight_lp(p).value == pytest.approx(11.0)  # integral here: one order served, one lost
+    q = Problem(3, np.array([0, 1, 2]), np.array([0.0, 0.0, 0.0]), np.array([10.0, 10.0, 10.0]),
+                np.array([0, 0, 1, 1, 2, 2]), np.array([0, 1, 1, 2, 0, 2]), np.ones(6, np.int64), np.ones(3))
+    assert brute_force(q) == pytest.approx(20.0)  # an odd cycle: one order served
+    assert hindsight_lp(q).value == pytest.approx(15.0)  # the LP serves each order half
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    base = tmp_path_factory.mktemp("hindsight")
+    sets = ["demand.orders_per_day=300", "horizon.warmup_days=2"]
+    out = []
+    for name, router, extra in (("myopic", "flow", ["router.lookahead=false"]), ("mip", "mip", []),
+                                ("cheapest", "cheapest", [])):
+        simulate(SCENARIOS / "toy.yaml", days=1, router=router, overrides=sets + extra, out=base / name,
+                 report=False, explain=True)
+        out.append(base / name)
+    return out
+
+
+def test_bound_is_below_every_router_on_a_toy_day(tiny_runs: list[Path]) -> None:
+    b = build(tiny_runs)
+    lp = hindsight_lp(b.problem)
+    p = b.problem
+    use = np.zeros(p.res_cap.size)
+    for paid, choice in zip(b.paid, b.choices, strict=True):
+        # each run's decision is a point of the LP, no dearer there than what the run paid ...
+        assert decision_cost(p, choice) <= paid + 1e-6
+        # ... whose stock use fits the period's stock
+        use[:] = 0
+        rows = np.isin(p.use_option, choice[choice >= 0])
+        np.add.at(use, p.use_res[rows], p.use_qty[rows])
+        assert (use <= p.res_cap + 1e-9).all()
+        assert lp.value <= paid + 1e-6
+    assert lp.value > 0
+    # the orders a run lost without an option cost at least the lost-sale cost in every run
+    assert all(f == 0 for f in b.fallback_orders)
+
+
+def test_bound_needs_explain(tmp_path: Path) -> None:
+    simulate(SCENARIOS / "toy.yaml", days=1, overrides=["demand.orders_per_day=100", "horizon.warmup_days=2"],
+             out=tmp_path / "r", report=False)
+    with pytest.raises(FileNotFoundError, match="explain"):
+        build([tmp_path / "r"])
