@@ -21,13 +21,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from sim.cli_failures import internal_line, os_error_line, restore_term, term_as_interrupt
 from sim.errors import ScenarioError, ShangouError
 from sim.io import files
+from sim.io.outdir import probe_writable
 
 if TYPE_CHECKING:
     from sim.io.scenario import Scenario
 
 from sim.cli_app import LabelOpt, MaxMemOpt, SetOpt, app, err, out  # noqa: F401  (the app and shared options)
+
+PROGRESS_MODES = ("auto", "bar", "plain", "none")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -86,6 +90,10 @@ def validate(
     for path in scenarios:
         try:
             sc = _load(path, set_, max_memory)
+            if sc.demand.source == "file":  # everything `run` reads: the history's rows too
+                from sim.demand.history import check_history
+
+                check_history(sc)
         except ScenarioError as exc:
             bad += 1
             prefix = f"{path}: " if len(scenarios) > 1 else ""
@@ -129,6 +137,8 @@ def network(
     sc = _load(scenario, set_)
     if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise ScenarioError(f"--plot: expected a .png, .svg or .pdf file name, got {str(plot)!r}")
+    if plot is not None:
+        probe_writable(plot, "--plot", parents=False)  # an unwritable place fails now, not after the work
     net = build_network(sc)
     cov = net.coverage()
     t = Table(title=f"{sc.name}: network", title_justify="left")
@@ -166,6 +176,8 @@ def demand(
     sc = _load(scenario, set_)
     if plot is not None and plot.exists() and not plot.is_dir():
         raise ScenarioError(f"--plot: {plot} exists and is not a directory")
+    if plot is not None:
+        probe_writable(plot / "intraday.png", "--plot")
     s = summarise(sc, days)
     t = Table(title=f"{s.name}: orders per day ({s.source} demand)", title_justify="left")
     active = [c for c in range(len(s.city_names)) if s.orders[:, c].sum() > 0
@@ -238,6 +250,9 @@ def run(
     set_: SetOpt = None,
     max_memory: MaxMemOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
+    progress: Annotated[str, typer.Option("--progress", help="auto (a bar on a terminal, nothing otherwise), bar, "
+                                          "plain (one line per simulated day on stderr, for logs and pipes), "
+                                          "none")] = "auto",
     no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html and plots/")] = False,
     label: LabelOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="also write explain.parquet: every routing decision's "
@@ -248,17 +263,18 @@ def run(
     """Simulate a scenario and write its run directory (orders, lines, inventory, nodes, KPIs, report)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from sim.io.scenario import estimate_memory_bytes
     from sim.run import prepare, simulate
 
     sc = prepare(scenario, seed=seed, days=days, policy=policy, router=router, overrides=set_)
-    limit = parse_size(max_memory)
-    if estimate_memory_bytes(sc) > limit:
-        from sim.io.scenario.checks import human_bytes, memory_breakdown
+    from sim.io.scenario.memory import memory_refusal
 
-        raise ScenarioError(f"<scenario>: needs an estimated {human_bytes(estimate_memory_bytes(sc))} of memory "
-                            f"({memory_breakdown(sc)}), over the limit of {human_bytes(limit)} (--max-memory)")
-    show = not quiet and err.is_terminal
+    refusal = memory_refusal(sc, parse_size(max_memory))
+    if refusal is not None:
+        raise ScenarioError(refusal)
+    if progress not in PROGRESS_MODES:
+        raise ScenarioError(f"--progress: expected one of {', '.join(PROGRESS_MODES)}, got {progress!r}")
+    mode = "none" if quiet else progress if progress != "auto" else ("bar" if err.is_terminal else "none")
+    show = mode == "bar"
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=err, disable=not show) as bar:
         total = sc.horizon.warmup_days + sc.horizon.days
@@ -269,6 +285,9 @@ def run(
             rate = orders / max(time.perf_counter() - t0, 1e-9)
             bar.update(task, completed=min(day, total_days), info=f"day {day}/{total_days}, {orders:,} orders, "
                                                                     f"{rate:,.0f} orders/s")
+            if mode == "plain" and day > 0:
+                print(f"progress: {sc.name}: day {day}/{total_days} simulated, {orders:,} orders, {rate:,.0f} "
+                      f"orders/s, {time.perf_counter() - t0:,.0f} s", file=sys.stderr, flush=True)
 
         result = simulate(sc, replication=replication, out=out_dir, force=force, progress=tick, report=not no_report,
                           explain=explain, label=label, meta={"overrides": list(set_ or [])})
@@ -342,27 +361,6 @@ def plain_help(command: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- entry point
-REPORT_TO = "please report it with the command line, the scenario file and the output of --debug"
-
-
-def _internal(exc: BaseException) -> None:
-    err.print(f"error: internal error ({type(exc).__name__}): {exc}; this is a bug in shangou, {REPORT_TO}",
-              markup=False)
-
-
-def _os_error(exc: OSError) -> int:
-    """A full disk, a read-only or unwritable place, a directory where a file belongs: the user's
-    environment (exit 2); any other OSError is internal (exit 1)."""
-    from sim.io.outdir import USER_ERRNOS
-
-    if isinstance(exc, PermissionError) or exc.errno in USER_ERRNOS:
-        where = exc.filename if exc.filename is not None else "output"
-        err.print(f"error: {where}: {exc.strerror or exc}", markup=False)
-        return 2
-    _internal(exc)
-    return 1
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and exits with) 0, 1 or 2 as the contract says."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -370,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     if debug:  # accepted anywhere on the line, not only before the verb
         args = ["--debug"] + [a for a in args if a != "--debug"]
     command = plain_help(typer.main.get_command(app))
+    previous = term_as_interrupt()
     try:
         rv = command.main(args=args, prog_name="shangou", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
@@ -390,12 +389,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         if debug:
             traceback.print_exc()
-        code = _os_error(exc)
+        line, code = os_error_line(exc)
+        err.print(line, markup=False)
     except Exception as exc:  # an internal error: one line unless --debug
         if debug:
             traceback.print_exc()
-        _internal(exc)
+        err.print(internal_line(exc), markup=False)
         code = 1
+    finally:
+        restore_term(previous)
     if argv is None:
         sys.exit(code)
     return code

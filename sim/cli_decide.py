@@ -64,6 +64,12 @@ def optimize(
     designs on more replications with simultaneous 95% intervals."""
     from sim.decide.study import optimize as run_optimize
 
+    if not quiet:  # a varied rider headcount that costs nothing (sim/traps.py)
+        from sim.run import prepare
+        from sim.traps import staffing_warnings
+
+        for line in staffing_warnings(prepare(scenario, overrides=set_), [p.partition("=")[0].strip() for p in param]):
+            err.print(f"warning: {line}", markup=False)
     result = run_optimize(scenario, param, objective=objective, constraints=constraint or [], budget=budget,
                           replications=replications, select_top=select_top,
                           select_replications=select_replications, out=out_dir, executor=executor,

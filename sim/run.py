@@ -38,6 +38,10 @@ def prepare(scenario: Scenario | str | Path, *, seed: int | None = None, days: i
         sc = load_scenario(scenario, sets)
     else:
         sc = resolve(apply_overrides(to_dict(scenario), sets), Path.cwd()) if sets else scenario
+    if sc.demand.source == "file":
+        from sim.demand.history import check_history
+
+        check_history(sc)  # the rows as the run reads them, and at least one order inside the horizon
     spec = parse_spec(sc.policy)
     for registry, name, field in ((POLICIES, spec.name, "policy"), (ROUTERS, sc.router.name, "router.name")):
         try:
@@ -79,8 +83,8 @@ def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replic
     from sim.engine.simulation import Simulation  # SimPy is imported only when a run starts
 
     sc = prepare(scenario, seed=seed, days=days, policy=policy, router=router, overrides=overrides)
-    if replication < 0:
-        raise ScenarioError(f"--replication: must be >= 0, got {replication}")
+    if not 0 <= replication < 2**63:
+        raise ScenarioError(f"--replication: must be >= 0 and < 2^63, got {replication}")
     target = Path(out) if out is not None else default_out(sc)
     check_out_dir(target, force)  # refuse before spending the run, not after
     total = sc.horizon.warmup_days + sc.horizon.days

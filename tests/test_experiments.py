@@ -126,24 +126,29 @@ def test_resume_ci_width_and_changed_scenario(local, tmp_path: Path) -> None:
 
 
 def test_failing_job_is_reported_and_others_finish(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # a job that fails only when it runs: its run directory's place is taken by a file (a bad SPEC such as
+    # top_n(n=-5) is refused before any job, see tests/reliability/test_inputs.py)
     out = tmp_path / "fail"
-    code, stdout, err = run_cli(capsys, "compare", TOY, "--policies", "central_only,top_n(n=-5)", "--replications",
+    (out / "runs" / "top_n-n=100").mkdir(parents=True)
+    (out / "runs" / "top_n-n=100" / "r0").write_text("in the way")
+    (out / "experiment.json").write_text(json.dumps({"kind": "compare"}))
+    code, stdout, err = run_cli(capsys, "compare", TOY, "--policies", "central_only,top_n(n=100)", "--replications",
                                 "1", "--days", "1", *sets(), "--out", out, "--quiet")
     assert code == 1
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert all(ln.startswith("error: ") for ln in lines) and "Traceback" not in err
-    assert any("top_n(n=-5)" in ln and "n must be >= 0" in ln for ln in lines)
+    assert any("top_n(n=100)" in ln and "not a directory" in ln for ln in lines), lines
     assert "1 ran" in stdout and "1 failed" in stdout
     table = pd.read_csv(out / "comparison.csv")
     ok = table[table["policy"] == "central_only"]
     assert (ok["n"].max(), ok["n_failed"].max()) == (1, 0)
-    bad = table[table["policy"] == "top_n(n=-5)"]
+    bad = table[table["policy"] == "top_n(n=100)"]
     assert (bad["n"].max(), bad["n_failed"].min()) == (0, 1)
     info = json.loads((out / "experiment.json").read_text())
-    assert [f["group"] for f in info["failures"]] == ["top_n(n=-5)"]
+    assert [f["group"] for f in info["failures"]] == ["top_n(n=100)"]
     assert (out / "runs" / "central_only" / "r0" / "manifest.json").is_file()
     reps = pd.read_csv(out / "replications.csv")
-    assert reps.set_index("policy").loc["top_n(n=-5)", "status"] == "failed"
+    assert reps.set_index("policy").loc["top_n(n=100)", "status"] == "failed"
 
 
 def test_cli_compare_reuses_and_prints(capsys: pytest.CaptureFixture[str], local) -> None:

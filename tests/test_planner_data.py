@@ -191,9 +191,11 @@ def test_bad_products_file_names_row_and_column(tmp_path: Path, capsys: pytest.C
 def test_history_sku_not_in_products_names_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     body = _products().iloc[:-1].to_csv(index=False)  # drop HZ-0060, which the history orders
     path = _scenario_with(tmp_path, products=body)
-    assert main(["run", str(path), "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    orders = pd.read_csv(DATA / "planner_orders.csv", dtype=str)
+    first = int(orders.index[orders["sku"] == "HZ-0060"][0]) + 2  # CSV line (header = row 1)
+    assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
-    assert "column sku: SKU 'HZ-0060' is not in the products table" in err and "row " in err
+    assert f"planner_orders.csv row {first}, column sku: SKU 'HZ-0060' is not in the products table" in err
 
 
 @pytest.mark.parametrize(("body", "needle"), [
@@ -227,3 +229,25 @@ def test_a_stock_file_for_every_forward_node_needs_no_warm_up(tmp_path: Path) ->
     partial.mkdir()
     with pytest.raises(ScenarioError, match="horizon.warmup_days"):  # three stores unspecified: warm-up needed
         load_scenario(_scenario_with(partial), ["horizon.warmup_days=0"])
+
+
+def test_sku_labels_for_reports(planner_run: Path, tmp_path: Path) -> None:
+    from sim.io.skus import sku_labels
+
+    labels = sku_labels(planner_run)
+    products = _products()
+    assert labels[0] == f"{products['sku'][0]} {products['name'][0]}" and len(labels) == len(products)
+    assert sku_labels(tmp_path) == {}
+
+
+def test_starting_stock_with_a_synthetic_catalog_uses_indices(tmp_path: Path) -> None:
+    (tmp_path / "stock.csv").write_text("node,sku,units\nstore-Hangzhou-001,0,7\nstore-Hangzhou-001,3,2\n"
+                                        "NDC-SH,0,50\n", encoding="utf-8")
+    sets = ["horizon.warmup_days=2", "demand.orders_per_day=100", f"inventory.initial.file={tmp_path / 'stock.csv'}"]
+    simulate(ROOT / "scenarios" / "toy.yaml", days=1, out=tmp_path / "run", report=False, overrides=sets)
+    inv = pd.read_parquet(tmp_path / "run" / "inventory.parquet")
+    day0 = inv[(inv["day"] == 0) & (inv["start"] > 0)].set_index(["node_id", "sku"])["start"].to_dict()
+    assert day0 == {("store-Hangzhou-001", 0): 7, ("store-Hangzhou-001", 3): 2, ("NDC-SH", 0): 50}
+    (tmp_path / "bad.csv").write_text("node,sku,units\nNDC-SH,SKU-1,5\n", encoding="utf-8")
+    with pytest.raises(Exception, match=r"bad.csv row 2, column sku: expected a catalog index 0..199"):
+        load_scenario(ROOT / "scenarios" / "toy.yaml", [f"inventory.initial.file={tmp_path / 'bad.csv'}"])

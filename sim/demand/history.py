@@ -127,6 +127,24 @@ def history_day_indices(sc: Any, network: Any, catalog: Catalog) -> list[int]:
     return [d for d in history_days(sc, network, catalog) if d >= 0]
 
 
+def check_history(sc: Any) -> None:
+    """Read and map the history file exactly as a run would (ScenarioError naming the row and column),
+    and refuse a file none of whose orders fall within the simulated days (a run of 0 orders)."""
+    from sim.catalog import build_catalog
+    from sim.network import build_network
+
+    net, cat = build_network(sc), build_catalog(sc)
+    h = load_history(sc, net, cat)
+    total = sc.horizon.warmup_days + sc.horizon.days
+    inside = (h.day >= 0) & (h.day < total)
+    if not inside.any():
+        first, last = (sc.horizon.start_date + dt.timedelta(days=int(d)) for d in (h.day.min(), h.day.max()))
+        end = sc.horizon.start_date + dt.timedelta(days=total - 1)
+        raise ScenarioError(f"demand.file: {Path(sc.demand.file).name}: no orders within the simulated days "
+                            f"({sc.horizon.start_date} to {end}, warm-up included); the file's orders run from "
+                            f"{first} to {last} (set horizon.start_date)")
+
+
 def _load(path: Path, sc: Any, network: Any, catalog: Catalog) -> History:
     where = f"demand.file: {path.name}"
     raw, first = read_table(path)

@@ -19,6 +19,7 @@ from scipy.spatial import cKDTree
 
 from sim.catalog_model import TIER_NAMES, Catalog
 from sim.errors import ScenarioError
+from sim.io.yaml_loader import MAX_CSV_BYTES, check_regular_file, decode
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 MAX_BAD_ROWS = 5  # problems listed per error before "... and N more"
@@ -40,17 +41,22 @@ def read_table(path: Path, where: str | None = None,
     """
     where = where or f"demand.file: {path.name}"
     suffix = "".join(path.suffixes[-2:]).lower()
+    check_regular_file(path, where, MAX_CSV_BYTES)  # a directory or /dev/zero never reaches the reader
     try:
         if suffix.endswith((".parquet", ".pq")):
             raw, first = pd.read_parquet(path), 1
         elif suffix.endswith((".csv", ".csv.gz", ".txt")):
-            header = pd.read_csv(path, nrows=0).columns
+            header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns  # -sig: Excel's byte-order mark
             text = {c: str for c in header if str(c).strip().lower() in text_columns}  # keep '007' as written
             raw, first = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""],
-                                     skipinitialspace=True), 2
+                                     skipinitialspace=True, encoding="utf-8-sig"), 2
         else:
             raise ScenarioError(f"{where}: expected a .csv or .parquet file, got {path.suffix or 'no extension'!r}")
-    except (ValueError, OSError, UnicodeDecodeError, ImportError) as exc:
+    except UnicodeDecodeError:
+        with open(path, "rb") as fh:
+            decode(fh.read(1 << 20), where)  # raises, naming the line and the likely encoding
+        raise ScenarioError(f"{where}: not UTF-8 text; save it as UTF-8") from None
+    except (ValueError, OSError, ImportError) as exc:
         raise ScenarioError(f"{where}: cannot read: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     raw.columns = [str(c).strip().lower() for c in raw.columns]
     return raw, first

@@ -37,6 +37,7 @@ from sim.experiments.experiment import (
 )
 from sim.experiments.headline import BY_NAME
 from sim.experiments.stats import pareto_front
+from sim.io.outdir import exclusive
 from sim.io.scenario import Scenario
 from sim.run import prepare
 from sim.spec import parse_spec, split_top_level
@@ -123,6 +124,17 @@ def run_experiment(kind: str, groups: Sequence[Group], info: dict[str, Any], *, 
     sc0 = groups[0].scenario
     target = Path(out) if out is not None else default_out(kind, sc0.name)
     prepare_out(target, kind)
+    with exclusive(target):  # a second compare into the same folder is refused, not run twice
+        return _run_locked(kind, groups, info, key=key, stem=stem, target=target, replications=replications,
+                           executor=executor, address=address, workers=workers, ci_width=ci_width,
+                           max_replications=max_replications, progress=progress, plots=plots)
+
+
+def _run_locked(kind: str, groups: Sequence[Group], info: dict[str, Any], *, key: str, stem: str, target: Path,
+                replications: int, executor: str, address: str | None, workers: int | None,
+                ci_width: float | None, max_replications: int, progress: bool | None,
+                plots: Callable[[pd.DataFrame, Path, str], dict[str, Path]] | None) -> ExperimentResult:
+    sc0 = groups[0].scenario
     write_marker(target, kind, {**info, "status": "running"})
     outcomes, rounds = run_rounds(groups, out=target, replications=replications, executor=executor,
                                   address=address, workers=workers, ci_width=ci_width,

@@ -17,6 +17,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -79,6 +83,73 @@ def mp_context() -> Any:
     return mp.get_context("spawn")
 
 
+WATCH_S = 0.5  # how often a worker checks that the process that started the pool is still alive
+
+
+def _set_parent_death_signal() -> None:
+    """Linux: the kernel kills this process when its parent (the fork server) dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed, not yet reaped) is dead too
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _watch(owner: int) -> None:
+    while True:
+        time.sleep(WATCH_S)
+        if not _alive(owner):
+            os._exit(1)
+
+
+def worker_init(owner: int) -> None:
+    """Initializer of every local worker: threads pinned (``pin_threads``); the worker exits when the
+    process that started the pool dies, even by kill -9 (a watchdog thread; on Linux also the kernel's
+    parent-death signal from the fork server); its stdout goes to /dev/null, so a caller capturing the
+    output (``out=$(shangou compare ...)``) is never held open by a worker. SIGINT is ignored: an
+    interrupt reaches the owner, which terminates the workers itself."""
+    pin_threads()
+    _set_parent_death_signal()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
+    threading.Thread(target=_watch, args=(owner,), name="shangou-owner-watch", daemon=True).start()
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: queued jobs cancelled, running workers terminated (not left to finish)."""
+    procs = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.terminate()
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.join(5)
+
+
 class LocalExecutor:
     """A process pool (forkserver or spawn, see ``mp_context``) with threads pinned in every worker."""
 
@@ -96,7 +167,8 @@ class LocalExecutor:
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=mp_context(), initializer=pin_threads)
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=mp_context(), initializer=worker_init,
+                                             initargs=(os.getpid(),))
         return self._pool
 
     def map(self, fn: Callable[[T], R], items: Sequence[T], fail: Callable[[T, BaseException], R],
@@ -124,8 +196,8 @@ class LocalExecutor:
                         results[i] = fail(items[i], exc)
                     if on_done is not None:
                         on_done(results[i])
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
+        except BaseException:  # Ctrl-C, SIGTERM (see sim.cli), an error in a callback
+            _terminate(pool)
             self._pool = None
             raise
         return results

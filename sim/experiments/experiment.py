@@ -34,6 +34,7 @@ from sim.experiments.headline import KPI_NAMES
 from sim.experiments.jobs import Job, JobOutcome, error_line, reuse, run_job
 from sim.experiments.stats import paired_difference, summarize, t_quantile
 from sim.io.files import write_atomic
+from sim.io.outdir import LOCK_NAME
 from sim.io.scenario import Scenario, scenario_hash
 
 MARKER = "experiment.json"
@@ -91,7 +92,7 @@ def prepare_out(out: Path, kind: str) -> None:
     if out.exists():
         if not out.is_dir():
             raise ScenarioError(f"--out: {out} exists and is not a directory")
-        if any(out.iterdir()) and not (out / MARKER).is_file():
+        if any(p.name != LOCK_NAME for p in out.iterdir()) and not (out / MARKER).is_file():
             raise ScenarioError(f"--out: {out} is not empty and is not a compare/sweep directory (no {MARKER})")
         if (out / MARKER).is_file():
             try:

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from sim.errors import ScenarioError
@@ -121,10 +122,13 @@ def _contains_cwd(path: Path) -> bool:
     return here == target or target in here.parents
 
 
-def probe_writable(path: Path, what: str = "--out") -> None:
+def probe_writable(path: Path, what: str = "--out", *, parents: bool = True) -> None:
     """ScenarioError unless a directory can be created next to `path` (in its nearest existing
-    ancestor) and PROBE_BYTES written there: unwritable, read-only or full places fail now."""
+    ancestor; in its parent, which must exist, unless `parents`) and PROBE_BYTES written there:
+    unwritable, read-only or full places fail now, before the work."""
     anc = Path(os.path.abspath(path)).parent
+    if not parents and not anc.is_dir():
+        raise ScenarioError(f"{what}: directory {anc} does not exist")
     while not anc.exists() and anc != anc.parent:
         anc = anc.parent
     if not anc.is_dir():
@@ -185,3 +189,40 @@ def swap(tmp: Path, out: Path) -> None:
         _remove(old)
     else:
         os.replace(tmp, out)  # also replaces an empty directory
+
+
+LOCK_NAME = ".shangou.lock"
+
+
+@contextlib.contextmanager
+def exclusive(folder: Path, what: str = "--out") -> Iterator[None]:
+    """Hold an exclusive lock on `folder` (``fcntl.flock`` on ``folder/.shangou.lock``) while the block
+    runs: a second experiment writing into the same folder is refused (exit 2) instead of running every
+    job twice. The kernel drops the lock when the process dies, so a killed run never leaves it held."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        yield
+        return
+    path = Path(folder) / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as e:
+        raise ScenarioError(f"{what}: cannot create {path}: {e.strerror or e}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+            raise ScenarioError(f"{what}: {folder} is in use by another experiment (pid {holder}); wait for it "
+                                "to finish or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

@@ -81,6 +81,14 @@ def _run_id(run: Path, root: Path) -> str:
     return run.resolve().name if rel == "." else rel
 
 
+def _int64(value: object) -> int | None:
+    """An int64 column's value from a manifest, null when it is not one (a seed >= 2^63 written before
+    the scenario schema bounded it must not break ``shangou runs`` or ``query``)."""
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+        return value
+    return None
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -125,9 +133,9 @@ class Catalogue:
             self.kpis.append(_read_json(p / "kpis.json"))
             self.meta.append({
                 "run_id": _run_id(p, self.root), "policy": man.get("policy"),
-                "replication": man.get("replication"), "seed": man.get("seed"),
+                "replication": _int64(man.get("replication")), "seed": _int64(man.get("seed")),
                 "scenario": man.get("scenario"), "router": man.get("router"),
-                "warmup_days": man.get("warmup_days"), "measured_days": man.get("measured_days"),
+                "warmup_days": _int64(man.get("warmup_days")), "measured_days": _int64(man.get("measured_days")),
                 "wall_s": man.get("wall_s"), "shangou_version": man.get("shangou_version"),
                 "path": str(p.resolve()),
             })

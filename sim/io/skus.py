@@ -110,3 +110,20 @@ def order_lines(run_dir: Any, order_id: int) -> list[dict[str, Any]]:
                     "name": ln.get("sku_name") or s.get("name"), "category": s.get("category"), "qty": ln["qty"],
                     "node_id": ln["node_id"], "status": ln["status"], "source_order_id": source})
     return out
+
+
+def sku_labels(run_dir: Any) -> dict[int, str]:
+    """Catalog index -> the label a planner knows (``HZ-0017 Milk 1L``; the history id; else ``SKU 17``), read
+    from a run's skus.parquet (an older run without one: every SKU as ``SKU i``). For reports and tables."""
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    p = Path(run_dir) / "skus.parquet"
+    if not p.is_file():
+        return {}
+    out: dict[int, str] = {}
+    for r in pq.read_table(p, columns=["sku", "sku_id", "name"]).to_pylist():
+        label = " ".join(x for x in (r["sku_id"], r["name"]) if x)
+        out[int(r["sku"])] = label or f"SKU {r['sku']}"
+    return out

@@ -220,7 +220,7 @@ CASES: list[tuple[str, Mut, str, list[str]]] = [
      ["must be > 0"]),
     ("zero-truck-speed", setting("lanes.ndc_fdc", {"base_h": 10, "truck_speed_kmh": 0}),
      "lanes.ndc_fdc.truck_speed_kmh", ["must be > 0"]),
-    ("zero-epoch", setting("router.epoch_s", 0), "router.epoch_s", ["must be > 0"]),
+    ("zero-epoch", setting("router.epoch_s", 0), "router.epoch_s", ["must be >= 1"]),
     ("negative-count-per-city", setting("nodes.fdcs.count_per_city.Hangzhou", -1),
      "nodes.fdcs.count_per_city.Hangzhou", ["must be >= 0", "got -1"]),
     ("negative-cost", setting("costs.parcel.per_order_cny", -8), "costs.parcel.per_order_cny", ["must be >= 0"]),

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from sim import units
 from sim.cities import suggest
+from sim.io.scenario import memory, sanity
 from sim.io.scenario.messages import validation_lines
 from sim.io.scenario.models import FdcCapacity, LaneClass, NdcCapacity, Scenario, StoreCapacity, node_kinds
 from sim.registry import POLICIES, ROUTERS
@@ -164,46 +165,16 @@ def _check_warmup(sc: Scenario) -> list[str]:
 
 
 # --------------------------------------------------------------------------- memory
-# The engine keeps compact per-order result columns for the whole run, works on one day's
-# arrays at a time and streams inventory rows to disk per day; these constants encode that budget.
-BYTES_PER_ORDER = 250  # order + line result columns (~20 columns, ~1.6 lines per order)
-BYTES_PER_CELL_STATE = 80  # node x SKU state arrays (on-hand, reserved, pipeline, targets, ...)
-BYTES_PER_CELL_DAY = 64  # one day's inventory rows per node x SKU, written out at the day's end
-BYTES_PER_ZONE_NODE = 24  # distance and ETA matrices (float32) per zone x node
-
-
-def _sizes(sc: Scenario) -> tuple[float, int, int, int]:
-    total_days = sc.horizon.warmup_days + sc.horizon.days
-    peak = max([p.multiplier for p in sc.demand.promotions] + [1.0])
-    orders = sc.demand.orders_per_day * (total_days + peak - 1.0)
-    nodes = sc.nodes.count()
-    cells = nodes * sc.catalog.n_skus
-    zones = sum(c.zones or sc.geography.zones_per_city for c in sc.geography.cities)
-    return orders, cells, zones * nodes, total_days
-
-
-def estimate_memory_bytes(sc: Scenario) -> int:
-    """A deliberately simple upper estimate of a run's peak memory."""
-    orders, cells, zone_nodes, total_days = _sizes(sc)
-    return int(orders * BYTES_PER_ORDER + cells * (BYTES_PER_CELL_STATE + BYTES_PER_CELL_DAY)
-               + zone_nodes * BYTES_PER_ZONE_NODE + 300 * 2**20)
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    raise AssertionError
-
-
-def memory_breakdown(sc: Scenario) -> str:
-    orders, cells, zone_nodes, total_days = _sizes(sc)
-    return (f"{orders:,.0f} orders over {total_days} days, {cells:,} node x SKU cells, "
-            f"{zone_nodes:,} zone x node pairs")
+# in sim.io.scenario.memory (fitted to measured peaks); re-exported here for existing imports
+estimate_memory_bytes = memory.estimate_memory_bytes
+human_bytes = memory.human_bytes
+memory_breakdown = memory.memory_breakdown
 
 
 def check(sc: Scenario) -> list[str]:
     """All cross-section problems of a resolved scenario (empty when valid)."""
     out = _check_nodes(sc) + _check_references(sc) + _check_names(sc)
+    out += sanity.check_geography(sc) + sanity.check_sizes(sc)
+    if not out:
+        out = sanity.check_specs(sc)
     return out or _check_warmup(sc)

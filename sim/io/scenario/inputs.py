@@ -45,17 +45,45 @@ def resolve_inputs(sc: Scenario, data: dict[str, Any], base: Path, problems: lis
 
 
 def check_inputs(sc: Scenario) -> list[str]:
-    """Problems of the starting-stock file against the resolved scenario's nodes and products."""
+    """Problems of the starting-stock file against the resolved scenario's nodes and products, and of a
+    history's SKU ids against the products table (the rest of a history is checked when it is read)."""
+    out: list[str] = []
+    if sc.catalog.file is not None and sc.demand.source == "file" and sc.demand.file is not None \
+            and Path(sc.demand.file).exists():
+        out += _history_skus(sc)
     if sc.inventory.initial is None:
-        return []
+        return out
     from sim.io.scenario.models import node_kinds
     from sim.io.stock import scenario_stock
 
     try:
         scenario_stock(sc, list(node_kinds(sc)))
     except ScenarioError as exc:
+        out += list(exc.problems)
+    return out
+
+
+def _history_skus(sc: Scenario) -> list[str]:
+    import numpy as np
+
+    from sim.demand.history_columns import MAX_BAD_ROWS, Cells, bad_rows, read_table
+    from sim.io.products import scenario_products
+
+    try:
+        raw, first = read_table(Path(str(sc.demand.file)))
+        if "sku" not in raw.columns:
+            return []  # the history loader names the missing column
+        index = scenario_products(sc).index
+    except ScenarioError as exc:
         return list(exc.problems)
-    return []
+    cells = Cells.of(raw["sku"])
+    unknown = np.array([v not in index for v in cells.values])[cells.codes] & ~cells.empty()
+    if not unknown.any():
+        return []
+    rows = np.arange(first, first + len(raw))
+    return bad_rows(f"demand.file: {Path(str(sc.demand.file)).name}", rows[unknown], "sku",
+                    [f"SKU {v!r} is not in the products table (catalog.file)"
+                     for v in cells.text(unknown)[:MAX_BAD_ROWS]]).problems
 
 
 def stock_covers_forward(sc: Scenario) -> bool:

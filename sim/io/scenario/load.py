@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import math
 import re
@@ -22,61 +23,32 @@ from pydantic import BaseModel, ValidationError
 from sim.cities import PRESETS, lookup_city, preset_cities, suggest, suggest_city
 from sim.errors import ScenarioError
 from sim.io.scenario import checks, inputs
+from sim.io.scenario.memory import memory_refusal
 from sim.io.scenario.messages import format_path, validation_lines
 from sim.io.scenario.models import FdcCapacity, NdcCapacity, Scenario, StoreCapacity
+from sim.io.yaml_loader import MAX_CSV_BYTES, parse_yaml, read_text, yaml_error_line
 
 NODE_KINDS = {"ndc": "ndcs", "fdc": "fdcs", "store": "stores"}
 CAPACITY_MODELS: dict[str, type[BaseModel]] = {"ndc": NdcCapacity, "fdc": FdcCapacity, "store": StoreCapacity}
 
 
 # --------------------------------------------------------------------------- reading
-class _Loader(yaml.SafeLoader):
-    """YAML with YAML 1.2 numbers: ``22:00`` stays the string "22:00" (YAML 1.1 reads base-60 1320)
-    and ``1e6`` is a float."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in rules if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
-    for ch, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+|0o[0-7_]+)$"),
-    list("-+0123456789"))
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
-               r"|\.(?:nan|NaN|NAN))$"),
-    list("-+0123456789."))
-
-
-def parse_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-
-
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """The file's top-level mapping; ScenarioError for every way a file can be unreadable."""
+def read_yaml(path: str | Path, what: str | None = None) -> dict[str, Any]:
+    """The file's top-level mapping; ScenarioError for every way a file can be unreadable
+    (`what` prefixes the messages, default the path: ``extends: base.yaml`` for an extended file)."""
     p = Path(path)
-    if not p.exists():
-        raise ScenarioError(f"{p}: file not found")
-    if p.is_dir():
-        raise ScenarioError(f"{p}: is a directory, expected a scenario YAML file")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{p}: cannot read: {exc}") from None
+    what = what or str(p)
+    text = read_text(p, what)
     if not text.strip():
-        raise ScenarioError(f"{p}: file is empty")
+        raise ScenarioError(f"{what}: file is empty")
     try:
         data = parse_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"{p}:{where}: YAML syntax error: {problem}") from None
+        raise ScenarioError(f"{what}:{yaml_error_line(exc).removeprefix(':')}") from None
     if data is None:
-        raise ScenarioError(f"{p}: file is empty")
+        raise ScenarioError(f"{what}: file is empty")
     if not isinstance(data, dict):
-        raise ScenarioError(f"{p}: top level must be a mapping of sections, got {type(data).__name__}")
+        raise ScenarioError(f"{what}: top level must be a mapping of sections, got {type(data).__name__}")
     return data
 
 
@@ -195,39 +167,39 @@ def _read_nodes_csv(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[
     where = f"nodes.file: {path.name}"
     if not path.exists():
         return [], [f"{where}: file not found ({path})"]
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(line for line in fh if not line.startswith("#"))
-        cols = reader.fieldnames or []
-        missing = [c for c in ("id", "kind", "city") if c not in cols]
-        if missing:
-            return [], [f"{where}: missing column(s) {', '.join(missing)}; need id,kind,city[,lat,lon,...]"]
-        rows, problems = [], []
-        for rowno, row in enumerate(reader, start=2):
-            if None in row or any(v is None for v in row.values()):
-                problems.append(f"{where} row {rowno}: expected {len(cols)} columns")
+    text = read_text(path, where, MAX_CSV_BYTES)
+    reader = csv.DictReader(line for line in io.StringIO(text, newline="") if not line.startswith("#"))
+    cols = reader.fieldnames or []
+    missing = [c for c in ("id", "kind", "city") if c not in cols]
+    if missing:
+        return [], [f"{where}: missing column(s) {', '.join(missing)}; need id,kind,city[,lat,lon,...]"]
+    rows, problems = [], []
+    for rowno, row in enumerate(reader, start=2):
+        if None in row or any(v is None for v in row.values()):
+            problems.append(f"{where} row {rowno}: expected {len(cols)} columns")
+            continue
+        kind = row["kind"].strip().lower()
+        if kind not in NODE_KINDS:
+            problems.append(f"{where} row {rowno}, column kind: must be one of ndc, fdc, store, got {row['kind']!r}")
+            continue
+        site: dict[str, Any] = {"id": row["id"].strip(), "city": row["city"].strip(), "capacity": {}}
+        for col in cols:
+            val = row[col].strip()
+            if col in ("id", "kind", "city") or val == "":
                 continue
-            kind = row["kind"].strip().lower()
-            if kind not in NODE_KINDS:
-                problems.append(f"{where} row {rowno}, column kind: must be one of ndc, fdc, store, got {row['kind']!r}")
+            try:
+                num = float(val)
+            except ValueError:
+                problems.append(f"{where} row {rowno}, column {col}: expected a number, got {val!r}")
                 continue
-            site: dict[str, Any] = {"id": row["id"].strip(), "city": row["city"].strip(), "capacity": {}}
-            for col in cols:
-                val = row[col].strip()
-                if col in ("id", "kind", "city") or val == "":
-                    continue
-                try:
-                    num = float(val)
-                except ValueError:
-                    problems.append(f"{where} row {rowno}, column {col}: expected a number, got {val!r}")
-                    continue
-                if col in ("lat", "lon"):
-                    site[col] = num
-                elif col in CAPACITY_MODELS[kind].model_fields:
-                    site["capacity"][col] = int(num) if num.is_integer() else num
-                else:
-                    problems.append(f"{where} row {rowno}, column {col}: not a capacity field of a {kind}"
-                                    f"{suggest(col, list(CAPACITY_MODELS[kind].model_fields))}")
-            rows.append((kind, site))
+            if col in ("lat", "lon"):
+                site[col] = num
+            elif col in CAPACITY_MODELS[kind].model_fields:
+                site["capacity"][col] = int(num) if num.is_integer() else num
+            else:
+                problems.append(f"{where} row {rowno}, column {col}: not a capacity field of a {kind}"
+                                f"{suggest(col, list(CAPACITY_MODELS[kind].model_fields))}")
+        rows.append((kind, site))
     return rows, problems
 
 
@@ -281,19 +253,21 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read_with_extends(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """The file's mapping with ``extends: other.yaml`` (relative to it) merged underneath."""
-    data = read_yaml(path)
+def read_with_extends(path: Path, _seen: tuple[Path, ...] = (), _what: str | None = None) -> dict[str, Any]:
+    """The file's mapping with ``extends: other.yaml`` (relative to it) merged underneath; problems in an
+    extended file are reported as ``extends: other.yaml: ...`` (the field and the target file)."""
+    data = read_yaml(path, _what)
     parent = data.pop("extends", None)
     if parent is None:
         return data
-    if not isinstance(parent, str):
-        raise ScenarioError(f"extends: expected a file name, got {parent!r}")
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError(f"{_what + ': ' if _what else ''}extends: expected a file name, got {parent!r}")
     base_path = (path.parent / parent).resolve()
     if base_path in _seen:
         chain = " -> ".join(p.name for p in (*_seen, path.resolve(), base_path))
         raise ScenarioError(f"extends: circular extends ({chain})")
-    return _deep_merge(read_with_extends(base_path, (*_seen, path.resolve())), data)
+    what = f"extends: {parent}" if not _what else f"{_what}: extends: {parent}"
+    return _deep_merge(read_with_extends(base_path, (*_seen, path.resolve()), what), data)
 
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
@@ -306,11 +280,9 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
     data = apply_overrides(read_with_extends(p), list(overrides))
     sc = resolve(data, p.parent.resolve())
     if max_memory is not None:
-        need = checks.estimate_memory_bytes(sc)
-        if need > max_memory:
-            raise ScenarioError(
-                f"<scenario>: needs an estimated {checks.human_bytes(need)} of memory "
-                f"({checks.memory_breakdown(sc)}), over the limit of {checks.human_bytes(max_memory)} (--max-memory)")
+        refusal = memory_refusal(sc, max_memory)
+        if refusal is not None:
+            raise ScenarioError(refusal)
     return sc
 
 

@@ -44,6 +44,11 @@ Clock = Annotated[str, AfterValidator(_clock)]
 Ident = Annotated[str, AfterValidator(_ident)]
 Lat = Annotated[float, Field(ge=-90, le=90)]
 Lon = Annotated[float, Field(ge=-180, le=180)]
+# Upper bounds where an extreme cannot work (memory, time or meaning), refused rather than capped silently
+# (issue #17); each is far above any real network: national has 2,537 nodes, 80 zones per city.
+MAX_PER_NODE = 10_000  # pickers, riders or vans at one node
+MAX_PER_CITY = 10_000  # nodes placed by count, or demand zones, in one city
+Count = Annotated[int, Strict(), Field(gt=0, le=MAX_PER_NODE)]
 
 
 def _lat_lon_pair(obj: T, default: str) -> T:
@@ -67,8 +72,9 @@ class Model(BaseModel):
 
 # --------------------------------------------------------------------------- horizon, geography
 class Horizon(Model):
-    days: PosInt = Field(1, description="measured days (reported); --days overrides")
-    warmup_days: NonNegInt = Field(3, description="days simulated first to fill the pipeline, excluded from KPIs")
+    days: Annotated[int, Strict(), Field(gt=0, le=3660)] = Field(
+        1, description="measured days (reported); --days overrides; at most 10 years")
+    warmup_days: Annotated[int, Strict(), Field(ge=0, le=366)] = Field(3, description="days simulated first to fill the pipeline, excluded from KPIs")
     start_date: dt.date = Field(dt.date(2026, 11, 1), description="calendar date of the first warm-up day")
 
 
@@ -81,8 +87,10 @@ class City(Model):
         None, description="weight of the city's demand in the unit of population (people; default: its "
                           "population): its share of orders is demand_weight / the sum over all cities, so 1 next to "
                           "cities of millions is ~0 (validate warns); 0 = a city that hosts nodes only")
-    zones: PosInt | None = Field(None, description="demand zones in this city (default geography.zones_per_city)")
-    radius_km: PosFloat | None = Field(None, description="city radius (default geography.city_radius_km)")
+    zones: Annotated[int, Strict(), Field(gt=0, le=MAX_PER_CITY)] | None = Field(
+        None, description="demand zones in this city (default geography.zones_per_city)")
+    radius_km: Annotated[float, Field(gt=0, le=500)] | None = Field(
+        None, description="city radius (default geography.city_radius_km)")
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> City:
@@ -92,24 +100,28 @@ class City(Model):
 class Geography(Model):
     preset: str | None = Field(None, description="named city set: shanghai_hangzhou, yangtze_delta, china_top10, china_top30")
     cities: tuple[City, ...] = ()
-    zones_per_city: PosInt = 60
-    city_radius_km: PosFloat | None = Field(
+    zones_per_city: Annotated[int, Strict(), Field(gt=0, le=MAX_PER_CITY)] = 60
+    city_radius_km: Annotated[float, Field(gt=0, le=500)] | None = Field(
         None, description="null = auto: 6 km x sqrt(population in millions), clamped to 8-30 km")
-    circuity: PosFloat = Field(1.32, description="road / straight-line distance [params: Riders, 25 Chinese cities]")
+    circuity: Annotated[float, Field(ge=1, le=5)] = Field(1.32, description="road / straight-line distance [params: Riders, 25 Chinese cities]")
     zone_spread: PosFloat = Field(0.25, description="zones' density falls off as exp(-r / (spread x radius))")
+    region: Literal["china", "world"] = Field(
+        "china", json_schema_extra=ADDITIVE,
+        description="china: every city and site must lie in China's bounding box (a swapped or mistyped "
+                    "coordinate is refused); world: anywhere")
 
 
 # --------------------------------------------------------------------------- nodes
 class StoreCapacity(Model):
-    pickers: PosInt = 4
+    pickers: Count = 4
     pick_base_s: PosFloat = Field(75.0, description="per order [params: Stores, 60-90 s, assumption]")
     pick_per_line_s: NonNegFloat = Field(12.0, description="per line [params: Stores, 10-15 s, assumption]")
     pick_cv: NonNegFloat = Field(0.5, description="coefficient of variation of pick times (gamma; 1 = exponential)")
-    riders: PosInt = 12
+    riders: Count = 12
     rider_speed_kmh: PosFloat = Field(18.0, description="[params: Riders, 18 km/h typical]")
     rider_peak_speed_kmh: PosFloat = Field(15.0, description="[params: Riders, 15 km/h at peaks]")
     rider_radius_km: PosFloat = Field(3.0, description="straight-line delivery radius [params: Riders, ~3 km]")
-    rider_max_batch: PosInt = Field(3, description="orders per trip [params: Riders, ~2.75 at peaks]")
+    rider_max_batch: Annotated[int, Strict(), Field(gt=0, le=100)] = Field(3, description="orders per trip [params: Riders, ~2.75 at peaks]")
     rider_max_hold_s: NonNegFloat = Field(300.0, description="longest an order waits for a batch to form")
     # the rider's whole trip (issue #13; sim/engine/riders.py): 0 = off, the engine before it
     rider_reach_s: NonNegFloat = Field(
@@ -128,10 +140,10 @@ class StoreCapacity(Model):
 
 
 class FdcCapacity(Model):
-    pickers: PosInt = 20
+    pickers: Count = 20
     pick_base_s: PosFloat = 60.0
     pick_per_line_s: NonNegFloat = 10.0
-    vans: PosInt = 12
+    vans: Count = 12
     van_capacity_m3: PosFloat = Field(5.3, description="[params: FDC vans, ~5.3 m3 light van]")
     van_speed_kmh: PosFloat = 30.0
     van_stop_s: NonNegFloat = 180.0
@@ -163,7 +175,7 @@ class Site(Model):
 
 class _Group(Model):
     sites: tuple[Site, ...] = ()
-    count_per_city: dict[str, NonNegInt] = Field(
+    count_per_city: dict[str, Annotated[int, Strict(), Field(ge=0, le=MAX_PER_CITY)]] = Field(
         default_factory=dict, description="nodes placed by weighted k-means over each city's demand")
 
     def placed_ids(self, kind: str) -> list[tuple[str, str]]:
@@ -306,7 +318,7 @@ class Catalog(Model):
                     "shelf_life_days, tiers, popularity; columns in sim/io/products.py and the README); its ids and "
                     "names are kept through the run (lines.parquet, skus.parquet, explain). With a file, n_skus is "
                     "its row count and categories only lend default tiers to products of the same category name")
-    n_skus: PosInt = Field(5000, description="SKUs in the synthetic catalog; with catalog.file, set to the "
+    n_skus: Annotated[int, Strict(), Field(gt=0, le=100_000_000)] = Field(5000, description="SKUs in the synthetic catalog; with catalog.file, set to the "
                                              "products table's row count [params: Sizes]")
     zipf_s: PosFloat = Field(1.0, description="popularity exponent [params: Demand, s ~ 1]")
     categories: tuple[Category, ...] = (
@@ -345,7 +357,7 @@ class TierMix(Model):
 class Promotion(Model):
     name: str = "promotion"
     date: dt.date
-    multiplier: PosFloat = Field(10.0, description="[params: Demand, Double 11 ~10x]")
+    multiplier: Annotated[float, Field(gt=0, le=1000)] = Field(10.0, description="[params: Demand, Double 11 ~10x]")
     pre_days: NonNegInt = 0
     pre_multiplier: PosFloat = 1.0
     post_days: NonNegInt = 0
@@ -354,9 +366,17 @@ class Promotion(Model):
 
 
 class Basket(Model):
-    mean_lines: Annotated[float, Field(ge=1)] = Field(1.6, description="geometric [params: Demand, assumption]")
-    max_lines: PosInt = 12
-    mean_qty: Annotated[float, Field(ge=1)] = 1.3
+    mean_lines: Annotated[float, Field(ge=1)] = Field(
+        1.6, description="geometric [params: Demand, assumption]; at most max_lines")
+    max_lines: Annotated[int, Strict(), Field(gt=0, le=1000)] = Field(
+        12, description="longest basket; the geometric tail is lumped here (at catalog.n_skus if fewer)")
+    mean_qty: Annotated[float, Field(ge=1, le=1000)] = Field(1.3, description="units per line (at most 1,000)")
+
+    @model_validator(mode="after")
+    def _mean_within_cap(self) -> Basket:
+        if self.mean_lines > self.max_lines:
+            raise ValueError(f"mean_lines: must be <= max_lines ({self.max_lines}), got {self.mean_lines:g}")
+        return self
 
 
 #: Hourly arrival weights relative to the daily mean (1 = average hour): peaks 11-13 and 17-21,
@@ -368,7 +388,7 @@ DEFAULT_INTRADAY = (0.05, 0.05, 0.05, 0.05, 0.05, 0.10, 0.30, 0.60, 0.90, 1.00, 
 class Demand(Model):
     source: Literal["synthetic", "file"] = "synthetic"
     file: Path | None = Field(None, description="planner's order history (CSV or Parquet) when source: file")
-    orders_per_day: PosFloat = 2000.0
+    orders_per_day: Annotated[float, Field(gt=0, le=1e9)] = 2000.0
     intraday: tuple[NonNegFloat, ...] = Field(DEFAULT_INTRADAY, description="24 hourly weights")
     weekly: tuple[NonNegFloat, ...] = Field((1.0, 0.97, 0.97, 1.0, 1.05, 1.03, 0.98), description="Mon..Sun weights")
     day_cv: NonNegFloat = Field(0.1, description="gamma day x city multiplier CV [params: Demand, assumption]")
@@ -527,7 +547,8 @@ class InitialStock(Model):
 
 
 class Inventory(Model):
-    review_period_days: PosFloat = 1.0
+    review_period_days: PosFloat = Field(
+        1.0, description="whole days, 1-365: the engine reviews stock at day boundaries")
     initial_forward: Literal["none"] = Field(
         "none", description="forward nodes start empty and warm-up fills them (paid for), the same for every policy")
     ndc_supply: NdcSupply = NdcSupply()
@@ -536,10 +557,18 @@ class Inventory(Model):
         description="starting stock per node x SKU (and in-transit shipments) observed by the planner: day 0's "
                     "start in inventory.parquet; on day 0 only the nodes it leaves out are filled (NDC rule, review)")
 
+    @model_validator(mode="after")
+    def _whole_days(self) -> Inventory:
+        r = self.review_period_days
+        if r != round(r) or not 1 <= r <= 365:
+            raise ValueError(f"review_period_days: must be a whole number of days from 1 to 365, got {r:g}")
+        return self
+
 
 class Router(Model):
     name: str = Field("flow", description="flow (OR-Tools min-cost flow with look-ahead, the default), mip, nearest, cheapest, tier_first")
-    epoch_s: PosFloat = Field(60.0, description="routing batch length [params: dispatch every 30-60 s]")
+    epoch_s: Annotated[float, Field(ge=1, le=3600)] = Field(
+        60.0, description="routing batch length, 1 s to 1 h [params: dispatch every 30-60 s]")
     max_deterministic_time: PosFloat = Field(
         2.0, description="mip router: CP-SAT deterministic seconds per component model; without a proven "
                          "optimum the epoch falls back to flow (router.fallbacks)")
@@ -554,7 +583,7 @@ class Forecast(Model):
     method: Literal["moving_average", "exp_smoothing", "promotion_aware", "oracle", "hindsight"] = "oracle"
     error: NonNegFloat | None = Field(
         0.3, description="target WAPE of lognormal noise on the rate [params: Demand, 30 % assumption]")
-    window_days: PosInt = 7
+    window_days: Annotated[int, Strict(), Field(gt=0, le=366)] = 7
     alpha: Annotated[float, Field(gt=0, le=1)] = 0.3
 
 
@@ -564,7 +593,7 @@ class Scenario(Model):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     extends: str | None = Field(None, description="another scenario file (relative) this one overrides key by key")
     description: str = ""
-    seed: NonNegInt = 0
+    seed: Annotated[int, Strict(), Field(ge=0, lt=2**63)] = Field(0, description="0 <= seed < 2^63")
     horizon: Horizon = Horizon()
     geography: Geography
     nodes: Nodes

@@ -1,0 +1,75 @@
+"""The memory guard names the field that dominates; --progress plain shows a line per simulated day (issue #17)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.io.scenario import load_scenario
+from sim.io.scenario.memory import estimate_memory_bytes, memory_refusal
+
+ROOT = Path(__file__).resolve().parents[2]
+TOY = ROOT / "scenarios" / "toy.yaml"
+
+
+@pytest.mark.parametrize(("sets", "field"), [
+    (["catalog.n_skus=10000000"], "catalog.n_skus"),
+    (["demand.orders_per_day=100000000"], "demand.orders_per_day"),
+])
+def test_memory_refusal_names_the_dominating_field(capsys: pytest.CaptureFixture[str], sets: list[str],
+                                                   field: str) -> None:
+    code = main(["validate", str(TOY), "--max-memory", "8GiB", *(a for s in sets for a in ("--set", s))])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(f"error: {field}: the run needs an estimated"), err
+    assert err.count("\n") == 1
+
+
+def test_estimate_grows_with_each_driver() -> None:
+    toy = load_scenario(TOY)
+    base = estimate_memory_bytes(toy)
+    for sets in (["catalog.n_skus=20000"], ["demand.orders_per_day=20000"], ["geography.zones_per_city=400"]):
+        assert estimate_memory_bytes(load_scenario(TOY, sets)) > base, sets
+    assert memory_refusal(toy, 64 * 2**30) is None
+
+
+def test_validate_of_a_huge_network_returns_quickly(capsys: pytest.CaptureFixture[str]) -> None:
+    t0 = time.process_time()
+    code = main(["validate", str(TOY), "--set", "nodes.fdcs.count_per_city.Hangzhou=1000000000000000"])
+    assert code == 2 and "count_per_city" in capsys.readouterr().err
+    assert time.process_time() - t0 < 5  # CPU seconds; it used to take minutes
+
+
+def test_progress_plain_and_force_over_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    (out / "plots").mkdir(parents=True)
+    (out / "plots" / "inventory.png").write_bytes(b"")
+    (out / "report.html").write_text("")
+    (out / "orders.parquet").write_text("")
+    (out / "manifest.json").write_text(json.dumps({"shangou_version": "0", "scenario": "toy", "scenario_hash": "x",
+                                                   "seed": 7, "policy": "p", "router": "nearest"}))
+    code = main(["run", str(TOY), "--days", "1", "--out", str(out), "--force", "--progress", "plain", "--no-report"])
+    cap = capsys.readouterr()
+    assert code == 0, cap.err
+    days = [ln for ln in cap.err.splitlines() if ln.startswith("progress: toy: day ")]
+    assert [ln.split()[3] for ln in days] == ["1/4", "2/4", "3/4", "4/4"], cap.err
+    assert json.loads((out / "manifest.json").read_text())["scenario_hash"] != "x"  # replaced by the new run
+    assert not (out / "plots").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert main(["run", str(TOY), "--progress", "fancy"]) == 2
+
+
+# peak RSS (GiB) measured by benchmarks/bench_memory.py on 2026-12-06 (national: the issue's measurement)
+MEASURED = [("toy", [], 0.31), ("toy", ["demand.orders_per_day=100000", "nodes.stores.capacity.riders=200",
+                                        "nodes.stores.capacity.pickers=100"], 0.53),
+            ("toy", ["catalog.n_skus=200000", "policy=central_only"], 1.14),
+            ("toy", ["catalog.n_skus=200000", "policy=top_n(n=20000)"], 1.14),
+            ("shanghai_hangzhou", [], 2.26), ("national", [], 16.3)]
+
+
+@pytest.mark.parametrize(("name", "sets", "peak_gib"), MEASURED)
+def test_estimate_within_25_percent_of_measured_peaks(name: str, sets: list[str], peak_gib: float) -> None:
+    sc = load_scenario(ROOT / "scenarios" / f"{name}.yaml", [*sets, "horizon.days=1"])
+    assert abs(estimate_memory_bytes(sc) / 2**30 / peak_gib - 1) <= 0.25
