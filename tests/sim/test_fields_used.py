@@ -46,6 +46,8 @@ CONDITIONS: dict[str, list[str]] = {
     "tiers.lateness_penalty.near_per_min_cny": ["nodes.stores.capacity.riders=1"],
     "demand.basket.max_lines": ["demand.basket.mean_lines=4", "demand.basket.max_lines=3"],
     "lanes.ndc_store": ["nodes.fdcs.count_per_city.Hangzhou=0"],
+    "nodes.stores.capacity.rider_reach_s": ["nodes.stores.trip.return_to=pool"],
+    "nodes.stores.trip.reach_cv": ["nodes.stores.trip.return_to=pool", "nodes.stores.capacity.rider_reach_s=300"],
 }
 
 #: fields whose change cannot show on a toy run, and why (path prefix -> reason)
