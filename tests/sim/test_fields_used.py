@@ -44,9 +44,9 @@ CONDITIONS: dict[str, list[str]] = {
     "nodes.stores.capacity.slots": ["nodes.stores.capacity.slots=5"],
     "nodes.stores.capacity.volume_m3": ["nodes.stores.capacity.volume_m3=0.01"],
     "tiers.lateness_penalty.near_per_min_cny": ["nodes.stores.capacity.riders=1"],
-    "demand.basket.max_lines": ["demand.basket.mean_lines=4", "demand.basket.max_lines=3"],
+    "demand.basket.max_lines": ["demand.basket.mean_lines=2.5", "demand.basket.max_lines=3"],
     "lanes.ndc_store": ["nodes.fdcs.count_per_city.Hangzhou=0"],
-    "nodes.stores.capacity.rider_reach_s": ["nodes.stores.trip.return_to=pool"],
+    "nodes.stores.capacity.rider_reach_s": ["nodes.stores.trip.return_to=pool", "nodes.stores.capacity.rider_reach_s=300"],
     "nodes.stores.trip.reach_cv": ["nodes.stores.trip.return_to=pool", "nodes.stores.capacity.rider_reach_s=300"],
 }
 
