@@ -19,10 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from sim import __version__
 from sim.cli_failures import internal_line, os_error_line, restore_term, term_as_interrupt
 from sim.errors import ScenarioError, ShangouError
 from sim.io import files
@@ -31,37 +29,9 @@ from sim.io.outdir import probe_writable
 if TYPE_CHECKING:
     from sim.io.scenario import Scenario
 
-app = typer.Typer(
-    name="shangou", add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    help="Shangou: simulate instant-retail fulfilment (near / mid / far tiers) and compare stock policies.",
-)
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-SetOpt = Annotated[list[str] | None, typer.Option(
-    "--set", help="override a scenario field: path=value (repeatable), e.g. demand.orders_per_day=5000")]
-LabelOpt = Annotated[str | None, typer.Option(
-    "--label", help="a name for this run or experiment, stored in manifest.json and shown by `shangou runs`")]
-MaxMemOpt = Annotated[str | None, typer.Option(
-    "--max-memory", help="refuse scenarios estimated to need more: 8GiB, 500MiB, 60% (default 80% of RAM)")]
-
+from sim.cli_app import LabelOpt, MaxMemOpt, SetOpt, app, err, out  # noqa: F401  (the app and shared options)
 
 PROGRESS_MODES = ("auto", "bar", "plain", "none")
-
-
-def _version(value: bool) -> None:
-    if value:
-        out.print(f"shangou {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks on errors")] = False,
-) -> None:
-    """Shangou command line."""
 
 
 # --------------------------------------------------------------------------- helpers

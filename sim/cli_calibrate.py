@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sim.cli import SetOpt, app, out
+from sim.cli_app import SetOpt, app, out
 from sim.cli_results import _show
 from sim.errors import ScenarioError
 

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sim.cli import SetOpt, app, err, out
+from sim.cli_app import SetOpt, app, err, out
 from sim.cli_experiments import (
     AddrOpt,
     DaysOpt,

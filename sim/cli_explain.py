@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from sim.cli import app, out
+from sim.cli_app import app, out
 from sim.cli_results import _show
 from sim.io.skus import order_lines
 from sim.report.why import REASON_TEXT, EpochExplanation, why_order

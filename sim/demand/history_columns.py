@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from sim.catalog import TIER_NAMES, Catalog
+from sim.catalog_model import TIER_NAMES, Catalog
 from sim.errors import ScenarioError
 from sim.io.yaml_loader import MAX_CSV_BYTES, check_regular_file, decode
 

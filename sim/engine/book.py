@@ -116,7 +116,9 @@ class OrderBook:
             cost_handling=self.cost_handling, cost_transport=self.cost_transport, cost_split=self.cost_split,
             cost_penalty=self.cost_penalty,
             missing_lines=np.where(self.status == LOST, n_lines, 0).astype(np.int16))
-        rep = lambda a: np.repeat(a, n_lines)  # noqa: E731
+        def rep(a: np.ndarray) -> np.ndarray:
+            return np.repeat(a, n_lines)
+
         lines = LineRecords(order_id=rep(self.order_id), sku=self.line_sku, qty=self.line_qty,
                             preferred_node=rep(pref).astype(np.int32),
                             node=np.where(self.line_node >= 0, self.line_node, rep(self.node)).astype(np.int32),

@@ -56,8 +56,9 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine.options import all_per_pair
+from sim.engine.options import EpochOptions, all_per_pair
 from sim.records import OUTCOMES, REASONS, ExplainRecords
+from sim.routing.base import Batch, router_capabilities
 from sim.vocab import OrderStatus, Outcome, Reason, Tier
 
 __all__ = ["OUTCOMES", "REASONS", "ROW_BYTES", "ExplainRecorder", "ExplainRecords"]
@@ -83,19 +84,18 @@ class ExplainRecorder:
         self._n_orders = 0
         self.seconds = 0.0  # wall time spent recording (kept out of the router's solver time)
 
-    def record(self, sim: Any, t: float, idx: np.ndarray, *, batch: Any, opt: np.ndarray, p_row: np.ndarray,
-               p_node: np.ndarray, p_tier: np.ndarray, pair: np.ndarray, avail_line: np.ndarray,
-               elig_line: np.ndarray, qty: np.ndarray, km: np.ndarray, eta: np.ndarray, promise: np.ndarray,
-               handling: np.ndarray, transport: np.ndarray, feasible: np.ndarray, is_open: np.ndarray | bool,
-               at_or_faster: np.ndarray, has_primary: np.ndarray, wait: np.ndarray, offer: np.ndarray,
-               acc: np.ndarray, routed: np.ndarray, chosen: np.ndarray) -> None:
-        """Append one epoch, called after it is applied. ``routed`` / ``chosen``: per order the candidate
-        pair index the router picked / that survived the stock repair (-1 none)."""
+    def record(self, sim: Any, ep: EpochOptions, batch: Batch, opt: np.ndarray, routed: np.ndarray,
+               chosen: np.ndarray) -> None:
+        """Append one epoch, called after it is applied. ``opt``: the pair of each option row of ``batch``;
+        ``routed`` / ``chosen``: per order the candidate pair index the router picked / that survived the
+        stock repair (-1 none)."""
         t0 = time.perf_counter()
-        b = sim.book
+        b, t, idx, p_row, p_node, p_tier, pair = sim.book, ep.t, ep.idx, ep.p_row, ep.p_node, ep.p_tier, ep.pair
+        avail_line, acc, at_or_faster, offer, feasible = ep.avail_line, ep.accept, ep.at_or_faster, ep.offer, ep.feasible
+        has_primary, wait, is_open = ep.has_primary, ep.wait, ep.is_open
         n, P = idx.size, p_row.size
-        elig = all_per_pair(elig_line, pair, P)
-        has_stock = all_per_pair(avail_line >= qty, pair, P)
+        elig = all_per_pair(ep.elig_line, pair, P)
+        has_stock = all_per_pair(avail_line >= ep.qty, pair, P)
         # pairs are grouped and every order has a line: the scarcest line per pair by one reduceat
         stock = np.minimum.reduceat(avail_line, np.searchsorted(pair, np.arange(P))) if P else np.zeros(0, np.int64)
         cap = np.asarray(batch.node_capacity, np.int64)[p_node]
@@ -113,8 +113,7 @@ class ExplainRecorder:
         cost[opt] = batch.opt_cost
         if batch.opt_reservation is not None:
             res[opt] = batch.opt_reservation
-        decide = getattr(sim.router, "decision_cost", None)
-        dec[opt] = decide(batch) if decide is not None else batch.opt_cost
+        dec[opt] = sim.router.decision_cost(batch) if router_capabilities(sim.router).decision_cost else batch.opt_cost
 
         got = routed >= 0
         chosen_pair = np.zeros(P, bool)
@@ -133,13 +132,16 @@ class ExplainRecorder:
         lost = ~assigned & (b.status[idx] == OrderStatus.LOST)
         outcome[lost] = np.where(chosen[lost] >= 0, Outcome.DECLINED, Outcome.LOST)
 
-        i4 = lambda a: np.minimum(a, _I4_MAX).astype(np.int32)  # noqa: E731  (NDC capacities can be huge)
+        def i4(a: np.ndarray) -> np.ndarray:  # NDC capacities can be huge
+            return np.minimum(a, _I4_MAX).astype(np.int32)
+
         self._pairs.append({
             "order_row": p_row.astype(np.int64) + self._n_orders, "node": p_node.astype(np.int32),
             "tier": p_tier.astype(np.int8), "reason": reason,
-            "km": km.astype(float), "handling_cny": handling.astype(float), "transport_cny": transport.astype(float),
+            "km": ep.km.astype(float), "handling_cny": ep.handling.astype(float),
+            "transport_cny": ep.transport.astype(float),
             "accept_p": acc.astype(float), "cost_cny": cost, "reservation_cny": res, "decision_cny": dec,
-            "eta_s": eta.astype(float), "promise_s": promise.astype(float),
+            "eta_s": ep.eta.astype(float), "promise_s": ep.promise.astype(float),
             "stock": i4(stock), "capacity": i4(cap), "node_taken": i4(node_taken), "key_taken": i4(key_taken),
             "offer": offer.copy(), "feasible": feasible.copy(), "chosen": chosen_pair,
         })

@@ -6,6 +6,11 @@ stock at the node and eligible for the node's tier, and *feasible* when, in addi
 make the tier's promise now (service hours, picker/rider queue for stores, wave and outbound
 capacity left). Options at the requested tier or faster are *primary*; slower ones are downgrade
 *offers*, built only for orders with no primary option whose shortage cannot be waited out.
+
+``EpochOptions`` is that epoch as one struct (built by ``sim.engine.option_build.build_options``):
+every later step of ``sim.engine.routing_step.route_epoch`` (prices, solve, repair, offers, dispatch)
+and ``--explain`` read it instead of passing its arrays one by one. Three index spaces: the batch's
+*orders* (n), candidate *pairs* (P, grouped by order) and the pair x order-line *expansion* (L).
 """
 
 from __future__ import annotations
@@ -17,6 +22,70 @@ import numpy as np
 from sim.vocab import Tier
 
 NEAR, MID, FAR = Tier.NEAR, Tier.MID, Tier.FAR  # aliases of sim.vocab.Tier (new code names Tier.*)
+
+
+@dataclass(frozen=True)
+class ShipmentRows:
+    """Shipment rows of an epoch for a router that splits orders (``sim.engine.shipments.split_rows``):
+    pairs that may ship part of their order, and entries (a line the pair's node holds)."""
+
+    cover: np.ndarray  # (n,) bool: the order's lines are covered by at most max_shipments shipment pairs
+    ships: np.ndarray  # (S,) pair index of each shipment row
+    fixed: np.ndarray  # (S,) the shipment's cost apart from its lines' picking
+    entry: np.ndarray  # (R,) index into the pair x line expansion of each line row
+    sl_ship: np.ndarray  # (R,) shipment row of each line row
+    sl_cost: np.ndarray  # (R,) picking cost of the line at its pair's node
+
+
+@dataclass
+class EpochOptions:
+    """One routing epoch's candidates with their stock, estimates and classification (see module doc)."""
+
+    t: float  # routing time (the end of the epoch)
+    idx: np.ndarray  # (n,) book indices of the batch's orders
+    zone: np.ndarray  # (n,)
+    req: np.ndarray  # (n,) int64 requested tier
+    created: np.ndarray  # (n,)
+    n_lines: np.ndarray  # (n,)
+    p_row: np.ndarray  # (P,) order row of each pair, non-decreasing
+    p_node: np.ndarray  # (P,)
+    p_tier: np.ndarray  # (P,) int64 tier the pair's node serves at
+    pair: np.ndarray  # (L,) pair of each expansion entry (grouped)
+    line: np.ndarray  # (L,) global line index (book)
+    sku: np.ndarray  # (L,)
+    qty: np.ndarray  # (L,)
+    avail_line: np.ndarray  # (L,) on hand - reserved at the pair's node
+    elig_line: np.ndarray  # (L,) the SKU may be served at the pair's tier
+    ok_line: np.ndarray  # (L,) in stock and eligible
+    stock_ok: np.ndarray  # (P,) every line ok
+    km: np.ndarray  # (P,) road km (0 for parcels)
+    eta: np.ndarray  # (P,) estimated delivery
+    promise: np.ndarray  # (P,) the tier's deadline
+    handling: np.ndarray  # (P,) estimated handling cost
+    transport_est: np.ndarray  # (P,) transport estimate (rider trip, van stop bound, parcel)
+    transport: np.ndarray  # (P,) the estimate scaled by the node's realised / estimated cost once seen
+    feasible: np.ndarray  # (P,) the node can make the promise now
+    is_open: np.ndarray  # (P,) near pairs: the store is within its service hours (True for other tiers)
+    wave: int  # the mid wave an FDC option rides
+    ship_day: int  # the day an NDC option ships
+    capacity: np.ndarray  # (N,) orders each node can still take this epoch
+    at_or_faster: np.ndarray  # (P,) the pair's tier is the requested one or faster
+    primary: np.ndarray  # (P,) stock-feasible, feasible, at or faster, capacity left
+    has_primary: np.ndarray  # (n,) a primary option (or a split covering the order)
+    can_wait: np.ndarray  # (n,) the order's carry deadline is after the next epoch
+    wait: np.ndarray  # (n,) no primary, a store queue shortage, may wait: carried, not offered
+    accept: np.ndarray  # (P,) acceptance probability of the pair's tier for the order
+    offer: np.ndarray  # (P,) a downgrade offer
+    lost_cost: np.ndarray  # (n,) the order's lost-sale cost
+    ships: ShipmentRows | None = None  # shipment rows, for a router that splits
+
+    @property
+    def n(self) -> int:
+        return int(self.idx.size)
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.p_row.size)
 
 
 @dataclass(frozen=True)
@@ -58,3 +127,10 @@ def all_per_pair(ok_line: np.ndarray, pair: np.ndarray, n_pairs: int) -> np.ndar
     """True for pairs whose every line is ok."""
     bad = np.bincount(pair[~ok_line], minlength=n_pairs)
     return bad == 0
+
+
+def lines_of(line_offsets: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Global line indices of the orders `idx`, grouped by order in `idx` order."""
+    start, end = line_offsets[idx], line_offsets[idx + 1]
+    n = end - start
+    return np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(start, n)

@@ -9,10 +9,15 @@ uniform). Its promise is the end of that delivery day.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.units import DAY, HOUR
+from sim.units import DAY, HOUR, parse_clock
+
+if TYPE_CHECKING:
+    from sim.io.scenario.models import Scenario
+    from sim.network.build import Network
 
 DELIVERY_START_H, DELIVERY_SPAN_H = 9.0, 12.0
 
@@ -24,6 +29,12 @@ class ParcelResult:
 
 
 class Parcels:
+    @classmethod
+    def from_scenario(cls, sc: Scenario, net: Network, ndcs: np.ndarray) -> Parcels:
+        """The NDCs `ndcs` (node indices): ``tiers.far.cutoff``, their outbound capacity and lanes' transit days."""
+        return cls(parse_clock(sc.tiers.far.cutoff), np.array([net.node_capacity[i].outbound_per_day for i in ndcs]),
+                   net.far_transit_days[ndcs])
+
     def __init__(self, cutoff_tod_s: float, outbound_per_day: np.ndarray, transit_days: np.ndarray) -> None:
         self.cutoff = float(cutoff_tod_s)
         self.outbound = outbound_per_day.astype(np.int64)  # (K,) per NDC row

@@ -26,9 +26,10 @@ from typing import Any
 import numpy as np
 
 from sim.engine.book import SHIP_BASE
-from sim.engine.options import FAR, MID, NEAR
+from sim.engine.options import EpochOptions, ShipmentRows, lines_of
 from sim.routing.split import SplitRows
 from sim.units import HOUR
+from sim.vocab import Tier
 
 MAX_SPLIT_LINES = 62  # orders with more lines are never split (line sets are int64 bit masks)
 
@@ -51,53 +52,59 @@ def coverable(ship_order: np.ndarray, ship_mask: np.ndarray, full: np.ndarray, n
     return out
 
 
-def split_rows(sim: Any, n: int, n_lines: np.ndarray, p_row: np.ndarray, p_node: np.ndarray, p_tier: np.ndarray,
-               pair: np.ndarray, ok_line: np.ndarray, ship_ok: np.ndarray, base: np.ndarray,
-               max_shipments: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Shipment pairs and line entries of the batch: (cover (n,), ship_pair (S,), ship_fixed (S,),
-    entry (R,) index into the pair x line expansion, sl_ship (R,), sl_line_cost (R,))."""
+def split_rows(sim: Any, ep: EpochOptions, max_shipments: int) -> ShipmentRows:
+    """Shipment pairs and line entries of the batch: pairs of multi-line orders at the requested tier or
+    faster that can make their promise now at a node with capacity left, holding at least one line."""
     costs = sim.sc.costs
+    p_row, p_node, p_tier, pair, n_lines = ep.p_row, ep.p_node, ep.p_tier, ep.pair, ep.n_lines
     line_part = np.zeros(p_row.size)
-    m = p_tier == NEAR
+    m = p_tier == Tier.NEAR
     line_part[m] = costs.picker_per_hour_cny * sim.store_pick_line[sim.row[p_node[m]]] / HOUR
-    m = p_tier == MID
+    m = p_tier == Tier.MID
     line_part[m] = costs.picker_per_hour_cny * sim.fdc_pick_line[sim.row[p_node[m]]] / HOUR
+    ship_ok = ep.feasible & ep.at_or_faster & (ep.capacity[p_node] > 0)
     ship_ok = ship_ok & (n_lines[p_row] > 1) & (n_lines[p_row] <= MAX_SPLIT_LINES)
-    e = np.flatnonzero(ok_line & ship_ok[pair])
+    e = np.flatnonzero(ep.ok_line & ship_ok[pair])
     first = np.searchsorted(pair, np.arange(p_row.size))  # pairs are grouped in the expansion
     pos = np.arange(pair.size) - first[pair]  # the line's position within its order
     mask = np.zeros(p_row.size, np.int64)
     np.bitwise_or.at(mask, pair[e], np.left_shift(np.int64(1), pos[e]))
     ships = np.flatnonzero(mask != 0)
     full = np.left_shift(np.int64(1), np.minimum(n_lines, MAX_SPLIT_LINES)) - 1
-    cover = coverable(p_row[ships], mask[ships], full, n, max_shipments)
+    cover = coverable(p_row[ships], mask[ships], full, ep.n, max_shipments)
     ships = ships[cover[p_row[ships]]]
     ship_of_pair = np.full(p_row.size, -1, np.int64)
     ship_of_pair[ships] = np.arange(ships.size)
     e = e[ship_of_pair[pair[e]] >= 0]
+    base = ep.handling + ep.transport
     fixed = base[ships] - line_part[ships] * n_lines[p_row[ships]]
-    return cover, ships, fixed, e, ship_of_pair[pair[e]], line_part[pair[e]]
+    return ShipmentRows(cover=cover, ships=ships, fixed=fixed, entry=e, sl_ship=ship_of_pair[pair[e]],
+                        sl_cost=line_part[pair[e]])
 
 
-def make_split(n_lines: np.ndarray, p_row: np.ndarray, p_node: np.ndarray, pair: np.ndarray, line: np.ndarray,
-               sku: np.ndarray, qty: np.ndarray, ships: np.ndarray, fixed: np.ndarray, e: np.ndarray,
-               sl_ship: np.ndarray, sl_cost: np.ndarray, line_offsets_idx: np.ndarray, sl_key: np.ndarray,
-               split_cost: float, ship_res: np.ndarray | None, sl_res: np.ndarray | None) -> SplitRows:
-    """``SplitRows`` of the batch (``sl_key``: each line row's stock key, in the batch's key space)."""
+def make_split(ep: EpochOptions, line_offsets_idx: np.ndarray, sl_key: np.ndarray, split_cost: float,
+               ship_res: np.ndarray | None, sl_res: np.ndarray | None) -> SplitRows:
+    """``SplitRows`` of the batch (``sl_key``: each line row's stock key, in the batch's key space;
+    ``line_offsets_idx``: the book's first line of each batch order)."""
+    assert ep.ships is not None
+    sr, n_lines, p_row = ep.ships, ep.n_lines, ep.p_row
+    e = sr.entry
     first_line = np.cumsum(n_lines) - n_lines  # batch line index of each order's first line
-    sl_line = first_line[p_row[pair[e]]] + (line[e] - line_offsets_idx[p_row[pair[e]]])
-    return SplitRows(line_order=np.repeat(np.arange(n_lines.size), n_lines), ship_order=p_row[ships],
-                     ship_node=p_node[ships], ship_cost=fixed, sl_ship=sl_ship, sl_line=sl_line, sl_cost=sl_cost,
-                     sl_key=sl_key, sl_qty=qty[e].astype(np.int64), split_cost=split_cost,
+    sl_line = first_line[p_row[ep.pair[e]]] + (ep.line[e] - line_offsets_idx[p_row[ep.pair[e]]])
+    return SplitRows(line_order=np.repeat(np.arange(n_lines.size), n_lines), ship_order=p_row[sr.ships],
+                     ship_node=ep.p_node[sr.ships], ship_cost=sr.fixed, sl_ship=sr.sl_ship, sl_line=sl_line,
+                     sl_cost=sr.sl_cost, sl_key=sl_key, sl_qty=ep.qty[e].astype(np.int64), split_cost=split_cost,
                      ship_reservation=ship_res, sl_reservation=sl_res)
 
 
-def apply_split(sim: Any, t: float, orders: np.ndarray, line_ship: np.ndarray, rows: SplitRows,
-                ships: np.ndarray, lines: np.ndarray, p_node: np.ndarray, p_tier: np.ndarray, promise: np.ndarray,
-                km: np.ndarray, est: np.ndarray, transport: np.ndarray, g: int, ship_day: int) -> None:
+def apply_split(sim: Any, ep: EpochOptions, orders: np.ndarray, line_ship: np.ndarray, rows: SplitRows) -> None:
     """Assign the split orders `orders` (book indices): one book shipment per (order, node) their lines use.
-    ``line_ship``: shipment row of each of their lines (``lines``: global line indices, grouped by order)."""
+    ``line_ship``: shipment row of each of their lines (global lines grouped by order)."""
     b, inv, costs = sim.book, sim.inv, sim.sc.costs
+    assert ep.ships is not None
+    ships, t, g, ship_day = ep.ships.ships, ep.t, ep.wave, ep.ship_day
+    p_node, p_tier, promise, km, est, transport = ep.p_node, ep.p_tier, ep.promise, ep.km, ep.transport_est, ep.transport
+    lines = lines_of(b.line_offsets, orders)
     # shipments, grouped by order in line order: (order position, shipment row) distinct
     opos = np.repeat(np.arange(orders.size), b.n_lines(orders))
     key = opos * (ships.size + 1) + line_ship
@@ -140,7 +147,7 @@ def apply_split(sim: Any, t: float, orders: np.ndarray, line_ship: np.ndarray, r
     ship_transport = est[s_pair].copy()  # the routing estimate until delivery books the realised cost
 
     pick_s = np.empty(J)
-    near, mid, far = tier == NEAR, tier == MID, tier == FAR
+    near, mid, far = tier == Tier.NEAR, tier == Tier.MID, tier == Tier.FAR
     if near.any():
         srow = sim.row[node[near]]
         mean = sim.store_pick_base[srow] + sim.store_pick_line[srow] * n_l[near]

@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import simpy
 
+from sim.assumptions import EVENT_EPS_S, MAX_DRAIN_DAYS
 from sim.catalog import build_catalog
 from sim.demand import demand_day
 from sim.demand.forecast import Forecaster, catchment
 from sim.engine.book import SHIP_BASE, OrderBook
 from sim.engine.explain import ExplainRecorder
-from sim.engine.options import FAR, MID, NEAR, Candidates
+from sim.engine.options import Candidates
 from sim.engine.parcel import Parcels
 from sim.engine.riders import N_U, TripParams, trip_uniforms
 from sim.engine.routing_step import route_epoch
@@ -38,7 +39,7 @@ from sim.inventory.perishables import cap_fresh_targets, fresh_draw, unfilled
 from sim.inventory.replenishment import Pipeline, lateral_transfers, plan_replenishment
 from sim.inventory.state import InventoryState
 from sim.network import FDC, NDC, STORE, build_network
-from sim.policies.base import PolicyContext, make_policy
+from sim.policies.base import PolicyContext, TransfersStock, make_policy, policy_capabilities
 from sim.policies.costs import policy_costs
 from sim.records import DAILY_COSTS, DELIVERED, DayRecords, NodeRecords, RouterStats, RunRecords
 from sim.rng import RandomStreams
@@ -48,9 +49,7 @@ from sim.spec import parse_spec
 from sim.units import DAY, HOUR, parse_clock
 from sim.vocab import OrderStatus
 
-EPS = 1e-3
-KIND_TIER = {STORE: NEAR, FDC: MID, NDC: FAR}
-MAX_DRAIN_DAYS = 5
+EPS = EVENT_EPS_S
 
 
 class Simulation:
@@ -116,21 +115,16 @@ class Simulation:
         sc, net = self.sc, self.net
         caps = net.node_capacity
         st = [caps[i] for i in self.stores]
-        c0 = sc.nodes.stores.capacity
         self.store_pick_base = np.array([c.pick_base_s for c in st])
         self.store_pick_line = np.array([c.pick_per_line_s for c in st])
-        r = sc.costs.riders
-        self.ops = StoreOps(np.array([c.pickers for c in st], np.int64), np.array([c.riders for c in st], np.int64),
-                            sc.nodes.stores.capacity.pick_cv, c0.rider_speed_kmh, c0.rider_peak_speed_kmh,
-                            c0.rider_max_batch, c0.rider_max_hold_s, net.zone_lat, net.zone_lon, sc.geography.circuity,
-                            r.model, r.base_per_trip_cny, r.per_km_cny, r.per_hour_cny,
-                            trip=TripParams.from_scenario(sc, st, self.streams, self.total_days + MAX_DRAIN_DAYS + 1,
-                                                          net.node_city[self.stores], list(net.city_names)),
-                            shifts=build_shifts(sc, np.array([c.riders for c in st], np.int64),
-                                                self.total_days + MAX_DRAIN_DAYS + 1, self._store_hours(st)))
+        trip = TripParams.from_scenario(sc, st, self.streams, self.total_days + MAX_DRAIN_DAYS + 1,
+                                        net.node_city[self.stores], list(net.city_names))
+        shifts = build_shifts(sc, np.array([c.riders for c in st], np.int64), self.total_days + MAX_DRAIN_DAYS + 1,
+                              self._store_hours(st))
+        self.ops = StoreOps.from_scenario(sc, net, self.stores, trip=trip, shifts=shifts)
         if self.ops.trip is not None or self.ops.shifts is not None:  # rider reporting (sim.engine.staffing)
             self.ops.busy_hour = np.zeros((self.total_days + MAX_DRAIN_DAYS + 1) * 24)
-            if r.model == "fleet" and self.ops.shifts is not None:
+            if sc.costs.riders.model == "fleet" and self.ops.shifts is not None:
                 self.ops.pay_day = np.zeros(self.total_days + MAX_DRAIN_DAYS + 1)
         self.trip_u = np.empty((0, N_U))  # per order: its trip uniforms (sim.engine.riders), trip mechanism only
         fd = [caps[i] for i in self.fdcs]
@@ -140,17 +134,8 @@ class Simulation:
         covers = net.covers()  # mean road km to the zones each FDC serves: sizes its van tours
         self.fdc_mean_km = np.array([net.road_km[covers[:, f], f].mean() if covers[:, f].any() else 1.0
                                      for f in self.fdcs])
-        waves = sc.tiers.mid.waves
-        self.waves = Waves(np.array([parse_clock(w.cutoff) for w in waves]),
-                           np.array([[parse_clock(w.window[0]), parse_clock(w.window[1])] for w in waves]),
-                           np.array([c.vans for c in fd], np.int64), np.array([c.van_capacity_m3 * 1000 for c in fd]),
-                           np.array([c.van_speed_kmh for c in fd]), np.array([c.van_stop_s for c in fd]),
-                           net.node_lat[self.fdcs], net.node_lon[self.fdcs], net.reach_km[self.fdcs],
-                           sc.geography.circuity, sc.costs.van.per_stop_cny, sc.costs.van.per_km_cny,
-                           mode=sc.router.vans, volume_l=self._order_volume_l,
-                           vans_as_needed=sc.tiers.mid.van_dispatch == "needed")
-        self.parcels = Parcels(parse_clock(sc.tiers.far.cutoff),
-                               np.array([caps[i].outbound_per_day for i in self.ndcs]), net.far_transit_days[self.ndcs])
+        self.waves = Waves.from_scenario(sc, net, self.fdcs, volume_l=self._order_volume_l)
+        self.parcels = Parcels.from_scenario(sc, net, self.ndcs)
         self.parcel_cost = np.full((self.ndcs.size, len(net.city_names)), sc.costs.parcel.per_order_cny)
         for lane in sc.costs.parcel.by_lane:
             self.parcel_cost[self.row[net.node_ids.index(lane.ndc)], net.city_names.index(lane.city)] = lane.per_order_cny
@@ -331,9 +316,9 @@ class Simulation:
         self.la_rate = ctx.forecast / DAY
         self.la_orders = ctx.forecast.sum(axis=1) / max(self.forecaster.units_per_order, 1e-9)
         self.next_review_s = np.full(net.n_nodes, day * DAY + ctx.review_s)
-        moves = getattr(self.policy, "transfers", None)
-        if moves is not None:
-            shipment, cost = lateral_transfers(self.inv, moves(ctx, targets), net, self.sc, self.cat.volume_l, day * DAY)
+        if policy_capabilities(self.policy).transfers:
+            moves = cast(TransfersStock, self.policy).transfers(ctx, targets)
+            shipment, cost = lateral_transfers(self.inv, moves, net, self.sc, self.cat.volume_l, day * DAY)
             self.pipeline.add(shipment)
             self.day_costs["transfer"][day] += cost
         level = np.where(self.kind == FDC, 0, 1)

@@ -16,6 +16,7 @@ returns; delivery times follow the legs at the rider speed (peak speed in the pe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import gammaincinv
@@ -33,6 +34,10 @@ from sim.engine.riders import (
 )
 from sim.engine.staffing import Shifts
 from sim.units import DAY, HOUR, haversine_km
+
+if TYPE_CHECKING:
+    from sim.io.scenario.models import Scenario
+    from sim.network.build import Network
 
 _PEAK = np.isin(np.arange(24), LEGACY_PEAK_HOURS)  # with the trip mechanism off; else trip.speed_hour
 
@@ -55,14 +60,48 @@ class Delivered:
     trips: int
 
 
+@dataclass(frozen=True)
+class StoreRules:
+    """The picking and rider rules every store follows: one set per scenario (``nodes.stores.capacity``,
+    ``geography.circuity``, ``costs.riders``; per-site values of these are refused by validation)."""
+
+    pick_cv: float
+    speed_kmh: float
+    peak_speed_kmh: float
+    max_batch: int
+    max_hold_s: float
+    circuity: float
+    rider_model: str
+    base_per_trip: float
+    per_km: float
+    per_hour: float
+
+    @classmethod
+    def from_scenario(cls, sc: Scenario) -> StoreRules:
+        c, r = sc.nodes.stores.capacity, sc.costs.riders
+        return cls(pick_cv=c.pick_cv, speed_kmh=c.rider_speed_kmh, peak_speed_kmh=c.rider_peak_speed_kmh,
+                   max_batch=c.rider_max_batch, max_hold_s=c.rider_max_hold_s, circuity=sc.geography.circuity,
+                   rider_model=r.model, base_per_trip=r.base_per_trip_cny, per_km=r.per_km_cny, per_hour=r.per_hour_cny)
+
+
 class StoreOps:
     """Picker and rider state of every store (rows = stores, in network order)."""
 
-    def __init__(self, pickers: np.ndarray, riders: np.ndarray, pick_cv: float, speed_kmh: float,
-                 peak_speed_kmh: float, max_batch: int, max_hold_s: float, zone_lat: np.ndarray,
-                 zone_lon: np.ndarray, circuity: float, rider_model: str, base_per_trip: float,
-                 per_km: float, per_hour: float, trip: TripParams | None = None,
-                 shifts: Shifts | None = None) -> None:
+    @classmethod
+    def from_scenario(cls, sc: Scenario, net: Network, stores: np.ndarray, trip: TripParams | None = None,
+                      shifts: Shifts | None = None) -> StoreOps:
+        """The stores `stores` (node indices) of the scenario's network: their own pickers and riders;
+        `trip` the riders' whole-trip mechanism (``sim.engine.riders``; None: off), `shifts` riders on
+        shift by the hour (``sim.engine.staffing``; None: a constant fleet)."""
+        caps = [net.node_capacity[i] for i in stores]
+        return cls(np.array([c.pickers for c in caps], np.int64), np.array([c.riders for c in caps], np.int64),
+                   StoreRules.from_scenario(sc), net.zone_lat, net.zone_lon, trip=trip, shifts=shifts)
+
+    def __init__(self, pickers: np.ndarray, riders: np.ndarray, rules: StoreRules, zone_lat: np.ndarray,
+                 zone_lon: np.ndarray, trip: TripParams | None = None, shifts: Shifts | None = None) -> None:
+        pick_cv, speed_kmh, peak_speed_kmh = rules.pick_cv, rules.speed_kmh, rules.peak_speed_kmh
+        max_batch, max_hold_s, circuity = rules.max_batch, rules.max_hold_s, rules.circuity
+        rider_model, base_per_trip, per_km, per_hour = rules.rider_model, rules.base_per_trip, rules.per_km, rules.per_hour
         n = len(pickers)
         self.trip, self.shifts = trip, shifts
         if shifts is not None:  # every rider who is ever on shift; sim.engine.staffing says when

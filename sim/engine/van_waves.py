@@ -18,15 +18,30 @@ van: driving + hand-overs, at most the window (as ``approx``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from sim.network.geo import distance_matrix_km
 from sim.routing.vans import VanProblem, route_wave
 
-if TYPE_CHECKING:
-    from sim.engine.warehouse import Waves
+
+class Waves(Protocol):
+    """What a wave's VRP reads of ``sim.engine.warehouse.Waves`` (a protocol: no import cycle)."""
+
+    vans: np.ndarray
+    van_l: np.ndarray
+    speed: np.ndarray
+    stop_s: np.ndarray
+    fdc_lat: np.ndarray
+    fdc_lon: np.ndarray
+    circuity: float
+    per_stop: float
+    per_km: float
+
+    def cutoff_s(self, g: int) -> float: ...
+
+    def window_s(self, g: int) -> tuple[float, float]: ...
 
 MAX_STOP_S = 1800.0  # longest hand-over time of one stop: 10 orders at the default 180 s
 

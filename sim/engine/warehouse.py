@@ -19,11 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.engine.van_waves import solver_fdc
-from sim.units import DAY
+from sim.units import DAY, parse_clock
+
+if TYPE_CHECKING:
+    from sim.io.scenario.models import Scenario
+    from sim.network.build import Network
 
 BHH = 0.7124
 
@@ -36,16 +41,52 @@ class WaveResult:
     vans_busy_s: float
 
 
+@dataclass(frozen=True)
+class VanFleet:
+    """Each FDC's vans (rows = FDCs, in network order) and the van cost model."""
+
+    vans: np.ndarray
+    capacity_l: np.ndarray
+    speed_kmh: np.ndarray
+    stop_s: np.ndarray
+    fdc_lat: np.ndarray
+    fdc_lon: np.ndarray
+    reach_km: np.ndarray
+    circuity: float
+    per_stop: float
+    per_km: float
+
+    @classmethod
+    def from_scenario(cls, sc: Scenario, net: Network, fdcs: np.ndarray) -> VanFleet:
+        fd = [net.node_capacity[i] for i in fdcs]
+        return cls(np.array([c.vans for c in fd], np.int64), np.array([c.van_capacity_m3 * 1000 for c in fd]),
+                   np.array([c.van_speed_kmh for c in fd]), np.array([c.van_stop_s for c in fd]),
+                   net.node_lat[fdcs], net.node_lon[fdcs], net.reach_km[fdcs], sc.geography.circuity,
+                   sc.costs.van.per_stop_cny, sc.costs.van.per_km_cny)
+
+
 class Waves:
     """Wave schedule and the orders queued per FDC for their wave."""
 
-    def __init__(self, cutoffs_s: np.ndarray, windows_s: np.ndarray, vans: np.ndarray, van_capacity_l: np.ndarray,
-                 van_speed_kmh: np.ndarray, van_stop_s: np.ndarray, fdc_lat: np.ndarray, fdc_lon: np.ndarray,
-                 reach_km: np.ndarray, circuity: float, per_stop: float, per_km: float, *, mode: str = "approx",
+    @classmethod
+    def from_scenario(cls, sc: Scenario, net: Network, fdcs: np.ndarray,
+                      volume_l: Callable[[np.ndarray], np.ndarray] | None = None) -> Waves:
+        """``tiers.mid.waves`` served by the FDCs `fdcs` (node indices), routed by ``router.vans``;
+        ``tiers.mid.van_dispatch: needed`` sends the fewest vans an approx wave needs."""
+        waves = sc.tiers.mid.waves
+        return cls(np.array([parse_clock(w.cutoff) for w in waves]),
+                   np.array([[parse_clock(w.window[0]), parse_clock(w.window[1])] for w in waves]),
+                   VanFleet.from_scenario(sc, net, fdcs), mode=sc.router.vans, volume_l=volume_l,
+                   vans_as_needed=sc.tiers.mid.van_dispatch == "needed")
+
+    def __init__(self, cutoffs_s: np.ndarray, windows_s: np.ndarray, fleet: VanFleet, *, mode: str = "approx",
                  volume_l: Callable[[np.ndarray], np.ndarray] | None = None, vans_as_needed: bool = False) -> None:
         """`mode` is ``router.vans`` (a key of `VAN_MODES`); `volume_l` gives orders' litres (the solver's loads);
         `vans_as_needed` (``tiers.mid.van_dispatch: needed``): an approx wave sends the fewest vans that carry its
         orders by volume and by the stops a van makes in the window, instead of every van."""
+        vans, van_capacity_l, van_speed_kmh, van_stop_s = fleet.vans, fleet.capacity_l, fleet.speed_kmh, fleet.stop_s
+        fdc_lat, fdc_lon, reach_km, circuity = fleet.fdc_lat, fleet.fdc_lon, fleet.reach_km, fleet.circuity
+        per_stop, per_km = fleet.per_stop, fleet.per_km
         self.cut = np.asarray(cutoffs_s, float)  # (W,) time of day
         self.win = np.asarray(windows_s, float)  # (W, 2)
         self.vans, self.van_l = vans, van_capacity_l

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from sim import units
-from sim.catalog import TIER_NAMES, Catalog, zipf_probabilities
+from sim.catalog_model import TIER_NAMES, Catalog, zipf_probabilities
 from sim.demand.history_columns import MAX_BAD_ROWS, Cells, bad_rows, numbers, read_table
 from sim.errors import ScenarioError
 

@@ -91,6 +91,18 @@ class PolicyContext:
         return float(self.review_s) / DAY
 
 
+@dataclass(frozen=True)
+class PolicyCapabilities:
+    """What a policy supports beyond ``targets``, declared as its ``capabilities`` attribute (the engine
+    reads this instead of sniffing attributes)."""
+
+    transfers: bool = False  # ``transfers(ctx, targets) -> Transfers``: lateral moves between forward nodes,
+    # applied by the engine after ``targets`` and before replenishment (see forecast_push; TransfersStock)
+
+
+NO_POLICY_CAPABILITIES = PolicyCapabilities()
+
+
 class Policy(Protocol):
     name: str
 
@@ -98,8 +110,19 @@ class Policy(Protocol):
         """(N, S) int64 order-up-to levels."""
         ...
 
-    # Optional: ``transfers(ctx, targets) -> Transfers`` — lateral moves between forward nodes,
-    # applied by the engine after ``targets`` and before replenishment (see forecast_push).
+
+class TransfersStock(Policy, Protocol):
+    """A policy declaring ``PolicyCapabilities(transfers=True)``."""
+
+    def transfers(self, ctx: PolicyContext, targets: np.ndarray) -> Transfers:
+        ...
+
+
+def policy_capabilities(policy: object) -> PolicyCapabilities:
+    """The policy's declared ``capabilities`` (a policy that declares none supports only ``targets``)."""
+    caps = getattr(policy, "capabilities", NO_POLICY_CAPABILITIES)
+    assert isinstance(caps, PolicyCapabilities), f"policy capabilities must be PolicyCapabilities, got {caps!r}"
+    return caps
 
 
 register_policy = POLICIES.register

@@ -73,10 +73,10 @@ from sim.policies.base import (
     register_policy,
     with_downstream,
 )
-from sim.policies.base_stock import DISTS, demand_model
+from sim.policies.base_stock import demand_model
 from sim.policies.costs import default_costs
 from sim.policies.knapsack import METHODS, Items, solve
-from sim.policies.stock_math import DemandModel
+from sim.policies.stock_math import DISTS, DemandModel
 from sim.units import DAY
 from sim.vocab import TIER_OF_KIND, NodeKind
 

@@ -30,8 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from sim.assumptions import DEFAULT_FDC_KM, DEFAULT_NDC_FDC_TRUCK_CNY, DEFAULT_STORE_KM, VAN_ORDERS_PER_TOUR
 from sim.demand.basket_model import line_count_distribution
 from sim.demand.forecast import catchment
+from sim.io.scenario.models import Acceptance, Basket, Costs, FdcCapacity, Lanes, StoreCapacity
 from sim.policies.base import PolicyCosts
 from sim.units import HOUR
 from sim.vocab import NodeKind, Tier
@@ -66,7 +68,7 @@ def _far_cost(sc: Any, net: Any) -> np.ndarray:
 
 
 def policy_costs(sc: Any, net: Any, cat: Any, *, transport_cny: np.ndarray | None = None,
-                 rider_batch: float = 1.0, van_orders_per_tour: float = 10.0) -> PolicyCosts:
+                 rider_batch: float = 1.0, van_orders_per_tour: float = VAN_ORDERS_PER_TOUR) -> PolicyCosts:
     """PolicyCosts of a scenario (see the module docstring for every formula)."""
     if rider_batch < 1 or van_orders_per_tour < 1:
         raise ValueError("rider_batch and van_orders_per_tour must be >= 1")
@@ -142,7 +144,8 @@ def other_lines(mean_lines: float, max_lines: int, n_skus: int) -> float:
 
 
 def default_costs(node_kind: np.ndarray, supplier: np.ndarray, n_skus: int) -> PolicyCosts:
-    """Costs from the reference defaults (parameters.md) when the engine passes none.
+    """Costs from the scenario schema's defaults (each cites parameters.md) when the engine passes none;
+    the network-dependent figures are ``sim.assumptions``' stand-ins.
 
     Store: picking (75 + 12 x 1.6) s at 35 CNY/h + a 3.0 + 0.6 x 2.5 km rider trip = 5.4 CNY; FDC:
     (60 + 10 x 1.6) s picking + 4 CNY stop + 2.5 x 2 x 8 km / 10 orders = 5.5 CNY; far: 1.5 + 8 CNY.
@@ -150,24 +153,32 @@ def default_costs(node_kind: np.ndarray, supplier: np.ndarray, n_skus: int) -> P
     Baskets: 1.6 lines (geometric, capped at 12) of 1.3 units; every SKU eligible for every tier.
     """
     N = node_kind.size
-    pick_store, pick_fdc = 35.0 * (75 + 12 * 1.6) / HOUR, 35.0 * (60 + 10 * 1.6) / HOUR
-    serve = np.where(node_kind == STORE, pick_store + 3.0 + 0.6 * 2.5,
-                     np.where(node_kind == FDC, pick_fdc + 4.0 + 2.5 * 2 * 8.0 / 10, 9.5))
+    c, st, fd, basket = Costs(), StoreCapacity(), FdcCapacity(), Basket()
+    lines, acc, lane = basket.mean_lines, Acceptance(), Lanes().fdc_store
+    pick_store = c.picker_per_hour_cny * (st.pick_base_s + st.pick_per_line_s * lines) / HOUR
+    pick_fdc = c.picker_per_hour_cny * (fd.pick_base_s + fd.pick_per_line_s * lines) / HOUR
+    far = c.ndc_handling_per_order_cny + c.parcel.per_order_cny
+    serve = np.where(node_kind == STORE, pick_store + c.riders.base_per_trip_cny + c.riders.per_km_cny * DEFAULT_STORE_KM,
+                     np.where(node_kind == FDC, pick_fdc + c.van.per_stop_cny
+                              + c.van.per_km_cny * 2 * DEFAULT_FDC_KM / VAN_ORDERS_PER_TOUR, far))
     fallback = np.full((N, 2), np.inf)
     accept = np.zeros((N, 2))
     store, fdc = node_kind == STORE, node_kind == FDC
     has_fdc = store & (supplier >= 0) & (node_kind[np.maximum(supplier, 0)] == FDC)
     tier = np.full((N, 2), -1, np.int64)
-    fallback[has_fdc, 0], accept[has_fdc, 0], tier[has_fdc, 0] = serve[fdc].mean() if fdc.any() else np.inf, 0.5, MID
-    fallback[store, 1], accept[store, 1], tier[store, 1] = 9.5, 0.3, FAR
-    fallback[fdc, 0], accept[fdc, 0], tier[fdc, 0] = 9.5, 0.7, FAR
-    lane_unit = np.where(supplier >= 0, 0.05, 0.0)
-    lane_litre = np.where(node_kind == FDC, 2500.0, np.where(supplier >= 0, 600.0, 0.0)) / 30_000.0
+    fallback[has_fdc, 0], accept[has_fdc, 0], tier[has_fdc, 0] = (serve[fdc].mean() if fdc.any() else np.inf,
+                                                                  acc.near_mid, MID)
+    fallback[store, 1], accept[store, 1], tier[store, 1] = far, acc.near_far, FAR
+    fallback[fdc, 0], accept[fdc, 0], tier[fdc, 0] = far, acc.mid_far, FAR
+    lane_unit = np.where(supplier >= 0, lane.per_unit_cny, 0.0)
+    lane_litre = np.where(node_kind == FDC, DEFAULT_NDC_FDC_TRUCK_CNY,
+                          np.where(supplier >= 0, lane.fixed_cny, 0.0)) / (lane.truck_capacity_m3 * 1000.0)
     unit, litre = lane_unit.copy(), lane_litre.copy()
     up = np.flatnonzero((supplier >= 0) & (node_kind[np.maximum(supplier, 0)] == FDC))
     unit[up] += lane_unit[supplier[up]]
     litre[up] += lane_litre[supplier[up]]
-    return PolicyCosts(serve_cny=serve, fallback_cny=fallback, fallback_accept=accept, lost_margin_rate=0.25,
-                       lost_goodwill_cny=5.0, holding_per_day=0.25 / 365.0, shelf_life_days=np.full(n_skus, np.inf),
-                       transfer_unit_cny=unit, transfer_litre_cny=litre, qty_per_line=1.3,
-                       other_lines=other_lines(1.6, 12, n_skus), fallback_tier=tier)
+    return PolicyCosts(serve_cny=serve, fallback_cny=fallback, fallback_accept=accept,
+                       lost_margin_rate=c.lost_sale.margin_rate, lost_goodwill_cny=c.lost_sale.goodwill_cny,
+                       holding_per_day=c.holding_rate_per_year / 365.0, shelf_life_days=np.full(n_skus, np.inf),
+                       transfer_unit_cny=unit, transfer_litre_cny=litre, qty_per_line=basket.mean_qty,
+                       other_lines=other_lines(lines, basket.max_lines, n_skus), fallback_tier=tier)

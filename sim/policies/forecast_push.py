@@ -39,6 +39,7 @@ import numpy as np
 
 from sim.inventory.replenishment import ration
 from sim.policies.base import (
+    PolicyCapabilities,
     PolicyContext,
     Transfers,
     check_number,
@@ -61,6 +62,7 @@ class ForecastPush:
     """Base stock over the worst cover window of the push horizon, plus FDC re-balancing."""
 
     name = "forecast_push"
+    capabilities = PolicyCapabilities(transfers=True)
 
     def __init__(self, service: float = 0.95, measure: str = "cycle", dist: str = "poisson",
                  cv: float | None = None, horizon_days: int = 3, min_lift: float = 0.25, rebalance: bool = True,

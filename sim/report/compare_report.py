@@ -27,7 +27,7 @@ from sim.report import comparison as cmp
 from sim.report import result_plots as rp
 from sim.report import sections as sec
 from sim.report import verdict as vd
-from sim.report.html import (
+from sim.report.markup import (
     COMPARE_SECTIONS,
     df_table,
     esc,

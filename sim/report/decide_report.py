@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.report.html import df_table, esc, figure_html, kv_table, page, section
+from sim.report.markup import df_table, esc, figure_html, kv_table, page, section
 
 
 def frontier_figure(trials: pd.DataFrame, chosen_label: str | None) -> Figure:

@@ -22,7 +22,7 @@ from sim.report import charts, extra, vega
 from sim.report import result_plots as rp
 from sim.report import sections as sec
 from sim.report import verdict as vd
-from sim.report.html import RUN_FIGURES, df_table, esc, figure_html, files_section, kv_table, page, section
+from sim.report.markup import RUN_FIGURES, df_table, esc, figure_html, files_section, kv_table, page, section
 
 NODE_STOCKOUT_SQL = """
 SELECT l.preferred_node_id AS id,

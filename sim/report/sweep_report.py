@@ -15,7 +15,7 @@ import pandas as pd
 
 from sim.metrics import registry as reg
 from sim.report import charts, vega
-from sim.report.html import df_table, esc, kv_table, page, section
+from sim.report.markup import df_table, esc, kv_table, page, section
 
 KEYS = ("cost_per_order_cny", "perfect_order_rate", "on_time_requested_rate", "lost_sales_rate", "delivery_p90_min")
 

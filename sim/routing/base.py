@@ -52,8 +52,29 @@ class Batch:
     split: SplitRows | None = None
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a router supports beyond ``route``, declared by the router as its ``capabilities`` attribute
+    (the engine reads this instead of sniffing types or attributes)."""
+
+    max_shipments: int = 1  # > 1: ``route_lines`` may split an order over up to this many nodes (RoutesLines)
+    counts_fallbacks: bool = False  # a ``fallbacks`` counter of epochs answered by another model (CountsFallbacks)
+    decision_cost: bool = False  # ``decision_cost(batch)``: what it minimises per option (shown by --explain)
+
+
+NO_CAPABILITIES = Capabilities()
+
+
+def router_capabilities(router: object) -> Capabilities:
+    """The router's declared ``capabilities`` (a router that declares none supports only ``route``)."""
+    caps = getattr(router, "capabilities", NO_CAPABILITIES)
+    assert isinstance(caps, Capabilities), f"router capabilities must be a Capabilities, got {caps!r}"
+    return caps
+
+
 class Router(Protocol):
     name: str
+    capabilities: Capabilities
 
     def route(self, batch: Batch) -> np.ndarray:
         """Chosen option row per order, or -1."""

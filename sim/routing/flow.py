@@ -65,11 +65,11 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from sim.errors import SolverError
-from sim.routing.base import Batch, register_router
+from sim.routing.base import Batch, Capabilities, register_router
+from sim.routing.integer_costs import COST_SCALE, as_capacity, as_unassigned, first_choice, integer_costs
 
-COST_SCALE = 10**6  # S: the contract's integer scale; arc costs are rounded to multiples of 1/(2S) CNY
-_UNITS_PER_CNY = 2 * COST_SCALE
-_INT_BUDGET = 2**62  # max |integer cost| * (graph nodes + 1) must stay below this (OR-Tools' cost range check)
+__all__ = ["COST_SCALE", "Flow", "assign_min_cost", "solve_assignment"]
+
 
 
 def assign_min_cost(cost: np.ndarray, capacity: np.ndarray, unassigned_cost: np.ndarray) -> np.ndarray:
@@ -82,8 +82,8 @@ def assign_min_cost(cost: np.ndarray, capacity: np.ndarray, unassigned_cost: np.
     if c.ndim != 2:
         raise ValueError(f"cost must be a 2-D array (n_orders, n_nodes), got shape {c.shape}")
     n, n_nodes = c.shape
-    cap = _as_capacity(capacity, n_nodes, "capacity")
-    u = _as_unassigned(unassigned_cost, n)
+    cap = as_capacity(capacity, n_nodes, "capacity")
+    u = as_unassigned(unassigned_cost, n)
     if np.isnan(c).any():
         raise ValueError(f"cost contains NaN at (order, node) {tuple(int(x) for x in np.argwhere(np.isnan(c))[0])}; "
                          "use numpy.inf for infeasible pairs")
@@ -108,9 +108,9 @@ def solve_assignment(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray,
     opt_order = np.asarray(opt_order, dtype=np.int64)
     opt_node = np.asarray(opt_node, dtype=np.int64)
     opt_cost = np.asarray(opt_cost, dtype=float)
-    u = _as_unassigned(unassigned_cost, n_orders)
+    u = as_unassigned(unassigned_cost, n_orders)
     node_capacity = np.asarray(node_capacity)
-    cap = _as_capacity(node_capacity, node_capacity.shape[0] if node_capacity.ndim == 1 else -1, "node_capacity")
+    cap = as_capacity(node_capacity, node_capacity.shape[0] if node_capacity.ndim == 1 else -1, "node_capacity")
     if not (opt_order.shape == opt_node.shape == opt_cost.shape) or opt_order.ndim != 1:
         raise ValueError(f"option arrays must be 1-D of one length, got {opt_order.shape}, {opt_node.shape}, "
                          f"{opt_cost.shape}")
@@ -135,7 +135,7 @@ def solve_assignment(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray,
     if (key_node[k[k >= 0]] != nd[k >= 0]).any():
         raise ValueError("all options of one stock key must be at the same node")
     orders, o_idx = np.unique(o, return_inverse=True)
-    q, q_un = _integer_costs(o_idx, c, u[orders], n_graph=orders.size + 2 * rows.size + 2)
+    q, q_un = integer_costs(o_idx, c, u[orders], n_graph=orders.size + 2 * rows.size + 2)
 
     # resources: node r -> r, key k -> N + k, "none" -> the last slot (never binding)
     n_res = cap.size + kcap.size
@@ -146,7 +146,7 @@ def solve_assignment(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray,
     rn = np.where(binding[nd], nd, -1)
     rk = np.where((k >= 0) & binding[cap.size + k], cap.size + k, -1)
 
-    first = _first_choice(o_idx, q, q_un)
+    first = first_choice(o_idx, q, q_un)
     has = first >= 0
     f_rn, f_rk = np.where(has, rn[first], -1), np.where(has, rk[first], -1)
     use = np.bincount(np.concatenate([f_rn, f_rk]) % (n_res + 1), minlength=n_res + 1)
@@ -169,36 +169,6 @@ def solve_assignment(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray,
         got = local >= 0
         choice[orders[got]] = rows[np.flatnonzero(sub)[local[got]]]
     return choice
-
-
-def _integer_costs(o_idx: np.ndarray, c: np.ndarray, u: np.ndarray, n_graph: int) -> tuple[np.ndarray, np.ndarray]:
-    """Integer option costs and unassigned costs per order, shifted per order (see the module docstring)."""
-    m = u.size
-    must = ~np.isfinite(u)
-    base = np.where(must, np.inf, u)
-    np.minimum.at(base, o_idx, np.where(must[o_idx], c, np.inf))
-    rel = (c - base[o_idx]) * _UNITS_PER_CNY  # <= 0 for normal orders, >= 0 for must-serve ones
-    limit = _INT_BUDGET // (n_graph + 1)
-    if rel.size and float(np.abs(rel).max()) > limit:
-        _too_wide(float(np.abs(rel).max()), limit)
-    q = np.rint(rel).astype(np.int64)
-    lo = np.zeros(m, np.int64)
-    np.minimum.at(lo, o_idx, q)
-    hi = np.zeros(m, np.int64)
-    np.maximum.at(hi, o_idx, q)
-    # M beats any difference in the other arcs' total; capped at what the solver represents (module docstring)
-    big_m = min(int((hi - lo).sum()) + 1, limit) if must.any() else 0
-    return q, np.where(must, big_m, 0).astype(np.int64)
-
-
-def _first_choice(o_idx: np.ndarray, q: np.ndarray, q_un: np.ndarray) -> np.ndarray:
-    """Each order's cheapest option (lowest row on ties), or -1 if staying unassigned is no dearer."""
-    order = np.lexsort((np.arange(q.size), q, o_idx))
-    lead = order[np.r_[True, o_idx[order][1:] != o_idx[order][:-1]]]
-    first = np.full(q_un.size, -1, np.int64)
-    better = q[lead] < q_un[o_idx[lead]]
-    first[o_idx[lead][better]] = lead[better]
-    return first
 
 
 def _min_cost_flow(o_idx: np.ndarray, rn: np.ndarray, rk: np.ndarray, q: np.ndarray, q_un: np.ndarray,
@@ -253,43 +223,6 @@ def _as_keys(opt_key: np.ndarray | None, key_capacity: np.ndarray | None,
     return key, kcap
 
 
-def _too_wide(spread: float, limit: int) -> None:
-    raise ValueError(f"costs within one order differ by up to {spread / _UNITS_PER_CNY:.3g} CNY, beyond what "
-                     f"the integer scale S={COST_SCALE} can represent here ({limit / _UNITS_PER_CNY:.3g} CNY); "
-                     "use numpy.inf for infeasible options or unassigned orders that must be served")
-
-
-def _as_capacity(capacity: np.ndarray, n: int, name: str) -> np.ndarray:
-    a = np.asarray(capacity)
-    if a.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},) (one entry per node), got {a.shape}")
-    if a.dtype.kind == "f":
-        if np.isnan(a).any():
-            raise ValueError(f"{name} contains NaN")
-        if (a < 0).any():
-            raise ValueError(f"{name} must be >= 0, got {a[a < 0][0]} at node {int(np.flatnonzero(a < 0)[0])}")
-        if (np.isfinite(a) & (a != np.floor(a))).any():
-            raise ValueError(f"{name} must be whole numbers of orders")
-        a = np.minimum(a, np.iinfo(np.int64).max // 4)
-    elif a.dtype.kind not in "iub":
-        raise ValueError(f"{name} must be an integer array, got dtype {a.dtype}")
-    a = a.astype(np.int64)
-    if (a < 0).any():
-        raise ValueError(f"{name} must be >= 0, got {a[a < 0][0]} at node {int(np.flatnonzero(a < 0)[0])}")
-    return a
-
-
-def _as_unassigned(unassigned_cost: np.ndarray, n: int) -> np.ndarray:
-    u = np.asarray(unassigned_cost, dtype=float)
-    if u.shape != (n,):
-        raise ValueError(f"unassigned_cost must have shape ({n},) (one entry per order), got {u.shape}")
-    if np.isnan(u).any():
-        raise ValueError(f"unassigned_cost contains NaN at order {int(np.flatnonzero(np.isnan(u))[0])}")
-    if np.isneginf(u).any():
-        raise ValueError("unassigned_cost contains -inf; use a finite cost or +inf (must serve)")
-    return u
-
-
 @register_router("flow")
 class Flow:
     """One min-cost flow per epoch over the batch's options (DESIGN.md section 6); the default router.
@@ -299,6 +232,7 @@ class Flow:
     """
 
     name = "flow"
+    capabilities = Capabilities(decision_cost=True)
 
     def __init__(self, lookahead: bool = True) -> None:
         self.lookahead = lookahead

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.routing.base import Batch, greedy_by_key, register_router
+from sim.routing.base import NO_CAPABILITIES, Batch, greedy_by_key, register_router
 
 
 def _with_fallback(batch: Batch, key: np.ndarray, primary: np.ndarray) -> np.ndarray:
@@ -23,6 +23,7 @@ def _with_fallback(batch: Batch, key: np.ndarray, primary: np.ndarray) -> np.nda
 @register_router("nearest")
 class Nearest:
     name = "nearest"
+    capabilities = NO_CAPABILITIES
 
     def route(self, batch: Batch) -> np.ndarray:
         return _with_fallback(batch, batch.opt_km, ~batch.opt_offer)
@@ -31,6 +32,7 @@ class Nearest:
 @register_router("cheapest")
 class Cheapest:
     name = "cheapest"
+    capabilities = NO_CAPABILITIES
 
     def route(self, batch: Batch) -> np.ndarray:
         return _with_fallback(batch, batch.opt_cost, ~batch.opt_offer)
@@ -39,6 +41,7 @@ class Cheapest:
 @register_router("tier_first")
 class TierFirst:
     name = "tier_first"
+    capabilities = NO_CAPABILITIES
 
     def route(self, batch: Batch) -> np.ndarray:
         same = batch.opt_tier == batch.requested_tier[batch.opt_order]

@@ -51,8 +51,9 @@ from ortools.sat.python import cp_model
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from sim.routing.base import Batch, register_router
-from sim.routing.flow import Flow, _as_capacity, _as_unassigned, _first_choice, _integer_costs
+from sim.routing.base import Batch, Capabilities, register_router
+from sim.routing.flow import Flow
+from sim.routing.integer_costs import as_capacity, as_unassigned, first_choice, integer_costs
 from sim.routing.split import DEFAULT_MAX_SHIPMENTS, LineChoice, solve_split
 
 DEFAULT_DETERMINISTIC_TIME = 2.0  # CP-SAT deterministic seconds per component (the scenario default)
@@ -84,8 +85,8 @@ def solve_orders(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt
     opt_order = np.asarray(opt_order, np.int64)
     opt_node = np.asarray(opt_node, np.int64)
     c = np.asarray(opt_cost, float)
-    u = _as_unassigned(unassigned_cost, n_orders)
-    cap = _as_capacity(np.asarray(node_capacity), np.asarray(node_capacity).shape[0], "node_capacity")
+    u = as_unassigned(unassigned_cost, n_orders)
+    cap = as_capacity(np.asarray(node_capacity), np.asarray(node_capacity).shape[0], "node_capacity")
     left = np.asarray(stock_left, np.int64)
     if np.isnan(c).any() or np.isneginf(c).any():
         raise ValueError("option costs must be finite or +inf (no NaN, no -inf)")
@@ -102,7 +103,7 @@ def solve_orders(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt
     local[rows] = np.arange(rows.size)
     o = opt_order[rows]
     orders, o_idx = np.unique(o, return_inverse=True)
-    q, q_un = _integer_costs(o_idx, c[rows], u[orders], n_graph=orders.size + rows.size + 1)
+    q, q_un = integer_costs(o_idx, c[rows], u[orders], n_graph=orders.size + rows.size + 1)
 
     # incidence (option, resource, amount): node r -> r, key k -> N + k
     m = local[use_option] >= 0
@@ -115,7 +116,7 @@ def solve_orders(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt
     b = binding[inc_res]
     inc_opt, inc_res, inc_amt = inc_opt[b], inc_res[b], inc_amt[b]
 
-    first = _first_choice(o_idx, q, q_un)
+    first = first_choice(o_idx, q, q_un)
     is_first = first[o_idx[inc_opt]] == inc_opt
     used = np.bincount(inc_res[is_first], weights=inc_amt[is_first], minlength=res_cap.size)
     reached = used > res_cap
@@ -214,6 +215,10 @@ class Mip:
         self.max_deterministic_time = max_deterministic_time
         self.max_shipments = max_shipments  # shipments per split order (1: never split)
         self.fallbacks = 0  # epochs routed by flow because CP-SAT stopped without a proven optimum
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(max_shipments=self.max_shipments, counts_fallbacks=True, decision_cost=True)
 
     def decision_cost(self, batch: Batch) -> np.ndarray:
         """Per option: money cost plus, when looking ahead, the reservation price (as ``Flow``)."""

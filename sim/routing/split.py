@@ -41,7 +41,7 @@ from ortools.sat.python import cp_model
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from sim.routing.flow import COST_SCALE
+from sim.routing.integer_costs import COST_SCALE
 
 PACK_ORDERS = 64  # orders per CP-SAT model when packing independent components
 SEED = 0

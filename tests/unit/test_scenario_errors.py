@@ -97,6 +97,14 @@ def only_line(probs: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------- sanity
+def test_site_override_equal_to_the_group_value_is_accepted(tmp_path: Path) -> None:
+    data = copy.deepcopy(BASE)
+    set_in(data, "nodes.stores.sites", [{"id": "S-1", "city": "Hangzhou", "capacity": {"rider_max_batch": 3}}])
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert load_scenario(path).nodes.stores.sites[0].capacity == {"rider_max_batch": 3}
+
+
 def test_base_is_valid(tmp_path: Path) -> None:
     sc = load_scenario(write(tmp_path, base()))
     assert sc.name == "errors_base"
@@ -218,6 +226,13 @@ CASES: list[tuple[str, Mut, str, list[str]]] = [
     ("negative-cost", setting("costs.parcel.per_order_cny", -8), "costs.parcel.per_order_cny", ["must be >= 0"]),
     ("site-capacity-zero", setting("nodes.ndcs.sites[0].capacity", {"outbound_per_day": 0}),
      "nodes.ndcs.sites[0].capacity.outbound_per_day", ["must be > 0"]),
+    # capacity fields applied per group (sim.io.scenario.checks.GROUP_ONLY) are refused per site, not ignored
+    *[(f"site-{f}", setting("nodes.stores.sites", [{"id": "S-1", "city": "Hangzhou", "capacity": {f: v}}]),
+       f"nodes.stores.sites[0].capacity.{f}", ["per-site values are not supported", f"set nodes.stores.capacity.{f}"])
+      for f, v in (("rider_max_batch", 5), ("rider_speed_kmh", 25.0), ("pick_cv", 0.9), ("rider_max_hold_s", 60.0),
+                   ("rider_peak_speed_kmh", 12.0))],
+    ("ndc-scope-regional", setting("nodes.ndcs.capacity", {"scope": "regional"}), "nodes.ndcs.capacity.scope",
+     ["only 'national' is implemented", "got 'regional'"]),
     # probabilities outside [0, 1]
     ("probability-above-1", setting("tiers.downgrade_acceptance.near_mid", 1.5), "tiers.downgrade_acceptance.near_mid",
      ["must be <= 1", "got 1.5"]),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -13,18 +14,37 @@ from sim import units
 from sim.cities import suggest
 from sim.io.scenario import memory, sanity
 from sim.io.scenario.messages import validation_lines
-from sim.io.scenario.models import FdcCapacity, LaneClass, NdcCapacity, Scenario, StoreCapacity
+from sim.io.scenario.models import FdcCapacity, LaneClass, NdcCapacity, Scenario, StoreCapacity, node_kinds
 from sim.registry import POLICIES, ROUTERS
 from sim.spec import parse_spec
 
 _CAPACITY: dict[str, type[BaseModel]] = {"ndc": NdcCapacity, "fdc": FdcCapacity, "store": StoreCapacity}
 _GROUP_KEY = {"ndc": "ndcs", "fdc": "fdcs", "store": "stores"}
 _LANE_KINDS = {("ndc", "fdc"), ("fdc", "store"), ("ndc", "store")}
+#: capacity fields the engine applies per group, not per site: a site override that differs from the
+#: group's value is refused (the store queues' service-time CV and the rider pool's speeds, batch size
+#: and hold time are one set of rider rules per scenario in sim.engine.store)
+GROUP_ONLY: dict[str, tuple[str, ...]] = {
+    "store": ("pick_cv", "rider_speed_kmh", "rider_peak_speed_kmh", "rider_max_batch", "rider_max_hold_s"),
+}
 
 
-def node_kinds(sc: Scenario) -> dict[str, str]:
-    """id -> kind for every node, explicit and placed by count."""
-    return {nid: kind for kind, g in sc.nodes.groups() for nid, _ in g.all_ids(kind)}
+def _capacity_overrides(kind: str, group: Any, key: str, where: str, i: int, capacity: dict[str, Any]) -> list[str]:
+    """A site's or a store kind's capacity overrides: valid merged with the group's, and none of the
+    fields the engine holds once per group (``GROUP_ONLY``) set to another value."""
+    if not capacity:
+        return []
+    out: list[str] = []
+    group_value = group.capacity.model_dump()
+    try:
+        _CAPACITY[kind].model_validate({**group_value, **capacity})
+    except ValidationError as exc:
+        out += validation_lines(exc, _CAPACITY[kind], prefix=(*key.split("."), where, i, "capacity"))
+    for f in GROUP_ONLY.get(kind, ()):
+        if f in capacity and capacity[f] != group_value[f]:
+            out.append(f"{key}.{where}[{i}].capacity.{f}: per-{where[:-1]} values are not supported (one value "
+                       f"for every {kind}: set {key}.capacity.{f}), got {capacity[f]!r} vs the group's {group_value[f]!r}")
+    return out
 
 
 def _check_nodes(sc: Scenario) -> list[str]:
@@ -40,19 +60,9 @@ def _check_nodes(sc: Scenario) -> list[str]:
             if site.city not in cities:
                 out.append(f"{key}.sites[{i}].city: city {site.city!r} is not in geography.cities"
                            f"{suggest(site.city, cities)}")
-            if site.capacity:
-                merged = {**group.capacity.model_dump(), **site.capacity}
-                try:
-                    _CAPACITY[kind].model_validate(merged)
-                except ValidationError as exc:
-                    out += validation_lines(exc, _CAPACITY[kind], prefix=(*key.split("."), "sites", i, "capacity"))
+            out += _capacity_overrides(kind, group, key, "sites", i, site.capacity)
         for i, kd in enumerate(getattr(group, "kinds", ())):
-            if kd.capacity:
-                merged = {**group.capacity.model_dump(), **kd.capacity}
-                try:
-                    _CAPACITY[kind].model_validate(merged)
-                except ValidationError as exc:
-                    out += validation_lines(exc, _CAPACITY[kind], prefix=(*key.split("."), "kinds", i, "capacity"))
+            out += _capacity_overrides(kind, group, key, "kinds", i, kd.capacity)
         for city in group.count_per_city:
             if city not in cities:
                 out.append(f"{key}.count_per_city.{city}: city is not in geography.cities{suggest(city, cities)}")
@@ -60,6 +70,9 @@ def _check_nodes(sc: Scenario) -> list[str]:
             seen[nid] += 1
             if seen[nid] == 2:
                 out.append(f"{key}.count_per_city: generated id {nid!r} clashes with an explicit node id")
+    if sc.nodes.ndcs.capacity.scope != "national":
+        out.append(f"nodes.ndcs.capacity.scope: only 'national' is implemented (every NDC serves every city, "
+                   f"transit days by lanes.far), got {sc.nodes.ndcs.capacity.scope!r}")
     if not any(True for _ in sc.nodes.ndcs.all_ids("ndc")):
         out.append("nodes.ndcs: needs at least one NDC (the far tier and all replenishment start there)")
     return out

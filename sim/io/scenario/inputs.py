@@ -53,7 +53,7 @@ def check_inputs(sc: Scenario) -> list[str]:
         out += _history_skus(sc)
     if sc.inventory.initial is None:
         return out
-    from sim.io.scenario.checks import node_kinds
+    from sim.io.scenario.models import node_kinds
     from sim.io.stock import scenario_stock
 
     try:
@@ -90,7 +90,7 @@ def stock_covers_forward(sc: Scenario) -> bool:
     """The starting-stock file specifies every FDC and store (then no warm-up is needed to fill them)."""
     if sc.inventory.initial is None:
         return False
-    from sim.io.scenario.checks import node_kinds
+    from sim.io.scenario.models import node_kinds
     from sim.io.stock import scenario_stock
 
     kinds = node_kinds(sc)

@@ -174,7 +174,9 @@ class FdcCapacity(Model):
 
 class NdcCapacity(Model):
     outbound_per_day: PosInt = Field(2_000_000, description="orders shipped per day before the cut-off")
-    scope: Literal["national", "regional"] = "national"
+    scope: Literal["national", "regional"] = Field(
+        "national", description="national: every NDC serves every city (transit days by lanes.far); 'regional' "
+        "(an NDC serving only its region) is not implemented and refused by validation")
 
 
 class Site(Model):
@@ -826,3 +828,8 @@ class Scenario(Model):
 from sim.io.scenario.descriptions import describe  # noqa: E402
 
 describe(globals())
+
+
+def node_kinds(sc: Scenario) -> dict[str, str]:
+    """id -> kind for every node, explicit and placed by count."""
+    return {nid: kind for kind, g in sc.nodes.groups() for nid, _ in g.all_ids(kind)}

@@ -1,0 +1,169 @@
+"""Step 1 of a routing epoch: build its ``EpochOptions`` (candidates, stock, estimates, capacity) and
+classify them (primary options, waits, downgrade offers). See ``sim.engine.options`` for the struct.
+
+Each sub-step reads and fills the one struct, so it can be tested on its own: ``candidates`` (pairs
+and their stock), ``estimate_near`` / ``estimate_mid`` / ``estimate_far`` (ETA, promise, handling and
+transport of each tier's pairs), ``calibrate`` (realised / estimated transport), ``node_capacity``,
+and, after the shipment rows of a splitting router, ``classify``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim.assumptions import FAR_ETA_BEFORE_PROMISE_S
+from sim.engine.options import EpochOptions, all_per_pair, lines_of, pairs_lines
+from sim.engine.riders import quoted_eta
+from sim.units import DAY, HOUR
+from sim.vocab import TIER_OF_KIND, Tier
+
+
+def acceptance_matrix(sc: Any) -> np.ndarray:
+    """p[requested, served]: 1 at or above the requested speed, the scenario's offer acceptance below it."""
+    a = sc.tiers.downgrade_acceptance
+    p = np.ones((3, 3))
+    p[Tier.NEAR, Tier.MID], p[Tier.NEAR, Tier.FAR], p[Tier.MID, Tier.FAR] = a.near_mid, a.near_far, a.mid_far
+    return p
+
+
+def build_options(sim: Any, t: float, idx: np.ndarray) -> EpochOptions:
+    """The epoch's candidate pairs with stock, estimates, calibrated transport and node capacity."""
+    ep = candidates(sim, t, idx)
+    estimate_near(sim, ep)
+    estimate_mid(sim, ep)
+    estimate_far(sim, ep)
+    calibrate(sim, ep)
+    node_capacity(sim, ep)
+    return ep
+
+
+def candidates(sim: Any, t: float, idx: np.ndarray) -> EpochOptions:
+    """Candidate (order, node) pairs grouped by order: covering stores, covering FDCs, every NDC; the
+    stock of every pair line; estimate arrays allocated (NaN times, zero costs, feasible)."""
+    b, net, inv, cat = sim.book, sim.net, sim.inv, sim.cat
+    n = idx.size
+    zone, req, created = b.zone[idx], b.requested_tier[idx].astype(np.int64), b.created_s[idx]
+    n_lines = b.n_lines(idx)
+    r_s, n_s = sim.cand[0].expand(zone)
+    r_f, n_f = sim.cand[1].expand(zone)
+    K = sim.ndcs.size
+    p_row = np.concatenate([r_s, r_f, np.repeat(np.arange(n), K)])
+    p_node = np.concatenate([n_s, n_f, np.tile(sim.ndcs, n)])
+    order = np.argsort(p_row, kind="stable")
+    p_row, p_node = p_row[order], p_node[order]
+    p_tier = TIER_OF_KIND[net.node_kind[p_node]].astype(np.int64)  # store -> near, FDC -> mid, NDC -> far
+    P = p_row.size
+
+    pair, line = pairs_lines(idx[p_row], b.line_offsets)
+    sku, qty = b.line_sku[line], b.line_qty[line]
+    pn = p_node[pair]
+    avail_line, elig_line = inv.on_hand[pn, sku] - inv.reserved[pn, sku], cat.tier_eligible[sku, p_tier[pair]]
+    ok_line = (avail_line >= qty) & elig_line
+    transport = np.zeros(P)
+    e_n, e_b = np.zeros(n, bool), np.zeros(0, bool)
+    return EpochOptions(
+        t=t, idx=idx, zone=zone, req=req, created=created, n_lines=n_lines, p_row=p_row, p_node=p_node,
+        p_tier=p_tier, pair=pair, line=line, sku=sku, qty=qty, avail_line=avail_line, elig_line=elig_line,
+        ok_line=ok_line, stock_ok=all_per_pair(ok_line, pair, P),
+        km=net.road_km[zone[p_row], p_node].astype(float), eta=np.full(P, np.nan), promise=np.full(P, np.nan),
+        handling=np.zeros(P), transport_est=transport, transport=transport, feasible=np.ones(P, bool),
+        is_open=np.ones(P, bool), wave=int(sim.waves.wave_at(t)),
+        ship_day=int(sim.parcels.ship_day(t)), capacity=np.zeros(net.n_nodes, np.int64),
+        at_or_faster=p_tier <= req[p_row], primary=e_b, has_primary=e_n, can_wait=e_n, wait=e_n,
+        accept=np.zeros(0), offer=e_b, lost_cost=np.zeros(0))
+
+
+def estimate_near(sim: Any, ep: EpochOptions) -> None:
+    """Store pairs: the mean pick after the first free picker, the first free rider, the ride at the
+    hour's speed; the promise is the near tier's or the quoted ETA (``tiers.near.quote``); feasible when
+    the store is within its own service hours and the ETA makes the promise; rider cost by the pay model."""
+    t, m = ep.t, ep.p_tier == Tier.NEAR
+    costs = sim.sc.costs
+    srow = sim.row[ep.p_node[m]]
+    mean_pick = sim.store_pick_base[srow] + sim.store_pick_line[srow] * ep.n_lines[ep.p_row[m]]
+    ready = np.maximum(t, sim.ops.earliest_picker()[srow]) + mean_pick
+    km = ep.km[m]
+    ep.eta[m] = sim.ops.eta(t, ready, srow, km)
+    near = sim.sc.tiers.near
+    ep.promise[m] = ep.created[ep.p_row[m]] + sim.near_promise_s if near.quote == "promise" else \
+        quoted_eta(ep.created[ep.p_row[m]], ep.eta[m], near)
+    tod = t % DAY
+    store_open = (sim.store_open_s <= tod) & (tod < sim.store_close_s)  # per store: its service hours
+    ep.is_open[m] = store_open[srow]
+    ep.feasible[m] = ep.is_open[m] & (ep.eta[m] <= ep.promise[m])
+    ep.handling[m] = costs.picker_per_hour_cny * mean_pick / HOUR
+    r = costs.riders
+    ep.transport_est[m] = r.base_per_trip_cny + r.per_km_cny * km if r.model == "platform" else \
+        r.per_hour_cny * 2 * km / sim.ops.speed / 1.0
+
+
+def estimate_mid(sim: Any, ep: EpochOptions) -> None:
+    """FDC pairs ride the current wave: ETA mid-window, promise its end; van cost bounded by a dedicated stem."""
+    m = ep.p_tier == Tier.MID
+    costs = sim.sc.costs
+    a_w, b_w = sim.waves.window_s(ep.wave)
+    frow = sim.row[ep.p_node[m]]
+    ep.eta[m], ep.promise[m] = (a_w + b_w) / 2.0, b_w
+    ep.handling[m] = costs.picker_per_hour_cny * (sim.fdc_pick_base[frow] + sim.fdc_pick_line[frow]
+                                                  * ep.n_lines[ep.p_row[m]]) / HOUR
+    ep.transport_est[m] = costs.van.per_stop_cny + costs.van.per_km_cny * 2.0 * ep.km[m]  # an upper bound: a stem
+
+
+def estimate_far(sim: Any, ep: EpochOptions) -> None:
+    """NDC pairs ship on the next cut-off: the lane's promise, NDC handling, the lane's parcel price."""
+    m = ep.p_tier == Tier.FAR
+    nrow = sim.row[ep.p_node[m]]
+    city = sim.book.city[ep.idx][ep.p_row[m]]
+    ep.promise[m] = sim.parcels.promise_s(ep.ship_day, nrow, city)
+    ep.eta[m] = ep.promise[m] - FAR_ETA_BEFORE_PROMISE_S
+    ep.handling[m] = sim.sc.costs.ndc_handling_per_order_cny
+    ep.transport_est[m] = sim.parcel_cost[nrow, city]
+    ep.km[m] = 0.0
+
+
+def calibrate(sim: Any, ep: EpochOptions) -> None:
+    """Once a node has delivered orders, its estimates are scaled by its realised / estimated transport
+    cost (batching, van routes), so an option's cost still grows with its distance."""
+    seen = sim.estimated[ep.p_node] > 0
+    ep.transport = ep.transport_est * np.where(seen, sim.realised[ep.p_node] / np.where(seen, sim.estimated[ep.p_node],
+                                                                                           1.0), 1.0)
+
+
+def node_capacity(sim: Any, ep: EpochOptions) -> None:
+    """Orders each node can still take this epoch: a store's queue within half the near promise, an
+    FDC's wave, an NDC's outbound for the ship day."""
+    cap = ep.capacity
+    mean_lines = float(np.mean(ep.n_lines)) if ep.n else 1.0
+    cap[sim.stores] = sim.ops.capacity(ep.t, sim.store_pick_base + sim.store_pick_line * mean_lines,
+                                       sim.near_promise_s / 2)
+    cap[sim.fdcs] = sim.waves.capacity(ep.wave, sim.mean_order_l, sim.fdc_mean_km, sim.fdc_pickers,
+                                       sim.fdc_pick_base + sim.fdc_pick_line * mean_lines)
+    cap[sim.ndcs] = sim.parcels.capacity(ep.ship_day)
+
+
+def classify(sim: Any, ep: EpochOptions) -> None:
+    """Primary options, waits and offers (the downgrade rule, DESIGN.md section 2): an order with no
+    primary option whose shortage is a store queue it may wait out is carried; else it gets offers of
+    slower tiers with a positive acceptance probability. Also the orders' lost-sale costs."""
+    b, n, p_row = sim.book, ep.n, ep.p_row
+    has_cap = ep.capacity[ep.p_node] > 0
+    ep.primary = ep.stock_ok & ep.feasible & ep.at_or_faster & has_cap
+    has_primary = np.bincount(p_row[ep.primary], minlength=n) > 0
+    if ep.ships is not None:  # an order whose lines a few nodes can ship between them is served at its tier
+        has_primary |= ep.ships.cover
+    ep.has_primary = has_primary
+    ep.can_wait = ep.t + float(sim.sc.router.epoch_s) <= b.deadline_s[ep.idx]
+    # only a store's queue frees up within minutes; a full wave or a day's outbound stays full
+    near_busy = (ep.p_tier == Tier.NEAR) & ep.is_open
+    shortage = np.bincount(p_row[ep.stock_ok & ep.at_or_faster & ~ep.primary & near_busy], minlength=n) > 0
+    ep.wait = ~has_primary & shortage & ep.can_wait
+    ep.accept = acceptance_matrix(sim.sc)[ep.req[p_row], ep.p_tier]
+    ep.offer = (ep.stock_ok & ep.feasible & ~ep.at_or_faster & has_cap & (~has_primary & ~ep.wait)[p_row]
+                & (ep.accept > 0))
+    lines = lines_of(b.line_offsets, ep.idx)
+    value = np.bincount(np.repeat(np.arange(n), ep.n_lines),
+                        weights=b.line_qty[lines] * sim.cat.value_cny[b.line_sku[lines]], minlength=n)
+    lost = sim.sc.costs.lost_sale
+    ep.lost_cost = lost.margin_rate * value + lost.goodwill_cny
