@@ -31,6 +31,8 @@ BASE = ["horizon.days=1", "horizon.warmup_days=2", "demand.orders_per_day=150", 
 
 #: fields that act only under a condition: the overrides that switch it on for that field's check
 CONDITIONS: dict[str, list[str]] = {
+    "tiers.near.quote_buffer_min": ["tiers.near.quote=eta"],
+    "tiers.near.max_quote_min": ["tiers.near.quote=eta", "tiers.near.max_quote_min=25"],
     "costs.riders.per_hour_cny": ["costs.riders.model=fleet"],
     "costs.split_per_extra_shipment_cny": ["router.name=mip"],
     "inventory.ndc_supply.lead_time_days": ["inventory.ndc_supply.mode=lead_time"],
@@ -52,6 +54,13 @@ CONDITIONS: dict[str, list[str]] = {
 
 #: fields whose change cannot show on a toy run, and why (path prefix -> reason)
 EXCEPTIONS: dict[str, str] = {
+    "nodes.stores.capacity.service_hours": "null = the tier's hours; per-store hours in tests/unit/test_store_kinds.py",
+    "nodes.stores.kinds": "empty here; store kinds in tests/unit/test_store_kinds.py",
+    "nodes.stores.staffing.by_hour": "null = a constant fleet; shifts in tests/unit/test_rider_shifts.py",
+    "nodes.stores.staffing.promotion_multiplier": "acts on demand.promotions dates only (none on the toy); "
+                                                  "tests/unit/test_rider_shifts.py",
+    "inventory.fresh.ndc_lead_time_h": "the daily fresh delivery lands before the NDC ships either way on this "
+                                       "horizon; tests/unit/test_perishables.py",
     "name": "a label (run directory name, reports)",
     "description": "a label",
     "extends": "resolved at load time (the file this one overrides); null once resolved",
