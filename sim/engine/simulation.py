@@ -281,6 +281,8 @@ class Simulation:
         pos = self.inv.position()
         need = (np.ceil(fr.ndc_days_of_supply * draw - 1e-9).astype(np.int64) - pos[np.ix_(self.ndcs, fresh)]
                 + unfilled(self.fresh_targets, pos, self.net.supplier, self.ndcs, fresh))
+        if day == 0:
+            need[self.given[self.ndcs]] = 0  # the planner's observed NDC stock is day 0's, not topped up
         n, j = np.nonzero(need > 0)
         if n.size:
             self.inv.ship_in(self.ndcs[n], fresh[j], need[n, j])

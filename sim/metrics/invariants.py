@@ -212,7 +212,8 @@ def _shipped(r: RunRecords) -> list[str]:
 
 def _fresh_age(r: RunRecords, shelf_life_days: np.ndarray) -> list[str]:
     """No fresh unit sits at a node longer than its shelf life (to the day, FIFO): the stock of a perishable
-    node x SKU at the end of day d is at most what the node received on days d - L + 1 .. d, L = ceil(life)."""
+    node x SKU at the end of day d is at most what the node received on days d - L + 1 .. d, L = ceil(life);
+    the stock it starts the first day with counts as received that day."""
     v = r.inventory
     life = np.asarray(shelf_life_days, float)
     if not len(v.day) or not np.isfinite(life).any():
@@ -227,6 +228,8 @@ def _fresh_age(r: RunRecords, shelf_life_days: np.ndarray) -> list[str]:
     cell, inverse = np.unique(node * (int(sku.max()) + 1) + sku, return_inverse=True)
     received = np.zeros((cell.size, span + 1), np.int64)  # column 0 stays 0: cumulative sums start there
     received[inverse, day - d0 + 1] = v.received[rows]
+    first = day == d0  # the stock a run starts with (a planner's starting stock) counts as received on day 0
+    received[inverse[first], 1] += v.start[rows][first]
     cum = received.cumsum(axis=1)
     L = np.ceil(life[sku]).astype(np.int64)
     hi = day - d0 + 1

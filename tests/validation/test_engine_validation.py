@@ -52,7 +52,7 @@ def little_scenario(tmp_path):
     batches are covered by the test at the end of this file)."""
     data = {
         "name": "little", "seed": 5,
-        "horizon": {"days": 1, "warmup_days": 1, "start_date": "2026-11-02"},
+        "horizon": {"days": 1, "warmup_days": 2, "start_date": "2026-11-02"},
         "geography": {"cities": [{"name": "Hangzhou", "zones": 12, "radius_km": 1.5}]},
         "nodes": {
             "ndcs": {"sites": [{"id": "NDC", "city": "Hangzhou"}]},
@@ -61,8 +61,8 @@ def little_scenario(tmp_path):
                                     "riders": 20, "rider_radius_km": 10.0, "rider_max_batch": 20}},
         },
         "lanes": {"ndc_store": {"base_h": 1.0}},
-        # review every 12 h of cover so one warm-up day covers review + lead time (the loader checks it)
-        "inventory": {"review_period_days": 0.5, "ndc_supply": {"initial_days_of_supply": 60}},
+        # daily reviews (whole days): two warm-up days cover review + lead time (the loader checks it)
+        "inventory": {"review_period_days": 1, "ndc_supply": {"initial_days_of_supply": 60}},
         "catalog": {"n_skus": 10, "categories": [{"name": "all", "share": 1.0, "value_cny": 10, "volume_l": 0.1}]},
         "demand": {"orders_per_day": 0.75 * PICKERS / 70.0 * DAY, "day_cv": 0.0, "intraday": [1.0] * 24,
                    "tier_mix": {"near": 1.0, "mid": 0.0, "far": 0.0},
@@ -336,13 +336,13 @@ def test_stockout_downgrades_and_lost_sales_are_exactly_those_the_uniforms_imply
 def test_orders_in_full_rider_batches_are_delivered(tmp_path):
     data = {
         "name": "full-batches", "seed": 1,
-        "horizon": {"days": 1, "warmup_days": 1, "start_date": "2026-11-02"},
+        "horizon": {"days": 1, "warmup_days": 2, "start_date": "2026-11-02"},
         "geography": {"cities": [{"name": "Hangzhou", "zones": 6, "radius_km": 1.5}]},
         "nodes": {"ndcs": {"sites": [{"id": "NDC", "city": "Hangzhou"}]},
                   "stores": {"count_per_city": {"Hangzhou": 1},
                              "capacity": {"rider_max_batch": 1, "rider_radius_km": 10.0}}},
         "lanes": {"ndc_store": {"base_h": 1.0}},
-        "inventory": {"review_period_days": 0.5},
+        "inventory": {"review_period_days": 1},
         "catalog": {"n_skus": 5, "categories": [{"name": "all", "share": 1.0, "value_cny": 10, "volume_l": 0.1}]},
         "demand": {"orders_per_day": 100, "tier_mix": {"near": 1.0, "mid": 0.0, "far": 0.0}},
         "tiers": {"near": {"service_hours": ["00:00", "24:00"]}},
