@@ -566,7 +566,9 @@ class RollingWaves(Model):
 
 
 class MidTier(Model):
-    rolling: RollingWaves = RollingWaves()
+    rolling: RollingWaves = Field(
+        RollingWaves(), description="a rolling cut-off: hourly waves so an order placed in service hours is delivered "
+        "within the 4-hour promise (issue #14; enabled: false keeps the listed waves)")
     van_dispatch: Literal["all", "needed"] = Field(
         "needed", description="vans: approx waves send `all` the FDC's vans, or the fewest `needed` to carry the "
                               "wave by volume and by stops in the window (issue #14: hourly waves hold few orders)")
@@ -742,7 +744,9 @@ class Inventory(Model):
     initial_forward: Literal["none"] = Field(
         "none", description="forward nodes start empty and warm-up fills them (paid for), the same for every policy")
     ndc_supply: NdcSupply = NdcSupply()
-    fresh: FreshStock = FreshStock()
+    fresh: FreshStock = Field(
+        FreshStock(), description="fresh goods where they belong: daily supplier deliveries to the NDC for what the "
+        "forward nodes draw, forward stock capped by shelf life (issue #14; enabled: false = the engine before)")
     initial: InitialStock | None = Field(
         None, json_schema_extra=ADDITIVE,
         description="starting stock per node x SKU (and in-transit shipments) observed by the planner: day 0's "
