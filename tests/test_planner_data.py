@@ -251,3 +251,16 @@ def test_starting_stock_with_a_synthetic_catalog_uses_indices(tmp_path: Path) ->
     (tmp_path / "bad.csv").write_text("node,sku,units\nNDC-SH,SKU-1,5\n", encoding="utf-8")
     with pytest.raises(Exception, match=r"bad.csv row 2, column sku: expected a catalog index 0..199"):
         load_scenario(ROOT / "scenarios" / "toy.yaml", [f"inventory.initial.file={tmp_path / 'bad.csv'}"])
+
+
+def test_report_names_the_planners_skus(planner_run: Path) -> None:
+    from sim.report.html import write_report
+
+    html = write_report(planner_run).read_text(encoding="utf-8")
+    stockouts = html[html.index('id="stockouts"'):]
+    products = _products()
+    lines = pd.read_parquet(planner_run / "lines.parquet")
+    lost = lines[lines["status"] == "lost"]
+    assert len(lost), "the sample has stock-outs to show"
+    named = [f"{r.sku} {r.name}" for r in products.itertuples() if f"{r.sku} {r.name}" in stockouts]
+    assert named, "the stock-outs table shows the planner's SKU ids and names"

@@ -112,6 +112,12 @@ def run_report(run_dir: Path, plots_dir: Path | None = None) -> str:
     con = connect(run_dir)
     try:
         stock = sec.top_stockouts(con)
+        if "sku" in stock.columns and len(stock):  # the planner's SKU ids and names (products table or history)
+            from sim.io.skus import sku_labels
+
+            labels = sku_labels(run_dir)
+            stock.insert(stock.columns.get_loc("sku") + 1, "product",
+                         [labels.get(int(x), f"SKU {int(x)}") for x in stock["sku"]])
         gap_lost, gap_down = sec.uncovered_lines(con)
         nodes = map_nodes(run, con)
     finally:
