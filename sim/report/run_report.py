@@ -116,7 +116,7 @@ def run_report(run_dir: Path, plots_dir: Path | None = None) -> str:
             from sim.io.skus import sku_labels
 
             labels = sku_labels(run_dir)
-            stock.insert(stock.columns.get_loc("sku") + 1, "product",
+            stock.insert(list(stock.columns).index("sku") + 1, "product",
                          [labels.get(int(x), f"SKU {int(x)}") for x in stock["sku"]])
         gap_lost, gap_down = sec.uncovered_lines(con)
         nodes = map_nodes(run, con)
