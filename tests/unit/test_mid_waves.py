@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.engine.warehouse import Waves, approx_fdc
+from sim.engine.warehouse import VanFleet, Waves, approx_fdc
 from sim.errors import ScenarioError
 from sim.io.scenario import load_scenario
 from sim.io.scenario.models import RollingWaves
@@ -48,9 +48,10 @@ def test_bad_schedules_name_the_field() -> None:
 
 
 def _waves(vans_as_needed: bool) -> Waves:
-    return Waves(np.array([parse_clock("09:00")]), np.array([[parse_clock("10:00"), parse_clock("12:00")]]),
-                 np.array([10]), np.array([5300.0]), np.array([30.0]), np.array([120.0]), np.array([30.0]),
-                 np.array([120.0]), np.array([8.0]), 1.32, 4.0, 2.5, vans_as_needed=vans_as_needed)
+    fleet = VanFleet(np.array([10]), np.array([5300.0]), np.array([30.0]), np.array([120.0]), np.array([30.0]),
+                     np.array([120.0]), np.array([8.0]), 1.32, 4.0, 2.5)
+    return Waves(np.array([parse_clock("09:00")]), np.array([[parse_clock("10:00"), parse_clock("12:00")]]), fleet,
+                 vans_as_needed=vans_as_needed)
 
 
 def test_vans_as_needed() -> None:

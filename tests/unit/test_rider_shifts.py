@@ -9,7 +9,7 @@ import numpy as np
 
 from sim.engine.riders import N_U, TripParams
 from sim.engine.staffing import Shifts, day_multipliers, next_on_shift, riders_on_shift
-from sim.engine.store import StoreOps
+from sim.engine.store import StoreOps, StoreRules
 from sim.units import HOUR
 
 
@@ -50,8 +50,10 @@ def test_zero_riders_in_an_hour_sends_no_trip_in_it() -> None:
     tp = TripParams(pool=False, reach_s=np.zeros(1), reach_cv=0.0, pickup_trip_s=np.full(1, 60.0),
                     pickup_order_s=np.zeros(1), handover_s=np.full(1, 120.0), travel_cv=0.0,
                     speed_hour=np.full(24, 20.0), day_factor=None)
-    o = StoreOps(np.ones(1, np.int64), np.full(1, 2, np.int64), 0.0, 20.0, 20.0, 1, 0.0, np.zeros(1), np.zeros(1),
-                 1.32, "platform", 3.0, 0.6, 30.0, trip=tp, shifts=shifts(count))
+    rules = StoreRules(pick_cv=0.0, speed_kmh=20.0, peak_speed_kmh=20.0, max_batch=1, max_hold_s=0.0, circuity=1.32,
+                       rider_model="platform", base_per_trip=3.0, per_km=0.6, per_hour=30.0)
+    o = StoreOps(np.ones(1, np.int64), np.full(1, 2, np.int64), rules, np.zeros(1), np.zeros(1), trip=tp,
+                 shifts=shifts(count))
     ready = np.array([9 * HOUR + 3540, 10 * HOUR + 300, 10 * HOUR + 1200, 10 * HOUR + 2400, 11 * HOUR + 600])
     for i, r in enumerate(ready):  # one order per trip (max_batch 1), assigned 5 min before it is ready
         o.ready(np.zeros(1, np.int64), np.array([i]), np.array([r]), np.full(1, 2.0), np.zeros(1, np.int64),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sim.engine.riders import N_U, TripParams, day_factors, lognormal_factor, speed_by_hour
-from sim.engine.store import StoreOps
+from sim.engine.store import StoreOps, StoreRules
 from sim.rng import RandomStreams
 
 V = 20.0  # km/h all day: 2 km take 360 s
@@ -22,8 +22,10 @@ def trip(pool: bool = False, reach: float = 0.0, travel_cv: float = 0.0, speed: 
 
 def ops(tp: TripParams | None, riders: int = 1, max_batch: int = 2, n: int = 1) -> StoreOps:
     zl = np.array([30.0, 30.0])
-    return StoreOps(np.full(n, 1, np.int64), np.full(n, riders, np.int64), 0.0, V, V, max_batch, 0.0, zl,
-                    np.array([120.0, 120.0]), 1.32, "fleet", 0.0, 0.0, 36.0, trip=tp)
+    rules = StoreRules(pick_cv=0.0, speed_kmh=V, peak_speed_kmh=V, max_batch=max_batch, max_hold_s=0.0,
+                       circuity=1.32, rider_model="fleet", base_per_trip=0.0, per_km=0.0, per_hour=36.0)
+    return StoreOps(np.full(n, 1, np.int64), np.full(n, riders, np.int64), rules, zl, np.array([120.0, 120.0]),
+                    trip=tp)
 
 
 def feed(o: StoreOps, refs: list[int], ready: list[float], km: float = 2.0, assigned: float = 900.0) -> None:

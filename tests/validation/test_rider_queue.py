@@ -13,7 +13,7 @@ import numpy as np
 from scipy import stats
 
 from sim.engine.riders import N_U, TripParams
-from sim.engine.store import StoreOps
+from sim.engine.store import StoreOps, StoreRules
 from sim.rng import RandomStreams
 
 PICKUP, HANDOVER, LEG, CV, RHO, N = 60.0, 120.0, 360.0, 0.3, 0.7, 16_000
@@ -30,8 +30,9 @@ def test_single_rider_is_mg1() -> None:
     tp = TripParams(pool=False, reach_s=np.zeros(1), reach_cv=0.0, pickup_trip_s=np.full(1, PICKUP),
                     pickup_order_s=np.zeros(1), handover_s=np.full(1, HANDOVER), travel_cv=CV,
                     speed_hour=np.full(24, 20.0), day_factor=None)  # 2 km at 20 km/h: 360 s a leg
-    o = StoreOps(np.ones(1, np.int64), np.ones(1, np.int64), 0.0, 20.0, 20.0, 1, 0.0, np.zeros(1), np.zeros(1),
-                 1.32, "platform", 3.0, 0.6, 30.0, trip=tp)
+    rules = StoreRules(pick_cv=0.0, speed_kmh=20.0, peak_speed_kmh=20.0, max_batch=1, max_hold_s=0.0, circuity=1.32,
+                       rider_model="platform", base_per_trip=3.0, per_km=0.6, per_hour=30.0)
+    o = StoreOps(np.ones(1, np.int64), np.ones(1, np.int64), rules, np.zeros(1), np.zeros(1), trip=tp)
     depart = np.empty(N)
     chunk = 1000  # feed in ready order, as epochs would
     for a in range(0, N, chunk):
