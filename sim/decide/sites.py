@@ -70,12 +70,9 @@ class LocationModel:
 
 def read_candidates(path: Path, cities: set[str]) -> list[Candidate]:
     """CSV ``id,city,lat,lon[,fixed_cost_cny_per_day]``; ScenarioError naming file, row and column."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise ScenarioError(f"--candidates {path}: not UTF-8 text (save the CSV as UTF-8)") from None
-    except OSError as e:
-        raise ScenarioError(f"--candidates {path}: {e.strerror or e}") from None
+    from sim.io.yaml_loader import MAX_CSV_BYTES, read_text
+
+    text = read_text(path, f"--candidates {path}", MAX_CSV_BYTES)  # bounded, regular file, UTF-8 or a clear error
     rows = list(csv.DictReader(text.splitlines()))
     need = ("id", "city", "lat", "lon")
     header = list(rows[0].keys()) if rows else next(csv.reader(text.splitlines()), [])

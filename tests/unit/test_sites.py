@@ -110,3 +110,12 @@ def test_cli_sites_on_the_toy(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert sorted(p.parent.parent.name for p in (out / "runs").rglob("manifest.json")) == ["open-0", "open-1"]
     assert "Cheapest: open" in (out / "report.html").read_text()
     assert main(["sites", str(TOY), "--candidates", str(cands), "--open", "5", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_candidate_files_that_are_not_utf8_text_or_not_files(tmp_path: Path) -> None:
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("id,city,lat,lon\n仓A,Hangzhou,30.2,120.1\n".encode("gbk"))
+    with pytest.raises(ScenarioError, match="save it as UTF-8"):
+        read_candidates(gbk, {"Hangzhou"})
+    with pytest.raises(ScenarioError, match="is a directory"):
+        read_candidates(tmp_path, {"Hangzhou"})
