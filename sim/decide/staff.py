@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from sim.decide.staffing import store_hours
+from sim.decide.study import with_sites
 from sim.errors import ScenarioError
 from sim.experiments.experiment import (
     Group,
@@ -93,8 +94,7 @@ def staffed_scenario(base: Scenario, hours: Any, alpha: float) -> tuple[Scenario
         rows.append({"store": nid, "city": hours.net_cities[n], "pickers": pickers, "riders": riders,
                      "peak_orders_per_hour": float(hours.lam_per_s[i].max() * 3600),
                      "start_pickers": int(hours.pickers[i].max()), "start_riders": int(hours.riders[i].max())})
-    sets = [f"nodes.stores.sites={json.dumps(sites)}", "nodes.stores.count_per_city={}"]
-    return prepare(base, overrides=sets), pd.DataFrame(rows)
+    return with_sites(base, "stores", sites), pd.DataFrame(rows)
 
 
 class _Hours:

@@ -141,11 +141,18 @@ def optimize(scenario: Scenario | str | Path, params: Sequence[str], *, objectiv
 GROUP_KEY = {"fdc": "fdcs", "store": "stores"}
 
 
-def proposal_scenario(base: Scenario, kind: str, chosen: Sequence[Any], *, days: int | None) -> Scenario:
-    """`base` with exactly the `chosen` candidates as its sites of `kind` (existing sites keep their
-    capacity overrides; every other node is unchanged)."""
+def with_sites(base: Scenario, group_key: str, sites: Sequence[dict[str, Any]]) -> Scenario:
+    """`base` whose node group `group_key` (``fdcs``, ``stores``) is exactly `sites` (explicit sites, none
+    placed by count); every other node is unchanged."""
     import json
 
+    key = f"nodes.{group_key}"
+    return prepare(base, overrides=[f"{key}.sites={json.dumps(list(sites))}", f"{key}.count_per_city={{}}"])
+
+
+def proposal_scenario(base: Scenario, kind: str, chosen: Sequence[Any]) -> Scenario:
+    """`base` with exactly the `chosen` candidates as its sites of `kind` (existing sites keep their
+    capacity overrides; every other node is unchanged)."""
     group = getattr(base.nodes, GROUP_KEY[kind])
     own = {s.id: s for s in group.sites}
     sites = []
@@ -154,8 +161,7 @@ def proposal_scenario(base: Scenario, kind: str, chosen: Sequence[Any], *, days:
         if c.id in own and own[c.id].capacity:
             site["capacity"] = dict(own[c.id].capacity)
         sites.append(site)
-    key = f"nodes.{GROUP_KEY[kind]}"
-    return prepare(base, days=days, overrides=[f"{key}.sites={json.dumps(sites)}", f"{key}.count_per_city={{}}"])
+    return with_sites(base, GROUP_KEY[kind], sites)
 
 
 def sites(scenario: Scenario | str | Path, candidates: str | Path, open_: Sequence[int], *, kind: str = "fdc",
@@ -190,7 +196,7 @@ def sites(scenario: Scenario | str | Path, candidates: str | Path, open_: Sequen
     groups = []
     for p in proposals:
         chosen = [cands[j] for j in p.open]
-        sc = proposal_scenario(base, kind, chosen, days=None)
+        sc = proposal_scenario(base, kind, chosen)
         groups.append(Group(f"K={p.k}", f"open-{p.k}", sc, {"k": p.k, "sites": " ".join(c.id for c in chosen)}))
     target = Path(out) if out is not None else Path("runs") / (
         f"sites-{base.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")

@@ -66,7 +66,7 @@ def test_all_existing_sites_reproduce_the_network(kind: str) -> None:
     model = location_model(sc, net, cands, kind)
     p = solve(model, len(cands))
     assert p.open == tuple(range(len(cands)))
-    new = build_network(proposal_scenario(sc, kind, [cands[j] for j in p.open], days=None))
+    new = build_network(proposal_scenario(sc, kind, [cands[j] for j in p.open]))
     assert new.node_ids == net.node_ids
     np.testing.assert_array_equal(new.node_kind, net.node_kind)
     np.testing.assert_allclose(new.node_lat, net.node_lat, atol=1e-9)
