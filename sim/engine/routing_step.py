@@ -88,6 +88,10 @@ def price(sim: Any, ep: EpochOptions) -> tuple[Batch, np.ndarray]:
     # an order with an option at its tier or faster is served if at all possible; an offer-only order
     # may go unserved at its lost-sale cost
     unassigned = np.where(ep.has_primary, np.inf, ep.lost_cost)
+    imperfect = float(sim.sc.router.imperfect_order_cny)
+    if imperfect > 0:  # the service-level price: an offer ends downgraded or lost, an unserved offer-only order lost
+        cost = cost + np.where(offer, imperfect, 0.0)
+        unassigned = unassigned + imperfect
     # every option line takes its units from a (node, SKU) stock key: single-line options carry theirs
     # (opt_stock_key, what flow sees), and the use_* rows give every option's exact stock (what mip sees)
     row_of_pair = np.full(ep.n_pairs, -1)
@@ -154,8 +158,9 @@ def _split(sim: Any, ep: EpochOptions, sl_key: np.ndarray | None) -> SplitRows:
         s_charged = _charged(sim, ep, ships)
         ship_res = np.where(s_charged, capacity_price(sim, ep.t, ep.wave, ep.capacity)[ep.p_node[ships]], 0.0)
         sl_res = _stock_price(sim, ep, (np.arange(e.size), e), s_charged[ep.ships.sl_ship])
-    return make_split(ep, sim.book.line_offsets[ep.idx], sl_key, float(sim.sc.costs.split_per_extra_shipment_cny),
-                      ship_res, sl_res)
+    # a split order is not perfect: each extra shipment also pays the service-level price (exact for 2 shipments)
+    per_extra = float(sim.sc.costs.split_per_extra_shipment_cny) + float(sim.sc.router.imperfect_order_cny)
+    return make_split(ep, sim.book.line_offsets[ep.idx], sl_key, per_extra, ship_res, sl_res)
 
 
 def capacity_price(sim: Any, t: float, g: int, cap: np.ndarray) -> np.ndarray:

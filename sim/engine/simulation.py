@@ -44,10 +44,10 @@ from sim.policies.costs import policy_costs
 from sim.records import DAILY_COSTS, DELIVERED, DayRecords, NodeRecords, RouterStats, RunRecords
 from sim.rng import RandomStreams
 from sim.routing.base import make_router
-from sim.routing.lookahead import shortfall_value
+from sim.routing.lookahead import served_mix, shortfall_value
 from sim.spec import parse_spec
 from sim.units import DAY, HOUR, parse_clock
-from sim.vocab import OrderStatus
+from sim.vocab import OrderStatus, Tier
 
 EPS = EVENT_EPS_S
 
@@ -103,11 +103,22 @@ class Simulation:
         lost_unit = lost.margin_rate * (cat.value_cny + max(upo - 1.0, 0.0) * unit_value) + lost.goodwill_cny
         a = sc.tiers.downgrade_acceptance
         p_next = np.select([self.kind == STORE, self.kind == FDC], [a.near_mid, a.mid_far], 0.0)
-        self.la_value = shortfall_value(lost_unit[None, :], p_next[:, None])
+        imperfect = float(sc.router.imperfect_order_cny)
+        self.la_value = shortfall_value(lost_unit[None, :], p_next[:, None], imperfect_cny=imperfect)
         # capacity look-ahead: own-tier orders per day per node (refreshed at each review) and the value of
         # an own-tier order that finds the node full (a whole order's lost-sale cost, offer accepted w.p. p)
         self.la_orders = np.zeros(N)
-        self.la_cap_value = shortfall_value(lost.margin_rate * upo * unit_value + lost.goodwill_cny, p_next)
+        self.la_cap_value = shortfall_value(lost.margin_rate * upo * unit_value + lost.goodwill_cny, p_next,
+                                            imperfect_cny=imperfect)
+        # lookahead_demand: served — a store's units and places also serve its catchment's mid orders
+        self.la_mix, self.la_cap_mix = np.ones((N, S)), np.ones(N)
+        if sc.router.lookahead_demand == "served":
+            units = self.forecaster.basket.units
+            unit_rate, unit_share = served_mix(units[:, Tier.NEAR], units[:, Tier.MID])
+            order_rate, order_share = served_mix(units[:, Tier.NEAR].sum(), units[:, Tier.MID].sum())
+            self.la_mix[self.stores], self.la_cap_mix[self.stores] = unit_rate, order_rate
+            self.la_value[self.stores] *= unit_share
+            self.la_cap_value[self.stores] *= order_share
         self.hour_share = self.forecaster.profile.hour_share
 
     # ------------------------------------------------------------------ set-up
@@ -317,6 +328,9 @@ class Simulation:
             self.fresh_targets = targets
         self.la_rate = ctx.forecast / DAY
         self.la_orders = ctx.forecast.sum(axis=1) / max(self.forecaster.units_per_order, 1e-9)
+        if self.sc.router.lookahead_demand == "served":
+            self.la_rate = self.la_rate * self.la_mix
+            self.la_orders = self.la_orders * self.la_cap_mix
         self.next_review_s = np.full(net.n_nodes, day * DAY + ctx.review_s)
         if policy_capabilities(self.policy).transfers:
             moves = cast(TransfersStock, self.policy).transfers(ctx, targets)

@@ -119,8 +119,24 @@ def capacity_reservation(orders_per_day: np.ndarray, share: np.ndarray | float, 
 
 
 def shortfall_value(lost_sale_cny: np.ndarray | float, acceptance: np.ndarray | float,
-                    extra_cost_cny: np.ndarray | float = 0.0) -> np.ndarray:
+                    extra_cost_cny: np.ndarray | float = 0.0, imperfect_cny: float = 0.0) -> np.ndarray:
     """Δ for a node's own-tier customer who finds no unit: offered the next slower tier, accepted with
-    probability p at `extra_cost_cny` more than serving here, else lost: Δ = p·extra + (1 − p)·lost."""
+    probability p at `extra_cost_cny` more than serving here, else lost: Δ = p·extra + (1 − p)·lost, plus
+    the planner's price of an imperfect order (``router.imperfect_order_cny``), which that customer's order
+    is either way (downgraded or lost)."""
     p = np.clip(np.asarray(acceptance, float), 0.0, 1.0)
-    return np.maximum(p * np.asarray(extra_cost_cny, float) + (1.0 - p) * np.asarray(lost_sale_cny, float), 0.0)
+    return np.maximum(p * np.asarray(extra_cost_cny, float) + (1.0 - p) * np.asarray(lost_sale_cny, float)
+                      + max(float(imperfect_cny), 0.0), 0.0)
+
+
+def served_mix(own: np.ndarray | float, other: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """(rate factor, value share) when a node's units also serve a second stream (``lookahead_demand:
+    served``): with own-tier demand μ_o and the other stream μ_x = ρ·μ_o (ρ = other / own) competing for
+    the same units, the unit taken now is missed by the a-th arrival of the merged Poisson stream,
+    N_o + N_x ≥ a, and that arrival is an own-tier customer with probability μ_o / (μ_o + μ_x),
+    independently. So r = Δ_o · μ_o/(μ_o+μ_x) · P(N_o + N_x ≥ a): the rate is multiplied by 1 + ρ and
+    Δ by 1 / (1 + ρ). The other stream's own loss is taken as 0 (a mid customer who finds a store empty is
+    served at its own tier by its FDC or another store). ρ = 0 (no other stream) gives (1, 1)."""
+    o, x = np.broadcast_arrays(np.asarray(own, float), np.asarray(other, float))
+    rho = np.divide(x, o, out=np.zeros(o.shape), where=o > 0)
+    return 1.0 + rho, 1.0 / (1.0 + rho)
