@@ -1,8 +1,9 @@
 """How much of the myopic-to-hindsight gap each router closes (Acimovic & Graves 2015's measure).
 
 For each replication (common random numbers: every router sees the same orders), one run per router
-with ``--explain``: myopic (``flow`` with ``router.lookahead=false``), ``flow``, ``mip``, ``nearest``,
-``cheapest``. The runs of a replication give one hindsight problem (``sim.experiments.hindsight``:
+with ``--explain``: myopic (``flow`` with ``router.lookahead=false``), ``flow`` (the default: served-demand
+look-ahead and the service price), ``flow_before`` (own-catchment look-ahead, no service price), ``mip``,
+``nearest``, ``cheapest``. The runs of a replication give one hindsight problem (``sim.experiments.hindsight``:
 every measured order with the union of its candidate options, the lowest cost any run saw, each node x
 SKU's stock over the period) solved as an LP (``sim.routing.hindsight``), a lower bound on every
 router's routing cost in the routers' own cost model (handling + transport estimates, offers at
@@ -37,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ROUTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("myopic", "flow", ("router.lookahead=false",)),
     ("flow", "flow", ()),
+    ("flow_before", "flow", ("router.imperfect_order_cny=0", "router.lookahead_demand=own")),  # before issue #15
     ("mip", "mip", ()),
     ("nearest", "nearest", ()),
     ("cheapest", "cheapest", ()),

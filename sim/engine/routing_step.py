@@ -31,8 +31,8 @@ from sim.routing.split import SplitRows
 from sim.units import DAY
 from sim.vocab import Tier
 
-__all__ = ["Choice", "acceptance_matrix", "capacity_price", "carry_deadline", "price", "repair", "route_epoch",
-           "solve"]
+__all__ = ["Choice", "acceptance_matrix", "capacity_price", "carry_deadline", "count_served", "price", "repair",
+           "route_epoch", "solve"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,8 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     choice = solve(sim, ep, batch, opt)
     chosen = repair(sim, ep, choice.pair)  # copies before it unassigns: choice.pair stays the router's choice
     dispatch(sim, ep, chosen, choice, batch.split)
+    if sim.sc.router.lookahead_demand == "served":
+        count_served(sim, ep, chosen)
     if sim.explain is not None:  # `run --explain` only: reads the epoch, changes nothing
         sim.explain.record(sim, ep, batch, opt, choice.pair, chosen)
 
@@ -174,6 +176,24 @@ def capacity_price(sim: Any, t: float, g: int, cap: np.ndarray) -> np.ndarray:
     price = capacity_reservation(sim.la_orders, share, cap, sim.la_cap_value)
     price[sim.ndcs] = 0.0
     return price
+
+
+def count_served(sim: Any, ep: EpochOptions, chosen: np.ndarray) -> None:
+    """``router.lookahead_demand: served``: add the units and orders of this epoch's time-critical orders
+    (requested near or mid) that a node serves at their tier or faster other than its own catchment's
+    own-tier demand (overflow from other catchments, mid orders served by stores) to ``sim.la_other`` and
+    ``sim.la_other_orders``: the look-ahead protects them too (see sim.routing.lookahead)."""
+    rows = np.flatnonzero(chosen >= 0)
+    pairs = chosen[rows]
+    keep = ~ep.offer[pairs] & (ep.req[rows] <= Tier.MID) & _charged(sim, ep, pairs)
+    rows, pairs = rows[keep], pairs[keep]
+    if not rows.size:
+        return
+    node = ep.p_node[pairs]
+    np.add.at(sim.la_other_orders, node, 1.0)
+    b = sim.book
+    line = lines_of(b.line_offsets, ep.idx[rows])
+    np.add.at(sim.la_other, (np.repeat(node, ep.n_lines[rows]), b.line_sku[line]), b.line_qty[line].astype(float))
 
 
 # ---------------------------------------------------------------------------------------------- solve

@@ -44,10 +44,10 @@ from sim.policies.costs import policy_costs
 from sim.records import DAILY_COSTS, DELIVERED, DayRecords, NodeRecords, RouterStats, RunRecords
 from sim.rng import RandomStreams
 from sim.routing.base import make_router
-from sim.routing.lookahead import served_mix, shortfall_value
+from sim.routing.lookahead import shortfall_value
 from sim.spec import parse_spec
 from sim.units import DAY, HOUR, parse_clock
-from sim.vocab import OrderStatus, Tier
+from sim.vocab import OrderStatus
 
 EPS = EVENT_EPS_S
 
@@ -110,15 +110,10 @@ class Simulation:
         self.la_orders = np.zeros(N)
         self.la_cap_value = shortfall_value(lost.margin_rate * upo * unit_value + lost.goodwill_cny, p_next,
                                             imperfect_cny=imperfect)
-        # lookahead_demand: served — a store's units and places also serve its catchment's mid orders
-        self.la_mix, self.la_cap_mix = np.ones((N, S)), np.ones(N)
-        if sc.router.lookahead_demand == "served":
-            units = self.forecaster.basket.units
-            unit_rate, unit_share = served_mix(units[:, Tier.NEAR], units[:, Tier.MID])
-            order_rate, order_share = served_mix(units[:, Tier.NEAR].sum(), units[:, Tier.MID].sum())
-            self.la_mix[self.stores], self.la_cap_mix[self.stores] = unit_rate, order_rate
-            self.la_value[self.stores] *= unit_share
-            self.la_cap_value[self.stores] *= order_share
+        # lookahead_demand: served — every time-critical order a node's units and places served besides its own
+        # catchment's own-tier demand (overflow, upgrades), counted per day (sim.engine.routing_step.count_served)
+        self.la_other = np.zeros((N, S))  # units served so far
+        self.la_other_orders = np.zeros(N)
         self.hour_share = self.forecaster.profile.hour_share
 
     # ------------------------------------------------------------------ set-up
@@ -328,9 +323,10 @@ class Simulation:
             self.fresh_targets = targets
         self.la_rate = ctx.forecast / DAY
         self.la_orders = ctx.forecast.sum(axis=1) / max(self.forecaster.units_per_order, 1e-9)
-        if self.sc.router.lookahead_demand == "served":
-            self.la_rate = self.la_rate * self.la_mix
-            self.la_orders = self.la_orders * self.la_cap_mix
+        if self.sc.router.lookahead_demand == "served" and day > 0:  # the mean day so far
+            days = float(day)
+            self.la_rate = self.la_rate + self.la_other / (days * DAY)
+            self.la_orders = self.la_orders + self.la_other_orders / days
         self.next_review_s = np.full(net.n_nodes, day * DAY + ctx.review_s)
         if policy_capabilities(self.policy).transfers:
             moves = cast(TransfersStock, self.policy).transfers(ctx, targets)

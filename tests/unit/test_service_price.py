@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.stats import poisson
 
-from sim.routing.lookahead import reservation_price, served_mix, shortfall_value
+from sim.routing.lookahead import reservation_price, shortfall_value
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,19 +23,43 @@ def test_shortfall_value_adds_the_imperfect_price_whatever_the_customer_does() -
                                   shortfall_value(np.array([20.0, 4.0]), 0.3))  # price 0: the value before
 
 
-def test_served_mix_is_the_merged_poisson_stream_by_hand() -> None:
-    """With near demand μ_o = 2 and mid demand μ_x = 1 on a store's 3 units, the unit taken now is missed by
-    the 3rd arrival of the merged stream (N_o + N_x ~ Poisson(3) ≥ 3), a near customer w.p. 2/3."""
-    rate, share = served_mix(np.array([2.0, 4.0, 0.0]), np.array([1.0, 0.0, 5.0]))
-    np.testing.assert_allclose(rate, [1.5, 1.0, 1.0])  # no own demand: nothing to protect, nothing mixed
-    np.testing.assert_allclose(share, [2 / 3, 1.0, 1.0])
+def test_count_served_adds_time_critical_orders_other_than_the_nodes_own_catchment_by_hand() -> None:
+    """Store 0 is zone 0's near node, store 1 zone 1's; FDC 2 is both zones' mid node. Five orders: a near
+    order of zone 0 at store 0 (its own demand: not counted), a near order of zone 1 at store 0 (overflow:
+    counted), a mid order at store 0 (a mid order served by a store: counted), a far order at store 0 (not
+    time-critical: not counted), a near order offered the FDC (an offer: not counted)."""
+    from types import SimpleNamespace
+
+    from sim.engine.routing_step import count_served
+
+    N, S = 3, 4
+    sim = SimpleNamespace(
+        preferred=np.array([[0, 1], [2, 2], [-1, -1]]), la_other=np.zeros((N, S)), la_other_orders=np.zeros(N),
+        book=SimpleNamespace(line_offsets=np.array([0, 1, 3, 4, 5, 6]), line_sku=np.array([0, 1, 2, 3, 1, 0]),
+                             line_qty=np.array([1, 2, 1, 5, 4, 1])))
+    # one candidate pair per order: (order row, node, tier)
+    ep = SimpleNamespace(idx=np.arange(5), zone=np.array([0, 1, 0, 0, 0]), req=np.array([0, 0, 1, 2, 0]),
+                         n_lines=np.array([1, 2, 1, 1, 1]), p_row=np.arange(5), p_node=np.array([0, 0, 0, 0, 2]),
+                         p_tier=np.array([0, 0, 0, 0, 1]), offer=np.array([False, False, False, False, True]))
+    count_served(sim, ep, np.arange(5))  # type: ignore[arg-type]
+    want = np.zeros((N, S))
+    want[0, 1], want[0, 2] = 2, 1  # order 1's two lines
+    want[0, 3] = 5  # order 2 (mid at a store)
+    np.testing.assert_array_equal(sim.la_other, want)
+    np.testing.assert_array_equal(sim.la_other_orders, [2, 0, 0])
+    count_served(sim, ep, np.array([-1, 1, -1, -1, -1]))  # type: ignore[arg-type]  # unassigned rows: nothing
+    np.testing.assert_array_equal(sim.la_other_orders, [3, 0, 0])
+
+
+def test_served_stream_raises_the_reservation_price_by_hand() -> None:
+    """Own near demand μ_o = 2 and an observed other stream μ_x = 1 over the horizon on 3 units: the unit taken
+    now is missed iff N_o + N_x ≥ 3, N_o + N_x ~ Poisson(3); own-only it was Poisson(2)."""
     delta, a = 30.0, 3
-    got = reservation_price(2.0 * rate[0], a, delta * share[0])
+    served = float(reservation_price(2.0 + 1.0, a, delta))
     p_tail = 1.0 - sum(np.exp(-3.0) * 3.0**k / np.prod(range(1, k + 1)) for k in range(a))  # P(Poisson(3) ≥ 3)
-    assert float(got) == pytest.approx(delta * 2 / 3 * p_tail, rel=1e-12)
-    assert float(got) == pytest.approx(delta * 2 / 3 * poisson.sf(a - 1, 3.0), rel=1e-12)
-    # more competing demand raises the price of a scarce unit: own-only Δ·P(Poisson(2) ≥ 3) is lower
-    assert float(got) > delta * poisson.sf(a - 1, 2.0)
+    assert served == pytest.approx(delta * p_tail, rel=1e-12)
+    assert served == pytest.approx(delta * poisson.sf(a - 1, 3.0), rel=1e-12)
+    assert served > float(reservation_price(2.0, a, delta))
 
 
 def _batches(sets: list[str]) -> tuple[list, object]:
@@ -68,3 +92,26 @@ def test_service_price_charges_offers_and_lost_orders_and_changes_no_myopic_choi
     o0, o1 = rec0.orders, rec1.orders  # type: ignore[attr-defined]
     np.testing.assert_array_equal(o0.status, o1.status)
     np.testing.assert_array_equal(o0.node, o1.node)
+
+
+def test_review_adds_the_mean_served_day_to_the_forecast_rate() -> None:
+    from sim.engine.simulation import Simulation
+    from sim.run import prepare
+    from sim.units import DAY
+
+    def sim_with(mode: str, price: float = 10.0) -> Simulation:
+        sc = prepare(ROOT / "scenarios" / "toy.yaml", days=1, router="flow",
+                     overrides=[f"router.lookahead_demand={mode}", f"router.imperfect_order_cny={price}"])
+        return Simulation(sc, seed=sc.seed, replication=0, days=1, policy=sc.policy, router="flow")
+
+    own, served = sim_with("own"), sim_with("served")
+    rng = np.random.default_rng(0)
+    served.la_other = rng.integers(0, 9, served.la_other.shape).astype(float)
+    served.la_other_orders = rng.integers(0, 9, served.la_other_orders.shape).astype(float)
+    own._review(2)
+    served._review(2)  # two days counted so far: their mean day
+    np.testing.assert_allclose(served.la_rate, own.la_rate + served.la_other / (2 * DAY), rtol=1e-12)
+    np.testing.assert_allclose(served.la_orders, own.la_orders + served.la_other_orders / 2, rtol=1e-12)
+    free = sim_with("own", 0.0)  # the price adds to every own-tier customer's shortfall value, stock and places
+    np.testing.assert_allclose(own.la_value, free.la_value + 10.0, rtol=1e-12)
+    np.testing.assert_allclose(own.la_cap_value, free.la_cap_value + 10.0, rtol=1e-12)
