@@ -81,7 +81,7 @@ def test_service_price_charges_offers_and_lost_orders_and_changes_no_myopic_choi
     the price shifts its offers and its lost-sale cost alike: the batches differ by exactly the price there,
     nowhere else, and flow makes the same choices (the same orders file)."""
     price = 7.0
-    base, rec0 = _batches([])
+    base, rec0 = _batches(["router.imperfect_order_cny=0"])
     priced, rec1 = _batches([f"router.imperfect_order_cny={price}"])
     assert len(base) == len(priced) and any(b.opt_offer.any() for b in base)
     for b0, b1 in zip(base, priced, strict=True):
