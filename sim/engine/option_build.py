@@ -9,7 +9,7 @@ and, after the shipment rows of a splitting router, ``classify``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,8 +19,12 @@ from sim.engine.riders import quoted_eta
 from sim.units import DAY, HOUR
 from sim.vocab import TIER_OF_KIND, Tier
 
+if TYPE_CHECKING:
+    from sim.engine.protocols import SimState
+    from sim.io.scenario.models import Scenario
 
-def acceptance_matrix(sc: Any) -> np.ndarray:
+
+def acceptance_matrix(sc: Scenario) -> np.ndarray:
     """p[requested, served]: 1 at or above the requested speed, the scenario's offer acceptance below it."""
     a = sc.tiers.downgrade_acceptance
     p = np.ones((3, 3))
@@ -28,7 +32,7 @@ def acceptance_matrix(sc: Any) -> np.ndarray:
     return p
 
 
-def build_options(sim: Any, t: float, idx: np.ndarray) -> EpochOptions:
+def build_options(sim: SimState, t: float, idx: np.ndarray) -> EpochOptions:
     """The epoch's candidate pairs with stock, estimates, calibrated transport and node capacity."""
     ep = candidates(sim, t, idx)
     estimate_near(sim, ep)
@@ -39,7 +43,7 @@ def build_options(sim: Any, t: float, idx: np.ndarray) -> EpochOptions:
     return ep
 
 
-def candidates(sim: Any, t: float, idx: np.ndarray) -> EpochOptions:
+def candidates(sim: SimState, t: float, idx: np.ndarray) -> EpochOptions:
     """Candidate (order, node) pairs grouped by order: covering stores, covering FDCs, every NDC; the
     stock of every pair line; estimate arrays allocated (NaN times, zero costs, feasible)."""
     b, net, inv, cat = sim.book, sim.net, sim.inv, sim.cat
@@ -75,7 +79,7 @@ def candidates(sim: Any, t: float, idx: np.ndarray) -> EpochOptions:
         accept=np.zeros(0), offer=e_b, lost_cost=np.zeros(0))
 
 
-def estimate_near(sim: Any, ep: EpochOptions) -> None:
+def estimate_near(sim: SimState, ep: EpochOptions) -> None:
     """Store pairs: the mean pick after the first free picker, the first free rider, the ride at the
     hour's speed; the promise is the near tier's or the quoted ETA (``tiers.near.quote``); feasible when
     the store is within its own service hours and the ETA makes the promise; rider cost by the pay model."""
@@ -99,7 +103,7 @@ def estimate_near(sim: Any, ep: EpochOptions) -> None:
         r.per_hour_cny * 2 * km / sim.ops.speed / 1.0
 
 
-def estimate_mid(sim: Any, ep: EpochOptions) -> None:
+def estimate_mid(sim: SimState, ep: EpochOptions) -> None:
     """FDC pairs ride the current wave: ETA mid-window, promise its end; van cost bounded by a dedicated stem."""
     m = ep.p_tier == Tier.MID
     costs = sim.sc.costs
@@ -111,7 +115,7 @@ def estimate_mid(sim: Any, ep: EpochOptions) -> None:
     ep.transport_est[m] = costs.van.per_stop_cny + costs.van.per_km_cny * 2.0 * ep.km[m]  # an upper bound: a stem
 
 
-def estimate_far(sim: Any, ep: EpochOptions) -> None:
+def estimate_far(sim: SimState, ep: EpochOptions) -> None:
     """NDC pairs ship on the next cut-off: the lane's promise, NDC handling, the lane's parcel price."""
     m = ep.p_tier == Tier.FAR
     nrow = sim.row[ep.p_node[m]]
@@ -123,7 +127,7 @@ def estimate_far(sim: Any, ep: EpochOptions) -> None:
     ep.km[m] = 0.0
 
 
-def calibrate(sim: Any, ep: EpochOptions) -> None:
+def calibrate(sim: SimState, ep: EpochOptions) -> None:
     """Once a node has delivered orders, its estimates are scaled by its realised / estimated transport
     cost (batching, van routes), so an option's cost still grows with its distance."""
     seen = sim.estimated[ep.p_node] > 0
@@ -131,7 +135,7 @@ def calibrate(sim: Any, ep: EpochOptions) -> None:
                                                                                            1.0), 1.0)
 
 
-def node_capacity(sim: Any, ep: EpochOptions) -> None:
+def node_capacity(sim: SimState, ep: EpochOptions) -> None:
     """Orders each node can still take this epoch: a store's queue within half the near promise, an
     FDC's wave, an NDC's outbound for the ship day."""
     cap = ep.capacity
@@ -143,7 +147,7 @@ def node_capacity(sim: Any, ep: EpochOptions) -> None:
     cap[sim.ndcs] = sim.parcels.capacity(ep.ship_day)
 
 
-def classify(sim: Any, ep: EpochOptions) -> None:
+def classify(sim: SimState, ep: EpochOptions) -> None:
     """Primary options, waits and offers (the downgrade rule, DESIGN.md section 2): an order with no
     primary option whose shortage is a store queue it may wait out is carried; else it gets offers of
     slower tiers with a positive acceptance probability. Also the orders' lost-sale costs."""

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from sim.units import HOUR
+
+if TYPE_CHECKING:
+    from sim.io.scenario.models import Scenario
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class Shifts:
 def riders_on_shift(base: np.ndarray, by_hour: np.ndarray, day_mult: np.ndarray) -> np.ndarray:
     """(stores, days x 24) riders on shift: round(base x by_hour[h] x day_mult[d])."""
     x = base[:, None, None] * day_mult[None, :, None] * by_hour[None, None, :]
-    return np.rint(x).astype(np.int64).reshape(base.size, -1)
+    return cast(np.ndarray, np.rint(x).astype(np.int64).reshape(base.size, -1))
 
 
 def next_on_shift(count: np.ndarray, n_riders: int) -> np.ndarray:
@@ -80,7 +83,7 @@ def day_multipliers(staffing: Any, promotions: tuple[Any, ...], start: dt.date, 
     return out
 
 
-def build_shifts(sc: Any, riders: np.ndarray, n_days: int, hours: tuple[np.ndarray, np.ndarray]) -> Shifts | None:
+def build_shifts(sc: Scenario, riders: np.ndarray, n_days: int, hours: tuple[np.ndarray, np.ndarray]) -> Shifts | None:
     """The scenario's shifts for stores with `riders` each and service `hours` (open, close seconds of day):
     nobody is on shift in an hour the store is closed all through. None when staffing is off."""
     st = sc.nodes.stores.staffing

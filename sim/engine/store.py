@@ -16,7 +16,7 @@ returns; delivery times follow the legs at the rider speed (peak speed in the pe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from scipy.special import gammaincinv
@@ -47,7 +47,7 @@ def service_times(mean_s: np.ndarray, cv: float, u: np.ndarray) -> np.ndarray:
     if cv <= 0:
         return np.asarray(mean_s, float).copy()
     shape = 1.0 / cv**2
-    return np.asarray(mean_s) * gammaincinv(shape, np.clip(u, 1e-12, 1 - 1e-12)) / shape
+    return cast(np.ndarray, np.asarray(mean_s) * gammaincinv(shape, np.clip(u, 1e-12, 1 - 1e-12)) / shape)
 
 
 @dataclass
@@ -136,7 +136,7 @@ class StoreOps:
 
     # ------------------------------------------------------------------ estimates for routing
     def earliest_picker(self) -> np.ndarray:
-        return self.picker_free.min(axis=1)
+        return cast(np.ndarray, self.picker_free.min(axis=1))
 
     def _avail(self, s: np.ndarray | None = None, at: np.ndarray | float | None = None) -> np.ndarray:
         """When each rider (of stores `s`, default all) can take a call made at `at`: free, and on shift
@@ -150,7 +150,7 @@ class StoreOps:
 
     def earliest_rider(self, at: float | None = None) -> np.ndarray:
         """(stores,) earliest time a rider can take a call made at `at` (staffing) or is free."""
-        return self._avail(at=at).min(axis=1)
+        return cast(np.ndarray, self._avail(at=at).min(axis=1))
 
     def capacity(self, t: float, mean_pick_s: np.ndarray, horizon_s: float) -> np.ndarray:
         """Orders each store can start picking within `horizon_s` of t and hand to a rider leaving within it:
@@ -160,12 +160,12 @@ class StoreOps:
         slots = np.floor(np.maximum(t + horizon_s - free, 0.0) / mean_pick_s[:, None])
         slots[~np.isfinite(self.picker_free)] = 0
         riders = (self._avail(at=t) <= t + horizon_s).sum(axis=1) * self.max_batch - self.b_count
-        return np.minimum(slots.sum(axis=1), np.maximum(riders, 0)).astype(np.int64)
+        return cast(np.ndarray, np.minimum(slots.sum(axis=1), np.maximum(riders, 0)).astype(np.int64))
 
     def speed_at(self, t: np.ndarray) -> np.ndarray:
         hour = ((np.asarray(t) % DAY) // HOUR).astype(int)
         if self.trip is not None:
-            return self.trip.speed_hour[hour]
+            return cast(np.ndarray, self.trip.speed_hour[hour])
         return np.where(_PEAK[hour], self.peak_speed, self.speed)
 
     def eta(self, t: float, ready: np.ndarray, rows: np.ndarray, km: np.ndarray, n_orders: float = 1.0) -> np.ndarray:
@@ -175,13 +175,13 @@ class StoreOps:
         tp = self.trip
         if tp is None:
             depart = np.maximum(ready, rider)
-            return depart + km / self.speed_at(depart) * HOUR
+            return cast(np.ndarray, depart + km / self.speed_at(depart) * HOUR)
         at_store = np.maximum(ready, np.maximum(t, rider) + (tp.reach_s[rows] if tp.pool else 0.0))
         depart = at_store + tp.pickup_trip_s[rows] + tp.pickup_order_s[rows] * n_orders
         ride = km / self.speed_at(depart) * HOUR
         if tp.day_factor is not None:
             ride = ride * tp.day_factor[np.minimum((depart // DAY).astype(np.int64), len(tp.day_factor) - 1), rows]
-        return depart + ride + tp.handover_s[rows]
+        return cast(np.ndarray, depart + ride + tp.handover_s[rows])
 
     # ------------------------------------------------------------------ picking
     def pick(self, t: float, store: np.ndarray, mean_s: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -279,9 +279,9 @@ class StoreOps:
         start, call, pickup = self._start(s, batch)
         rider = self._avail(s, call if self.trip is not None else start).min(axis=1)
         if self.trip is None:
-            return np.maximum(start, rider)
+            return cast(np.ndarray, np.maximum(start, rider))
         at_store = np.maximum(call, rider) + (self.trip.reach_s[s] if self.trip.pool else 0.0)
-        return np.maximum(start, at_store) + pickup
+        return cast(np.ndarray, np.maximum(start, at_store) + pickup)
 
     def _close(self, s: np.ndarray) -> None:
         """Dispatch the open batches of stores `s`: a rider is called, reaches the store, picks up, rides."""
