@@ -27,8 +27,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy sim
 
+# coverage of sim/ is reported and held to [tool.coverage.report] fail_under (pyproject.toml)
 pytest: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov --cov-report=term
 
 test: lint typecheck pytest
 
