@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.units import HOUR
+from sim.units import HOUR, floor_div
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Shifts:
         """Earliest time each rider of stores `rows` can take a call: `free` (len(rows), riders) moved to the
         start of its next hour on shift when it falls in an hour off shift (inf: never again)."""
         fin = np.isfinite(free)
-        H = np.minimum(np.where(fin, free, 0.0) // HOUR, self.n_hours).astype(np.int64)
+        H = np.minimum(floor_div(np.where(fin, free, 0.0), HOUR), self.n_hours).astype(np.int64)
         _, R, H1 = self.on_next.shape  # one flat gather: on_next[rows, j, H]
         flat = (np.asarray(rows, np.int64)[:, None] * R + np.arange(free.shape[1])[None, :]) * H1 + H
         nxt = self.on_next.reshape(-1)[flat]

@@ -33,7 +33,7 @@ from sim.engine.riders import (
     lognormal_factor,
 )
 from sim.engine.staffing import Shifts
-from sim.units import DAY, HOUR, haversine_km
+from sim.units import DAY, HOUR, floor_div, haversine_km
 
 if TYPE_CHECKING:
     from sim.io.scenario.models import Scenario
@@ -167,7 +167,7 @@ class StoreOps:
         return np.minimum(slots.sum(axis=1), np.maximum(riders, 0)).astype(np.int64)
 
     def speed_at(self, t: np.ndarray) -> np.ndarray:
-        hour = ((np.asarray(t) % DAY) // HOUR).astype(int)
+        hour = floor_div(t, HOUR).astype(np.int64) % 24  # (t % DAY) // HOUR, exactly, for t >= 0
         if self.trip is not None:
             return self.trip.speed_hour[hour]
         return np.where(_PEAK[hour], self.peak_speed, self.speed)
