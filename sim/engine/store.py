@@ -395,6 +395,7 @@ class StoreOps:
             idx = order[rank == r]
             s = store[idx]
             has = self.b_count[s] > 0
+            joined, joined_plan = s[:0], np.empty(0)  # trip mechanism: the joined batches' planned departures
             if has.any():  # try to join the open batch; close it when the order cannot
                 sj = s[has]
                 planned = self._planned(sj)
@@ -416,7 +417,9 @@ class StoreOps:
                         rd_t[rows, c] = ready_s[ii]
                         depart = self._plan_of(st, (ref_t, rd_t, km_t, zn_t, pr_t, c + 1), geo)
                     arrive, *_ = self._route(st, ref_t, km_t, zn_t, depart, geo=geo)
-                    trial[ok] = np.all(np.isnan(arrive) | (arrive <= pr_t + 1e-6), axis=1)
+                    trial[ok] = on_time = np.all(np.isnan(arrive) | (arrive <= pr_t + 1e-6), axis=1)
+                    if self.trip is not None:  # the trial batch is the batch it joins: its plan is this depart
+                        joined, joined_plan = st[on_time], depart[on_time]
                 self._close(sj[~trial])
             # add every order to its store's (possibly new) batch
             self._plan_ok[s] = False
@@ -429,6 +432,7 @@ class StoreOps:
                 self.b_call[opened] = (ready_s if assigned_s is None else np.broadcast_to(assigned_s, ready_s.shape))[
                     idx[c == 0]]
             self.b_count[s] += 1
+            self._plan[joined], self._plan_ok[joined] = joined_plan, True
             full = s[self.b_count[s] >= self.max_batch]
             self._close(full)
 
