@@ -84,22 +84,21 @@ def naive_rate(orders_per_day: int) -> tuple[int, float]:
 
 
 def engine(orders_per_day: int, scales: list[int], off: bool) -> None:
-    """Orders/s end to end at each scale, as ratios to the 1x day and to the naive peer of the same run."""
-    runs: list[tuple[str, int, dict[str, float]]] = []
-    for k in scales:
-        runs.append((f"{k}x", k, engine_in_process(orders_per_day * k, off=False)))
-        if k == 1 and off:
-            runs.append(("1x off", 1, engine_in_process(orders_per_day, off=True)))
+    """Orders/s end to end at each scale, as ratios to the 1x day and to the naive peer of the same run
+    (a row is printed as soon as its run ends)."""
     n_naive, naive = naive_rate(orders_per_day)
-    base = runs[0][2]["rate"]
     print(f"naive process-per-order SimPy: {n_naive:,} orders of the 1x day at {naive:,.0f} orders/s")
     print("engine, Shanghai-Hangzhou 2 warm-up + 1 measured day, end to end (mechanisms on unless 'off'):")
     print(f"  {'run':8} {'orders/day':>11} {'orders':>11} {'wall s':>8} {'orders/s':>9} {'/ 1x':>6} {'/ naive':>8} "
-          f"{'epoch ms':>9} {'peak RSS GiB':>13}")
-    for name, k, r in runs:
+          f"{'epoch ms':>9} {'peak RSS GiB':>13} {'load':>5}", flush=True)
+    base = 0.0
+    for name, k, is_off in [(f"{k}x", k, False) for k in scales[:1]] + ([("1x off", 1, True)] if off else []) + [
+            (f"{k}x", k, False) for k in scales[1:]]:
+        r = engine_in_process(orders_per_day * k, off=is_off)
+        base = base or r["rate"]
         print(f"  {name:8} {orders_per_day * k:>11,} {int(r['orders']):>11,} {r['wall_s']:>8.1f} {r['rate']:>9,.0f} "
-              f"{r['rate'] / base:>6.2f} {r['rate'] / naive:>8.2f} {r['epoch_ms']:>9.1f} {r['rss_gib']:>13.2f}")
-    print(f"  load average at the end: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores")
+              f"{r['rate'] / base:>6.2f} {r['rate'] / naive:>8.2f} {r['epoch_ms']:>9.1f} {r['rss_gib']:>13.2f} "
+              f"{os.getloadavg()[0]:>5.1f}", flush=True)
 
 
 def generation() -> None:
@@ -153,7 +152,8 @@ def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--engine-run":  # one scale, in its own process (engine_in_process)
         print(json.dumps(engine_run(int(sys.argv[2]), off="--off" in sys.argv)))
         return
-    print(f"load average at the start: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores")
+    print(f"load average at the start: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores; 'load' below: "
+          "the 1-min load average when the run ended", flush=True)
     generation()
     scales = sorted({1} | {int(x) for x in os.environ.get("SHANGOU_BENCH_SCALES", "1,4,10").split(",") if x.strip()})
     engine(int(os.environ.get("SHANGOU_BENCH_ORDERS", "600000")), scales, os.environ.get("SHANGOU_BENCH_OFF", "1") != "0")
