@@ -76,6 +76,7 @@ class Simulation:
         self.pipeline = Pipeline()
         self.given = place_initial_stock(sc, net, cat, self.inv, self.pipeline)  # nodes a stock file specifies
         self.book = OrderBook()
+        self.park_witness = np.empty(0, np.int64)  # per order: the store that last had its lines (option_build.park)
         self.kind = net.node_kind
         self.stores = np.flatnonzero(self.kind == STORE)
         self.fdcs = np.flatnonzero(self.kind == FDC)
