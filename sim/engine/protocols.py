@@ -118,6 +118,9 @@ class SimState(Protocol):
     @property
     def mean_order_l(self) -> float: ...
 
+    # per order: the store that last had its lines (option_build.park), grown and written by that step
+    park_witness: np.ndarray
+
     # routing estimates calibrated by delivery (N,), changed in place
     @property
     def realised(self) -> np.ndarray: ...
