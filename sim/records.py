@@ -50,6 +50,7 @@ class OrderRecords:
     cost_split: np.ndarray
     cost_penalty: np.ndarray  # lateness penalty (lost-sale cost is network-level, per day)
     missing_lines: np.ndarray  # int16, lines not delivered (0 for a complete order)
+    substituted_lines: np.ndarray | None = None  # int16, lines shipped as a substitute (None: substitution off)
 
     @property
     def n(self) -> int:
@@ -61,9 +62,11 @@ class OrderRecords:
 
     @property
     def perfect(self) -> np.ndarray:
-        """Delivered, on time, complete (one shipment, no missing line), at the requested tier or faster."""
-        return (self.on_time & (self.n_shipments == 1) & (self.missing_lines == 0)
-                & (self.served_tier >= 0) & (self.served_tier <= self.requested_tier))
+        """Delivered, on time, complete (one shipment, no missing line), at the requested tier or faster, and
+        (with substitution on) no line substituted: most platforms count a substituted order imperfect."""
+        out = (self.on_time & (self.n_shipments == 1) & (self.missing_lines == 0)
+               & (self.served_tier >= 0) & (self.served_tier <= self.requested_tier))
+        return out if self.substituted_lines is None else out & (self.substituted_lines == 0)
 
     @property
     def cost(self) -> np.ndarray:
@@ -81,6 +84,7 @@ class LineRecords:
     node: np.ndarray  # int32: the node that shipped it (-1 lost)
     served_tier: np.ndarray  # int8
     status: np.ndarray  # int8
+    substitute_sku: np.ndarray | None = None  # int32: the SKU shipped instead of `sku` (-1 none); None: off
 
 
 @dataclass

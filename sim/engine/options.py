@@ -78,6 +78,7 @@ class EpochOptions:
     offer: np.ndarray  # (P,) a downgrade offer
     lost_cost: np.ndarray  # (n,) the order's lost-sale cost
     ships: ShipmentRows | None = None  # shipment rows, for a router that splits
+    sub_sku: np.ndarray | None = None  # (L,) substitute SKU of each entry (-1 none); None: substitution off
 
     @property
     def n(self) -> int:

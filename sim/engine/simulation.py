@@ -33,6 +33,7 @@ from sim.engine.routing_step import route_epoch
 from sim.engine.shipments import deliver_shipments
 from sim.engine.staffing import build_shifts, rider_report
 from sim.engine.store import StoreOps
+from sim.engine.substitution import SubstituteRule, line_uniforms
 from sim.engine.warehouse import Waves
 from sim.inventory.initial import place_initial_stock
 from sim.inventory.perishables import cap_fresh_targets, fresh_draw, unfilled
@@ -73,6 +74,7 @@ class Simulation:
         self.pipeline = Pipeline()
         self.given = place_initial_stock(sc, net, cat, self.inv, self.pipeline)  # nodes a stock file specifies
         self.book = OrderBook()
+        self.subst = SubstituteRule.from_scenario(sc, cat)  # tiers.substitution (None: off)
         self.kind = net.node_kind
         self.stores = np.flatnonzero(self.kind == STORE)
         self.fdcs = np.flatnonzero(self.kind == FDC)
@@ -242,6 +244,10 @@ class Simulation:
             orders = demand_day(self.sc, self.net, self.cat, self.streams, day)
             self.forecaster.observe(day, orders)  # forecast(d) uses days < d only
             self.book.add_day(orders, warmup=day < self.warmup)
+            if self.subst is not None:
+                line_city = np.repeat(orders.city, orders.lines_per_order())
+                self.book.line_sub_u = np.concatenate([self.book.line_sub_u, line_uniforms(
+                    self.streams, self.forecaster.profile.date(day), line_city, list(self.net.city_names))])
             if self.ops.trip is not None:
                 date = self.forecaster.profile.date(day)
                 self.trip_u = np.concatenate([self.trip_u, trip_uniforms(self.streams, date, orders.city,
@@ -424,7 +430,7 @@ class Simulation:
         days = DayRecords(day=np.arange(n_days, dtype=np.int32), warmup=np.arange(n_days) < self.warmup,
                           costs={k: v[:n_days].copy() for k, v in self.day_costs.items()},
                           utilisation={})
-        orders, lines = self.book.records(self.preferred)
+        orders, lines = self.book.records(self.preferred, substitution=self.subst is not None)
         return RunRecords(orders=orders, lines=lines, inventory=self.inv.records(), days=days,
                           nodes=NodeRecords(busy_s=busy, available_s=avail), router=self.stats,
                           measured_days=self.days, warmup_days=self.warmup, riders=riders)

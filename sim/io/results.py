@@ -104,7 +104,8 @@ def orders_table(records: RunRecords, network: Any) -> pa.Table:
 
 def lines_table(records: RunRecords, network: Any, catalog: Any = None) -> pa.Table:
     """lines.parquet: one row per order line, node ids as strings (null when none). With a products
-    table (``catalog.sku_id`` set) two more columns follow: the planner's ``sku_id`` and ``sku_name``."""
+    table (``catalog.sku_id`` set) two more columns follow: the planner's ``sku_id`` and ``sku_name``. With
+    substitution on (``tiers.substitution``) ``substitute_sku`` follows: the SKU shipped instead (null: none)."""
     ln = records.lines
     table = pa.Table.from_arrays([
         pa.array(ln.order_id.astype(np.int64)), pa.array(ln.sku.astype(np.int32)), pa.array(ln.qty.astype(np.int32)),
@@ -114,6 +115,9 @@ def lines_table(records: RunRecords, network: Any, catalog: Any = None) -> pa.Ta
     if catalog is not None and getattr(catalog, "sku_id", None) is not None:
         table = table.append_column(pa.field("sku_id", pa.string()), _names(ln.sku, catalog.sku_id))
         table = table.append_column(pa.field("sku_name", pa.string()), _names(ln.sku, catalog.sku_name))
+    if ln.substitute_sku is not None:
+        sub = ln.substitute_sku.astype(np.int32)
+        table = table.append_column(pa.field("substitute_sku", pa.int32()), pa.array(sub, mask=sub < 0))
     return table
 
 

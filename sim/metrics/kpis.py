@@ -239,6 +239,8 @@ def compute_kpis(records: RunRecords, network: Any, sku_value_cny: np.ndarray, m
 
     rs = records.router
     extra = {} if records.riders is None else {"riders": _riders(records, f, daily)}
+    if lines.substitute_sku is not None:  # tiers.substitution: lines shipped as a substitute / lines
+        extra["substitution_rate"] = rate((measured_lines & (lines.substitute_sku >= 0)).sum(), n_lines)
     return {
         "orders": n,
         "delivered": int((f.delivered & m).sum()),

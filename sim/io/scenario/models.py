@@ -636,11 +636,33 @@ class Lateness(Model):
     far_per_day_cny: NonNegFloat = 5.0
 
 
+class Substitution(Model):
+    """A customer whose line is short at a node may take a substitute SKU there (issue #14, sim/engine/substitution.py):
+    the most popular SKU of the same category within ``value_band`` of the line's unit value that the node holds
+    in stock, eligible at the node's tier and not already in the order. Tried before a slower-tier offer; a
+    substituted order is never perfect. ``enabled: false`` = the engine before (stock-out: offer or lost)."""
+
+    enabled: bool = Field(True, description="offer substitutes for short lines; false = the engine before")
+    accept: Prob = Field(
+        0.45, description="probability a customer takes a substitute for a short line [params: Calibration targets, "
+                          "response to a stock-out: ~45% substitute (26% other brand + 19% other size/variety), "
+                          "GMA/FMI/CIES; the shopper sees the shortage when ordering, as in a store]")
+    accept_by_category: dict[Ident, Prob] = Field(
+        default_factory=dict, description="per catalog category, overrides accept (e.g. fresh produce is "
+                                          "substituted less; assumption, no public split by category)")
+    value_band: NonNegFloat = Field(
+        0.3, description="a substitute's unit value lies within this share of the line's (|v'/v - 1| <= band; "
+                         "assumption: a like-for-like item in the same price range, parameters.md has no figure)")
+
+
 class Tiers(Model):
     near: NearTier = NearTier()
     mid: MidTier = MidTier()
     far: FarTier = FarTier()
     downgrade_acceptance: Acceptance = Acceptance()
+    substitution: Substitution = Field(
+        Substitution(), description="substitutes for short lines before a slower-tier offer [params: Calibration "
+                                    "targets, response to a stock-out] (issue #14; enabled: false = the engine before)")
     lateness_penalty: Lateness = Lateness()
 
 
