@@ -238,7 +238,7 @@ def compute_kpis(records: RunRecords, network: Any, sku_value_cny: np.ndarray, m
     breakdown.update(daily)
 
     rs = records.router
-    extra = {} if records.riders is None else {"riders": _riders(records, f, daily)}
+    extra: dict[str, Any] = {} if records.riders is None else {"riders": _riders(records, f, daily)}
     if lines.substitute_sku is not None:  # tiers.substitution: lines shipped as a substitute / lines
         extra["substitution_rate"] = rate((measured_lines & (lines.substitute_sku >= 0)).sum(), n_lines)
     return {
