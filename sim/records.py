@@ -51,6 +51,7 @@ class OrderRecords:
     cost_penalty: np.ndarray  # lateness penalty (lost-sale cost is network-level, per day)
     missing_lines: np.ndarray  # int16, lines not delivered (0 for a complete order)
     substituted_lines: np.ndarray | None = None  # int16, lines shipped as a substitute (None: substitution off)
+    oversold: np.ndarray | None = None  # bool, sent back once from a store whose shelf was short (None: offline off)
 
     @property
     def n(self) -> int:
@@ -90,7 +91,7 @@ class LineRecords:
 @dataclass
 class InventoryRecords:
     """Per day x node x SKU with any stock or activity that day (flow conservation holds per row:
-    start + received - shipped - transferred_out - spoiled == end)."""
+    start + received - shipped - transferred_out - spoiled (- sold_offline) == end)."""
 
     day: np.ndarray  # int32 day index from the simulation start
     node: np.ndarray  # int32
@@ -102,6 +103,7 @@ class InventoryRecords:
     spoiled: np.ndarray
     end: np.ndarray
     lost_demand: np.ndarray  # units of lost or downgraded lines whose preferred node this was
+    sold_offline: np.ndarray | None = None  # units sold over a shop's counter (None: nodes.stores.offline off)
 
 
 @dataclass

@@ -31,6 +31,7 @@ class OrderBook:
         self.status = np.empty(0, np.int8)
         self.promised_s, self.delivered_s, self.deadline_s, self.pick_start_s = z, z, z, z
         self.downgraded = np.empty(0, bool)
+        self.oversold = np.empty(0, bool)  # sent back from a store whose shelf was short (sim.engine.offline)
         self.cost_handling, self.cost_transport, self.cost_penalty, self.cost_split = z, z, z, z
         self.carry = np.empty(0, np.int64)
         self.next_new = 0
@@ -72,6 +73,7 @@ class OrderBook:
         for name in ("promised_s", "delivered_s", "deadline_s", "pick_start_s"):
             setattr(self, name, cat([getattr(self, name), np.full(n, np.nan)]))
         self.downgraded = cat([self.downgraded, np.zeros(n, bool)])
+        self.oversold = cat([self.oversold, np.zeros(n, bool)])
         for name in ("cost_handling", "cost_transport", "cost_penalty", "cost_split"):
             setattr(self, name, cat([getattr(self, name), np.zeros(n)]))
 
@@ -109,8 +111,10 @@ class OrderBook:
         self.carry = np.empty(0, np.int64)
         return out
 
-    def records(self, preferred: np.ndarray, substitution: bool = False) -> tuple[OrderRecords, LineRecords]:
-        """The order and line records; with `substitution` the lines' substitutes and the orders' count of them."""
+    def records(self, preferred: np.ndarray, substitution: bool = False,
+                offline: bool = False) -> tuple[OrderRecords, LineRecords]:
+        """The order and line records; with `substitution` the lines' substitutes and the orders' count of them,
+        with `offline` the orders' oversold flags."""
         n_lines = np.diff(self.line_offsets)
         sub = np.where(self.line_sku != self.line_ordered, self.line_sku, -1).astype(np.int32) if substitution else None
         pref = np.where(self.requested_tier >= 0, preferred[self.requested_tier, self.zone], -1)
@@ -124,7 +128,8 @@ class OrderBook:
             cost_penalty=self.cost_penalty,
             missing_lines=np.where(self.status == LOST, n_lines, 0).astype(np.int16),
             substituted_lines=None if sub is None else np.bincount(
-                np.repeat(np.arange(self.n), n_lines), weights=sub >= 0, minlength=self.n).astype(np.int16))
+                np.repeat(np.arange(self.n), n_lines), weights=sub >= 0, minlength=self.n).astype(np.int16),
+            oversold=self.oversold.copy() if offline else None)
         def rep(a: np.ndarray) -> np.ndarray:
             return np.repeat(a, n_lines)
 

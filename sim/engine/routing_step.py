@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from sim.engine.dispatch import apply_orders
+from sim.engine.offline import oversell
 from sim.engine.option_build import acceptance_matrix, build_options, classify
 from sim.engine.options import EpochOptions, lines_of
 from sim.engine.shipments import apply_split, make_split, split_rows
@@ -62,6 +63,8 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     batch, opt = price(sim, ep)
     choice = solve(sim, ep, batch, opt)
     chosen = repair(sim, ep, choice.pair)  # copies before it unassigns: choice.pair stays the router's choice
+    if sim.offline is not None:  # nodes.stores.offline: a store whose shelf is short sends the order back
+        chosen = oversell(sim, ep, chosen)
     dispatch(sim, ep, chosen, choice, batch.split)
     if sim.explain is not None:  # `run --explain` only: reads the epoch, changes nothing
         sim.explain.record(sim, ep, batch, opt, choice.pair, chosen)

@@ -26,6 +26,7 @@ from sim.demand import demand_day
 from sim.demand.forecast import Forecaster, catchment
 from sim.engine.book import SHIP_BASE, OrderBook
 from sim.engine.explain import ExplainRecorder
+from sim.engine.offline import OfflineSales
 from sim.engine.options import Candidates
 from sim.engine.parcel import Parcels
 from sim.engine.riders import N_U, TripParams, trip_uniforms
@@ -88,6 +89,10 @@ class Simulation:
                      Candidates.build(covers, net.road_km, self.fdcs)]
         self.preferred = np.stack([catchment(net, STORE), catchment(net, FDC), catchment(net, NDC)])
         self._init_ops()
+        # nodes.stores.offline: counter sales at shops from the online stock, seen online after a sync lag
+        self.offline = OfflineSales.from_scenario(sc, net, S, self.stores, self.forecaster.profile.hour_share,
+                                                  (self.store_open_s, self.store_close_s))
+        self.inv.offline = self.offline is not None
         self.day_costs = {k: np.zeros(self.total_days + MAX_DRAIN_DAYS + 1) for k in DAILY_COSTS}
         self.stats = RouterStats()
         self.busy_mark: dict[str, np.ndarray] = {}
@@ -244,6 +249,9 @@ class Simulation:
             orders = demand_day(self.sc, self.net, self.cat, self.streams, day)
             self.forecaster.observe(day, orders)  # forecast(d) uses days < d only
             self.book.add_day(orders, warmup=day < self.warmup)
+            if self.offline is not None:
+                self.offline.draw_day(self.streams, self.forecaster.profile.date(day), day, rate,
+                                      self.net.node_city[self.stores], list(self.net.city_names))
             if self.subst is not None:
                 line_city = np.repeat(orders.city, orders.lines_per_order())
                 self.book.line_sub_u = np.concatenate([self.book.line_sub_u, line_uniforms(
@@ -302,14 +310,20 @@ class Simulation:
         volume = np.array([getattr(c, "volume_m3", np.inf) for c in caps], float)
         method = self.sc.forecast.method
         seen = self.realised_n > 0
+        forecast: np.ndarray = self.forecaster.forecast(day)
+        ahead: Callable[[int], np.ndarray] = self.forecaster.forecast
+        if self.offline is not None:  # the policies see the shops' counter sales as demand
+            off = self.offline
+            forecast = off.forecast(forecast)
+            ahead = lambda d: off.forecast(self.forecaster.forecast(d))  # noqa: E731
         transport = np.where(seen, self.realised / np.maximum(self.realised_n, 1), np.nan)
         ctx = PolicyContext(
-            day=day, forecast=self.forecaster.forecast(day), cover_s=cover, node_kind=self.kind, slots=slots,
+            day=day, forecast=forecast, cover_s=cover, node_kind=self.kind, slots=slots,
             volume_m3=volume, volume_l=self.cat.volume_l, value_cny=self.cat.value_cny,
             popularity=self.cat.popularity, on_hand=self.inv.on_hand, supplier=net.supplier,
             review_s=self.sc.inventory.review_period_days * DAY, position=self.inv.position(),
             # moving_average cannot look ahead without moving its window; the others can
-            forecast_ahead=None if method == "moving_average" else self.forecaster.forecast,
+            forecast_ahead=None if method == "moving_average" else ahead,
             forecast_cv=float(np.sqrt(np.expm1(self.forecaster.sigma**2))) if method == "oracle" else None,
             costs=policy_costs(self.sc, net, self.cat, transport_cny=np.where(seen, transport, np.nan)
                                if seen.any() else None))
@@ -338,6 +352,9 @@ class Simulation:
 
     def _close_day(self, day: int) -> None:
         sc, inv = self.sc, self.inv
+        if self.offline is not None:  # the day's counter sales, synced at the close (the till's day end)
+            self.offline.apply((day + 1) * DAY, inv)
+            self.offline.sync(inv)
         inv.apply_picks((day + 1) * DAY)
         spoiled = inv.age_and_spoil()
         self.day_costs["spoilage"][day] += float((spoiled * self.cat.value_cny[None, :]).sum())
@@ -353,6 +370,8 @@ class Simulation:
         if self.pipeline.next_arrival() <= t:
             arr = self.pipeline.arrivals(t)
             self.inv.receive(arr.node, arr.sku, arr.qty, from_pipeline=True)
+        if self.offline is not None:
+            self.offline.apply(t, self.inv)
         if self.ops.next_departure() < t:
             self.ops.flush(t)
         idx = self.book.take_batch(t)
@@ -430,7 +449,8 @@ class Simulation:
         days = DayRecords(day=np.arange(n_days, dtype=np.int32), warmup=np.arange(n_days) < self.warmup,
                           costs={k: v[:n_days].copy() for k, v in self.day_costs.items()},
                           utilisation={})
-        orders, lines = self.book.records(self.preferred, substitution=self.subst is not None)
+        orders, lines = self.book.records(self.preferred, substitution=self.subst is not None,
+                                          offline=self.offline is not None)
         return RunRecords(orders=orders, lines=lines, inventory=self.inv.records(), days=days,
                           nodes=NodeRecords(busy_s=busy, available_s=avail), router=self.stats,
                           measured_days=self.days, warmup_days=self.warmup, riders=riders)

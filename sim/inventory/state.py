@@ -17,7 +17,7 @@ from sim.units import DAY
 class InventoryState:
     """All stock in the network; every mutation keeps on_hand >= reserved >= 0."""
 
-    def __init__(self, n_nodes: int, n_skus: int, shelf_life_days: np.ndarray) -> None:
+    def __init__(self, n_nodes: int, n_skus: int, shelf_life_days: np.ndarray, offline: bool = False) -> None:
         shape = (n_nodes, n_skus)
         self.on_hand = np.zeros(shape, np.int64)
         self.reserved = np.zeros(shape, np.int64)
@@ -28,6 +28,8 @@ class InventoryState:
         self.transferred_out = np.zeros(shape, np.int64)
         self.spoiled = np.zeros(shape, np.int64)
         self.lost_demand = np.zeros(shape, np.int64)
+        self.offline = offline  # counter sales at shops (sim.engine.offline): the sold_offline flow is recorded
+        self.sold_offline = np.zeros(shape, np.int64)
         # perishables: units received per day cohort, [age_slot, node, perishable sku]
         life = np.where(np.isfinite(shelf_life_days), np.ceil(shelf_life_days), 0).astype(np.int64)
         self.perishable = np.flatnonzero(life > 0)
@@ -68,6 +70,14 @@ class InventoryState:
         np.add.at(self.reserved, (node, sku), -qty)
         np.add.at(self.on_hand, (node, sku), -qty)
         np.add.at(self.shipped, (node, sku), qty)
+        self._consume_cohorts(node, sku, qty)
+
+    def sell_offline(self, node: np.ndarray, sku: np.ndarray, qty: np.ndarray) -> None:
+        """Units sold over a shop's counter leave the stock (when the online view learns of them); never units
+        reserved for online orders (the shop locks them)."""
+        qty = np.minimum(qty, self.on_hand[node, sku] - self.reserved[node, sku])
+        np.add.at(self.on_hand, (node, sku), -qty)
+        np.add.at(self.sold_offline, (node, sku), qty)
         self._consume_cohorts(node, sku, qty)
 
     def transfer_out(self, node: np.ndarray, sku: np.ndarray, qty: np.ndarray) -> None:
@@ -136,19 +146,23 @@ class InventoryState:
         """Apply the day's remaining picks, record one row per active cell, reset the flows."""
         self.apply_picks((day + 1) * DAY)
         active = (self.start | self.received | self.shipped | self.transferred_out | self.spoiled
-                  | self.on_hand | self.lost_demand) != 0
+                  | self.on_hand | self.lost_demand | self.sold_offline) != 0
         node, sku = np.nonzero(active)
         self._rows.append(InventoryRecords(
             day=np.full(node.size, day, np.int32), node=node.astype(np.int32), sku=sku.astype(np.int32),
             start=self.start[active], received=self.received[active], shipped=self.shipped[active],
             transferred_out=self.transferred_out[active], spoiled=self.spoiled[active],
-            end=self.on_hand[active].copy(), lost_demand=self.lost_demand[active]))
+            end=self.on_hand[active].copy(), lost_demand=self.lost_demand[active],
+            sold_offline=self.sold_offline[active] if self.offline else None))
         self.start = self.on_hand.copy()
-        for a in (self.received, self.shipped, self.transferred_out, self.spoiled, self.lost_demand):
+        for a in (self.received, self.shipped, self.transferred_out, self.spoiled, self.lost_demand, self.sold_offline):
             a.fill(0)
 
     def records(self) -> InventoryRecords:
         rows = self._rows
         fields = InventoryRecords.__dataclass_fields__
-        return InventoryRecords(**{f: np.concatenate([getattr(r, f) for r in rows]) if rows else np.empty(0, np.int64)
-                                   for f in fields})
+        out = {f: np.concatenate([getattr(r, f) for r in rows]) if rows else np.empty(0, np.int64)
+               for f in fields if f != "sold_offline"}
+        sold = np.concatenate([r.sold_offline for r in rows if r.sold_offline is not None]) if rows and self.offline \
+            else None
+        return InventoryRecords(**out, sold_offline=sold)

@@ -302,7 +302,13 @@ for _rk, _l, _u, _b, _d in _RIDERS:
 register(Kpi("substitution_rate", "Substituted lines", "%", None,
              "lines of measured orders shipped as a substitute SKU (the customer took one for a short line, "
              "tiers.substitution) / lines of measured orders", ("kpis.json", "run")))
-OPTIONAL = ("riders.", "cost_breakdown_cny.rider_idle", "substitution_rate")  # kpis.json keys only some runs have
+register(Kpi("offline.oversell_rate", "Oversold orders", "%", "lower",
+             "measured orders a store sent back because units the online view showed had just been sold over its "
+             "counter (nodes.stores.offline sync lag) / orders created", ("kpis.json", "run")))
+register(Kpi("offline.store_unit_share", "Counter share of store units", "%", None,
+             "units sold over the stores' counters / all units the stores sold (counter + online orders), measured "
+             "days", ("kpis.json", "run")))
+OPTIONAL = ("riders.", "cost_breakdown_cny.rider_idle", "substitution_rate", "offline.")  # keys only some runs have
 for _r in ("pickers", "riders", "vans"):
     register(Kpi(f"utilisation.{_r}", f"{_r.capitalize()} utilisation", "%", None,
                  f"busy / available {_r[:-1]}-seconds summed over nodes, whole run", ("kpis.json", "run")))

@@ -149,6 +149,10 @@ class StoreCapacity(Model):
     service_hours: tuple[Clock, Clock] | None = Field(
         None, description="this store's near service hours (a brand store e.g. 10:00-22:00, a flash warehouse "
         "00:00-24:00 [params: Stores, flash warehouses open around the clock]); None: tiers.near.service_hours")
+    offline_share: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.4, description="share of a shop's units sold over the counter from the same stock (issue #14, "
+        "nodes.stores.offline): 0.4 for a brand store [params: Stores, Hema's first store ~60% of orders online]; "
+        "0 for a store with no counter (a flash warehouse / dark store)")
 
     @model_validator(mode="after")
     def _check_hours(self) -> StoreCapacity:
@@ -274,8 +278,33 @@ class StoreKind(Model):
         default_factory=dict, description="overrides of the group's capacity fields for stores of this kind")
 
 
+class OfflineSales(Model):
+    """Over-the-counter sales at stores that are shops (issue #14, sim/engine/offline.py): each store with
+    ``capacity.offline_share`` s > 0 sells s / (1 - s) units offline per unit of its online catchment's demand,
+    within its service hours, from the shelf the online orders also draw on; the online view of the shelf learns
+    of them every ``sync_s`` seconds, so an online order can be routed to units just sold (an oversell)."""
+
+    enabled: bool = Field(True, description="offline sales and sync lag; false = the engine before")
+    sync_s: NonNegFloat = Field(
+        300.0, description="seconds between the store's till and its online stock view (0 = at once, never an "
+        "oversell); assumption: stores sync their POS stock to the platform every few minutes [params: the seed's "
+        "线下门店 ... 将库存商品同步至线上]")
+    by_hour: tuple[NonNegFloat, ...] | None = Field(
+        None, description="24 hourly shares of the counter's sales (own intraday profile); None: the online "
+        "intraday profile (demand.intraday) [assumption: no public split of counter sales by hour]")
+
+    @model_validator(mode="after")
+    def _check(self) -> OfflineSales:
+        if self.by_hour is not None and (len(self.by_hour) != 24 or sum(self.by_hour) <= 0):
+            raise ValueError(f"by_hour: needs 24 hourly shares with a positive sum, got {len(self.by_hour)}")
+        return self
+
+
 class StoreGroup(_Group):
     capacity: StoreCapacity = StoreCapacity()
+    offline: OfflineSales = Field(
+        OfflineSales(), description="counter sales at shops from the online stock, seen online after a sync lag "
+        "(issue #14; enabled: false = the engine before)")
     kinds: tuple[StoreKind, ...] = Field((), description="kinds of the stores placed by count_per_city; the "
                                          "stores no kind takes keep the group's capacity")
     trip: RiderTrip = RiderTrip()
