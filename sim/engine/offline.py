@@ -50,7 +50,7 @@ class OfflineSales:
         self.stores, self.factor = stores, factor  # factor s / (1 - s) per store row
         self.by_hour, self.open_s, self.close_s, self.sync_s = by_hour, open_s, close_s, float(sync_s)
         self.unsynced = np.zeros(shape, np.int64)  # units sold at the counter the online view still shows
-        self.next_sync = 0.0
+        self.next_sync = self.sync_s  # syncs at every multiple of sync_s (the first epoch at or after it)
         self.t = np.zeros(0)
         self.node = np.zeros(0, np.int64)
         self.sku = np.zeros(0, np.int64)
