@@ -337,8 +337,16 @@ def test_inventory(run):
         units = s["end"].sum() / n
         close(k["avg_units"][kind], units, rel=1e-12)
         close(k["avg_value_cny"][kind], s["value"].sum() / n, rel=1e-9)
-        out = (s["shipped"].sum() + s["transferred_out"].sum()) / n
+        # a shop's stock also turns over its counter (nodes.stores.offline, on in the toy)
+        out = (s["shipped"].sum() + s["transferred_out"].sum() + s["sold_offline"].sum()) / n
         close(k["days_of_supply"][kind], rate(units, out), rel=1e-12)
+    # the counter: units sold offline / all units the stores sold; orders sent back by a short shelf
+    st = inv[inv["kind"] == "store"]
+    off = st["sold_offline"].sum()
+    close(run["k"]["offline"]["store_unit_share"], rate(off, off + st["shipped"].sum()), rel=1e-12)
+    assert 0.2 < run["k"]["offline"]["store_unit_share"] < 0.45  # the toy's stores are shops (0.4 of units)
+    o = run["orders"]
+    close(run["k"]["offline"]["oversell_rate"], o.loc[~o["warmup"], "oversold"].mean())
 
 
 def test_by_day(run, frame):
