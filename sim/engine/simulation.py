@@ -93,6 +93,7 @@ class Simulation:
         self.offline = OfflineSales.from_scenario(sc, net, S, self.stores, self.forecaster.profile.hour_share,
                                                   (self.store_open_s, self.store_close_s))
         self.inv.offline = self.offline is not None
+        self.inv.carry_age = bool(sc.inventory.fresh.enabled and sc.inventory.fresh.carry_age)
         self.day_costs = {k: np.zeros(self.total_days + MAX_DRAIN_DAYS + 1) for k in DAILY_COSTS}
         self.stats = RouterStats()
         self.busy_mark: dict[str, np.ndarray] = {}
@@ -333,7 +334,8 @@ class Simulation:
             targets[self.given] = np.minimum(targets[self.given], self.inv.position()[self.given])
         if self.sc.inventory.fresh.enabled:
             if self.sc.inventory.fresh.forward_cap:
-                targets = cap_fresh_targets(targets, ctx.forecast, self.cat.shelf_life_s / DAY, net.supplier, self.kind)
+                targets = cap_fresh_targets(targets, ctx.forecast, self.cat.shelf_life_s / DAY, net.supplier, self.kind,
+                                            carry_age=self.inv.carry_age)
             self.fresh_targets = targets
         self.la_rate = ctx.forecast / DAY
         self.la_orders = ctx.forecast.sum(axis=1) / max(self.forecaster.units_per_order, 1e-9)
@@ -369,7 +371,9 @@ class Simulation:
     def _epoch(self, t: float) -> None:
         if self.pipeline.next_arrival() <= t:
             arr = self.pipeline.arrivals(t)
-            self.inv.receive(arr.node, arr.sku, arr.qty, from_pipeline=True)
+            origin = arr.origins()  # inventory.fresh.carry_age: fresh units arrive as old as they left, plus the road
+            slot = np.where(origin >= 0, int(t // DAY) - origin, 0) if self.inv.carry_age else None
+            self.inv.receive(arr.node, arr.sku, arr.qty, from_pipeline=True, slot=slot)
         if self.offline is not None:
             self.offline.apply(t, self.inv)
         if self.ops.next_departure() < t:
