@@ -4,7 +4,8 @@ Rule. For an order with no primary option (no node at its requested tier or fast
 or none can take it now) that is not waiting out a store queue, every candidate pair at the requested
 tier or faster that is feasible, has capacity and whose lines are all eligible at its tier is tried
 with substitutes: each short line (on hand - reserved < qty) is replaced by the **most popular SKU of
-the same category whose unit value lies within ``value_band`` of the line's** (|v'/v - 1| <= band),
+the same category whose unit value lies within ``value_band`` of the line's** (|v'/v - 1| <= band;
+among the ``candidates`` most popular such SKUs, the list of similar items a customer looks at)
 that the node holds in the line's quantity, that is eligible at the node's tier and that is not
 already in the order. The customer takes it iff the line's substitution uniform is below the
 category's acceptance (``tiers.substitution.accept`` / ``accept_by_category``, default 0.45 from the
@@ -49,12 +50,13 @@ class SubstituteRule:
         if not s.enabled:
             return None
         by_cat = np.array([s.accept_by_category.get(name, s.accept) for name in cat.category_names], float)
-        return cls.build(cat.category, cat.value_cny, cat.rank, by_cat[cat.category], float(s.value_band))
+        return cls.build(cat.category, cat.value_cny, cat.rank, by_cat[cat.category], float(s.value_band),
+                         int(s.candidates))
 
     @classmethod
     def build(cls, category: np.ndarray, value: np.ndarray, rank: np.ndarray, accept: np.ndarray,
-              band: float) -> SubstituteRule:
-        """Candidates of SKU i: SKUs j != i of i's category with |v_j / v_i - 1| <= band, by rank."""
+              band: float, k: int = 1 << 30) -> SubstituteRule:
+        """Candidates of SKU i: the `k` most popular SKUs j != i of i's category with |v_j / v_i - 1| <= band."""
         S = category.size
         by_rank = np.argsort(rank, kind="stable")
         cands_of: list[np.ndarray] = [np.zeros(0, np.int64)] * S
@@ -63,7 +65,7 @@ class SubstituteRule:
             v = value[members]
             ok = (np.abs(v[None, :] / v[:, None] - 1.0) <= band + 1e-12) & (members[None, :] != members[:, None])
             for i, m in enumerate(members):
-                cands_of[int(m)] = members[ok[i]]
+                cands_of[int(m)] = members[ok[i]][:k]
         counts = np.array([r.size for r in cands_of], np.int64)
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         cands = np.concatenate(cands_of) if S else np.zeros(0, np.int64)

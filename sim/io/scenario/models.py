@@ -682,6 +682,9 @@ class Substitution(Model):
     value_band: NonNegFloat = Field(
         0.3, description="a substitute's unit value lies within this share of the line's (|v'/v - 1| <= band; "
                          "assumption: a like-for-like item in the same price range, parameters.md has no figure)")
+    candidates: PosInt = Field(
+        20, description="the customer considers the most popular this many SKUs of the category within the band "
+                        "(the app's list of similar items; assumption) and takes the first the node holds")
 
 
 class Tiers(Model):

@@ -39,6 +39,13 @@ def test_rule_same_category_within_the_value_band_most_popular_first() -> None:
     assert cands(5) == []  # alone in its category
 
 
+def test_rule_keeps_the_k_most_popular() -> None:
+    category = np.zeros(5, int)
+    r = SubstituteRule.build(category, np.full(5, 10.0), np.array([4, 3, 2, 1, 0]), np.ones(5), band=0.3, k=2)
+    assert r.cands[r.offsets[0]:r.offsets[1]].tolist() == [4, 3]
+    assert r.cands[r.offsets[4]:r.offsets[5]].tolist() == [3, 2]
+
+
 def test_rule_band_edge() -> None:
     r = SubstituteRule.build(np.zeros(2, int), np.array([10.0, 7.0]), np.array([0, 1]), np.ones(2), band=0.3)
     assert r.cands[r.offsets[0]:r.offsets[1]].tolist() == [1]  # 7 / 10 - 1 = -0.3: on the edge, in
@@ -150,6 +157,7 @@ def test_substituted_lines_are_shipped_and_never_perfect(runs: dict[str, Path]) 
     dlv.index.names = shipped.index.names
     pd.testing.assert_series_equal(shipped.sort_index(), dlv.sort_index().astype(shipped.dtype), check_names=False)
     flow = inv["start"] + inv["received"] - inv["shipped"] - inv["transferred_out"] - inv["spoiled"]
+    flow -= inv["sold_offline"] if "sold_offline" in inv.columns else 0  # counter sales (nodes.stores.offline)
     assert (flow == inv["end"]).all()
 
 
