@@ -94,6 +94,8 @@ class SimState(Protocol):
     @property
     def trip_u(self) -> np.ndarray: ...  # per order: its trip uniforms (riders' whole trips only)
     @property
+    def park_witness(self) -> np.ndarray: ...  # per order: the store that last had its lines (option_build.park)
+    @property
     def subst(self) -> SubstituteRule | None: ...  # tiers.substitution (None: off)
     @property
     def offline(self) -> OfflineSales | None: ...  # nodes.stores.offline: shops' counters (None: off)
