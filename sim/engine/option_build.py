@@ -9,7 +9,7 @@ and, after the shipment rows of a splitting router, ``classify``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -86,13 +86,13 @@ def candidates(sim: SimState, t: float, idx: np.ndarray) -> EpochOptions:
         accept=np.zeros(0), offer=e_b, lost_cost=np.zeros(0), parked=parked, capacity_done=parked is not None)
 
 
-def may_park(sim: Any) -> bool:
+def may_park(sim: SimState) -> bool:
     """Whether ``park`` applies: a router that takes whole orders only, and no ``--explain`` recording
     (which lists every candidate)."""
     return sim.explain is None and router_capabilities(sim.router).max_shipments <= 1
 
 
-def park(sim: Any, t: float, idx: np.ndarray, req: np.ndarray, p_row: np.ndarray, p_node: np.ndarray,
+def park(sim: SimState, t: float, idx: np.ndarray, req: np.ndarray, p_row: np.ndarray, p_node: np.ndarray,
          p_tier: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     """(n,) the batch orders certain to be carried this epoch with no option, so that their candidate pairs
     need not be built, estimated and priced (issue #19: at peaks ~10^5 orders wait out full stores).
@@ -105,10 +105,10 @@ def park(sim: Any, t: float, idx: np.ndarray, req: np.ndarray, p_row: np.ndarray
     looked for first where it was found last time (``sim.park_witness``), then among all its candidates."""
     b, n = sim.book, idx.size
     fast = p_tier <= req[p_row]
-    blocked: np.ndarray = np.bincount(p_row[fast & (capacity[p_node] > 0)], minlength=n) == 0
+    blocked = np.bincount(p_row[fast & (capacity[p_node] > 0)], minlength=n) == 0
     blocked &= t + float(sim.sc.router.epoch_s) <= b.deadline_s[idx]
     if not blocked.any():
-        return blocked
+        return cast(np.ndarray, blocked)
     if sim.park_witness.size < b.n:
         sim.park_witness = np.concatenate([sim.park_witness, np.full(b.n - sim.park_witness.size, -1, np.int64)])
     tod = t % DAY
@@ -128,11 +128,10 @@ def park(sim: Any, t: float, idx: np.ndarray, req: np.ndarray, p_row: np.ndarray
     first = np.full(n, -1, np.int64)
     first[pr[ok][::-1]] = pn[ok][::-1]  # the first in-stock candidate of each order
     sim.park_witness[idx[found]] = first[found]
-    parked: np.ndarray = blocked & (shortage | found)
-    return parked
+    return cast(np.ndarray, blocked & (shortage | found))
 
 
-def _near_stock(sim: Any, orders: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+def _near_stock(sim: SimState, orders: np.ndarray, nodes: np.ndarray) -> np.ndarray:
     """Per (order, store) pair: every line on hand less reserved and eligible for the near tier
     (``candidates``' stock test)."""
     b, inv = sim.book, sim.inv
@@ -207,7 +206,7 @@ def node_capacity(sim: SimState, ep: EpochOptions) -> None:
         ep.capacity_done = True
 
 
-def epoch_capacity(sim: Any, t: float, n_lines: np.ndarray, wave: int, ship_day: int) -> np.ndarray:
+def epoch_capacity(sim: SimState, t: float, n_lines: np.ndarray, wave: int, ship_day: int) -> np.ndarray:
     """(N,) ``node_capacity`` of a batch whose orders have `n_lines` lines."""
     cap = np.zeros(sim.net.n_nodes, np.int64)
     mean_lines = float(np.mean(n_lines)) if n_lines.size else 1.0

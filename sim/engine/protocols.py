@@ -94,8 +94,6 @@ class SimState(Protocol):
     @property
     def trip_u(self) -> np.ndarray: ...  # per order: its trip uniforms (riders' whole trips only)
     @property
-    def park_witness(self) -> np.ndarray: ...  # per order: the store that last had its lines (option_build.park)
-    @property
     def subst(self) -> SubstituteRule | None: ...  # tiers.substitution (None: off)
     @property
     def offline(self) -> OfflineSales | None: ...  # nodes.stores.offline: shops' counters (None: off)
@@ -125,6 +123,9 @@ class SimState(Protocol):
     def quote_slack_s(self) -> float: ...
     @property
     def mean_order_l(self) -> float: ...
+
+    # per order: the store that last had its lines (option_build.park), grown and written by that step
+    park_witness: np.ndarray
 
     # routing estimates calibrated by delivery (N,), changed in place
     @property

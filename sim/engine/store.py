@@ -294,8 +294,7 @@ class StoreOps:
         if todo.size:
             self._plan[todo] = self._plan_of(todo)
             self._plan_ok[todo] = True
-        plan: np.ndarray = self._plan[s]
-        return plan
+        return cast(np.ndarray, self._plan[s])
 
     def _plan_of(self, s: np.ndarray, batch: tuple[np.ndarray, ...] | None = None,
                  geo: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
