@@ -58,6 +58,8 @@ OFF = [f"{path}={json.dumps(v)}" for path, v in ADDED_OFF.items() if not isinsta
     "inventory.fresh.enabled=false",  # issue #14: daily fresh supply to the NDC, forward fresh caps
     "tiers.mid.rolling.enabled=false",  # issue #14: rolling mid cut-off (hourly waves)
     "tiers.mid.van_dispatch=all",  # issue #14: approx waves send every van (the engine before)
+    "tiers.substitution.enabled=false",  # issue #14: substitutes for short lines before an offer
+    "nodes.stores.offline.enabled=false",  # issue #14: counter sales at shops, online view's sync lag
 ]
 
 

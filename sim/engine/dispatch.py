@@ -11,6 +11,7 @@ import numpy as np
 
 from sim.assumptions import CARRY_GRACE_S
 from sim.engine.options import EpochOptions, lines_of
+from sim.engine.substitution import commit_substitutes
 from sim.records import LOST
 from sim.units import DAY, HOUR
 from sim.vocab import Tier
@@ -63,6 +64,7 @@ def apply_orders(sim: SimState, ep: EpochOptions, rows: np.ndarray | None, chose
     b.pick_start_s[ai] = pick_s
     cnt = b.n_lines(ai)
     lines = lines_of(b.line_offsets, ai)
+    commit_substitutes(sim, ep, ai, c, lines)  # tiers.substitution: the lines ship their substitutes
     sim.inv.reserve(np.repeat(node, cnt), b.line_sku[lines].astype(np.int64), b.line_qty[lines].astype(np.int64),
                     np.repeat(pick_s, cnt))
 

@@ -19,9 +19,11 @@ import numpy as np
 if TYPE_CHECKING:
     from sim.catalog_model import Catalog
     from sim.engine.book import OrderBook
+    from sim.engine.offline import OfflineSales
     from sim.engine.options import Candidates, EpochOptions
     from sim.engine.parcel import Parcels
     from sim.engine.store import StoreOps
+    from sim.engine.substitution import SubstituteRule
     from sim.engine.warehouse import Waves
     from sim.inventory.state import InventoryState
     from sim.io.scenario.models import Scenario
@@ -91,6 +93,10 @@ class SimState(Protocol):
     def parcels(self) -> Parcels: ...
     @property
     def trip_u(self) -> np.ndarray: ...  # per order: its trip uniforms (riders' whole trips only)
+    @property
+    def subst(self) -> SubstituteRule | None: ...  # tiers.substitution (None: off)
+    @property
+    def offline(self) -> OfflineSales | None: ...  # nodes.stores.offline: shops' counters (None: off)
 
     # per-row operation parameters (stores, FDCs, NDCs)
     @property

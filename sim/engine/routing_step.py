@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 
 from sim.engine.dispatch import apply_orders
+from sim.engine.offline import oversell
 from sim.engine.option_build import acceptance_matrix, build_options, classify
 from sim.engine.options import EpochOptions, lines_of
 from sim.engine.shipments import apply_split, make_split, split_rows
+from sim.engine.substitution import entries_of, substitute
 from sim.routing.base import Batch, CountsFallbacks, RoutesLines, option_stock, router_capabilities
 from sim.routing.lookahead import capacity_reservation, day_share, option_reservation
 from sim.routing.split import SplitRows
@@ -59,9 +61,13 @@ def route_epoch(sim: SimState, t: float, idx: np.ndarray) -> None:
     if max_shipments > 1:
         ep.ships = split_rows(sim, ep, max_shipments)
     classify(sim, ep)
+    if sim.subst is not None:  # tiers.substitution: substitutes for short lines before an offer
+        substitute(sim, ep)
     batch, opt = price(sim, ep)
     choice = solve(sim, ep, batch, opt)
     chosen = repair(sim, ep, choice.pair)  # copies before it unassigns: choice.pair stays the router's choice
+    if sim.offline is not None:  # nodes.stores.offline: a store whose shelf is short sends the order back
+        chosen = oversell(sim, ep, chosen)
     dispatch(sim, ep, chosen, choice, batch.split)
     if sim.sc.router.lookahead_demand == "served":
         count_served(sim, ep, chosen)
@@ -243,7 +249,8 @@ def repair(sim: SimState, ep: EpochOptions, chosen: np.ndarray) -> np.ndarray:
     cnt = end - start
     r = np.repeat(np.arange(rows.size), cnt)
     line = lines_of(b.line_offsets, idx[rows])
-    nd, sk, q = node[r], b.line_sku[line], b.line_qty[line].astype(np.int64)
+    sku = b.line_sku[line] if ep.sub_sku is None else ep.sku[entries_of(ep, chosen[rows])]  # with substitutes
+    nd, sk, q = node[r], sku, b.line_qty[line].astype(np.int64)
     key = nd.astype(np.int64) * inv.on_hand.shape[1] + sk
     o = np.lexsort((r, key))
     ks, qs = key[o], q[o]

@@ -101,13 +101,17 @@ def orders_table(records: RunRecords, network: Any) -> pa.Table:
         o.cost_handling.astype(np.float64), o.cost_transport.astype(np.float64), o.cost_split.astype(np.float64),
         o.cost_penalty.astype(np.float64),
     ]
-    return pa.Table.from_arrays([pa.array(c) if isinstance(c, np.ndarray) else c for c in cols],
-                                schema=ORDERS_SCHEMA)
+    table = pa.Table.from_arrays([pa.array(c) if isinstance(c, np.ndarray) else c for c in cols],
+                                 schema=ORDERS_SCHEMA)
+    if o.oversold is not None:  # nodes.stores.offline: sent back once from a store whose shelf was short
+        table = table.append_column(pa.field("oversold", pa.bool_()), pa.array(o.oversold.astype(bool)))
+    return table
 
 
 def lines_table(records: RunRecords, network: Any, catalog: Any = None) -> pa.Table:
     """lines.parquet: one row per order line, node ids as strings (null when none). With a products
-    table (``catalog.sku_id`` set) two more columns follow: the planner's ``sku_id`` and ``sku_name``."""
+    table (``catalog.sku_id`` set) two more columns follow: the planner's ``sku_id`` and ``sku_name``. With
+    substitution on (``tiers.substitution``) ``substitute_sku`` follows: the SKU shipped instead (null: none)."""
     ln = records.lines
     table = pa.Table.from_arrays([
         pa.array(ln.order_id.astype(np.int64)), pa.array(ln.sku.astype(np.int32)), pa.array(ln.qty.astype(np.int32)),
@@ -117,18 +121,26 @@ def lines_table(records: RunRecords, network: Any, catalog: Any = None) -> pa.Ta
     if catalog is not None and getattr(catalog, "sku_id", None) is not None:
         table = table.append_column(pa.field("sku_id", pa.string()), _names(ln.sku, catalog.sku_id))
         table = table.append_column(pa.field("sku_name", pa.string()), _names(ln.sku, catalog.sku_name))
+    if ln.substitute_sku is not None:
+        sub = ln.substitute_sku.astype(np.int32)
+        table = table.append_column(pa.field("substitute_sku", pa.int32()), pa.array(sub, mask=sub < 0))
     return table
 
 
 def inventory_table(records: RunRecords, network: Any) -> pa.Table:
-    """inventory.parquet: per day x node x SKU, sorted by (day, node, sku) so the bytes are canonical."""
+    """inventory.parquet: per day x node x SKU, sorted by (day, node, sku) so the bytes are canonical. With
+    counter sales at shops on (``nodes.stores.offline``) ``sold_offline`` follows: units sold over the counter
+    (start + received - shipped - transferred_out - spoiled - sold_offline = end)."""
     v = records.inventory
     order = np.lexsort((v.sku, v.node, v.day))
-    return pa.Table.from_arrays([
+    table = pa.Table.from_arrays([
         pa.array(v.day[order].astype(np.int32)), _names(v.node[order], network.node_ids),
         pa.array(v.sku[order].astype(np.int32)),
         *(pa.array(np.asarray(getattr(v, c))[order].astype(np.int64)) for c in INVENTORY_FLOWS),
     ], schema=INVENTORY_SCHEMA)
+    if v.sold_offline is not None:
+        table = table.append_column(pa.field("sold_offline", pa.int64()), pa.array(v.sold_offline[order].astype(np.int64)))
+    return table
 
 
 def nodes_table(records: RunRecords, network: Any) -> pa.Table:

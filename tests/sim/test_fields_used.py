@@ -52,6 +52,8 @@ CONDITIONS: dict[str, list[str]] = {
     "lanes.ndc_store": ["nodes.fdcs.count_per_city.Hangzhou=0"],
     "nodes.stores.capacity.rider_reach_s": ["nodes.stores.trip.return_to=pool", "nodes.stores.capacity.rider_reach_s=300"],
     "nodes.stores.trip.reach_cv": ["nodes.stores.trip.return_to=pool", "nodes.stores.capacity.rider_reach_s=300"],
+    # a sync lag of minutes oversells nothing on the tiny base run; hours do (tests/sim/engine/test_offline.py)
+    "nodes.stores.offline.sync_s": ["nodes.stores.offline.sync_s=7200"],
 }
 
 #: fields whose change cannot show on a toy run, and why (path prefix -> reason)
@@ -59,6 +61,8 @@ EXCEPTIONS: dict[str, str] = {
     "nodes.stores.capacity.service_hours": "null = the tier's hours; per-store hours in tests/unit/test_store_kinds.py",
     "nodes.stores.kinds": "empty here; store kinds in tests/unit/test_store_kinds.py",
     "nodes.stores.staffing.by_hour": "null = a constant fleet; shifts in tests/unit/test_rider_shifts.py",
+    "nodes.stores.offline.by_hour": "null = the online intraday profile; an own profile in "
+                                    "tests/sim/engine/test_offline.py (counter draw)",
     "nodes.stores.staffing.promotion_multiplier": "acts on demand.promotions dates only (none on the toy); "
                                                   "tests/unit/test_rider_shifts.py",
     "inventory.fresh.ndc_lead_time_h": "the daily fresh delivery lands before the NDC ships either way on this "

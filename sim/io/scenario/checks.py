@@ -101,6 +101,9 @@ def _check_references(sc: Scenario) -> list[str]:
     for cat in sc.demand.tier_mix_by_category:
         if cat not in categories:
             out.append(f"demand.tier_mix_by_category.{cat}: no such catalog category{suggest(cat, categories)}")
+    for cat in sc.tiers.substitution.accept_by_category:
+        if cat not in categories:
+            out.append(f"tiers.substitution.accept_by_category.{cat}: no such catalog category{suggest(cat, categories)}")
     if sc.demand.source == "file" and sc.demand.file is not None and not Path(sc.demand.file).exists():
         out.append(f"demand.file: file not found ({sc.demand.file})")
     return out

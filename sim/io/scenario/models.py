@@ -149,6 +149,10 @@ class StoreCapacity(Model):
     service_hours: tuple[Clock, Clock] | None = Field(
         None, description="this store's near service hours (a brand store e.g. 10:00-22:00, a flash warehouse "
         "00:00-24:00 [params: Stores, flash warehouses open around the clock]); None: tiers.near.service_hours")
+    offline_share: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.4, description="share of a shop's units sold over the counter from the same stock (issue #14, "
+        "nodes.stores.offline): 0.4 for a brand store [params: Stores, Hema's first store ~60% of orders online]; "
+        "0 for a store with no counter (a flash warehouse / dark store)")
 
     @model_validator(mode="after")
     def _check_hours(self) -> StoreCapacity:
@@ -274,8 +278,33 @@ class StoreKind(Model):
         default_factory=dict, description="overrides of the group's capacity fields for stores of this kind")
 
 
+class OfflineSales(Model):
+    """Over-the-counter sales at stores that are shops (issue #14, sim/engine/offline.py): each store with
+    ``capacity.offline_share`` s > 0 sells s / (1 - s) units offline per unit of its online catchment's demand,
+    within its service hours, from the shelf the online orders also draw on; the online view of the shelf learns
+    of them every ``sync_s`` seconds, so an online order can be routed to units just sold (an oversell)."""
+
+    enabled: bool = Field(True, description="offline sales and sync lag; false = the engine before")
+    sync_s: NonNegFloat = Field(
+        300.0, description="seconds between the store's till and its online stock view (0 = at once, never an "
+        "oversell); assumption: stores sync their POS stock to the platform every few minutes [params: the seed's "
+        "线下门店 ... 将库存商品同步至线上]")
+    by_hour: tuple[NonNegFloat, ...] | None = Field(
+        None, description="24 hourly shares of the counter's sales (own intraday profile); None: the online "
+        "intraday profile (demand.intraday) [assumption: no public split of counter sales by hour]")
+
+    @model_validator(mode="after")
+    def _check(self) -> OfflineSales:
+        if self.by_hour is not None and (len(self.by_hour) != 24 or sum(self.by_hour) <= 0):
+            raise ValueError(f"by_hour: needs 24 hourly shares with a positive sum, got {len(self.by_hour)}")
+        return self
+
+
 class StoreGroup(_Group):
     capacity: StoreCapacity = StoreCapacity()
+    offline: OfflineSales = Field(
+        OfflineSales(), description="counter sales at shops from the online stock, seen online after a sync lag "
+        "(issue #14; enabled: false = the engine before)")
     kinds: tuple[StoreKind, ...] = Field((), description="kinds of the stores placed by count_per_city; the "
                                          "stores no kind takes keep the group's capacity")
     trip: RiderTrip = RiderTrip()
@@ -636,11 +665,36 @@ class Lateness(Model):
     far_per_day_cny: NonNegFloat = 5.0
 
 
+class Substitution(Model):
+    """A customer whose line is short at a node may take a substitute SKU there (issue #14, sim/engine/substitution.py):
+    the most popular SKU of the same category within ``value_band`` of the line's unit value that the node holds
+    in stock, eligible at the node's tier and not already in the order. Tried before a slower-tier offer; a
+    substituted order is never perfect. ``enabled: false`` = the engine before (stock-out: offer or lost)."""
+
+    enabled: bool = Field(True, description="offer substitutes for short lines; false = the engine before")
+    accept: Prob = Field(
+        0.45, description="probability a customer takes a substitute for a short line [params: Calibration targets, "
+                          "response to a stock-out: ~45% substitute (26% other brand + 19% other size/variety), "
+                          "GMA/FMI/CIES; the shopper sees the shortage when ordering, as in a store]")
+    accept_by_category: dict[Ident, Prob] = Field(
+        default_factory=dict, description="per catalog category, overrides accept (e.g. fresh produce is "
+                                          "substituted less; assumption, no public split by category)")
+    value_band: NonNegFloat = Field(
+        0.3, description="a substitute's unit value lies within this share of the line's (|v'/v - 1| <= band; "
+                         "assumption: a like-for-like item in the same price range, parameters.md has no figure)")
+    candidates: PosInt = Field(
+        20, description="the customer considers the most popular this many SKUs of the category within the band "
+                        "(the app's list of similar items; assumption) and takes the first the node holds")
+
+
 class Tiers(Model):
     near: NearTier = NearTier()
     mid: MidTier = MidTier()
     far: FarTier = FarTier()
     downgrade_acceptance: Acceptance = Acceptance()
+    substitution: Substitution = Field(
+        Substitution(), description="substitutes for short lines before a slower-tier offer [params: Calibration "
+                                    "targets, response to a stock-out] (issue #14; enabled: false = the engine before)")
     lateness_penalty: Lateness = Lateness()
 
 
@@ -722,6 +776,13 @@ class FreshStock(Model):
     forward_cap: bool = Field(
         True, description="cap each forward node's fresh target at what it sells in its shelf life less a day: "
                           "ceil(echelon forecast x max(life - 1, 1)) [params: shelf life of fresh 2-5 days]")
+
+    carry_age: bool = Field(
+        False, description="a fresh unit keeps its age through transfers (NDC -> FDC -> store, the road counted): "
+        "it spoils a shelf life after it entered the network, not after it reached the last node, and a forward "
+        "node's cap keeps max(life - 1 - 2 x depth, 1) days (depth: lanes from the NDC) [params: fresh-goods loss "
+        "1-3% of units]; off by default until the forward caps are calibrated for it (the toy over 4 days: 7.0% "
+        "of fresh units spoil with it, 1.3% without); false = each node receives a unit new (the engine before)")
 
     @model_validator(mode="after")
     def _check(self) -> FreshStock:

@@ -14,7 +14,8 @@ from sim.engine import protocols
 from sim.engine.protocols import SimState
 
 ENGINE = Path(protocols.__file__).parent
-STEPS = ("option_build.py", "routing_step.py", "dispatch.py", "shipments.py", "explain.py")
+STEPS = ("option_build.py", "routing_step.py", "dispatch.py", "shipments.py", "explain.py", "substitution.py",
+         "offline.py")
 
 
 def _members() -> dict[str, str]:
@@ -57,5 +58,7 @@ def test_simulation_has_every_member_with_its_type(simulation) -> None:
             assert [type(c).__name__ for c in value] == ["Candidates", "Candidates"]
         elif ann == "Router":
             assert callable(value.route)
+        elif ann.endswith(" | None"):  # a mechanism's component, None when it is off (on in the toy)
+            assert type(value).__name__ == ann.removesuffix(" | None"), (name, type(value).__name__, ann)
         else:
             assert type(value).__name__ == ann.split("[")[0], (name, type(value).__name__, ann)
