@@ -361,9 +361,10 @@ def shard_summary(outs: Sequence[ShardOutput]) -> list[dict[str, Any]]:
 
 
 def run_shards(shards: Sequence[Shard], executor: Any = None, *,
-               fn: Callable[[Shard], ShardOutput] = run_shard,
+               fn: Callable[[Shard], ShardOutput] | None = None,
                on_done: Callable[[ShardOutput], None] | None = None) -> list[ShardOutput]:
     """Every shard's output, in shard order; ShardFailed (naming the region) if any failed."""
+    fn = fn or run_shard
     outs = (run_serial(fn, shards, on_done) if executor is None
             else executor.map(fn, list(shards), _failed, on_done))
     bad = [o for o in outs if o.error is not None]
