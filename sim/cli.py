@@ -77,6 +77,15 @@ def _pct(x: float) -> str:
 
 
 # --------------------------------------------------------------------------- verbs
+def _per_worker(sc: Any) -> str:
+    """', N regions (shards), ~X GiB per worker' for a regional scenario (sim.io.scenario.memory)."""
+    if sc.nodes.ndcs.capacity.scope != "regional":
+        return ""
+    from sim.io.scenario.memory import shard_estimates, worker_memory_bytes
+
+    return f" (regional: {len(shard_estimates(sc))} shards, ~{worker_memory_bytes(sc) / 2**30:.1f} GiB per worker)"
+
+
 @app.command()
 def validate(
     scenarios: Annotated[list[Path], typer.Argument(help="scenario YAML files")],
@@ -102,7 +111,7 @@ def validate(
             continue
         out.print(f"ok {path}: {sc.name} - {len(sc.geography.cities)} cities, {sc.nodes.count()} nodes, "
                   f"{sc.catalog.n_skus} SKUs, {sc.demand.orders_per_day:,.0f} orders/day, "
-                  f"~{estimate_memory_bytes(sc) / 2**30:.1f} GiB estimated", markup=False)
+                  f"~{estimate_memory_bytes(sc) / 2**30:.1f} GiB estimated{_per_worker(sc)}", markup=False)
         print_warnings(sc, [s.partition("=")[0].strip() for s in set_ or []], f"{path}: " if len(scenarios) > 1 else "")
     if bad:
         raise typer.Exit(2)

@@ -130,7 +130,7 @@ def _simulate_sharded(sc: Scenario, *, replication: int, target: Path, force: bo
                       label: str | None, overrides: list[str] | None, meta: dict[str, Any] | None, executor: Any,
                       progress: Progress | None) -> RunResult:
     """A regional scenario: its shards (serially or on `executor`), merged into one run directory."""
-    from sim.shard import plan_shards, simulate_sharded
+    from sim.shard import is_regional, plan_shards, simulate_sharded
 
     if explain:
         raise ScenarioError("--explain: not available for a regional (sharded) run yet")
@@ -141,19 +141,17 @@ def _simulate_sharded(sc: Scenario, *, replication: int, target: Path, force: bo
         info["label"] = label
     if overrides:
         info["overrides"] = list(overrides)
-    if not sc.nodes.ndcs.capacity.scope == "regional":
+    if not is_regional(sc):
         plan_shards(sc)  # raises: a national network is one component
     total, done = sc.horizon.warmup_days + sc.horizon.days, [0, 0]
+    n_shards = max(1, sum(1 for _ in sc.nodes.ndcs.all_ids("ndc")))
 
-    def on_done(out: Any) -> None:  # progress: whole days of the shards finished so far
+    def on_done(out: Any) -> None:  # progress: the share of shards finished, in days, and their orders
         done[0] += 1
         done[1] += int(out.records.orders.n) if out.records is not None else 0
         if progress is not None:
-            progress(total * done[0] // max(n_shards, 1), total, done[1])
+            progress(total * done[0] // n_shards, total, done[1])
 
-    from sim.shard import is_regional
-
-    n_shards = len(sc.nodes.ndcs.sites) + sum(sc.nodes.ndcs.count_per_city.values()) if is_regional(sc) else 1
     path = simulate_sharded(sc, replication=replication, target=target, force=force, executor=executor, info=info,
                             report=report, on_done=on_done)
     return load_run(path)

@@ -123,9 +123,9 @@ def _refuse_unsupported(sc: Scenario) -> None:
 def plan_shards(sc: Scenario, replication: int = 0, net: Any = None) -> list[Shard]:
     """The regions of a ``scope: regional`` scenario as shards (ScenarioError, exit 2, if they interact)."""
     if not is_regional(sc):
-        ndcs = sum(1 for _ in sc.nodes.ndcs.all_ids("ndc"))
+        n_ndcs = sum(1 for _ in sc.nodes.ndcs.all_ids("ndc"))
         raise ScenarioError(f"--executor: {sc.name} cannot be sharded: with nodes.ndcs.capacity.scope: national "
-                            f"every NDC ({ndcs}) serves every city, so the network is one component; set "
+                            f"every NDC ({n_ndcs}) serves every city, so the network is one component; set "
                             "scope: regional to simulate each NDC's region as a shard")
     _refuse_unsupported(sc)
     net = net if net is not None else build_network(sc)
@@ -140,7 +140,7 @@ def plan_shards(sc: Scenario, replication: int = 0, net: Any = None) -> list[Sha
     ndcs = np.flatnonzero(net.node_kind == NDC)
     region = city_regions(net.city_lat, net.city_lon, net.node_lat[ndcs], net.node_lon[ndcs])
     out = []
-    for r, n in enumerate(ndcs):
+    for r, n in enumerate(ndcs.tolist()):
         cities = tuple(net.city_names[c] for c in np.flatnonzero(region == r))
         out.append(Shard(r, net.node_ids[n], cities, shard_scenario(sc, net.node_ids[n], cities), replication))
     return out
@@ -387,6 +387,7 @@ def simulate_sharded(sc: Scenario, *, replication: int, target: Path, force: boo
     shards = plan_shards(sc, replication, net)
     t0 = time.perf_counter()
     outs = run_shards(shards, executor, on_done=on_done)
+    t1 = time.perf_counter()
     records = merge_records(outs, net.node_ids)
     wall = time.perf_counter() - t0
     cat = build_catalog(sc)
@@ -394,7 +395,8 @@ def simulate_sharded(sc: Scenario, *, replication: int, target: Path, force: boo
     info = {**info, "wall_s": round(wall, 3),
             "orders_per_s": round(records.orders.n / wall, 1) if wall > 0 else None,
             "executor": getattr(executor, "name", "serial"), "workers": getattr(executor, "workers", 1),
-            "shards": shard_summary(outs), "merge_peak_rss_mib": round(peak_rss_bytes() / 2**20, 1)}
+            "shards": shard_summary(outs), "shards_s": round(t1 - t0, 3), "merge_s": round(wall - (t1 - t0), 3),
+            "merge_peak_rss_mib": round(peak_rss_bytes() / 2**20, 1)}
     mnet = merged_network(net, outs)
     extra = run_tables(sc, net, cat, records.orders.order_id)
     path = write_run(target, records, mnet, sc, cat.value_cny, info, force=force, extra=extra, catalog=cat)
