@@ -83,6 +83,30 @@ def _trivial(shard: Any) -> int:
     return len(shard.cities)
 
 
+def project(run: dict[str, Any], scale: float, orders: int) -> None:
+    """Per-shard CPU seconds, a fit cpu = a + b x orders over the shards, and the 16-worker projection."""
+    import numpy as np
+
+    m = run["manifest"]
+    shards = m["shards"]
+    print("shards (orders, in-worker wall s, CPU s, worker peak RSS MiB):")
+    for s in shards:
+        print(f"  {s['region']:15} {s['orders']:>10,} {s['wall_s']:8.1f} {s['cpu_s']:8.1f} {s['peak_rss_mib']:8.0f}")
+    n = np.array([s["orders"] for s in shards], float)
+    cpu = np.array([s["cpu_s"] for s in shards], float)
+    b, a = np.polyfit(n, cpu, 1) if len(shards) > 1 else (cpu[0] / n[0], 0.0)
+    rest = run["wall"] - m["shards_s"]  # interpreter, network, plan, merge, invariants, write (end to end)
+    print(f"per shard: CPU ~ {a:.1f} s + {b * 1e6:.1f} us x orders (least squares over {len(shards)} shards); "
+          f"outside the shards: {rest:.1f} s end to end")
+    largest = float(cpu.max())
+    print(f"projected on 16 workers at {orders:,}/day (7 shards, so at most 7 busy): {rest:.1f} + largest shard "
+          f"{largest:.1f} CPU s = {rest + largest:.1f} s")
+    big = float((a + b * n * scale).max())
+    print(f"extrapolated to {FULL_ORDERS:,}/day (x{scale:.0f} orders; shard CPU by the fit, the rest scaled x{scale:.0f} "
+          f"as an upper bound): largest shard {big:.0f} s + rest {rest * scale:.0f} s = "
+          f"{(big + rest * scale) / 60:.1f} min; shard part alone {big / 60:.1f} min")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--orders", type=int, default=250_000, help="demand.orders_per_day (national: 5,000,000)")
@@ -107,17 +131,15 @@ def main() -> int:
                 print(f"{mode:15} speed-up against serial: {base['wall'] / r['wall']:.2f}x{same}")
         sharded = next((res[m] for m in ("local", "dask", "serial") if m in res), None)
         if sharded is not None:
-            m = sharded["manifest"]
-            shards = m["shards"]
-            print("shards (in-worker s, worker peak RSS MiB):")
-            for s in shards:
-                print(f"  {s['region']:15} {s['orders']:>10,} orders {s['wall_s']:7.1f} s {s['peak_rss_mib']:8.0f} MiB")
-            largest = max(s["wall_s"] for s in shards)
-            fixed = sharded["wall"] - m["shards_s"]  # interpreter, scenario, network, merge and write
-            proj = fixed + largest
-            print(f"projected on 16 workers (7 shards: at most 7 busy): startup+merge+write {fixed:.1f} s + largest "
-                  f"shard {largest:.1f} s = {proj:.1f} s at {args.orders:,} orders/day; x{scale:.0f} linear in orders: "
-                  f"~{proj * scale / 60:.1f} min for the full {FULL_ORDERS:,}/day")
+            project(sharded, scale, args.orders)
+        for mode in ("local", "dask"):
+            if mode in res:  # load-independent: CPU seconds per worker process (the busiest bounds the run)
+                per_pid: dict[int, float] = {}
+                for s in res[mode]["manifest"]["shards"]:
+                    per_pid[s["pid"]] = per_pid.get(s["pid"], 0.0) + s["cpu_s"]
+                total = sum(per_pid.values())
+                print(f"{mode:15} shard CPU {total:.1f} s over {len(per_pid)} workers, busiest {max(per_pid.values()):.1f} s: "
+                      f"{total / max(per_pid.values()):.2f}x the one-process shard time on an idle machine")
         if "local" in res and "dask" in res:
             n = len(res["dask"]["manifest"]["shards"])
             print(f"dask overhead against the local pool: {(res['dask']['wall'] - res['local']['wall']) / n:+.2f} s "

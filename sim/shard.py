@@ -100,6 +100,7 @@ class ShardOutput:
     pid: int
     error: str | None = None
     error_code: int = 1
+    cpu_s: float = 0.0  # CPU seconds of the shard in its process (robust to a loaded machine, unlike wall_s)
 
 
 # --------------------------------------------------------------------------- planning
@@ -192,13 +193,14 @@ def run_shard(shard: Shard) -> ShardOutput:
     from sim.metrics.invariants import assert_invariants
 
     sc = shard.scenario
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     sim = Simulation(sc, seed=sc.seed, replication=shard.replication, days=sc.horizon.days, policy=sc.policy,
                      router=sc.router.name)
     records = sim.run()
     assert_invariants(records, drained=True, shelf_life_days=sim.cat.shelf_life_s / 86400.0)
     return ShardOutput(shard.index, shard.region, records, sim.net.node_ids, np.asarray(sim.net.node_lat),
-                       np.asarray(sim.net.node_lon), time.perf_counter() - t0, peak_rss_bytes(), os.getpid())
+                       np.asarray(sim.net.node_lon), time.perf_counter() - t0, peak_rss_bytes(), os.getpid(),
+                       cpu_s=time.process_time() - c0)
 
 
 def _failed(shard: Shard, exc: BaseException) -> ShardOutput:
@@ -354,9 +356,9 @@ def merged_network(net: Any, outs: Sequence[ShardOutput]) -> MergedNetwork:
 
 # --------------------------------------------------------------------------- the run
 def shard_summary(outs: Sequence[ShardOutput]) -> list[dict[str, Any]]:
-    """manifest.json ``shards``: per region its orders, wall seconds and worker peak RSS (MiB)."""
+    """manifest.json ``shards``: per region its orders, wall and CPU seconds and worker peak RSS (MiB)."""
     return [{"region": o.region, "orders": int(o.records.orders.n) if o.records is not None else 0,
-             "wall_s": round(o.wall_s, 3), "peak_rss_mib": round(o.peak_rss_bytes / 2**20, 1), "pid": o.pid}
+             "wall_s": round(o.wall_s, 3), "cpu_s": round(o.cpu_s, 3), "peak_rss_mib": round(o.peak_rss_bytes / 2**20, 1), "pid": o.pid}
             for o in outs]
 
 
