@@ -383,7 +383,7 @@ def simulate_sharded(sc: Scenario, *, replication: int, target: Path, force: boo
     from sim.catalog import build_catalog
     from sim.io.results import write_run
     from sim.metrics.invariants import assert_invariants
-    from sim.run import run_tables
+    from sim.io.skus import history_sku_map, skus_table
 
     net = build_network(sc)
     shards = plan_shards(sc, replication, net)
@@ -400,7 +400,7 @@ def simulate_sharded(sc: Scenario, *, replication: int, target: Path, force: boo
             "shards": shard_summary(outs), "shards_s": round(t1 - t0, 3), "merge_s": round(wall - (t1 - t0), 3),
             "merge_peak_rss_mib": round(peak_rss_bytes() / 2**20, 1)}
     mnet = merged_network(net, outs)
-    extra = run_tables(sc, net, cat, records.orders.order_id)
+    extra = {"skus": skus_table(cat, history_sku_map(sc, net, cat))}  # as sim.run.run_tables (no history here)
     path = write_run(target, records, mnet, sc, cat.value_cny, info, force=force, extra=extra, catalog=cat)
     if report:
         from sim.report.html import write_report
