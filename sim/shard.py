@@ -25,7 +25,9 @@ Merge (deterministic, in region order): orders of every day are renumbered in cr
 shards (ties: city order, then the shard's own order), exactly as one day's demand is numbered over
 cities (``sim.demand.orders.number_day``); node indices map to the full network's; day costs, node
 busy/available seconds, router counters (epochs: the longest shard's; solver time, repairs,
-fallbacks: sums) and rider figures add up. The merged records go through the same invariants, KPIs
+fallbacks: sums) and rider figures add up. A region whose drain settled before the longest shard's
+keeps its stock untouched on the remaining days (inventory rows with start = end, no flows, no cost:
+those are drain days, outside every measured KPI but lost sales, which such a region no longer has). The merged records go through the same invariants, KPIs
 and ``write_run`` (atomic: a temporary directory renamed into place) as any run; a failed shard fails
 the run naming its region, and nothing is written.
 
@@ -312,6 +314,29 @@ def _merge_riders(recs: Sequence[RunRecords]) -> dict[str, Any] | None:
     return out
 
 
+def _inv_remap(v: InventoryRecords, mapping: np.ndarray) -> InventoryRecords:
+    fields = {f: getattr(v, f) for f in InventoryRecords.__dataclass_fields__}
+    fields["node"] = _remap(v.node, mapping)
+    return InventoryRecords(**fields)
+
+
+def _carry_to(v: InventoryRecords, last: int) -> InventoryRecords:
+    """A region whose drain ended before `last` (the longest shard's last day) keeps its stock, untouched, on
+    the later days: rows start = end = its last day's end, no flows (as a run records a quiet day)."""
+    if v.day.size == 0 or int(v.day.max()) >= last:
+        return v
+    own = int(v.day.max())
+    keep = (v.day == own) & (v.end != 0)
+    extra = last - own
+    day = np.repeat(np.arange(own + 1, last + 1, dtype=v.day.dtype), int(keep.sum()))
+    end = np.tile(np.asarray(v.end)[keep], extra)
+    zero = np.zeros_like(end)
+    pad = {"day": day, "node": np.tile(v.node[keep], extra), "sku": np.tile(v.sku[keep], extra), "start": end,
+           "received": zero, "shipped": zero, "transferred_out": zero, "spoiled": zero, "end": end, "lost_demand": zero}
+    return InventoryRecords(**{f: np.concatenate([np.asarray(getattr(v, f)), pad[f].astype(np.asarray(getattr(v, f)).dtype)])
+                               for f in InventoryRecords.__dataclass_fields__})
+
+
 def merge_records(outs: Sequence[ShardOutput], node_ids: Sequence[str]) -> RunRecords:
     """The shards' records as one run's, in the full network's node indices (see the module docstring)."""
     index = {nid: i for i, nid in enumerate(node_ids)}
@@ -321,9 +346,9 @@ def merge_records(outs: Sequence[ShardOutput], node_ids: Sequence[str]) -> RunRe
         raise AssertionError("merge_records: a shard has no records")
     rs: list[RunRecords] = [r for r in recs if r is not None]
     orders, lines = _merge_orders(outs, maps)
-    inv = InventoryRecords(**{f: (np.concatenate([_remap(r.inventory.node, m) for r, m in zip(rs, maps, strict=True)])
-                                  if f == "node" else _concat([r.inventory for r in rs], f))
-                              for f in InventoryRecords.__dataclass_fields__})
+    last = max((int(r.inventory.day.max()) for r in rs if r.inventory.day.size), default=0)
+    invs = [_carry_to(_inv_remap(r.inventory, m), last) for r, m in zip(rs, maps, strict=True)]
+    inv = InventoryRecords(**{f: _concat(invs, f) for f in InventoryRecords.__dataclass_fields__})
     router = RouterStats(epochs=max(r.router.epochs for r in rs),
                          solver_ms_total=float(sum(r.router.solver_ms_total for r in rs)),
                          repairs=sum(r.router.repairs for r in rs), fallbacks=sum(r.router.fallbacks for r in rs))
@@ -382,8 +407,8 @@ def simulate_sharded(sc: Scenario, *, replication: int, target: Path, force: boo
     """Plan, run (serially or on `executor`), merge and write a regional run; returns the run directory."""
     from sim.catalog import build_catalog
     from sim.io.results import write_run
-    from sim.metrics.invariants import assert_invariants
     from sim.io.skus import history_sku_map, skus_table
+    from sim.metrics.invariants import assert_invariants
 
     net = build_network(sc)
     shards = plan_shards(sc, replication, net)

@@ -141,3 +141,18 @@ def test_a_failed_shard_fails_the_run_naming_its_region(tmp_path: Path, monkeypa
     assert "shard region RDC-West (Chengdu) failed: MemoryError: worker out of memory" in err
     assert "nothing was written" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no run directory, no hidden partial one
+
+
+def test_a_region_that_settled_early_keeps_its_stock_on_the_later_days() -> None:
+    """Shards drain for different numbers of days; the shorter one's stock stays, untouched, to the last day
+    (the invariant chain end of day d = start of day d+1 holds over the merged inventory)."""
+    from sim.records import InventoryRecords
+
+    z = np.zeros(3, np.int64)
+    v = InventoryRecords(day=np.array([4, 5, 5], np.int32), node=np.array([0, 0, 1], np.int32),
+                         sku=np.array([2, 2, 3], np.int32), start=np.array([5, 4, 0]), received=z, shipped=z,
+                         transferred_out=z, spoiled=z, end=np.array([4, 4, 0]), lost_demand=z)
+    out = shard_mod._carry_to(v, 7)
+    assert out.day.tolist() == [4, 5, 5, 6, 7] and out.node.tolist() == [0, 0, 1, 0, 0]
+    assert out.start[3:].tolist() == [4, 4] and out.end[3:].tolist() == [4, 4] and not out.shipped[3:].any()
+    assert shard_mod._carry_to(v, 5) is v
