@@ -18,6 +18,12 @@ scenario's 5,000,000 orders/day) keeps the shared 2-core machine usable; figures
 linearly in orders to the full day and labelled so. Checks the sharded outputs equal the serial ones.
 
     PYTHONPATH=$PWD python benchmarks/bench_shard.py [--orders N] [--workers 2] [--modes serial local dask]
+    PYTHONPATH=$PWD python benchmarks/bench_shard.py --platform   # platform_sample.yaml, extrapolated
+
+--platform runs scenarios/platform_sample.yaml (12 brand-sized networks, 10 stores each) on the local
+pool and extrapolates to the platform (parameters.md: ~37,000 brands, ~400,000 stores): mean shard CPU
+seconds x (400,000 / 37,000) / 10 stores per brand x 37,000 brands / workers, i.e. linear in stores
+at the sample's orders per store (a brand's shard is independent, so workers divide it evenly).
 """
 
 from __future__ import annotations
@@ -107,12 +113,44 @@ def project(run: dict[str, Any], scale: float, orders: int) -> None:
           f"{(big + rest * scale) / 60:.1f} min; shard part alone {big / 60:.1f} min")
 
 
+BRANDS, STORES = 37_000, 400_000  # parameters.md: the instant-retail channel
+
+
+def platform(workers: int) -> None:
+    """platform_sample.yaml on `workers` local workers: per-shard CPU and the extrapolation to the platform."""
+    import numpy as np
+
+    with tempfile.TemporaryDirectory(prefix="bench-platform-") as tmp:
+        argv = [sys.executable, "-m", "sim", "run", str(ROOT / "scenarios" / "platform_sample.yaml"), "--out",
+                str(Path(tmp) / "run"), "--quiet", "--no-report", "--executor", "local", "--workers", str(workers)]
+        t0 = time.perf_counter()
+        subprocess.run(argv, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - t0
+        m = json.loads((Path(tmp) / "run" / "manifest.json").read_text())
+    shards = m["shards"]
+    cpu = np.array([s["cpu_s"] for s in shards])
+    orders = np.array([s["orders"] for s in shards], float)
+    stores = 10  # per network in platform_sample.yaml
+    print(f"platform_sample: {len(shards)} brand networks ({stores} stores each), {orders.sum():,.0f} orders, "
+          f"{wall:.1f} s end to end on {workers} workers; shard CPU mean {cpu.mean():.1f} s, max {cpu.max():.1f} s, "
+          f"{orders.sum() / cpu.sum():,.0f} orders per CPU-second")
+    per_brand = cpu.mean() * (STORES / BRANDS) / stores  # a platform brand has ~10.8 stores
+    for w in (16, 256, 4096):
+        print(f"  platform ({BRANDS:,} brands, {STORES:,} stores, the sample's orders per store): "
+              f"{BRANDS:,} x {per_brand:.1f} CPU-s / {w} workers = {BRANDS * per_brand / w / 3600:.1f} h per "
+              f"simulated {m['warmup_days'] + m['measured_days']}-day run")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--orders", type=int, default=250_000, help="demand.orders_per_day (national: 5,000,000)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--modes", nargs="*", default=["serial", "local", "dask", "national-scope"])
+    ap.add_argument("--platform", action="store_true", help="only platform_sample.yaml and its extrapolation")
     args = ap.parse_args()
+    if args.platform:
+        platform(args.workers)
+        return 0
     scale = FULL_ORDERS / args.orders
     res: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-shard-") as tmp:
