@@ -175,9 +175,11 @@ def main() -> int:
                 per_pid: dict[int, float] = {}
                 for s in res[mode]["manifest"]["shards"]:
                     per_pid[s["pid"]] = per_pid.get(s["pid"], 0.0) + s["cpu_s"]
-                total = sum(per_pid.values())
-                print(f"{mode:15} shard CPU {total:.1f} s over {len(per_pid)} workers, busiest {max(per_pid.values()):.1f} s: "
-                      f"{total / max(per_pid.values()):.2f}x the one-process shard time on an idle machine")
+                total, busiest = sum(per_pid.values()), max(per_pid.values())
+                one = sum(s["cpu_s"] for s in res["serial"]["manifest"]["shards"]) if "serial" in res else total
+                print(f"{mode:15} shard CPU {total:.1f} s over {len(per_pid)} workers, busiest {busiest:.1f} s: "
+                      f"shard phase on an idle machine {one / busiest:.2f}x the one process's ({one:.1f} CPU-s; "
+                      f"balance {total / busiest:.2f}x)")
         if "local" in res and "dask" in res:
             n = len(res["dask"]["manifest"]["shards"])
             print(f"dask overhead against the local pool: {(res['dask']['wall'] - res['local']['wall']) / n:+.2f} s "
