@@ -37,6 +37,7 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench_shard.py
 
 # Jupyter for notebooks/ (the notebook extra: JupyterLab); SHANGOU_NB_WORKERS caps the worker processes
 notebook: $(STAMP)

@@ -58,6 +58,8 @@ CONDITIONS: dict[str, list[str]] = {
 
 #: fields whose change cannot show on a toy run, and why (path prefix -> reason)
 EXCEPTIONS: dict[str, str] = {
+    "nodes.ndcs.capacity.scope": "one NDC on the toy, whose region is every city: regional = national here; "
+    "regions in tests/unit/test_shard.py (toy_regions)",
     "nodes.stores.capacity.service_hours": "null = the tier's hours; per-store hours in tests/unit/test_store_kinds.py",
     "nodes.stores.kinds": "empty here; store kinds in tests/unit/test_store_kinds.py",
     "nodes.stores.staffing.by_hour": "null = a constant fleet; shifts in tests/unit/test_rider_shifts.py",

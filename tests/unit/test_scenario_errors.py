@@ -231,8 +231,8 @@ CASES: list[tuple[str, Mut, str, list[str]]] = [
        f"nodes.stores.sites[0].capacity.{f}", ["per-site values are not supported", f"set nodes.stores.capacity.{f}"])
       for f, v in (("rider_max_batch", 5), ("rider_speed_kmh", 25.0), ("pick_cv", 0.9), ("rider_max_hold_s", 60.0),
                    ("rider_peak_speed_kmh", 12.0))],
-    ("ndc-scope-regional", setting("nodes.ndcs.capacity", {"scope": "regional"}), "nodes.ndcs.capacity.scope",
-     ["only 'national' is implemented", "got 'regional'"]),
+    ("ndc-scope-unknown", setting("nodes.ndcs.capacity", {"scope": "global"}), "nodes.ndcs.capacity.scope",
+     ["regional", "global"]),
     # probabilities outside [0, 1]
     ("probability-above-1", setting("tiers.downgrade_acceptance.near_mid", 1.5), "tiers.downgrade_acceptance.near_mid",
      ["must be <= 1", "got 1.5"]),

@@ -70,9 +70,6 @@ def _check_nodes(sc: Scenario) -> list[str]:
             seen[nid] += 1
             if seen[nid] == 2:
                 out.append(f"{key}.count_per_city: generated id {nid!r} clashes with an explicit node id")
-    if sc.nodes.ndcs.capacity.scope != "national":
-        out.append(f"nodes.ndcs.capacity.scope: only 'national' is implemented (every NDC serves every city, "
-                   f"transit days by lanes.far), got {sc.nodes.ndcs.capacity.scope!r}")
     if not any(True for _ in sc.nodes.ndcs.all_ids("ndc")):
         out.append("nodes.ndcs: needs at least one NDC (the far tier and all replenishment start there)")
     return out

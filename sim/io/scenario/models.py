@@ -179,8 +179,12 @@ class FdcCapacity(Model):
 class NdcCapacity(Model):
     outbound_per_day: PosInt = Field(2_000_000, description="orders shipped per day before the cut-off")
     scope: Literal["national", "regional"] = Field(
-        "national", description="national: every NDC serves every city (transit days by lanes.far); 'regional' "
-        "(an NDC serving only its region) is not implemented and refused by validation")
+        "national", description="national: every NDC serves every city (transit days by lanes.far) and an FDC is "
+        "replenished from its nearest NDC; regional: each city belongs to the NDC nearest its centre (ties: the first "
+        "listed), and an NDC serves the far tier and replenishes FDCs (and stores of cities without an FDC) only in its "
+        "region; the regions must not interact (no node covering another region's zones, no lane across regions) and "
+        "are simulated region by region (sim/shard.py; `run --executor` spreads them over workers) [params: "
+        "Sizes for the bundled scenarios, national: 7 regional DCs]")
 
 
 class Site(Model):
