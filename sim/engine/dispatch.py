@@ -30,7 +30,9 @@ def apply_orders(sim: SimState, ep: EpochOptions, rows: np.ndarray | None, chose
     got = chosen >= 0
     is_offer = np.zeros(idx.size, bool)
     is_offer[got] = ep.offer[chosen[got]]
-    declined = is_offer & (b.u_decision[idx] >= np.where(got, ep.accept[np.maximum(chosen, 0)], 0))
+    acc = np.zeros(idx.size)  # (an epoch may have no pairs at all: every order parked)
+    acc[got] = ep.accept[chosen[got]]
+    declined = is_offer & (b.u_decision[idx] >= acc)
     assign = got & ~declined
     # unassigned: carry while the order may still be served; lost when declined or hopeless
     unassigned = ~got

@@ -79,6 +79,9 @@ class EpochOptions:
     offer: np.ndarray  # (P,) a downgrade offer
     lost_cost: np.ndarray  # (n,) the order's lost-sale cost
     ships: ShipmentRows | None = None  # shipment rows, for a router that splits
+    # orders certain to wait this epoch with no option (``option_build.park``): in the batch, without pairs
+    parked: np.ndarray | None = None  # (n,) bool, or None when nothing is parked
+    capacity_done: bool = False  # ``capacity`` already filled (by ``candidates``, for parking)
 
     @property
     def n(self) -> int:

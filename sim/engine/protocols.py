@@ -118,6 +118,9 @@ class SimState(Protocol):
     @property
     def mean_order_l(self) -> float: ...
 
+    # per order: the store that last had its lines (option_build.park), grown and written by that step
+    park_witness: np.ndarray
+
     # routing estimates calibrated by delivery (N,), changed in place
     @property
     def realised(self) -> np.ndarray: ...
@@ -135,6 +138,10 @@ class SimState(Protocol):
     def la_orders(self) -> np.ndarray: ...
     @property
     def la_cap_value(self) -> np.ndarray: ...
+    @property
+    def la_other(self) -> np.ndarray: ...  # (N, S) units served besides the own-tier catchment (lookahead_demand)
+    @property
+    def la_other_orders(self) -> np.ndarray: ...  # (N,) orders of the same
     @property
     def next_review_s(self) -> np.ndarray: ...
     @property

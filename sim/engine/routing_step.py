@@ -34,8 +34,8 @@ from sim.vocab import Tier
 if TYPE_CHECKING:
     from sim.engine.protocols import SimState
 
-__all__ = ["Choice", "acceptance_matrix", "capacity_price", "carry_deadline", "price", "repair", "route_epoch",
-           "solve"]
+__all__ = ["Choice", "acceptance_matrix", "capacity_price", "carry_deadline", "count_served", "price", "repair",
+           "route_epoch", "solve"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,8 @@ def route_epoch(sim: SimState, t: float, idx: np.ndarray) -> None:
     choice = solve(sim, ep, batch, opt)
     chosen = repair(sim, ep, choice.pair)  # copies before it unassigns: choice.pair stays the router's choice
     dispatch(sim, ep, chosen, choice, batch.split)
+    if sim.sc.router.lookahead_demand == "served":
+        count_served(sim, ep, chosen)
     if sim.explain is not None:  # `run --explain` only: reads the epoch, changes nothing
         sim.explain.record(sim, ep, batch, opt, choice.pair, chosen)
 
@@ -91,6 +93,10 @@ def price(sim: SimState, ep: EpochOptions) -> tuple[Batch, np.ndarray]:
     # an order with an option at its tier or faster is served if at all possible; an offer-only order
     # may go unserved at its lost-sale cost
     unassigned = np.where(ep.has_primary, np.inf, ep.lost_cost)
+    imperfect = float(sim.sc.router.imperfect_order_cny)
+    if imperfect > 0:  # the service-level price: an offer ends downgraded or lost, an unserved offer-only order lost
+        cost = cost + np.where(offer, imperfect, 0.0)
+        unassigned = unassigned + imperfect
     # every option line takes its units from a (node, SKU) stock key: single-line options carry theirs
     # (opt_stock_key, what flow sees), and the use_* rows give every option's exact stock (what mip sees)
     row_of_pair = np.full(ep.n_pairs, -1)
@@ -158,8 +164,9 @@ def _split(sim: SimState, ep: EpochOptions, sl_key: np.ndarray | None) -> SplitR
         s_charged = _charged(sim, ep, ships)
         ship_res = np.where(s_charged, capacity_price(sim, ep.t, ep.wave, ep.capacity)[ep.p_node[ships]], 0.0)
         sl_res = _stock_price(sim, ep, (np.arange(e.size), e), s_charged[ep.ships.sl_ship])
-    return make_split(ep, sim.book.line_offsets[ep.idx], sl_key, float(sim.sc.costs.split_per_extra_shipment_cny),
-                      ship_res, sl_res)
+    # a split order is not perfect: each extra shipment also pays the service-level price (exact for 2 shipments)
+    per_extra = float(sim.sc.costs.split_per_extra_shipment_cny) + float(sim.sc.router.imperfect_order_cny)
+    return make_split(ep, sim.book.line_offsets[ep.idx], sl_key, per_extra, ship_res, sl_res)
 
 
 def capacity_price(sim: SimState, t: float, g: int, cap: np.ndarray) -> np.ndarray:
@@ -173,6 +180,24 @@ def capacity_price(sim: SimState, t: float, g: int, cap: np.ndarray) -> np.ndarr
     price = capacity_reservation(sim.la_orders, share, cap, sim.la_cap_value)
     price[sim.ndcs] = 0.0
     return price
+
+
+def count_served(sim: SimState, ep: EpochOptions, chosen: np.ndarray) -> None:
+    """``router.lookahead_demand: served``: add the units and orders of this epoch's time-critical orders
+    (requested near or mid) that a node serves at their tier or faster other than its own catchment's
+    own-tier demand (overflow from other catchments, mid orders served by stores) to ``sim.la_other`` and
+    ``sim.la_other_orders``: the look-ahead protects them too (see sim.routing.lookahead)."""
+    rows = np.flatnonzero(chosen >= 0)
+    pairs = chosen[rows]
+    keep = ~ep.offer[pairs] & (ep.req[rows] <= Tier.MID) & _charged(sim, ep, pairs)
+    rows, pairs = rows[keep], pairs[keep]
+    if not rows.size:
+        return
+    node = ep.p_node[pairs]
+    np.add.at(sim.la_other_orders, node, 1.0)
+    b = sim.book
+    line = lines_of(b.line_offsets, ep.idx[rows])
+    np.add.at(sim.la_other, (np.repeat(node, ep.n_lines[rows]), b.line_sku[line]), b.line_qty[line].astype(float))
 
 
 # ---------------------------------------------------------------------------------------------- solve

@@ -145,7 +145,8 @@ def apply_split(sim: SimState, ep: EpochOptions, orders: np.ndarray, line_ship: 
     b.downgraded[orders] = False
     b.n_ship[orders] = k
     b.ship_pending[orders] = k
-    b.cost_split[orders] = rows.split_cost * (k - 1)
+    # booked at the scenario's cost (rows.split_cost, what the router saw, may add the service-level price)
+    b.cost_split[orders] = float(sim.sc.costs.split_per_extra_shipment_cny) * (k - 1)
     handling = np.zeros(J)
     ship_transport = est[s_pair].copy()  # the routing estimate until delivery books the realised cost
 

@@ -76,6 +76,7 @@ class Simulation:
         self.pipeline = Pipeline()
         self.given = place_initial_stock(sc, net, cat, self.inv, self.pipeline)  # nodes a stock file specifies
         self.book = OrderBook()
+        self.park_witness = np.empty(0, np.int64)  # per order: the store that last had its lines (option_build.park)
         self.kind = net.node_kind
         self.stores = np.flatnonzero(self.kind == STORE)
         self.fdcs = np.flatnonzero(self.kind == FDC)
@@ -106,11 +107,17 @@ class Simulation:
         lost_unit = lost.margin_rate * (cat.value_cny + max(upo - 1.0, 0.0) * unit_value) + lost.goodwill_cny
         a = sc.tiers.downgrade_acceptance
         p_next = np.select([self.kind == STORE, self.kind == FDC], [a.near_mid, a.mid_far], 0.0)
-        self.la_value = shortfall_value(lost_unit[None, :], p_next[:, None])
+        imperfect = float(sc.router.imperfect_order_cny)
+        self.la_value = shortfall_value(lost_unit[None, :], p_next[:, None], imperfect_cny=imperfect)
         # capacity look-ahead: own-tier orders per day per node (refreshed at each review) and the value of
         # an own-tier order that finds the node full (a whole order's lost-sale cost, offer accepted w.p. p)
         self.la_orders = np.zeros(N)
-        self.la_cap_value = shortfall_value(lost.margin_rate * upo * unit_value + lost.goodwill_cny, p_next)
+        self.la_cap_value = shortfall_value(lost.margin_rate * upo * unit_value + lost.goodwill_cny, p_next,
+                                            imperfect_cny=imperfect)
+        # lookahead_demand: served — every time-critical order a node's units and places served besides its own
+        # catchment's own-tier demand (overflow, upgrades), counted per day (sim.engine.routing_step.count_served)
+        self.la_other = np.zeros((N, S))  # units served so far
+        self.la_other_orders = np.zeros(N)
         self.hour_share = self.forecaster.profile.hour_share
 
     # ------------------------------------------------------------------ set-up
@@ -320,6 +327,10 @@ class Simulation:
             self.fresh_targets = targets
         self.la_rate = ctx.forecast / DAY
         self.la_orders = ctx.forecast.sum(axis=1) / max(self.forecaster.units_per_order, 1e-9)
+        if self.sc.router.lookahead_demand == "served" and day > 0:  # the mean day so far
+            days = float(day)
+            self.la_rate = self.la_rate + self.la_other / (days * DAY)
+            self.la_orders = self.la_orders + self.la_other_orders / days
         self.next_review_s = np.full(net.n_nodes, day * DAY + ctx.review_s)
         if policy_capabilities(self.policy).transfers:
             moves = cast(TransfersStock, self.policy).transfers(ctx, targets)

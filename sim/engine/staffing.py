@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from sim.units import HOUR
+from sim.units import HOUR, floor_div
 
 if TYPE_CHECKING:
     from sim.io.scenario.models import Scenario
@@ -43,9 +43,10 @@ class Shifts:
         """Earliest time each rider of stores `rows` can take a call: `free` (len(rows), riders) moved to the
         start of its next hour on shift when it falls in an hour off shift (inf: never again)."""
         fin = np.isfinite(free)
-        H = np.minimum(np.where(fin, free, 0.0) // HOUR, self.n_hours).astype(np.int64)
-        j = np.arange(free.shape[1])[None, :]
-        nxt = self.on_next[rows[:, None], j, H]
+        H = np.minimum(floor_div(np.where(fin, free, 0.0), HOUR), self.n_hours).astype(np.int64)
+        _, R, H1 = self.on_next.shape  # one flat gather: on_next[rows, j, H]
+        flat = (np.asarray(rows, np.int64)[:, None] * R + np.arange(free.shape[1])[None, :]) * H1 + H
+        nxt = self.on_next.reshape(-1)[flat]
         out = np.where(nxt == H, free, nxt * HOUR)
         out = np.where(nxt >= self.n_hours, np.inf, out)
         return np.where(fin, out, np.inf)

@@ -35,6 +35,8 @@ CONDITIONS: dict[str, list[str]] = {
     "tiers.near.max_quote_min": ["tiers.near.quote=eta", "tiers.near.max_quote_min=25"],
     "costs.riders.per_hour_cny": ["costs.riders.model=fleet"],
     "costs.split_per_extra_shipment_cny": ["router.name=mip"],
+    # a price on reservations: a 150-order day's few contested units decide alike at 100 and 150 CNY
+    "router.imperfect_order_cny": ["router.epoch_s=60"],
     "inventory.ndc_supply.lead_time_days": ["inventory.ndc_supply.mode=lead_time"],
     "forecast.window_days": ["forecast.method=moving_average", "forecast.window_days=2"],
     "forecast.alpha": ["forecast.method=exp_smoothing"],

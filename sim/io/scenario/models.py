@@ -770,6 +770,17 @@ class Router(Model):
     max_shipments: int = Field(2, ge=1, le=8, description="mip router: nodes a multi-line order may be split "
                                                            "across (1: never split)")
     lookahead: bool = True
+    imperfect_order_cny: NonNegFloat = Field(
+        100.0, description="service-level price the router's objective and look-ahead put on every imperfect order "
+                         "(downgraded, lost, split, or a later own-tier customer left without a unit or a place), "
+                         "on top of its money cost; a planner's lever: `sweep --grid router.imperfect_order_cny=...` "
+                         "traces the cost-vs-perfect frontier [issue #15, README 'The router's service price': the smallest "
+                         "measured price at which flow keeps nearest's perfect orders on the toy, at lower cost; 0 = the "
+                         "router before]")
+    lookahead_demand: Literal["own", "served"] = Field(
+        "served", description="demand a node's look-ahead protects: own (its catchment's own-tier forecast) or served "
+                           "(also the near and mid orders of other catchments and tiers it serves, counted as served: "
+                           "overflow, mid orders at stores; see sim.routing.lookahead) [issue #15; own = the router before]")
     vans: Literal["approx", "solver"] = Field(
         "approx", description="FDC van waves: approx (sweep + BHH estimate) or solver (PyVRP routes, sim.routing.vans)")
 

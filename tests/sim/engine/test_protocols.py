@@ -18,9 +18,11 @@ STEPS = ("option_build.py", "routing_step.py", "dispatch.py", "shipments.py", "e
 
 
 def _members() -> dict[str, str]:
-    """Each declared member and its type as written."""
-    return {name: prop.fget.__annotations__["return"] for name, prop in vars(SimState).items()
-            if isinstance(prop, property)}
+    """Each declared member and its type as written: read-only properties and the few plain attributes a
+    step assigns (``park_witness``)."""
+    members = {name: prop.fget.__annotations__["return"] for name, prop in vars(SimState).items()
+               if isinstance(prop, property)}
+    return members | dict(vars(SimState).get("__annotations__", {}))
 
 
 def test_the_steps_read_only_declared_members() -> None:
