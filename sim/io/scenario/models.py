@@ -668,13 +668,13 @@ class MidTier(Model):
             raise ValueError(f"waves: cut-offs must be distinct and increasing, got {[w.cutoff for w in self.waves]}")
         if self.rolling.enabled and self.rolling.every_min + self.rolling.window_end_min > self.max_promise_h * 60 + 1e-9:
             r = self.rolling
-            raise ValueError(f"rolling.every_min + window_end_min: an order may wait a full interval, so the two must "
+            raise ValueError(f"rolling: every_min + window_end_min: an order may wait a full interval, so the two must "
                              f"add to at most max_promise_h ({self.max_promise_h * 60:g} min), got "
                              f"{r.every_min + r.window_end_min:g}")
-        for w in self.waves:
+        for i, w in enumerate(self.waves):
             c, b = units.parse_clock(w.cutoff), units.parse_clock(w.window[1])
             if b - c > self.max_promise_h * units.HOUR + 1e-9:
-                raise ValueError(f"waves: window ends {(b - c) / units.HOUR:g} h after the cut-off {w.cutoff}; "
+                raise ValueError(f"waves: [{i}] window ends {(b - c) / units.HOUR:g} h after the cut-off {w.cutoff}; "
                                  f"the mid promise (max_promise_h) allows at most {self.max_promise_h:g} h")
         return self
 
