@@ -188,20 +188,21 @@ def staff(
                     overrides=set_, progress=_progress(quiet))
     if not quiet:
         t = Table(title=f"staff: levels simulated ({res['path']})", title_justify="left")
-        for col in ("level", "riders", "pickers", "mean", "95% lower bound", "meets"):
+        for col in ("stage", "pickers x", "riders x", "rider-hours", "pickers", "mean", "95% lower bound", "meets"):
             t.add_column(col, justify="right")
         for _, r in res["levels"].iterrows():
-            t.add_row(f"{r['alpha']:g}", str(r["riders"]), str(r["pickers"]), f"{r['mean']:.3f}",
-                      f"{r['lower_95']:.3f}", "yes" if r["meets"] else "no")
+            t.add_row(str(r["stage"]), f"{r['alpha_pickers']:g}", f"{r['alpha_riders']:g}", str(r["rider_hours"]),
+                      str(r["pickers"]), f"{r['mean']:.3f}", f"{r['lower_95']:.3f}", "yes" if r["meets"] else "no")
         out.print(t)
     c = res["chosen"]
     if c is None:
         err.print(f"error: no staffing level on the grid meets {res['kpi']}>={res['target']:g}", markup=False)
         raise typer.Exit(1)
-    out.print(f"chosen: level {c['alpha']:g}: {c['riders']} riders, {c['pickers']} pickers, "
+    out.print(f"chosen: pickers x{c['alpha_pickers']:g}, riders x{c['alpha_riders']:g}: {c['rider_hours']} rider-hours "
+              f"(peak {c['riders']} riders), {c['pickers']} pickers, "
               f"{c['cost_cny_per_day']:,.0f} CNY/day; verified on fresh replications: mean {c['verified_mean']:.3f}, "
               f"lower bound {c['verified_lower_95']:.3f} ({'met' if c['verified'] else 'not met'}); "
-              f"{res['path']}/staffing.csv, staffed.yaml, report.html", markup=False)
+              f"{res['path']}/staffing.csv, staffing_profile.csv, staffed.yaml, report.html", markup=False)
 
 
 @app.command()

@@ -132,32 +132,45 @@ def staff_report(root: Path, plots_dir: Path | None = None) -> str:
     levels = pd.read_parquet(root / "levels.parquet")
     by_hour = pd.read_parquet(root / "by_hour.parquet")
     pick = info.get("chosen")
+    profile = pd.DataFrame()
     if pick:
-        verdict = (f"<p><b>{pick['riders']} riders and {pick['pickers']} pickers</b> over all stores (level "
-                   f"{pick['alpha']:g} x the queueing start) meet {esc(info['target'])} on {esc(info['day'])}: verified "
+        verdict = (f"<p><b>{pick.get('rider_hours', '?')} rider-hours (peak {pick['riders']} riders) and "
+                   f"{pick['pickers']} pickers</b> over all stores (pickers x{pick.get('alpha_pickers', pick['alpha']):g}"
+                   f", riders x{pick.get('alpha_riders', pick['alpha']):g} the hourly queueing start) meet "
+                   f"{esc(info['target'])} on {esc(info['day'])}: verified "
                    f"mean {pick['verified_mean']:.3f}, one-sided 95% lower bound {pick['verified_lower_95']:.3f} on "
                    f"fresh replications ({'met' if pick['verified'] else 'NOT met'}); staff cost "
-                   f"{pick['cost_cny_per_day']:,.0f} CNY per day at the hourly rates.</p>")
+                   f"{pick['cost_cny_per_day']:,.0f} CNY per day at the hourly rates. The per-store, per-hour riders "
+                   "are <code>staffing_profile.csv</code>, read back by <code>staffed.yaml</code>.</p>")
         staffing = pd.read_parquet(root / "staffing.parquet")
+        if (root / "staffing_profile.parquet").is_file():
+            profile = pd.read_parquet(root / "staffing_profile.parquet")
     else:
         verdict = "<p><b>No level on the grid met the target</b>; the largest is in the table below.</p>"
         staffing = pd.DataFrame()
-    fig = Figure(figsize=(7.0, 0.25 * max(4, by_hour["store"].nunique()) + 1.2))
+    heat = profile if len(profile) else by_hour
+    column, label = ("riders", "riders on shift (chosen)") if len(profile) else ("orders_per_hour",
+                                                                                  "near orders per hour (expected)")
+    fig = Figure(figsize=(7.0, 0.25 * max(4, heat["store"].nunique()) + 1.2))
     ax = fig.subplots()
-    grid = by_hour.pivot(index="store", columns="hour", values="orders_per_hour")
+    grid = heat.pivot(index="store", columns="hour", values=column)
     im = ax.imshow(grid.to_numpy(), aspect="auto", cmap="viridis")
     ax.set_yticks(range(len(grid.index)), list(grid.index), fontsize=7)
     ax.set_xlabel("hour of day")
-    fig.colorbar(im, ax=ax, label="near orders per hour (expected)")
+    fig.colorbar(im, ax=ax, label=label)
     fig.tight_layout()
     sections = [
         section("answer", "Answer", verdict + df_table(staffing)),
-        section("levels", "Levels simulated", df_table(levels)),
-        section("hours", "Demand by store and hour", figure_html("staff_demand", "Near orders per store-hour", fig,
-                                                                 "The queueing start's arrival rates.", plots_dir)),
+        section("levels", "Designs simulated", '<p class="muted">Stage uniform: every store-hour scaled together; '
+                "then fewer riders at the chosen pickers, then fewer pickers at the chosen riders; each judged by "
+                "its one-sided 95% lower bound.</p>" + df_table(levels)),
+        section("hours", "Staff by store and hour", figure_html("staff_heat", "Riders per store-hour", fig,
+                                                                "The chosen profile (or the queueing start's "
+                                                                "arrival rates when nothing met the target).",
+                                                                plots_dir)),
         section("method", "Options", kv_table([(k, json.dumps(v)) for k, v in info.items()])),
     ]
-    nav = [("answer", "answer"), ("levels", "levels"), ("hours", "demand"), ("method", "options")]
+    nav = [("answer", "answer"), ("levels", "designs"), ("hours", "by hour"), ("method", "options")]
     return page(f"staff {info.get('scenario', '')}: {info.get('target', '')}", sections, nav)
 
 

@@ -256,6 +256,11 @@ class RiderStaffing(Model):
         "retail surges 1.3-2x]")
     day_multiplier: dict[dt.date, PosFloat] = Field(
         default_factory=dict, description="riders x this on a given date (overrides promotion_multiplier)")
+    profile: Path | None = Field(
+        None, json_schema_extra=ADDITIVE,
+        description="a table (CSV or Parquet: store, hour, riders) of riders on shift per store and hour of day, "
+                    "e.g. `shangou staff`'s staffing_profile.csv (issue #18); a listed store's riders in hour h of day "
+                    "d are round(riders x day multiplier); stores it leaves out keep capacity.riders x by_hour")
 
     @model_validator(mode="after")
     def _check(self) -> RiderStaffing:
