@@ -77,7 +77,8 @@ def peak() -> nbf.NotebookNode:
             "# Peaks and scale\n\n1. **Double 11**: how `base_stock` and `forecast_push` (远近场融合: stock pushed "
             "forward ahead of a forecast peak) cope with the promotion day, read from `kpis.json`'s `by_day`.\n"
             "2. **Scale**: how run time grows with orders per day.\n\n`SIZE`: `small` (CI: the toy network with a "
-            "x3 day), `toy`, `city` (the `double11.yaml` scenario itself: several minutes per run)."),
+            "x3 day), `toy`, `city` (the `double11.yaml` scenario itself, the x3 public peak: several minutes per "
+            "run; the x10 day is `double11_stress.yaml`, a stress test)."),
         nbf.v4.new_code_cell(SETUP + 'import time\n\nimport matplotlib.pyplot as plt\nimport pandas as pd\n'),
         nbf.v4.new_code_cell(
             'promo = ["demand.promotions=[{date: 2026-11-06, multiplier: 3, pre_days: 1, pre_multiplier: 0.9}]",\n'

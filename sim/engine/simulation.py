@@ -305,6 +305,7 @@ class Simulation:
             # moving_average cannot look ahead without moving its window; the others can
             forecast_ahead=None if method == "moving_average" else self.forecaster.forecast,
             forecast_cv=float(np.sqrt(np.expm1(self.forecaster.sigma**2))) if method == "oracle" else None,
+            cover_window=bool(self.sc.inventory.cover_window),
             costs=policy_costs(self.sc, net, self.cat, transport_cny=np.where(seen, transport, np.nan)
                                if seen.any() else None))
         targets = np.asarray(self.policy.targets(ctx), np.int64)

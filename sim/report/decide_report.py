@@ -206,7 +206,7 @@ def promise_report(root: Path, plots_dir: Path | None = None) -> str:
     table = pd.read_parquet(root / "promise.parquet")
     won = pd.read_parquet(root / "won.parquet")
     if len(won) and np.isfinite(won["orders_won_per_day"]).any():
-        best = won.loc[won["orders_won_per_day"].idxmax()]
+        best = won.iloc[int(np.nanargmax(won["orders_won_per_day"].to_numpy()))]
         cost = table[(table["kpi"] == "cost_per_order_cny") & (table["design"] == best["design"])].iloc[0]
         verdict = (f"<p><b>Most orders won: {esc(best['design'])}</b> — {best['orders_won_per_day']:,.0f} delivered "
                    f"per day (95% CI {best['orders_won_per_day_ci_low']:,.0f} to "

@@ -821,6 +821,10 @@ class Inventory(Model):
         1.0, description="whole days, 1-365: the engine reviews stock at day boundaries")
     initial_forward: Literal["none"] = Field(
         "none", description="forward nodes start empty and warm-up fills them (paid for), the same for every policy")
+    cover_window: bool = Field(
+        True, description="top_n and base_stock size a target on the forecast of the days it must last (daily "
+        "forecasts summed over review period + lead time), so a promotion known to the forecast is stocked before "
+        "it (issue #14: double11's peak day); false = today's rate held over the window (the engine before)")
     ndc_supply: NdcSupply = NdcSupply()
     fresh: FreshStock = Field(
         FreshStock(), description="fresh goods where they belong: daily supplier deliveries to the NDC for what the "
