@@ -3,7 +3,8 @@
 A near promise is a bundle, not one field: promising 60 minutes instead of 30 lets a store serve
 further away, so each near level sets ``tiers.near.promise_min`` *and* ``nodes.stores.capacity.
 rider_radius_km`` (default: the scenario's radius scaled with the promise, ``radius x promise /
-30``, an assumption: the extra minutes go to riding at the same speed). A mid promise of H hours sets
+30``, an assumption: the extra minutes go to riding at the same speed) and, when the near tier quotes
+ETAs, ``max_quote_min`` scaled the same way. A mid promise of H hours sets
 the rolling cut-off so that an order is delivered within H hours of ordering: a wave every H/4
 (``every_min``), its window opening H/4 after the cut-off and closing at 3H/4 (the bundled 4-hour
 promise is exactly 60/60/180 min), and ``tiers.mid.max_promise_h`` = H. ``sweep`` takes a product of
@@ -79,7 +80,10 @@ def parse_mid(text: str) -> list[float]:
 def near_overrides(base: Scenario, minutes: float, radius_km: float | None) -> list[str]:
     """The near promise and the rider radius it allows (scaled from the scenario's at 30 minutes)."""
     km = radius_km if radius_km is not None else float(base.nodes.stores.capacity.rider_radius_km) * minutes / REFERENCE_NEAR_MIN
-    return [f"tiers.near.promise_min={minutes:g}", f"nodes.stores.capacity.rider_radius_km={km:g}"]
+    out = [f"tiers.near.promise_min={minutes:g}", f"nodes.stores.capacity.rider_radius_km={km:g}"]
+    if base.tiers.near.quote == "eta":  # the longest ETA quoted grows with the promise too
+        out.append(f"tiers.near.max_quote_min={float(base.tiers.near.max_quote_min) * minutes / REFERENCE_NEAR_MIN:g}")
+    return out
 
 
 def mid_overrides(hours: float) -> list[str]:

@@ -122,6 +122,8 @@ def test_promise_bundles():
     base = prepare(SCENARIOS / "toy.yaml")
     assert near_overrides(base, 60, None) == ["tiers.near.promise_min=60", "nodes.stores.capacity.rider_radius_km=6"]
     assert near_overrides(base, 45, 4.0)[1].endswith("=4")
+    eta = prepare(SCENARIOS / "toy.yaml", overrides=["tiers.near.quote=eta", "tiers.near.max_quote_min=40"])
+    assert near_overrides(eta, 60, None)[2] == "tiers.near.max_quote_min=80"  # the longest quote grows too
     for h in (2, 4, 6):
         sc = prepare(base, overrides=mid_overrides(h))
         assert sc.tiers.mid.promise_min() == pytest.approx(60 * h)
