@@ -10,7 +10,7 @@ int8 codes of ``sim.vocab`` (``Tier``, ``OrderStatus``; -1 none); node indices r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -57,17 +57,18 @@ class OrderRecords:
 
     @property
     def on_time(self) -> np.ndarray:
-        return (self.status == DELIVERED) & (self.delivered_s <= self.promised_s + 1e-6)
+        return cast(np.ndarray, (self.status == DELIVERED) & (self.delivered_s <= self.promised_s + 1e-6))
 
     @property
     def perfect(self) -> np.ndarray:
         """Delivered, on time, complete (one shipment, no missing line), at the requested tier or faster."""
-        return (self.on_time & (self.n_shipments == 1) & (self.missing_lines == 0)
-                & (self.served_tier >= 0) & (self.served_tier <= self.requested_tier))
+        perfect: np.ndarray = (self.on_time & (self.n_shipments == 1) & (self.missing_lines == 0)
+                               & (self.served_tier >= 0) & (self.served_tier <= self.requested_tier))
+        return perfect
 
     @property
     def cost(self) -> np.ndarray:
-        return self.cost_handling + self.cost_transport + self.cost_split + self.cost_penalty
+        return cast(np.ndarray, self.cost_handling + self.cost_transport + self.cost_split + self.cost_penalty)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import ScenarioError
-from sim.io.results import RunResult, check_out_dir, load_run, write_run
+from sim.io.results import RunResult, check_out_dir, load_run, read_once, write_run
 from sim.io.scenario import Scenario, apply_overrides, load_scenario, resolve, to_dict
 from sim.metrics.invariants import assert_invariants
 from sim.registry import POLICIES, ROUTERS
@@ -110,8 +110,9 @@ def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replic
         extra["explain"] = explain_table(sim.explain.records(), sim.net.node_ids)
     path = write_run(target, records, sim.net, sc, sim.cat.value_cny, info, force=force, extra=extra,
                      catalog=sim.cat)
-    if report:
-        from sim.report.html import write_report  # matplotlib and DuckDB load only when a report is wanted
+    with read_once():  # the report, its calibration and the result read the run directory once
+        if report:  # matplotlib and DuckDB load only when a report is wanted
+            from sim.report.html import write_report
 
-        write_report(path)
-    return load_run(path)
+            write_report(path)
+        return load_run(path)

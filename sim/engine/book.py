@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from sim.demand.orders import Orders
@@ -74,11 +76,11 @@ class OrderBook:
         return self._warmup
 
     def n_lines(self, idx: np.ndarray) -> np.ndarray:
-        return self.line_offsets[idx + 1] - self.line_offsets[idx]
+        return cast(np.ndarray, self.line_offsets[idx + 1] - self.line_offsets[idx])
 
     def units(self, idx: np.ndarray) -> np.ndarray:
         cs = np.concatenate([[0], np.cumsum(self.line_qty, dtype=np.int64)])
-        return cs[self.line_offsets[idx + 1]] - cs[self.line_offsets[idx]]
+        return cast(np.ndarray, cs[self.line_offsets[idx + 1]] - cs[self.line_offsets[idx]])
 
     def ref_lines(self, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(position in `ref`, global line) for every line of each ref: a whole order's lines or a shipment's."""

@@ -17,7 +17,7 @@ counted in ``router.repairs``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -25,11 +25,14 @@ from sim.engine.dispatch import apply_orders
 from sim.engine.option_build import acceptance_matrix, build_options, classify
 from sim.engine.options import EpochOptions, lines_of
 from sim.engine.shipments import apply_split, make_split, split_rows
-from sim.routing.base import Batch, option_stock, router_capabilities
+from sim.routing.base import Batch, CountsFallbacks, RoutesLines, option_stock, router_capabilities
 from sim.routing.lookahead import capacity_reservation, day_share, option_reservation
 from sim.routing.split import SplitRows
 from sim.units import DAY
 from sim.vocab import Tier
+
+if TYPE_CHECKING:
+    from sim.engine.protocols import SimState
 
 __all__ = ["Choice", "acceptance_matrix", "capacity_price", "carry_deadline", "price", "repair", "route_epoch",
            "solve"]
@@ -45,7 +48,7 @@ class Choice:
     line_ship: np.ndarray | None
 
 
-def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
+def route_epoch(sim: SimState, t: float, idx: np.ndarray) -> None:
     """Route the orders `idx` at time t (the end of the epoch)."""
     b = sim.book
     fresh = np.isnan(b.deadline_s[idx])
@@ -64,7 +67,7 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
         sim.explain.record(sim, ep, batch, opt, choice.pair, chosen)
 
 
-def carry_deadline(sim: Any, created: np.ndarray, tier: np.ndarray) -> np.ndarray:
+def carry_deadline(sim: SimState, created: np.ndarray, tier: np.ndarray) -> np.ndarray:
     """Latest time a capacity shortage may be waited out: half the near promise; a mid order's first
     wave cut-off; a far order's first parcel cut-off."""
     out = created + sim.near_promise_s / 2.0
@@ -77,7 +80,7 @@ def carry_deadline(sim: Any, created: np.ndarray, tier: np.ndarray) -> np.ndarra
 
 
 # ---------------------------------------------------------------------------------------------- prices
-def price(sim: Any, ep: EpochOptions) -> tuple[Batch, np.ndarray]:
+def price(sim: SimState, ep: EpochOptions) -> tuple[Batch, np.ndarray]:
     """The router's ``Batch`` and ``opt`` (the pair of each option row): primary options at their cost,
     offers at p x cost + (1 - p) x lost-sale cost; the stock keys every option line draws on; with
     ``router.lookahead`` the reservation prices; for a splitting router the shipment rows."""
@@ -105,7 +108,7 @@ def price(sim: Any, ep: EpochOptions) -> tuple[Batch, np.ndarray]:
     return batch, opt
 
 
-def _stock_keys(sim: Any, ep: EpochOptions, opt: np.ndarray, use_option: np.ndarray,
+def _stock_keys(sim: SimState, ep: EpochOptions, opt: np.ndarray, use_option: np.ndarray,
                 ml: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """(opt_stock_key, use_key, stock_left, line-row keys): a splitting router's line rows draw on the
     same keys, numbered as extra options after the real ones."""
@@ -122,14 +125,15 @@ def _stock_keys(sim: Any, ep: EpochOptions, opt: np.ndarray, use_option: np.ndar
     return opt_key[:opt.size], use_key[:U], stock_left, use_key[U:]
 
 
-def _charged(sim: Any, ep: EpochOptions, pairs: np.ndarray) -> np.ndarray:
+def _charged(sim: SimState, ep: EpochOptions, pairs: np.ndarray) -> np.ndarray:
     """Stock positioned for a node's own-tier catchment pays when taken by anyone else: an upgrade, or an
     order from another node's catchment (see sim.routing.lookahead)."""
-    return ((ep.p_tier[pairs] < ep.req[ep.p_row[pairs]])
-            | (ep.p_node[pairs] != sim.preferred[ep.p_tier[pairs], ep.zone[ep.p_row[pairs]]]))
+    charged: np.ndarray = ((ep.p_tier[pairs] < ep.req[ep.p_row[pairs]])
+                           | (ep.p_node[pairs] != sim.preferred[ep.p_tier[pairs], ep.zone[ep.p_row[pairs]]]))
+    return charged
 
 
-def _stock_price(sim: Any, ep: EpochOptions, rows: tuple[np.ndarray, np.ndarray], charged: np.ndarray) -> np.ndarray:
+def _stock_price(sim: SimState, ep: EpochOptions, rows: tuple[np.ndarray, np.ndarray], charged: np.ndarray) -> np.ndarray:
     """``option_reservation`` of option rows `rows` = (row of each entry, expansion entry)."""
     inv, pn = sim.inv, ep.p_node[ep.pair]
     row, ent = rows
@@ -139,14 +143,14 @@ def _stock_price(sim: Any, ep: EpochOptions, rows: tuple[np.ndarray, np.ndarray]
         value=sim.la_value)
 
 
-def _reservations(sim: Any, ep: EpochOptions, opt: np.ndarray, use_option: np.ndarray, ml: np.ndarray) -> np.ndarray:
+def _reservations(sim: SimState, ep: EpochOptions, opt: np.ndarray, use_option: np.ndarray, ml: np.ndarray) -> np.ndarray:
     charged = _charged(sim, ep, opt)
     reservation = _stock_price(sim, ep, (use_option, ml), charged)
     reservation[charged] += capacity_price(sim, ep.t, ep.wave, ep.capacity)[ep.p_node[opt][charged]]
     return reservation
 
 
-def _split(sim: Any, ep: EpochOptions, sl_key: np.ndarray | None) -> SplitRows:
+def _split(sim: SimState, ep: EpochOptions, sl_key: np.ndarray | None) -> SplitRows:
     assert ep.ships is not None and sl_key is not None
     ship_res = sl_res = None
     if sim.sc.router.lookahead:
@@ -158,7 +162,7 @@ def _split(sim: Any, ep: EpochOptions, sl_key: np.ndarray | None) -> SplitRows:
                       ship_res, sl_res)
 
 
-def capacity_price(sim: Any, t: float, g: int, cap: np.ndarray) -> np.ndarray:
+def capacity_price(sim: SimState, t: float, g: int, cap: np.ndarray) -> np.ndarray:
     """(N,) look-ahead price of one place of a store's or FDC's capacity this epoch (0 at NDCs); see
     ``sim.routing.lookahead`` (capacity look-ahead). A store's places are what it can pick and hand to
     riders within the capacity horizon, wanted by its near orders over that horizon; an FDC's are what
@@ -172,17 +176,17 @@ def capacity_price(sim: Any, t: float, g: int, cap: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------- solve
-def solve(sim: Any, ep: EpochOptions, batch: Batch, opt: np.ndarray) -> Choice:
+def solve(sim: SimState, ep: EpochOptions, batch: Batch, opt: np.ndarray) -> Choice:
     """Ask the router; its answer as candidate pairs (a split router's one-node answers are whole orders)."""
     line_ship = None
     router = sim.router
     if batch.split is not None:
-        answer = router.route_lines(batch)
+        answer = cast(RoutesLines, router).route_lines(batch)  # declared: capabilities.max_shipments > 1
         choice, line_ship = np.asarray(answer.choice, np.int64), np.asarray(answer.line_ship, np.int64)
     else:
         choice = np.asarray(router.route(batch), np.int64)
     if router_capabilities(router).counts_fallbacks:
-        sim.stats.fallbacks = int(router.fallbacks)
+        sim.stats.fallbacks = int(cast(CountsFallbacks, router).fallbacks)
     n, P = ep.n, ep.n_pairs
     chosen = np.full(n, -1, np.int64)
     chosen[choice >= 0] = opt[choice[choice >= 0]]
@@ -202,7 +206,7 @@ def solve(sim: Any, ep: EpochOptions, batch: Batch, opt: np.ndarray) -> Choice:
 
 
 # ---------------------------------------------------------------------------------------------- repair
-def repair(sim: Any, ep: EpochOptions, chosen: np.ndarray) -> np.ndarray:
+def repair(sim: SimState, ep: EpochOptions, chosen: np.ndarray) -> np.ndarray:
     """Unassign orders whose lines, taken in batch order, exceed the stock left at their node (a copy
     when any is unassigned; counted in ``router.repairs``)."""
     b, inv, idx = sim.book, sim.inv, ep.idx
@@ -232,7 +236,7 @@ def repair(sim: Any, ep: EpochOptions, chosen: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------- dispatch
-def dispatch(sim: Any, ep: EpochOptions, chosen: np.ndarray, choice: Choice, split: SplitRows | None) -> None:
+def dispatch(sim: SimState, ep: EpochOptions, chosen: np.ndarray, choice: Choice, split: SplitRows | None) -> None:
     """Apply the repaired choice: whole orders (``apply_orders``), then split orders (``apply_split``)."""
     if not choice.is_split.any():
         apply_orders(sim, ep, None, chosen)

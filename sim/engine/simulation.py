@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import simpy
@@ -49,13 +49,16 @@ from sim.spec import parse_spec
 from sim.units import DAY, HOUR, parse_clock
 from sim.vocab import OrderStatus
 
+if TYPE_CHECKING:
+    from sim.io.scenario.models import Scenario
+
 EPS = EVENT_EPS_S
 
 
 class Simulation:
     """One run of a resolved scenario (see ``sim.simulate`` for the public entry point)."""
 
-    def __init__(self, sc: Any, *, seed: int, replication: int, days: int, policy: str, router: str,
+    def __init__(self, sc: Scenario, *, seed: int, replication: int, days: int, policy: str, router: str,
                  progress: Callable[[int, int], None] | None = None, explain: bool = False) -> None:
         self.sc, self.days, self.warmup = sc, days, sc.horizon.warmup_days
         self.total_days = self.warmup + days
@@ -73,6 +76,7 @@ class Simulation:
         self.pipeline = Pipeline()
         self.given = place_initial_stock(sc, net, cat, self.inv, self.pipeline)  # nodes a stock file specifies
         self.book = OrderBook()
+        self.park_witness = np.empty(0, np.int64)  # per order: the store that last had its lines (option_build.park)
         self.kind = net.node_kind
         self.stores = np.flatnonzero(self.kind == STORE)
         self.fdcs = np.flatnonzero(self.kind == FDC)

@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from sim.units import HOUR
+from sim.units import HOUR, floor_div
+
+if TYPE_CHECKING:
+    from sim.io.scenario.models import Scenario
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,10 @@ class Shifts:
         """Earliest time each rider of stores `rows` can take a call: `free` (len(rows), riders) moved to the
         start of its next hour on shift when it falls in an hour off shift (inf: never again)."""
         fin = np.isfinite(free)
-        H = np.minimum(np.where(fin, free, 0.0) // HOUR, self.n_hours).astype(np.int64)
-        j = np.arange(free.shape[1])[None, :]
-        nxt = self.on_next[rows[:, None], j, H]
+        H = np.minimum(floor_div(np.where(fin, free, 0.0), HOUR), self.n_hours).astype(np.int64)
+        _, R, H1 = self.on_next.shape  # one flat gather: on_next[rows, j, H]
+        flat = (np.asarray(rows, np.int64)[:, None] * R + np.arange(free.shape[1])[None, :]) * H1 + H
+        nxt = self.on_next.reshape(-1)[flat]
         out = np.where(nxt == H, free, nxt * HOUR)
         out = np.where(nxt >= self.n_hours, np.inf, out)
         return np.where(fin, out, np.inf)
@@ -54,7 +58,7 @@ class Shifts:
 def riders_on_shift(base: np.ndarray, by_hour: np.ndarray, day_mult: np.ndarray) -> np.ndarray:
     """(stores, days x 24) riders on shift: round(base x by_hour[h] x day_mult[d])."""
     x = base[:, None, None] * day_mult[None, :, None] * by_hour[None, None, :]
-    return np.rint(x).astype(np.int64).reshape(base.size, -1)
+    return cast(np.ndarray, np.rint(x).astype(np.int64).reshape(base.size, -1))
 
 
 def next_on_shift(count: np.ndarray, n_riders: int) -> np.ndarray:
@@ -90,7 +94,7 @@ def profile_on_shift(table: np.ndarray, fallback: np.ndarray, day_mult: np.ndarr
     return np.rint(per[:, None, :] * day_mult[None, :, None]).astype(np.int64).reshape(per.shape[0], -1)
 
 
-def build_shifts(sc: Any, riders: np.ndarray, n_days: int, hours: tuple[np.ndarray, np.ndarray],
+def build_shifts(sc: Scenario, riders: np.ndarray, n_days: int, hours: tuple[np.ndarray, np.ndarray],
                  ids: list[str] | None = None) -> Shifts | None:
     """The scenario's shifts for stores with `riders` each and service `hours` (open, close seconds of day):
     nobody is on shift in an hour the store is closed all through. None when staffing is off. With a

@@ -12,12 +12,16 @@ costs the per-unit handling. NDCs are refilled from an external supplier: immedi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from sim.inventory.state import InventoryState
 from sim.units import HOUR, haversine_km
+
+if TYPE_CHECKING:
+    from sim.io.scenario.models import Scenario
+    from sim.network.build import Network
 
 
 @dataclass
@@ -50,7 +54,7 @@ def ration(request: np.ndarray, supply: np.ndarray, group: np.ndarray) -> np.nda
     rank = np.arange(order.size) - first
     extra = (rank < left[g_sorted]) & short[g_sorted] & (rem[order] > 0)
     give[order[extra]] += 1
-    return np.minimum(give, request)
+    return cast(np.ndarray, np.minimum(give, request))
 
 
 def plan_replenishment(inv: InventoryState, targets: np.ndarray, supplier: np.ndarray, level: np.ndarray,
@@ -91,7 +95,7 @@ def plan_replenishment(inv: InventoryState, targets: np.ndarray, supplier: np.nd
     return Shipment(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("arrive_s", "node", "sku", "qty"))), cost
 
 
-def lateral_transfers(inv: InventoryState, moves: Any, net: Any, sc: Any, volume_l: np.ndarray,
+def lateral_transfers(inv: InventoryState, moves: Any, net: Network, sc: Scenario, volume_l: np.ndarray,
                       now_s: float) -> tuple[Shipment, float]:
     """Move stock between nodes as a policy asks (e.g. rebalancing FDCs), capped at what the source has.
 

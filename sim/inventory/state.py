@@ -8,6 +8,8 @@ of receipt and spoil when older than their shelf life.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from sim.records import InventoryRecords
@@ -93,7 +95,7 @@ class InventoryState:
         """Column of each SKU in the perishable arrays, -1 if not perishable."""
         lookup = np.full(self.on_hand.shape[1], -1, np.int64)
         lookup[self.perishable] = np.arange(self.perishable.size)
-        return lookup[sku]
+        return cast(np.ndarray, lookup[sku])
 
     def _consume_cohorts(self, node: np.ndarray, sku: np.ndarray, qty: np.ndarray) -> None:
         """Take units from the oldest cohorts first (FIFO)."""
@@ -129,7 +131,7 @@ class InventoryState:
         spoiled = np.maximum(spoiled, 0)
         self.on_hand -= spoiled
         self.spoiled += spoiled
-        return spoiled
+        return cast(np.ndarray, spoiled)
 
     # ------------------------------------------------------------------ daily accounting
     def close_day(self, day: int) -> None:

@@ -12,10 +12,13 @@ that differs between two writes of the same records. (Between two *runs*, kpis.j
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -243,8 +246,48 @@ def write_run(out_dir: Path, records: RunRecords, network: Any, scenario: Any, c
     return out
 
 
+_READ_ONCE: dict[Path, tuple[tuple[Any, ...], RunResult]] | None = None  # see read_once
+
+
+@contextmanager
+def read_once() -> Iterator[None]:
+    """Within the block, ``load_run`` reads each run directory once and hands out copies (``simulate``:
+    the report, its calibration table and the returned result read the run just written). Tables are
+    shallow copies, safe under pandas' copy-on-write; the block drops them when it ends."""
+    global _READ_ONCE
+    prev, _READ_ONCE = _READ_ONCE, {}
+    try:
+        yield
+    finally:
+        _READ_ONCE = prev
+
+
+def _stamp(p: Path) -> tuple[Any, ...]:
+    """The files ``load_run`` reads, as (name, mtime, size)."""
+    files = [p / f for f in (*RUN_FILES, "skus.parquet")]
+    return tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.is_file())
+
+
+def _copy_run(r: RunResult) -> RunResult:
+    tables = {t: getattr(r, t).copy(deep=False) for t in TABLES}
+    return RunResult(path=r.path, kpis=copy.deepcopy(r.kpis), manifest=copy.deepcopy(r.manifest),
+                     skus=None if r.skus is None else r.skus.copy(deep=False), **tables)
+
+
 def load_run(path: str | Path) -> RunResult:
     """Read a run directory back (ScenarioError, exit 2, if `path` is not one)."""
+    if _READ_ONCE is None:
+        return _load_run(path)
+    key = Path(path).resolve()
+    stamp = _stamp(key) if key.is_dir() else ()
+    hit = _READ_ONCE.get(key)
+    if hit is None or hit[0] != stamp:
+        hit = (stamp, _load_run(path))
+        _READ_ONCE[key] = hit
+    return _copy_run(hit[1])
+
+
+def _load_run(path: str | Path) -> RunResult:
     p = Path(path)
     if not p.is_dir():
         raise ScenarioError(f"{p}: not a run directory (no such directory)")

@@ -135,7 +135,7 @@ class PolicyParameterError(ScenarioError, ValueError):
 
 def make_policy(spec: Spec) -> Policy:
     """Instantiate a policy from its SPEC; bad parameters raise PolicyParameterError naming policy and parameter."""
-    cls = POLICIES.get(spec.name)
+    cls: Callable[..., Policy] = POLICIES.get(spec.name)
     known = [p for p in inspect.signature(cls).parameters if p != "self"]
     unknown = [k for k in spec.params if k not in known]
     if unknown:

@@ -37,6 +37,8 @@ the ``flow`` router still limits how many get it). Reservation prices are decisi
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from scipy.special import pdtrc
 
@@ -63,7 +65,7 @@ def reservation_price(mean: np.ndarray | float, available: np.ndarray | float, v
     for j in range(int(q.max()) if q.size else 0):
         m = q > j
         total[m] += prob_at_least(mean_b[m], a[m] - j)
-    return np.maximum(delta, 0.0) * total
+    return cast(np.ndarray, np.maximum(delta, 0.0) * total)
 
 
 def option_reservation(line_option: np.ndarray, line_node: np.ndarray, line_sku: np.ndarray,
@@ -107,7 +109,7 @@ def day_share(hour_share: np.ndarray, t0: np.ndarray | float, t1: np.ndarray | f
         hour = np.minimum((tod // HOUR).astype(np.int64), 23)
         return np.asarray(day + cum[hour] + (cum[hour + 1] - cum[hour]) * (tod - hour * HOUR) / HOUR)
 
-    return np.maximum(F(t1) - F(t0), 0.0)
+    return cast(np.ndarray, np.maximum(F(t1) - F(t0), 0.0))
 
 
 def capacity_reservation(orders_per_day: np.ndarray, share: np.ndarray | float, slots: np.ndarray,
@@ -115,7 +117,7 @@ def capacity_reservation(orders_per_day: np.ndarray, share: np.ndarray | float, 
     """Δ · P(N ≥ slots), N ~ Poisson(orders_per_day · share): expected cost to a node's own-tier
     customers of one of its `slots` places taken now by another (an upgraded) order."""
     mean = np.asarray(orders_per_day, float) * np.asarray(share, float)
-    return np.maximum(np.asarray(value, float), 0.0) * prob_at_least(mean, np.maximum(slots, 1))
+    return cast(np.ndarray, np.maximum(np.asarray(value, float), 0.0) * prob_at_least(mean, np.maximum(slots, 1)))
 
 
 def shortfall_value(lost_sale_cny: np.ndarray | float, acceptance: np.ndarray | float,
@@ -123,4 +125,4 @@ def shortfall_value(lost_sale_cny: np.ndarray | float, acceptance: np.ndarray | 
     """Δ for a node's own-tier customer who finds no unit: offered the next slower tier, accepted with
     probability p at `extra_cost_cny` more than serving here, else lost: Δ = p·extra + (1 − p)·lost."""
     p = np.clip(np.asarray(acceptance, float), 0.0, 1.0)
-    return np.maximum(p * np.asarray(extra_cost_cny, float) + (1.0 - p) * np.asarray(lost_sale_cny, float), 0.0)
+    return cast(np.ndarray, np.maximum(p * np.asarray(extra_cost_cny, float) + (1.0 - p) * np.asarray(lost_sale_cny, float), 0.0))

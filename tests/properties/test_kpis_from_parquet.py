@@ -67,7 +67,7 @@ def rate(num, den):
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("kpis") / "toy"
     # the toy (3 warm-up + 2 measured days), pinned to what the rebuilt network-level costs assume
-    simulate(SCENARIOS / "toy.yaml", out=out, router="nearest",
+    simulate(SCENARIOS / "toy.yaml", out=out, router="nearest", report=False,
              overrides=["inventory.ndc_supply.mode=unlimited", "inventory.review_period_days=1"])
     kpis = json.loads((out / "kpis.json").read_text())
     t = {name: pd.read_parquet(out / f"{name}.parquet") for name in ("orders", "lines", "inventory", "nodes")}
