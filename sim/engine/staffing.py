@@ -91,7 +91,8 @@ def profile_on_shift(table: np.ndarray, fallback: np.ndarray, day_mult: np.ndarr
     """(stores, days x 24) riders on shift from a per-store, per-hour `table` (NaN rows: use `fallback`, the
     group's riders x by_hour): round(table[s, h] x day_mult[d])."""
     per = np.where(np.isfinite(table), table, fallback)
-    return np.rint(per[:, None, :] * day_mult[None, :, None]).astype(np.int64).reshape(per.shape[0], -1)
+    out: np.ndarray = np.rint(per[:, None, :] * day_mult[None, :, None]).astype(np.int64).reshape(per.shape[0], -1)
+    return out
 
 
 def build_shifts(sc: Scenario, riders: np.ndarray, n_days: int, hours: tuple[np.ndarray, np.ndarray],
