@@ -138,7 +138,7 @@ class Simulation:
         trip = TripParams.from_scenario(sc, st, self.streams, self.total_days + MAX_DRAIN_DAYS + 1,
                                         net.node_city[self.stores], list(net.city_names))
         shifts = build_shifts(sc, np.array([c.riders for c in st], np.int64), self.total_days + MAX_DRAIN_DAYS + 1,
-                              self._store_hours(st))
+                              self._store_hours(st), [net.node_ids[i] for i in self.stores])
         self.ops = StoreOps.from_scenario(sc, net, self.stores, trip=trip, shifts=shifts)
         if self.ops.trip is not None or self.ops.shifts is not None:  # rider reporting (sim.engine.staffing)
             self.ops.busy_hour = np.zeros((self.total_days + MAX_DRAIN_DAYS + 1) * 24)
@@ -336,6 +336,7 @@ class Simulation:
             # moving_average cannot look ahead without moving its window; the others can
             forecast_ahead=None if method == "moving_average" else ahead,
             forecast_cv=float(np.sqrt(np.expm1(self.forecaster.sigma**2))) if method == "oracle" else None,
+            cover_window=bool(self.sc.inventory.cover_window),
             costs=policy_costs(self.sc, net, self.cat, transport_cny=np.where(seen, transport, np.nan)
                                if seen.any() else None))
         targets = np.asarray(self.policy.targets(ctx), np.int64)

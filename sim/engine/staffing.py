@@ -10,6 +10,9 @@ where the count exceeds j (lower numbers work the longer shifts). A rider free a
 trip done) takes its next call at the first instant >= x of an hour it is on shift; a trip that
 runs past the end of a shift is finished. ``on_next`` turns this into one lookup per rider.
 
+A ``profile`` table (``sim/io/staffing_profile.py``, e.g. written by ``shangou staff``) gives the riders
+on shift per store and hour of day directly, times the same day multiplier (issue #18).
+
 Reporting: rider-hours on shift per store and hour (utilisation's denominator, ``fleet`` pay),
 rider-days (riders with at least one hour on shift that day).
 """
@@ -84,14 +87,33 @@ def day_multipliers(staffing: Any, promotions: tuple[Any, ...], start: dt.date, 
     return out
 
 
-def build_shifts(sc: Scenario, riders: np.ndarray, n_days: int, hours: tuple[np.ndarray, np.ndarray]) -> Shifts | None:
+def profile_on_shift(table: np.ndarray, fallback: np.ndarray, day_mult: np.ndarray) -> np.ndarray:
+    """(stores, days x 24) riders on shift from a per-store, per-hour `table` (NaN rows: use `fallback`, the
+    group's riders x by_hour): round(table[s, h] x day_mult[d])."""
+    per = np.where(np.isfinite(table), table, fallback)
+    out: np.ndarray = np.rint(per[:, None, :] * day_mult[None, :, None]).astype(np.int64).reshape(per.shape[0], -1)
+    return out
+
+
+def build_shifts(sc: Scenario, riders: np.ndarray, n_days: int, hours: tuple[np.ndarray, np.ndarray],
+                 ids: list[str] | None = None) -> Shifts | None:
     """The scenario's shifts for stores with `riders` each and service `hours` (open, close seconds of day):
-    nobody is on shift in an hour the store is closed all through. None when staffing is off."""
+    nobody is on shift in an hour the store is closed all through. None when staffing is off. With a
+    ``profile`` table (store `ids` name its rows), the stores it lists take their riders per hour from it."""
     st = sc.nodes.stores.staffing
-    if st.by_hour is None:
+    if st.by_hour is None and st.profile is None:
         return None
     mult = day_multipliers(st, sc.demand.promotions, sc.horizon.start_date, n_days)
-    count = riders_on_shift(np.asarray(riders, float), np.asarray(st.by_hour, float), mult)
+    if st.profile is not None:
+        from pathlib import Path
+
+        from sim.io.staffing_profile import read_profile
+
+        share = np.asarray(st.by_hour if st.by_hour is not None else [1.0] * 24, float)
+        table = read_profile(Path(st.profile), list(ids or []))
+        count = profile_on_shift(table, np.asarray(riders, float)[:, None] * share[None, :], mult)
+    else:
+        count = riders_on_shift(np.asarray(riders, float), np.asarray(st.by_hour, float), mult)
     h = np.arange(24) * HOUR
     open_h = (h[None, :] + HOUR > hours[0][:, None]) & (h[None, :] < hours[1][:, None])  # (stores, 24)
     count = count * np.tile(open_h, (1, n_days))

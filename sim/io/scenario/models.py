@@ -264,6 +264,11 @@ class RiderStaffing(Model):
         "retail surges 1.3-2x]")
     day_multiplier: dict[dt.date, PosFloat] = Field(
         default_factory=dict, description="riders x this on a given date (overrides promotion_multiplier)")
+    profile: Path | None = Field(
+        None, json_schema_extra=ADDITIVE,
+        description="a table (CSV or Parquet: store, hour, riders) of riders on shift per store and hour of day, "
+                    "e.g. `shangou staff`'s staffing_profile.csv (issue #18); a listed store's riders in hour h of day "
+                    "d are round(riders x day multiplier); stores it leaves out keep capacity.riders x by_hour")
 
     @model_validator(mode="after")
     def _check(self) -> RiderStaffing:
@@ -492,6 +497,55 @@ DEFAULT_INTRADAY = (0.05, 0.05, 0.05, 0.05, 0.05, 0.10, 0.30, 0.60, 0.90, 1.00, 
                     1.80, 1.30, 1.00, 0.90, 1.10, 1.70, 2.00, 2.00, 1.80, 1.30, 0.80, 0.30)
 
 
+class ConversionCurve(Model):
+    """Share of a tier's shoppers who order when promised ``minutes`` (linear between points, flat beyond)."""
+
+    minutes: tuple[PosFloat, ...] = Field(description="promised minutes, increasing")
+    share: tuple[Annotated[float, Field(gt=0, le=1)], ...] = Field(
+        description="share of shoppers who order at each promise, non-increasing")
+
+    @model_validator(mode="after")
+    def _check(self) -> ConversionCurve:
+        if not self.minutes or len(self.minutes) != len(self.share):
+            raise ValueError(f"minutes and share: need the same number of points (at least one), got "
+                             f"{len(self.minutes)} and {len(self.share)}")
+        if any(b <= a for a, b in zip(self.minutes, self.minutes[1:], strict=False)):
+            raise ValueError(f"minutes: must increase, got {list(self.minutes)}")
+        if any(b > a for a, b in zip(self.share, self.share[1:], strict=False)):
+            raise ValueError(f"share: must not rise with a longer promise, got {list(self.share)}")
+        return self
+
+
+#: Willingness to wait, near tier: patience runs out near 30 min for a delivery (Talker Research 2024 survey,
+#: ~29 min) and a day faster lifts sales by only ~1.5-2 % at parcel speeds (Fisher, Gallino & Xu 2019, JMR;
+#: Oblander & Jerath 2024): the shape between those anchors is an ASSUMPTION (issue #18), not a measured curve.
+NEAR_CONVERSION = ConversionCurve(minutes=(15.0, 30.0, 45.0, 60.0, 90.0, 120.0),
+                                  share=(1.0, 0.95, 0.82, 0.70, 0.55, 0.45))
+#: Mid tier (a planned shop): flatter, hours not minutes; ASSUMPTION anchored only by the same evidence.
+MID_CONVERSION = ConversionCurve(minutes=(60.0, 120.0, 240.0, 360.0, 720.0),
+                                 share=(1.0, 0.97, 0.90, 0.82, 0.70))
+
+
+class Conversion(Model):
+    """Demand that answers to the promise (issue #18): a shopper of tier t orders with probability
+    share_t(promise_t), decided by a uniform drawn per shopper from ``demand.convert/<date>/<city>`` (common
+    random numbers: the same shopper orders or not identically across policies, and one who orders at a longer
+    promise also orders at a shorter one). ``orders_per_day`` stays the volume at the ``reference_*`` promises:
+    shoppers arrive at orders_per_day / c_ref, c_ref = sum_t tier_mix_t x share_t(reference_t) (the flat
+    ``tier_mix``, an approximation under ``tier_mix_by_category``). Far orders always convert. A shopper who
+    does not order is not a lost sale: the run simply has fewer orders (``orders won``)."""
+
+    enabled: bool = Field(False, description="thin the shoppers by the promise (false = every shopper orders, "
+                                             "the engine before issue #18)")
+    near: ConversionCurve = Field(NEAR_CONVERSION, description="near tier, over tiers.near.promise_min [assumption "
+                                  "anchored at ~30 min patience; see models.NEAR_CONVERSION]")
+    mid: ConversionCurve = Field(MID_CONVERSION, description="mid tier, over the mid promise in minutes (rolling: "
+                                 "every_min + window_end_min) [assumption]")
+    reference_near_min: PosFloat = Field(30.0, description="near promise at which orders_per_day was observed")
+    reference_mid_min: PosFloat = Field(240.0, description="mid promise (minutes) at which orders_per_day was "
+                                                           "observed [params: Tiers, mid 4 hours]")
+
+
 class Demand(Model):
     source: Literal["synthetic", "file"] = "synthetic"
     file: Path | None = Field(None, description="planner's order history (CSV or Parquet) when source: file")
@@ -503,6 +557,8 @@ class Demand(Model):
     tier_mix: TierMix = TierMix()
     tier_mix_by_category: dict[str, TierMix] = Field(default_factory=dict)
     basket: Basket = Basket()
+    conversion: Conversion = Field(Conversion(), json_schema_extra=ADDITIVE,
+                                   description="shoppers who order depending on the promise (issue #18; off by default)")
 
     @model_validator(mode="after")
     def _check(self) -> Demand:
@@ -512,6 +568,9 @@ class Demand(Model):
             raise ValueError(f"weekly: needs 7 weights (Mon..Sun) with a positive sum, got {len(self.weekly)}")
         if self.source == "file" and self.file is None:
             raise ValueError("file: required when source is 'file'")
+        if self.source == "file" and self.conversion.enabled:
+            raise ValueError("conversion.enabled: acts on synthetic shoppers only; a history already holds the orders "
+                             "won at its own promise")
         return self
 
 
@@ -548,9 +607,6 @@ class Wave(Model):
         if not c <= a < b:
             raise ValueError(f"window must start at or after the cut-off and end after it starts, got "
                              f"cutoff {self.cutoff}, window {list(self.window)}")
-        if b - c > MAX_MID_WINDOW_H * units.HOUR:
-            raise ValueError(f"window ends {(b - c) / units.HOUR:g} h after the cut-off {self.cutoff}; "
-                             f"the mid promise allows at most {MAX_MID_WINDOW_H:g} h")
         return self
 
 
@@ -578,9 +634,6 @@ class RollingWaves(Model):
             raise ValueError(f"last_cutoff: must not be before first_cutoff, got {self.first_cutoff}-{self.last_cutoff}")
         if self.window_end_min <= self.window_start_min:
             raise ValueError(f"window_end_min: must be after window_start_min, got {self.window_end_min:g}")
-        if self.every_min + self.window_end_min > MAX_MID_WINDOW_H * 60 + 1e-9:
-            raise ValueError(f"every_min + window_end_min: an order may wait a full interval, so the two must add to "
-                             f"at most {MAX_MID_WINDOW_H * 60:g} min, got {self.every_min + self.window_end_min:g}")
         if b + self.window_end_min * 60 >= units.DAY:
             raise ValueError(f"last_cutoff: its window must close before midnight, got {self.last_cutoff}")
         return self
@@ -599,6 +652,11 @@ class RollingWaves(Model):
 
 
 class MidTier(Model):
+    max_promise_h: Annotated[float, Field(gt=0, le=12)] = Field(
+        MAX_MID_WINDOW_H, json_schema_extra=ADDITIVE,
+        description="the mid promise: an order is delivered within this many hours (the longest wait for a cut-off "
+                    "plus a window's end after it must fit) [params: Tiers, mid 4 hours]; a promise what-if "
+                    "(issue #18) raises it, e.g. to 6")
     rolling: RollingWaves = Field(
         RollingWaves(), description="a rolling cut-off: hourly waves so an order placed in service hours is delivered "
         "within the 4-hour promise (issue #14; enabled: false keeps the listed waves)")
@@ -646,7 +704,27 @@ class MidTier(Model):
         cuts = [units.parse_clock(w.cutoff) for w in self.waves]
         if cuts != sorted(set(cuts)):
             raise ValueError(f"waves: cut-offs must be distinct and increasing, got {[w.cutoff for w in self.waves]}")
+        if self.rolling.enabled and self.rolling.every_min + self.rolling.window_end_min > self.max_promise_h * 60 + 1e-9:
+            r = self.rolling
+            raise ValueError(f"rolling: every_min + window_end_min: an order may wait a full interval, so the two must "
+                             f"add to at most max_promise_h ({self.max_promise_h * 60:g} min), got "
+                             f"{r.every_min + r.window_end_min:g}")
+        for i, w in enumerate(self.waves):
+            c, b = units.parse_clock(w.cutoff), units.parse_clock(w.window[1])
+            if b - c > self.max_promise_h * units.HOUR + 1e-9:
+                raise ValueError(f"waves: [{i}] window ends {(b - c) / units.HOUR:g} h after the cut-off {w.cutoff}; "
+                                 f"the mid promise (max_promise_h) allows at most {self.max_promise_h:g} h")
         return self
+
+    def promise_min(self) -> float:
+        """The mid promise quoted to a shopper, in minutes from ordering: the longest wait for the next cut-off
+        plus the longest window end after a cut-off (rolling: every_min + window_end_min)."""
+        if self.rolling.enabled:
+            return float(self.rolling.every_min + self.rolling.window_end_min)
+        cuts = [units.parse_clock(w.cutoff) for w in self.waves]
+        ends = [units.parse_clock(w.window[1]) - c for w, c in zip(self.waves, cuts, strict=True)]
+        gaps = [b - a for a, b in zip(cuts, cuts[1:], strict=False)]
+        return float((max(gaps, default=0.0) + max(ends)) / 60.0)
 
 
 class FarTier(Model):
@@ -808,6 +886,10 @@ class Inventory(Model):
         1.0, description="whole days, 1-365: the engine reviews stock at day boundaries")
     initial_forward: Literal["none"] = Field(
         "none", description="forward nodes start empty and warm-up fills them (paid for), the same for every policy")
+    cover_window: bool = Field(
+        True, description="top_n and base_stock size a target on the forecast of the days it must last (daily "
+        "forecasts summed over review period + lead time), so a promotion known to the forecast is stocked before "
+        "it (issue #14: double11's peak day); false = today's rate held over the window (the engine before)")
     ndc_supply: NdcSupply = NdcSupply()
     fresh: FreshStock = Field(
         FreshStock(), description="fresh goods where they belong: daily supplier deliveries to the NDC for what the "
