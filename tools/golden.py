@@ -49,8 +49,9 @@ ADDED_OFF: dict[str, Any] = {
     "nodes.stores.capacity.service_hours": None, "nodes.stores.kinds": [],
     "nodes.stores.trip": {"return_to": "store", "reach_cv": 0.5, "travel_cv": 0.0, "day_cv": 0.0,
                           "speed_profile": "legacy"},
-    "nodes.stores.staffing": {"by_hour": None, "promotion_multiplier": 1.0, "day_multiplier": {}},
+    "nodes.stores.staffing": {"by_hour": None, "promotion_multiplier": 1.0, "day_multiplier": {}, "pool": "store"},
     "tiers.near.quote": "promise", "tiers.near.quote_buffer_min": 3.0, "tiers.near.max_quote_min": 50.0,
+    "tiers.near.quote_from": "earliest",
 }
 OFF = [f"{path}={json.dumps(v)}" for path, v in ADDED_OFF.items() if not isinstance(v, dict)] + [
     f"{path}.{k}={json.dumps(v)}" for path, d in ADDED_OFF.items() if isinstance(d, dict) for k, v in d.items()] + [
