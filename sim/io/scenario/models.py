@@ -277,6 +277,12 @@ class StoreKind(Model):
     share: Prob = Field(description="share of each city's placed stores of this kind, spread evenly over them")
     capacity: dict[str, int | float | str | tuple[str, ...]] = Field(
         default_factory=dict, description="overrides of the group's capacity fields for stores of this kind")
+    placement: Literal["even", "cover"] = Field(
+        "even", description="which placed stores get this kind: even = spread evenly over the placement order (the "
+        "engine before); cover = chosen greedily to cover the most demand within their rider_radius_km, as a 24 h "
+        "flash-warehouse network is laid out to reach every customer at night [params: Stores and forward "
+        "warehouses, flash warehouses open around the clock with over 35% of orders at night]; cover kinds choose "
+        "first, in order, then the even kinds share the rest")
 
 
 class StoreGroup(_Group):
