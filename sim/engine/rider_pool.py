@@ -15,7 +15,9 @@ Calibration targets "rider productivity") are not owned by one store (issue #13 
   pool`` a rider is free at her last door, which is itself near some store of the city);
 * **reporting**: busy time stays with the store that called; a pool's hours on shift are shared
   among its stores in proportion to their busy time (each store shows the pool's utilisation), and
-  a store's rider capacity for routing (``StoreOps.capacity``) is the pool's free riders split evenly.
+  a store's rider capacity for routing (``StoreOps.capacity``) is its pool's free riders less the orders
+  of the pool's open batches (any store may use them all; the quote, ``tiers.near.quote_from: queue``,
+  counts the pool's queue).
 
 Pools are rows of ``StoreOps.rider_free`` and of ``Shifts``; ``pool_of`` maps each store row to one.
 """
@@ -53,12 +55,6 @@ def pool_open(open_h: np.ndarray, pool_of: np.ndarray | None) -> np.ndarray:
     out = np.zeros((int(pool_of.max(initial=-1)) + 1, open_h.shape[1]), bool)
     np.logical_or.at(out, pool_of, open_h)
     return out
-
-
-def pool_share(per_pool: np.ndarray, pool_of: np.ndarray) -> np.ndarray:
-    """Per store: its pool's `per_pool` value split evenly over the pool's stores (rounded down)."""
-    n = np.bincount(pool_of)
-    return per_pool[pool_of] // n[pool_of]
 
 
 def pool_rounds(s: np.ndarray, pool: np.ndarray) -> Iterator[np.ndarray]:

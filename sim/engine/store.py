@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import gammaincinv
 
-from sim.engine.rider_pool import pool_rounds, pool_share, pooled
+from sim.engine.rider_pool import pool_rounds, pooled
 from sim.engine.riders import (
     LEGACY_PEAK_HOURS,
     N_U,
@@ -168,9 +168,8 @@ class StoreOps:
         slots = np.floor(np.maximum(t + horizon_s - free, 0.0) / mean_pick_s[:, None])
         slots[~np.isfinite(self.picker_free)] = 0
         riders = (self._avail(at=t) <= t + horizon_s).sum(axis=1) * self.max_batch
-        if self.shared:  # a shared pool's riders split evenly over its stores
-            riders = pool_share(riders, self.pool_of)
-        riders = riders - self.b_count
+        # each store may use all of its pool's free riders, less the orders of the pool's open batches
+        riders = (riders - np.bincount(self.pool_of, weights=self.b_count, minlength=riders.size))[self.pool_of]
         return np.minimum(slots.sum(axis=1), np.maximum(riders, 0)).astype(np.int64)
 
     def speed_at(self, t: np.ndarray) -> np.ndarray:

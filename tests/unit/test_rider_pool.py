@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sim.engine.option_build import earlier_share, queue_places
-from sim.engine.rider_pool import pool_of_stores, pool_open, pool_rounds, pool_share, pooled, store_available
+from sim.engine.rider_pool import pool_of_stores, pool_open, pool_rounds, pooled, store_available
 from sim.engine.riders import N_U, TripParams
 from sim.engine.staffing import build_shifts
 from sim.engine.store import StoreOps, StoreRules
@@ -103,7 +103,6 @@ def test_pool_helpers() -> None:
     pool_of = np.array([0, 1, 0, 0])
     assert pooled(np.array([3, 5, 2, 1]), pool_of).tolist() == [6, 5]
     assert pooled(np.array([3, 5]), None).tolist() == [3, 5]
-    assert pool_share(np.array([7, 4]), pool_of).tolist() == [2, 4, 2, 2]
     opened = np.array([[True, False], [False, False], [False, True], [False, False]])
     assert pool_open(opened, pool_of).tolist() == [[True, True], [False, False]]
     rounds = [x.tolist() for x in pool_rounds(np.array([5, 6, 7, 8]), np.array([0, 0, 1, 0]))]
@@ -152,3 +151,12 @@ def test_queue_places_and_rider_by_hand() -> None:
     assert ahead.tolist() == [1.0, 2.0, 3.0]
     rider = o.queued_rider(0.0, np.zeros(3, np.int64), ahead, np.full(3, 1000.0))
     assert rider.tolist() == [500.0, 900.0, 1000.0]
+
+
+def test_pool_capacity_by_hand() -> None:
+    """Routing capacity with a shared pool: 2 free riders x batches of 3, less the pool's one open order, is 5
+    for each store (either may use them); own pools of 1 rider each: 3 - 1 at store 0, 3 at store 1."""
+    for pool_of, riders, want in (([0, 0], [2], [5, 5]), (None, [1, 1], [2, 3])):
+        o = two_stores(riders, pool_of, max_batch=3)
+        feed(o, 0, 1, T3 + 100.0, 1.0)
+        assert o.capacity(T3, np.full(2, 60.0), 900.0).tolist() == want
