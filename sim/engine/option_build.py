@@ -87,7 +87,8 @@ def estimate_near(sim: Any, ep: EpochOptions) -> None:
     near = sim.sc.tiers.near
     queue = near.quote == "eta" and near.quote_from == "queue"
     if queue:  # the order's place in its store's picker queue and its pool's rider queue
-        ready, ahead = queue_places(sim, ep.p_row[m], srow, t, mean_pick)
+        counted = (ep.req == Tier.NEAR) & (ep.created > t - float(sim.sc.router.epoch_s))  # new near requests
+        ready, ahead = queue_places(sim, ep.p_row[m], srow, t, mean_pick, counted[ep.p_row[m]])
         ep.eta[m] = sim.ops.eta(t, ready, srow, km, ahead=ahead)
     else:
         ready = np.maximum(t, sim.ops.earliest_picker()[srow]) + mean_pick
@@ -123,15 +124,20 @@ def earlier_share(group: np.ndarray, row: np.ndarray, w: np.ndarray) -> np.ndarr
     return out
 
 
-def queue_places(sim: Any, row: np.ndarray, srow: np.ndarray, t: float, mean_pick: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def queue_places(sim: Any, row: np.ndarray, srow: np.ndarray, t: float, mean_pick: np.ndarray,
+                 counted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Expected ready time and batches ahead in the rider queue of store pairs (order `row`, store `srow`) at `t`
     (``tiers.near.quote_from: queue``). Each order counts as 1 / its number of candidate stores at each of them
-    (it goes to one); k = the expected earlier orders of this epoch at the same store: picking starts when the
+    (it goes to one); only the pairs `counted` count (default all; the engine counts the near requests created
+    in this epoch, the ones a platform placing orders one by one would have committed before this one: carried
+    orders and slower requests a store may take are not in a near customer's queue); k = the expected earlier
+    orders of this epoch at the same store: picking starts when the
     (k mod c + 1)-th earliest of the store's c pickers is free plus k // c mean picks; batches ahead = the open
     batches of the store's rider pool + the expected earlier orders at the pool's stores (each a trip: batching
     is decided later, against the quote)."""
     w = 1.0 / np.bincount(row, minlength=int(row.max(initial=-1)) + 1)[row]
+    if counted is not None:
+        w = np.where(counted, w, 0.0)
     k = np.floor(earlier_share(srow, row, w) + 1e-9).astype(np.int64)
     pf = np.sort(sim.ops.picker_free[srow], axis=1)
     c = np.maximum(np.isfinite(pf).sum(axis=1), 1)

@@ -151,6 +151,10 @@ def test_queue_places_and_rider_by_hand() -> None:
     assert ahead.tolist() == [1.0, 2.0, 3.0]
     rider = o.queued_rider(0.0, np.zeros(3, np.int64), ahead, np.full(3, 1000.0))
     assert rider.tolist() == [500.0, 900.0, 1000.0]
+    # order 1 not counted (a carried order, or a slower request): order 2 has only order 0 ahead
+    ready, ahead = queue_places(sim, np.array([0, 1, 2]), np.zeros(3, np.int64), 0.0, np.full(3, 60.0),
+                                np.array([True, False, True]))
+    assert ready.tolist() == [160.0, 460.0, 460.0] and ahead.tolist() == [1.0, 2.0, 2.0]
 
 
 def test_pool_capacity_by_hand() -> None:
