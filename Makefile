@@ -27,13 +27,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy sim
 
+# coverage of sim/ is reported and held to [tool.coverage.report] fail_under (pyproject.toml); it slows
+# the suite (Python 3.11's line tracer), so `make pytest COV=` runs it without while iterating
+COV ?= --cov --cov-report=term
 pytest: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(COV)
 
 test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench_shard.py
 
 # Jupyter for notebooks/ (the notebook extra: JupyterLab); SHANGOU_NB_WORKERS caps the worker processes
 notebook: $(STAMP)

@@ -4,15 +4,24 @@ Each figure is reported as a ratio against a naive baseline measured in the same
 machines are shared and noisy:
 - the engine's orders/s on Shanghai-Hangzhou against a process-per-order SimPy model of the same
   orders (benchmarks/naive.py, which does strictly less work);
+- the engine at 1x, 4x and 10x the Shanghai-Hangzhou volume (issue #19: cost per order must not grow
+  with load), each as a ratio to the 1x day of the same invocation; each scale runs in its own process
+  so its peak RSS is its own;
+- the 1x day with the near tier's mechanisms on (the bundled scenario) and switched off (the golden
+  runs' ``OFF`` list, the engine before issue #13): on / off is issue #13's "within 25%" criterion;
 - the vectorised zone x node distance matrix against a per-pair Python loop.
-Set SHANGOU_BENCH_ORDERS to change the engine's daily volume (default 600,000, the scenario's own).
+Set SHANGOU_BENCH_ORDERS to change the engine's 1x daily volume (default 600,000, the scenario's own),
+SHANGOU_BENCH_SCALES the multiples run (default "1,4,10"; 1 is always run), SHANGOU_BENCH_OFF=0 to skip
+the mechanisms-off day. The load average is printed: the machine may be shared.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,18 +46,33 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux: KiB
 
 
-def engine(orders_per_day: int) -> None:
+def engine_run(orders_per_day: int, off: bool = False) -> dict[str, float]:
+    """One end-to-end run (load, build, simulate, check invariants, write the run directory and report):
+    2 warm-up days + 1 measured day of Shanghai-Hangzhou at `orders_per_day`; `off` switches the
+    mechanisms added since the golden recording off."""
     overrides = [f"demand.orders_per_day={orders_per_day}", "horizon.warmup_days=2", "horizon.days=1"]
+    if off:
+        from tools.golden import OFF
+        overrides += OFF
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()  # end to end: load, build, simulate, check invariants, write the run directory
+        t0 = time.perf_counter()
         res = simulate(ROOT / "scenarios/shanghai_hangzhou.yaml", overrides=overrides, out=Path(tmp) / "run")
         wall = time.perf_counter() - t0
     n = len(res.orders)
-    rate = n / wall
-    print(f"engine: {n:,} orders (2 warm-up + 1 measured day of Shanghai-Hangzhou at {orders_per_day:,}/day) "
-          f"end to end in {wall:.1f} s = {rate:,.0f} orders/s; peak RSS {peak_rss_gib():.2f} GiB")
-    sc = load_scenario(ROOT / "scenarios/shanghai_hangzhou.yaml", overrides)
+    return {"orders": n, "wall_s": wall, "rate": n / wall, "rss_gib": peak_rss_gib(),
+            "epoch_ms": float(res.kpis["router"]["solver_ms_mean"] or 0.0)}
 
+
+def engine_in_process(orders_per_day: int, off: bool) -> dict[str, float]:
+    """``engine_run`` in a fresh interpreter (its own peak RSS, no memory left over between scales)."""
+    cmd = [sys.executable, __file__, "--engine-run", str(orders_per_day)] + (["--off"] if off else [])
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def naive_rate(orders_per_day: int) -> tuple[int, float]:
+    """The naive process-per-order SimPy peer on (up to) 100,000 orders of the same day."""
+    sc = load_scenario(ROOT / "scenarios/shanghai_hangzhou.yaml", [f"demand.orders_per_day={orders_per_day}"])
     net, cat = build_network(sc), build_catalog(sc)
     day = generate_day(sc, net, cat, RandomStreams(sc.seed), 0)
     n = min(day.n_orders, 100_000)
@@ -56,8 +80,25 @@ def engine(orders_per_day: int) -> None:
     cap = sc.nodes.stores.capacity
     t0 = time.perf_counter()
     run_naive(sub, net, cap.pick_base_s, cap.riders, cap.pickers, cap.rider_speed_kmh)
-    naive = n / (time.perf_counter() - t0)
-    print(f"naive process-per-order SimPy: {n:,} orders at {naive:,.0f} orders/s; engine / naive = {rate / naive:.1f}x")
+    return n, n / (time.perf_counter() - t0)
+
+
+def engine(orders_per_day: int, scales: list[int], off: bool) -> None:
+    """Orders/s end to end at each scale, as ratios to the 1x day and to the naive peer of the same run
+    (a row is printed as soon as its run ends)."""
+    n_naive, naive = naive_rate(orders_per_day)
+    print(f"naive process-per-order SimPy: {n_naive:,} orders of the 1x day at {naive:,.0f} orders/s")
+    print("engine, Shanghai-Hangzhou 2 warm-up + 1 measured day, end to end (mechanisms on unless 'off'):")
+    print(f"  {'run':8} {'orders/day':>11} {'orders':>11} {'wall s':>8} {'orders/s':>9} {'/ 1x':>6} {'/ naive':>8} "
+          f"{'epoch ms':>9} {'peak RSS GiB':>13} {'load':>5}", flush=True)
+    base = 0.0
+    for name, k, is_off in [(f"{k}x", k, False) for k in scales[:1]] + ([("1x off", 1, True)] if off else []) + [
+            (f"{k}x", k, False) for k in scales[1:]]:
+        r = engine_in_process(orders_per_day * k, off=is_off)
+        base = base or r["rate"]
+        print(f"  {name:8} {orders_per_day * k:>11,} {int(r['orders']):>11,} {r['wall_s']:>8.1f} {r['rate']:>9,.0f} "
+              f"{r['rate'] / base:>6.2f} {r['rate'] / naive:>8.2f} {r['epoch_ms']:>9.1f} {r['rss_gib']:>13.2f} "
+              f"{os.getloadavg()[0]:>5.1f}", flush=True)
 
 
 def generation() -> None:
@@ -107,7 +148,17 @@ def network() -> None:
     print(f"distance matrix: vectorised / per-pair Python = {ratio:.0f}x (agree: {np.allclose(fast[z], slow, rtol=1e-5)})")
 
 
-if __name__ == "__main__":
+def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--engine-run":  # one scale, in its own process (engine_in_process)
+        print(json.dumps(engine_run(int(sys.argv[2]), off="--off" in sys.argv)))
+        return
+    print(f"load average at the start: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores; 'load' below: "
+          "the 1-min load average when the run ended", flush=True)
     generation()
-    engine(int(os.environ.get("SHANGOU_BENCH_ORDERS", "600000")))
+    scales = sorted({1} | {int(x) for x in os.environ.get("SHANGOU_BENCH_SCALES", "1,4,10").split(",") if x.strip()})
+    engine(int(os.environ.get("SHANGOU_BENCH_ORDERS", "600000")), scales, os.environ.get("SHANGOU_BENCH_OFF", "1") != "0")
     network()
+
+
+if __name__ == "__main__":
+    main()

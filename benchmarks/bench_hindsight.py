@@ -1,8 +1,9 @@
 """How much of the myopic-to-hindsight gap each router closes (Acimovic & Graves 2015's measure).
 
 For each replication (common random numbers: every router sees the same orders), one run per router
-with ``--explain``: myopic (``flow`` with ``router.lookahead=false``), ``flow``, ``mip``, ``nearest``,
-``cheapest``. The runs of a replication give one hindsight problem (``sim.experiments.hindsight``:
+with ``--explain``: myopic (``flow`` with ``router.lookahead=false``), ``flow`` (the default: served-demand
+look-ahead and the service price), ``flow_before`` (own-catchment look-ahead, no service price), ``mip``,
+``nearest``, ``cheapest``. The runs of a replication give one hindsight problem (``sim.experiments.hindsight``:
 every measured order with the union of its candidate options, the lowest cost any run saw, each node x
 SKU's stock over the period) solved as an LP (``sim.routing.hindsight``), a lower bound on every
 router's routing cost in the routers' own cost model (handling + transport estimates, offers at
@@ -37,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ROUTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("myopic", "flow", ("router.lookahead=false",)),
     ("flow", "flow", ()),
+    ("flow_before", "flow", ("router.imperfect_order_cny=0", "router.lookahead_demand=own")),  # before issue #15
     ("mip", "mip", ()),
     ("nearest", "nearest", ()),
     ("cheapest", "cheapest", ()),
@@ -70,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sets-file", help="a file of overrides, one path=value per line")
     ap.add_argument("--out", default="/tmp/shangou-hindsight")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--imperfect-cny", type=float, default=0.0,
+                    help="service price per order imperfect by the decision (offer, split, lost) in the objective "
+                         "(router.imperfect_order_cny; 0: money only)")
     ap.add_argument("--routers", default=",".join(n for n, _, _ in ROUTERS),
                     help="a subset of the routers (the first is the myopic reference)")
     a = ap.parse_args(argv)
@@ -97,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     t_lp = 0.0
     for rep in range(a.replications):
         paths = [Path(a.out) / f"rep{rep}" / n for n in names]
-        b = build(paths)
+        b = build(paths, imperfect_cny=a.imperfect_cny)
         t1 = time.perf_counter()
         lp = hindsight_lp(b.problem)
         t_lp += time.perf_counter() - t1
@@ -118,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rep {rep}: {n} measured orders, {b.problem.opt_order.size} options, bound {lp.value / n:.3f} "
               f"CNY/order; " + ", ".join(f"{nm} {p / n:.3f}" for nm, p in zip(names, b.paid, strict=True)), flush=True)
     print(f"\n{Path(a.scenario).name}{' with ' + '; '.join(sets) if sets else ''}: {a.replications} replications, "
+          f"objective money + {a.imperfect_cny:g} CNY per order imperfect by the decision, "
           f"{a.days} measured day(s); runs {t_runs:.0f} s, LP {t_lp / a.replications:.1f} s per replication\n")
     print("| router | routing cost, CNY/order | gap closed, % | lost without an option, % | cost per order (KPI), CNY | "
           "perfect orders, % |")

@@ -4,7 +4,7 @@
    single-line single-unit orders: flow is exact there, so flow, ``mip`` (exact reduction + CP-SAT per
    component) and one whole CP-SAT model without the reduction must reach equal objectives (asserted);
    ms per epoch and the ratios are printed.
-2. The toy at Double-11 volume (orders x10, as the double11 scenario's 11 November) routed by flow and by
+2. The toy at stress volume (orders x10, as double11_stress.yaml's 11 November; double11.yaml is the x3 public peak) routed by flow and by
    mip: router.repairs, router.fallbacks, solver ms per epoch and the headline KPIs.
 Printed figures only, never timed assertions. Run: ``.venv/bin/python benchmarks/bench_mip.py [--quick]``.
 """

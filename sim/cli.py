@@ -77,6 +77,15 @@ def _pct(x: float) -> str:
 
 
 # --------------------------------------------------------------------------- verbs
+def _per_worker(sc: Any) -> str:
+    """', N regions (shards), ~X GiB per worker' for a regional scenario (sim.io.scenario.memory)."""
+    if sc.nodes.ndcs.capacity.scope != "regional":
+        return ""
+    from sim.io.scenario.memory import shard_estimates, worker_memory_bytes
+
+    return f" (regional: {len(shard_estimates(sc))} shards, ~{worker_memory_bytes(sc) / 2**30:.1f} GiB per worker)"
+
+
 @app.command()
 def validate(
     scenarios: Annotated[list[Path], typer.Argument(help="scenario YAML files")],
@@ -102,7 +111,7 @@ def validate(
             continue
         out.print(f"ok {path}: {sc.name} - {len(sc.geography.cities)} cities, {sc.nodes.count()} nodes, "
                   f"{sc.catalog.n_skus} SKUs, {sc.demand.orders_per_day:,.0f} orders/day, "
-                  f"~{estimate_memory_bytes(sc) / 2**30:.1f} GiB estimated", markup=False)
+                  f"~{estimate_memory_bytes(sc) / 2**30:.1f} GiB estimated{_per_worker(sc)}", markup=False)
         print_warnings(sc, [s.partition("=")[0].strip() for s in set_ or []], f"{path}: " if len(scenarios) > 1 else "")
     if bad:
         raise typer.Exit(2)
@@ -259,6 +268,13 @@ def run(
                                           "candidates, for `shangou explain`; memory ~120 bytes per candidate "
                                           "(order x node per routing epoch), ~300 while written: ~1 GiB per "
                                           "million orders with 8 candidates")] = False,
+    executor: Annotated[str | None, typer.Option("--executor", help="run a regional scenario's shards (one per "
+                                                 "regional DC, sim/shard.py) on local (process pool) or dask "
+                                                 "workers; same outputs as without")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="worker processes for --executor "
+                                                "(default: CPUs; a local Dask cluster without --address)")] = None,
+    address: Annotated[str | None, typer.Option("--address", help="Dask scheduler for --executor dask, e.g. "
+                                                "tcp://host:8786")] = None,
 ) -> None:
     """Simulate a scenario and write its run directory (orders, lines, inventory, nodes, KPIs, report)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -268,6 +284,8 @@ def run(
     sc = prepare(scenario, seed=seed, days=days, policy=policy, router=router, overrides=set_)
     from sim.io.scenario.memory import memory_refusal
 
+    if (workers is not None or address is not None) and executor is None:
+        raise ScenarioError("--workers/--address: only with --executor local|dask")
     refusal = memory_refusal(sc, parse_size(max_memory))
     if refusal is not None:
         raise ScenarioError(refusal)
@@ -289,8 +307,24 @@ def run(
                 print(f"progress: {sc.name}: day {day}/{total_days} simulated, {orders:,} orders, {rate:,.0f} "
                       f"orders/s, {time.perf_counter() - t0:,.0f} s", file=sys.stderr, flush=True)
 
-        result = simulate(sc, replication=replication, out=out_dir, force=force, progress=tick, report=not no_report,
-                          explain=explain, label=label, meta={"overrides": list(set_ or [])})
+        pool = None
+        if executor is not None:
+            from sim.experiments.executors import make_executor
+            from sim.shard import plan_shards
+
+            plan_shards(sc)  # refuse (exit 2) before starting workers
+            pool = make_executor(executor, address=address, workers=workers)
+        try:
+            result = simulate(sc, replication=replication, out=out_dir, force=force, progress=tick,
+                              report=not no_report, explain=explain, label=label,
+                              meta={"overrides": list(set_ or [])}, executor=pool)
+        finally:
+            if pool is not None:
+                pool.close()
+    if not quiet and "shards" in result.manifest:
+        for sh in result.manifest["shards"]:
+            out.print(f"shard {sh['region']}: {sh['orders']:,} orders in {sh['wall_s']:.1f} s, worker peak RSS "
+                      f"{sh['peak_rss_mib']:,.0f} MiB")
     if not quiet:
         print_kpis(result.kpis, str(result.path), result.orders)
 

@@ -1,4 +1,4 @@
-"""The decision verbs (DESIGN.md 9): ``optimize`` (and, as they land, ``staff`` and ``sites``), on ``sim.cli.app``.
+"""The decision verbs (DESIGN.md 9): ``optimize``, ``staff``, ``sites`` and ``promise``, on ``sim.cli.app``.
 
 Exit codes: 0 a design was chosen; 2 invalid input before anything ran (a malformed --param,
 objective or constraint, an unknown path, a bad --out); 1 if no evaluated design met the
@@ -188,17 +188,66 @@ def staff(
                     overrides=set_, progress=_progress(quiet))
     if not quiet:
         t = Table(title=f"staff: levels simulated ({res['path']})", title_justify="left")
-        for col in ("level", "riders", "pickers", "mean", "95% lower bound", "meets"):
+        for col in ("stage", "pickers x", "riders x", "rider-hours", "pickers", "mean", "95% lower bound", "meets"):
             t.add_column(col, justify="right")
         for _, r in res["levels"].iterrows():
-            t.add_row(f"{r['alpha']:g}", str(r["riders"]), str(r["pickers"]), f"{r['mean']:.3f}",
-                      f"{r['lower_95']:.3f}", "yes" if r["meets"] else "no")
+            t.add_row(str(r["stage"]), f"{r['alpha_pickers']:g}", f"{r['alpha_riders']:g}", str(r["rider_hours"]),
+                      str(r["pickers"]), f"{r['mean']:.3f}", f"{r['lower_95']:.3f}", "yes" if r["meets"] else "no")
         out.print(t)
     c = res["chosen"]
     if c is None:
         err.print(f"error: no staffing level on the grid meets {res['kpi']}>={res['target']:g}", markup=False)
         raise typer.Exit(1)
-    out.print(f"chosen: level {c['alpha']:g}: {c['riders']} riders, {c['pickers']} pickers, "
+    out.print(f"chosen: pickers x{c['alpha_pickers']:g}, riders x{c['alpha_riders']:g}: {c['rider_hours']} rider-hours "
+              f"(peak {c['riders']} riders), {c['pickers']} pickers, "
               f"{c['cost_cny_per_day']:,.0f} CNY/day; verified on fresh replications: mean {c['verified_mean']:.3f}, "
               f"lower bound {c['verified_lower_95']:.3f} ({'met' if c['verified'] else 'not met'}); "
-              f"{res['path']}/staffing.csv, staffed.yaml, report.html", markup=False)
+              f"{res['path']}/staffing.csv, staffing_profile.csv, staffed.yaml, report.html", markup=False)
+
+
+@app.command()
+def promise(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    near: Annotated[str, typer.Option("--near", help="near promises in minutes, each with the rider radius it "
+                                                     "allows (MIN:KM; default the scenario's radius x MIN / 30), "
+                                                     "e.g. 30,45,60 or 30:3,60:5")] = "30,45,60",
+    mid: Annotated[str, typer.Option("--mid", help="mid promises in hours (a rolling cut-off every H/4), "
+                                                   "e.g. 2,4,6")] = "2,4,6",
+    replications: Annotated[int, typer.Option("--replications", min=1, help="replications per design")] = 3,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="output directory (default runs/promise-<scenario>-"
+                                                               "<time>); an earlier one is resumed")] = None,
+    executor: ExecOpt = "local",
+    address: AddrOpt = None,
+    workers: WorkersOpt = None,
+    policy: Annotated[str | None, typer.Option("--policy", help="policy SPEC for every run")] = None,
+    days: DaysOpt = None,
+    router: RouterOpt = None,
+    seed: SeedOpt = None,
+    set_: SetOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Promise what-ifs: every near x mid promise simulated with common random numbers, shoppers ordering
+    less at longer promises (demand.conversion on): orders won, cost per order, perfect-order rate."""
+    from sim.decide.promise import parse_mid, parse_near
+    from sim.decide.promise import promise as run_promise
+
+    res = run_promise(scenario, parse_near(near), parse_mid(mid), replications=replications, out=out_dir,
+                      executor=executor, address=address, workers=workers, policy=policy, router=router, days=days,
+                      seed=seed, overrides=set_, progress=_progress(quiet))
+    if not quiet:
+        t = Table(title=f"promise: designs ({res['path']})", title_justify="left")
+        for col in ("near min", "radius km", "mid h", "won/day", "cost/order CNY", "perfect-order rate"):
+            t.add_column(col, justify="right")
+        table = res["table"]
+        for _, w in res["won"].iterrows():
+            rows = table[table["design"] == w["design"]].set_index("kpi")
+            c, q = rows.loc["cost_per_order_cny"], rows.loc["perfect_order_rate"]
+            t.add_row(f"{w['near_min']:g}", f"{w['rider_radius_km']:g}", f"{w['mid_h']:g}",
+                      f"{w['orders_won_per_day']:,.0f}", f"{c['mean']:,.2f} ± {c['half_width']:,.2f}",
+                      f"{q['mean']:.1%} ± {q['half_width'] * 100:.1f}")
+        out.print(t)
+    for f in res["failures"]:
+        err.print(f"error: {f['design']} replication {f['replication']} failed: {f['error']}", markup=False)
+    out.print(f"{res['path']}/promise.csv, won.csv, report.html", markup=False)
+    if res["failures"]:
+        raise typer.Exit(1)

@@ -10,7 +10,7 @@ int8 codes of ``sim.vocab`` (``Tier``, ``OrderStatus``; -1 none); node indices r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -50,6 +50,8 @@ class OrderRecords:
     cost_split: np.ndarray
     cost_penalty: np.ndarray  # lateness penalty (lost-sale cost is network-level, per day)
     missing_lines: np.ndarray  # int16, lines not delivered (0 for a complete order)
+    substituted_lines: np.ndarray | None = None  # int16, lines shipped as a substitute (None: substitution off)
+    oversold: np.ndarray | None = None  # bool, sent back once from a store whose shelf was short (None: offline off)
 
     @property
     def n(self) -> int:
@@ -57,17 +59,19 @@ class OrderRecords:
 
     @property
     def on_time(self) -> np.ndarray:
-        return (self.status == DELIVERED) & (self.delivered_s <= self.promised_s + 1e-6)
+        return cast(np.ndarray, (self.status == DELIVERED) & (self.delivered_s <= self.promised_s + 1e-6))
 
     @property
     def perfect(self) -> np.ndarray:
-        """Delivered, on time, complete (one shipment, no missing line), at the requested tier or faster."""
-        return (self.on_time & (self.n_shipments == 1) & (self.missing_lines == 0)
-                & (self.served_tier >= 0) & (self.served_tier <= self.requested_tier))
+        """Delivered, on time, complete (one shipment, no missing line), at the requested tier or faster, and
+        (with substitution on) no line substituted: most platforms count a substituted order imperfect."""
+        perfect: np.ndarray = (self.on_time & (self.n_shipments == 1) & (self.missing_lines == 0)
+                               & (self.served_tier >= 0) & (self.served_tier <= self.requested_tier))
+        return perfect if self.substituted_lines is None else perfect & (self.substituted_lines == 0)
 
     @property
     def cost(self) -> np.ndarray:
-        return self.cost_handling + self.cost_transport + self.cost_split + self.cost_penalty
+        return cast(np.ndarray, self.cost_handling + self.cost_transport + self.cost_split + self.cost_penalty)
 
 
 @dataclass
@@ -81,12 +85,13 @@ class LineRecords:
     node: np.ndarray  # int32: the node that shipped it (-1 lost)
     served_tier: np.ndarray  # int8
     status: np.ndarray  # int8
+    substitute_sku: np.ndarray | None = None  # int32: the SKU shipped instead of `sku` (-1 none); None: off
 
 
 @dataclass
 class InventoryRecords:
     """Per day x node x SKU with any stock or activity that day (flow conservation holds per row:
-    start + received - shipped - transferred_out - spoiled == end)."""
+    start + received - shipped - transferred_out - spoiled (- sold_offline) == end)."""
 
     day: np.ndarray  # int32 day index from the simulation start
     node: np.ndarray  # int32
@@ -98,6 +103,7 @@ class InventoryRecords:
     spoiled: np.ndarray
     end: np.ndarray
     lost_demand: np.ndarray  # units of lost or downgraded lines whose preferred node this was
+    sold_offline: np.ndarray | None = None  # units sold over a shop's counter (None: nodes.stores.offline off)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import ScenarioError
-from sim.io.results import RunResult, check_out_dir, load_run, write_run
+from sim.io.results import RunResult, check_out_dir, load_run, read_once, write_run
 from sim.io.scenario import Scenario, apply_overrides, load_scenario, resolve, to_dict
 from sim.metrics.invariants import assert_invariants
 from sim.registry import POLICIES, ROUTERS
@@ -70,7 +70,7 @@ def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replic
              days: int | None = None, policy: str | None = None, router: str | None = None,
              out: str | Path | None = None, force: bool = False, overrides: list[str] | None = None,
              progress: Progress | None = None, report: bool = True, explain: bool = False,
-             label: str | None = None, meta: dict[str, Any] | None = None) -> RunResult:
+             label: str | None = None, meta: dict[str, Any] | None = None, executor: Any = None) -> RunResult:
     """Run one scenario and return its results (written to `out`, default runs/<scenario>-<time>).
 
     With `report`, report.html and plots/ are written into the run directory too (`shangou report`
@@ -79,6 +79,11 @@ def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replic
     of memory per candidate (order, node) pair per routing epoch; other outputs are unchanged).
     `label` (``--label``), the `overrides` and `meta` (an experiment's: its kind, group, grid point) are
     stored in manifest.json, where ``shangou runs`` finds them.
+
+    A ``nodes.ndcs.capacity.scope: regional`` scenario is simulated region by region and merged
+    (``sim.shard``): in this process one region after the other, or on `executor` (``sim.experiments.
+    executors``: local pool or Dask); the outputs are the same either way. An `executor` with a
+    ``scope: national`` scenario is refused (ScenarioError): its network is one component.
     """
     from sim.engine.simulation import Simulation  # SimPy is imported only when a run starts
 
@@ -87,6 +92,10 @@ def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replic
         raise ScenarioError(f"--replication: must be >= 0 and < 2^63, got {replication}")
     target = Path(out) if out is not None else default_out(sc)
     check_out_dir(target, force)  # refuse before spending the run, not after
+    if executor is not None or sc.nodes.ndcs.capacity.scope == "regional":
+        return _simulate_sharded(sc, replication=replication, target=target, force=force, report=report,
+                                 explain=explain, label=label, overrides=overrides, meta=meta, executor=executor,
+                                 progress=progress)
     total = sc.horizon.warmup_days + sc.horizon.days
     t0 = time.perf_counter()
     sim = Simulation(sc, seed=sc.seed, replication=replication, days=sc.horizon.days, policy=sc.policy,
@@ -110,8 +119,40 @@ def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replic
         extra["explain"] = explain_table(sim.explain.records(), sim.net.node_ids)
     path = write_run(target, records, sim.net, sc, sim.cat.value_cny, info, force=force, extra=extra,
                      catalog=sim.cat)
-    if report:
-        from sim.report.html import write_report  # matplotlib and DuckDB load only when a report is wanted
+    with read_once():  # the report, its calibration and the result read the run directory once
+        if report:  # matplotlib and DuckDB load only when a report is wanted
+            from sim.report.html import write_report
 
-        write_report(path)
+            write_report(path)
+        return load_run(path)
+
+
+def _simulate_sharded(sc: Scenario, *, replication: int, target: Path, force: bool, report: bool, explain: bool,
+                      label: str | None, overrides: list[str] | None, meta: dict[str, Any] | None, executor: Any,
+                      progress: Progress | None) -> RunResult:
+    """A regional scenario: its shards (serially or on `executor`), merged into one run directory."""
+    from sim.shard import is_regional, plan_shards, simulate_sharded
+
+    if explain:
+        raise ScenarioError("--explain: not available for a regional (sharded) run yet")
+    info: dict[str, Any] = {"seed": sc.seed, "replication": replication, "policy": sc.policy,
+                            "router": sc.router.name}
+    info.update({k: v for k, v in (meta or {}).items() if v not in (None, [], {})})
+    if label:
+        info["label"] = label
+    if overrides:
+        info["overrides"] = list(overrides)
+    if not is_regional(sc):
+        plan_shards(sc)  # raises: a national network is one component
+    total, done = sc.horizon.warmup_days + sc.horizon.days, [0, 0]
+    n_shards = max(1, sum(1 for _ in sc.nodes.ndcs.all_ids("ndc")))
+
+    def on_done(out: Any) -> None:  # progress: the share of shards finished, in days, and their orders
+        done[0] += 1
+        done[1] += int(out.records.orders.n) if out.records is not None else 0
+        if progress is not None:
+            progress(total * done[0] // n_shards, total, done[1])
+
+    path = simulate_sharded(sc, replication=replication, target=target, force=force, executor=executor, info=info,
+                            report=report, on_done=on_done)
     return load_run(path)

@@ -55,6 +55,17 @@ def format_clock(seconds: float) -> str:
     return f"d+{int(d)} {int(h):02d}:{int(m):02d}:{int(s):02d}"
 
 
+def floor_div(x: np.ndarray | float, d: float) -> np.ndarray:
+    """``x // d`` for finite ``x >= 0`` and ``d > 0``, the same floats, ~10x faster than numpy's float floor
+    division (which goes through fmod): floor(x / d) corrected by one where the division rounded across an
+    integer (``q * d`` is exact for the integers of simulated time)."""
+    x = np.asarray(x, float)
+    q = np.floor(x / d)
+    q -= q * d > x
+    q += (q + 1.0) * d <= x
+    return q
+
+
 def haversine_km(lat1: np.ndarray | float, lon1: np.ndarray | float,
                  lat2: np.ndarray | float, lon2: np.ndarray | float) -> np.ndarray:
     """Great-circle distance in km (broadcasts like numpy)."""

@@ -68,3 +68,16 @@ def test_runs_folder_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if "image/png" in o.get("data", {})]
     assert len(images) >= 2  # the two per-day figures
+
+
+def test_decisions_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """04 answers the four planner questions on a shrunken toy: each verb wrote its folder and its answer."""
+    nb = _execute("04_decisions.ipynb", tmp_path, monkeypatch)
+    run = tmp_path / "run"
+    for folder, table in (("optimize", "chosen.parquet"), ("staff", "levels.parquet"), ("sites", "sites.parquet"),
+                          ("promise", "won.parquet")):
+        assert (run / folder / table).is_file(), folder
+        assert (run / folder / "report.html").is_file(), folder
+    text = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+                   for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "chosen:" in text and "orders_won_per_day" in text

@@ -52,12 +52,17 @@ ADDED_OFF: dict[str, Any] = {
     "nodes.stores.staffing": {"by_hour": None, "promotion_multiplier": 1.0, "day_multiplier": {}, "pool": "store"},
     "tiers.near.quote": "promise", "tiers.near.quote_buffer_min": 3.0, "tiers.near.max_quote_min": 50.0,
     "tiers.near.quote_from": "earliest",
+    "router.imperfect_order_cny": 0.0, "router.lookahead_demand": "own",  # issue #15: the router's service price
+    "demand.conversion.enabled": False,  # issue #18: shoppers who order depending on the promise
+    "inventory.cover_window": False,  # issue #14/#18: cover on the window's daily forecasts (promotions ahead)
 }
 OFF = [f"{path}={json.dumps(v)}" for path, v in ADDED_OFF.items() if not isinstance(v, dict)] + [
     f"{path}.{k}={json.dumps(v)}" for path, d in ADDED_OFF.items() if isinstance(d, dict) for k, v in d.items()] + [
     "inventory.fresh.enabled=false",  # issue #14: daily fresh supply to the NDC, forward fresh caps
     "tiers.mid.rolling.enabled=false",  # issue #14: rolling mid cut-off (hourly waves)
     "tiers.mid.van_dispatch=all",  # issue #14: approx waves send every van (the engine before)
+    "tiers.substitution.enabled=false",  # issue #14: substitutes for short lines before an offer
+    "nodes.stores.offline.enabled=false",  # issue #14: counter sales at shops, online view's sync lag
 ]
 
 

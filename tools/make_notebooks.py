@@ -1,7 +1,7 @@
-"""Write notebooks/02_policy_comparison.ipynb, 03_peak_and_scale.ipynb and 05_runs_folder.ipynb (sources kept
-here, outputs not).
+"""Write notebooks/02_policy_comparison.ipynb, 03_peak_and_scale.ipynb, 04_decisions.ipynb and
+05_runs_folder.ipynb (sources kept here, outputs not).
 
-Run: .venv/bin/python tools/make_notebooks.py
+Run: .venv/bin/python tools/make_notebooks.py [NAME ...]   (no names: all of them)
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def peak() -> nbf.NotebookNode:
             "# Peaks and scale\n\n1. **Double 11**: how `base_stock` and `forecast_push` (远近场融合: stock pushed "
             "forward ahead of a forecast peak) cope with the promotion day, read from `kpis.json`'s `by_day`.\n"
             "2. **Scale**: how run time grows with orders per day.\n\n`SIZE`: `small` (CI: the toy network with a "
-            "x3 day), `toy`, `city` (the `double11.yaml` scenario itself: several minutes per run)."),
+            "x3 day), `toy`, `city` (the `double11.yaml` scenario itself, the x3 public peak: several minutes per "
+            "run; the x10 day is `double11_stress.yaml`, a stress test)."),
         nbf.v4.new_code_cell(SETUP + 'import time\n\nimport matplotlib.pyplot as plt\nimport pandas as pd\n'),
         nbf.v4.new_code_cell(
             'promo = ["demand.promotions=[{date: 2026-11-06, multiplier: 3, pre_days: 1, pre_multiplier: 0.9}]",\n'
@@ -125,6 +126,101 @@ def peak() -> nbf.NotebookNode:
             "Run time has a fixed part (one routing epoch a minute, whatever the volume) and a part that grows "
             "with orders; at full Shanghai-Hangzhou scale the engine handles tens of thousands of orders a "
             "second (`make bench`)."),
+    ]
+    return nb
+
+
+DECIDE_SETUP = '''import datetime as dt
+
+import pandas as pd
+
+from sim.decide.promise import promise
+from sim.decide.staff import staff
+from sim.decide.study import optimize, sites
+
+SIZES = {
+    "small": (["horizon.warmup_days=2", "demand.orders_per_day=300", "catalog.n_skus=60",
+               "geography.zones_per_city=10", "router.epoch_s=300"], 1, 1, (10, 50)),
+    "toy": ([], 2, 3, (40, 200)),
+}
+overrides, days, reps, (n_lo, n_hi) = SIZES.get(SIZE, SIZES["toy"])
+TOY = ROOT / "scenarios" / "toy.yaml"
+base = Path(OUT) if OUT else ROOT / "runs" / f"decisions-{SIZE}"
+common = dict(overrides=overrides, progress=False, workers=WORKERS)
+'''
+
+DECIDE_STOCK = '''budget_cny = 60_000 if SIZE == "small" else 400_000
+res = optimize(TOY, [f"policy.n={n_lo}..{n_hi}"], objective="cost_per_order_cny",
+               constraints=[f"forward_inventory_value_cny<={budget_cny}"], budget=3 if SIZE == "small" else 8,
+               replications=reps, select_top=1 if SIZE == "small" else 3,
+               select_replications=2 if SIZE == "small" else 6, days=days, policy="top_n(n=20)",
+               out=base / "optimize", **common)
+print("chosen:", res.chosen, f"after {res.simulations} simulations")
+display(res.chosen_kpis[["label", "n", "mean", "ci_low", "ci_high"]].round(3))'''
+
+DECIDE_STAFF = '''peak = dt.date(2026, 11, 2) + dt.timedelta(days=2 if SIZE == "small" else 3)  # the first measured day
+promo = [f"demand.promotions=[{{date: {peak}, multiplier: 2}}]"]
+st = staff(TOY, "near.on_time>=0.9", day=peak, replications=2 if SIZE == "small" else 3,
+           levels=(0.5, 1.0, 2.0) if SIZE == "small" else (0.5, 0.7, 1.0, 1.3, 1.6, 2.0),
+           out=base / "staff", overrides=overrides + promo, progress=False, workers=WORKERS)
+display(st["levels"].round(3))
+c = st["chosen"]
+if c:
+    print(f"{c['rider_hours']} rider-hours, {c['pickers']} pickers, {c['cost_cny_per_day']:,.0f} CNY/day; "
+          f"verified mean {c['verified_mean']:.3f} (one-sided 95% lower bound {c['verified_lower_95']:.3f})")
+    display(st["profile"].pivot(index="store", columns="hour", values="riders"))'''
+
+DECIDE_SITES = '''si = sites(TOY, "auto", [1] if SIZE == "small" else [1, 2], kind="fdc", replications=reps, days=days,
+           out=base / "sites", **common)
+display(si["proposals"])
+display(si["table"][si["table"].kpi.isin(["cost_per_order_cny", "perfect_order_rate"])]
+        [["proposal", "kpi", "n", "mean", "ci_low", "ci_high"]].round(3))'''
+
+DECIDE_PROMISE = '''pr = promise(TOY, [(30.0, None), (60.0, None)], [4.0] if SIZE == "small" else [2.0, 4.0, 6.0],
+             replications=reps, days=days, out=base / "promise", **common)
+display(pr["won"][["design", "orders_placed_per_day", "orders_won_per_day", "won_diff_to_first"]].round(1))
+wide = pr["table"].pivot_table(index="design", columns="kpi", values="mean")
+display(wide[["cost_per_order_cny", "perfect_order_rate", "lost_sales_rate"]].round(3))'''
+
+
+def decisions() -> nbf.NotebookNode:
+    nb = nbf.v4.new_notebook()
+    nb.cells = [
+        nbf.v4.new_markdown_cell(
+            "# Decide, not only compare: four planner questions on the toy network\n\n"
+            "1. **How much stock should I push forward?** `optimize` searches `top_n.n` under a forward-stock "
+            "budget and picks the best design on common replications.\n"
+            "2. **How many riders and pickers for the peak day?** `staff` per store and hour, verified on fresh "
+            "replications, and a staffing profile a scenario reads back.\n"
+            "3. **Where should the forward warehouse be?** `sites`: a facility-location model proposes, simulation "
+            "ranks.\n"
+            "4. **What does promising 60 minutes instead of 30 cost or win?** `promise`, with shoppers who order "
+            "less at a longer promise (`demand.conversion`).\n\n"
+            "`SIZE`: `small` (CI: a shrunken toy, 1-2 replications: the answers illustrate the verbs, they are "
+            "not decisions), `toy` (the full toy, 3 replications; minutes). Every verb is also a CLI command "
+            "(`shangou optimize|staff|sites|promise`) writing a folder with tables and `report.html`."),
+        nbf.v4.new_code_cell(SETUP + DECIDE_SETUP),
+        nbf.v4.new_markdown_cell(
+            "## 1. How much stock forward?\n\nThe cheapest `top_n(n)` whose forward stock stays under a budget "
+            "(`forward_inventory_value_cny`), searched by Optuna and chosen on more common replications."),
+        nbf.v4.new_code_cell(DECIDE_STOCK),
+        nbf.v4.new_markdown_cell(
+            "## 2. Staffing for a peak day\n\nA promotion doubles the first measured day; `staff` finds the "
+            "fewest riders per store and hour (and pickers per store) meeting near on-time >= 90% at 95% "
+            "confidence, then checks the choice on fresh replications."),
+        nbf.v4.new_code_cell(DECIDE_STAFF),
+        nbf.v4.new_markdown_cell(
+            "## 3. Where to put the forward warehouse?\n\nCandidates on a grid over demand (`auto`); the "
+            "location model (CP-SAT) proposes the best K, each proposal is simulated and ranked."),
+        nbf.v4.new_code_cell(DECIDE_SITES),
+        nbf.v4.new_markdown_cell(
+            "## 4. Promise what-if\n\nA 60-minute near promise lets riders go further (radius x 2) but fewer "
+            "shoppers order; the same shoppers decide in both designs (common random numbers)."),
+        nbf.v4.new_code_cell(DECIDE_PROMISE),
+        nbf.v4.new_markdown_cell(
+            "Each folder under `base` holds the tables and a `report.html` (`shangou report DIR` rewrites it). "
+            "At `small` size the intervals are wide and a single replication gives none: run `SIZE=toy` (or the "
+            "CLI on your own scenario) before deciding anything."),
     ]
     return nb
 
@@ -177,8 +273,12 @@ print(folder_dir)'''),
 
 
 if __name__ == "__main__":
+    import sys
+
     for name, build in (("02_policy_comparison.ipynb", comparison), ("03_peak_and_scale.ipynb", peak),
-                        ("05_runs_folder.ipynb", runs_folder)):
+                        ("04_decisions.ipynb", decisions), ("05_runs_folder.ipynb", runs_folder)):
+        if len(sys.argv) > 1 and name not in sys.argv[1:]:
+            continue
         nb = build()
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbf.write(nb, ROOT / "notebooks" / name)

@@ -1,19 +1,29 @@
-"""``staff``: the fewest riders and pickers per store meeting a service target, verified by simulation.
+"""``staff``: the fewest riders and pickers per store and hour meeting a service target, verified by simulation.
 
-The queueing start (``sim.decide.staffing``) gives each store its pickers and riders at its busiest
-hour of the day asked for; a design scales every store's start by α. Designs α on ``levels`` are
-simulated on ``replications`` common replications, in increasing α (a level that staffs every store
-exactly like a smaller one is skipped), until one meets the target with
-95% confidence (one-sided Student-t lower bound of the KPI's mean >= the target); the design one
-level below is the evidence that fewer staff everywhere do not. The chosen design is then run on
-``replications`` fresh replications (indices after the search's) and its verified mean and bound are
-reported. Staff are constant per store over the day (a per-hour profile needs the staffing schedule of
-the near-tier issue); ``by_hour`` in the output shows the hourly queueing start a profile would use.
+The queueing start (``sim.decide.staffing``) gives each store its pickers and riders in every hour of
+the day asked for (Erlang C per store-hour from the forecast). A design (α_p, α_r) staffs each store with
+ceil(α_p x its busiest-hour picker start) pickers (the engine has no picker shifts: pickers are constant
+over the day) and, in each hour h, ceil(α_r x the hour's rider start) riders on shift (at least one in an
+open hour), written as a staffing profile table and read back by the engine through
+``nodes.stores.staffing.profile``. The search, each design on ``replications`` common replications and
+judged by the one-sided 95% Student-t lower bound of the KPI's mean against the target:
 
-Output in DIR: ``levels.csv`` (each α simulated, the KPI's mean and bound), ``staffing.parquet``/``.csv``
-(per store: pickers, riders, busiest-hour λ, the start), ``by_hour.parquet`` (per store and hour:
-λ, queueing-start pickers and riders), ``staffed.yaml`` (the resolved scenario with the chosen staff
-per store, ready to run), ``experiment.json`` (kind ``staff``), ``report.html``.
+1. uniform: α_p = α_r = α on ``levels`` in increasing order until one meets the target (a level that
+   staffs exactly like a smaller one is skipped);
+2. fewer riders: α_r stepped down the grid at the chosen α_p while the target still holds;
+3. fewer pickers: likewise α_p at the chosen α_r.
+
+Every design simulated is in ``levels.csv``; the evidence that the choice is not beaten by fewer staff
+along this search is the first failing design below it on each axis (and the uniform level below).
+The chosen design is then run on ``replications`` fresh replications (indices after the search's) and
+its verified mean and bound are reported. Staff cost per day: pickers x open hours x
+``costs.picker_per_hour_cny`` + rider-hours on shift x ``costs.riders.per_hour_cny``.
+
+Output in DIR: ``levels.csv``, ``staffing.parquet``/``.csv`` (per store: pickers, peak riders,
+rider-hours, busiest-hour λ, the start, cost), ``staffing_profile.parquet``/``.csv`` (per store and hour:
+riders on shift, pickers, λ, the queueing start; the profile a scenario reads back), ``by_hour.parquet``
+(the queueing start per store and hour), ``staffed.yaml`` (the resolved scenario with the chosen staff,
+reading ``staffing_profile.csv`` beside it), ``experiment.json`` (kind ``staff``), ``report.html``.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +53,7 @@ from sim.experiments.experiment import (
 from sim.experiments.stats import summarize, t_quantile
 from sim.io.scenario import Scenario, to_dict
 from sim.run import prepare
+from sim.units import parse_clock
 
 LEVELS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)
 ALIASES = {"near.on_time": "tiers.near.on_time_rate", "mid.on_time": "tiers.mid.on_time_rate",
@@ -77,24 +88,76 @@ def lower_bound(values: Sequence[float], level: float = 0.95) -> float:
     return s.mean - t_quantile(s.n, 2 * level - 1) * s.std / math.sqrt(s.n)
 
 
-def staffed_scenario(base: Scenario, hours: Any, alpha: float) -> tuple[Scenario, pd.DataFrame]:
-    """`base` with every store an explicit site holding ceil(α x start) pickers and riders (at least 1)."""
+def design_key(hours: Any, alpha: float, alpha_riders: float) -> bytes:
+    """The staffing a design puts in place (pickers per store, riders per store-hour), as bytes."""
+    pickers = np.maximum(1, np.ceil(alpha * hours.pickers.max(axis=1) - 1e-9)).astype(np.int64)
+    return pickers.tobytes() + rider_profile(hours, alpha_riders).tobytes()
+
+
+def search(grid: Sequence[float], trial: Callable[[float, float, str], bool]) -> tuple[float, float] | None:
+    """The module's three stages over `grid`; `trial(α_p, α_r, stage)` says whether a design meets the target.
+    Returns the chosen (α_p, α_r) or None."""
+    chosen: tuple[float, float] | None = None
+    for alpha in grid:  # stage 1: every store-hour scaled together, until the target holds
+        if trial(alpha, alpha, "uniform"):
+            chosen = (alpha, alpha)
+            break
+    if chosen is None:
+        return None
+    for axis in (1, 0):  # stages 2 and 3: fewer riders at these pickers, then fewer pickers at those riders
+        for lower in [a for a in grid if a < chosen[axis]][::-1]:
+            cand = (chosen[0], lower) if axis == 1 else (lower, chosen[1])
+            if not trial(*cand, "fewer riders" if axis == 1 else "fewer pickers"):
+                break
+            chosen = cand
+    return chosen
+
+
+def rider_profile(hours: Any, alpha: float) -> np.ndarray:
+    """(S, 24) riders on shift: ceil(α x the hourly queueing start), at least 1 in an open hour, 0 when closed."""
+    r = np.ceil(alpha * hours.riders - 1e-9).astype(np.int64)
+    return np.where(hours.open, np.maximum(r, 1), 0)
+
+
+def staffed_scenario(base: Scenario, hours: Any, alpha: float, alpha_riders: float | None = None,
+                     profile_dir: Path | None = None) -> tuple[Scenario, pd.DataFrame, pd.DataFrame]:
+    """`base` with every store an explicit site holding ceil(α x its busiest-hour picker start) pickers (at least
+    1) and, per hour, ceil(α_riders x that hour's rider start) riders on shift (a staffing profile table written
+    to `profile_dir`, read back through ``nodes.stores.staffing.profile``; without a directory, a constant
+    ceil(α_riders x busiest-hour start) riders). Day multipliers are reset: the profile is the day's staffing.
+    Returns the scenario, the per-store table and the per-store-hour profile."""
+    ar = alpha if alpha_riders is None else alpha_riders
     data = to_dict(base)
     group = data["nodes"]["stores"]
     old = {s["id"]: s for s in group.get("sites", []) or []}
-    rows, sites = [], []
+    prof = rider_profile(hours, ar)
+    rows, sites, hourly = [], [], []
     for i, n in enumerate(hours.node):
         nid = hours.net_ids[n]
-        pickers = max(1, math.ceil(alpha * int(hours.pickers[i].max())))
-        riders = max(1, math.ceil(alpha * int(hours.riders[i].max())))
+        pickers = max(1, math.ceil(alpha * int(hours.pickers[i].max()) - 1e-9))
+        riders = int(prof[i].max()) if profile_dir is not None else max(1, math.ceil(ar * int(hours.riders[i].max()) - 1e-9))
         site = dict(old.get(nid, {"id": nid, "city": hours.net_cities[n], "lat": float(hours.lat[n]),
                                   "lon": float(hours.lon[n])}))
-        site["capacity"] = {**(site.get("capacity") or {}), "pickers": pickers, "riders": riders}
+        site["capacity"] = {**(site.get("capacity") or {}), "pickers": pickers, "riders": max(riders, 1)}
         sites.append(site)
+        rider_hours = int(prof[i].sum()) if profile_dir is not None else riders * int(hours.open[i].sum())
         rows.append({"store": nid, "city": hours.net_cities[n], "pickers": pickers, "riders": riders,
-                     "peak_orders_per_hour": float(hours.lam_per_s[i].max() * 3600),
+                     "rider_hours": rider_hours, "peak_orders_per_hour": float(hours.lam_per_s[i].max() * 3600),
                      "start_pickers": int(hours.pickers[i].max()), "start_riders": int(hours.riders[i].max())})
-    return with_sites(base, "stores", sites), pd.DataFrame(rows)
+        hourly += [{"store": nid, "hour": h, "riders": int(prof[i, h]) if profile_dir is not None else
+                    riders * int(hours.open[i, h]), "pickers": pickers,
+                    "orders_per_hour": float(hours.lam_per_s[i, h] * 3600), "start_riders": int(hours.riders[i, h]),
+                    "start_pickers": int(hours.pickers[i, h])} for h in range(24)]
+    profile = pd.DataFrame(hourly)
+    sc = with_sites(base, "stores", sites)
+    if profile_dir is not None:
+        profile_dir.mkdir(parents=True, exist_ok=True)
+        path = profile_dir / f"pickers-{alpha:g}-riders-{ar:g}.csv"
+        profile[["store", "hour", "riders"]].to_csv(path, index=False)
+        sc = prepare(sc, overrides=[f"nodes.stores.staffing.profile={path.resolve()}",
+                                    "nodes.stores.staffing.day_multiplier={}",
+                                    "nodes.stores.staffing.promotion_multiplier=1"])
+    return sc, pd.DataFrame(rows), profile
 
 
 class _Hours:
@@ -106,6 +169,10 @@ class _Hours:
         self.net_ids = net.node_ids
         self.net_cities = [net.city_names[int(c)] for c in net.node_city]
         self.lat, self.lon = net.node_lat, net.node_lon
+        hour = np.arange(24) * 3600.0  # hours a store is open at all (its own service hours, else the tier's)
+        spans = [net.node_capacity[n].service_hours or sc.tiers.near.service_hours for n in self.node]
+        o = np.array([[parse_clock(a), parse_clock(b)] for a, b in spans]).reshape(-1, 2)
+        self.open = (hour[None, :] + 3600.0 > o[:, :1]) & (hour[None, :] < o[:, 1:])
 
 
 def staff(scenario: Scenario | str | Path, target: str, *, day: dt.date | None = None, replications: int = 3,
@@ -139,51 +206,69 @@ def staff(scenario: Scenario | str | Path, target: str, *, day: dt.date | None =
                             "policy": base.policy, "seed": base.seed, "overrides": list(overrides or [])}
     write_marker(target_dir, "staff", {**info, "status": "running"})
 
-    def evaluate(alpha: float, reps: int, start: int = 0) -> tuple[list[float], pd.DataFrame, Scenario]:
-        sc, table = staffed_scenario(base, hours, alpha)
-        g = Group(f"alpha={alpha:g}", f"alpha-{alpha:g}", sc, {"alpha": alpha})
+    profiles = target_dir / "profiles"
+
+    def evaluate(ap: float, ar: float, reps: int, start: int = 0) -> tuple[list[float], pd.DataFrame, pd.DataFrame, Scenario]:
+        sc, table, prof = staffed_scenario(base, hours, ap, ar, profiles)
+        g = Group(f"pickers x{ap:g}, riders x{ar:g}", f"p{ap:g}-r{ar:g}", sc, {"alpha_pickers": ap, "alpha_riders": ar})
         outcomes, _ = run_rounds([g], out=target_dir, replications=start + reps, executor=executor,
                                  address=address, workers=workers, progress=progress, name=f"staff {base.name}")
         vals = [kpi_value(o.out, kpi) if o.ok else math.nan for o in outcomes if o.replication >= start]
-        return vals, table, sc
+        return vals, table, prof, sc
 
-    rows, chosen, seen = [], None, set()
-    for alpha in sorted(levels):
-        _, table = staffed_scenario(base, hours, alpha)
-        design = tuple(table["pickers"]) + tuple(table["riders"])
-        if design in seen:  # ceil() of small starts: this level staffs exactly like a smaller one
-            continue
-        seen.add(design)
-        vals, table, sc = evaluate(alpha, replications)
+    rows: list[dict[str, Any]] = []
+    met: dict[bytes, tuple[tuple[float, float], pd.DataFrame, pd.DataFrame, Scenario]] = {}
+    seen: dict[bytes, bool] = {}
+
+    def trial(ap: float, ar: float, stage: str) -> bool:
+        """Simulate (pickers x ap, riders x ar), or give the outcome of a design already tried that staffs
+        exactly alike (ceil() of small starts)."""
+        key = design_key(hours, ap, ar)
+        if key in seen:
+            return seen[key]
+        vals, table, prof, sc = evaluate(ap, ar, replications)
         lb = lower_bound(vals)
-        rows.append({"alpha": alpha, "riders": int(table["riders"].sum()), "pickers": int(table["pickers"].sum()),
-                     "mean": float(np.nanmean(vals)), "lower_95": lb, "meets": bool(lb >= bound)})
-        if lb >= bound:
-            chosen = (alpha, table, sc)
-            break
+        seen[key] = ok = bool(lb >= bound)
+        rows.append({"stage": stage, "alpha_pickers": ap, "alpha_riders": ar, "pickers": int(table["pickers"].sum()),
+                     "riders_peak": int(table["riders"].sum()), "rider_hours": int(table["rider_hours"].sum()),
+                     "mean": float(np.nanmean(vals)), "lower_95": lb, "meets": ok})
+        if ok:
+            met[key] = ((ap, ar), table, prof, sc)
+        return ok
+
+    chosen = search(sorted(levels), trial)
     levels_df = pd.DataFrame(rows)
     write_table(levels_df, target_dir, "levels")
     result: dict[str, Any] = {"path": target_dir, "levels": levels_df, "kpi": kpi, "target": bound, "chosen": None}
-    by_hour = pd.DataFrame([{"store": hours.net_ids[n], "hour": h, "orders_per_hour": float(hours.lam_per_s[i, h] * 3600),
-                             "start_pickers": int(hours.pickers[i, h]), "start_riders": int(hours.riders[i, h])}
-                            for i, n in enumerate(hours.node) for h in range(24)])
-    write_table(by_hour, target_dir, "by_hour")
-    if chosen is not None:
-        alpha, table, sc = chosen
-        verify, _, _ = evaluate(alpha, replications, start=replications)
+    start_df = pd.DataFrame([{"store": hours.net_ids[n], "hour": h, "orders_per_hour": float(hours.lam_per_s[i, h] * 3600),
+                              "start_pickers": int(hours.pickers[i, h]), "start_riders": int(hours.riders[i, h])}
+                             for i, n in enumerate(hours.node) for h in range(24)])
+    write_table(start_df, target_dir, "by_hour")
+    if chosen is not None:  # the design as first simulated (a later grid point may staff exactly alike)
+        chosen, table, prof, sc = met[design_key(hours, *chosen)]
+        verify, _, _, _ = evaluate(*chosen, replications, start=replications)
         cost = base.costs
-        table["cost_cny_per_day"] = 24.0 * (table["pickers"] * cost.picker_per_hour_cny
-                                            + table["riders"] * cost.riders.per_hour_cny)
+        open_h = hours.open.sum(axis=1)
+        table["cost_cny_per_day"] = (table["pickers"] * open_h * cost.picker_per_hour_cny
+                                     + table["rider_hours"] * cost.riders.per_hour_cny)
         write_table(table, target_dir, "staffing")
-        from sim.io.scenario import to_yaml
+        write_table(prof, target_dir, "staffing_profile")
+        from sim.io.scenario import to_dict as dump
 
-        (target_dir / "staffed.yaml").write_text(to_yaml(sc), encoding="utf-8")
-        result["chosen"] = {"alpha": alpha, "riders": int(table["riders"].sum()),
+        data = dump(sc)
+        data["nodes"]["stores"]["staffing"]["profile"] = "staffing_profile.csv"  # beside staffed.yaml
+        import yaml
+
+        (target_dir / "staffed.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
+                                                 encoding="utf-8")
+        result["chosen"] = {"alpha": chosen[0], "alpha_pickers": chosen[0], "alpha_riders": chosen[1],
+                            "riders": int(table["riders"].sum()), "rider_hours": int(table["rider_hours"].sum()),
                             "pickers": int(table["pickers"].sum()),
                             "cost_cny_per_day": float(table["cost_cny_per_day"].sum()),
                             "verified_mean": float(np.nanmean(verify)), "verified_lower_95": lower_bound(verify),
                             "verified": bool(lower_bound(verify) >= bound)}
         result["staffing"] = table
+        result["profile"] = prof
     write_marker(target_dir, "staff", {**info, "status": "done", "chosen": result["chosen"]})
     from sim.report.html import write_report
 

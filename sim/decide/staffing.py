@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.demand.conversion import orders_factor
 from sim.demand.forecast import catchment
 from sim.demand.profiles import day_factor, intraday_shares
 
@@ -78,7 +79,8 @@ def store_hours(sc: Any, net: Any, date: Any, *, target: float, slack_s: float) 
     stores = np.flatnonzero(net.node_kind == 2)
     c = catchment(net, 2)
     share = np.bincount(c[c >= 0], weights=net.zone_weight[c >= 0], minlength=net.n_nodes)[stores]
-    day = float(sc.demand.orders_per_day) * day_factor(sc.demand, date) * float(sc.demand.tier_mix.near)
+    day = float(sc.demand.orders_per_day) * day_factor(sc.demand, date) * float(sc.demand.tier_mix.near) * float(
+        orders_factor(sc)[0])  # near orders won at the promise (ones without demand.conversion)
     lam = day * share[:, None] * intraday_shares(sc.demand)[None, :] / 3600.0
     km = np.zeros(stores.size)
     for i, n in enumerate(stores):

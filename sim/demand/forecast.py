@@ -36,6 +36,7 @@ import numpy as np
 from scipy.stats import norm
 
 from sim.demand.basket_model import BasketModel, basket_model
+from sim.demand.conversion import orders_factor
 from sim.demand.forecast_methods import ExpSmoothing, MovingAverage, RollingMethod
 from sim.demand.orders import MID, NEAR, Orders
 from sim.demand.profiles import DemandProfile, day_factor, promotion_factor
@@ -110,7 +111,7 @@ class Forecaster:
         """(N, S) expected units on a day whose volume is `factor` x a plain day (synthetic model)."""
         zone_orders = self.profile.orders_per_day * self.profile.city_share[self.net.zone_city] * self.zone_share * factor
         out = np.zeros(self.shape)
-        units = self.basket.units  # (S, 3)
+        units = self.basket.units * orders_factor(self.sc)[None, :]  # (S, 3); conversion scales each tier
         for kind, col in ((STORE, units[:, NEAR]), (FDC, units[:, MID]), (NDC, units.sum(axis=1))):
             c = self.catch[kind]
             m = c >= 0

@@ -17,6 +17,9 @@ the warm-up or the city list never shifts another day's or city's orders:
   they came for); if the mix gives zero weight to every eligible tier, the eligible tiers are
   equally likely.
 * ``uniforms``: ``u_service`` and ``u_decision`` per order (common random numbers).
+* ``convert`` (only with ``demand.conversion.enabled``): the arrivals above are *shoppers*, at the
+  volume / c_ref, each ordering when its uniform is below its tier's share at the promise
+  (``conversion.py``); the others are dropped before numbering. Off, this stream is never drawn.
 
 Orders of a day are merged over cities by creation time; order ids are
 ``day_index * 10**9 + position in the day``.
@@ -32,6 +35,7 @@ import numpy as np
 
 from sim import units
 from sim.catalog import TIER_NAMES, Catalog
+from sim.demand.conversion import ConversionModel
 from sim.demand.orders import Orders, concat, empty_orders, number_day
 from sim.demand.profiles import DemandProfile
 from sim.rng import RandomStreams
@@ -61,11 +65,18 @@ def generate_day(sc: Any, network: Any, catalog: Catalog, streams: RandomStreams
     date = profile.date(day_index)
     expected = profile.daily_expected(day_index)
     mix = _tier_mix_by_category(sc.demand, catalog)
+    conversion = ConversionModel.of(sc)
+    if conversion is not None:
+        expected = expected * conversion.shopper_factor
     parts = []
     for c, name in enumerate(network.city_names):
         if expected[c] > 0:
-            parts.append(_city_day(sc, network, catalog, streams, day_index, date, c, name,
-                                   float(expected[c]), profile.hour_share, mix))
+            part = _city_day(sc, network, catalog, streams, day_index, date, c, name,
+                             float(expected[c]), profile.hour_share, mix)
+            if conversion is not None and part.n_orders:
+                u = streams.get(stream_key("convert", date, name)).random(part.n_orders)
+                part = part.take(conversion.converts(u, part.requested_tier))
+            parts.append(part)
     return number_day(parts, day_index)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from sim.demand.orders import Orders
@@ -21,12 +23,17 @@ class OrderBook:
         self.line_offsets = np.zeros(1, np.int64)
         self.line_sku = np.empty(0, np.int32)
         self.line_qty = np.empty(0, np.int32)
+        # substitution (sim.engine.substitution): line_sku is the SKU shipped, line_ordered the one ordered;
+        # line_sub_u each line's substitution uniform (common random numbers, drawn with the demand)
+        self.line_ordered = np.empty(0, np.int32)
+        self.line_sub_u = np.empty(0)
         self._warmup = np.empty(0, bool)
         self.served_tier = np.empty(0, np.int8)
         self.node = np.empty(0, np.int32)
         self.status = np.empty(0, np.int8)
         self.promised_s, self.delivered_s, self.deadline_s, self.pick_start_s = z, z, z, z
         self.downgraded = np.empty(0, bool)
+        self.oversold = np.empty(0, bool)  # sent back from a store whose shelf was short (sim.engine.offline)
         self.cost_handling, self.cost_transport, self.cost_penalty, self.cost_split = z, z, z, z
         self.carry = np.empty(0, np.int64)
         self.next_new = 0
@@ -53,6 +60,7 @@ class OrderBook:
         cat = np.concatenate
         self.line_offsets = cat([self.line_offsets, self.line_offsets[-1] + o.line_offsets[1:]])
         self.line_sku, self.line_qty = cat([self.line_sku, o.line_sku]), cat([self.line_qty, o.line_qty])
+        self.line_ordered = cat([self.line_ordered, o.line_sku])
         self.line_node = cat([self.line_node, np.full(o.line_sku.size, -1, np.int32)])
         self.line_tier = cat([self.line_tier, np.full(o.line_sku.size, NO_TIER, np.int8)])
         self.n_ship = cat([self.n_ship, np.zeros(n, np.int8)])
@@ -67,6 +75,7 @@ class OrderBook:
         for name in ("promised_s", "delivered_s", "deadline_s", "pick_start_s"):
             setattr(self, name, cat([getattr(self, name), np.full(n, np.nan)]))
         self.downgraded = cat([self.downgraded, np.zeros(n, bool)])
+        self.oversold = cat([self.oversold, np.zeros(n, bool)])
         for name in ("cost_handling", "cost_transport", "cost_penalty", "cost_split"):
             setattr(self, name, cat([getattr(self, name), np.zeros(n)]))
 
@@ -74,11 +83,11 @@ class OrderBook:
         return self._warmup
 
     def n_lines(self, idx: np.ndarray) -> np.ndarray:
-        return self.line_offsets[idx + 1] - self.line_offsets[idx]
+        return cast(np.ndarray, self.line_offsets[idx + 1] - self.line_offsets[idx])
 
     def units(self, idx: np.ndarray) -> np.ndarray:
         cs = np.concatenate([[0], np.cumsum(self.line_qty, dtype=np.int64)])
-        return cs[self.line_offsets[idx + 1]] - cs[self.line_offsets[idx]]
+        return cast(np.ndarray, cs[self.line_offsets[idx + 1]] - cs[self.line_offsets[idx]])
 
     def ref_lines(self, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(position in `ref`, global line) for every line of each ref: a whole order's lines or a shipment's."""
@@ -104,8 +113,12 @@ class OrderBook:
         self.carry = np.empty(0, np.int64)
         return out
 
-    def records(self, preferred: np.ndarray) -> tuple[OrderRecords, LineRecords]:
+    def records(self, preferred: np.ndarray, substitution: bool = False,
+                offline: bool = False) -> tuple[OrderRecords, LineRecords]:
+        """The order and line records; with `substitution` the lines' substitutes and the orders' count of them,
+        with `offline` the orders' oversold flags."""
         n_lines = np.diff(self.line_offsets)
+        sub = np.where(self.line_sku != self.line_ordered, self.line_sku, -1).astype(np.int32) if substitution else None
         pref = np.where(self.requested_tier >= 0, preferred[self.requested_tier, self.zone], -1)
         orders = OrderRecords(
             order_id=self.order_id, created_s=self.created_s, zone=self.zone, city=self.city,
@@ -115,13 +128,16 @@ class OrderBook:
             n_shipments=np.where(self.node >= 0, np.maximum(self.n_ship, 1), 0).astype(np.int8), warmup=self._warmup,
             cost_handling=self.cost_handling, cost_transport=self.cost_transport, cost_split=self.cost_split,
             cost_penalty=self.cost_penalty,
-            missing_lines=np.where(self.status == LOST, n_lines, 0).astype(np.int16))
+            missing_lines=np.where(self.status == LOST, n_lines, 0).astype(np.int16),
+            substituted_lines=None if sub is None else np.bincount(
+                np.repeat(np.arange(self.n), n_lines), weights=sub >= 0, minlength=self.n).astype(np.int16),
+            oversold=self.oversold.copy() if offline else None)
         def rep(a: np.ndarray) -> np.ndarray:
             return np.repeat(a, n_lines)
 
-        lines = LineRecords(order_id=rep(self.order_id), sku=self.line_sku, qty=self.line_qty,
+        lines = LineRecords(order_id=rep(self.order_id), sku=self.line_ordered, qty=self.line_qty,
                             preferred_node=rep(pref).astype(np.int32),
                             node=np.where(self.line_node >= 0, self.line_node, rep(self.node)).astype(np.int32),
                             served_tier=np.where(self.line_node >= 0, self.line_tier, rep(self.served_tier)),
-                            status=rep(self.status))
+                            status=rep(self.status), substitute_sku=sub)
         return orders, lines

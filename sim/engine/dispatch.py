@@ -5,18 +5,22 @@ FDC's wave, the NDC's parcels), reserving their stock at the pick time. Split or
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.assumptions import CARRY_GRACE_S
 from sim.engine.options import EpochOptions, lines_of
+from sim.engine.substitution import commit_substitutes
 from sim.records import LOST
 from sim.units import DAY, HOUR
 from sim.vocab import Tier
 
+if TYPE_CHECKING:
+    from sim.engine.protocols import SimState
 
-def apply_orders(sim: Any, ep: EpochOptions, rows: np.ndarray | None, chosen: np.ndarray) -> None:
+
+def apply_orders(sim: SimState, ep: EpochOptions, rows: np.ndarray | None, chosen: np.ndarray) -> None:
     """Apply the whole-order choices `chosen` (candidate pair per order, -1 none) of the batch orders
     `rows` (a mask over the batch; None: all of them)."""
     b = sim.book
@@ -27,7 +31,9 @@ def apply_orders(sim: Any, ep: EpochOptions, rows: np.ndarray | None, chosen: np
     got = chosen >= 0
     is_offer = np.zeros(idx.size, bool)
     is_offer[got] = ep.offer[chosen[got]]
-    declined = is_offer & (b.u_decision[idx] >= np.where(got, ep.accept[np.maximum(chosen, 0)], 0))
+    acc = np.zeros(idx.size)  # (an epoch may have no pairs at all: every order parked)
+    acc[got] = ep.accept[chosen[got]]
+    declined = is_offer & (b.u_decision[idx] >= acc)
     assign = got & ~declined
     # unassigned: carry while the order may still be served; lost when declined or hopeless
     unassigned = ~got
@@ -58,11 +64,12 @@ def apply_orders(sim: Any, ep: EpochOptions, rows: np.ndarray | None, chosen: np
     b.pick_start_s[ai] = pick_s
     cnt = b.n_lines(ai)
     lines = lines_of(b.line_offsets, ai)
+    commit_substitutes(sim, ep, ai, c, lines)  # tiers.substitution: the lines ship their substitutes
     sim.inv.reserve(np.repeat(node, cnt), b.line_sku[lines].astype(np.int64), b.line_qty[lines].astype(np.int64),
                     np.repeat(pick_s, cnt))
 
 
-def _to_nodes(sim: Any, ep: EpochOptions, ai: np.ndarray, c: np.ndarray) -> np.ndarray:
+def _to_nodes(sim: SimState, ep: EpochOptions, ai: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Hand orders `ai` (assigned at pairs `c`) to their node's process; returns each order's pick start."""
     b = sim.book
     node, tier, km, promise = ep.p_node[c], ep.p_tier[c], ep.km, ep.promise
@@ -90,7 +97,7 @@ def _to_nodes(sim: Any, ep: EpochOptions, ai: np.ndarray, c: np.ndarray) -> np.n
     return pick_s
 
 
-def lost_demand(sim: Any, orders: np.ndarray) -> None:
+def lost_demand(sim: SimState, orders: np.ndarray) -> None:
     """Count the units of lost or downgraded orders at the node their requested tier would have used."""
     b = sim.book
     pref = sim.preferred[b.requested_tier[orders], b.zone[orders]]

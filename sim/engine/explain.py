@@ -52,14 +52,17 @@ scenario: 2.6 rows per order, 27 bytes per row on disk).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from sim.engine.options import EpochOptions, all_per_pair
 from sim.records import OUTCOMES, REASONS, ExplainRecords
-from sim.routing.base import Batch, router_capabilities
+from sim.routing.base import Batch, ShowsDecisionCost, router_capabilities
 from sim.vocab import OrderStatus, Outcome, Reason, Tier
+
+if TYPE_CHECKING:
+    from sim.engine.protocols import SimState
 
 __all__ = ["OUTCOMES", "REASONS", "ROW_BYTES", "ExplainRecorder", "ExplainRecords"]
 ROW_BYTES = 120  # measured per candidate row while running (9 float64, 5 int32, int64 order row, 5 one-byte, plus
@@ -84,7 +87,7 @@ class ExplainRecorder:
         self._n_orders = 0
         self.seconds = 0.0  # wall time spent recording (kept out of the router's solver time)
 
-    def record(self, sim: Any, ep: EpochOptions, batch: Batch, opt: np.ndarray, routed: np.ndarray,
+    def record(self, sim: SimState, ep: EpochOptions, batch: Batch, opt: np.ndarray, routed: np.ndarray,
                chosen: np.ndarray) -> None:
         """Append one epoch, called after it is applied. ``opt``: the pair of each option row of ``batch``;
         ``routed`` / ``chosen``: per order the candidate pair index the router picked / that survived the
@@ -113,7 +116,8 @@ class ExplainRecorder:
         cost[opt] = batch.opt_cost
         if batch.opt_reservation is not None:
             res[opt] = batch.opt_reservation
-        dec[opt] = sim.router.decision_cost(batch) if router_capabilities(sim.router).decision_cost else batch.opt_cost
+        dec[opt] = (cast(ShowsDecisionCost, sim.router).decision_cost(batch) if router_capabilities(sim.router).decision_cost
+                    else batch.opt_cost)
 
         got = routed >= 0
         chosen_pair = np.zeros(P, bool)
@@ -133,7 +137,7 @@ class ExplainRecorder:
         outcome[lost] = np.where(chosen[lost] >= 0, Outcome.DECLINED, Outcome.LOST)
 
         def i4(a: np.ndarray) -> np.ndarray:  # NDC capacities can be huge
-            return np.minimum(a, _I4_MAX).astype(np.int32)
+            return cast(np.ndarray, np.minimum(a, _I4_MAX).astype(np.int32))
 
         self._pairs.append({
             "order_row": p_row.astype(np.int64) + self._n_orders, "node": p_node.astype(np.int32),

@@ -9,18 +9,23 @@ and, after the shipment rows of a splitting router, ``classify``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from sim.assumptions import FAR_ETA_BEFORE_PROMISE_S
 from sim.engine.options import EpochOptions, all_per_pair, lines_of, pairs_lines
 from sim.engine.riders import quoted_eta
+from sim.routing.base import router_capabilities
 from sim.units import DAY, HOUR
 from sim.vocab import TIER_OF_KIND, Tier
 
+if TYPE_CHECKING:
+    from sim.engine.protocols import SimState
+    from sim.io.scenario.models import Scenario
 
-def acceptance_matrix(sc: Any) -> np.ndarray:
+
+def acceptance_matrix(sc: Scenario) -> np.ndarray:
     """p[requested, served]: 1 at or above the requested speed, the scenario's offer acceptance below it."""
     a = sc.tiers.downgrade_acceptance
     p = np.ones((3, 3))
@@ -28,7 +33,7 @@ def acceptance_matrix(sc: Any) -> np.ndarray:
     return p
 
 
-def build_options(sim: Any, t: float, idx: np.ndarray) -> EpochOptions:
+def build_options(sim: SimState, t: float, idx: np.ndarray) -> EpochOptions:
     """The epoch's candidate pairs with stock, estimates, calibrated transport and node capacity."""
     ep = candidates(sim, t, idx)
     estimate_near(sim, ep)
@@ -39,7 +44,7 @@ def build_options(sim: Any, t: float, idx: np.ndarray) -> EpochOptions:
     return ep
 
 
-def candidates(sim: Any, t: float, idx: np.ndarray) -> EpochOptions:
+def candidates(sim: SimState, t: float, idx: np.ndarray) -> EpochOptions:
     """Candidate (order, node) pairs grouped by order: covering stores, covering FDCs, every NDC; the
     stock of every pair line; estimate arrays allocated (NaN times, zero costs, feasible)."""
     b, net, inv, cat = sim.book, sim.net, sim.inv, sim.cat
@@ -54,6 +59,13 @@ def candidates(sim: Any, t: float, idx: np.ndarray) -> EpochOptions:
     order = np.argsort(p_row, kind="stable")
     p_row, p_node = p_row[order], p_node[order]
     p_tier = TIER_OF_KIND[net.node_kind[p_node]].astype(np.int64)  # store -> near, FDC -> mid, NDC -> far
+    wave, ship_day = int(sim.waves.wave_at(t)), int(sim.parcels.ship_day(t))
+    capacity, parked = np.zeros(net.n_nodes, np.int64), None
+    if may_park(sim):
+        capacity = epoch_capacity(sim, t, n_lines, wave, ship_day)
+        parked = park(sim, t, idx, req, p_row, p_node, p_tier, capacity)
+        keep = ~parked[p_row]
+        p_row, p_node, p_tier = p_row[keep], p_node[keep], p_tier[keep]
     P = p_row.size
 
     pair, line = pairs_lines(idx[p_row], b.line_offsets)
@@ -69,13 +81,68 @@ def candidates(sim: Any, t: float, idx: np.ndarray) -> EpochOptions:
         ok_line=ok_line, stock_ok=all_per_pair(ok_line, pair, P),
         km=net.road_km[zone[p_row], p_node].astype(float), eta=np.full(P, np.nan), promise=np.full(P, np.nan),
         handling=np.zeros(P), transport_est=transport, transport=transport, feasible=np.ones(P, bool),
-        is_open=np.ones(P, bool), wave=int(sim.waves.wave_at(t)),
-        ship_day=int(sim.parcels.ship_day(t)), capacity=np.zeros(net.n_nodes, np.int64),
+        is_open=np.ones(P, bool), wave=wave, ship_day=ship_day, capacity=capacity,
         at_or_faster=p_tier <= req[p_row], primary=e_b, has_primary=e_n, can_wait=e_n, wait=e_n,
-        accept=np.zeros(0), offer=e_b, lost_cost=np.zeros(0))
+        accept=np.zeros(0), offer=e_b, lost_cost=np.zeros(0), parked=parked, capacity_done=parked is not None)
 
 
-def estimate_near(sim: Any, ep: EpochOptions) -> None:
+def may_park(sim: SimState) -> bool:
+    """Whether ``park`` applies: a router that takes whole orders only, and no ``--explain`` recording
+    (which lists every candidate)."""
+    return sim.explain is None and router_capabilities(sim.router).max_shipments <= 1
+
+
+def park(sim: SimState, t: float, idx: np.ndarray, req: np.ndarray, p_row: np.ndarray, p_node: np.ndarray,
+         p_tier: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """(n,) the batch orders certain to be carried this epoch with no option, so that their candidate pairs
+    need not be built, estimated and priced (issue #19: at peaks ~10^5 orders wait out full stores).
+
+    Exact, not a heuristic: an order none of whose candidates at its tier or faster has capacity left has
+    no primary option (``classify``: primary needs capacity); if it may still wait (its carry deadline is
+    after the next epoch) and an open store among its candidates has all its lines (a store queue it may
+    wait out), ``classify`` would make it wait, and a waiting order gets no offer: it is carried with no
+    option row, and the batch the router sees is the same without its pairs. The store with its lines is
+    looked for first where it was found last time (``sim.park_witness``), then among all its candidates."""
+    b, n = sim.book, idx.size
+    fast = p_tier <= req[p_row]
+    blocked = np.bincount(p_row[fast & (capacity[p_node] > 0)], minlength=n) == 0
+    blocked &= t + float(sim.sc.router.epoch_s) <= b.deadline_s[idx]
+    if not blocked.any():
+        return cast(np.ndarray, blocked)
+    if sim.park_witness.size < b.n:
+        sim.park_witness = np.concatenate([sim.park_witness, np.full(b.n - sim.park_witness.size, -1, np.int64)])
+    tod = t % DAY
+    store_open = (sim.store_open_s <= tod) & (tod < sim.store_close_s)  # as estimate_near's is_open
+    shortage = np.zeros(n, bool)
+    rows = np.flatnonzero(blocked)
+    w = sim.park_witness[idx[rows]]
+    has_w = w >= 0
+    has_w[has_w] = store_open[sim.row[w[has_w]]]
+    rows_w = rows[has_w]
+    shortage[rows_w] = _near_stock(sim, idx[rows_w], w[has_w])
+    near = (p_tier == Tier.NEAR) & blocked[p_row] & ~shortage[p_row]
+    near[near] = store_open[sim.row[p_node[near]]]
+    pr, pn = p_row[near], p_node[near]
+    ok = _near_stock(sim, idx[pr], pn)
+    found = np.bincount(pr[ok], minlength=n) > 0
+    first = np.full(n, -1, np.int64)
+    first[pr[ok][::-1]] = pn[ok][::-1]  # the first in-stock candidate of each order
+    sim.park_witness[idx[found]] = first[found]
+    return cast(np.ndarray, blocked & (shortage | found))
+
+
+def _near_stock(sim: SimState, orders: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """Per (order, store) pair: every line on hand less reserved and eligible for the near tier
+    (``candidates``' stock test)."""
+    b, inv = sim.book, sim.inv
+    pair, line = pairs_lines(orders, b.line_offsets)
+    sku, qty = b.line_sku[line], b.line_qty[line]
+    pn = nodes[pair]
+    ok_line = (inv.on_hand[pn, sku] - inv.reserved[pn, sku] >= qty) & sim.cat.tier_eligible[sku, Tier.NEAR]
+    return all_per_pair(ok_line, pair, orders.size)
+
+
+def estimate_near(sim: SimState, ep: EpochOptions) -> None:
     """Store pairs: the mean pick after the first free picker, the first free rider, the ride at the
     hour's speed; the promise is the near tier's or the quoted ETA (``tiers.near.quote``); feasible when
     the store is within its own service hours and the ETA makes the promise; rider cost by the pay model."""
@@ -124,7 +191,7 @@ def earlier_share(group: np.ndarray, row: np.ndarray, w: np.ndarray) -> np.ndarr
     return out
 
 
-def queue_places(sim: Any, row: np.ndarray, srow: np.ndarray, t: float, mean_pick: np.ndarray,
+def queue_places(sim: SimState, row: np.ndarray, srow: np.ndarray, t: float, mean_pick: np.ndarray,
                  counted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Expected ready time and batches ahead in the rider queue of store pairs (order `row`, store `srow`) at `t`
     (``tiers.near.quote_from: queue``). Each order counts as 1 / its number of candidate stores at each of them
@@ -147,7 +214,7 @@ def queue_places(sim: Any, row: np.ndarray, srow: np.ndarray, t: float, mean_pic
     return start + mean_pick, ahead
 
 
-def estimate_mid(sim: Any, ep: EpochOptions) -> None:
+def estimate_mid(sim: SimState, ep: EpochOptions) -> None:
     """FDC pairs ride the current wave: ETA mid-window, promise its end; van cost bounded by a dedicated stem."""
     m = ep.p_tier == Tier.MID
     costs = sim.sc.costs
@@ -159,7 +226,7 @@ def estimate_mid(sim: Any, ep: EpochOptions) -> None:
     ep.transport_est[m] = costs.van.per_stop_cny + costs.van.per_km_cny * 2.0 * ep.km[m]  # an upper bound: a stem
 
 
-def estimate_far(sim: Any, ep: EpochOptions) -> None:
+def estimate_far(sim: SimState, ep: EpochOptions) -> None:
     """NDC pairs ship on the next cut-off: the lane's promise, NDC handling, the lane's parcel price."""
     m = ep.p_tier == Tier.FAR
     nrow = sim.row[ep.p_node[m]]
@@ -171,7 +238,7 @@ def estimate_far(sim: Any, ep: EpochOptions) -> None:
     ep.km[m] = 0.0
 
 
-def calibrate(sim: Any, ep: EpochOptions) -> None:
+def calibrate(sim: SimState, ep: EpochOptions) -> None:
     """Once a node has delivered orders, its estimates are scaled by its realised / estimated transport
     cost (batching, van routes), so an option's cost still grows with its distance."""
     seen = sim.estimated[ep.p_node] > 0
@@ -179,19 +246,27 @@ def calibrate(sim: Any, ep: EpochOptions) -> None:
                                                                                            1.0), 1.0)
 
 
-def node_capacity(sim: Any, ep: EpochOptions) -> None:
+def node_capacity(sim: SimState, ep: EpochOptions) -> None:
     """Orders each node can still take this epoch: a store's queue within half the near promise, an
     FDC's wave, an NDC's outbound for the ship day."""
-    cap = ep.capacity
-    mean_lines = float(np.mean(ep.n_lines)) if ep.n else 1.0
-    cap[sim.stores] = sim.ops.capacity(ep.t, sim.store_pick_base + sim.store_pick_line * mean_lines,
+    if not ep.capacity_done:
+        ep.capacity[:] = epoch_capacity(sim, ep.t, ep.n_lines, ep.wave, ep.ship_day)
+        ep.capacity_done = True
+
+
+def epoch_capacity(sim: SimState, t: float, n_lines: np.ndarray, wave: int, ship_day: int) -> np.ndarray:
+    """(N,) ``node_capacity`` of a batch whose orders have `n_lines` lines."""
+    cap = np.zeros(sim.net.n_nodes, np.int64)
+    mean_lines = float(np.mean(n_lines)) if n_lines.size else 1.0
+    cap[sim.stores] = sim.ops.capacity(t, sim.store_pick_base + sim.store_pick_line * mean_lines,
                                        sim.near_promise_s / 2)
-    cap[sim.fdcs] = sim.waves.capacity(ep.wave, sim.mean_order_l, sim.fdc_mean_km, sim.fdc_pickers,
+    cap[sim.fdcs] = sim.waves.capacity(wave, sim.mean_order_l, sim.fdc_mean_km, sim.fdc_pickers,
                                        sim.fdc_pick_base + sim.fdc_pick_line * mean_lines)
-    cap[sim.ndcs] = sim.parcels.capacity(ep.ship_day)
+    cap[sim.ndcs] = sim.parcels.capacity(ship_day)
+    return cap
 
 
-def classify(sim: Any, ep: EpochOptions) -> None:
+def classify(sim: SimState, ep: EpochOptions) -> None:
     """Primary options, waits and offers (the downgrade rule, DESIGN.md section 2): an order with no
     primary option whose shortage is a store queue it may wait out is carried; else it gets offers of
     slower tiers with a positive acceptance probability. Also the orders' lost-sale costs."""
@@ -207,6 +282,8 @@ def classify(sim: Any, ep: EpochOptions) -> None:
     near_busy = (ep.p_tier == Tier.NEAR) & ep.is_open
     shortage = np.bincount(p_row[ep.stock_ok & ep.at_or_faster & ~ep.primary & near_busy], minlength=n) > 0
     ep.wait = ~has_primary & shortage & ep.can_wait
+    if ep.parked is not None:  # carried with no pairs (``park``): the same wait, decided before the pairs
+        ep.wait |= ep.parked
     ep.accept = acceptance_matrix(sim.sc)[ep.req[p_row], ep.p_tier]
     ep.offer = (ep.stock_ok & ep.feasible & ~ep.at_or_faster & has_cap & (~has_primary & ~ep.wait)[p_row]
                 & (ep.accept > 0))

@@ -16,6 +16,7 @@ and ``--explain`` read it instead of passing its arrays one by one. Three index 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -78,6 +79,10 @@ class EpochOptions:
     offer: np.ndarray  # (P,) a downgrade offer
     lost_cost: np.ndarray  # (n,) the order's lost-sale cost
     ships: ShipmentRows | None = None  # shipment rows, for a router that splits
+    sub_sku: np.ndarray | None = None  # (L,) substitute SKU of each entry (-1 none); None: substitution off
+    # orders certain to wait this epoch with no option (``option_build.park``): in the batch, without pairs
+    parked: np.ndarray | None = None  # (n,) bool, or None when nothing is parked
+    capacity_done: bool = False  # ``capacity`` already filled (by ``candidates``, for parking)
 
     @property
     def n(self) -> int:
@@ -126,11 +131,11 @@ def pairs_lines(pair_order: np.ndarray, line_offsets: np.ndarray) -> tuple[np.nd
 def all_per_pair(ok_line: np.ndarray, pair: np.ndarray, n_pairs: int) -> np.ndarray:
     """True for pairs whose every line is ok."""
     bad = np.bincount(pair[~ok_line], minlength=n_pairs)
-    return bad == 0
+    return cast(np.ndarray, bad == 0)
 
 
 def lines_of(line_offsets: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Global line indices of the orders `idx`, grouped by order in `idx` order."""
     start, end = line_offsets[idx], line_offsets[idx + 1]
     n = end - start
-    return np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(start, n)
+    return cast(np.ndarray, np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(start, n))

@@ -9,7 +9,7 @@ uniform). Its promise is the end of that delivery day.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -51,7 +51,7 @@ class Parcels:
         return day * DAY + self.cutoff
 
     def promise_s(self, day: int, ndc: np.ndarray, city: np.ndarray) -> np.ndarray:
-        return (day + self.transit[ndc, city] + 1) * DAY
+        return cast(np.ndarray, (day + self.transit[ndc, city] + 1) * DAY)
 
     def capacity(self, day: int) -> np.ndarray:
         return np.maximum(self.outbound - self.used.get(day, 0), 0)

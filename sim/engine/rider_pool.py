@@ -75,4 +75,5 @@ def store_available(pool_available_s: np.ndarray, pool_of: np.ndarray, busy_s: n
     n = np.bincount(pool_of, minlength=n_pools)
     share = np.where(pool_busy[pool_of] > 0, busy_s / np.where(pool_busy[pool_of] > 0, pool_busy[pool_of], 1.0),
                      1.0 / n[pool_of])
-    return pool_available_s[pool_of] * share
+    out: np.ndarray = pool_available_s[pool_of] * share
+    return out

@@ -29,10 +29,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from scipy.special import gammaincinv, ndtri
+
+if TYPE_CHECKING:
+    from sim.io.scenario.models import Scenario
+    from sim.rng import RandomStreams
 
 LEGACY_PEAK_HOURS = (11, 12, 17, 18, 19, 20)  # the engine's fixed peak hours before issue #13
 N_U = 3  # trip uniforms per order: leg in, return leg, reach
@@ -54,7 +58,7 @@ class TripParams:
     day_factor: np.ndarray | None  # (days, stores) travel-time multiplier, None when off
 
     @classmethod
-    def from_scenario(cls, sc: Any, caps: list[Any], streams: Any, n_days: int, store_city: np.ndarray,
+    def from_scenario(cls, sc: Scenario, caps: list[Any], streams: RandomStreams, n_days: int, store_city: np.ndarray,
                       city_names: list[str]) -> TripParams | None:
         """The scenario's trip mechanism for stores with capacity sections `caps`; None when all is off."""
         tr = sc.nodes.stores.trip
@@ -77,7 +81,7 @@ def lognormal_factor(u: np.ndarray, cv: float) -> np.ndarray:
     if cv <= 0:
         return np.ones_like(np.asarray(u, float))
     s2 = np.log1p(cv * cv)
-    return np.exp(np.sqrt(s2) * ndtri(np.clip(u, 1e-12, 1 - 1e-12)) - s2 / 2.0)
+    return cast(np.ndarray, np.exp(np.sqrt(s2) * ndtri(np.clip(u, 1e-12, 1 - 1e-12)) - s2 / 2.0))
 
 
 def gamma_times(mean_s: np.ndarray, cv: float, u: np.ndarray) -> np.ndarray:
@@ -86,7 +90,7 @@ def gamma_times(mean_s: np.ndarray, cv: float, u: np.ndarray) -> np.ndarray:
     if cv <= 0:
         return np.broadcast_to(mean, np.shape(u)).astype(float)
     k = 1.0 / cv**2
-    return mean * gammaincinv(k, np.clip(u, 1e-12, 1 - 1e-12)) / k
+    return cast(np.ndarray, mean * gammaincinv(k, np.clip(u, 1e-12, 1 - 1e-12)) / k)
 
 
 def speed_by_hour(profile: Any, speed_kmh: float, peak_speed_kmh: float, intraday: tuple[float, ...]) -> np.ndarray:
@@ -103,7 +107,7 @@ def speed_by_hour(profile: Any, speed_kmh: float, peak_speed_kmh: float, intrada
     return np.asarray(profile, float)
 
 
-def day_factors(streams: Any, start_date: dt.date, n_days: int, store_city: np.ndarray,
+def day_factors(streams: RandomStreams, start_date: dt.date, n_days: int, store_city: np.ndarray,
                 city_names: list[str], cv: float) -> np.ndarray:
     """(n_days, n_stores) travel-time multiplier per day and store: lognormal, mean 1, CV `cv`, one draw
     per (day, city) from stream ``riders.day/<date>/<city>`` (rain, a promotion day's traffic)."""
@@ -118,7 +122,7 @@ def day_factors(streams: Any, start_date: dt.date, n_days: int, store_city: np.n
     return out
 
 
-def trip_uniforms(streams: Any, date: dt.date, city: np.ndarray, city_names: list[str]) -> np.ndarray:
+def trip_uniforms(streams: RandomStreams, date: dt.date, city: np.ndarray, city_names: list[str]) -> np.ndarray:
     """(n, N_U) uniforms of a day's orders (given their city), one stream per (date, city)."""
     out = np.empty((city.size, N_U))
     for c, name in enumerate(city_names):
@@ -148,6 +152,6 @@ def quoted_eta(created: np.ndarray, eta: np.ndarray, near: Any) -> np.ndarray:
     ``promise`` mode creation + promise_min; ``eta`` mode the estimate + buffer rounded up to the minute,
     at most creation + max_quote_min."""
     if near.quote == "promise":
-        return created + near.promise_min * 60.0
+        return cast(np.ndarray, created + near.promise_min * 60.0)
     quote = np.ceil((eta - created) / 60.0 + near.quote_buffer_min) * 60.0
-    return created + np.minimum(quote, near.max_quote_min * 60.0)
+    return cast(np.ndarray, created + np.minimum(quote, near.max_quote_min * 60.0))

@@ -17,22 +17,27 @@ counted in ``router.repairs``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from sim.engine.dispatch import apply_orders
+from sim.engine.offline import oversell
 from sim.engine.option_build import acceptance_matrix, build_options, classify
 from sim.engine.options import EpochOptions, lines_of
 from sim.engine.shipments import apply_split, make_split, split_rows
-from sim.routing.base import Batch, option_stock, router_capabilities
+from sim.engine.substitution import entries_of, substitute
+from sim.routing.base import Batch, CountsFallbacks, RoutesLines, option_stock, router_capabilities
 from sim.routing.lookahead import capacity_reservation, day_share, option_reservation
 from sim.routing.split import SplitRows
 from sim.units import DAY
 from sim.vocab import Tier
 
-__all__ = ["Choice", "acceptance_matrix", "capacity_price", "carry_deadline", "price", "repair", "route_epoch",
-           "solve"]
+if TYPE_CHECKING:
+    from sim.engine.protocols import SimState
+
+__all__ = ["Choice", "acceptance_matrix", "capacity_price", "carry_deadline", "count_served", "price", "repair",
+           "route_epoch", "solve"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ class Choice:
     line_ship: np.ndarray | None
 
 
-def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
+def route_epoch(sim: SimState, t: float, idx: np.ndarray) -> None:
     """Route the orders `idx` at time t (the end of the epoch)."""
     b = sim.book
     fresh = np.isnan(b.deadline_s[idx])
@@ -56,15 +61,21 @@ def route_epoch(sim: Any, t: float, idx: np.ndarray) -> None:
     if max_shipments > 1:
         ep.ships = split_rows(sim, ep, max_shipments)
     classify(sim, ep)
+    if sim.subst is not None:  # tiers.substitution: substitutes for short lines before an offer
+        substitute(sim, ep)
     batch, opt = price(sim, ep)
     choice = solve(sim, ep, batch, opt)
     chosen = repair(sim, ep, choice.pair)  # copies before it unassigns: choice.pair stays the router's choice
+    if sim.offline is not None:  # nodes.stores.offline: a store whose shelf is short sends the order back
+        chosen = oversell(sim, ep, chosen)
     dispatch(sim, ep, chosen, choice, batch.split)
+    if sim.sc.router.lookahead_demand == "served":
+        count_served(sim, ep, chosen)
     if sim.explain is not None:  # `run --explain` only: reads the epoch, changes nothing
         sim.explain.record(sim, ep, batch, opt, choice.pair, chosen)
 
 
-def carry_deadline(sim: Any, created: np.ndarray, tier: np.ndarray) -> np.ndarray:
+def carry_deadline(sim: SimState, created: np.ndarray, tier: np.ndarray) -> np.ndarray:
     """Latest time a capacity shortage may be waited out: half the near promise; a mid order's first
     wave cut-off; a far order's first parcel cut-off."""
     out = created + sim.near_promise_s / 2.0
@@ -77,7 +88,7 @@ def carry_deadline(sim: Any, created: np.ndarray, tier: np.ndarray) -> np.ndarra
 
 
 # ---------------------------------------------------------------------------------------------- prices
-def price(sim: Any, ep: EpochOptions) -> tuple[Batch, np.ndarray]:
+def price(sim: SimState, ep: EpochOptions) -> tuple[Batch, np.ndarray]:
     """The router's ``Batch`` and ``opt`` (the pair of each option row): primary options at their cost,
     offers at p x cost + (1 - p) x lost-sale cost; the stock keys every option line draws on; with
     ``router.lookahead`` the reservation prices; for a splitting router the shipment rows."""
@@ -88,6 +99,10 @@ def price(sim: Any, ep: EpochOptions) -> tuple[Batch, np.ndarray]:
     # an order with an option at its tier or faster is served if at all possible; an offer-only order
     # may go unserved at its lost-sale cost
     unassigned = np.where(ep.has_primary, np.inf, ep.lost_cost)
+    imperfect = float(sim.sc.router.imperfect_order_cny)
+    if imperfect > 0:  # the service-level price: an offer ends downgraded or lost, an unserved offer-only order lost
+        cost = cost + np.where(offer, imperfect, 0.0)
+        unassigned = unassigned + imperfect
     # every option line takes its units from a (node, SKU) stock key: single-line options carry theirs
     # (opt_stock_key, what flow sees), and the use_* rows give every option's exact stock (what mip sees)
     row_of_pair = np.full(ep.n_pairs, -1)
@@ -105,7 +120,7 @@ def price(sim: Any, ep: EpochOptions) -> tuple[Batch, np.ndarray]:
     return batch, opt
 
 
-def _stock_keys(sim: Any, ep: EpochOptions, opt: np.ndarray, use_option: np.ndarray,
+def _stock_keys(sim: SimState, ep: EpochOptions, opt: np.ndarray, use_option: np.ndarray,
                 ml: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """(opt_stock_key, use_key, stock_left, line-row keys): a splitting router's line rows draw on the
     same keys, numbered as extra options after the real ones."""
@@ -122,14 +137,15 @@ def _stock_keys(sim: Any, ep: EpochOptions, opt: np.ndarray, use_option: np.ndar
     return opt_key[:opt.size], use_key[:U], stock_left, use_key[U:]
 
 
-def _charged(sim: Any, ep: EpochOptions, pairs: np.ndarray) -> np.ndarray:
+def _charged(sim: SimState, ep: EpochOptions, pairs: np.ndarray) -> np.ndarray:
     """Stock positioned for a node's own-tier catchment pays when taken by anyone else: an upgrade, or an
     order from another node's catchment (see sim.routing.lookahead)."""
-    return ((ep.p_tier[pairs] < ep.req[ep.p_row[pairs]])
-            | (ep.p_node[pairs] != sim.preferred[ep.p_tier[pairs], ep.zone[ep.p_row[pairs]]]))
+    charged: np.ndarray = ((ep.p_tier[pairs] < ep.req[ep.p_row[pairs]])
+                           | (ep.p_node[pairs] != sim.preferred[ep.p_tier[pairs], ep.zone[ep.p_row[pairs]]]))
+    return charged
 
 
-def _stock_price(sim: Any, ep: EpochOptions, rows: tuple[np.ndarray, np.ndarray], charged: np.ndarray) -> np.ndarray:
+def _stock_price(sim: SimState, ep: EpochOptions, rows: tuple[np.ndarray, np.ndarray], charged: np.ndarray) -> np.ndarray:
     """``option_reservation`` of option rows `rows` = (row of each entry, expansion entry)."""
     inv, pn = sim.inv, ep.p_node[ep.pair]
     row, ent = rows
@@ -139,14 +155,14 @@ def _stock_price(sim: Any, ep: EpochOptions, rows: tuple[np.ndarray, np.ndarray]
         value=sim.la_value)
 
 
-def _reservations(sim: Any, ep: EpochOptions, opt: np.ndarray, use_option: np.ndarray, ml: np.ndarray) -> np.ndarray:
+def _reservations(sim: SimState, ep: EpochOptions, opt: np.ndarray, use_option: np.ndarray, ml: np.ndarray) -> np.ndarray:
     charged = _charged(sim, ep, opt)
     reservation = _stock_price(sim, ep, (use_option, ml), charged)
     reservation[charged] += capacity_price(sim, ep.t, ep.wave, ep.capacity)[ep.p_node[opt][charged]]
     return reservation
 
 
-def _split(sim: Any, ep: EpochOptions, sl_key: np.ndarray | None) -> SplitRows:
+def _split(sim: SimState, ep: EpochOptions, sl_key: np.ndarray | None) -> SplitRows:
     assert ep.ships is not None and sl_key is not None
     ship_res = sl_res = None
     if sim.sc.router.lookahead:
@@ -154,11 +170,12 @@ def _split(sim: Any, ep: EpochOptions, sl_key: np.ndarray | None) -> SplitRows:
         s_charged = _charged(sim, ep, ships)
         ship_res = np.where(s_charged, capacity_price(sim, ep.t, ep.wave, ep.capacity)[ep.p_node[ships]], 0.0)
         sl_res = _stock_price(sim, ep, (np.arange(e.size), e), s_charged[ep.ships.sl_ship])
-    return make_split(ep, sim.book.line_offsets[ep.idx], sl_key, float(sim.sc.costs.split_per_extra_shipment_cny),
-                      ship_res, sl_res)
+    # a split order is not perfect: each extra shipment also pays the service-level price (exact for 2 shipments)
+    per_extra = float(sim.sc.costs.split_per_extra_shipment_cny) + float(sim.sc.router.imperfect_order_cny)
+    return make_split(ep, sim.book.line_offsets[ep.idx], sl_key, per_extra, ship_res, sl_res)
 
 
-def capacity_price(sim: Any, t: float, g: int, cap: np.ndarray) -> np.ndarray:
+def capacity_price(sim: SimState, t: float, g: int, cap: np.ndarray) -> np.ndarray:
     """(N,) look-ahead price of one place of a store's or FDC's capacity this epoch (0 at NDCs); see
     ``sim.routing.lookahead`` (capacity look-ahead). A store's places are what it can pick and hand to
     riders within the capacity horizon, wanted by its near orders over that horizon; an FDC's are what
@@ -171,18 +188,36 @@ def capacity_price(sim: Any, t: float, g: int, cap: np.ndarray) -> np.ndarray:
     return price
 
 
+def count_served(sim: SimState, ep: EpochOptions, chosen: np.ndarray) -> None:
+    """``router.lookahead_demand: served``: add the units and orders of this epoch's time-critical orders
+    (requested near or mid) that a node serves at their tier or faster other than its own catchment's
+    own-tier demand (overflow from other catchments, mid orders served by stores) to ``sim.la_other`` and
+    ``sim.la_other_orders``: the look-ahead protects them too (see sim.routing.lookahead)."""
+    rows = np.flatnonzero(chosen >= 0)
+    pairs = chosen[rows]
+    keep = ~ep.offer[pairs] & (ep.req[rows] <= Tier.MID) & _charged(sim, ep, pairs)
+    rows, pairs = rows[keep], pairs[keep]
+    if not rows.size:
+        return
+    node = ep.p_node[pairs]
+    np.add.at(sim.la_other_orders, node, 1.0)
+    b = sim.book
+    line = lines_of(b.line_offsets, ep.idx[rows])
+    np.add.at(sim.la_other, (np.repeat(node, ep.n_lines[rows]), b.line_sku[line]), b.line_qty[line].astype(float))
+
+
 # ---------------------------------------------------------------------------------------------- solve
-def solve(sim: Any, ep: EpochOptions, batch: Batch, opt: np.ndarray) -> Choice:
+def solve(sim: SimState, ep: EpochOptions, batch: Batch, opt: np.ndarray) -> Choice:
     """Ask the router; its answer as candidate pairs (a split router's one-node answers are whole orders)."""
     line_ship = None
     router = sim.router
     if batch.split is not None:
-        answer = router.route_lines(batch)
+        answer = cast(RoutesLines, router).route_lines(batch)  # declared: capabilities.max_shipments > 1
         choice, line_ship = np.asarray(answer.choice, np.int64), np.asarray(answer.line_ship, np.int64)
     else:
         choice = np.asarray(router.route(batch), np.int64)
     if router_capabilities(router).counts_fallbacks:
-        sim.stats.fallbacks = int(router.fallbacks)
+        sim.stats.fallbacks = int(cast(CountsFallbacks, router).fallbacks)
     n, P = ep.n, ep.n_pairs
     chosen = np.full(n, -1, np.int64)
     chosen[choice >= 0] = opt[choice[choice >= 0]]
@@ -202,7 +237,7 @@ def solve(sim: Any, ep: EpochOptions, batch: Batch, opt: np.ndarray) -> Choice:
 
 
 # ---------------------------------------------------------------------------------------------- repair
-def repair(sim: Any, ep: EpochOptions, chosen: np.ndarray) -> np.ndarray:
+def repair(sim: SimState, ep: EpochOptions, chosen: np.ndarray) -> np.ndarray:
     """Unassign orders whose lines, taken in batch order, exceed the stock left at their node (a copy
     when any is unassigned; counted in ``router.repairs``)."""
     b, inv, idx = sim.book, sim.inv, ep.idx
@@ -214,7 +249,8 @@ def repair(sim: Any, ep: EpochOptions, chosen: np.ndarray) -> np.ndarray:
     cnt = end - start
     r = np.repeat(np.arange(rows.size), cnt)
     line = lines_of(b.line_offsets, idx[rows])
-    nd, sk, q = node[r], b.line_sku[line], b.line_qty[line].astype(np.int64)
+    sku = b.line_sku[line] if ep.sub_sku is None else ep.sku[entries_of(ep, chosen[rows])]  # with substitutes
+    nd, sk, q = node[r], sku, b.line_qty[line].astype(np.int64)
     key = nd.astype(np.int64) * inv.on_hand.shape[1] + sk
     o = np.lexsort((r, key))
     ks, qs = key[o], q[o]
@@ -232,7 +268,7 @@ def repair(sim: Any, ep: EpochOptions, chosen: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------- dispatch
-def dispatch(sim: Any, ep: EpochOptions, chosen: np.ndarray, choice: Choice, split: SplitRows | None) -> None:
+def dispatch(sim: SimState, ep: EpochOptions, chosen: np.ndarray, choice: Choice, split: SplitRows | None) -> None:
     """Apply the repaired choice: whole orders (``apply_orders``), then split orders (``apply_split``)."""
     if not choice.is_split.any():
         apply_orders(sim, ep, None, chosen)

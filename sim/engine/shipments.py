@@ -21,7 +21,7 @@ costs summed plus the split cost, delivered with its last shipment (``deliver_sh
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from sim.engine.options import EpochOptions, ShipmentRows, lines_of
 from sim.routing.split import SplitRows
 from sim.units import HOUR
 from sim.vocab import Tier
+
+if TYPE_CHECKING:
+    from sim.engine.protocols import SimState
 
 MAX_SPLIT_LINES = 62  # orders with more lines are never split (line sets are int64 bit masks)
 
@@ -52,7 +55,7 @@ def coverable(ship_order: np.ndarray, ship_mask: np.ndarray, full: np.ndarray, n
     return out
 
 
-def split_rows(sim: Any, ep: EpochOptions, max_shipments: int) -> ShipmentRows:
+def split_rows(sim: SimState, ep: EpochOptions, max_shipments: int) -> ShipmentRows:
     """Shipment pairs and line entries of the batch: pairs of multi-line orders at the requested tier or
     faster that can make their promise now at a node with capacity left, holding at least one line."""
     costs = sim.sc.costs
@@ -97,7 +100,7 @@ def make_split(ep: EpochOptions, line_offsets_idx: np.ndarray, sl_key: np.ndarra
                      ship_reservation=ship_res, sl_reservation=sl_res)
 
 
-def apply_split(sim: Any, ep: EpochOptions, orders: np.ndarray, line_ship: np.ndarray, rows: SplitRows) -> None:
+def apply_split(sim: SimState, ep: EpochOptions, orders: np.ndarray, line_ship: np.ndarray, rows: SplitRows) -> None:
     """Assign the split orders `orders` (book indices): one book shipment per (order, node) their lines use.
     ``line_ship``: shipment row of each of their lines (global lines grouped by order)."""
     b, inv, costs = sim.book, sim.inv, sim.sc.costs
@@ -142,7 +145,8 @@ def apply_split(sim: Any, ep: EpochOptions, orders: np.ndarray, line_ship: np.nd
     b.downgraded[orders] = False
     b.n_ship[orders] = k
     b.ship_pending[orders] = k
-    b.cost_split[orders] = rows.split_cost * (k - 1)
+    # booked at the scenario's cost (rows.split_cost, what the router saw, may add the service-level price)
+    b.cost_split[orders] = float(sim.sc.costs.split_per_extra_shipment_cny) * (k - 1)
     handling = np.zeros(J)
     ship_transport = est[s_pair].copy()  # the routing estimate until delivery books the realised cost
 
@@ -178,7 +182,7 @@ def apply_split(sim: Any, ep: EpochOptions, orders: np.ndarray, line_ship: np.nd
                 pick_s[inv_k])
 
 
-def deliver_shipments(sim: Any, j: np.ndarray, delivered_s: np.ndarray,
+def deliver_shipments(sim: SimState, j: np.ndarray, delivered_s: np.ndarray,
                       transport: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Book delivered shipments `j`; returns the split orders now complete and their delivery times
     (their last shipment's). Realised transport replaces each shipment's estimate in its order's cost

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import simpy
@@ -26,6 +26,7 @@ from sim.demand import demand_day
 from sim.demand.forecast import Forecaster, catchment
 from sim.engine.book import SHIP_BASE, OrderBook
 from sim.engine.explain import ExplainRecorder
+from sim.engine.offline import OfflineSales
 from sim.engine.options import Candidates
 from sim.engine.parcel import Parcels
 from sim.engine.rider_pool import pool_of_stores, pooled
@@ -34,6 +35,7 @@ from sim.engine.routing_step import route_epoch
 from sim.engine.shipments import deliver_shipments
 from sim.engine.staffing import build_shifts, rider_report
 from sim.engine.store import StoreOps
+from sim.engine.substitution import SubstituteRule, line_uniforms
 from sim.engine.warehouse import Waves
 from sim.inventory.initial import place_initial_stock
 from sim.inventory.perishables import cap_fresh_targets, fresh_draw, unfilled
@@ -50,13 +52,16 @@ from sim.spec import parse_spec
 from sim.units import DAY, HOUR, parse_clock
 from sim.vocab import OrderStatus
 
+if TYPE_CHECKING:
+    from sim.io.scenario.models import Scenario
+
 EPS = EVENT_EPS_S
 
 
 class Simulation:
     """One run of a resolved scenario (see ``sim.simulate`` for the public entry point)."""
 
-    def __init__(self, sc: Any, *, seed: int, replication: int, days: int, policy: str, router: str,
+    def __init__(self, sc: Scenario, *, seed: int, replication: int, days: int, policy: str, router: str,
                  progress: Callable[[int, int], None] | None = None, explain: bool = False) -> None:
         self.sc, self.days, self.warmup = sc, days, sc.horizon.warmup_days
         self.total_days = self.warmup + days
@@ -74,6 +79,8 @@ class Simulation:
         self.pipeline = Pipeline()
         self.given = place_initial_stock(sc, net, cat, self.inv, self.pipeline)  # nodes a stock file specifies
         self.book = OrderBook()
+        self.subst = SubstituteRule.from_scenario(sc, cat)  # tiers.substitution (None: off)
+        self.park_witness = np.empty(0, np.int64)  # per order: the store that last had its lines (option_build.park)
         self.kind = net.node_kind
         self.stores = np.flatnonzero(self.kind == STORE)
         self.fdcs = np.flatnonzero(self.kind == FDC)
@@ -87,6 +94,11 @@ class Simulation:
                      Candidates.build(covers, net.road_km, self.fdcs)]
         self.preferred = np.stack([catchment(net, STORE), catchment(net, FDC), catchment(net, NDC)])
         self._init_ops()
+        # nodes.stores.offline: counter sales at shops from the online stock, seen online after a sync lag
+        self.offline = OfflineSales.from_scenario(sc, net, S, self.stores, self.forecaster.profile.hour_share,
+                                                  (self.store_open_s, self.store_close_s))
+        self.inv.offline = self.offline is not None
+        self.inv.carry_age = bool(sc.inventory.fresh.enabled and sc.inventory.fresh.carry_age)
         self.day_costs = {k: np.zeros(self.total_days + MAX_DRAIN_DAYS + 1) for k in DAILY_COSTS}
         self.stats = RouterStats()
         self.busy_mark: dict[str, np.ndarray] = {}
@@ -104,11 +116,17 @@ class Simulation:
         lost_unit = lost.margin_rate * (cat.value_cny + max(upo - 1.0, 0.0) * unit_value) + lost.goodwill_cny
         a = sc.tiers.downgrade_acceptance
         p_next = np.select([self.kind == STORE, self.kind == FDC], [a.near_mid, a.mid_far], 0.0)
-        self.la_value = shortfall_value(lost_unit[None, :], p_next[:, None])
+        imperfect = float(sc.router.imperfect_order_cny)
+        self.la_value = shortfall_value(lost_unit[None, :], p_next[:, None], imperfect_cny=imperfect)
         # capacity look-ahead: own-tier orders per day per node (refreshed at each review) and the value of
         # an own-tier order that finds the node full (a whole order's lost-sale cost, offer accepted w.p. p)
         self.la_orders = np.zeros(N)
-        self.la_cap_value = shortfall_value(lost.margin_rate * upo * unit_value + lost.goodwill_cny, p_next)
+        self.la_cap_value = shortfall_value(lost.margin_rate * upo * unit_value + lost.goodwill_cny, p_next,
+                                            imperfect_cny=imperfect)
+        # lookahead_demand: served — every time-critical order a node's units and places served besides its own
+        # catchment's own-tier demand (overflow, upgrades), counted per day (sim.engine.routing_step.count_served)
+        self.la_other = np.zeros((N, S))  # units served so far
+        self.la_other_orders = np.zeros(N)
         self.hour_share = self.forecaster.profile.hour_share
 
     # ------------------------------------------------------------------ set-up
@@ -122,7 +140,8 @@ class Simulation:
                                         net.node_city[self.stores], list(net.city_names))
         pool_of = pool_of_stores(sc, net.node_city[self.stores])  # None: each store its own riders
         shifts = build_shifts(sc, pooled(np.array([c.riders for c in st], np.int64), pool_of),
-                              self.total_days + MAX_DRAIN_DAYS + 1, self._store_hours(st), pool_of)
+                              self.total_days + MAX_DRAIN_DAYS + 1, self._store_hours(st),
+                              [net.node_ids[i] for i in self.stores], pool_of)
         self.ops = StoreOps.from_scenario(sc, net, self.stores, trip=trip, shifts=shifts, pool_of=pool_of)
         if self.ops.trip is not None or self.ops.shifts is not None:  # rider reporting (sim.engine.staffing)
             self.ops.busy_hour = np.zeros((self.total_days + MAX_DRAIN_DAYS + 1) * 24)
@@ -244,6 +263,13 @@ class Simulation:
             orders = demand_day(self.sc, self.net, self.cat, self.streams, day)
             self.forecaster.observe(day, orders)  # forecast(d) uses days < d only
             self.book.add_day(orders, warmup=day < self.warmup)
+            if self.offline is not None:
+                self.offline.draw_day(self.streams, self.forecaster.profile.date(day), day, rate,
+                                      self.net.node_city[self.stores], list(self.net.city_names))
+            if self.subst is not None:
+                line_city = np.repeat(orders.city, orders.lines_per_order())
+                self.book.line_sub_u = np.concatenate([self.book.line_sub_u, line_uniforms(
+                    self.streams, self.forecaster.profile.date(day), line_city, list(self.net.city_names))])
             if self.ops.trip is not None:
                 date = self.forecaster.profile.date(day)
                 self.trip_u = np.concatenate([self.trip_u, trip_uniforms(self.streams, date, orders.city,
@@ -298,15 +324,22 @@ class Simulation:
         volume = np.array([getattr(c, "volume_m3", np.inf) for c in caps], float)
         method = self.sc.forecast.method
         seen = self.realised_n > 0
+        forecast: np.ndarray = self.forecaster.forecast(day)
+        ahead: Callable[[int], np.ndarray] = self.forecaster.forecast
+        if self.offline is not None:  # the policies see the shops' counter sales as demand
+            off = self.offline
+            forecast = off.forecast(forecast)
+            ahead = lambda d: off.forecast(self.forecaster.forecast(d))  # noqa: E731
         transport = np.where(seen, self.realised / np.maximum(self.realised_n, 1), np.nan)
         ctx = PolicyContext(
-            day=day, forecast=self.forecaster.forecast(day), cover_s=cover, node_kind=self.kind, slots=slots,
+            day=day, forecast=forecast, cover_s=cover, node_kind=self.kind, slots=slots,
             volume_m3=volume, volume_l=self.cat.volume_l, value_cny=self.cat.value_cny,
             popularity=self.cat.popularity, on_hand=self.inv.on_hand, supplier=net.supplier,
             review_s=self.sc.inventory.review_period_days * DAY, position=self.inv.position(),
             # moving_average cannot look ahead without moving its window; the others can
-            forecast_ahead=None if method == "moving_average" else self.forecaster.forecast,
+            forecast_ahead=None if method == "moving_average" else ahead,
             forecast_cv=float(np.sqrt(np.expm1(self.forecaster.sigma**2))) if method == "oracle" else None,
+            cover_window=bool(self.sc.inventory.cover_window),
             costs=policy_costs(self.sc, net, self.cat, transport_cny=np.where(seen, transport, np.nan)
                                if seen.any() else None))
         targets = np.asarray(self.policy.targets(ctx), np.int64)
@@ -315,10 +348,15 @@ class Simulation:
             targets[self.given] = np.minimum(targets[self.given], self.inv.position()[self.given])
         if self.sc.inventory.fresh.enabled:
             if self.sc.inventory.fresh.forward_cap:
-                targets = cap_fresh_targets(targets, ctx.forecast, self.cat.shelf_life_s / DAY, net.supplier, self.kind)
+                targets = cap_fresh_targets(targets, ctx.forecast, self.cat.shelf_life_s / DAY, net.supplier, self.kind,
+                                            carry_age=self.inv.carry_age)
             self.fresh_targets = targets
         self.la_rate = ctx.forecast / DAY
         self.la_orders = ctx.forecast.sum(axis=1) / max(self.forecaster.units_per_order, 1e-9)
+        if self.sc.router.lookahead_demand == "served" and day > 0:  # the mean day so far
+            days = float(day)
+            self.la_rate = self.la_rate + self.la_other / (days * DAY)
+            self.la_orders = self.la_orders + self.la_other_orders / days
         self.next_review_s = np.full(net.n_nodes, day * DAY + ctx.review_s)
         if policy_capabilities(self.policy).transfers:
             moves = cast(TransfersStock, self.policy).transfers(ctx, targets)
@@ -334,6 +372,9 @@ class Simulation:
 
     def _close_day(self, day: int) -> None:
         sc, inv = self.sc, self.inv
+        if self.offline is not None:  # the day's counter sales, synced at the close (the till's day end)
+            self.offline.apply((day + 1) * DAY, inv)
+            self.offline.sync(inv)
         inv.apply_picks((day + 1) * DAY)
         spoiled = inv.age_and_spoil()
         self.day_costs["spoilage"][day] += float((spoiled * self.cat.value_cny[None, :]).sum())
@@ -348,7 +389,11 @@ class Simulation:
     def _epoch(self, t: float) -> None:
         if self.pipeline.next_arrival() <= t:
             arr = self.pipeline.arrivals(t)
-            self.inv.receive(arr.node, arr.sku, arr.qty, from_pipeline=True)
+            origin = arr.origins()  # inventory.fresh.carry_age: fresh units arrive as old as they left, plus the road
+            slot = np.where(origin >= 0, int(t // DAY) - origin, 0) if self.inv.carry_age else None
+            self.inv.receive(arr.node, arr.sku, arr.qty, from_pipeline=True, slot=slot)
+        if self.offline is not None:
+            self.offline.apply(t, self.inv)
         if self.ops.next_departure() < t:
             self.ops.flush(t)
         idx = self.book.take_batch(t)
@@ -426,7 +471,8 @@ class Simulation:
         days = DayRecords(day=np.arange(n_days, dtype=np.int32), warmup=np.arange(n_days) < self.warmup,
                           costs={k: v[:n_days].copy() for k, v in self.day_costs.items()},
                           utilisation={})
-        orders, lines = self.book.records(self.preferred)
+        orders, lines = self.book.records(self.preferred, substitution=self.subst is not None,
+                                          offline=self.offline is not None)
         return RunRecords(orders=orders, lines=lines, inventory=self.inv.records(), days=days,
                           nodes=NodeRecords(busy_s=busy, available_s=avail), router=self.stats,
                           measured_days=self.days, warmup_days=self.warmup, riders=riders)

@@ -10,6 +10,9 @@ where the count exceeds j (lower numbers work the longer shifts). A rider free a
 trip done) takes its next call at the first instant >= x of an hour it is on shift; a trip that
 runs past the end of a shift is finished. ``on_next`` turns this into one lookup per rider.
 
+A ``profile`` table (``sim/io/staffing_profile.py``, e.g. written by ``shangou staff``) gives the riders
+on shift per store and hour of day directly, times the same day multiplier (issue #18).
+
 Reporting: rider-hours on shift per store and hour (utilisation's denominator, ``fleet`` pay),
 rider-days (riders with at least one hour on shift that day).
 """
@@ -18,12 +21,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from sim.engine.rider_pool import pool_open, store_available
-from sim.units import HOUR
+from sim.units import HOUR, floor_div
+
+if TYPE_CHECKING:
+    from sim.io.scenario.models import Scenario
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,10 @@ class Shifts:
         """Earliest time each rider of stores `rows` can take a call: `free` (len(rows), riders) moved to the
         start of its next hour on shift when it falls in an hour off shift (inf: never again)."""
         fin = np.isfinite(free)
-        H = np.minimum(np.where(fin, free, 0.0) // HOUR, self.n_hours).astype(np.int64)
-        j = np.arange(free.shape[1])[None, :]
-        nxt = self.on_next[rows[:, None], j, H]
+        H = np.minimum(floor_div(np.where(fin, free, 0.0), HOUR), self.n_hours).astype(np.int64)
+        _, R, H1 = self.on_next.shape  # one flat gather: on_next[rows, j, H]
+        flat = (np.asarray(rows, np.int64)[:, None] * R + np.arange(free.shape[1])[None, :]) * H1 + H
+        nxt = self.on_next.reshape(-1)[flat]
         out = np.where(nxt == H, free, nxt * HOUR)
         out = np.where(nxt >= self.n_hours, np.inf, out)
         return np.where(fin, out, np.inf)
@@ -52,7 +59,7 @@ class Shifts:
 def riders_on_shift(base: np.ndarray, by_hour: np.ndarray, day_mult: np.ndarray) -> np.ndarray:
     """(stores, days x 24) riders on shift: round(base x by_hour[h] x day_mult[d])."""
     x = base[:, None, None] * day_mult[None, :, None] * by_hour[None, None, :]
-    return np.rint(x).astype(np.int64).reshape(base.size, -1)
+    return cast(np.ndarray, np.rint(x).astype(np.int64).reshape(base.size, -1))
 
 
 def next_on_shift(count: np.ndarray, n_riders: int) -> np.ndarray:
@@ -81,16 +88,37 @@ def day_multipliers(staffing: Any, promotions: tuple[Any, ...], start: dt.date, 
     return out
 
 
-def build_shifts(sc: Any, riders: np.ndarray, n_days: int, hours: tuple[np.ndarray, np.ndarray],
-                 pool_of: np.ndarray | None = None) -> Shifts | None:
-    """The scenario's shifts for rider pools with `riders` each (stores' own pools; with `pool_of` (stores,),
-    shared pools, ``sim.engine.rider_pool``) and the stores' service `hours` (open, close seconds of day):
-    nobody is on shift in an hour all the pool's stores are closed all through. None when staffing is off."""
+def profile_on_shift(table: np.ndarray, fallback: np.ndarray, day_mult: np.ndarray) -> np.ndarray:
+    """(stores, days x 24) riders on shift from a per-store, per-hour `table` (NaN rows: use `fallback`, the
+    group's riders x by_hour): round(table[s, h] x day_mult[d])."""
+    per = np.where(np.isfinite(table), table, fallback)
+    out: np.ndarray = np.rint(per[:, None, :] * day_mult[None, :, None]).astype(np.int64).reshape(per.shape[0], -1)
+    return out
+
+
+def build_shifts(sc: Scenario, riders: np.ndarray, n_days: int, hours: tuple[np.ndarray, np.ndarray],
+                 ids: list[str] | None = None, pool_of: np.ndarray | None = None) -> Shifts | None:
+    """The scenario's shifts for stores with `riders` each and service `hours` (open, close seconds of day):
+    nobody is on shift in an hour the store is closed all through. None when staffing is off. With a
+    ``profile`` table (store `ids` name its rows), the stores it lists take their riders per hour from it.
+    With `pool_of` (stores,), `riders` are per shared pool (``sim.engine.rider_pool``) and a pool is on shift
+    while any of its stores is open; a per-store profile is refused with a shared pool."""
+    if pool_of is not None and sc.nodes.stores.staffing.profile is not None:
+        raise ValueError("nodes.stores.staffing.profile: per-store riders cannot be used with pool: city")
     st = sc.nodes.stores.staffing
-    if st.by_hour is None:
+    if st.by_hour is None and st.profile is None:
         return None
     mult = day_multipliers(st, sc.demand.promotions, sc.horizon.start_date, n_days)
-    count = riders_on_shift(np.asarray(riders, float), np.asarray(st.by_hour, float), mult)
+    if st.profile is not None:
+        from pathlib import Path
+
+        from sim.io.staffing_profile import read_profile
+
+        share = np.asarray(st.by_hour if st.by_hour is not None else [1.0] * 24, float)
+        table = read_profile(Path(st.profile), list(ids or []))
+        count = profile_on_shift(table, np.asarray(riders, float)[:, None] * share[None, :], mult)
+    else:
+        count = riders_on_shift(np.asarray(riders, float), np.asarray(st.by_hour, float), mult)
     h = np.arange(24) * HOUR
     open_h = pool_open((h[None, :] + HOUR > hours[0][:, None]) & (h[None, :] < hours[1][:, None]), pool_of)
     count = count * np.tile(open_h, (1, n_days))

@@ -16,7 +16,7 @@ returns; delivery times follow the legs at the rider speed (peak speed in the pe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from scipy.special import gammaincinv
@@ -34,7 +34,7 @@ from sim.engine.riders import (
     lognormal_factor,
 )
 from sim.engine.staffing import Shifts
-from sim.units import DAY, HOUR, haversine_km
+from sim.units import DAY, HOUR, floor_div, haversine_km
 
 if TYPE_CHECKING:
     from sim.io.scenario.models import Scenario
@@ -48,7 +48,7 @@ def service_times(mean_s: np.ndarray, cv: float, u: np.ndarray) -> np.ndarray:
     if cv <= 0:
         return np.asarray(mean_s, float).copy()
     shape = 1.0 / cv**2
-    return np.asarray(mean_s) * gammaincinv(shape, np.clip(u, 1e-12, 1 - 1e-12)) / shape
+    return cast(np.ndarray, np.asarray(mean_s) * gammaincinv(shape, np.clip(u, 1e-12, 1 - 1e-12)) / shape)
 
 
 @dataclass
@@ -141,10 +141,14 @@ class StoreOps:
         self.rider_busy = np.zeros(n)
         self._out: list[Delivered] = []
         self._next: float | None = None  # cached next_departure()
+        # cached planned departure of each store's open batch (``_planned``); it depends only on the batch
+        # and the store's riders, so it is dropped when an order joins or the batch leaves
+        self._plan = np.full(n, np.nan)
+        self._plan_ok = np.zeros(n, bool)
 
     # ------------------------------------------------------------------ estimates for routing
     def earliest_picker(self) -> np.ndarray:
-        return self.picker_free.min(axis=1)
+        return cast(np.ndarray, self.picker_free.min(axis=1))
 
     def _avail(self, s: np.ndarray | None = None, at: np.ndarray | float | None = None) -> np.ndarray:
         """When each rider (of stores `s`, default all) can take a call made at `at`: free, and on shift
@@ -158,7 +162,7 @@ class StoreOps:
 
     def earliest_rider(self, at: float | None = None) -> np.ndarray:
         """(stores,) earliest time a rider of each store's pool can take a call made at `at` (staffing) or is free."""
-        return self._avail(at=at).min(axis=1)[self.pool_of]
+        return cast(np.ndarray, self._avail(at=at).min(axis=1)[self.pool_of])
 
     def capacity(self, t: float, mean_pick_s: np.ndarray, horizon_s: float) -> np.ndarray:
         """Orders each store can start picking within `horizon_s` of t and hand to a rider leaving within it:
@@ -170,19 +174,20 @@ class StoreOps:
         riders = (self._avail(at=t) <= t + horizon_s).sum(axis=1) * self.max_batch
         # each store may use all of its pool's free riders, less the orders of the pool's open batches
         riders = (riders - np.bincount(self.pool_of, weights=self.b_count, minlength=riders.size))[self.pool_of]
-        return np.minimum(slots.sum(axis=1), np.maximum(riders, 0)).astype(np.int64)
+        return cast(np.ndarray, np.minimum(slots.sum(axis=1), np.maximum(riders, 0)).astype(np.int64))
 
     def speed_at(self, t: np.ndarray) -> np.ndarray:
-        hour = ((np.asarray(t) % DAY) // HOUR).astype(int)
+        hour = floor_div(t, HOUR).astype(np.int64) % 24  # (t % DAY) // HOUR, exactly, for t >= 0
         if self.trip is not None:
-            return self.trip.speed_hour[hour]
+            return cast(np.ndarray, self.trip.speed_hour[hour])
         return np.where(_PEAK[hour], self.peak_speed, self.speed)
 
     def open_batches(self, rows: np.ndarray) -> np.ndarray:
         """(len(rows),) open batches waiting for a rider of the pool of each store of `rows` (each store's own
         pool: 0 or 1)."""
         pools = np.bincount(self.pool_of, weights=self.b_count > 0, minlength=self.rider_free.shape[0])
-        return pools[self.pool_of[rows]].astype(np.int64)
+        out: np.ndarray = pools[self.pool_of[rows]].astype(np.int64)
+        return out
 
     def queued_rider(self, t: float, rows: np.ndarray, ahead: np.ndarray, trip_s: np.ndarray) -> np.ndarray:
         """When a rider can take a call made at `t` for an order with `ahead` batches before it in the rider queue
@@ -210,13 +215,13 @@ class StoreOps:
             rider = self.queued_rider(t, rows, ahead, trip_s)
         if tp is None:
             depart = np.maximum(ready, rider)
-            return depart + km / self.speed_at(depart) * HOUR
+            return cast(np.ndarray, depart + km / self.speed_at(depart) * HOUR)
         at_store = np.maximum(ready, np.maximum(t, rider) + (tp.reach_s[rows] if tp.pool else 0.0))
         depart = at_store + tp.pickup_trip_s[rows] + tp.pickup_order_s[rows] * n_orders
         ride = km / self.speed_at(depart) * HOUR
         if tp.day_factor is not None:
             ride = ride * tp.day_factor[np.minimum((depart // DAY).astype(np.int64), len(tp.day_factor) - 1), rows]
-        return depart + ride + tp.handover_s[rows]
+        return cast(np.ndarray, depart + ride + tp.handover_s[rows])
 
     # ------------------------------------------------------------------ picking
     def pick(self, t: float, store: np.ndarray, mean_s: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -238,11 +243,9 @@ class StoreOps:
         return start, end
 
     # ------------------------------------------------------------------ riders
-    def _route(self, rows: np.ndarray, ref: np.ndarray, km: np.ndarray, zone: np.ndarray, depart: np.ndarray,
-               u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Visit stops by distance from the store (see ``sim.engine.riders``). Returns (delivery per slot,
-        delivery km, trip km, trip s: departure to the rider being free). `u` (rows, slots, N_U): the
-        orders' trip uniforms for realised times; None plans with expected times."""
+    def _geometry(self, ref: np.ndarray, km: np.ndarray, zone: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The route of batches (rows) whatever their departure: (stop order, valid sorted, km sorted,
+        legs, cumulative km, valid stops); shared by ``_route`` calls on the same batches."""
         valid = ref >= 0
         key = np.where(valid, km, np.inf)
         order = np.argsort(key, axis=1, kind="stable")
@@ -254,8 +257,17 @@ class StoreOps:
             a, b = zn[:, :-1], zn[:, 1:]
             hop = haversine_km(self.zone_lat[a], self.zone_lon[a], self.zone_lat[b], self.zone_lon[b]) * self.circuity
             legs[:, 1:] = np.where(val[:, 1:], hop, 0.0)
-        n_val = val.sum(axis=1)
-        cum = np.cumsum(legs, axis=1)
+        return order, val, km_s, legs, np.cumsum(legs, axis=1), val.sum(axis=1)
+
+    def _route(self, rows: np.ndarray, ref: np.ndarray, km: np.ndarray, zone: np.ndarray, depart: np.ndarray,
+               u: np.ndarray | None = None, geo: tuple[np.ndarray, ...] | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Visit stops by distance from the store (see ``sim.engine.riders``). Returns (delivery per slot,
+        delivery km, trip km, trip s: departure to the rider being free). `u` (rows, slots, N_U): the
+        orders' trip uniforms for realised times; None plans with expected times. `geo`: the batches'
+        ``_geometry`` when already known."""
+        valid = ref >= 0
+        order, val, km_s, legs, cum, n_val = geo if geo is not None else self._geometry(ref, km, zone)
         r = np.arange(len(rows))
         last = np.where(val, km_s, 0.0)[r, n_val - 1]
         speed = self.speed_at(depart)[:, None]
@@ -286,8 +298,8 @@ class StoreOps:
             trip_s = done if tp.pool else done + back
         return np.where(valid, arrive, np.nan), deliver_km, trip_km, trip_s
 
-    def _start(self, s: np.ndarray, batch: tuple[np.ndarray, ...] | None = None
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _start(self, s: np.ndarray, batch: tuple[np.ndarray, ...] | None = None,
+               geo: tuple[np.ndarray, ...] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Batching side of the open batches of stores `s` (count > 0), or of trial `batch` arrays
         (ref, ready, km, zone, promise, count): (earliest time the pickup may start, the rider's
         call: the batch's first assignment, pickup s). When full, the last order's ready time; else held until ``min(first ready +
@@ -296,7 +308,7 @@ class StoreOps:
             self.b_ref[s], self.b_ready[s], self.b_km[s], self.b_zone[s], self.b_promise[s], self.b_count[s])
         first = np.nanmin(ready, axis=1)
         last = np.nanmax(ready, axis=1)
-        arrive, *_ = self._route(s, ref, km, zone, first)
+        arrive, *_ = self._route(s, ref, km, zone, first, geo=geo)
         latest = np.nanmin(promise - (arrive - first[:, None]), axis=1)
         tp = self.trip
         if tp is None:
@@ -310,13 +322,24 @@ class StoreOps:
         return np.where(full, last, np.maximum(hold, last)), first, pickup
 
     def _planned(self, s: np.ndarray, batch: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
-        """Planned departure of the open batch of stores `s` (count > 0), with the expected reach."""
-        start, call, pickup = self._start(s, batch)
+        """Planned departure of the open batch of stores `s` (count > 0), with the expected reach; the open
+        batches' are cached per store (row-wise arithmetic: the same values whichever stores are asked)."""
+        if batch is not None:
+            return self._plan_of(s, batch)
+        todo = s[~self._plan_ok[s]]
+        if todo.size:
+            self._plan[todo] = self._plan_of(todo)
+            self._plan_ok[todo] = True
+        return cast(np.ndarray, self._plan[s])
+
+    def _plan_of(self, s: np.ndarray, batch: tuple[np.ndarray, ...] | None = None,
+                 geo: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
+        start, call, pickup = self._start(s, batch, geo)
         rider = self._avail(s, call if self.trip is not None else start).min(axis=1)
         if self.trip is None:
-            return np.maximum(start, rider)
+            return cast(np.ndarray, np.maximum(start, rider))
         at_store = np.maximum(call, rider) + (self.trip.reach_s[s] if self.trip.pool else 0.0)
-        return np.maximum(start, at_store) + pickup
+        return cast(np.ndarray, np.maximum(start, at_store) + pickup)
 
     def _close(self, s: np.ndarray) -> None:
         """Dispatch the open batches of stores `s`: a rider is called, reaches the store, picks up, rides."""
@@ -332,14 +355,15 @@ class StoreOps:
         self._next = None
         tp = self.trip
         ref = self.b_ref[s]
+        geo = self._geometry(ref, self.b_km[s], self.b_zone[s])
         u = None
         if tp is None:
-            avail = self._avail(s, self._start(s)[0] if self.shifts is not None else None)
+            avail = self._avail(s, self._start(s, geo=geo)[0] if self.shifts is not None else None)
             k = avail.argmin(axis=1)
             depart = np.maximum(self._planned(s), avail[np.arange(s.size), k])
             wait = np.zeros(s.size)
         else:
-            start, call, pickup = self._start(s)
+            start, call, pickup = self._start(s, geo=geo)
             avail = self._avail(s, call if self.shifts is not None else None)
             k = avail.argmin(axis=1)
             call = np.maximum(call, avail[np.arange(s.size), k])  # on shift at the call (staffing)
@@ -348,7 +372,7 @@ class StoreOps:
             depart = np.maximum(start, call + reach) + pickup
             # busy: a pool rider from its call, a store rider from the start of its pickup
             wait = depart - call if tp.pool else pickup
-        arrive, deliver_km, trip_km, trip_s = self._route(s, ref, self.b_km[s], self.b_zone[s], depart, u)
+        arrive, deliver_km, trip_km, trip_s = self._route(s, ref, self.b_km[s], self.b_zone[s], depart, u, geo)
         self.rider_free[self.pool_of[s], k] = depart + trip_s
         busy = trip_s if tp is None else wait + trip_s
         self.rider_busy[s] += busy
@@ -370,6 +394,7 @@ class StoreOps:
         self.b_km[s] = np.nan
         self.b_promise[s] = np.nan
         self.b_count[s] = 0
+        self._plan_ok[s] = False
 
     def _book_hours(self, a: np.ndarray, b: np.ndarray) -> None:
         """Add the busy intervals [a, b) to the busy rider-seconds per hour of the run."""
@@ -412,6 +437,7 @@ class StoreOps:
             idx = order[rank == r]
             s = store[idx]
             has = self.b_count[s] > 0
+            joined, joined_plan = s[:0], np.empty(0)  # trip mechanism: the joined batches' planned departures
             if has.any():  # try to join the open batch; close it when the order cannot
                 sj = s[has]
                 planned = self._planned(sj)
@@ -425,16 +451,20 @@ class StoreOps:
                                                self.b_promise[st].copy())
                     rows = np.arange(st.size)
                     ref_t[rows, c], km_t[rows, c], zn_t[rows, c], pr_t[rows, c] = ref[ii], km[ii], zone[ii], promise_s[ii]
+                    geo = self._geometry(ref_t, km_t, zn_t)
                     if self.trip is None:
                         depart = np.maximum(planned[ok], ready_s[ii])
                     else:  # the batch with the order in it: its own hold, pickup and reach
                         rd_t = self.b_ready[st].copy()
                         rd_t[rows, c] = ready_s[ii]
-                        depart = self._planned(st, (ref_t, rd_t, km_t, zn_t, pr_t, c + 1))
-                    arrive, *_ = self._route(st, ref_t, km_t, zn_t, depart)
-                    trial[ok] = np.all(np.isnan(arrive) | (arrive <= pr_t + 1e-6), axis=1)
+                        depart = self._plan_of(st, (ref_t, rd_t, km_t, zn_t, pr_t, c + 1), geo)
+                    arrive, *_ = self._route(st, ref_t, km_t, zn_t, depart, geo=geo)
+                    trial[ok] = on_time = np.all(np.isnan(arrive) | (arrive <= pr_t + 1e-6), axis=1)
+                    if self.trip is not None:  # the trial batch is the batch it joins: its plan is this depart
+                        joined, joined_plan = st[on_time], depart[on_time]
                 self._close(sj[~trial])
             # add every order to its store's (possibly new) batch
+            self._plan_ok[s] = False
             c = self.b_count[s]
             self.b_ref[s, c], self.b_ready[s, c] = ref[idx], ready_s[idx]
             self.b_km[s, c], self.b_zone[s, c], self.b_promise[s, c] = km[idx], zone[idx], promise_s[idx]
@@ -444,6 +474,7 @@ class StoreOps:
                 self.b_call[opened] = (ready_s if assigned_s is None else np.broadcast_to(assigned_s, ready_s.shape))[
                     idx[c == 0]]
             self.b_count[s] += 1
+            self._plan[joined], self._plan_ok[joined] = joined_plan, True
             full = s[self.b_count[s] >= self.max_batch]
             self._close(full)
 

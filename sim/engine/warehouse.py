@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -113,7 +113,7 @@ class Waves:
         day, tod = np.divmod(np.asarray(t, float), DAY)
         w = np.searchsorted(self.cut, tod, side="left")
         day = day + (w == len(self.cut))
-        return day * DAY + self.cut[w % len(self.cut)]
+        return cast(np.ndarray, day * DAY + self.cut[w % len(self.cut)])
 
     def cutoff_s(self, g: int) -> float:
         d, w = divmod(g, len(self.cut))
@@ -131,7 +131,7 @@ class Waves:
         k = BHH * np.sqrt(np.pi * self.reach**2 / self.vans) * self.circuity / self.speed * 3600.0
         s = np.maximum(self.stop_s, 1e-9)
         root = (-k + np.sqrt(k**2 + 4.0 * s * spare)) / (2.0 * s)  # n s + k sqrt(n) = spare
-        return np.maximum(np.minimum(by_volume, np.floor(root**2)), 1)
+        return cast(np.ndarray, np.maximum(np.minimum(by_volume, np.floor(root**2)), 1))
 
     def capacity(self, g: int, mean_order_l: float, mean_km: np.ndarray, pickers: np.ndarray,
                  mean_pick_s: np.ndarray) -> np.ndarray:
@@ -139,7 +139,7 @@ class Waves:
         vans = self.vans * self.per_van_orders(g, mean_order_l, mean_km)
         span = self.cutoff_s(g) - (self.cutoff_s(g - 1) if g > 0 else self.cutoff_s(g) - self.cut[0])
         picks = np.floor(pickers * span / mean_pick_s)
-        return np.maximum(np.minimum(vans, picks) - self.used.get(g, 0), 0).astype(np.int64)
+        return cast(np.ndarray, np.maximum(np.minimum(vans, picks) - self.used.get(g, 0), 0).astype(np.int64))
 
     def add(self, g: int, ref: np.ndarray, fdc: np.ndarray, lat: np.ndarray, lon: np.ndarray, km: np.ndarray) -> None:
         self.used[g] = self.used.get(g, 0) + np.bincount(fdc, minlength=len(self.vans))

@@ -77,12 +77,13 @@ def read_run(path: str | Path) -> RunFacts:
     return RunFacts(path, orders, lines, ex, stock, lost)
 
 
-def _pair_cost(ex: pd.DataFrame, lost: pd.Series) -> np.ndarray:
+def _pair_cost(ex: pd.DataFrame, lost: pd.Series, imperfect: float = 0.0) -> np.ndarray:
+    """Options' cost; `lost` is L (without the service price), `imperfect` the price a slower tier pays."""
     base = ex["handling_cny"].to_numpy(float) + ex["transport_cny"].to_numpy(float)
     slower = ex["tier"].map(TIER_CODE).to_numpy() > ex["requested_tier"].map(TIER_CODE).to_numpy()
     p = ex["accept_p"].to_numpy(float)
     L = lost.reindex(ex["order_id"].to_numpy()).to_numpy(float)
-    return np.where(slower, p * base + (1 - p) * L, base)
+    return np.where(slower, p * base + (1 - p) * L + imperfect, base)
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,11 @@ class Built:
     fallback_orders: list[int]  # per run: served orders whose final decision could not be read (priced at their option)
 
 
-def build(paths: list[str | Path]) -> Built:
-    """The hindsight problem of the runs (module docstring) and what each run paid."""
+def build(paths: list[str | Path], imperfect_cny: float = 0.0) -> Built:
+    """The hindsight problem of the runs (module docstring) and what each run paid. With `imperfect_cny`
+    (a service price, ``router.imperfect_order_cny``) every order that ends imperfect by the decision
+    itself — a slower-tier offer, a split, a lost order — also costs that much: the bound of the router's
+    own objective (lateness and later customers' shortfalls are not in it)."""
     runs = [read_run(p) for p in paths]
     ids = runs[0].orders["order_id"].to_numpy()
     for r in runs[1:]:
@@ -109,7 +113,7 @@ def build(paths: list[str | Path]) -> Built:
         ex = r.explain
         ok = ex["reason"].isin(OPEN_REASONS) & (ex["accept_p"] > 0)
         e = ex.loc[ok, ["order_id", "node_id", "tier"]].copy()
-        e["cost"] = _pair_cost(ex[ok], lost)
+        e["cost"] = _pair_cost(ex[ok], lost, imperfect_cny)
         frames.append(e)
     pairs = pd.concat(frames).groupby(["order_id", "node_id", "tier"], observed=True)["cost"].min().reset_index()
     # split decisions as extra options
@@ -117,7 +121,7 @@ def build(paths: list[str | Path]) -> Built:
     for r in runs:
         sp = r.orders[r.orders["n_shipments"] > 1]
         for oid, cost in zip(sp["order_id"].tolist(), sp["cost_cny"].tolist(), strict=True):
-            split_rows.append((int(oid), float(cost), r))
+            split_rows.append((int(oid), float(cost) + imperfect_cny, r))
     n_pair = len(pairs)
     opt_order = np.concatenate([pos.reindex(pairs["order_id"]).to_numpy(), [pos[o] for o, _, _ in split_rows]])
     opt_cost = np.concatenate([pairs["cost"].to_numpy(float), [c for _, c, _ in split_rows]]).astype(float)
@@ -141,13 +145,13 @@ def build(paths: list[str | Path]) -> Built:
     use_res = np.concatenate(ur)
     cap = np.concatenate([stock.to_numpy(float), [0.0]])  # a (node, SKU) never stocked: one empty resource
     use_res = np.where(np.isnan(use_res), cap.size - 1, use_res).astype(np.int64)
-    problem = Problem(ids.size, opt_order.astype(np.int64), opt_cost, lost.to_numpy(float),
+    problem = Problem(ids.size, opt_order.astype(np.int64), opt_cost, lost.to_numpy(float) + imperfect_cny,
                       np.concatenate(uo).astype(np.int64), use_res, np.concatenate(uq).astype(np.int64), cap)
     # what each run paid, and its decision as problem rows
     pair_row = pd.Series(range(n_pair), index=pd.MultiIndex.from_frame(pairs[["order_id", "node_id", "tier"]]))
     paid, choices, fallbacks = [], [], []
     for r in runs:
-        pay, choice, fb = _paid(r, lost, pair_row, pos, split_rows, n_pair)
+        pay, choice, fb = _paid(r, lost, pair_row, pos, split_rows, n_pair, imperfect_cny)
         paid.append(pay)
         choices.append(choice)
         fallbacks.append(fb)
@@ -155,13 +159,14 @@ def build(paths: list[str | Path]) -> Built:
 
 
 def _paid(r: RunFacts, lost: pd.Series, pair_row: pd.Series, pos: pd.Series,
-          split_rows: list[tuple[int, float, RunFacts]], n_pair: int) -> tuple[float, np.ndarray, int]:
+          split_rows: list[tuple[int, float, RunFacts]], n_pair: int,
+          imperfect: float = 0.0) -> tuple[float, np.ndarray, int]:
     ex = r.explain
     fin = ex[ex["chosen"] & ~ex["repaired"] & ex["outcome"].isin(["assigned", "accepted", "declined"])]
     fin = fin.sort_values("epoch_s").groupby("order_id").tail(1)
-    cost = _pair_cost(fin, lost)
+    cost = _pair_cost(fin, lost, imperfect)
     choice = np.full(pos.size, -1, np.int64)
-    paid = lost.to_numpy(float).copy()
+    paid = lost.to_numpy(float) + imperfect
     idx = pos.reindex(fin["order_id"]).to_numpy()
     paid[idx] = cost
     rows = pair_row.reindex(pd.MultiIndex.from_frame(fin[["order_id", "node_id", "tier"]])).to_numpy(float)
@@ -181,6 +186,6 @@ def _paid(r: RunFacts, lost: pd.Series, pair_row: pd.Series, pos: pd.Series,
         if row is not None:
             choice[pos[oid]] = int(row)
             ex_o = ex[(ex["order_id"] == oid) & (ex["node_id"] == node) & (ex["tier"] == tier)]
-            paid[pos[oid]] = float(_pair_cost(ex_o, lost).min()) if len(ex_o) else float(lost[oid])
+            paid[pos[oid]] = float(_pair_cost(ex_o, lost, imperfect).min()) if len(ex_o) else float(lost[oid]) + imperfect
             fb += 1
     return float(paid.sum()), choice, fb

@@ -7,15 +7,20 @@ in-transit rows enter the pipeline and arrive at their time (``received`` on tha
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.inventory.replenishment import Pipeline, Shipment
 from sim.inventory.state import InventoryState
 
+if TYPE_CHECKING:
+    from sim.catalog_model import Catalog
+    from sim.io.scenario.models import Scenario
+    from sim.network.build import Network
 
-def place_initial_stock(sc: Any, net: Any, cat: Any, inv: InventoryState, pipeline: Pipeline) -> np.ndarray:
+
+def place_initial_stock(sc: Scenario, net: Network, cat: Catalog, inv: InventoryState, pipeline: Pipeline) -> np.ndarray:
     """Apply the scenario's starting stock; returns (N,) bool, True for nodes the file specifies."""
     from sim.io.stock import scenario_stock
 

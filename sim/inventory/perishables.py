@@ -40,15 +40,32 @@ def echelon_rate(rate: np.ndarray, supplier: np.ndarray, node_kind: np.ndarray, 
     return out
 
 
+def supply_depth(supplier: np.ndarray) -> np.ndarray:
+    """(N,) lanes between each node and the top of its supply chain (0 for NDCs, 1 for an FDC, 2 for its stores)."""
+    depth = np.zeros(supplier.size, np.int64)
+    up = supplier.copy()
+    for _ in range(supplier.size):
+        step = up >= 0
+        if not step.any():
+            break
+        depth += step
+        up = np.where(step, supplier[np.maximum(up, 0)], -1)
+    return depth
+
+
 def cap_fresh_targets(targets: np.ndarray, forecast: np.ndarray, life_days: np.ndarray, supplier: np.ndarray,
-                      node_kind: np.ndarray) -> np.ndarray:
-    """Targets with every forward node's fresh SKUs capped at what sells in their shelf life less a day."""
+                      node_kind: np.ndarray, carry_age: bool = False) -> np.ndarray:
+    """Targets with every forward node's fresh SKUs capped at what sells in their shelf life less a day. With
+    ``carry_age`` (a unit arrives as old as it left upstream) a node gets the life left after two days per node
+    above it (a day held there, a day lost to whole-day cohorts): ``ceil(rate x max(life - 1 - 2 x depth, 1))``,
+    depth = lanes from the NDC (FDC 1, its stores 2)."""
     fresh = np.flatnonzero(np.isfinite(life_days))
     if not fresh.size:
         return targets
     out = targets.copy()
     rate = echelon_rate(forecast[:, fresh], supplier, node_kind)
-    cap = np.ceil(rate * np.maximum(life_days[fresh] - 1.0, 1.0)[None, :] - 1e-9).astype(np.int64)
+    used = 2 * supply_depth(supplier)[:, None] if carry_age else 0
+    cap = np.ceil(rate * np.maximum(life_days[fresh][None, :] - 1.0 - used, 1.0) - 1e-9).astype(np.int64)
     forward = supplier >= 0
     out[np.ix_(forward, fresh)] = np.minimum(out[np.ix_(forward, fresh)], cap[forward])
     return out

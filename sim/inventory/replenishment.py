@@ -12,12 +12,16 @@ costs the per-unit handling. NDCs are refilled from an external supplier: immedi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from sim.inventory.state import InventoryState
-from sim.units import HOUR, haversine_km
+from sim.units import DAY, HOUR, haversine_km
+
+if TYPE_CHECKING:
+    from sim.io.scenario.models import Scenario
+    from sim.network.build import Network
 
 
 @dataclass
@@ -28,6 +32,26 @@ class Shipment:
     node: np.ndarray
     sku: np.ndarray
     qty: np.ndarray
+    # inventory.fresh.carry_age: the day a perishable unit would have been received new (departure day - its
+    # age); it enters the receiver's cohorts aged (arrival day - origin). None / -1: received new
+    origin_day: np.ndarray | None = None
+
+    def origins(self) -> np.ndarray:
+        return self.origin_day if self.origin_day is not None else np.full(self.qty.size, -1, np.int64)
+
+
+def _aged(ship: Shipment, split: tuple[np.ndarray, np.ndarray, np.ndarray] | None, now_s: float) -> Shipment:
+    """`ship`'s rows split by the age of their units (``InventoryState.transfer_out`` with carry_age)."""
+    if split is None:
+        return ship
+    r, slot, q = split
+    return Shipment(ship.arrive_s[r], ship.node[r], ship.sku[r], q, origin_day=int(now_s // DAY) - slot)
+
+
+def _concat(parts: list[Shipment]) -> Shipment:
+    origin = None if all(p.origin_day is None for p in parts) else np.concatenate([p.origins() for p in parts])
+    a, n, s, q = (np.concatenate([getattr(p, f) for p in parts]) for f in ("arrive_s", "node", "sku", "qty"))
+    return Shipment(a, n, s, q, origin_day=origin)
 
 
 def ration(request: np.ndarray, supply: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -50,7 +74,7 @@ def ration(request: np.ndarray, supply: np.ndarray, group: np.ndarray) -> np.nda
     rank = np.arange(order.size) - first
     extra = (rank < left[g_sorted]) & short[g_sorted] & (rem[order] > 0)
     give[order[extra]] += 1
-    return np.minimum(give, request)
+    return cast(np.ndarray, np.minimum(give, request))
 
 
 def plan_replenishment(inv: InventoryState, targets: np.ndarray, supplier: np.ndarray, level: np.ndarray,
@@ -79,19 +103,19 @@ def plan_replenishment(inv: InventoryState, targets: np.ndarray, supplier: np.nd
         node, sku, give, src = node[m], sku[m], give[m], src[m]
         if node.size == 0:
             continue
-        inv.transfer_out(src, sku, give)
+        split = inv.transfer_out(src, sku, give)
         inv.ship_in(node, sku, give)
         vol_m3 = np.bincount(node, weights=give * volume_l[sku], minlength=supplier.size) / 1000.0
         units = np.bincount(node, weights=give, minlength=supplier.size)
         trucks = np.ceil(np.divide(vol_m3, truck_capacity_m3, out=np.zeros_like(vol_m3), where=units > 0) - 1e-9)
         cost += float((trucks * truck_fixed_cny).sum() + (units * truck_per_unit_cny).sum())
-        parts.append(Shipment(now_s + lead_time_s[node], node, sku, give))
+        parts.append(_aged(Shipment(now_s + lead_time_s[node], node, sku, give), split, now_s))
     if not parts:
         return Shipment(np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)), 0.0
-    return Shipment(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("arrive_s", "node", "sku", "qty"))), cost
+    return _concat(parts), cost
 
 
-def lateral_transfers(inv: InventoryState, moves: Any, net: Any, sc: Any, volume_l: np.ndarray,
+def lateral_transfers(inv: InventoryState, moves: Any, net: Network, sc: Scenario, volume_l: np.ndarray,
                       now_s: float) -> tuple[Shipment, float]:
     """Move stock between nodes as a policy asks (e.g. rebalancing FDCs), capped at what the source has.
 
@@ -102,11 +126,14 @@ def lateral_transfers(inv: InventoryState, moves: Any, net: Any, sc: Any, volume
         return Shipment(np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)), 0.0
     src, dst, sku = (np.asarray(a, np.int64) for a in (moves.src, moves.dst, moves.sku))
     qty = np.asarray(moves.qty, np.int64).copy()
+    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # carry_age: (row, age slot, units)
     # cap in row order so two rows from one source never take the same units
     for i in range(qty.size):
         qty[i] = max(0, min(qty[i], int(inv.available(src[i], sku[i]))))
         if qty[i]:
-            inv.transfer_out(src[i : i + 1], sku[i : i + 1], qty[i : i + 1])
+            split = inv.transfer_out(src[i : i + 1], sku[i : i + 1], qty[i : i + 1])
+            if split is not None:
+                pieces.append((split[0] + i, split[1], split[2]))
     keep = qty > 0
     src, dst, sku, qty = src[keep], dst[keep], sku[keep], qty[keep]
     if not qty.size:
@@ -120,7 +147,12 @@ def lateral_transfers(inv: InventoryState, moves: Any, net: Any, sc: Any, volume
     trucks = np.ceil(vol_m3 / lane.truck_capacity_m3 - 1e-9)
     cost = float((trucks * (lane.fixed_cny + lane.per_km_cny * km)).sum() + qty.sum() * lane.per_unit_cny)
     lead = HOUR * (lane.base_h + km / lane.truck_speed_kmh)
-    return Shipment(now_s + lead[inverse], dst, sku, qty), cost
+    ship = Shipment(now_s + lead[inverse], dst, sku, qty)
+    if pieces:
+        at = np.cumsum(keep) - 1  # original row -> row of the kept ones
+        ship = _aged(ship, (at[np.concatenate([p[0] for p in pieces])], *(np.concatenate([p[k] for p in pieces])
+                                                                           for k in (1, 2))), now_s)
+    return ship, cost
 
 
 class Pipeline:
@@ -128,11 +160,13 @@ class Pipeline:
 
     def __init__(self) -> None:
         self.pending = Shipment(np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
+        self.origin = np.empty(0, np.int64)  # per pending row: Shipment.origin_day (-1: received new)
 
     def add(self, s: Shipment) -> None:
         if s.qty.size:
             self.pending = Shipment(*(np.concatenate([getattr(self.pending, f), getattr(s, f)])
                                       for f in ("arrive_s", "node", "sku", "qty")))
+            self.origin = np.concatenate([self.origin, s.origins()])
 
     def add_external(self, arrive_s: float, node: np.ndarray, sku: np.ndarray, qty: np.ndarray) -> None:
         """Units from the external supplier (already counted in the pipeline by the caller)."""
@@ -140,8 +174,10 @@ class Pipeline:
 
     def arrivals(self, until_s: float) -> Shipment:
         due = self.pending.arrive_s <= until_s
-        out = Shipment(*(getattr(self.pending, f)[due] for f in ("arrive_s", "node", "sku", "qty")))
+        p = self.pending
+        out = Shipment(p.arrive_s[due], p.node[due], p.sku[due], p.qty[due], origin_day=self.origin[due])
         self.pending = Shipment(*(getattr(self.pending, f)[~due] for f in ("arrive_s", "node", "sku", "qty")))
+        self.origin = self.origin[~due]
         return out
 
     def next_arrival(self) -> float:

@@ -8,6 +8,8 @@ of receipt and spoil when older than their shelf life.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from sim.records import InventoryRecords
@@ -17,7 +19,7 @@ from sim.units import DAY
 class InventoryState:
     """All stock in the network; every mutation keeps on_hand >= reserved >= 0."""
 
-    def __init__(self, n_nodes: int, n_skus: int, shelf_life_days: np.ndarray) -> None:
+    def __init__(self, n_nodes: int, n_skus: int, shelf_life_days: np.ndarray, offline: bool = False) -> None:
         shape = (n_nodes, n_skus)
         self.on_hand = np.zeros(shape, np.int64)
         self.reserved = np.zeros(shape, np.int64)
@@ -28,6 +30,9 @@ class InventoryState:
         self.transferred_out = np.zeros(shape, np.int64)
         self.spoiled = np.zeros(shape, np.int64)
         self.lost_demand = np.zeros(shape, np.int64)
+        self.offline = offline  # counter sales at shops (sim.engine.offline): the sold_offline flow is recorded
+        self.carry_age = False  # inventory.fresh.carry_age: a perishable unit keeps its age through transfers
+        self.sold_offline = np.zeros(shape, np.int64)
         # perishables: units received per day cohort, [age_slot, node, perishable sku]
         life = np.where(np.isfinite(shelf_life_days), np.ceil(shelf_life_days), 0).astype(np.int64)
         self.perishable = np.flatnonzero(life > 0)
@@ -70,16 +75,69 @@ class InventoryState:
         np.add.at(self.shipped, (node, sku), qty)
         self._consume_cohorts(node, sku, qty)
 
-    def transfer_out(self, node: np.ndarray, sku: np.ndarray, qty: np.ndarray) -> None:
+    def sell_offline(self, node: np.ndarray, sku: np.ndarray, qty: np.ndarray) -> None:
+        """Units sold over a shop's counter leave the stock (when the online view learns of them); never units
+        reserved for online orders (the shop locks them)."""
+        qty = np.minimum(qty, self.on_hand[node, sku] - self.reserved[node, sku])
+        np.add.at(self.on_hand, (node, sku), -qty)
+        np.add.at(self.sold_offline, (node, sku), qty)
+        self._consume_cohorts(node, sku, qty)
+
+    def transfer_out(self, node: np.ndarray, sku: np.ndarray, qty: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Units leave `node` for another node. With ``carry_age`` returns the rows split by age, FIFO in row
+        order: (row, age slot, units) (slot 0 for non-perishables); else None."""
         np.add.at(self.on_hand, (node, sku), -qty)
         np.add.at(self.transferred_out, (node, sku), qty)
-        self._consume_cohorts(node, sku, qty)
+        if not self.carry_age:
+            self._consume_cohorts(node, sku, qty)
+            return None
+        return self._take_by_row(node, sku, qty)
+
+    def _take_by_row(self, node: np.ndarray, sku: np.ndarray, qty: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                                           np.ndarray]:
+        """Take rows' units from the cohorts oldest first, rows of one (node, SKU) in order; (row, slot, units)."""
+        qty = np.asarray(qty, np.int64)
+        rows = np.arange(qty.size)
+        col = self._perishable_col(sku) if self.perishable.size else np.full(qty.size, -1)
+        per = np.flatnonzero(col >= 0)
+        out_r, out_s, out_q = [rows[col < 0]], [np.zeros(int((col < 0).sum()), np.int64)], [qty[col < 0]]
+        if per.size:
+            n, c, q = node[per], col[per], qty[per]
+            o = np.lexsort((per, c, n))  # groups of one (node, SKU), rows in order
+            n, c, q, r = n[o], c[o], q[o], per[o]
+            cum = np.cumsum(q)
+            g_first = np.r_[True, (n[1:] != n[:-1]) | (c[1:] != c[:-1])]
+            g_start = np.maximum.accumulate(np.where(g_first, np.arange(q.size), 0))
+            hi = cum - np.where(g_start > 0, cum[g_start - 1], 0)  # the row's units are [hi - q, hi) of its group
+            lo = hi - q
+            base = np.zeros(q.size, np.int64)
+            for slot in range(self.cohorts.shape[0] - 1, -1, -1):  # oldest slot first
+                have = self.cohorts[slot][n, c]
+                a = np.clip(np.minimum(hi, base + have) - np.maximum(lo, base), 0, None)
+                base = base + have
+                m = a > 0
+                if m.any():
+                    out_r.append(r[m])
+                    out_s.append(np.full(int(m.sum()), slot, np.int64))
+                    out_q.append(a[m])
+                    np.add.at(self.cohorts[slot], (n[m], c[m]), -a[m])
+            rest = q - np.clip(np.minimum(hi, base) - lo, 0, None)  # beyond the cohorts: counted as new
+            m = rest > 0
+            out_r.append(r[m])
+            out_s.append(np.zeros(int(m.sum()), np.int64))
+            out_q.append(rest[m])
+        r_all, s_all, q_all = (np.concatenate(x) for x in (out_r, out_s, out_q))
+        o = np.lexsort((s_all, r_all))
+        return r_all[o], s_all[o], q_all[o]
 
     def ship_in(self, node: np.ndarray, sku: np.ndarray, qty: np.ndarray) -> None:
         """Units put on a truck towards `node` (pipeline until they arrive)."""
         np.add.at(self.pipeline, (node, sku), qty)
 
-    def receive(self, node: np.ndarray, sku: np.ndarray, qty: np.ndarray, from_pipeline: bool = True) -> None:
+    def receive(self, node: np.ndarray, sku: np.ndarray, qty: np.ndarray, from_pipeline: bool = True,
+                slot: np.ndarray | None = None) -> None:
+        """Units arrive; perishables enter cohort `slot` (days already aged; None: new, slot 0)."""
         if from_pipeline:
             np.add.at(self.pipeline, (node, sku), -qty)
         np.add.at(self.on_hand, (node, sku), qty)
@@ -87,13 +145,17 @@ class InventoryState:
         if self.perishable.size:
             col = self._perishable_col(sku)
             m = col >= 0
-            np.add.at(self.cohorts[0], (node[m], col[m]), qty[m])
+            if slot is None:
+                np.add.at(self.cohorts[0], (node[m], col[m]), qty[m])
+            else:  # a unit past its life arrives in the last slot and spoils at the day's close
+                s = np.clip(slot[m], 0, self.cohorts.shape[0] - 1)
+                np.add.at(self.cohorts, (s, node[m], col[m]), qty[m])
 
     def _perishable_col(self, sku: np.ndarray) -> np.ndarray:
         """Column of each SKU in the perishable arrays, -1 if not perishable."""
         lookup = np.full(self.on_hand.shape[1], -1, np.int64)
         lookup[self.perishable] = np.arange(self.perishable.size)
-        return lookup[sku]
+        return cast(np.ndarray, lookup[sku])
 
     def _consume_cohorts(self, node: np.ndarray, sku: np.ndarray, qty: np.ndarray) -> None:
         """Take units from the oldest cohorts first (FIFO)."""
@@ -129,26 +191,30 @@ class InventoryState:
         spoiled = np.maximum(spoiled, 0)
         self.on_hand -= spoiled
         self.spoiled += spoiled
-        return spoiled
+        return cast(np.ndarray, spoiled)
 
     # ------------------------------------------------------------------ daily accounting
     def close_day(self, day: int) -> None:
         """Apply the day's remaining picks, record one row per active cell, reset the flows."""
         self.apply_picks((day + 1) * DAY)
         active = (self.start | self.received | self.shipped | self.transferred_out | self.spoiled
-                  | self.on_hand | self.lost_demand) != 0
+                  | self.on_hand | self.lost_demand | self.sold_offline) != 0
         node, sku = np.nonzero(active)
         self._rows.append(InventoryRecords(
             day=np.full(node.size, day, np.int32), node=node.astype(np.int32), sku=sku.astype(np.int32),
             start=self.start[active], received=self.received[active], shipped=self.shipped[active],
             transferred_out=self.transferred_out[active], spoiled=self.spoiled[active],
-            end=self.on_hand[active].copy(), lost_demand=self.lost_demand[active]))
+            end=self.on_hand[active].copy(), lost_demand=self.lost_demand[active],
+            sold_offline=self.sold_offline[active] if self.offline else None))
         self.start = self.on_hand.copy()
-        for a in (self.received, self.shipped, self.transferred_out, self.spoiled, self.lost_demand):
+        for a in (self.received, self.shipped, self.transferred_out, self.spoiled, self.lost_demand, self.sold_offline):
             a.fill(0)
 
     def records(self) -> InventoryRecords:
         rows = self._rows
         fields = InventoryRecords.__dataclass_fields__
-        return InventoryRecords(**{f: np.concatenate([getattr(r, f) for r in rows]) if rows else np.empty(0, np.int64)
-                                   for f in fields})
+        out = {f: np.concatenate([getattr(r, f) for r in rows]) if rows else np.empty(0, np.int64)
+               for f in fields if f != "sold_offline"}
+        sold = np.concatenate([r.sold_offline for r in rows if r.sold_offline is not None]) if rows and self.offline \
+            else None
+        return InventoryRecords(**out, sold_offline=sold)

@@ -12,10 +12,13 @@ that differs between two writes of the same records. (Between two *runs*, kpis.j
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -98,13 +101,17 @@ def orders_table(records: RunRecords, network: Any) -> pa.Table:
         o.cost_handling.astype(np.float64), o.cost_transport.astype(np.float64), o.cost_split.astype(np.float64),
         o.cost_penalty.astype(np.float64),
     ]
-    return pa.Table.from_arrays([pa.array(c) if isinstance(c, np.ndarray) else c for c in cols],
-                                schema=ORDERS_SCHEMA)
+    table = pa.Table.from_arrays([pa.array(c) if isinstance(c, np.ndarray) else c for c in cols],
+                                 schema=ORDERS_SCHEMA)
+    if o.oversold is not None:  # nodes.stores.offline: sent back once from a store whose shelf was short
+        table = table.append_column(pa.field("oversold", pa.bool_()), pa.array(o.oversold.astype(bool)))
+    return table
 
 
 def lines_table(records: RunRecords, network: Any, catalog: Any = None) -> pa.Table:
     """lines.parquet: one row per order line, node ids as strings (null when none). With a products
-    table (``catalog.sku_id`` set) two more columns follow: the planner's ``sku_id`` and ``sku_name``."""
+    table (``catalog.sku_id`` set) two more columns follow: the planner's ``sku_id`` and ``sku_name``. With
+    substitution on (``tiers.substitution``) ``substitute_sku`` follows: the SKU shipped instead (null: none)."""
     ln = records.lines
     table = pa.Table.from_arrays([
         pa.array(ln.order_id.astype(np.int64)), pa.array(ln.sku.astype(np.int32)), pa.array(ln.qty.astype(np.int32)),
@@ -114,18 +121,26 @@ def lines_table(records: RunRecords, network: Any, catalog: Any = None) -> pa.Ta
     if catalog is not None and getattr(catalog, "sku_id", None) is not None:
         table = table.append_column(pa.field("sku_id", pa.string()), _names(ln.sku, catalog.sku_id))
         table = table.append_column(pa.field("sku_name", pa.string()), _names(ln.sku, catalog.sku_name))
+    if ln.substitute_sku is not None:
+        sub = ln.substitute_sku.astype(np.int32)
+        table = table.append_column(pa.field("substitute_sku", pa.int32()), pa.array(sub, mask=sub < 0))
     return table
 
 
 def inventory_table(records: RunRecords, network: Any) -> pa.Table:
-    """inventory.parquet: per day x node x SKU, sorted by (day, node, sku) so the bytes are canonical."""
+    """inventory.parquet: per day x node x SKU, sorted by (day, node, sku) so the bytes are canonical. With
+    counter sales at shops on (``nodes.stores.offline``) ``sold_offline`` follows: units sold over the counter
+    (start + received - shipped - transferred_out - spoiled - sold_offline = end)."""
     v = records.inventory
     order = np.lexsort((v.sku, v.node, v.day))
-    return pa.Table.from_arrays([
+    table = pa.Table.from_arrays([
         pa.array(v.day[order].astype(np.int32)), _names(v.node[order], network.node_ids),
         pa.array(v.sku[order].astype(np.int32)),
         *(pa.array(np.asarray(getattr(v, c))[order].astype(np.int64)) for c in INVENTORY_FLOWS),
     ], schema=INVENTORY_SCHEMA)
+    if v.sold_offline is not None:
+        table = table.append_column(pa.field("sold_offline", pa.int64()), pa.array(v.sold_offline[order].astype(np.int64)))
+    return table
 
 
 def nodes_table(records: RunRecords, network: Any) -> pa.Table:
@@ -243,8 +258,48 @@ def write_run(out_dir: Path, records: RunRecords, network: Any, scenario: Any, c
     return out
 
 
+_READ_ONCE: dict[Path, tuple[tuple[Any, ...], RunResult]] | None = None  # see read_once
+
+
+@contextmanager
+def read_once() -> Iterator[None]:
+    """Within the block, ``load_run`` reads each run directory once and hands out copies (``simulate``:
+    the report, its calibration table and the returned result read the run just written). Tables are
+    shallow copies, safe under pandas' copy-on-write; the block drops them when it ends."""
+    global _READ_ONCE
+    prev, _READ_ONCE = _READ_ONCE, {}
+    try:
+        yield
+    finally:
+        _READ_ONCE = prev
+
+
+def _stamp(p: Path) -> tuple[Any, ...]:
+    """The files ``load_run`` reads, as (name, mtime, size)."""
+    files = [p / f for f in (*RUN_FILES, "skus.parquet")]
+    return tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.is_file())
+
+
+def _copy_run(r: RunResult) -> RunResult:
+    tables = {t: getattr(r, t).copy(deep=False) for t in TABLES}
+    return RunResult(path=r.path, kpis=copy.deepcopy(r.kpis), manifest=copy.deepcopy(r.manifest),
+                     skus=None if r.skus is None else r.skus.copy(deep=False), **tables)
+
+
 def load_run(path: str | Path) -> RunResult:
     """Read a run directory back (ScenarioError, exit 2, if `path` is not one)."""
+    if _READ_ONCE is None:
+        return _load_run(path)
+    key = Path(path).resolve()
+    stamp = _stamp(key) if key.is_dir() else ()
+    hit = _READ_ONCE.get(key)
+    if hit is None or hit[0] != stamp:
+        hit = (stamp, _load_run(path))
+        _READ_ONCE[key] = hit
+    return _copy_run(hit[1])
+
+
+def _load_run(path: str | Path) -> RunResult:
     p = Path(path)
     if not p.is_dir():
         raise ScenarioError(f"{p}: not a run directory (no such directory)")

@@ -151,12 +151,15 @@ def _inventory(r: RunRecords) -> list[str]:
                 f"transferred_out={int(v.transferred_out[i])} spoiled={int(v.spoiled[i])} end={int(v.end[i])}")
 
     balance = v.start + v.received - v.shipped - v.transferred_out - v.spoiled
+    if v.sold_offline is not None:  # counter sales at shops (nodes.stores.offline)
+        balance = balance - v.sold_offline
     out = _problem("start + received - shipped - transferred_out - spoiled = end", balance != v.end, n,
                    "inventory rows do not balance", at)
     unnamed = _problem("inventory rows name a node and a SKU", (v.node < 0) | (v.sku < 0), n, "rows do not", at)
     if unnamed:
         return out + unnamed  # the checks below index by node and SKU
-    cols = (v.start, v.received, v.shipped, v.transferred_out, v.spoiled, v.end, v.lost_demand)
+    cols = (v.start, v.received, v.shipped, v.transferred_out, v.spoiled, v.end, v.lost_demand,
+            *(() if v.sold_offline is None else (v.sold_offline,)))
     out += _problem("inventory figures >= 0 (end >= 0)", np.any(np.stack(cols) < 0, axis=0), n,
                     "inventory rows have a negative figure", at)
 

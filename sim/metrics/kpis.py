@@ -172,6 +172,8 @@ def _inventory(records: RunRecords, node_kind: np.ndarray, sku_value_cny: np.nda
     end = np.asarray(inv.end, float)
     value = end * np.asarray(sku_value_cny, float)[inv.sku] if len(inv.sku) else end
     outflow = np.asarray(inv.shipped, float) + np.asarray(inv.transferred_out, float)
+    if inv.sold_offline is not None:  # a shop's stock also turns over its counter
+        outflow = outflow + np.asarray(inv.sold_offline, float)
     units: dict[str, float | None] = {}
     values: dict[str, float | None] = {}
     supply: dict[str, float | None] = {}
@@ -182,6 +184,20 @@ def _inventory(records: RunRecords, node_kind: np.ndarray, sku_value_cny: np.nda
         values[name] = float(value[sel].sum()) / n_days
         supply[name] = rate(u, float(outflow[sel].sum()) / n_days)
     return {"avg_units": units, "avg_value_cny": values, "days_of_supply": supply}
+
+
+def _offline(records: RunRecords, f: _OrderFlags, node_kind: np.ndarray) -> dict[str, float | None]:
+    """Counter sales at shops: measured orders oversold (sent back from a store whose shelf was short) / orders
+    created; and the stores' units sold offline / all their units sold (counter + online), measured days."""
+    o, inv = records.orders, records.inventory
+    assert o.oversold is not None and inv.sold_offline is not None
+    m = f.measured
+    days = measured_days(records)
+    day = np.asarray(inv.day, np.int64)
+    sel = (day >= days.start) & (day < days.stop) & (node_kind[inv.node] == KIND_NAMES.index("store"))
+    off = float(inv.sold_offline[sel].sum())
+    return {"oversell_rate": rate((o.oversold & m).sum(), m.sum()),
+            "store_unit_share": rate(off, off + float(inv.shipped[sel].sum()))}
 
 
 def _start_date(meta: dict[str, Any]) -> dt.date | None:
@@ -238,7 +254,11 @@ def compute_kpis(records: RunRecords, network: Any, sku_value_cny: np.ndarray, m
     breakdown.update(daily)
 
     rs = records.router
-    extra = {} if records.riders is None else {"riders": _riders(records, f, daily)}
+    extra: dict[str, Any] = {} if records.riders is None else {"riders": _riders(records, f, daily)}
+    if lines.substitute_sku is not None:  # tiers.substitution: lines shipped as a substitute / lines
+        extra["substitution_rate"] = rate((measured_lines & (lines.substitute_sku >= 0)).sum(), n_lines)
+    if o.oversold is not None:  # nodes.stores.offline
+        extra["offline"] = _offline(records, f, np.asarray(network.node_kind))
     return {
         "orders": n,
         "delivered": int((f.delivered & m).sum()),

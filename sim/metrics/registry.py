@@ -221,7 +221,8 @@ for _k in (
         "all costs of the measured days (order handling, transport, splits, lateness penalties, fixed, holding, "
         "transfer, spoilage, and lost-sale cost incl. drain days) / orders created", (*_ALL, "headline")),
     Kpi("perfect_order_rate", "Perfect-order rate", "%", "higher",
-        "orders delivered on time, complete, in one shipment, at the requested tier or faster / orders created",
+        "orders delivered on time, complete, in one shipment, at the requested tier or faster, with no line "
+        "substituted (tiers.substitution; most platforms count a substituted order imperfect) / orders created",
         (*_ALL, "headline")),
     Kpi("requested_tier_rate", "Requested tier or faster", "%", "higher",
         "orders delivered at the requested tier or a faster one / orders created", _ALL),
@@ -297,7 +298,17 @@ _RIDERS = (
 )
 for _rk, _l, _u, _b, _d in _RIDERS:
     register(Kpi(f"riders.{_rk}", _l, _u, _b, _d, ("kpis.json", "run")))
-OPTIONAL = ("riders.", "cost_breakdown_cny.rider_idle")  # kpis.json keys only some runs have
+# issue #14: present only when tiers.substitution is on (OPTIONAL)
+register(Kpi("substitution_rate", "Substituted lines", "%", None,
+             "lines of measured orders shipped as a substitute SKU (the customer took one for a short line, "
+             "tiers.substitution) / lines of measured orders", ("kpis.json", "run")))
+register(Kpi("offline.oversell_rate", "Oversold orders", "%", "lower",
+             "measured orders a store sent back because units the online view showed had just been sold over its "
+             "counter (nodes.stores.offline sync lag) / orders created", ("kpis.json", "run")))
+register(Kpi("offline.store_unit_share", "Counter share of store units", "%", None,
+             "units sold over the stores' counters / all units the stores sold (counter + online orders), measured "
+             "days", ("kpis.json", "run")))
+OPTIONAL = ("riders.", "cost_breakdown_cny.rider_idle", "substitution_rate", "offline.")  # keys only some runs have
 for _r in ("pickers", "riders", "vans"):
     register(Kpi(f"utilisation.{_r}", f"{_r.capitalize()} utilisation", "%", None,
                  f"busy / available {_r[:-1]}-seconds summed over nodes, whole run", ("kpis.json", "run")))

@@ -7,6 +7,8 @@ days, coverage masks), computed once here and never from the graph in a hot loop
 
 Supply rule: an FDC is replenished from its nearest NDC; a store from the nearest FDC in its city,
 or its nearest NDC when its city has no FDC; ``lanes.overrides`` set another supplier or figures.
+Under ``nodes.ndcs.capacity.scope: regional`` "nearest NDC" becomes "the NDC of the node's region"
+(each city belongs to the NDC nearest its centre: ``sim.network.regions``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sim import units
 from sim.errors import InfeasibleScenario
 from sim.network.geo import distance_matrix_km
 from sim.network.placement import cover_first, place_nodes
+from sim.network.regions import city_regions
 from sim.network.zones import make_city_zones
 from sim.rng import RandomStreams
 from sim.vocab import KIND_NAMES, TIER_NAMES, TIER_OF_KIND, NodeKind
@@ -217,11 +220,18 @@ def _supply_lanes(sc: Any, ids: list[str], kind: np.ndarray, city: np.ndarray, l
     d = distance_matrix_km(lat, lon, lat, lon).astype(float) * sc.geography.circuity
     supplier = np.full(n, -1, dtype=np.int64)
     ndcs, fdcs = np.flatnonzero(kind == NDC), np.flatnonzero(kind == FDC)
+    own = None  # scope regional: the region's NDC of every city
+    if sc.nodes.ndcs.capacity.scope == "regional":
+        own = ndcs[city_regions(np.array([c.lat for c in sc.geography.cities]),
+                                np.array([c.lon for c in sc.geography.cities]), lat[ndcs], lon[ndcs])]
     for i in range(n):
         if kind[i] == FDC:
-            supplier[i] = int(ndcs[d[i, ndcs].argmin()])
+            supplier[i] = int(ndcs[d[i, ndcs].argmin()]) if own is None else int(own[city[i]])
         elif kind[i] == STORE:
             local = fdcs[city[fdcs] == city[i]]
+            if len(local) == 0 and own is not None:
+                supplier[i] = int(own[city[i]])
+                continue
             pool = local if len(local) else ndcs
             supplier[i] = int(pool[d[i, pool].argmin()])
     idx = {nid: i for i, nid in enumerate(ids)}

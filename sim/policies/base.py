@@ -80,6 +80,7 @@ class PolicyContext:
     # forecast_ahead(d) for d >= day: (N, S) forecast of day d as known at this review (forecast_ahead(day) == forecast)
     forecast_cv: float | None = None  # coefficient of variation of the forecast error on the rate (negbin dispersion)
     costs: PolicyCosts | None = None  # money figures for cost_optimal (None: parameters.md defaults)
+    cover_window: bool = False  # cover means from the daily forecasts over the window (inventory.cover_window)
 
     @property
     def lead_s(self) -> np.ndarray:
@@ -134,7 +135,7 @@ class PolicyParameterError(ScenarioError, ValueError):
 
 def make_policy(spec: Spec) -> Policy:
     """Instantiate a policy from its SPEC; bad parameters raise PolicyParameterError naming policy and parameter."""
-    cls = POLICIES.get(spec.name)
+    cls: Callable[..., Policy] = POLICIES.get(spec.name)
     known = [p for p in inspect.signature(cls).parameters if p != "self"]
     unknown = [k for k in spec.params if k not in known]
     if unknown:

@@ -73,11 +73,27 @@ def levels_for(model: DemandModel, service: float, measure: str, mu_l: np.ndarra
 
 
 def cover_means(ctx: PolicyContext) -> tuple[np.ndarray, np.ndarray]:
-    """(mu_L, mu_R+L) per node x SKU for the forecast rate held over the cover period."""
+    """(mu_L, mu_R+L) per node x SKU: demand expected over [d, d + L) and [d, d + R + L).
+
+    With ``ctx.cover_window`` (``inventory.cover_window``) and a forecast that looks ahead, the daily
+    forecasts of the days the window spans are summed (fractional days by overlap), so a known
+    promotion inside the window raises the target before it; otherwise today's rate is held over the
+    window (the engine before issue #14's peak work, and every moving-average forecast)."""
     lead_days = ctx.lead_s / DAY
     cover_days = np.asarray(ctx.cover_s, float) / DAY
     f = np.maximum(np.asarray(ctx.forecast, float), 0.0)
-    return f * lead_days[:, None], f * cover_days[:, None]
+    if not ctx.cover_window or ctx.forecast_ahead is None:
+        return f * lead_days[:, None], f * cover_days[:, None]
+    mu_l, mu_rl = np.zeros_like(f), np.zeros_like(f)
+    for j in range(int(np.ceil(float(np.max(cover_days, initial=0.0)))) + 1):
+        w_l = np.clip(lead_days - j, 0.0, 1.0)  # overlap of [0, L) with day j
+        w_rl = np.clip(cover_days - j, 0.0, 1.0)
+        if not w_rl.any():
+            break
+        day = f if j == 0 else np.maximum(np.asarray(ctx.forecast_ahead(ctx.day + j), float), 0.0)
+        mu_l += day * w_l[:, None]
+        mu_rl += day * w_rl[:, None]
+    return mu_l, mu_rl
 
 
 @register_policy("base_stock")

@@ -60,7 +60,7 @@ candidate, ~10-100 trims the slow movers, ~1e3+ holds only the fastest.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -131,7 +131,7 @@ def item_values(model: DemandModel, costs: PolicyCosts, n: int, f: np.ndarray, s
         spoiled[per] = (k[per] - model.sales(k[per], f[per] * t)) * np.minimum(review_days / t, 1.0)
     transfer = costs.transfer_unit_cny[n] + costs.transfer_litre_cny[n] * volume_l[skus]
     delta = (unit_saving(costs, n, value_cny) if saving is None else saving)[skus]
-    return delta * sold - holding_weight * hold - v * spoiled - transfer * (sold + spoiled)
+    return cast(np.ndarray, delta * sold - holding_weight * hold - v * spoiled - transfer * (sold + spoiled))
 
 
 @register_policy("cost_optimal")

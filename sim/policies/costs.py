@@ -26,7 +26,7 @@ mean realised transport per order of each node, which includes rider batching an
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -38,11 +38,16 @@ from sim.policies.base import PolicyCosts
 from sim.units import HOUR
 from sim.vocab import NodeKind, Tier
 
+if TYPE_CHECKING:
+    from sim.catalog_model import Catalog
+    from sim.io.scenario.models import Scenario
+    from sim.network.build import Network
+
 NDC, FDC, STORE = NodeKind.NDC, NodeKind.FDC, NodeKind.STORE
 MID, FAR = Tier.MID, Tier.FAR
 
 
-def _mean_km(net: Any, kind: int) -> np.ndarray:
+def _mean_km(net: Network, kind: int) -> np.ndarray:
     """(N,) demand-weighted mean road km from each node of `kind` to the zones of its catchment."""
     c = catchment(net, kind)
     m = c >= 0
@@ -56,7 +61,7 @@ def _mean_km(net: Any, kind: int) -> np.ndarray:
     return out
 
 
-def _far_cost(sc: Any, net: Any) -> np.ndarray:
+def _far_cost(sc: Scenario, net: Network) -> np.ndarray:
     """(C,) cheapest far cost per order into each city (NDC handling + parcel)."""
     ndcs = np.flatnonzero(net.node_kind == NDC)
     parcel = np.full((max(ndcs.size, 1), len(net.city_names)), sc.costs.parcel.per_order_cny)
@@ -64,10 +69,10 @@ def _far_cost(sc: Any, net: Any) -> np.ndarray:
         if lane.ndc in net.node_ids and lane.city in net.city_names:
             row = int(np.flatnonzero(ndcs == net.node_ids.index(lane.ndc))[0])
             parcel[row, net.city_names.index(lane.city)] = lane.per_order_cny
-    return sc.costs.ndc_handling_per_order_cny + parcel.min(axis=0)
+    return cast(np.ndarray, sc.costs.ndc_handling_per_order_cny + parcel.min(axis=0))
 
 
-def policy_costs(sc: Any, net: Any, cat: Any, *, transport_cny: np.ndarray | None = None,
+def policy_costs(sc: Scenario, net: Network, cat: Catalog, *, transport_cny: np.ndarray | None = None,
                  rider_batch: float = 1.0, van_orders_per_tour: float = VAN_ORDERS_PER_TOUR) -> PolicyCosts:
     """PolicyCosts of a scenario (see the module docstring for every formula)."""
     if rider_batch < 1 or van_orders_per_tour < 1:

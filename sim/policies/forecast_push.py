@@ -35,6 +35,8 @@ to need, and raised targets are a larger need.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from sim.inventory.replenishment import ration
@@ -54,7 +56,7 @@ from sim.vocab import NodeKind
 
 def overlap(a: np.ndarray, b: np.ndarray, day: int) -> np.ndarray:
     """Length in days of [a, b) within [day, day + 1) (elementwise)."""
-    return np.maximum(np.minimum(b, day + 1.0) - np.maximum(a, float(day)), 0.0)
+    return cast(np.ndarray, np.maximum(np.minimum(b, day + 1.0) - np.maximum(a, float(day)), 0.0))
 
 
 @register_policy("forecast_push")
@@ -117,7 +119,7 @@ class ForecastPush:
             start = np.full_like(L, float(k))
             w = np.array([overlap(start, k + length, j) for j in range(n_days)])  # (days, F)
             if not cells:
-                return (w * tot).sum(axis=0)
+                return cast(np.ndarray, (w * tot).sum(axis=0))
             return sum((w[j][:, None] * days[j] for j in range(n_days) if w[j].any()), np.zeros(days[0].shape))
 
         mu_l, mu_rl = window(0, L, True), window(0, R + L, True)

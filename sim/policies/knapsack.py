@@ -22,6 +22,7 @@ slot weight and at most `volume_l` litres, maximising the total value. Solved by
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -111,7 +112,7 @@ def greedy(items: Items, slots: float, volume_l: float, start: np.ndarray | None
 
 
 def _starts(items: Items) -> np.ndarray:
-    return np.r_[0, np.flatnonzero(np.diff(items.group)) + 1]
+    return cast(np.ndarray, np.r_[0, np.flatnonzero(np.diff(items.group)) + 1])
 
 
 def _pick(items: Items, starts: np.ndarray, gi: np.ndarray, ls: float, lv: float) -> tuple[np.ndarray, np.ndarray, float]:

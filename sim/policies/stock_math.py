@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy import special
@@ -106,7 +107,7 @@ class DemandModel:
     def loss(self, k: np.ndarray, mu: np.ndarray) -> np.ndarray:
         """E[(D - k)^+] for integer k (the first-order loss function)."""
         k, mu, small, big = self._split(k, mu)
-        out = np.maximum(mu - k, 0.0)  # exact for mu <= 0 and for k <= 0
+        out: np.ndarray = np.maximum(mu - k, 0.0)  # exact for mu <= 0 and for k <= 0
         small &= k > 0
         if small.any():
             ks, ms = k[small], mu[small]
@@ -120,7 +121,7 @@ class DemandModel:
 
     def sales(self, k: np.ndarray, mu: np.ndarray) -> np.ndarray:
         """E[min(D, k)]: expected units a stock of k serves from a demand of mean mu."""
-        return np.maximum(np.asarray(mu, float) - self.loss(k, mu), 0.0)
+        return cast(np.ndarray, np.maximum(np.asarray(mu, float) - self.loss(k, mu), 0.0))
 
 
 def cycle_level(model: DemandModel, service: float, mu_rl: np.ndarray) -> np.ndarray:
@@ -131,7 +132,7 @@ def cycle_level(model: DemandModel, service: float, mu_rl: np.ndarray) -> np.nda
 def shortage_per_cycle(model: DemandModel, s: np.ndarray, mu_l: np.ndarray, mu_rl: np.ndarray) -> np.ndarray:
     """Expected units short per review cycle of an order-up-to S (backorders, exact for any demand
     with independent increments): E[(D_{R+L} - S)^+] - E[(D_L - S)^+]."""
-    return np.maximum(model.loss(s, mu_rl) - model.loss(s, mu_l), 0.0)
+    return cast(np.ndarray, np.maximum(model.loss(s, mu_rl) - model.loss(s, mu_l), 0.0))
 
 
 def fill_rate(model: DemandModel, s: np.ndarray, mu_l: np.ndarray, mu_rl: np.ndarray) -> np.ndarray:

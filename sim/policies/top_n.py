@@ -2,7 +2,8 @@
 
 Every forward node stocks the catalog's n most popular SKUs (the same list everywhere), each at the
 same cover: `cover` times the node's forecast demand for that SKU over its review period plus inbound
-lead time, at least one unit. FDCs add what the stores they supply will ask for (echelon stock).
+lead time, at least one unit (with ``inventory.cover_window`` the daily forecasts of those days summed, so
+a known promotion in the window raises it; otherwise today's rate held over them). FDCs add what the stores they supply will ask for (echelon stock).
 Simple, and what many operators do: it ignores which SKUs sell where and how uncertain demand is.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.policies.base import PolicyContext, check_params, fit_capacity, register_policy, with_downstream
+from sim.policies.base_stock import cover_means
 from sim.units import DAY
 
 
@@ -24,7 +26,10 @@ class TopN:
 
     def targets(self, ctx: PolicyContext) -> np.ndarray:
         top = np.argsort(-ctx.popularity, kind="stable")[: self.n]
-        days = ctx.cover_s / DAY
         out = np.zeros_like(ctx.on_hand)
-        out[:, top] = np.maximum(np.ceil(self.cover * ctx.forecast[:, top] * days[:, None]), 1)
+        if ctx.cover_window:  # the forecast over the window the target must last (base_stock.cover_means)
+            out[:, top] = np.maximum(np.ceil(self.cover * cover_means(ctx)[1][:, top]), 1)
+        else:
+            days = ctx.cover_s / DAY
+            out[:, top] = np.maximum(np.ceil(self.cover * ctx.forecast[:, top] * days[:, None]), 1)
         return with_downstream(fit_capacity(out, ctx), ctx)

@@ -132,30 +132,100 @@ def staff_report(root: Path, plots_dir: Path | None = None) -> str:
     levels = pd.read_parquet(root / "levels.parquet")
     by_hour = pd.read_parquet(root / "by_hour.parquet")
     pick = info.get("chosen")
+    profile = pd.DataFrame()
     if pick:
-        verdict = (f"<p><b>{pick['riders']} riders and {pick['pickers']} pickers</b> over all stores (level "
-                   f"{pick['alpha']:g} x the queueing start) meet {esc(info['target'])} on {esc(info['day'])}: verified "
+        verdict = (f"<p><b>{pick.get('rider_hours', '?')} rider-hours (peak {pick['riders']} riders) and "
+                   f"{pick['pickers']} pickers</b> over all stores (pickers x{pick.get('alpha_pickers', pick['alpha']):g}"
+                   f", riders x{pick.get('alpha_riders', pick['alpha']):g} the hourly queueing start) meet "
+                   f"{esc(info['target'])} on {esc(info['day'])}: verified "
                    f"mean {pick['verified_mean']:.3f}, one-sided 95% lower bound {pick['verified_lower_95']:.3f} on "
                    f"fresh replications ({'met' if pick['verified'] else 'NOT met'}); staff cost "
-                   f"{pick['cost_cny_per_day']:,.0f} CNY per day at the hourly rates.</p>")
+                   f"{pick['cost_cny_per_day']:,.0f} CNY per day at the hourly rates. The per-store, per-hour riders "
+                   "are <code>staffing_profile.csv</code>, read back by <code>staffed.yaml</code>.</p>")
         staffing = pd.read_parquet(root / "staffing.parquet")
+        if (root / "staffing_profile.parquet").is_file():
+            profile = pd.read_parquet(root / "staffing_profile.parquet")
     else:
         verdict = "<p><b>No level on the grid met the target</b>; the largest is in the table below.</p>"
         staffing = pd.DataFrame()
-    fig = Figure(figsize=(7.0, 0.25 * max(4, by_hour["store"].nunique()) + 1.2))
+    heat = profile if len(profile) else by_hour
+    column, label = ("riders", "riders on shift (chosen)") if len(profile) else ("orders_per_hour",
+                                                                                  "near orders per hour (expected)")
+    fig = Figure(figsize=(7.0, 0.25 * max(4, heat["store"].nunique()) + 1.2))
     ax = fig.subplots()
-    grid = by_hour.pivot(index="store", columns="hour", values="orders_per_hour")
+    grid = heat.pivot(index="store", columns="hour", values=column)
     im = ax.imshow(grid.to_numpy(), aspect="auto", cmap="viridis")
     ax.set_yticks(range(len(grid.index)), list(grid.index), fontsize=7)
     ax.set_xlabel("hour of day")
-    fig.colorbar(im, ax=ax, label="near orders per hour (expected)")
+    fig.colorbar(im, ax=ax, label=label)
     fig.tight_layout()
     sections = [
         section("answer", "Answer", verdict + df_table(staffing)),
-        section("levels", "Levels simulated", df_table(levels)),
-        section("hours", "Demand by store and hour", figure_html("staff_demand", "Near orders per store-hour", fig,
-                                                                 "The queueing start's arrival rates.", plots_dir)),
+        section("levels", "Designs simulated", '<p class="muted">Stage uniform: every store-hour scaled together; '
+                "then fewer riders at the chosen pickers, then fewer pickers at the chosen riders; each judged by "
+                "its one-sided 95% lower bound.</p>" + df_table(levels)),
+        section("hours", "Staff by store and hour", figure_html("staff_heat", "Riders per store-hour", fig,
+                                                                "The chosen profile (or the queueing start's "
+                                                                "arrival rates when nothing met the target).",
+                                                                plots_dir)),
         section("method", "Options", kv_table([(k, json.dumps(v)) for k, v in info.items()])),
     ]
-    nav = [("answer", "answer"), ("levels", "levels"), ("hours", "demand"), ("method", "options")]
+    nav = [("answer", "answer"), ("levels", "designs"), ("hours", "by hour"), ("method", "options")]
     return page(f"staff {info.get('scenario', '')}: {info.get('target', '')}", sections, nav)
+
+
+def promise_figure(table: pd.DataFrame, won: pd.DataFrame) -> Figure:
+    """Orders won per day, cost per order and perfect-order rate against the near promise, a line per mid
+    promise; mean and 95% CI over common replications."""
+    fig = Figure(figsize=(10.5, 3.6))
+    axes = fig.subplots(1, 3)
+    colours = ["#4878a8", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
+    for i, h in enumerate(sorted(won["mid_h"].unique())):
+        c = colours[i % len(colours)]
+        w = won[won["mid_h"] == h].sort_values("near_min")
+        axes[0].errorbar(w["near_min"], w["orders_won_per_day"],
+                         yerr=[w["orders_won_per_day"] - w["orders_won_per_day_ci_low"],
+                               w["orders_won_per_day_ci_high"] - w["orders_won_per_day"]],
+                         color=c, marker="o", capsize=3, label=f"mid {h:g} h")
+        for ax, kpi, scale in ((axes[1], "cost_per_order_cny", 1.0), (axes[2], "perfect_order_rate", 100.0)):
+            t = table[(table["kpi"] == kpi) & (table["mid_h"] == h)].sort_values("near_min")
+            ax.errorbar(t["near_min"], t["mean"] * scale, yerr=t["half_width"].fillna(0) * scale, color=c,
+                        marker="o", capsize=3)
+    for ax, label in zip(axes, ("orders won per day (delivered)", "cost per order (CNY)", "perfect-order rate (%)"),
+                         strict=True):
+        ax.set_xlabel("near promise (min)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def promise_report(root: Path, plots_dir: Path | None = None) -> str:
+    info = json.loads((root / "experiment.json").read_text(encoding="utf-8"))
+    table = pd.read_parquet(root / "promise.parquet")
+    won = pd.read_parquet(root / "won.parquet")
+    if len(won) and np.isfinite(won["orders_won_per_day"]).any():
+        best = won.iloc[int(np.nanargmax(won["orders_won_per_day"].to_numpy()))]
+        cost = table[(table["kpi"] == "cost_per_order_cny") & (table["design"] == best["design"])].iloc[0]
+        verdict = (f"<p><b>Most orders won: {esc(best['design'])}</b> — {best['orders_won_per_day']:,.0f} delivered "
+                   f"per day (95% CI {best['orders_won_per_day_ci_low']:,.0f} to "
+                   f"{best['orders_won_per_day_ci_high']:,.0f}) at {cost['mean']:,.2f} ± {cost['half_width']:,.2f} CNY "
+                   f"per order, over {int(best['n'])} common replications. Shoppers order less at a longer promise "
+                   "(demand.conversion); each near promise brings the rider radius it allows.</p>")
+    else:
+        verdict = "<p><b>No design ran successfully</b>; see experiment.json for the errors.</p>"
+    wide = table.pivot_table(index=["design", "near_min", "rider_radius_km", "mid_h"], columns="kpi",
+                             values="mean").reset_index()
+    wide = wide.merge(won[["design", "orders_placed_per_day", "orders_won_per_day"]], on="design")
+    sections = [
+        section("answer", "Answer", verdict + figure_html("promise_grid", "Promise what-ifs",
+                                                          promise_figure(table, won),
+                                                          "Mean and 95% CI per design (common random numbers).",
+                                                          plots_dir) + df_table(wide)),
+        section("won", "Orders placed and won", df_table(won)),
+        section("table", "Statistics", df_table(table)),
+        section("method", "Options", kv_table([(k, json.dumps(v)) for k, v in info.items()])),
+    ]
+    nav = [("answer", "answer"), ("won", "orders"), ("table", "statistics"), ("method", "options")]
+    return page(f"promise {info.get('scenario', '')}: what a promise wins and costs", sections, nav)

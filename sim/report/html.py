@@ -57,6 +57,10 @@ def write_report(path: str | Path, baseline: str | None = None) -> Path:
         from sim.report.decide_report import staff_report
 
         text = staff_report(root, root / PLOTS_DIR)
+    elif (root / "promise.parquet").is_file() and (root / "experiment.json").is_file():
+        from sim.report.decide_report import promise_report
+
+        text = promise_report(root, root / PLOTS_DIR)
     elif (root / "sites.parquet").is_file() and (root / "experiment.json").is_file():
         from sim.report.decide_report import sites_report
 

@@ -1,8 +1,11 @@
 """report.html for a sweep folder (``shangou sweep``): a verdict sentence, the points as a table
 with one column per grid parameter (mean ± 95% CI half-width per headline KPI, the paired
 difference to the first point with * when its CI excludes 0), one interactive chart per headline
-KPI (a line for a 1-D grid, a heat map for a 2-D one) and sweep.parquet. The per-run reports stay
-in the run directories. Labels, units and directions from the KPI registry."""
+KPI (a line for a 1-D grid, a heat map for a 2-D one), cost per order against perfect-order rate for
+every point with the points no other beats on both joined (a router's frontier over
+``router.imperfect_order_cny``, beside the rules' points when the grid also varies ``router.name``)
+and sweep.parquet. The per-run reports stay in the run directories. Labels, units and directions
+from the KPI registry."""
 
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ import pandas as pd
 
 from sim.metrics import registry as reg
 from sim.report import charts, vega
-from sim.report.markup import df_table, esc, kv_table, page, section
+from sim.report import comparison as cmp
+from sim.report.markup import df_table, esc, figure_html, kv_table, page, section
 
 KEYS = ("cost_per_order_cny", "perfect_order_rate", "on_time_requested_rate", "lost_sales_rate", "delivery_p90_min")
 
@@ -66,6 +70,30 @@ def verdict(table: pd.DataFrame, axes: list[str]) -> str:
             f"{k.fmt(worst['mean'] - best['mean'])} more per order ({len(cost)} points, means over replications).")
 
 
+def _label(row: pd.Series, axes: list[str]) -> str:
+    return ", ".join(f"{a.rsplit('.', 1)[-1]}={row[a]}" for a in axes) if axes else str(row["point"])
+
+
+def frontier_figure(table: pd.DataFrame, axes: list[str], plots_dir: Path | None) -> str:
+    """Cost per order against perfect-order rate per point (95% CI whiskers), the Pareto front joined."""
+    from sim.report.compare_plots import pareto_plot
+
+    x, y = "cost_per_order_cny", "perfect_order_rate"
+    sub = table[table["kpi"].isin([x, y])].copy()
+    if sub.empty or not (sub["kpi"] == x).any() or not (sub["kpi"] == y).any():
+        return ""
+    sub["label"] = [_label(r, axes) for _, r in sub.iterrows()]
+    cost, perfect = (sub[sub["kpi"] == k].set_index("label")["mean"] for k in (x, y))
+    labels = [lab for lab in cost.index if lab in perfect.index]
+    front = cmp.pareto_front(cost.loc[labels].to_numpy(), perfect.loc[labels].to_numpy(), ("min", "max"))
+    fig = pareto_plot(sub, x, y, key="label", front=list(front), xlabel=reg.get(x).label_unit,
+                      ylabel=reg.get(y).label_unit, title="Cost per order against perfect-order rate")
+    return figure_html("sweep_frontier", "Cost against perfect orders", fig,
+                       "Mean per point with 95% CI whiskers; the dashed line joins the points no other beats on "
+                       "both (with router.imperfect_order_cny on the grid: the router's cost-vs-perfect frontier).",
+                       plots_dir)
+
+
 def sweep_report(root: Path, plots_dir: Path | None = None) -> str:
     """The HTML of a sweep folder (sweep.parquet and experiment.json written by ``shangou sweep``)."""
     table = pd.read_parquet(root / "sweep.parquet")
@@ -81,6 +109,7 @@ def sweep_report(root: Path, plots_dir: Path | None = None) -> str:
     figs = [vega.chart_html(f"sweep-{key}", reg.get(key).label_unit, charts.sweep_chart(table, key, axes),
                             "Mean over replications with 95% CIs (hover for the values).")
             for key in keys[:4] if axes]
+    figs.append(frontier_figure(table, axes, plots_dir))
     body = [section("verdict", "Verdict", f'<p class="verdict">{esc(verdict(table, axes))}</p>'),
             section("points", "Points (mean ± 95% CI half-width; Δ to the first point)",
                     df_table(points_table(table, axes, keys))),

@@ -10,6 +10,7 @@ order to the next epoch or treats it as unservable).
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -59,7 +60,7 @@ class Capabilities:
 
     max_shipments: int = 1  # > 1: ``route_lines`` may split an order over up to this many nodes (RoutesLines)
     counts_fallbacks: bool = False  # a ``fallbacks`` counter of epochs answered by another model (CountsFallbacks)
-    decision_cost: bool = False  # ``decision_cost(batch)``: what it minimises per option (shown by --explain)
+    decision_cost: bool = False  # ``decision_cost(batch)``: what it minimises per option (ShowsDecisionCost)
 
 
 NO_CAPABILITIES = Capabilities()
@@ -100,13 +101,22 @@ class CountsFallbacks(Protocol):
     fallbacks: int
 
 
+@runtime_checkable
+class ShowsDecisionCost(Protocol):
+    """A router whose per-option objective differs from ``Batch.opt_cost`` (e.g. plus look-ahead
+    reservations): ``decision_cost(batch)`` is what it minimises per option row (shown by --explain)."""
+
+    def decision_cost(self, batch: Batch) -> np.ndarray:
+        ...
+
+
 register_router = ROUTERS.register
 
 
 def make_router(name: str, **params: object) -> Router:
     """The registered router `name`, given those of `params` its constructor declares (so the engine can
     offer every scenario router setting, e.g. ``max_deterministic_time``, to any router)."""
-    cls = ROUTERS.get(name)
+    cls: Callable[..., Router] = ROUTERS.get(name)
     sig = inspect.signature(cls)
     if not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
         params = {k: v for k, v in params.items() if k in sig.parameters}

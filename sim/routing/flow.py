@@ -61,6 +61,8 @@ reaches from that order.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
@@ -240,7 +242,7 @@ class Flow:
     def decision_cost(self, batch: Batch) -> np.ndarray:
         """Per option: money cost plus, when looking ahead, the reservation price (a signal, not a cost)."""
         if self.lookahead and batch.opt_reservation is not None:
-            return batch.opt_cost + batch.opt_reservation
+            return cast(np.ndarray, batch.opt_cost + batch.opt_reservation)
         return batch.opt_cost
 
     def route(self, batch: Batch) -> np.ndarray:

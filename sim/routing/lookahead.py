@@ -29,6 +29,23 @@ N ≥ slots: r_cap[n] = Δ_order · P(N ≥ slots), Δ_order the shortfall value
 stores fills the evening peak's riders and loses near orders (measured on Shanghai–Hangzhou: rider
 utilisation 0.22 -> 0.49, near on-time 99.6% -> 94.3%, 16,500 more lost orders for 80,000 upgrades).
 
+**Which demand a node's units serve** (``router.lookahead_demand``). ``own`` protects only the
+catchment's own-tier forecast. ``served`` adds every other time-critical stream the node's units and
+places serve: near orders from other catchments (their own store lacks the SKU: on the toy 86% of the
+lost near orders had a line their own store never stocked that day, so neighbours' stores serve them) and
+mid orders that stores serve. The engine counts them as they are served (``count_served``: orders requested
+near or mid, served at their tier or faster, by a node that is not their own catchment's node of that
+tier) and each review adds the mean day so far to the forecast rate and orders: N = N_own + N_other,
+both Poisson with the intraday profile, r = Δ · P(N ≥ a). Each of those customers loses Δ when the unit
+is gone (a conservative value for a mid customer, who may still find the FDC). Far orders are not
+counted: they are what the price keeps away from forward stock.
+
+**The planner's service price** (``router.imperfect_order_cny``, I). Every own-tier customer who finds no
+unit or no place ends imperfect (downgraded or lost), so Δ += I for stock and capacity alike; the engine
+also adds I to every downgrade offer, to the lost-sale cost of an offer-only order and to each extra
+shipment of a split. I = 0 is the router before; raising I trades money for perfect orders, and
+``shangou sweep --grid router.imperfect_order_cny=...`` traces that frontier.
+
 Within one epoch each option is priced at the stock available at routing time; several upgrades
 competing for the same node x SKU in one batch each see the first unit's price (the stock arc of
 the ``flow`` router still limits how many get it). Reservation prices are decision signals that the
@@ -36,6 +53,8 @@ the ``flow`` router still limits how many get it). Reservation prices are decisi
 """
 
 from __future__ import annotations
+
+from typing import cast
 
 import numpy as np
 from scipy.special import pdtrc
@@ -63,7 +82,7 @@ def reservation_price(mean: np.ndarray | float, available: np.ndarray | float, v
     for j in range(int(q.max()) if q.size else 0):
         m = q > j
         total[m] += prob_at_least(mean_b[m], a[m] - j)
-    return np.maximum(delta, 0.0) * total
+    return cast(np.ndarray, np.maximum(delta, 0.0) * total)
 
 
 def option_reservation(line_option: np.ndarray, line_node: np.ndarray, line_sku: np.ndarray,
@@ -107,7 +126,7 @@ def day_share(hour_share: np.ndarray, t0: np.ndarray | float, t1: np.ndarray | f
         hour = np.minimum((tod // HOUR).astype(np.int64), 23)
         return np.asarray(day + cum[hour] + (cum[hour + 1] - cum[hour]) * (tod - hour * HOUR) / HOUR)
 
-    return np.maximum(F(t1) - F(t0), 0.0)
+    return cast(np.ndarray, np.maximum(F(t1) - F(t0), 0.0))
 
 
 def capacity_reservation(orders_per_day: np.ndarray, share: np.ndarray | float, slots: np.ndarray,
@@ -115,12 +134,15 @@ def capacity_reservation(orders_per_day: np.ndarray, share: np.ndarray | float, 
     """Δ · P(N ≥ slots), N ~ Poisson(orders_per_day · share): expected cost to a node's own-tier
     customers of one of its `slots` places taken now by another (an upgraded) order."""
     mean = np.asarray(orders_per_day, float) * np.asarray(share, float)
-    return np.maximum(np.asarray(value, float), 0.0) * prob_at_least(mean, np.maximum(slots, 1))
+    return cast(np.ndarray, np.maximum(np.asarray(value, float), 0.0) * prob_at_least(mean, np.maximum(slots, 1)))
 
 
 def shortfall_value(lost_sale_cny: np.ndarray | float, acceptance: np.ndarray | float,
-                    extra_cost_cny: np.ndarray | float = 0.0) -> np.ndarray:
+                    extra_cost_cny: np.ndarray | float = 0.0, imperfect_cny: float = 0.0) -> np.ndarray:
     """Δ for a node's own-tier customer who finds no unit: offered the next slower tier, accepted with
-    probability p at `extra_cost_cny` more than serving here, else lost: Δ = p·extra + (1 − p)·lost."""
+    probability p at `extra_cost_cny` more than serving here, else lost: Δ = p·extra + (1 − p)·lost, plus
+    the planner's price of an imperfect order (``router.imperfect_order_cny``), which that customer's order
+    is either way (downgraded or lost)."""
     p = np.clip(np.asarray(acceptance, float), 0.0, 1.0)
-    return np.maximum(p * np.asarray(extra_cost_cny, float) + (1.0 - p) * np.asarray(lost_sale_cny, float), 0.0)
+    return cast(np.ndarray, np.maximum(p * np.asarray(extra_cost_cny, float) + (1.0 - p) * np.asarray(lost_sale_cny, float)
+                                       + max(float(imperfect_cny), 0.0), 0.0))

@@ -46,6 +46,8 @@ extra shipment; the model and its bounds are in ``sim.routing.split``. Without `
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from ortools.sat.python import cp_model
 from scipy.sparse import coo_matrix
@@ -200,7 +202,7 @@ def _cp_sat(opts: np.ndarray, o_idx: np.ndarray, q: np.ndarray, q_un: np.ndarray
     if status != cp_model.OPTIMAL:
         return None
     val = np.array([solver.boolean_value(v) for v in x], bool)
-    return opts[val]
+    return cast(np.ndarray, opts[val])
 
 
 @register_router("mip")
@@ -223,7 +225,7 @@ class Mip:
     def decision_cost(self, batch: Batch) -> np.ndarray:
         """Per option: money cost plus, when looking ahead, the reservation price (as ``Flow``)."""
         if self.lookahead and batch.opt_reservation is not None:
-            return batch.opt_cost + batch.opt_reservation
+            return cast(np.ndarray, batch.opt_cost + batch.opt_reservation)
         return batch.opt_cost
 
     def route(self, batch: Batch) -> np.ndarray:

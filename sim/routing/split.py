@@ -35,6 +35,7 @@ into models of at most ``PACK_ORDERS`` orders (a model of independent parts is s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -76,7 +77,7 @@ class LineChoice:
 
 
 def _int(c: np.ndarray) -> np.ndarray:
-    return np.rint(np.asarray(c, float) * 2 * COST_SCALE).astype(np.int64)
+    return cast(np.ndarray, np.rint(np.asarray(c, float) * 2 * COST_SCALE).astype(np.int64))
 
 
 def solve_split(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt_cost: np.ndarray,

@@ -20,11 +20,12 @@ TOY = SCENARIOS / "toy.yaml"
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("runs")
+    # report=False: the HTML report is tested in tests/test_results_report.py
     return {
-        "a": simulate(TOY, out=base / "a", days=1),
-        "a_again": simulate(TOY, out=base / "a_again", days=1),
-        "central": simulate(TOY, out=base / "central", days=1, policy="central_only"),
-        "rep1": simulate(TOY, out=base / "rep1", days=1, replication=1),
+        "a": simulate(TOY, out=base / "a", days=1, report=False),
+        "a_again": simulate(TOY, out=base / "a_again", days=1, report=False),
+        "central": simulate(TOY, out=base / "central", days=1, policy="central_only", report=False),
+        "rep1": simulate(TOY, out=base / "rep1", days=1, replication=1, report=False),
     }
 
 

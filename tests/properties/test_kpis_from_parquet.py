@@ -67,7 +67,7 @@ def rate(num, den):
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("kpis") / "toy"
     # the toy (3 warm-up + 2 measured days), pinned to what the rebuilt network-level costs assume
-    simulate(SCENARIOS / "toy.yaml", out=out, router="nearest",
+    simulate(SCENARIOS / "toy.yaml", out=out, router="nearest", report=False,
              overrides=["inventory.ndc_supply.mode=unlimited", "inventory.review_period_days=1"])
     kpis = json.loads((out / "kpis.json").read_text())
     t = {name: pd.read_parquet(out / f"{name}.parquet") for name in ("orders", "lines", "inventory", "nodes")}
@@ -93,7 +93,11 @@ def frame(run):
     m["complete"] = n_delivered_lines == m["n_lines"].to_numpy()
     assert (n_lines_seen == m["n_lines"].to_numpy()).all()
     m["at_tier"] = m["delivered"] & (m["served_tier"].map(RANK) <= m["requested_tier"].map(RANK))
-    m["perfect_c"] = m["on_time_c"] & (m["n_shipments"] == 1) & m["complete"] & m["at_tier"]
+    # tiers.substitution (on in the toy): an order with a line shipped as a substitute is not perfect
+    n_subst = (lines[lines["substitute_sku"].notna()].groupby("order_id").size()
+               .reindex(m["order_id"], fill_value=0).to_numpy())
+    m["substituted"] = n_subst > 0
+    m["perfect_c"] = m["on_time_c"] & (m["n_shipments"] == 1) & m["complete"] & m["at_tier"] & ~m["substituted"]
     m["split"] = m["delivered"] & (m["n_shipments"] > 1)
     m["city"] = [net.city_names[c] for c in net.zone_city[m["zone_id"].to_numpy()]]  # not in any Parquet
     node_city = dict(zip(nodes["id"], nodes["city"], strict=True))
@@ -231,6 +235,10 @@ def test_counts_and_rates(run, frame):
     close(k["local_fulfilment_rate"], m["local"].mean())
     lines = run["lines"][run["lines"]["order_id"].isin(m["order_id"])]
     close(k["line_fill_rate"], (lines["status"] == "delivered").mean())
+    close(k["substitution_rate"], lines["substitute_sku"].notna().mean())
+    assert k["substitution_rate"] > 0 and m["substituted"].any()  # the toy substitutes some short lines
+    sub = lines[lines["substitute_sku"].notna()]
+    assert (sub["status"] != "lost").all() and (sub["substitute_sku"] != sub["sku"]).all()
     # the toy is informative: some orders are lost, some downgraded, every tier serves
     assert 0 < k["lost"] < k["orders"] and k["downgrade_rate"] > 0
 
@@ -329,8 +337,16 @@ def test_inventory(run):
         units = s["end"].sum() / n
         close(k["avg_units"][kind], units, rel=1e-12)
         close(k["avg_value_cny"][kind], s["value"].sum() / n, rel=1e-9)
-        out = (s["shipped"].sum() + s["transferred_out"].sum()) / n
+        # a shop's stock also turns over its counter (nodes.stores.offline, on in the toy)
+        out = (s["shipped"].sum() + s["transferred_out"].sum() + s["sold_offline"].sum()) / n
         close(k["days_of_supply"][kind], rate(units, out), rel=1e-12)
+    # the counter: units sold offline / all units the stores sold; orders sent back by a short shelf
+    st = inv[inv["kind"] == "store"]
+    off = st["sold_offline"].sum()
+    close(run["k"]["offline"]["store_unit_share"], rate(off, off + st["shipped"].sum()), rel=1e-12)
+    assert 0.2 < run["k"]["offline"]["store_unit_share"] < 0.45  # the toy's stores are shops (0.4 of units)
+    o = run["orders"]
+    close(run["k"]["offline"]["oversell_rate"], o.loc[~o["warmup"], "oversold"].mean())
 
 
 def test_by_day(run, frame):

@@ -66,7 +66,7 @@ MEASURED = [("toy", [], 0.31), ("toy", ["demand.orders_per_day=100000", "nodes.s
                                         "nodes.stores.capacity.pickers=100"], 0.53),
             ("toy", ["catalog.n_skus=200000", "policy=central_only"], 1.14),
             ("toy", ["catalog.n_skus=200000", "policy=top_n(n=20000)"], 1.14),
-            ("shanghai_hangzhou", [], 2.26), ("national", [], 16.3)]
+            ("shanghai_hangzhou", [], 2.26), ("national", ["nodes.ndcs.capacity.scope=national"], 16.3)]
 
 
 @pytest.mark.parametrize(("name", "sets", "peak_gib"), MEASURED)

@@ -22,6 +22,15 @@ FORBIDDEN = [
     ("sim.network", "sim.engine"), ("sim.records", "sim.engine"), ("sim.vocab", "sim"),
 ]
 
+#: solver and clock libraries and the only packages that may import them (DESIGN.md section 3, the
+#: developers' guide): SimPy drives the engine's clock; OR-Tools and PyVRP are the solvers of routing,
+#: the policies' stocking models and the decision layer's models (sim/decide/sites.py: CP-SAT site choice)
+ALLOWED_THIRD_PARTY = {
+    "simpy": ("sim.engine",),
+    "ortools": ("sim.routing", "sim.policies", "sim.decide"),
+    "pyvrp": ("sim.routing",),
+}
+
 
 def _modules() -> dict[str, Path]:
     mods = {}
@@ -77,3 +86,23 @@ def test_a_cycle_is_detected(tmp_path: Path) -> None:
     """The check can fail: two modules importing each other form a strongly connected component."""
     g = nx.DiGraph([("a", "b"), ("b", "a"), ("b", "c")])
     assert [sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1] == [["a", "b"]]
+
+
+def third_party_imports() -> dict[str, set[str]]:
+    """module -> the top-level packages it imports (module level, in functions and under TYPE_CHECKING)."""
+    out: dict[str, set[str]] = {}
+    for m, p in _modules().items():
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                out.setdefault(m, set()).update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                out.setdefault(m, set()).add(node.module.split(".")[0])
+    return out
+
+
+def test_solvers_and_simpy_only_where_allowed() -> None:
+    imports = third_party_imports()
+    assert "simpy" in imports["sim.engine.simulation"] and "ortools" in imports["sim.decide.sites"]  # it sees them
+    bad = [f"{m} imports {pkg}" for m, pkgs in imports.items() for pkg, allowed in ALLOWED_THIRD_PARTY.items()
+           if pkg in pkgs and not any(m == a or m.startswith(a + ".") for a in allowed)]
+    assert not bad, f"solver / clock imports outside their layers: {bad}"

@@ -77,9 +77,10 @@ def independent(path: Path) -> dict[str, float | None]:
         f[f"fresh_dos_{k}"] = s.end.sum() / out if out else None
     rank = {"near": 0, "mid": 1, "far": 2}
     j = li.merge(m[["order_id", "requested_tier"]], on="order_id")
+    subst = j.substitute_sku.notna()  # tiers.substitution (on by default): the line shipped a substitute
     so = j[j.preferred_node_id.notna() & ((j.status == "lost")
-                                          | (j.served_tier.map(rank) > j.requested_tier.map(rank)))]
-    f["stockout_substitution_rate"] = None
+                                          | (j.served_tier.map(rank) > j.requested_tier.map(rank)) | subst)]
+    f["stockout_substitution_rate"] = so.substitute_sku.notna().mean()
     f["stockout_lost_rate"] = (so.status == "lost").mean()
     hour = (m.created_s % DAY) / 3600
     night = (hour >= 21) | (hour < 6)

@@ -97,13 +97,15 @@ def vanished_row(r):
     i = _inv_row(r, lambda v: (v.day > v.day.min()) & (v.day < v.day.max()) & (v.start > 0) & (v.shipped == 0))
     keep = np.arange(len(v.day)) != i
     for name, col in vars(v).items():
-        setattr(v, name, col[keep])
+        if col is not None:  # optional columns (sold_offline) are None when their mechanism is off
+            setattr(v, name, col[keep])
 
 
 def duplicate_row(r):
     v = r.inventory
     for name, col in vars(v).items():
-        setattr(v, name, np.concatenate([col, col[:1]]))
+        if col is not None:
+            setattr(v, name, np.concatenate([col, col[:1]]))
 
 
 def lost_order_delivered_line(r):

@@ -216,7 +216,7 @@ def test_unlimited_stock_and_capacity_serve_every_order_at_its_tier_on_time(tmp_
     sc = load_scenario(path)
     net = build_network(sc)
     assert net.covers()[:, net.node_kind == 2].any(axis=1).all() and net.covers()[:, net.node_kind == 1].any(axis=1).all()
-    r = simulate(path, out=tmp_path / "run")
+    r = simulate(path, out=tmp_path / "run", report=False)
     o = r.orders[~r.orders.warmup].reset_index(drop=True)
     assert len(o) > 500 and set(o["requested_tier"]) == set(RANK)
     for tier in RANK:
@@ -288,7 +288,7 @@ def regenerate_uniforms(sc, n_days: int) -> pd.DataFrame:
 def test_stockout_downgrades_and_lost_sales_are_exactly_those_the_uniforms_imply(tmp_path, variant):
     path = write(tmp_path, stockout_data(variant))
     sc = load_scenario(path)
-    r = simulate(path, out=tmp_path / "run")
+    r = simulate(path, out=tmp_path / "run", report=False)
     u = regenerate_uniforms(sc, sc.horizon.warmup_days + sc.horizon.days)
     o = r.orders.merge(u, on="order_id", how="left", validate="one_to_one")
     assert o["u"].notna().all() and (o["created_s"] == o["created_g"]).all()
@@ -349,7 +349,7 @@ def test_orders_in_full_rider_batches_are_delivered(tmp_path):
         "policy": "top_n(n=5, cover=20)",
         "router": {"name": "nearest", "epoch_s": 300},
     }
-    r = simulate(write(tmp_path, data), out=tmp_path / "run")  # raises InvariantViolation while the bug lasts
+    r = simulate(write(tmp_path, data), out=tmp_path / "run", report=False)  # raises InvariantViolation while the bug lasts
     m = r.orders[~r.orders.warmup]
     assert (m["served_tier"] == "near").sum() > 50
     assert r.kpis["open"] == 0

@@ -92,6 +92,23 @@ def test_bound_is_below_every_router_on_a_toy_day(tiny_runs: list[Path]) -> None
     assert all(f == 0 for f in b.fallback_orders)
 
 
+def test_service_price_adds_to_every_imperfect_decision_and_keeps_the_bound(tiny_runs: list[Path]) -> None:
+    """With a service price I the problem's lost costs and slower-tier options each rise by exactly I,
+    a run pays I more per order it lost or offered a slower tier, and the bound stays below every run."""
+    price = 100.0
+    b0, b1 = build(tiny_runs), build(tiny_runs, imperfect_cny=price)
+    p0, p1 = b0.problem, b1.problem
+    np.testing.assert_allclose(p1.lost_cost - p0.lost_cost, price)
+    extra = p1.opt_cost - p0.opt_cost
+    assert np.all(np.isclose(extra, 0.0) | np.isclose(extra, price)) and np.isclose(extra, price).any()
+    lp = hindsight_lp(p1)
+    for paid0, paid1, c0, c1 in zip(b0.paid, b1.paid, b0.choices, b1.choices, strict=True):
+        np.testing.assert_array_equal(c0, c1)
+        imperfect = (c1 < 0) | np.isclose(extra[np.maximum(c1, 0)], price) & (c1 >= 0)
+        assert paid1 - paid0 == pytest.approx(price * imperfect.sum())
+        assert lp.value <= paid1 + 1e-6
+
+
 def test_bound_needs_explain(tmp_path: Path) -> None:
     simulate(SCENARIOS / "toy.yaml", days=1, overrides=["demand.orders_per_day=100", "horizon.warmup_days=2"],
              out=tmp_path / "r", report=False)

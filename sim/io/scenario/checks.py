@@ -70,9 +70,6 @@ def _check_nodes(sc: Scenario) -> list[str]:
             seen[nid] += 1
             if seen[nid] == 2:
                 out.append(f"{key}.count_per_city: generated id {nid!r} clashes with an explicit node id")
-    if sc.nodes.ndcs.capacity.scope != "national":
-        out.append(f"nodes.ndcs.capacity.scope: only 'national' is implemented (every NDC serves every city, "
-                   f"transit days by lanes.far), got {sc.nodes.ndcs.capacity.scope!r}")
     if not any(True for _ in sc.nodes.ndcs.all_ids("ndc")):
         out.append("nodes.ndcs: needs at least one NDC (the far tier and all replenishment start there)")
     return out
@@ -101,6 +98,9 @@ def _check_references(sc: Scenario) -> list[str]:
     for cat in sc.demand.tier_mix_by_category:
         if cat not in categories:
             out.append(f"demand.tier_mix_by_category.{cat}: no such catalog category{suggest(cat, categories)}")
+    for cat in sc.tiers.substitution.accept_by_category:
+        if cat not in categories:
+            out.append(f"tiers.substitution.accept_by_category.{cat}: no such catalog category{suggest(cat, categories)}")
     if sc.demand.source == "file" and sc.demand.file is not None and not Path(sc.demand.file).exists():
         out.append(f"demand.file: file not found ({sc.demand.file})")
     return out

@@ -55,7 +55,6 @@ DESCRIPTIONS: dict[str, str] = {
     "Site.city": "the city the node belongs to (one of geography.cities)",
     "Site.lat": "latitude; the city centre when omitted",
     "Site.lon": "longitude; the city centre when omitted",
-    "NdcCapacity.scope": "label only (national or regional DC); supply and transit follow distance, not this field",
     "FdcCapacity.pickers": "pickers on shift (c-server picking queue)",
     "FdcCapacity.pick_base_s": "seconds per order [params: Stores and forward warehouses, picking assumption]",
     "FdcCapacity.pick_per_line_s": "seconds per line [params: Stores and forward warehouses, picking assumption]",

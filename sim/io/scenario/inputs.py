@@ -32,6 +32,7 @@ def resolve_inputs(sc: Scenario, data: dict[str, Any], base: Path, problems: lis
     _absolute(data, ("catalog", "file"), sc.catalog.file, base)
     if sc.inventory.initial is not None:
         _absolute(data, ("inventory", "initial", "file"), sc.inventory.initial.file, base)
+    _absolute(data, ("nodes", "stores", "staffing", "profile"), sc.nodes.stores.staffing.profile, base)
     if sc.catalog.file is None:
         return
     from sim.io.products import read_products
@@ -51,6 +52,15 @@ def check_inputs(sc: Scenario) -> list[str]:
     if sc.catalog.file is not None and sc.demand.source == "file" and sc.demand.file is not None \
             and Path(sc.demand.file).exists():
         out += _history_skus(sc)
+    if sc.nodes.stores.staffing.profile is not None:
+        from sim.io.scenario.models import node_kinds
+        from sim.io.staffing_profile import read_profile
+
+        stores = [n for n, k in node_kinds(sc).items() if k == "store"]
+        try:
+            read_profile(Path(sc.nodes.stores.staffing.profile), stores)
+        except ScenarioError as exc:
+            out += list(exc.problems)
     if sc.inventory.initial is None:
         return out
     from sim.io.scenario.models import node_kinds

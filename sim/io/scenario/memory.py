@@ -5,13 +5,23 @@ large-SKU cases).
 The engine keeps per-order result columns for the whole run, builds one day's orders, lines and
 routing candidates at a time, holds node x SKU state arrays and one day's inventory rows, and
 distance/ETA matrices per zone x node. A refusal names the field behind the largest part.
+
+A ``scope: regional`` scenario runs region by region (``sim.shard``): each region's shard is estimated
+like a scenario of its own (its demand share of the orders, its nodes, every city's zones), and
+``shard_estimates`` lists them. ``estimate_memory_bytes`` is then the process that runs a shard and holds
+the merge: the largest shard, plus the whole run's order and line columns twice (the shards' records
+and the merged copy) -- the serial path and the parent of ``run --executor``; ``worker_memory_bytes``
+is one worker's (the largest shard plus its records once more, pickled back).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.io.scenario.models import Scenario
+from sim.units import haversine_km
 
 BASE_BYTES = 300 * 2**20  # interpreter, numpy, pandas, pyarrow, SimPy, OR-Tools loaded
 BYTES_PER_ORDER = 250  # the whole run's order + line result columns (~20 columns, ~1.6 lines per order)
@@ -49,9 +59,66 @@ def parts(sc: Scenario) -> list[Part]:
     ]
 
 
-def estimate_memory_bytes(sc: Scenario) -> int:
-    """Estimated peak resident memory of a run (bytes)."""
+def _single(sc: Scenario) -> int:
     return int(BASE_BYTES + sum(p.bytes for p in parts(sc)))
+
+
+def regions(sc: Scenario) -> list[tuple[str, list[str]]]:
+    """(NDC id, its cities) under scope: regional: each city to the NDC nearest its centre (ties: the first
+    listed; placed NDCs at their city centre here, as ``sim.network.regions`` does for the built network)."""
+    by_name = {c.name: c for c in sc.geography.cities}
+    ndcs = [(s.id, s.lat if s.lat is not None else by_name[s.city].lat,
+             s.lon if s.lon is not None else by_name[s.city].lon) for s in sc.nodes.ndcs.sites]
+    ndcs += [(nid, by_name[city].lat, by_name[city].lon) for nid, city in sc.nodes.ndcs.placed_ids("ndc")]
+    out: list[tuple[str, list[str]]] = [(nid, []) for nid, _, _ in ndcs]
+    if not ndcs:
+        return out
+    lat = np.array([float(x[1] or 0.0) for x in ndcs])
+    lon = np.array([float(x[2] or 0.0) for x in ndcs])
+    for c in sc.geography.cities:
+        d = haversine_km(float(c.lat or 0.0), float(c.lon or 0.0), lat, lon)
+        out[int(np.argmin(d))][1].append(c.name)
+    return out
+
+
+def shard_estimates(sc: Scenario) -> list[tuple[str, int, float]]:
+    """Per region of a regional scenario: (NDC id, estimated peak bytes of its shard, its demand share)."""
+    weights = {c.name: float(c.demand_weight or 0.0) for c in sc.geography.cities}
+    total = sum(weights.values()) or 1.0
+    zones = sum(c.zones or sc.geography.zones_per_city for c in sc.geography.cities)
+    days = sc.horizon.warmup_days + sc.horizon.days
+    peak = max([p.multiplier for p in sc.demand.promotions] + [1.0])
+    out = []
+    for ndc, cities in regions(sc):
+        share = sum(weights[c] for c in cities) / total
+        nodes = 1 + sum(1 for key, g in sc.nodes.groups() if key != "ndc" for _, c in g.all_ids(key) if c in cities)
+        orders = sc.demand.orders_per_day * share
+        b = (BASE_BYTES + orders * (days + peak - 1.0) * BYTES_PER_ORDER + orders * peak * BYTES_PER_DAY_ORDER
+             + nodes * sc.catalog.n_skus * BYTES_PER_CELL + zones * nodes * BYTES_PER_ZONE_NODE)
+        out.append((ndc, int(b), share))
+    return out
+
+
+def _records_bytes(sc: Scenario) -> float:
+    peak = max([p.multiplier for p in sc.demand.promotions] + [1.0])
+    return sc.demand.orders_per_day * (sc.horizon.warmup_days + sc.horizon.days + peak - 1.0) * BYTES_PER_ORDER
+
+
+def worker_memory_bytes(sc: Scenario) -> int:
+    """Peak bytes of one worker of ``run --executor`` (a regional scenario's largest shard); else the run's."""
+    if sc.nodes.ndcs.capacity.scope != "regional":
+        return _single(sc)
+    shards = shard_estimates(sc)
+    worst = max(shards, key=lambda x: x[1])
+    return int(worst[1] + _records_bytes(sc) * worst[2])
+
+
+def estimate_memory_bytes(sc: Scenario) -> int:
+    """Estimated peak resident memory of a run (bytes): the one process of a national run; for a regional
+    run the process that runs shards one after the other (or waits for workers) and merges them."""
+    if sc.nodes.ndcs.capacity.scope != "regional":
+        return _single(sc)
+    return int(max(b for _, b, _ in shard_estimates(sc)) + 2 * _records_bytes(sc))
 
 
 def human_bytes(n: float) -> str:

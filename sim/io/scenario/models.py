@@ -149,6 +149,10 @@ class StoreCapacity(Model):
     service_hours: tuple[Clock, Clock] | None = Field(
         None, description="this store's near service hours (a brand store e.g. 10:00-22:00, a flash warehouse "
         "00:00-24:00 [params: Stores, flash warehouses open around the clock]); None: tiers.near.service_hours")
+    offline_share: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.4, description="share of a shop's units sold over the counter from the same stock (issue #14, "
+        "nodes.stores.offline): 0.4 for a brand store [params: Stores, Hema's first store ~60% of orders online]; "
+        "0 for a store with no counter (a flash warehouse / dark store)")
 
     @model_validator(mode="after")
     def _check_hours(self) -> StoreCapacity:
@@ -175,8 +179,12 @@ class FdcCapacity(Model):
 class NdcCapacity(Model):
     outbound_per_day: PosInt = Field(2_000_000, description="orders shipped per day before the cut-off")
     scope: Literal["national", "regional"] = Field(
-        "national", description="national: every NDC serves every city (transit days by lanes.far); 'regional' "
-        "(an NDC serving only its region) is not implemented and refused by validation")
+        "national", description="national: every NDC serves every city (transit days by lanes.far) and an FDC is "
+        "replenished from its nearest NDC; regional: each city belongs to the NDC nearest its centre (ties: the first "
+        "listed), and an NDC serves the far tier and replenishes FDCs (and stores of cities without an FDC) only in its "
+        "region; the regions must not interact (no node covering another region's zones, no lane across regions) and "
+        "are simulated region by region (sim/shard.py; `run --executor` spreads them over workers) [params: "
+        "Sizes for the bundled scenarios, national: 7 regional DCs]")
 
 
 class Site(Model):
@@ -256,6 +264,11 @@ class RiderStaffing(Model):
         "retail surges 1.3-2x]")
     day_multiplier: dict[dt.date, PosFloat] = Field(
         default_factory=dict, description="riders x this on a given date (overrides promotion_multiplier)")
+    profile: Path | None = Field(
+        None, json_schema_extra=ADDITIVE,
+        description="a table (CSV or Parquet: store, hour, riders) of riders on shift per store and hour of day, "
+                    "e.g. `shangou staff`'s staffing_profile.csv (issue #18); a listed store's riders in hour h of day "
+                    "d are round(riders x day multiplier); stores it leaves out keep capacity.riders x by_hour")
     pool: Literal["store", "city"] = Field(
         "store", description="whose riders: store = each store's own capacity.riders (the engine before); city = "
         "one pool per city holding the sum of its stores' riders, on shift while any of its stores is open, any "
@@ -285,8 +298,33 @@ class StoreKind(Model):
         "first, in order, then the even kinds share the rest")
 
 
+class OfflineSales(Model):
+    """Over-the-counter sales at stores that are shops (issue #14, sim/engine/offline.py): each store with
+    ``capacity.offline_share`` s > 0 sells s / (1 - s) units offline per unit of its online catchment's demand,
+    within its service hours, from the shelf the online orders also draw on; the online view of the shelf learns
+    of them every ``sync_s`` seconds, so an online order can be routed to units just sold (an oversell)."""
+
+    enabled: bool = Field(True, description="offline sales and sync lag; false = the engine before")
+    sync_s: NonNegFloat = Field(
+        300.0, description="seconds between the store's till and its online stock view (0 = at once, never an "
+        "oversell); assumption: stores sync their POS stock to the platform every few minutes [params: the seed's "
+        "线下门店 ... 将库存商品同步至线上]")
+    by_hour: tuple[NonNegFloat, ...] | None = Field(
+        None, description="24 hourly shares of the counter's sales (own intraday profile); None: the online "
+        "intraday profile (demand.intraday) [assumption: no public split of counter sales by hour]")
+
+    @model_validator(mode="after")
+    def _check(self) -> OfflineSales:
+        if self.by_hour is not None and (len(self.by_hour) != 24 or sum(self.by_hour) <= 0):
+            raise ValueError(f"by_hour: needs 24 hourly shares with a positive sum, got {len(self.by_hour)}")
+        return self
+
+
 class StoreGroup(_Group):
     capacity: StoreCapacity = StoreCapacity()
+    offline: OfflineSales = Field(
+        OfflineSales(), description="counter sales at shops from the online stock, seen online after a sync lag "
+        "(issue #14; enabled: false = the engine before)")
     kinds: tuple[StoreKind, ...] = Field((), description="kinds of the stores placed by count_per_city; the "
                                          "stores no kind takes keep the group's capacity")
     trip: RiderTrip = RiderTrip()
@@ -470,6 +508,55 @@ DEFAULT_INTRADAY = (0.05, 0.05, 0.05, 0.05, 0.05, 0.10, 0.30, 0.60, 0.90, 1.00, 
                     1.80, 1.30, 1.00, 0.90, 1.10, 1.70, 2.00, 2.00, 1.80, 1.30, 0.80, 0.30)
 
 
+class ConversionCurve(Model):
+    """Share of a tier's shoppers who order when promised ``minutes`` (linear between points, flat beyond)."""
+
+    minutes: tuple[PosFloat, ...] = Field(description="promised minutes, increasing")
+    share: tuple[Annotated[float, Field(gt=0, le=1)], ...] = Field(
+        description="share of shoppers who order at each promise, non-increasing")
+
+    @model_validator(mode="after")
+    def _check(self) -> ConversionCurve:
+        if not self.minutes or len(self.minutes) != len(self.share):
+            raise ValueError(f"minutes and share: need the same number of points (at least one), got "
+                             f"{len(self.minutes)} and {len(self.share)}")
+        if any(b <= a for a, b in zip(self.minutes, self.minutes[1:], strict=False)):
+            raise ValueError(f"minutes: must increase, got {list(self.minutes)}")
+        if any(b > a for a, b in zip(self.share, self.share[1:], strict=False)):
+            raise ValueError(f"share: must not rise with a longer promise, got {list(self.share)}")
+        return self
+
+
+#: Willingness to wait, near tier: patience runs out near 30 min for a delivery (Talker Research 2024 survey,
+#: ~29 min) and a day faster lifts sales by only ~1.5-2 % at parcel speeds (Fisher, Gallino & Xu 2019, JMR;
+#: Oblander & Jerath 2024): the shape between those anchors is an ASSUMPTION (issue #18), not a measured curve.
+NEAR_CONVERSION = ConversionCurve(minutes=(15.0, 30.0, 45.0, 60.0, 90.0, 120.0),
+                                  share=(1.0, 0.95, 0.82, 0.70, 0.55, 0.45))
+#: Mid tier (a planned shop): flatter, hours not minutes; ASSUMPTION anchored only by the same evidence.
+MID_CONVERSION = ConversionCurve(minutes=(60.0, 120.0, 240.0, 360.0, 720.0),
+                                 share=(1.0, 0.97, 0.90, 0.82, 0.70))
+
+
+class Conversion(Model):
+    """Demand that answers to the promise (issue #18): a shopper of tier t orders with probability
+    share_t(promise_t), decided by a uniform drawn per shopper from ``demand.convert/<date>/<city>`` (common
+    random numbers: the same shopper orders or not identically across policies, and one who orders at a longer
+    promise also orders at a shorter one). ``orders_per_day`` stays the volume at the ``reference_*`` promises:
+    shoppers arrive at orders_per_day / c_ref, c_ref = sum_t tier_mix_t x share_t(reference_t) (the flat
+    ``tier_mix``, an approximation under ``tier_mix_by_category``). Far orders always convert. A shopper who
+    does not order is not a lost sale: the run simply has fewer orders (``orders won``)."""
+
+    enabled: bool = Field(False, description="thin the shoppers by the promise (false = every shopper orders, "
+                                             "the engine before issue #18)")
+    near: ConversionCurve = Field(NEAR_CONVERSION, description="near tier, over tiers.near.promise_min [assumption "
+                                  "anchored at ~30 min patience; see models.NEAR_CONVERSION]")
+    mid: ConversionCurve = Field(MID_CONVERSION, description="mid tier, over the mid promise in minutes (rolling: "
+                                 "every_min + window_end_min) [assumption]")
+    reference_near_min: PosFloat = Field(30.0, description="near promise at which orders_per_day was observed")
+    reference_mid_min: PosFloat = Field(240.0, description="mid promise (minutes) at which orders_per_day was "
+                                                           "observed [params: Tiers, mid 4 hours]")
+
+
 class Demand(Model):
     source: Literal["synthetic", "file"] = "synthetic"
     file: Path | None = Field(None, description="planner's order history (CSV or Parquet) when source: file")
@@ -481,6 +568,8 @@ class Demand(Model):
     tier_mix: TierMix = TierMix()
     tier_mix_by_category: dict[str, TierMix] = Field(default_factory=dict)
     basket: Basket = Basket()
+    conversion: Conversion = Field(Conversion(), json_schema_extra=ADDITIVE,
+                                   description="shoppers who order depending on the promise (issue #18; off by default)")
 
     @model_validator(mode="after")
     def _check(self) -> Demand:
@@ -490,6 +579,9 @@ class Demand(Model):
             raise ValueError(f"weekly: needs 7 weights (Mon..Sun) with a positive sum, got {len(self.weekly)}")
         if self.source == "file" and self.file is None:
             raise ValueError("file: required when source is 'file'")
+        if self.source == "file" and self.conversion.enabled:
+            raise ValueError("conversion.enabled: acts on synthetic shoppers only; a history already holds the orders "
+                             "won at its own promise")
         return self
 
 
@@ -533,9 +625,6 @@ class Wave(Model):
         if not c <= a < b:
             raise ValueError(f"window must start at or after the cut-off and end after it starts, got "
                              f"cutoff {self.cutoff}, window {list(self.window)}")
-        if b - c > MAX_MID_WINDOW_H * units.HOUR:
-            raise ValueError(f"window ends {(b - c) / units.HOUR:g} h after the cut-off {self.cutoff}; "
-                             f"the mid promise allows at most {MAX_MID_WINDOW_H:g} h")
         return self
 
 
@@ -563,9 +652,6 @@ class RollingWaves(Model):
             raise ValueError(f"last_cutoff: must not be before first_cutoff, got {self.first_cutoff}-{self.last_cutoff}")
         if self.window_end_min <= self.window_start_min:
             raise ValueError(f"window_end_min: must be after window_start_min, got {self.window_end_min:g}")
-        if self.every_min + self.window_end_min > MAX_MID_WINDOW_H * 60 + 1e-9:
-            raise ValueError(f"every_min + window_end_min: an order may wait a full interval, so the two must add to "
-                             f"at most {MAX_MID_WINDOW_H * 60:g} min, got {self.every_min + self.window_end_min:g}")
         if b + self.window_end_min * 60 >= units.DAY:
             raise ValueError(f"last_cutoff: its window must close before midnight, got {self.last_cutoff}")
         return self
@@ -584,6 +670,11 @@ class RollingWaves(Model):
 
 
 class MidTier(Model):
+    max_promise_h: Annotated[float, Field(gt=0, le=12)] = Field(
+        MAX_MID_WINDOW_H, json_schema_extra=ADDITIVE,
+        description="the mid promise: an order is delivered within this many hours (the longest wait for a cut-off "
+                    "plus a window's end after it must fit) [params: Tiers, mid 4 hours]; a promise what-if "
+                    "(issue #18) raises it, e.g. to 6")
     rolling: RollingWaves = Field(
         RollingWaves(), description="a rolling cut-off: hourly waves so an order placed in service hours is delivered "
         "within the 4-hour promise (issue #14; enabled: false keeps the listed waves)")
@@ -631,7 +722,27 @@ class MidTier(Model):
         cuts = [units.parse_clock(w.cutoff) for w in self.waves]
         if cuts != sorted(set(cuts)):
             raise ValueError(f"waves: cut-offs must be distinct and increasing, got {[w.cutoff for w in self.waves]}")
+        if self.rolling.enabled and self.rolling.every_min + self.rolling.window_end_min > self.max_promise_h * 60 + 1e-9:
+            r = self.rolling
+            raise ValueError(f"rolling: every_min + window_end_min: an order may wait a full interval, so the two must "
+                             f"add to at most max_promise_h ({self.max_promise_h * 60:g} min), got "
+                             f"{r.every_min + r.window_end_min:g}")
+        for i, w in enumerate(self.waves):
+            c, b = units.parse_clock(w.cutoff), units.parse_clock(w.window[1])
+            if b - c > self.max_promise_h * units.HOUR + 1e-9:
+                raise ValueError(f"waves: [{i}] window ends {(b - c) / units.HOUR:g} h after the cut-off {w.cutoff}; "
+                                 f"the mid promise (max_promise_h) allows at most {self.max_promise_h:g} h")
         return self
+
+    def promise_min(self) -> float:
+        """The mid promise quoted to a shopper, in minutes from ordering: the longest wait for the next cut-off
+        plus the longest window end after a cut-off (rolling: every_min + window_end_min)."""
+        if self.rolling.enabled:
+            return float(self.rolling.every_min + self.rolling.window_end_min)
+        cuts = [units.parse_clock(w.cutoff) for w in self.waves]
+        ends = [units.parse_clock(w.window[1]) - c for w, c in zip(self.waves, cuts, strict=True)]
+        gaps = [b - a for a, b in zip(cuts, cuts[1:], strict=False)]
+        return float((max(gaps, default=0.0) + max(ends)) / 60.0)
 
 
 class FarTier(Model):
@@ -654,11 +765,36 @@ class Lateness(Model):
     far_per_day_cny: NonNegFloat = 5.0
 
 
+class Substitution(Model):
+    """A customer whose line is short at a node may take a substitute SKU there (issue #14, sim/engine/substitution.py):
+    the most popular SKU of the same category within ``value_band`` of the line's unit value that the node holds
+    in stock, eligible at the node's tier and not already in the order. Tried before a slower-tier offer; a
+    substituted order is never perfect. ``enabled: false`` = the engine before (stock-out: offer or lost)."""
+
+    enabled: bool = Field(True, description="offer substitutes for short lines; false = the engine before")
+    accept: Prob = Field(
+        0.45, description="probability a customer takes a substitute for a short line [params: Calibration targets, "
+                          "response to a stock-out: ~45% substitute (26% other brand + 19% other size/variety), "
+                          "GMA/FMI/CIES; the shopper sees the shortage when ordering, as in a store]")
+    accept_by_category: dict[Ident, Prob] = Field(
+        default_factory=dict, description="per catalog category, overrides accept (e.g. fresh produce is "
+                                          "substituted less; assumption, no public split by category)")
+    value_band: NonNegFloat = Field(
+        0.3, description="a substitute's unit value lies within this share of the line's (|v'/v - 1| <= band; "
+                         "assumption: a like-for-like item in the same price range, parameters.md has no figure)")
+    candidates: PosInt = Field(
+        20, description="the customer considers the most popular this many SKUs of the category within the band "
+                        "(the app's list of similar items; assumption) and takes the first the node holds")
+
+
 class Tiers(Model):
     near: NearTier = NearTier()
     mid: MidTier = MidTier()
     far: FarTier = FarTier()
     downgrade_acceptance: Acceptance = Acceptance()
+    substitution: Substitution = Field(
+        Substitution(), description="substitutes for short lines before a slower-tier offer [params: Calibration "
+                                    "targets, response to a stock-out] (issue #14; enabled: false = the engine before)")
     lateness_penalty: Lateness = Lateness()
 
 
@@ -741,6 +877,13 @@ class FreshStock(Model):
         True, description="cap each forward node's fresh target at what it sells in its shelf life less a day: "
                           "ceil(echelon forecast x max(life - 1, 1)) [params: shelf life of fresh 2-5 days]")
 
+    carry_age: bool = Field(
+        False, description="a fresh unit keeps its age through transfers (NDC -> FDC -> store, the road counted): "
+        "it spoils a shelf life after it entered the network, not after it reached the last node, and a forward "
+        "node's cap keeps max(life - 1 - 2 x depth, 1) days (depth: lanes from the NDC) [params: fresh-goods loss "
+        "1-3% of units]; off by default until the forward caps are calibrated for it (the toy over 4 days: 7.0% "
+        "of fresh units spoil with it, 1.3% without); false = each node receives a unit new (the engine before)")
+
     @model_validator(mode="after")
     def _check(self) -> FreshStock:
         if self.ndc_lead_time_h >= 24.0:
@@ -761,6 +904,10 @@ class Inventory(Model):
         1.0, description="whole days, 1-365: the engine reviews stock at day boundaries")
     initial_forward: Literal["none"] = Field(
         "none", description="forward nodes start empty and warm-up fills them (paid for), the same for every policy")
+    cover_window: bool = Field(
+        True, description="top_n and base_stock size a target on the forecast of the days it must last (daily "
+        "forecasts summed over review period + lead time), so a promotion known to the forecast is stocked before "
+        "it (issue #14: double11's peak day); false = today's rate held over the window (the engine before)")
     ndc_supply: NdcSupply = NdcSupply()
     fresh: FreshStock = Field(
         FreshStock(), description="fresh goods where they belong: daily supplier deliveries to the NDC for what the "
@@ -788,6 +935,17 @@ class Router(Model):
     max_shipments: int = Field(2, ge=1, le=8, description="mip router: nodes a multi-line order may be split "
                                                            "across (1: never split)")
     lookahead: bool = True
+    imperfect_order_cny: NonNegFloat = Field(
+        100.0, description="service-level price the router's objective and look-ahead put on every imperfect order "
+                         "(downgraded, lost, split, or a later own-tier customer left without a unit or a place), "
+                         "on top of its money cost; a planner's lever: `sweep --grid router.imperfect_order_cny=...` "
+                         "traces the cost-vs-perfect frontier [issue #15, README 'The router's service price': the smallest "
+                         "measured price at which flow keeps nearest's perfect orders on the toy, at lower cost; 0 = the "
+                         "router before]")
+    lookahead_demand: Literal["own", "served"] = Field(
+        "served", description="demand a node's look-ahead protects: own (its catchment's own-tier forecast) or served "
+                           "(also the near and mid orders of other catchments and tiers it serves, counted as served: "
+                           "overflow, mid orders at stores; see sim.routing.lookahead) [issue #15; own = the router before]")
     vans: Literal["approx", "solver"] = Field(
         "approx", description="FDC van waves: approx (sweep + BHH estimate) or solver (PyVRP routes, sim.routing.vans)")
 

@@ -1,0 +1,175 @@
+"""Substitution (issue #14): a customer whose line is short at a node may take a substitute SKU there.
+
+Rule. For an order with no primary option (no node at its requested tier or faster holds every line,
+or none can take it now) that is not waiting out a store queue, every candidate pair at the requested
+tier or faster that is feasible, has capacity and whose lines are all eligible at its tier is tried
+with substitutes: each short line (on hand - reserved < qty) is replaced by the **most popular SKU of
+the same category whose unit value lies within ``value_band`` of the line's** (|v'/v - 1| <= band;
+among the ``candidates`` most popular such SKUs, the list of similar items a customer looks at)
+that the node holds in the line's quantity, that is eligible at the node's tier and that is not
+already in the order. The customer takes it iff the line's substitution uniform is below the
+category's acceptance (``tiers.substitution.accept`` / ``accept_by_category``, default 0.45 from the
+GMA/FMI/CIES stock-out study in parameters.md). A pair whose every short line finds an accepted
+substitute (two lines never take the same substitute) becomes a primary option of its order; the
+order's slower-tier offers are withdrawn (a substitute comes before an offer: substitute, else offer,
+else lost). The router then chooses among the order's primary options as usual.
+
+Common random numbers: one uniform per order line, drawn with the day's demand from the stream
+``demand.substitution/<date>/<city>`` (a stream of its own, so the other demand streams do not move).
+
+What the substitution records: the order book keeps the ordered SKU (``line_ordered``) and ships the
+substitute (``line_sku``, so stock, picking and volume follow the substitute); ``lines.parquet`` gains
+``substitute_sku`` (null when none) while the mechanism is on; a substituted order is never perfect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.engine.options import EpochOptions
+
+__all__ = ["SubstituteRule", "commit_substitutes", "entries_of", "line_uniforms", "substitute"]
+
+
+@dataclass(frozen=True)
+class SubstituteRule:
+    """Per SKU its substitute candidates, most popular first (CSR), and the acceptance probability."""
+
+    offsets: np.ndarray  # (S + 1,) int64
+    cands: np.ndarray  # candidate SKUs, each SKU's row sorted by popularity rank
+    accept: np.ndarray  # (S,) probability a customer takes a substitute for this SKU
+
+    @classmethod
+    def from_scenario(cls, sc: Any, cat: Any) -> SubstituteRule | None:
+        """The scenario's rule, or None when ``tiers.substitution`` is off."""
+        s = sc.tiers.substitution
+        if not s.enabled:
+            return None
+        by_cat = np.array([s.accept_by_category.get(name, s.accept) for name in cat.category_names], float)
+        return cls.build(cat.category, cat.value_cny, cat.rank, by_cat[cat.category], float(s.value_band),
+                         int(s.candidates))
+
+    @classmethod
+    def build(cls, category: np.ndarray, value: np.ndarray, rank: np.ndarray, accept: np.ndarray,
+              band: float, k: int = 1 << 30) -> SubstituteRule:
+        """Candidates of SKU i: the `k` most popular SKUs j != i of i's category with |v_j / v_i - 1| <= band."""
+        S = category.size
+        by_rank = np.argsort(rank, kind="stable")
+        cands_of: list[np.ndarray] = [np.zeros(0, np.int64)] * S
+        for c in np.unique(category):  # a loop over categories (a handful), vectorised within one
+            members = by_rank[category[by_rank] == c].astype(np.int64)  # most popular first
+            v = value[members]
+            ok = (np.abs(v[None, :] / v[:, None] - 1.0) <= band + 1e-12) & (members[None, :] != members[:, None])
+            for i, m in enumerate(members):
+                cands_of[int(m)] = members[ok[i]][:k]
+        counts = np.array([r.size for r in cands_of], np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        cands = np.concatenate(cands_of) if S else np.zeros(0, np.int64)
+        return cls(offsets=offsets, cands=cands.astype(np.int64), accept=np.asarray(accept, float))
+
+
+def line_uniforms(streams: Any, date: dt.date, line_city: np.ndarray, city_names: list[str]) -> np.ndarray:
+    """(L,) substitution uniforms of a day's order lines (given each line's city), a stream per (date, city)."""
+    out = np.empty(line_city.size)
+    for c, name in enumerate(city_names):
+        m = line_city == c
+        if m.any():
+            out[m] = streams.get(f"demand.substitution/{date.isoformat()}/{name}").random(int(m.sum()))
+    return out
+
+
+def entries_of(ep: EpochOptions, pairs: np.ndarray) -> np.ndarray:
+    """Expansion entries (pair x line) of `pairs`, grouped by pair, each pair's lines in order."""
+    start = np.searchsorted(ep.pair, pairs)
+    n = ep.n_lines[ep.p_row[pairs]]
+    return np.repeat(start - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+
+
+def substitute(sim: Any, ep: EpochOptions) -> None:
+    """The substitution step of a routing epoch (after ``classify``): see the module docstring."""
+    rule: SubstituteRule = sim.subst
+    ep.sub_sku = np.full(ep.pair.size, -1, np.int64)
+    need = ~ep.has_primary & ~ep.wait
+    if not need.any():
+        return
+    P = ep.n_pairs
+    cand = need[ep.p_row] & ep.feasible & ep.at_or_faster & (ep.capacity[ep.p_node] > 0) & ~ep.stock_ok
+    cand &= np.bincount(ep.pair[~ep.elig_line], minlength=P) == 0  # a line not sold at the tier: no substitute
+    u = sim.book.line_sub_u[ep.line]
+    short = cand[ep.pair] & ~ep.ok_line
+    cand &= np.bincount(ep.pair[short & (u >= rule.accept[ep.sku])], minlength=P) == 0  # every short line accepted
+    E = np.flatnonzero(cand[ep.pair] & ~ep.ok_line)
+    if not E.size:
+        return
+    sub = _substitutes(sim, ep, rule, E)
+    found = sub >= 0
+    pe = ep.pair[E]
+    rescued = cand & (np.bincount(pe[~found], minlength=P) == 0)  # every short line of the pair found one
+    take = rescued[pe] & found
+    e, s = E[take], sub[take]
+    ep.sub_sku[e] = s
+    ep.sku = ep.sku.copy()
+    ep.sku[e] = s
+    ep.avail_line[e] = sim.inv.on_hand[ep.p_node[ep.pair[e]], s] - sim.inv.reserved[ep.p_node[ep.pair[e]], s]
+    ep.ok_line[e] = True
+    ep.stock_ok[rescued] = True
+    ep.primary[rescued] = True
+    got = np.zeros(ep.n, bool)
+    got[ep.p_row[rescued]] = True
+    ep.has_primary = ep.has_primary | got
+    ep.offer = ep.offer & ~got[ep.p_row]
+
+
+def _substitutes(sim: Any, ep: EpochOptions, rule: SubstituteRule, E: np.ndarray) -> np.ndarray:
+    """(E,) each short entry's substitute (-1 none); two lines of a pair never share one: when the first choices
+    clash, the earlier line keeps it and the later one takes its next candidate (a round per clash)."""
+    S = np.int64(sim.cat.n_skus)
+    pe = ep.pair[E]
+    sub = np.full(E.size, -1, np.int64)
+    todo, taken = np.arange(E.size), np.zeros(0, np.int64)
+    while todo.size:
+        s = _first_in_stock(sim, ep, rule, E[todo], taken)
+        key = np.where(s >= 0, pe[todo] * S + s, -1 - np.arange(todo.size))  # not found: unique negative keys
+        keep = np.zeros(todo.size, bool)
+        keep[np.unique(key, return_index=True)[1]] = True
+        keep &= s >= 0
+        sub[todo[keep]] = s[keep]
+        taken = np.concatenate([taken, key[keep]])
+        todo = todo[(s >= 0) & ~keep]
+    return sub
+
+
+def _first_in_stock(sim: Any, ep: EpochOptions, rule: SubstituteRule, E: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """(E,) the first candidate (most popular) of each short entry that the pair's node holds in the line's
+    quantity, eligible at the pair's tier, not in the order and not `taken` (pair x S + SKU); -1 when none."""
+    sku = ep.sku[E]
+    lo, hi = rule.offsets[sku], rule.offsets[sku + 1]
+    n = hi - lo
+    row = np.repeat(np.arange(E.size), n)
+    c = rule.cands[np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))]
+    pair = ep.pair[E][row]
+    node, tier = ep.p_node[pair], ep.p_tier[pair]
+    inv = sim.inv
+    ok = (inv.on_hand[node, c] - inv.reserved[node, c] >= ep.qty[E][row]) & sim.cat.tier_eligible[c, tier]
+    S = np.int64(sim.cat.n_skus)
+    in_order = np.unique(ep.p_row[ep.pair] * S + ep.sku)  # every (order, SKU) of the batch's lines
+    ok &= ~np.isin(ep.p_row[pair] * S + c, in_order) & ~np.isin(pair * S + c, taken)
+    out = np.full(E.size, -1, np.int64)
+    hit = np.flatnonzero(ok)
+    first_row, first = np.unique(row[hit], return_index=True)  # rows in order: the first hit is the most popular
+    out[first_row] = c[hit[first]]
+    return out
+
+
+def commit_substitutes(sim: Any, ep: EpochOptions, ai: np.ndarray, c: np.ndarray, lines: np.ndarray) -> None:
+    """Orders `ai` assigned at pairs `c` (their global lines `lines`, grouped by order): ship the substitutes."""
+    if ep.sub_sku is None:
+        return
+    sub = ep.sub_sku[entries_of(ep, c)]
+    m = sub >= 0
+    if m.any():
+        sim.book.line_sku[lines[m]] = sub[m]

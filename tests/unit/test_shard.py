@@ -1,0 +1,158 @@
+"""A regional scenario run region by region (sim/shard.py): sharded == one process, byte for byte;
+the regions really are regional; interacting regions are refused; a failed shard writes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import sim.shard as shard_mod
+from sim.catalog import build_catalog
+from sim.cli import main
+from sim.demand.generate import generate_days
+from sim.experiments.executors import LocalExecutor
+from sim.io.scenario import load_scenario
+from sim.network import NDC, build_network
+from sim.network.regions import node_regions
+from sim.rng import RandomStreams
+from sim.run import simulate
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = ROOT / "scenarios" / "toy_regions.yaml"
+SMALL = ["demand.orders_per_day=500", "geography.zones_per_city=10", "catalog.n_skus=80", "policy=top_n(n=50)"]
+PARQUETS = ("orders", "lines", "inventory", "nodes", "skus")
+
+
+@pytest.fixture(scope="module")  # two small runs (~5 CPU-s): the byte-identity property needs both
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("shard")
+    serial = simulate(SCENARIO, out=tmp / "serial", overrides=SMALL, report=False).path
+    pool = LocalExecutor(2)
+    try:
+        sharded = simulate(SCENARIO, out=tmp / "pool", overrides=SMALL, report=False, executor=pool).path
+    finally:
+        pool.close()
+    return serial, sharded
+
+
+def _kpis(path: Path) -> dict:
+    k = json.loads((path / "kpis.json").read_text())
+    k["router"].pop("solver_ms_mean")  # wall-clock solver time (sim/io/results.py): differs between any two runs
+    return k
+
+
+def test_sharded_on_two_workers_equals_one_process_byte_for_byte(runs: tuple[Path, Path]) -> None:
+    serial, sharded = runs
+    for t in PARQUETS:
+        assert (serial / f"{t}.parquet").read_bytes() == (sharded / f"{t}.parquet").read_bytes(), t
+    assert _kpis(serial) == _kpis(sharded)
+    assert (serial / "scenario.yaml").read_text() == (sharded / "scenario.yaml").read_text()
+    man = json.loads((sharded / "manifest.json").read_text())
+    assert man["executor"] == "local" and [s["region"] for s in man["shards"]] == ["RDC-East", "RDC-West"]
+    assert len({s["pid"] for s in man["shards"]}) == 2  # two worker processes
+    assert all(s["peak_rss_mib"] > 0 and s["orders"] > 0 for s in man["shards"])
+    assert json.loads((serial / "manifest.json").read_text())["executor"] == "serial"
+
+
+def test_merged_orders_are_the_whole_scenarios_demand(runs: tuple[Path, Path]) -> None:
+    """Each city draws its orders in its shard exactly as the whole scenario would (streams keyed by day and
+    city); the merge numbers them in creation order over cities like one process does."""
+    serial, _ = runs
+    sc = load_scenario(SCENARIO, SMALL)
+    net, cat = build_network(sc), build_catalog(sc)
+    total = sc.horizon.warmup_days + sc.horizon.days
+    o = generate_days(sc, net, cat, RandomStreams(sc.seed, 0), range(total))
+    orders = pd.read_parquet(serial / "orders.parquet")
+    lines = pd.read_parquet(serial / "lines.parquet")
+    assert orders["order_id"].tolist() == o.order_id.tolist()
+    assert np.array_equal(orders["created_s"].to_numpy(), o.created_s)
+    assert np.array_equal(orders["zone_id"].to_numpy(), o.zone)
+    assert lines["sku"].tolist() == o.line_sku.tolist() and lines["qty"].tolist() == o.line_qty.tolist()
+    assert lines["order_id"].tolist() == np.repeat(o.order_id, np.diff(o.line_offsets)).tolist()
+
+
+def test_each_regional_dc_serves_and_replenishes_only_its_region(runs: tuple[Path, Path]) -> None:
+    serial, _ = runs
+    sc = load_scenario(SCENARIO, SMALL)
+    net = build_network(sc)
+    region = node_regions(net)
+    ndcs = np.flatnonzero(net.node_kind == NDC)
+    fwd = np.flatnonzero(net.supplier >= 0)
+    assert np.array_equal(region[net.supplier[fwd]], region[fwd])  # every lane inside a region
+    orders = pd.read_parquet(serial / "orders.parquet")
+    far = orders[orders["served_tier"] == "far"]
+    assert len(far) > 0
+    city_of_zone = np.asarray(net.zone_city)[far["zone_id"].to_numpy()]
+    own = [net.node_ids[ndcs[r]] for r in region[[np.flatnonzero(net.node_city == c)[0] for c in city_of_zone]]]
+    assert far["node_id"].tolist() == own
+    nodes = pd.read_parquet(serial / "nodes.parquet")
+    assert nodes["id"].tolist() == list(net.node_ids)
+
+
+def _write(tmp_path: Path, edit: dict) -> Path:
+    d = yaml.safe_load(SCENARIO.read_text())
+    d.update(edit)
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(d))
+    return p
+
+
+def test_interacting_regions_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A lane across regions couples them: no synchronisation is attempted, the run is refused (exit 2)."""
+    d = yaml.safe_load(SCENARIO.read_text())
+    lanes = {"overrides": [{"from": "fdc-Hangzhou-001", "to": "store-Chengdu-001"}]}
+    p = _write(tmp_path, {"lanes": lanes, "nodes": d["nodes"]})
+    for extra in ([], ["--executor", "local", "--workers", "2"]):
+        assert main(["run", str(p), "--out", str(tmp_path / "r"), "--quiet", *extra]) == 2
+        err = capsys.readouterr().err
+        assert "regions interact" in err and "store-Chengdu-001 (region RDC-West) is replenished from " \
+            "fdc-Hangzhou-001 (region RDC-East)" in err
+        assert not (tmp_path / "r").exists()
+
+
+def test_national_scope_is_one_component_and_not_sharded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", str(SCENARIO), "--set", "nodes.ndcs.capacity.scope=national", "--executor", "local",
+                 "--out", str(tmp_path / "r"), "--quiet"])
+    assert code == 2
+    assert "cannot be sharded" in capsys.readouterr().err and not (tmp_path / "r").exists()
+    assert main(["run", str(SCENARIO), "--workers", "2", "--out", str(tmp_path / "r")]) == 2
+
+
+def test_a_failed_shard_fails_the_run_naming_its_region(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    real = shard_mod.run_shard
+
+    def flaky(shard: shard_mod.Shard) -> shard_mod.ShardOutput:
+        if shard.region == "RDC-West":
+            raise MemoryError("worker out of memory")
+        return real(shard)
+
+    monkeypatch.setattr(shard_mod, "run_shard", flaky)
+    out = tmp_path / "run"
+    code = main(["run", str(SCENARIO), *(a for s in SMALL for a in ("--set", s)), "--out", str(out), "--quiet",
+                 "--no-report"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "shard region RDC-West (Chengdu) failed: MemoryError: worker out of memory" in err
+    assert "nothing was written" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no run directory, no hidden partial one
+
+
+def test_a_region_that_settled_early_keeps_its_stock_on_the_later_days() -> None:
+    """Shards drain for different numbers of days; the shorter one's stock stays, untouched, to the last day
+    (the invariant chain end of day d = start of day d+1 holds over the merged inventory)."""
+    from sim.records import InventoryRecords
+
+    z = np.zeros(3, np.int64)
+    v = InventoryRecords(day=np.array([4, 5, 5], np.int32), node=np.array([0, 0, 1], np.int32),
+                         sku=np.array([2, 2, 3], np.int32), start=np.array([5, 4, 0]), received=z, shipped=z,
+                         transferred_out=z, spoiled=z, end=np.array([4, 4, 0]), lost_demand=z)
+    out = shard_mod._carry_to(v, 7)
+    assert out.day.tolist() == [4, 5, 5, 6, 7] and out.node.tolist() == [0, 0, 1, 0, 0]
+    assert out.start[3:].tolist() == [4, 4] and out.end[3:].tolist() == [4, 4] and not out.shipped[3:].any()
+    assert shard_mod._carry_to(v, 5) is v
