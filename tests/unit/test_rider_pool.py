@@ -120,7 +120,7 @@ def test_city_pool_shifts_follow_any_open_store() -> None:
     hours = (np.array([10 * HOUR, 0.0]), np.array([22 * HOUR, 24 * HOUR]))
     pool_of = pool_of_stores(sc, np.array([0, 0]))
     assert pool_of is not None and pool_of.tolist() == [0, 0]
-    sh = build_shifts(sc, pooled(np.array([4, 6]), pool_of), 1, hours, pool_of)
+    sh = build_shifts(sc, pooled(np.array([4, 6]), pool_of), 1, hours, pool_of=pool_of)
     assert sh is not None and sh.count.tolist() == [[5] * 24]
     own = build_shifts(sc, np.array([4, 6]), 1, hours)
     assert own is not None and own.count[0].tolist() == [0] * 10 + [2] * 12 + [0] * 2 and own.count[1].tolist() == [3] * 24
