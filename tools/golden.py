@@ -49,11 +49,12 @@ ADDED_OFF: dict[str, Any] = {
     "nodes.stores.capacity.service_hours": None, "nodes.stores.kinds": [],
     "nodes.stores.trip": {"return_to": "store", "reach_cv": 0.5, "travel_cv": 0.0, "day_cv": 0.0,
                           "speed_profile": "legacy"},
-    "nodes.stores.staffing": {"by_hour": None, "promotion_multiplier": 1.0, "day_multiplier": {}},
+    "nodes.stores.staffing": {"by_hour": None, "promotion_multiplier": 1.0, "day_multiplier": {}, "pool": "store"},
     # the bundled shanghai_hangzhou now runs the tier around the clock with per-store hours; the recording's
     # single window (the schema default, the toy's) is pinned here so its two full-set runs compare too
     "tiers.near.service_hours": ["08:00", "23:00"],
     "tiers.near.quote": "promise", "tiers.near.quote_buffer_min": 3.0, "tiers.near.max_quote_min": 50.0,
+    "tiers.near.quote_from": "earliest",
     "router.imperfect_order_cny": 0.0, "router.lookahead_demand": "own",  # issue #15: the router's service price
     "demand.conversion.enabled": False,  # issue #18: shoppers who order depending on the promise
     "inventory.cover_window": False,  # issue #14/#18: cover on the window's daily forecasts (promotions ahead)

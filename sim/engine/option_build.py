@@ -150,20 +150,68 @@ def estimate_near(sim: SimState, ep: EpochOptions) -> None:
     costs = sim.sc.costs
     srow = sim.row[ep.p_node[m]]
     mean_pick = sim.store_pick_base[srow] + sim.store_pick_line[srow] * ep.n_lines[ep.p_row[m]]
-    ready = np.maximum(t, sim.ops.earliest_picker()[srow]) + mean_pick
     km = ep.km[m]
-    ep.eta[m] = sim.ops.eta(t, ready, srow, km)
     near = sim.sc.tiers.near
-    ep.promise[m] = ep.created[ep.p_row[m]] + sim.near_promise_s if near.quote == "promise" else \
-        quoted_eta(ep.created[ep.p_row[m]], ep.eta[m], near)
+    queue = near.quote == "eta" and near.quote_from == "queue"
+    if queue:  # the order's place in its store's picker queue and its pool's rider queue
+        counted = (ep.req == Tier.NEAR) & (ep.created > t - float(sim.sc.router.epoch_s))  # new near requests
+        ready, ahead = queue_places(sim, ep.p_row[m], srow, t, mean_pick, counted[ep.p_row[m]])
+        ep.eta[m] = sim.ops.eta(t, ready, srow, km, ahead=ahead)
+    else:
+        ready = np.maximum(t, sim.ops.earliest_picker()[srow]) + mean_pick
+        ep.eta[m] = sim.ops.eta(t, ready, srow, km)
+    created = ep.created[ep.p_row[m]]
+    ep.promise[m] = created + sim.near_promise_s if near.quote == "promise" else quoted_eta(created, ep.eta[m], near)
     tod = t % DAY
     store_open = (sim.store_open_s <= tod) & (tod < sim.store_close_s)  # per store: its service hours
     ep.is_open[m] = store_open[srow]
     ep.feasible[m] = ep.is_open[m] & (ep.eta[m] <= ep.promise[m])
+    if queue:  # a quote over the cap is not offered
+        ep.feasible[m] &= ep.eta[m] + near.quote_buffer_min * 60.0 <= created + near.max_quote_min * 60.0
     ep.handling[m] = costs.picker_per_hour_cny * mean_pick / HOUR
     r = costs.riders
     ep.transport_est[m] = r.base_per_trip_cny + r.per_km_cny * km if r.model == "platform" else \
         r.per_hour_cny * 2 * km / sim.ops.speed / 1.0
+
+
+def earlier_share(group: np.ndarray, row: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Per pair: the summed weight `w` of the pairs of the same `group` whose order `row` comes earlier (pairs of
+    one order in one group count once, as the order's total weight there)."""
+    o = np.lexsort((row, group))
+    g, r, ws = group[o], row[o], w[o]
+    cs = np.cumsum(ws) - ws  # exclusive running sum in (group, order) order
+    new_block = np.ones(o.size, bool)
+    new_block[1:] = (g[1:] != g[:-1]) | (r[1:] != r[:-1])
+    block_start = np.maximum.accumulate(np.where(new_block, np.arange(o.size), 0))
+    new_group = np.ones(o.size, bool)
+    new_group[1:] = g[1:] != g[:-1]
+    group_start = np.maximum.accumulate(np.where(new_group, np.arange(o.size), 0))
+    out = np.empty(o.size)
+    out[o] = cs[block_start] - cs[group_start]
+    return out
+
+
+def queue_places(sim: SimState, row: np.ndarray, srow: np.ndarray, t: float, mean_pick: np.ndarray,
+                 counted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Expected ready time and batches ahead in the rider queue of store pairs (order `row`, store `srow`) at `t`
+    (``tiers.near.quote_from: queue``). Each order counts as 1 / its number of candidate stores at each of them
+    (it goes to one); only the pairs `counted` count (default all; the engine counts the near requests created
+    in this epoch, the ones a platform placing orders one by one would have committed before this one: carried
+    orders and slower requests a store may take are not in a near customer's queue); k = the expected earlier
+    orders of this epoch at the same store: picking starts when the
+    (k mod c + 1)-th earliest of the store's c pickers is free plus k // c mean picks; batches ahead = the open
+    batches of the store's rider pool + the expected earlier orders at the pool's stores (each a trip: batching
+    is decided later, against the quote)."""
+    w = 1.0 / np.bincount(row, minlength=int(row.max(initial=-1)) + 1)[row]
+    if counted is not None:
+        w = np.where(counted, w, 0.0)
+    k = np.floor(earlier_share(srow, row, w) + 1e-9).astype(np.int64)
+    pf = np.sort(sim.ops.picker_free[srow], axis=1)
+    c = np.maximum(np.isfinite(pf).sum(axis=1), 1)
+    start = np.maximum(t, pf[np.arange(srow.size), k % c]) + (k // c) * mean_pick
+    pool = sim.ops.pool_of[srow]
+    ahead = sim.ops.open_batches(srow) + earlier_share(pool, row, w)
+    return start + mean_pick, ahead
 
 
 def estimate_mid(sim: SimState, ep: EpochOptions) -> None:

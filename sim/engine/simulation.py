@@ -29,6 +29,7 @@ from sim.engine.explain import ExplainRecorder
 from sim.engine.offline import OfflineSales
 from sim.engine.options import Candidates
 from sim.engine.parcel import Parcels
+from sim.engine.rider_pool import pool_of_stores, pooled
 from sim.engine.riders import N_U, TripParams, trip_uniforms
 from sim.engine.routing_step import route_epoch
 from sim.engine.shipments import deliver_shipments
@@ -137,9 +138,11 @@ class Simulation:
         self.store_pick_line = np.array([c.pick_per_line_s for c in st])
         trip = TripParams.from_scenario(sc, st, self.streams, self.total_days + MAX_DRAIN_DAYS + 1,
                                         net.node_city[self.stores], list(net.city_names))
-        shifts = build_shifts(sc, np.array([c.riders for c in st], np.int64), self.total_days + MAX_DRAIN_DAYS + 1,
-                              self._store_hours(st), [net.node_ids[i] for i in self.stores])
-        self.ops = StoreOps.from_scenario(sc, net, self.stores, trip=trip, shifts=shifts)
+        pool_of = pool_of_stores(sc, net.node_city[self.stores])  # None: each store its own riders
+        shifts = build_shifts(sc, pooled(np.array([c.riders for c in st], np.int64), pool_of),
+                              self.total_days + MAX_DRAIN_DAYS + 1, self._store_hours(st),
+                              [net.node_ids[i] for i in self.stores], pool_of)
+        self.ops = StoreOps.from_scenario(sc, net, self.stores, trip=trip, shifts=shifts, pool_of=pool_of)
         if self.ops.trip is not None or self.ops.shifts is not None:  # rider reporting (sim.engine.staffing)
             self.ops.busy_hour = np.zeros((self.total_days + MAX_DRAIN_DAYS + 1) * 24)
             if sc.costs.riders.model == "fleet" and self.ops.shifts is not None:

@@ -1,7 +1,7 @@
 """Riders by the hour (issue #13): how many of a store's riders are on shift in each hour of the run.
 
-Model. Each store has its own pool of crowd-sourced riders (the ones working around it; a rider is
-not shared between stores: cross-store dispatch is left for later). ``nodes.stores.staffing`` gives
+Model. Each store has its own pool of crowd-sourced riders (the ones working around it), or with
+``staffing.pool: city`` the stores of a city share one (``sim.engine.rider_pool``: rows below are pools). ``nodes.stores.staffing`` gives
 the share of the store's ``capacity.riders`` on shift in each hour of the day and a multiplier per
 date (promotion days: ``promotion_multiplier`` on every ``demand.promotions`` date, or an explicit
 ``day_multiplier`` per date); riders on shift in hour h of day d are
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from sim.engine.rider_pool import pool_open, store_available
 from sim.units import HOUR, floor_div
 
 if TYPE_CHECKING:
@@ -96,10 +97,14 @@ def profile_on_shift(table: np.ndarray, fallback: np.ndarray, day_mult: np.ndarr
 
 
 def build_shifts(sc: Scenario, riders: np.ndarray, n_days: int, hours: tuple[np.ndarray, np.ndarray],
-                 ids: list[str] | None = None) -> Shifts | None:
+                 ids: list[str] | None = None, pool_of: np.ndarray | None = None) -> Shifts | None:
     """The scenario's shifts for stores with `riders` each and service `hours` (open, close seconds of day):
     nobody is on shift in an hour the store is closed all through. None when staffing is off. With a
-    ``profile`` table (store `ids` name its rows), the stores it lists take their riders per hour from it."""
+    ``profile`` table (store `ids` name its rows), the stores it lists take their riders per hour from it.
+    With `pool_of` (stores,), `riders` are per shared pool (``sim.engine.rider_pool``) and a pool is on shift
+    while any of its stores is open; a per-store profile is refused with a shared pool."""
+    if pool_of is not None and sc.nodes.stores.staffing.profile is not None:
+        raise ValueError("nodes.stores.staffing.profile: per-store riders cannot be used with pool: city")
     st = sc.nodes.stores.staffing
     if st.by_hour is None and st.profile is None:
         return None
@@ -115,7 +120,7 @@ def build_shifts(sc: Scenario, riders: np.ndarray, n_days: int, hours: tuple[np.
     else:
         count = riders_on_shift(np.asarray(riders, float), np.asarray(st.by_hour, float), mult)
     h = np.arange(24) * HOUR
-    open_h = (h[None, :] + HOUR > hours[0][:, None]) & (h[None, :] < hours[1][:, None])  # (stores, 24)
+    open_h = pool_open((h[None, :] + HOUR > hours[0][:, None]) & (h[None, :] < hours[1][:, None]), pool_of)
     count = count * np.tile(open_h, (1, n_days))
     n = max(int(count.max(initial=0)), 1)
     return Shifts(count, next_on_shift(count, n))
@@ -127,7 +132,7 @@ def rider_report(ops: Any, warmup: int, days: int, near_open: np.ndarray, near_c
     riders over the near service hours, as before), rider-hours and rider-days on shift, busy share per
     hour of day. In ``fleet`` pay with shifts, the shift hours not accounted for by trips are booked per
     day as ``rider_idle`` in `day_costs`."""
-    n_stores = ops.rider_free.shape[0]
+    n_stores = ops.rider_free.shape[0]  # rider pools: the stores' own, or shared (sim.engine.rider_pool)
     n_days_all = ops.busy_hour.size // 24
     if ops.shifts is not None:
         count = ops.shifts.count[:, : n_days_all * 24].astype(float)
@@ -147,7 +152,10 @@ def rider_report(ops: Any, warmup: int, days: int, near_open: np.ndarray, near_c
         day_costs["rider_idle"] = np.zeros_like(day_costs["fixed"])
         k = min(shift_pay.size, day_costs["fixed"].size)
         day_costs["rider_idle"][:k] = shift_pay[:k] - ops.pay_day[:k]
-    return {"available_s": meas.sum(axis=1) * HOUR, "rider_hours": float(meas.sum()),
+    available = meas.sum(axis=1) * HOUR
+    if ops.shared:
+        available = store_available(available, ops.pool_of, ops.rider_busy)
+    return {"available_s": available, "rider_hours": float(meas.sum()),
             "rider_days": float(np.ceil(by_day.max(axis=2)).sum()), "busy_hours": float(busy.sum()),
             "on_shift_by_hour": [float(x) for x in on_shift],
             "utilisation_by_hour": [float(b / a) if a > 0 else None for b, a in zip(busy, on_shift, strict=True)]}

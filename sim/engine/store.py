@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 from scipy.special import gammaincinv
 
+from sim.engine.rider_pool import pool_rounds, pooled
 from sim.engine.riders import (
     LEGACY_PEAK_HOURS,
     N_U,
@@ -89,27 +90,34 @@ class StoreOps:
 
     @classmethod
     def from_scenario(cls, sc: Scenario, net: Network, stores: np.ndarray, trip: TripParams | None = None,
-                      shifts: Shifts | None = None) -> StoreOps:
+                      shifts: Shifts | None = None, pool_of: np.ndarray | None = None) -> StoreOps:
         """The stores `stores` (node indices) of the scenario's network: their own pickers and riders;
         `trip` the riders' whole-trip mechanism (``sim.engine.riders``; None: off), `shifts` riders on
-        shift by the hour (``sim.engine.staffing``; None: a constant fleet)."""
+        shift by the hour (``sim.engine.staffing``; None: a constant fleet), `pool_of` each store's shared
+        rider pool (``sim.engine.rider_pool``; None: its own)."""
         caps = [net.node_capacity[i] for i in stores]
-        return cls(np.array([c.pickers for c in caps], np.int64), np.array([c.riders for c in caps], np.int64),
-                   StoreRules.from_scenario(sc), net.zone_lat, net.zone_lon, trip=trip, shifts=shifts)
+        riders = pooled(np.array([c.riders for c in caps], np.int64), pool_of)
+        return cls(np.array([c.pickers for c in caps], np.int64), riders, StoreRules.from_scenario(sc), net.zone_lat,
+                   net.zone_lon, trip=trip, shifts=shifts, pool_of=pool_of)
 
     def __init__(self, pickers: np.ndarray, riders: np.ndarray, rules: StoreRules, zone_lat: np.ndarray,
-                 zone_lon: np.ndarray, trip: TripParams | None = None, shifts: Shifts | None = None) -> None:
+                 zone_lon: np.ndarray, trip: TripParams | None = None, shifts: Shifts | None = None,
+                 pool_of: np.ndarray | None = None) -> None:
         pick_cv, speed_kmh, peak_speed_kmh = rules.pick_cv, rules.speed_kmh, rules.peak_speed_kmh
         max_batch, max_hold_s, circuity = rules.max_batch, rules.max_hold_s, rules.circuity
         rider_model, base_per_trip, per_km, per_hour = rules.rider_model, rules.base_per_trip, rules.per_km, rules.per_hour
         n = len(pickers)
         self.trip, self.shifts = trip, shifts
+        # each store's rider pool (row of rider_free, shifts and `riders`): its own, or a pool shared by stores
+        # (``sim.engine.rider_pool``)
+        self.pool_of = np.arange(n) if pool_of is None else np.asarray(pool_of, np.int64)
+        self.shared = pool_of is not None
         if shifts is not None:  # every rider who is ever on shift; sim.engine.staffing says when
             riders = np.maximum(shifts.count.max(axis=1, initial=0), 0)
         self.picker_free = np.full((n, int(pickers.max(initial=1))), np.inf)
         for s, c in enumerate(pickers):
             self.picker_free[s, :c] = 0.0
-        self.rider_free = np.full((n, int(riders.max(initial=1))), np.inf)
+        self.rider_free = np.full((riders.size, int(riders.max(initial=1))), np.inf)
         for s, c in enumerate(riders):
             self.rider_free[s, :c] = 0.0
         self.pick_cv, self.speed, self.peak_speed = pick_cv, speed_kmh, peak_speed_kmh
@@ -145,16 +153,16 @@ class StoreOps:
     def _avail(self, s: np.ndarray | None = None, at: np.ndarray | float | None = None) -> np.ndarray:
         """When each rider (of stores `s`, default all) can take a call made at `at`: free, and on shift
         then (staffing); without staffing, the free times."""
-        free = self.rider_free if s is None else self.rider_free[s]
+        free = self.rider_free if s is None else self.rider_free[self.pool_of[s]]
         if self.shifts is None:
             return free
         if at is not None:
             free = np.maximum(free, np.reshape(at, (-1, 1)))
-        return self.shifts.available(free, np.arange(len(free)) if s is None else s)
+        return self.shifts.available(free, np.arange(len(free)) if s is None else self.pool_of[s])
 
     def earliest_rider(self, at: float | None = None) -> np.ndarray:
-        """(stores,) earliest time a rider can take a call made at `at` (staffing) or is free."""
-        return cast(np.ndarray, self._avail(at=at).min(axis=1))
+        """(stores,) earliest time a rider of each store's pool can take a call made at `at` (staffing) or is free."""
+        return cast(np.ndarray, self._avail(at=at).min(axis=1)[self.pool_of])
 
     def capacity(self, t: float, mean_pick_s: np.ndarray, horizon_s: float) -> np.ndarray:
         """Orders each store can start picking within `horizon_s` of t and hand to a rider leaving within it:
@@ -163,7 +171,9 @@ class StoreOps:
         free = np.maximum(self.picker_free, t)
         slots = np.floor(np.maximum(t + horizon_s - free, 0.0) / mean_pick_s[:, None])
         slots[~np.isfinite(self.picker_free)] = 0
-        riders = (self._avail(at=t) <= t + horizon_s).sum(axis=1) * self.max_batch - self.b_count
+        riders = (self._avail(at=t) <= t + horizon_s).sum(axis=1) * self.max_batch
+        # each store may use all of its pool's free riders, less the orders of the pool's open batches
+        riders = (riders - np.bincount(self.pool_of, weights=self.b_count, minlength=riders.size))[self.pool_of]
         return cast(np.ndarray, np.minimum(slots.sum(axis=1), np.maximum(riders, 0)).astype(np.int64))
 
     def speed_at(self, t: np.ndarray) -> np.ndarray:
@@ -172,11 +182,37 @@ class StoreOps:
             return cast(np.ndarray, self.trip.speed_hour[hour])
         return np.where(_PEAK[hour], self.peak_speed, self.speed)
 
-    def eta(self, t: float, ready: np.ndarray, rows: np.ndarray, km: np.ndarray, n_orders: float = 1.0) -> np.ndarray:
+    def open_batches(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows),) open batches waiting for a rider of the pool of each store of `rows` (each store's own
+        pool: 0 or 1)."""
+        pools = np.bincount(self.pool_of, weights=self.b_count > 0, minlength=self.rider_free.shape[0])
+        out: np.ndarray = pools[self.pool_of[rows]].astype(np.int64)
+        return out
+
+    def queued_rider(self, t: float, rows: np.ndarray, ahead: np.ndarray, trip_s: np.ndarray) -> np.ndarray:
+        """When a rider can take a call made at `t` for an order with `ahead` batches before it in the rider queue
+        of stores `rows`: the (ahead + 1)-th earliest available rider; past the riders available, each round of
+        calls adds one more trip of `trip_s` (the order's own expected trip; inf when no rider is ever on shift)."""
+        a = np.sort(self._avail(at=t), axis=1)[self.pool_of[rows]]
+        n = np.isfinite(a).sum(axis=1)
+        k = np.floor(ahead).astype(np.int64)
+        nn = np.maximum(n, 1)
+        out = a[np.arange(rows.size), k % nn] + (k // nn) * trip_s
+        return np.where(n > 0, out, np.inf)
+
+    def eta(self, t: float, ready: np.ndarray, rows: np.ndarray, km: np.ndarray, n_orders: float = 1.0,
+            ahead: np.ndarray | None = None) -> np.ndarray:
         """Expected delivery of a single order assigned at `t`, ready at `ready` at stores `rows`, `km` away
-        (routing's estimate; with the trip mechanism: reach, pickup, day factor and handover included)."""
+        (routing's estimate; with the trip mechanism: reach, pickup, day factor and handover included).
+        `ahead`: batches ahead of the order in its rider queue (``tiers.near.quote_from: queue``; None: the
+        earliest rider)."""
         rider = self.earliest_rider(t)[rows]
         tp = self.trip
+        if ahead is not None:
+            ride = km / self.speed_at(np.full(rows.size, t)) * HOUR
+            trip_s = 2 * ride if tp is None else ((tp.reach_s[rows] if tp.pool else ride) + tp.pickup_trip_s[rows]
+                                                  + tp.pickup_order_s[rows] + ride + tp.handover_s[rows])
+            rider = self.queued_rider(t, rows, ahead, trip_s)
         if tp is None:
             depart = np.maximum(ready, rider)
             return cast(np.ndarray, depart + km / self.speed_at(depart) * HOUR)
@@ -310,6 +346,12 @@ class StoreOps:
         s = s[self.b_count[s] > 0]
         if s.size == 0:
             return
+        if self.shared:  # stores sharing a pool take its riders one after another, in the order of `s`
+            p = self.pool_of[s]
+            if np.unique(p).size < p.size:
+                for sub in pool_rounds(s, p):
+                    self._close(sub)
+                return
         self._next = None
         tp = self.trip
         ref = self.b_ref[s]
@@ -331,7 +373,7 @@ class StoreOps:
             # busy: a pool rider from its call, a store rider from the start of its pickup
             wait = depart - call if tp.pool else pickup
         arrive, deliver_km, trip_km, trip_s = self._route(s, ref, self.b_km[s], self.b_zone[s], depart, u, geo)
-        self.rider_free[s, k] = depart + trip_s
+        self.rider_free[self.pool_of[s], k] = depart + trip_s
         busy = trip_s if tp is None else wait + trip_s
         self.rider_busy[s] += busy
         if self.busy_hour is not None:

@@ -22,7 +22,7 @@ import numpy as np
 from sim import units
 from sim.errors import InfeasibleScenario
 from sim.network.geo import distance_matrix_km
-from sim.network.placement import place_nodes
+from sim.network.placement import cover_first, place_nodes
 from sim.network.regions import city_regions
 from sim.network.zones import make_city_zones
 from sim.rng import RandomStreams
@@ -153,7 +153,8 @@ def build_network(sc: Any) -> Network:
             kinds = getattr(group, "kinds", ())
             if kinds:  # store kinds (issue #13): every placed store of a kind gets its capacity overrides
                 kc = [group.capacity.model_copy(update=_typed(group.capacity, kd.capacity)) for kd in kinds]
-                caps.extend([kc[k] if k >= 0 else group.capacity for k in group.kind_of(n)])
+                kind_idx = _kinds_of(group, n, kc, (zone_lat[m], zone_lon[m], zone_weight[m]), la, lo)
+                caps.extend([kc[k] if k >= 0 else group.capacity for k in kind_idx])
             else:
                 caps.extend([group.capacity] * n)
 
@@ -186,6 +187,26 @@ def build_network(sc: Any) -> Network:
         truck_per_unit_cny=truck_unit, far_transit_days=far, graph=nx.DiGraph(circuity=geo.circuity))
     _fill_graph(net)
     return net
+
+
+def _kinds_of(group: Any, n: int, kc: list[Any], zones: tuple[np.ndarray, np.ndarray, np.ndarray], lat: np.ndarray,
+              lon: np.ndarray) -> list[int]:
+    """Kind index (-1: none) of a city's n placed stores: as many of each kind as ``kind_of`` gives; kinds with
+    ``placement: cover`` take, in order, the stores covering the most demand (``cover_first``), the others keep
+    ``kind_of``'s even spread over the stores left."""
+    even = group.kind_of(n)
+    if all(kd.placement == "even" for kd in group.kinds):
+        return list(even)
+    counts = np.bincount(np.array([k for k in even if k >= 0], np.int64), minlength=len(group.kinds))
+    out = np.full(n, -1, np.int64)
+    for k, kd in enumerate(group.kinds):
+        if kd.placement == "cover":
+            free = np.flatnonzero(out < 0)
+            out[cover_first(*zones, lat, lon, float(kc[k].rider_radius_km), int(counts[k]), free)] = k
+    rest = [k for k in even if k >= 0 and group.kinds[k].placement == "even"] + [-1] * n
+    for i, j in enumerate(np.flatnonzero(out < 0)):  # the even kinds in kind_of's order over the stores left
+        out[j] = rest[i]
+    return out.tolist()
 
 
 def _typed(capacity: Any, overrides: dict[str, float]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from sim.network.geo import offset_latlon, to_local_km
+from sim.network.geo import distance_matrix_km, offset_latlon, to_local_km
 from sim.rng import RandomStreams
 
 SAMPLES_PER_NODE = 40
@@ -55,3 +55,22 @@ def place_nodes(streams: RandomStreams, kind: str, city: str, k: int, centre: tu
     pts = zones_km[pick] + rng.normal(0.0, jitter, size=(m, 2))
     cen = _kmeans(rng, pts, k)
     return offset_latlon(lat0, lon0, cen[:, 0], cen[:, 1])
+
+
+def cover_first(zone_lat: np.ndarray, zone_lon: np.ndarray, zone_weight: np.ndarray, node_lat: np.ndarray,
+                node_lon: np.ndarray, reach_km: float, k: int, among: np.ndarray) -> np.ndarray:
+    """`k` of the nodes `among` (indices into node_lat/lon) chosen greedily to cover the most zone weight within
+    straight-line `reach_km`: each step takes the node adding the most uncovered weight (ties: the lower
+    index), then the rest in index order once nothing more can be covered. Deterministic."""
+    cov = distance_matrix_km(zone_lat, zone_lon, node_lat[among], node_lon[among]) <= reach_km + 1e-9
+    w = np.asarray(zone_weight, float)
+    covered = np.zeros(w.size, bool)
+    free = np.ones(among.size, bool)
+    out: list[int] = []
+    for _ in range(min(k, among.size)):
+        gain = np.where(free, (cov & ~covered[:, None]).T.astype(float) @ w, -1.0)
+        j = int(np.argmax(gain))
+        out.append(j)
+        free[j] = False
+        covered |= cov[:, j]
+    return among[np.array(out, np.int64)] if out else among[:0]

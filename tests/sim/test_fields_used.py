@@ -33,6 +33,8 @@ BASE = ["horizon.days=1", "horizon.warmup_days=2", "demand.orders_per_day=150", 
 CONDITIONS: dict[str, list[str]] = {
     "tiers.near.quote_buffer_min": ["tiers.near.quote=eta"],
     "tiers.near.max_quote_min": ["tiers.near.quote=eta", "tiers.near.max_quote_min=25"],
+    "tiers.near.quote_from": ["tiers.near.quote=eta", "tiers.near.max_quote_min=25"],
+    "nodes.stores.staffing.pool": ["nodes.stores.capacity.riders=1"],
     "costs.riders.per_hour_cny": ["costs.riders.model=fleet"],
     "costs.split_per_extra_shipment_cny": ["router.name=mip"],
     # a price on reservations: a 150-order day's few contested units decide alike at 100 and 150 CNY

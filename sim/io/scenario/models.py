@@ -253,7 +253,7 @@ class RiderTrip(Model):
 
 class RiderStaffing(Model):
     """Riders on shift by the hour (issue #13, ``sim/engine/staffing.py``); by_hour None = a constant fleet
-    of capacity.riders around the clock (the engine before it). Each store keeps its own pool of riders."""
+    of capacity.riders around the clock (the engine before it). ``pool`` says whose riders they are."""
 
     by_hour: tuple[NonNegFloat, ...] | None = Field(
         None, description="24 shares of capacity.riders on shift in each hour (riders on shift = round(riders x "
@@ -269,6 +269,11 @@ class RiderStaffing(Model):
         description="a table (CSV or Parquet: store, hour, riders) of riders on shift per store and hour of day, "
                     "e.g. `shangou staff`'s staffing_profile.csv (issue #18); a listed store's riders in hour h of day "
                     "d are round(riders x day multiplier); stores it leaves out keep capacity.riders x by_hour")
+    pool: Literal["store", "city"] = Field(
+        "store", description="whose riders: store = each store's own capacity.riders (the engine before); city = "
+        "one pool per city holding the sum of its stores' riders, on shift while any of its stores is open, any "
+        "store calling the pool's earliest available rider (sim/engine/rider_pool.py) - the platforms' riders are "
+        "crowd-sourced, not owned by a store [params: Riders; Calibration targets, rider productivity]")
 
     @model_validator(mode="after")
     def _check(self) -> RiderStaffing:
@@ -285,6 +290,12 @@ class StoreKind(Model):
     share: Prob = Field(description="share of each city's placed stores of this kind, spread evenly over them")
     capacity: dict[str, int | float | str | tuple[str, ...]] = Field(
         default_factory=dict, description="overrides of the group's capacity fields for stores of this kind")
+    placement: Literal["even", "cover"] = Field(
+        "even", description="which placed stores get this kind: even = spread evenly over the placement order (the "
+        "engine before); cover = chosen greedily to cover the most demand within their rider_radius_km, as a 24 h "
+        "flash-warehouse network is laid out to reach every customer at night [params: Stores and forward "
+        "warehouses, flash warehouses open around the clock with over 35% of orders at night]; cover kinds choose "
+        "first, in order, then the even kinds share the rest")
 
 
 class OfflineSales(Model):
@@ -587,6 +598,13 @@ class NearTier(Model):
     max_quote_min: PosFloat = Field(
         50.0, description="longest ETA quoted: a store whose estimate is later offers no near option [assumption; "
         "Meituan's 34-min average, parameters.md Calibration targets]")
+    quote_from: Literal["earliest", "queue"] = Field(
+        "earliest", description="the dispatch state a quote is computed from (quote: eta): earliest = the store's "
+        "first free picker and first free rider (the engine before); queue = the place the order would take in the "
+        "picker and rider queues: the open batches already waiting for a rider of its pool and the expected share of "
+        "this epoch's earlier orders that will go to the same store (each order split evenly over its candidate "
+        "stores), as platforms quote from their dispatch state [params: Riders, on time against the quoted ETA "
+        "95-99%]; with queue, an option whose quote (estimate + buffer) is over max_quote_min is not offered")
 
     @model_validator(mode="after")
     def _check(self) -> NearTier:
