@@ -23,15 +23,18 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks tools
+	$(BIN)/ruff format --check sim tests benchmarks tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy sim
 
 # coverage of sim/ is reported and held to [tool.coverage.report] fail_under (pyproject.toml); it slows
 # the suite (Python 3.11's line tracer), so `make pytest COV=` runs it without while iterating
+# the suite runs on 2 worker processes (pytest-xdist; `make pytest XDIST=` runs it in one)
 COV ?= --cov --cov-report=term
+XDIST ?= -n 2
 pytest: $(STAMP)
-	$(BIN)/python -m pytest $(COV)
+	$(BIN)/python -m pytest $(XDIST) $(COV)
 
 test: lint typecheck pytest
 

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     chosen = [n for n in a.routers.split(",") if n]
     routers = [r for r in ROUTERS if r[0] in chosen]
-    sets = list(a.set)
+    sets = ["tiers.substitution.enabled=false", *a.set]  # the bound models no substitution (read_run)
     if a.sets_file:
         sets += [ln.strip() for ln in Path(a.sets_file).read_text().splitlines() if ln.strip()]
     jobs = [(a.scenario, a.days, rep, router, sets + list(extra), str(Path(a.out) / f"rep{rep}" / name))

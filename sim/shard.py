@@ -232,6 +232,18 @@ def _concat(parts: Sequence[Any], name: str) -> np.ndarray:
     return np.concatenate([np.asarray(getattr(p, name)) for p in parts])
 
 
+def _concat_opt(parts: Sequence[Any], name: str, perm: np.ndarray | None = None) -> np.ndarray | None:
+    """A column that a mechanism records only when it is on (None when off: every shard runs the same
+    scenario, so all or none have it), concatenated and, with `perm`, reordered."""
+    cols = [getattr(p, name) for p in parts]
+    if all(c is None for c in cols):
+        return None
+    if any(c is None for c in cols):
+        raise AssertionError(f"merge: {name} recorded by some shards only")
+    col = np.concatenate([np.asarray(c) for c in cols])
+    return col if perm is None else col[perm]
+
+
 def _remap(index: np.ndarray, mapping: np.ndarray) -> np.ndarray:
     """Shard node indices to full-network ones (-1 stays -1)."""
     index = np.asarray(index)
@@ -254,7 +266,11 @@ def _merge_orders(outs: Sequence[ShardOutput], maps: Sequence[np.ndarray]) -> tu
     new_id[perm] = new_sorted
     fields: dict[str, Any] = {}
     for f in OrderRecords.__dataclass_fields__:
-        col = _concat(orders, f)
+        opt = _concat_opt(orders, f)
+        if opt is None:  # a column its mechanism did not record
+            fields[f] = None
+            continue
+        col = opt
         if f == "node":
             col = np.concatenate([_remap(o.node, m) for o, m in zip(orders, maps, strict=True)])
         fields[f] = col[perm]
@@ -272,10 +288,11 @@ def _merge_orders(outs: Sequence[ShardOutput], maps: Sequence[np.ndarray]) -> tu
         ln = r.lines
         line_parts.append(LineRecords(order_id=ln.order_id, sku=ln.sku, qty=ln.qty,
                                       preferred_node=_remap(ln.preferred_node, m), node=_remap(ln.node, m),
-                                      served_tier=ln.served_tier, status=ln.status))
+                                      served_tier=ln.served_tier, status=ln.status,
+                                      substitute_sku=ln.substitute_sku))
     lid = np.concatenate(line_new)
     lperm = np.argsort(lid, kind="stable")
-    lines = {f: _concat(line_parts, f)[lperm] for f in LineRecords.__dataclass_fields__}
+    lines: dict[str, Any] = {f: _concat_opt(line_parts, f, lperm) for f in LineRecords.__dataclass_fields__}
     lines["order_id"] = lid[lperm].astype(np.int64)
     return merged_orders, LineRecords(**lines)
 
@@ -332,9 +349,12 @@ def _carry_to(v: InventoryRecords, last: int) -> InventoryRecords:
     end = np.tile(np.asarray(v.end)[keep], extra)
     zero = np.zeros_like(end)
     pad = {"day": day, "node": np.tile(v.node[keep], extra), "sku": np.tile(v.sku[keep], extra), "start": end,
-           "received": zero, "shipped": zero, "transferred_out": zero, "spoiled": zero, "end": end, "lost_demand": zero}
-    return InventoryRecords(**{f: np.concatenate([np.asarray(getattr(v, f)), pad[f].astype(np.asarray(getattr(v, f)).dtype)])
-                               for f in InventoryRecords.__dataclass_fields__})
+           "received": zero, "shipped": zero, "transferred_out": zero, "spoiled": zero, "end": end, "lost_demand": zero,
+           "sold_offline": zero}
+    cols: dict[str, Any] = {f: None if getattr(v, f) is None else
+                            np.concatenate([np.asarray(getattr(v, f)), pad[f].astype(np.asarray(getattr(v, f)).dtype)])
+                            for f in InventoryRecords.__dataclass_fields__}
+    return InventoryRecords(**cols)
 
 
 def merge_records(outs: Sequence[ShardOutput], node_ids: Sequence[str]) -> RunRecords:
@@ -348,7 +368,8 @@ def merge_records(outs: Sequence[ShardOutput], node_ids: Sequence[str]) -> RunRe
     orders, lines = _merge_orders(outs, maps)
     last = max((int(r.inventory.day.max()) for r in rs if r.inventory.day.size), default=0)
     invs = [_carry_to(_inv_remap(r.inventory, m), last) for r, m in zip(rs, maps, strict=True)]
-    inv = InventoryRecords(**{f: _concat(invs, f) for f in InventoryRecords.__dataclass_fields__})
+    inv_cols: dict[str, Any] = {f: _concat_opt(invs, f) for f in InventoryRecords.__dataclass_fields__}
+    inv = InventoryRecords(**inv_cols)
     router = RouterStats(epochs=max(r.router.epochs for r in rs),
                          solver_ms_total=float(sum(r.router.solver_ms_total for r in rs)),
                          repairs=sum(r.router.repairs for r in rs), fallbacks=sum(r.router.fallbacks for r in rs))

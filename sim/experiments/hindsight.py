@@ -63,6 +63,10 @@ def read_run(path: str | Path) -> RunFacts:
     ids = orders["order_id"].to_numpy()
     lines = pd.read_parquet(path / "lines.parquet")
     lines = lines[lines["order_id"].isin(ids)].reset_index(drop=True)
+    if "substitute_sku" in lines.columns and lines["substitute_sku"].notna().any():
+        # the bound's stock rows are the candidates' own SKUs: a line shipped as another SKU is outside it
+        raise ValueError(f"{path}: the run substituted lines; the hindsight bound models no substitution "
+                         "(re-run with --set tiers.substitution.enabled=false)")
     ex = pd.read_parquet(path / "explain.parquet", columns=list(EXPLAIN_COLUMNS))
     ex = ex[ex["order_id"].isin(ids)].reset_index(drop=True)
     inv = pd.read_parquet(path / "inventory.parquet", columns=["day", "node_id", "sku", "start", "received"])

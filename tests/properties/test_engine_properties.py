@@ -73,6 +73,9 @@ def check_inventory(inv: pd.DataFrame) -> None:
     flows = ["start", "received", "shipped", "transferred_out", "spoiled", "end", "lost_demand"]
     assert (inv[flows] >= 0).all().all(), inv[(inv[flows] < 0).any(axis=1)].head()
     balance = inv["start"] + inv["received"] - inv["shipped"] - inv["transferred_out"] - inv["spoiled"]
+    if "sold_offline" in inv.columns:  # counter sales at shops (nodes.stores.offline), when they are on
+        assert (inv["sold_offline"] >= 0).all()
+        balance = balance - inv["sold_offline"]
     assert (balance == inv["end"]).all()
     # start of day d+1 = end of day d (a missing row is zero stock)
     wide = inv.pivot_table(index=["node_id", "sku"], columns="day", values=["start", "end"], fill_value=0)

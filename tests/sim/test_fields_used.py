@@ -56,6 +56,8 @@ CONDITIONS: dict[str, list[str]] = {
     "nodes.stores.trip.reach_cv": ["nodes.stores.trip.return_to=pool", "nodes.stores.capacity.rider_reach_s=300"],
     # a sync lag of minutes oversells nothing on the tiny base run; hours do (tests/sim/engine/test_offline.py)
     "nodes.stores.offline.sync_s": ["nodes.stores.offline.sync_s=7200"],
+    # the tiny catalogue has under 20 in-band SKUs per category: from 1 candidate, a second one acts
+    "tiers.substitution.candidates": ["tiers.substitution.candidates=1", "tiers.substitution.accept=1"],
 }
 
 #: fields whose change cannot show on a toy run, and why (path prefix -> reason)

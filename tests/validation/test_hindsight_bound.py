@@ -63,7 +63,8 @@ def test_a_fractional_optimum_is_strictly_below_the_integer_one() -> None:
 @pytest.fixture(scope="module")
 def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     base = tmp_path_factory.mktemp("hindsight")
-    sets = ["demand.orders_per_day=300", "horizon.warmup_days=2"]
+    # the bound keeps each candidate's own SKUs: no substitution (read_run refuses a run that substituted)
+    sets = ["demand.orders_per_day=300", "horizon.warmup_days=2", "tiers.substitution.enabled=false"]
     out = []
     for name, router, extra in (("myopic", "flow", ["router.lookahead=false"]), ("mip", "mip", []),
                                 ("cheapest", "cheapest", [])):
