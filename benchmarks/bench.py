@@ -53,14 +53,20 @@ def engine_run(orders_per_day: int, off: bool = False) -> dict[str, float]:
     overrides = [f"demand.orders_per_day={orders_per_day}", "horizon.warmup_days=2", "horizon.days=1"]
     if off:
         from tools.golden import OFF
+
         overrides += OFF
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         res = simulate(ROOT / "scenarios/shanghai_hangzhou.yaml", overrides=overrides, out=Path(tmp) / "run")
         wall = time.perf_counter() - t0
     n = len(res.orders)
-    return {"orders": n, "wall_s": wall, "rate": n / wall, "rss_gib": peak_rss_gib(),
-            "epoch_ms": float(res.kpis["router"]["solver_ms_mean"] or 0.0)}
+    return {
+        "orders": n,
+        "wall_s": wall,
+        "rate": n / wall,
+        "rss_gib": peak_rss_gib(),
+        "epoch_ms": float(res.kpis["router"]["solver_ms_mean"] or 0.0),
+    }
 
 
 def engine_in_process(orders_per_day: int, off: bool) -> dict[str, float]:
@@ -89,16 +95,25 @@ def engine(orders_per_day: int, scales: list[int], off: bool) -> None:
     n_naive, naive = naive_rate(orders_per_day)
     print(f"naive process-per-order SimPy: {n_naive:,} orders of the 1x day at {naive:,.0f} orders/s")
     print("engine, Shanghai-Hangzhou 2 warm-up + 1 measured day, end to end (mechanisms on unless 'off'):")
-    print(f"  {'run':8} {'orders/day':>11} {'orders':>11} {'wall s':>8} {'orders/s':>9} {'/ 1x':>6} {'/ naive':>8} "
-          f"{'epoch ms':>9} {'peak RSS GiB':>13} {'load':>5}", flush=True)
+    print(
+        f"  {'run':8} {'orders/day':>11} {'orders':>11} {'wall s':>8} {'orders/s':>9} {'/ 1x':>6} {'/ naive':>8} "
+        f"{'epoch ms':>9} {'peak RSS GiB':>13} {'load':>5}",
+        flush=True,
+    )
     base = 0.0
-    for name, k, is_off in [(f"{k}x", k, False) for k in scales[:1]] + ([("1x off", 1, True)] if off else []) + [
-            (f"{k}x", k, False) for k in scales[1:]]:
+    for name, k, is_off in (
+        [(f"{k}x", k, False) for k in scales[:1]]
+        + ([("1x off", 1, True)] if off else [])
+        + [(f"{k}x", k, False) for k in scales[1:]]
+    ):
         r = engine_in_process(orders_per_day * k, off=is_off)
         base = base or r["rate"]
-        print(f"  {name:8} {orders_per_day * k:>11,} {int(r['orders']):>11,} {r['wall_s']:>8.1f} {r['rate']:>9,.0f} "
-              f"{r['rate'] / base:>6.2f} {r['rate'] / naive:>8.2f} {r['epoch_ms']:>9.1f} {r['rss_gib']:>13.2f} "
-              f"{os.getloadavg()[0]:>5.1f}", flush=True)
+        print(
+            f"  {name:8} {orders_per_day * k:>11,} {int(r['orders']):>11,} {r['wall_s']:>8.1f} {r['rate']:>9,.0f} "
+            f"{r['rate'] / base:>6.2f} {r['rate'] / naive:>8.2f} {r['epoch_ms']:>9.1f} {r['rss_gib']:>13.2f} "
+            f"{os.getloadavg()[0]:>5.1f}",
+            flush=True,
+        )
 
 
 def generation() -> None:
@@ -112,8 +127,10 @@ def generation() -> None:
         t0 = time.perf_counter()
         orders = generate_day(sc, net, cat, streams, day)
         best = max(best, orders.n_orders / (time.perf_counter() - t0))
-    print(f"demand generation: {orders.n_orders:,} orders in a Shanghai-Hangzhou day at 2.5M/day, "
-          f"best of 3 days {best:,.0f} orders/s (one core)")
+    print(
+        f"demand generation: {orders.n_orders:,} orders in a Shanghai-Hangzhou day at 2.5M/day, "
+        f"best of 3 days {best:,.0f} orders/s (one core)"
+    )
 
 
 def naive_distances(zlat, zlon, nlat, nlon) -> list[list[float]]:  # type: ignore[no-untyped-def]
@@ -122,7 +139,10 @@ def naive_distances(zlat, zlon, nlat, nlon) -> list[list[float]]:  # type: ignor
         row = []
         for c, d in zip(nlat, nlon, strict=True):
             p1, p2 = math.radians(a), math.radians(c)
-            h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(d - b) / 2) ** 2
+            h = (
+                math.sin((p2 - p1) / 2) ** 2
+                + math.cos(p1) * math.cos(p2) * math.sin(math.radians(d - b) / 2) ** 2
+            )
             row.append(2 * 6371.0088 * math.asin(math.sqrt(h)))
         out.append(row)
     return out
@@ -135,8 +155,10 @@ def network() -> None:
     t0 = time.perf_counter()
     net = build_network(sc)
     t_build = time.perf_counter() - t0
-    print(f"national: load+validate {t_load * 1e3:.0f} ms; network build {t_build:.2f} s "
-          f"({net.n_zones} zones x {net.n_nodes} nodes)")
+    print(
+        f"national: load+validate {t_load * 1e3:.0f} ms; network build {t_build:.2f} s "
+        f"({net.n_zones} zones x {net.n_nodes} nodes)"
+    )
     z = slice(0, 200)
     t0 = time.perf_counter()
     fast = distance_matrix_km(net.zone_lat, net.zone_lon, net.node_lat, net.node_lon)
@@ -145,18 +167,31 @@ def network() -> None:
     slow = naive_distances(net.zone_lat[z], net.zone_lon[z], net.node_lat, net.node_lon)
     t_naive = time.perf_counter() - t0
     ratio = (net.n_zones * net.n_nodes / t_vec) / (200 * net.n_nodes / t_naive)
-    print(f"distance matrix: vectorised / per-pair Python = {ratio:.0f}x (agree: {np.allclose(fast[z], slow, rtol=1e-5)})")
+    print(
+        f"distance matrix: vectorised / per-pair Python = {ratio:.0f}x (agree: {np.allclose(fast[z], slow, rtol=1e-5)})"
+    )
 
 
 def main() -> None:
-    if len(sys.argv) > 2 and sys.argv[1] == "--engine-run":  # one scale, in its own process (engine_in_process)
+    if (
+        len(sys.argv) > 2 and sys.argv[1] == "--engine-run"
+    ):  # one scale, in its own process (engine_in_process)
         print(json.dumps(engine_run(int(sys.argv[2]), off="--off" in sys.argv)))
         return
-    print(f"load average at the start: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores; 'load' below: "
-          "the 1-min load average when the run ended", flush=True)
+    print(
+        f"load average at the start: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores; 'load' below: "
+        "the 1-min load average when the run ended",
+        flush=True,
+    )
     generation()
-    scales = sorted({1} | {int(x) for x in os.environ.get("SHANGOU_BENCH_SCALES", "1,4,10").split(",") if x.strip()})
-    engine(int(os.environ.get("SHANGOU_BENCH_ORDERS", "600000")), scales, os.environ.get("SHANGOU_BENCH_OFF", "1") != "0")
+    scales = sorted(
+        {1} | {int(x) for x in os.environ.get("SHANGOU_BENCH_SCALES", "1,4,10").split(",") if x.strip()}
+    )
+    engine(
+        int(os.environ.get("SHANGOU_BENCH_ORDERS", "600000")),
+        scales,
+        os.environ.get("SHANGOU_BENCH_OFF", "1") != "0",
+    )
     network()
 
 

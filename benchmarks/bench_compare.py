@@ -35,8 +35,16 @@ def one(workers: int, args: argparse.Namespace, tmp: Path) -> tuple[float, float
     """(wall seconds of compare, mean wall seconds of one job)."""
     out = tmp / f"w{workers}-{time.perf_counter_ns()}"
     t0 = time.perf_counter()
-    res = compare(ROOT / "scenarios" / "toy.yaml", POLICIES, replications=args.replications, days=args.days,
-                  out=out, executor=args.executor, workers=workers, progress=False)
+    res = compare(
+        ROOT / "scenarios" / "toy.yaml",
+        POLICIES,
+        replications=args.replications,
+        days=args.days,
+        out=out,
+        executor=args.executor,
+        workers=workers,
+        progress=False,
+    )
     wall = time.perf_counter() - t0
     if res.failures or res.ran != len(POLICIES) * args.replications:
         raise SystemExit(f"benchmark run failed: {[f.error for f in res.failures]}")
@@ -51,9 +59,11 @@ def main() -> None:
     ap.add_argument("--executor", default="local", choices=("local", "dask"))
     args = ap.parse_args()
     jobs = len(POLICIES) * args.replications
-    print(f"compare toy: {jobs} jobs ({', '.join(POLICIES)} x {args.replications} replications, "
-          f"{args.days} measured day), executor {args.executor}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"compare toy: {jobs} jobs ({', '.join(POLICIES)} x {args.replications} replications, "
+        f"{args.days} measured day), executor {args.executor}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     if args.executor == "local":  # start the fork server (once per process) outside the timings
         ex = LocalExecutor(1)
         ex.map(_noop, [0], lambda item, exc: -1)
@@ -63,16 +73,23 @@ def main() -> None:
         for rep in range(args.repeats):
             for workers in (1, 2):
                 wall, job = one(workers, args, Path(d))
-                print(f"  repeat {rep + 1}: {workers} worker{'s' if workers > 1 else ''}: {wall:6.2f} s "
-                      f"(mean job {job:.2f} s)", flush=True)
+                print(
+                    f"  repeat {rep + 1}: {workers} worker{'s' if workers > 1 else ''}: {wall:6.2f} s "
+                    f"(mean job {job:.2f} s)",
+                    flush=True,
+                )
                 if workers not in best or wall < best[workers][0]:
                     best[workers] = (wall, job)
     speedup = best[1][0] / best[2][0]
-    print(f"best: 1 worker {best[1][0]:.2f} s, 2 workers {best[2][0]:.2f} s -> speed-up {speedup:.2f}x "
-          f"(ideal {min(2, os.cpu_count() or 1)}x); load average now {os.getloadavg()[0]:.2f}")
+    print(
+        f"best: 1 worker {best[1][0]:.2f} s, 2 workers {best[2][0]:.2f} s -> speed-up {speedup:.2f}x "
+        f"(ideal {min(2, os.cpu_count() or 1)}x); load average now {os.getloadavg()[0]:.2f}"
+    )
     slower = best[2][1] / best[1][1] - 1
-    print(f"a job took {slower:+.0%} longer beside a second worker than alone: near 0 means two free CPUs; "
-          f"near +100% means other processes held one of them (the machine is shared), so rerun when quiet")
+    print(
+        f"a job took {slower:+.0%} longer beside a second worker than alone: near 0 means two free CPUs; "
+        f"near +100% means other processes held one of them (the machine is shared), so rerun when quiet"
+    )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ def main() -> None:
     times = {}
     for explain in (False, True):
         t0 = time.perf_counter()
-        sim = Simulation(sc, seed=sc.seed, replication=0, days=1, policy=sc.policy, router="flow", explain=explain)
+        sim = Simulation(
+            sc, seed=sc.seed, replication=0, days=1, policy=sc.policy, router="flow", explain=explain
+        )
         records = sim.run()
         times[explain] = time.perf_counter() - t0
     assert sim.explain is not None
@@ -40,13 +42,19 @@ def main() -> None:
         res = simulate(sc, out=Path(tmp) / "r", report=False, explain=True)
         disk = (res.path / "explain.parquet").stat().st_size
     n = records.orders.n
-    print(f"toy x {per_day:,} orders/day, flow router: {n:,} orders, {rec.n_rows:,} candidate rows "
-          f"({rec.n_rows / n:.2f} per order)")
-    print(f"run without --explain {times[False]:.2f} s, with {times[True]:.2f} s "
-          f"(recording {sim.explain.seconds:.2f} s over {records.router.epochs:,} epochs, "
-          f"{sim.explain.seconds / max(records.router.epochs, 1) * 1e3:.3f} ms/epoch)")
-    print(f"memory: {rec.nbytes() / rec.n_rows:.0f} B/row while running, Arrow table {table.nbytes / rec.n_rows:.0f} "
-          f"B/row (built in {build:.2f} s); disk {disk / rec.n_rows:.1f} B/row ({disk / 2**20:.1f} MiB)")
+    print(
+        f"toy x {per_day:,} orders/day, flow router: {n:,} orders, {rec.n_rows:,} candidate rows "
+        f"({rec.n_rows / n:.2f} per order)"
+    )
+    print(
+        f"run without --explain {times[False]:.2f} s, with {times[True]:.2f} s "
+        f"(recording {sim.explain.seconds:.2f} s over {records.router.epochs:,} epochs, "
+        f"{sim.explain.seconds / max(records.router.epochs, 1) * 1e3:.3f} ms/epoch)"
+    )
+    print(
+        f"memory: {rec.nbytes() / rec.n_rows:.0f} B/row while running, Arrow table {table.nbytes / rec.n_rows:.0f} "
+        f"B/row (built in {build:.2f} s); disk {disk / rec.n_rows:.1f} B/row ({disk / 2**20:.1f} MiB)"
+    )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,10 @@ def combine(logs: list[str]) -> int:
         v = np.array([rows[i][p] for i in keys])
         d = np.array([rows[i].get("dilated", np.nan) for i in keys])
         s = summarize(v)
-        print(f"| {p} | {s.mean:.4f} [{s.ci_low:.4f}, {s.ci_high:.4f}] | {v.min():.4f} | {v.max():.4f} | "
-              f"{int((v < d).sum())}/{v.size} |")
+        print(
+            f"| {p} | {s.mean:.4f} [{s.ci_low:.4f}, {s.ci_high:.4f}] | {v.min():.4f} | {v.max():.4f} | "
+            f"{int((v < d).sum())}/{v.size} |"
+        )
     return 0
 
 
@@ -58,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--T", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--policies", default=",".join(online.POLICIES))
-    ap.add_argument("--combine", nargs="+", metavar="LOG", help="only print the table from earlier runs' output")
+    ap.add_argument(
+        "--combine", nargs="+", metavar="LOG", help="only print the table from earlier runs' output"
+    )
     a = ap.parse_args(argv)
     if a.combine:
         return combine(a.combine)
@@ -89,24 +93,35 @@ def main(argv: list[str] | None = None) -> int:
                 costs[p].append(c)
                 hcosts[p].append(c / h)
                 if c < h - 1e-6 * h:
-                    raise AssertionError(f"{p} cost {c} below the hindsight LP {h} (instance {inst_no}, seq {seq})")
+                    raise AssertionError(
+                        f"{p} cost {c} below the hindsight LP {h} (instance {inst_no}, seq {seq})"
+                    )
         hind_over_dlp.append(float(np.mean(hl)) / lp.value)
         for p in policies:
             ratio[p].append(float(np.mean(costs[p])) / lp.value)
             hratio[p].append(float(np.mean(hcosts[p])))
-        print(f"instance {inst_no:2d}: DLP {lp.value:10.1f}  " +
-              "  ".join(f"{p} {ratio[p][-1]:.4f}" for p in policies), flush=True)
+        print(
+            f"instance {inst_no:2d}: DLP {lp.value:10.1f}  "
+            + "  ".join(f"{p} {ratio[p][-1]:.4f}" for p in policies),
+            flush=True,
+        )
     n_seq = a.instances * a.sequences
-    print(f"\n{a.instances} instances x {a.sequences} sequences, T = {a.T}, seed {a.seed}; "
-          f"DLP solve {1000 * t_lp / a.instances:.0f} ms per instance")
+    print(
+        f"\n{a.instances} instances x {a.sequences} sequences, T = {a.T}, seed {a.seed}; "
+        f"DLP solve {1000 * t_lp / a.instances:.0f} ms per instance"
+    )
     s = summarize(hind_over_dlp)
-    print(f"hindsight LP / DLP: {s.mean:.4f} [{s.ci_low:.4f}, {s.ci_high:.4f}] (Jensen: >= 1 in expectation)\n")
+    print(
+        f"hindsight LP / DLP: {s.mean:.4f} [{s.ci_low:.4f}, {s.ci_high:.4f}] (Jensen: >= 1 in expectation)\n"
+    )
     print("| policy | cost / DLP (95% CI over instances) | cost / hindsight LP | ms per sequence |")
     print("|---|---|---|---|")
     for p in policies:
         s, sh = summarize(ratio[p]), summarize(hratio[p])
-        print(f"| {p} | {s.mean:.4f} [{s.ci_low:.4f}, {s.ci_high:.4f}] | {sh.mean:.4f} | "
-              f"{1000 * secs[p] / n_seq:.0f} |")
+        print(
+            f"| {p} | {s.mean:.4f} [{s.ci_low:.4f}, {s.ci_high:.4f}] | {sh.mean:.4f} | "
+            f"{1000 * secs[p] / n_seq:.0f} |"
+        )
     return 0
 
 

@@ -38,7 +38,11 @@ ROOT = Path(__file__).resolve().parents[1]
 ROUTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("myopic", "flow", ("router.lookahead=false",)),
     ("flow", "flow", ()),
-    ("flow_before", "flow", ("router.imperfect_order_cny=0", "router.lookahead_demand=own")),  # before issue #15
+    (
+        "flow_before",
+        "flow",
+        ("router.imperfect_order_cny=0", "router.lookahead_demand=own"),
+    ),  # before issue #15
     ("mip", "mip", ()),
     ("nearest", "nearest", ()),
     ("cheapest", "cheapest", ()),
@@ -51,8 +55,17 @@ def _run(job: tuple[str, int, int, str, list[str], str]) -> str:
         return out
     from sim.run import simulate
 
-    simulate(scenario, days=days, replication=rep, router=router, overrides=sets, out=out, force=True,
-             report=False, explain=True)
+    simulate(
+        scenario,
+        days=days,
+        replication=rep,
+        router=router,
+        overrides=sets,
+        out=out,
+        force=True,
+        report=False,
+        explain=True,
+    )
     return out
 
 
@@ -72,19 +85,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sets-file", help="a file of overrides, one path=value per line")
     ap.add_argument("--out", default="/tmp/shangou-hindsight")
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--imperfect-cny", type=float, default=0.0,
-                    help="service price per order imperfect by the decision (offer, split, lost) in the objective "
-                         "(router.imperfect_order_cny; 0: money only)")
-    ap.add_argument("--routers", default=",".join(n for n, _, _ in ROUTERS),
-                    help="a subset of the routers (the first is the myopic reference)")
+    ap.add_argument(
+        "--imperfect-cny",
+        type=float,
+        default=0.0,
+        help="service price per order imperfect by the decision (offer, split, lost) in the objective "
+        "(router.imperfect_order_cny; 0: money only)",
+    )
+    ap.add_argument(
+        "--routers",
+        default=",".join(n for n, _, _ in ROUTERS),
+        help="a subset of the routers (the first is the myopic reference)",
+    )
     a = ap.parse_args(argv)
     chosen = [n for n in a.routers.split(",") if n]
     routers = [r for r in ROUTERS if r[0] in chosen]
     sets = ["tiers.substitution.enabled=false", *a.set]  # the bound models no substitution (read_run)
     if a.sets_file:
         sets += [ln.strip() for ln in Path(a.sets_file).read_text().splitlines() if ln.strip()]
-    jobs = [(a.scenario, a.days, rep, router, sets + list(extra), str(Path(a.out) / f"rep{rep}" / name))
-            for rep in range(a.replications) for name, router, extra in routers]
+    jobs = [
+        (a.scenario, a.days, rep, router, sets + list(extra), str(Path(a.out) / f"rep{rep}" / name))
+        for rep in range(a.replications)
+        for name, router, extra in routers
+    ]
     t0 = time.perf_counter()
     if a.workers > 1:
         with ProcessPoolExecutor(a.workers) as ex:
@@ -108,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         t_lp += time.perf_counter() - t1
         n = b.problem.n_orders
         for name, paid, choice in zip(names, b.paid, b.choices, strict=True):
-            if decision_cost(b.problem, choice) > paid + 1e-6 * max(paid, 1.0) or lp.value > paid + 1e-6 * paid:
+            if (
+                decision_cost(b.problem, choice) > paid + 1e-6 * max(paid, 1.0)
+                or lp.value > paid + 1e-6 * paid
+            ):
                 raise AssertionError(f"rep {rep} {name}: the bound is not below the run's routing cost")
             per_order[name].append(paid / n)
             lost[name].append(100.0 * float((choice < 0).sum()) / n)
@@ -120,17 +146,26 @@ def main(argv: list[str] | None = None) -> int:
         gap = b.paid[0] - lp.value
         for name, paid in zip(names, b.paid, strict=True):
             closed[name].append(100.0 * (b.paid[0] - paid) / gap if gap > 0 else float("nan"))
-        print(f"rep {rep}: {n} measured orders, {b.problem.opt_order.size} options, bound {lp.value / n:.3f} "
-              f"CNY/order; " + ", ".join(f"{nm} {p / n:.3f}" for nm, p in zip(names, b.paid, strict=True)), flush=True)
-    print(f"\n{Path(a.scenario).name}{' with ' + '; '.join(sets) if sets else ''}: {a.replications} replications, "
-          f"objective money + {a.imperfect_cny:g} CNY per order imperfect by the decision, "
-          f"{a.days} measured day(s); runs {t_runs:.0f} s, LP {t_lp / a.replications:.1f} s per replication\n")
-    print("| router | routing cost, CNY/order | gap closed, % | lost without an option, % | cost per order (KPI), CNY | "
-          "perfect orders, % |")
+        print(
+            f"rep {rep}: {n} measured orders, {b.problem.opt_order.size} options, bound {lp.value / n:.3f} "
+            f"CNY/order; " + ", ".join(f"{nm} {p / n:.3f}" for nm, p in zip(names, b.paid, strict=True)),
+            flush=True,
+        )
+    print(
+        f"\n{Path(a.scenario).name}{' with ' + '; '.join(sets) if sets else ''}: {a.replications} replications, "
+        f"objective money + {a.imperfect_cny:g} CNY per order imperfect by the decision, "
+        f"{a.days} measured day(s); runs {t_runs:.0f} s, LP {t_lp / a.replications:.1f} s per replication\n"
+    )
+    print(
+        "| router | routing cost, CNY/order | gap closed, % | lost without an option, % | cost per order (KPI), CNY | "
+        "perfect orders, % |"
+    )
     print("|---|---|---|---|---|---|")
     for name in names:
-        print(f"| {name} | {_fmt(per_order[name])} | {_fmt(closed[name], 1)} | {_fmt(lost[name], 2)} | "
-              f"{_fmt(kpi_cost[name])} | {_fmt(kpi_perfect[name], 2)} |")
+        print(
+            f"| {name} | {_fmt(per_order[name])} | {_fmt(closed[name], 1)} | {_fmt(lost[name], 2)} | "
+            f"{_fmt(kpi_cost[name])} | {_fmt(kpi_perfect[name], 2)} |"
+        )
     print(f"| hindsight bound | {_fmt(per_order['bound'])} | 100 | {_fmt(lost['bound'], 2)} | | |")
     return 0 if np.isfinite(per_order["bound"]).all() else 1
 

@@ -24,8 +24,16 @@ ROOT = Path(__file__).resolve().parents[1]
 CASES: list[tuple[str, str, int, list[str]]] = [
     ("toy", "toy", 1, []),
     ("toy_history", "toy_history", 1, []),
-    ("toy 100k orders/day", "toy", 1, ["demand.orders_per_day=100000", "nodes.stores.capacity.riders=200",
-                                       "nodes.stores.capacity.pickers=100"]),
+    (
+        "toy 100k orders/day",
+        "toy",
+        1,
+        [
+            "demand.orders_per_day=100000",
+            "nodes.stores.capacity.riders=200",
+            "nodes.stores.capacity.pickers=100",
+        ],
+    ),
     ("toy 200k SKUs", "toy", 1, ["catalog.n_skus=200000", "policy=central_only"]),
     ("toy 200k SKUs top_n", "toy", 1, ["catalog.n_skus=200000", "policy=top_n(n=20000)"]),
     ("shanghai_hangzhou", "shanghai_hangzhou", 1, []),
@@ -45,9 +53,22 @@ def estimate(scenario: str, days: int, sets: list[str]) -> tuple[int, str]:
 def measure(scenario: str, days: int, sets: list[str]) -> tuple[int, float]:
     """Peak RSS (bytes) and wall seconds of one run in a child process."""
     with tempfile.TemporaryDirectory(prefix="bench-mem-") as tmp:
-        argv = [sys.executable, "-m", "sim", "run", str(ROOT / "scenarios" / f"{scenario}.yaml"), "--days",
-                str(days), "--out", str(Path(tmp) / "run"), "--quiet", "--no-report", "--max-memory", "100%",
-                *(a for s in sets for a in ("--set", s))]
+        argv = [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            str(ROOT / "scenarios" / f"{scenario}.yaml"),
+            "--days",
+            str(days),
+            "--out",
+            str(Path(tmp) / "run"),
+            "--quiet",
+            "--no-report",
+            "--max-memory",
+            "100%",
+            *(a for s in sets for a in ("--set", s)),
+        ]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         t0 = time.perf_counter()
         p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
@@ -75,9 +96,14 @@ def main() -> int:
             peak, wall = measure(scenario, days, sets)
             ratio = est / peak
             worst = max(worst, abs(ratio - 1))
-            print(f"{name:24} {est / gib:8.2f}G {peak / gib:8.2f}G {ratio:8.2f} {wall:7.1f}  {parts}", flush=True)
+            print(
+                f"{name:24} {est / gib:8.2f}G {peak / gib:8.2f}G {ratio:8.2f} {wall:7.1f}  {parts}",
+                flush=True,
+            )
         else:
-            print(f"{name:24} {est / gib:8.2f}G {'-':>9} {'-':>8} {'-':>7}  {parts} (estimate only)", flush=True)
+            print(
+                f"{name:24} {est / gib:8.2f}G {'-':>9} {'-':>8} {'-':>7}  {parts} (estimate only)", flush=True
+            )
     if worst:
         print(f"largest deviation of estimate from peak: {worst:.0%} (target <= 25%)")
     return 0

@@ -61,13 +61,24 @@ def single_line(batch: Batch) -> Batch | None:
     pos[rows] = np.arange(rows.size)
     mu = pos[use_option] >= 0
     assert batch.use_key is not None and batch.opt_stock_key is not None
-    opt = {k: getattr(batch, k)[rows] for k in ("opt_node", "opt_tier", "opt_km", "opt_cost", "opt_eta_s",
-                                                 "opt_offer", "opt_stock_key")}
+    opt = {
+        k: getattr(batch, k)[rows]
+        for k in ("opt_node", "opt_tier", "opt_km", "opt_cost", "opt_eta_s", "opt_offer", "opt_stock_key")
+    }
     res = None if batch.opt_reservation is None else batch.opt_reservation[rows]
-    return Batch(n_orders=keep_o.size, requested_tier=batch.requested_tier[keep_o], opt_order=new[batch.opt_order[rows]],
-                 unassigned_cost=batch.unassigned_cost[keep_o], node_capacity=batch.node_capacity,
-                 opt_reservation=res, stock_left=batch.stock_left, use_option=pos[use_option[mu]],
-                 use_key=batch.use_key[mu], use_qty=use_qty[mu], **opt)
+    return Batch(
+        n_orders=keep_o.size,
+        requested_tier=batch.requested_tier[keep_o],
+        opt_order=new[batch.opt_order[rows]],
+        unassigned_cost=batch.unassigned_cost[keep_o],
+        node_capacity=batch.node_capacity,
+        opt_reservation=res,
+        stock_left=batch.stock_left,
+        use_option=pos[use_option[mu]],
+        use_key=batch.use_key[mu],
+        use_qty=use_qty[mu],
+        **opt,
+    )
 
 
 def score(batch: Batch, choice: np.ndarray, cost: np.ndarray) -> tuple[int, float]:
@@ -76,13 +87,17 @@ def score(batch: Batch, choice: np.ndarray, cost: np.ndarray) -> tuple[int, floa
     got = choice >= 0
     u = batch.unassigned_cost
     use_option, use_key, use_qty, left = stock_uses(batch)
-    usable = (batch.node_capacity[batch.opt_node] > 0) & ~np.isin(np.arange(cost.size),
-                                                                   use_option[use_qty > left[use_key]])
+    usable = (batch.node_capacity[batch.opt_node] > 0) & ~np.isin(
+        np.arange(cost.size), use_option[use_qty > left[use_key]]
+    )
     cheapest = np.full(batch.n_orders, np.inf)
     np.minimum.at(cheapest, batch.opt_order[usable], cost[usable])
     carried = ~got & ~np.isfinite(u)
-    money = cost[choice[got]].sum() + u[~got & np.isfinite(u)].sum() + np.where(np.isfinite(cheapest), cheapest,
-                                                                                 0.0)[carried].sum()
+    money = (
+        cost[choice[got]].sum()
+        + u[~got & np.isfinite(u)].sum()
+        + np.where(np.isfinite(cheapest), cheapest, 0.0)[carried].sum()
+    )
     return int(carried.sum()), float(money)
 
 
@@ -103,8 +118,16 @@ def epoch_figures(multiplier: float, days: int) -> None:
     flow, mip = Flow(), Mip()
 
     def whole(b: Batch) -> np.ndarray:
-        out = solve_orders(b.n_orders, b.opt_order, b.opt_node, mip.decision_cost(b), b.unassigned_cost,
-                           b.node_capacity, *stock_uses(b), reduce=False)
+        out = solve_orders(
+            b.n_orders,
+            b.opt_order,
+            b.opt_node,
+            mip.decision_cost(b),
+            b.unassigned_cost,
+            b.node_capacity,
+            *stock_uses(b),
+            reduce=False,
+        )
         assert out is not None
         return out
 
@@ -121,13 +144,17 @@ def epoch_figures(multiplier: float, days: int) -> None:
         assert len({o[0] for o in objs}) == 1, objs
         assert max(o[1] for o in objs) - min(o[1] for o in objs) <= b.n_orders / COST_SCALE + 1e-9, objs
     sizes = np.array([b.n_orders for b in batches])
-    print(f"single-line single-unit batches from a toy run ({per_day} orders/day, base_stock, {days} measured day(s)): "
-          f"{len(batches)} epochs, "
-          f"orders per batch median {np.median(sizes):.0f}, max {sizes.max()}; objectives equal on every batch")
+    print(
+        f"single-line single-unit batches from a toy run ({per_day} orders/day, base_stock, {days} measured day(s)): "
+        f"{len(batches)} epochs, "
+        f"orders per batch median {np.median(sizes):.0f}, max {sizes.max()}; objectives equal on every batch"
+    )
     print(f"{'router':>14} {'mean ms':>8} {'median':>7} {'p90':>7} {'ratio to flow (mean)':>21}")
     base = float(np.mean(ms["flow"]))
     for name, v in ms.items():
-        print(f"{name:>14} {np.mean(v):8.3f} {np.median(v):7.3f} {np.percentile(v, 90):7.3f} {np.mean(v) / base:21.1f}")
+        print(
+            f"{name:>14} {np.mean(v):8.3f} {np.median(v):7.3f} {np.percentile(v, 90):7.3f} {np.mean(v) / base:21.1f}"
+        )
     print(f"mip fallbacks: {mip.fallbacks}")
 
 
@@ -135,18 +162,29 @@ def peak_figures(multiplier: float, days: int) -> None:
     sc = prepare(TOY, policy="base_stock")
     per_day = int(sc.demand.orders_per_day * multiplier)
     print(f"\ntoy at {multiplier:g}x volume ({per_day} orders/day, base_stock, {days} measured day(s)):")
-    print(f"{'router':>7} {'epochs':>7} {'ms/epoch':>9} {'repairs':>8} {'fallbacks':>10} {'cost/order':>11} "
-          f"{'perfect':>8} {'lost':>6} {'wall s':>7}")
+    print(
+        f"{'router':>7} {'epochs':>7} {'ms/epoch':>9} {'repairs':>8} {'fallbacks':>10} {'cost/order':>11} "
+        f"{'perfect':>8} {'lost':>6} {'wall s':>7}"
+    )
     for router in ("flow", "mip"):
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            r = simulate(TOY, days=days, router=router, policy="base_stock", out=Path(tmp) / "run", report=False,
-                         overrides=[f"demand.orders_per_day={per_day}"])
+            r = simulate(
+                TOY,
+                days=days,
+                router=router,
+                policy="base_stock",
+                out=Path(tmp) / "run",
+                report=False,
+                overrides=[f"demand.orders_per_day={per_day}"],
+            )
             wall = time.perf_counter() - t0
             k = json.loads((r.path / "kpis.json").read_text())
         rs = k["router"]
-        print(f"{router:>7} {rs['epochs']:7d} {rs['solver_ms_mean']:9.2f} {rs['repairs']:8d} {rs['fallbacks']:10d} "
-              f"{k['cost_per_order_cny']:11.2f} {k['perfect_order_rate']:8.3f} {k['lost_sales_rate']:6.3f} {wall:7.1f}")
+        print(
+            f"{router:>7} {rs['epochs']:7d} {rs['solver_ms_mean']:9.2f} {rs['repairs']:8d} {rs['fallbacks']:10d} "
+            f"{k['cost_per_order_cny']:11.2f} {k['perfect_order_rate']:8.3f} {k['lost_sales_rate']:6.3f} {wall:7.1f}"
+        )
 
 
 def main() -> None:

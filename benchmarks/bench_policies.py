@@ -26,11 +26,19 @@ from sim.spec import parse_spec  # noqa: E402
 
 def main() -> None:
     big = dict(n_ndcs=1, n_fdcs=6, n_stores=280, n_skus=5000)
-    cases = [("reference capacities", synthetic_ctx(**big)),
-             ("tight store volume (3 m3)", synthetic_ctx(**big, store_volume_m3=3.0))]
-    specs = sys.argv[1:] or ["base_stock(service=0.95)", "base_stock(service=0.95,measure='fill')",
-                             "base_stock(service=0.95,dist='negbin',cv=0.4)", "forecast_push(service=0.95)",
-                             "cost_optimal", "cost_optimal(gap=0)", "cost_optimal(solver='greedy')"]
+    cases = [
+        ("reference capacities", synthetic_ctx(**big)),
+        ("tight store volume (3 m3)", synthetic_ctx(**big, store_volume_m3=3.0)),
+    ]
+    specs = sys.argv[1:] or [
+        "base_stock(service=0.95)",
+        "base_stock(service=0.95,measure='fill')",
+        "base_stock(service=0.95,dist='negbin',cv=0.4)",
+        "forecast_push(service=0.95)",
+        "cost_optimal",
+        "cost_optimal(gap=0)",
+        "cost_optimal(solver='greedy')",
+    ]
     for label, ctx in cases:
         print(f"--- {label}: {ctx.forecast.shape[0]} nodes x {ctx.forecast.shape[1]} SKUs")
         for s in specs:
@@ -42,10 +50,16 @@ def main() -> None:
             dt = time.perf_counter() - t0
             fwd = ctx.node_kind > 0
             stats = getattr(pol, "last_stats", {})
-            extra = (f" objective {stats['objective_cny']:.1f} CNY/review methods {stats['methods']}"
-                     f" max node {stats['max_node_wall_s']:.2f}s items {stats['items']}" if stats else "")
-            print(f"{s:50s} {dt:7.2f}s  units {int(tg[fwd].sum()):>10d}  SKU-slots {int((tg[fwd] > 0).sum()):>8d}{extra}",
-                  flush=True)
+            extra = (
+                f" objective {stats['objective_cny']:.1f} CNY/review methods {stats['methods']}"
+                f" max node {stats['max_node_wall_s']:.2f}s items {stats['items']}"
+                if stats
+                else ""
+            )
+            print(
+                f"{s:50s} {dt:7.2f}s  units {int(tg[fwd].sum()):>10d}  SKU-slots {int((tg[fwd] > 0).sum()):>8d}{extra}",
+                flush=True,
+            )
     np.set_printoptions()
 
 

@@ -46,22 +46,42 @@ PARQUETS = ("orders", "lines", "inventory", "nodes", "skus")
 
 def run_child(out: Path, orders: int, extra: list[str]) -> dict[str, Any]:
     """One `shangou run` in a child process: wall, peak RSS of the child (GiB), its manifest."""
-    argv = [sys.executable, "-m", "sim", "run", str(ROOT / "scenarios" / "national.yaml"), "--out", str(out),
-            "--quiet", "--no-report", "--max-memory", "100%", "--set", f"demand.orders_per_day={orders}", *extra]
+    argv = [
+        sys.executable,
+        "-m",
+        "sim",
+        "run",
+        str(ROOT / "scenarios" / "national.yaml"),
+        "--out",
+        str(out),
+        "--quiet",
+        "--no-report",
+        "--max-memory",
+        "100%",
+        "--set",
+        f"demand.orders_per_day={orders}",
+        *extra,
+    ]
     t0 = time.perf_counter()
     p = subprocess.Popen(argv, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(argv)}: exit {os.waitstatus_to_exitcode(status)}")
-    return {"wall": wall, "rss_gib": usage.ru_maxrss / 2**20, "manifest": json.loads((out / "manifest.json").read_text())}
+    return {
+        "wall": wall,
+        "rss_gib": usage.ru_maxrss / 2**20,
+        "manifest": json.loads((out / "manifest.json").read_text()),
+    }
 
 
 def same_outputs(a: Path, b: Path) -> bool:
     ka, kb = (json.loads((p / "kpis.json").read_text()) for p in (a, b))
     for k in (ka, kb):
         k["router"].pop("solver_ms_mean")
-    return ka == kb and all((a / f"{t}.parquet").read_bytes() == (b / f"{t}.parquet").read_bytes() for t in PARQUETS)
+    return ka == kb and all(
+        (a / f"{t}.parquet").read_bytes() == (b / f"{t}.parquet").read_bytes() for t in PARQUETS
+    )
 
 
 def dask_round_trip(orders: int, workers: int) -> tuple[float, float, int]:
@@ -97,20 +117,28 @@ def project(run: dict[str, Any], scale: float, orders: int) -> None:
     shards = m["shards"]
     print("shards (orders, in-worker wall s, CPU s, worker peak RSS MiB):")
     for s in shards:
-        print(f"  {s['region']:15} {s['orders']:>10,} {s['wall_s']:8.1f} {s['cpu_s']:8.1f} {s['peak_rss_mib']:8.0f}")
+        print(
+            f"  {s['region']:15} {s['orders']:>10,} {s['wall_s']:8.1f} {s['cpu_s']:8.1f} {s['peak_rss_mib']:8.0f}"
+        )
     n = np.array([s["orders"] for s in shards], float)
     cpu = np.array([s["cpu_s"] for s in shards], float)
     b, a = np.polyfit(n, cpu, 1) if len(shards) > 1 else (cpu[0] / n[0], 0.0)
     rest = run["wall"] - m["shards_s"]  # interpreter, network, plan, merge, invariants, write (end to end)
-    print(f"per shard: CPU ~ {a:.1f} s + {b * 1e6:.1f} us x orders (least squares over {len(shards)} shards); "
-          f"outside the shards: {rest:.1f} s end to end")
+    print(
+        f"per shard: CPU ~ {a:.1f} s + {b * 1e6:.1f} us x orders (least squares over {len(shards)} shards); "
+        f"outside the shards: {rest:.1f} s end to end"
+    )
     largest = float(cpu.max())
-    print(f"projected on 16 workers at {orders:,}/day (7 shards, so at most 7 busy): {rest:.1f} + largest shard "
-          f"{largest:.1f} CPU s = {rest + largest:.1f} s")
+    print(
+        f"projected on 16 workers at {orders:,}/day (7 shards, so at most 7 busy): {rest:.1f} + largest shard "
+        f"{largest:.1f} CPU s = {rest + largest:.1f} s"
+    )
     big = float((a + b * n * scale).max())
-    print(f"extrapolated to {FULL_ORDERS:,}/day (x{scale:.0f} orders; shard CPU by the fit, the rest scaled x{scale:.0f} "
-          f"as an upper bound): largest shard {big:.0f} s + rest {rest * scale:.0f} s = "
-          f"{(big + rest * scale) / 60:.1f} min; shard part alone {big / 60:.1f} min")
+    print(
+        f"extrapolated to {FULL_ORDERS:,}/day (x{scale:.0f} orders; shard CPU by the fit, the rest scaled x{scale:.0f} "
+        f"as an upper bound): largest shard {big:.0f} s + rest {rest * scale:.0f} s = "
+        f"{(big + rest * scale) / 60:.1f} min; shard part alone {big / 60:.1f} min"
+    )
 
 
 BRANDS, STORES = 37_000, 400_000  # parameters.md: the instant-retail channel
@@ -121,24 +149,43 @@ def platform(workers: int) -> None:
     import numpy as np
 
     with tempfile.TemporaryDirectory(prefix="bench-platform-") as tmp:
-        argv = [sys.executable, "-m", "sim", "run", str(ROOT / "scenarios" / "platform_sample.yaml"), "--out",
-                str(Path(tmp) / "run"), "--quiet", "--no-report", "--executor", "local", "--workers", str(workers)]
+        argv = [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            str(ROOT / "scenarios" / "platform_sample.yaml"),
+            "--out",
+            str(Path(tmp) / "run"),
+            "--quiet",
+            "--no-report",
+            "--executor",
+            "local",
+            "--workers",
+            str(workers),
+        ]
         t0 = time.perf_counter()
-        subprocess.run(argv, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            argv, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, stdout=subprocess.DEVNULL
+        )
         wall = time.perf_counter() - t0
         m = json.loads((Path(tmp) / "run" / "manifest.json").read_text())
     shards = m["shards"]
     cpu = np.array([s["cpu_s"] for s in shards])
     orders = np.array([s["orders"] for s in shards], float)
     stores = 10  # per network in platform_sample.yaml
-    print(f"platform_sample: {len(shards)} brand networks ({stores} stores each), {orders.sum():,.0f} orders, "
-          f"{wall:.1f} s end to end on {workers} workers; shard CPU mean {cpu.mean():.1f} s, max {cpu.max():.1f} s, "
-          f"{orders.sum() / cpu.sum():,.0f} orders per CPU-second")
+    print(
+        f"platform_sample: {len(shards)} brand networks ({stores} stores each), {orders.sum():,.0f} orders, "
+        f"{wall:.1f} s end to end on {workers} workers; shard CPU mean {cpu.mean():.1f} s, max {cpu.max():.1f} s, "
+        f"{orders.sum() / cpu.sum():,.0f} orders per CPU-second"
+    )
     per_brand = cpu.mean() * (STORES / BRANDS) / stores  # a platform brand has ~10.8 stores
     for w in (16, 256, 4096):
-        print(f"  platform ({BRANDS:,} brands, {STORES:,} stores, the sample's orders per store): "
-              f"{BRANDS:,} x {per_brand:.1f} CPU-s / {w} workers = {BRANDS * per_brand / w / 3600:.1f} h per "
-              f"simulated {m['warmup_days'] + m['measured_days']}-day run")
+        print(
+            f"  platform ({BRANDS:,} brands, {STORES:,} stores, the sample's orders per store): "
+            f"{BRANDS:,} x {per_brand:.1f} CPU-s / {w} workers = {BRANDS * per_brand / w / 3600:.1f} h per "
+            f"simulated {m['warmup_days'] + m['measured_days']}-day run"
+        )
 
 
 def main() -> int:
@@ -156,16 +203,23 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-shard-") as tmp:
         for mode in args.modes:
             extra = {"serial": [], "national-scope": ["--set", "nodes.ndcs.capacity.scope=national"]}.get(
-                mode, ["--executor", mode, "--workers", str(args.workers)])
+                mode, ["--executor", mode, "--workers", str(args.workers)]
+            )
             res[mode] = r = run_child(Path(tmp) / mode, args.orders, extra)
             m = r["manifest"]
-            print(f"{mode:15} {r['wall']:7.1f} s end to end, {m.get('wall_s', 0):7.1f} s simulated "
-                  f"({m.get('orders_per_s') or 0:,.0f} orders/s), child peak RSS {r['rss_gib']:.2f} GiB", flush=True)
+            print(
+                f"{mode:15} {r['wall']:7.1f} s end to end, {m.get('wall_s', 0):7.1f} s simulated "
+                f"({m.get('orders_per_s') or 0:,.0f} orders/s), child peak RSS {r['rss_gib']:.2f} GiB",
+                flush=True,
+            )
         base = res.get("serial")
         for mode, r in res.items():
             if base is not None and mode != "serial":
-                same = "" if mode == "national-scope" else \
-                    f"; outputs {'==' if same_outputs(Path(tmp) / 'serial', Path(tmp) / mode) else '!='} serial"
+                same = (
+                    ""
+                    if mode == "national-scope"
+                    else f"; outputs {'==' if same_outputs(Path(tmp) / 'serial', Path(tmp) / mode) else '!='} serial"
+                )
                 print(f"{mode:15} speed-up against serial: {base['wall'] / r['wall']:.2f}x{same}")
         sharded = next((res[m] for m in ("local", "dask", "serial") if m in res), None)
         if sharded is not None:
@@ -176,17 +230,25 @@ def main() -> int:
                 for s in res[mode]["manifest"]["shards"]:
                     per_pid[s["pid"]] = per_pid.get(s["pid"], 0.0) + s["cpu_s"]
                 total, busiest = sum(per_pid.values()), max(per_pid.values())
-                one = sum(s["cpu_s"] for s in res["serial"]["manifest"]["shards"]) if "serial" in res else total
-                print(f"{mode:15} shard CPU {total:.1f} s over {len(per_pid)} workers, busiest {busiest:.1f} s: "
-                      f"shard phase on an idle machine {one / busiest:.2f}x the one process's ({one:.1f} CPU-s; "
-                      f"balance {total / busiest:.2f}x)")
+                one = (
+                    sum(s["cpu_s"] for s in res["serial"]["manifest"]["shards"]) if "serial" in res else total
+                )
+                print(
+                    f"{mode:15} shard CPU {total:.1f} s over {len(per_pid)} workers, busiest {busiest:.1f} s: "
+                    f"shard phase on an idle machine {one / busiest:.2f}x the one process's ({one:.1f} CPU-s; "
+                    f"balance {total / busiest:.2f}x)"
+                )
         if "local" in res and "dask" in res:
             n = len(res["dask"]["manifest"]["shards"])
-            print(f"dask overhead against the local pool: {(res['dask']['wall'] - res['local']['wall']) / n:+.2f} s "
-                  f"per shard ({n} shards)")
+            print(
+                f"dask overhead against the local pool: {(res['dask']['wall'] - res['local']['wall']) / n:+.2f} s "
+                f"per shard ({n} shards)"
+            )
             start, per, n = dask_round_trip(args.orders, args.workers)
-            print(f"dask itself: LocalCluster start {start:.1f} s; a shard job with trivial work {per * 1e3:.0f} ms "
-                  f"round trip (scenario pickled to the worker)")
+            print(
+                f"dask itself: LocalCluster start {start:.1f} s; a shard job with trivial work {per * 1e3:.0f} ms "
+                f"round trip (scenario pickled to the worker)"
+            )
     return 0
 
 

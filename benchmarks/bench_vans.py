@@ -71,8 +71,9 @@ def instances(scenario: str, waves: list[tuple[int | None, float]]) -> list[tupl
 
 def main() -> None:
     warnings.filterwarnings("ignore")  # PyVRP's penalty warnings on waves that cannot all be on time
-    cases = (instances("toy", [(v, fill) for v in (2, 4, 6) for fill in (0.5, 0.9)])
-             + instances("shanghai_hangzhou", [(None, m) for m in (40, 80, 140)]))
+    cases = instances("toy", [(v, fill) for v in (2, 4, 6) for fill in (0.5, 0.9)]) + instances(
+        "shanghai_hangzhou", [(None, m) for m in (40, 80, 140)]
+    )
     configs = [("pyvrp", it) for it in PYVRP] + [("ortools", s) for s in ORTOOLS]
     res: dict[tuple[str, int], list[tuple[float, float, float]]] = {c: [] for c in configs}
     for label, p, _ in cases:
@@ -85,7 +86,9 @@ def main() -> None:
             row.append(f"{r.km:7.1f}{'*' if lateness_s(p, r) > 0 else ' '}")
         print(f"{label} {p.n:>3} stops: " + " ".join(row), flush=True)
     print("columns: " + ", ".join(f"{n} {e}" for n, e in configs) + "; * = a stop ends after the window")
-    print("\nconfig            mean gap  max gap  late  ms/wave   (gap: km over the best on-time km of any config)")
+    print(
+        "\nconfig            mean gap  max gap  late  ms/wave   (gap: km over the best on-time km of any config)"
+    )
     ref = []
     for i in range(len(cases)):
         ok = [res[c][i][0] for c in configs if res[c][i][1] == 0]
@@ -97,8 +100,10 @@ def main() -> None:
         print(f"{c[0]:8s} {c[1]:>5}   {gaps.mean():7.2f}% {gaps.max():7.2f}% {late:5d} {ms:8.0f}")
     print("\napprox (sweep + BHH) km vs the best solver km on the same wave")
     for (label, p, approx_km), best in zip(cases, ref, strict=True):
-        print(f"{label} {p.n:>3} stops: approx {approx_km:7.1f} km, solver {best:7.1f} km, "
-              f"approx / solver = {approx_km / best:.2f}")
+        print(
+            f"{label} {p.n:>3} stops: approx {approx_km:7.1f} km, solver {best:7.1f} km, "
+            f"approx / solver = {approx_km / best:.2f}"
+        )
 
 
 def engine() -> None:
@@ -106,16 +111,22 @@ def engine() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for mode in ("approx", "solver"):
             t0 = time.perf_counter()
-            res = simulate(ROOT / "scenarios/toy.yaml", out=Path(tmp) / mode, report=False,
-                           overrides=[f"router.vans={mode}"])
+            res = simulate(
+                ROOT / "scenarios/toy.yaml",
+                out=Path(tmp) / mode,
+                report=False,
+                overrides=[f"router.vans={mode}"],
+            )
             wall = time.perf_counter() - t0
             o = res.orders
             m = o[(o.served_tier == "mid") & (o.status == "delivered") & ~o.warmup]
             km = (m.cost_transport_cny.sum() - 4.0 * len(m)) / 2.5  # toy van costs: 4 CNY/stop + 2.5 CNY/km
             late = (m.delivered_s > m.promised_s + 1e-6).mean()
-            print(f"toy end to end, vans {mode}: {wall:.1f} s; {len(m)} mid orders, van km per order "
-                  f"{km / len(m):.2f}, mean creation to delivery {((m.delivered_s - m.created_s) / 3600).mean():.2f} h, "
-                  f"late {late:.1%}")
+            print(
+                f"toy end to end, vans {mode}: {wall:.1f} s; {len(m)} mid orders, van km per order "
+                f"{km / len(m):.2f}, mean creation to delivery {((m.delivered_s - m.created_s) / 3600).mean():.2f} h, "
+                f"late {late:.1%}"
+            )
 
 
 if __name__ == "__main__":

@@ -50,13 +50,23 @@ def build_catalog(sc: Any, streams: RandomStreams | None = None) -> Catalog:
     def per_sku(attr: str) -> np.ndarray:
         return np.array([float(getattr(c, attr)) for c in cats])[category]
 
-    value = lognormal_mean_cv(streams.get("catalog.value").standard_normal(n), per_sku("value_cny"),
-                              per_sku("value_cv"))
-    volume = lognormal_mean_cv(streams.get("catalog.volume").standard_normal(n), per_sku("volume_l"),
-                               per_sku("volume_cv"))
-    life = np.array([units.days(c.shelf_life_days) if c.shelf_life_days is not None else np.inf
-                     for c in cats])[category]
+    value = lognormal_mean_cv(
+        streams.get("catalog.value").standard_normal(n), per_sku("value_cny"), per_sku("value_cv")
+    )
+    volume = lognormal_mean_cv(
+        streams.get("catalog.volume").standard_normal(n), per_sku("volume_l"), per_sku("volume_cv")
+    )
+    life = np.array(
+        [units.days(c.shelf_life_days) if c.shelf_life_days is not None else np.inf for c in cats]
+    )[category]
     tiers = np.array([[t in c.tiers for t in TIER_NAMES] for c in cats], dtype=bool).reshape(len(cats), 3)
-    return Catalog(category=category, category_names=tuple(c.name for c in cats), popularity=popularity,
-                   rank=rank, value_cny=value, volume_l=volume, shelf_life_s=life,
-                   tier_eligible=tiers[category])
+    return Catalog(
+        category=category,
+        category_names=tuple(c.name for c in cats),
+        popularity=popularity,
+        rank=rank,
+        value_cny=value,
+        volume_l=volume,
+        shelf_life_s=life,
+        tier_eligible=tiers[category],
+    )

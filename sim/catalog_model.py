@@ -10,8 +10,15 @@ import numpy as np
 
 from sim.vocab import TIER_NAMES
 
-__all__ = ["TIER_NAMES", "Catalog", "largest_remainder", "lognormal_mean_cv", "top_count", "zipf_probabilities",
-           "zipf_top_share"]
+__all__ = [
+    "TIER_NAMES",
+    "Catalog",
+    "largest_remainder",
+    "lognormal_mean_cv",
+    "top_count",
+    "zipf_probabilities",
+    "zipf_top_share",
+]
 
 
 @dataclass(frozen=True)

@@ -109,10 +109,15 @@ def validate(
             for line in exc.problems:
                 err.print(f"error: {prefix}{line}", markup=False)
             continue
-        out.print(f"ok {path}: {sc.name} - {len(sc.geography.cities)} cities, {sc.nodes.count()} nodes, "
-                  f"{sc.catalog.n_skus} SKUs, {sc.demand.orders_per_day:,.0f} orders/day, "
-                  f"~{estimate_memory_bytes(sc) / 2**30:.1f} GiB estimated{_per_worker(sc)}", markup=False)
-        print_warnings(sc, [s.partition("=")[0].strip() for s in set_ or []], f"{path}: " if len(scenarios) > 1 else "")
+        out.print(
+            f"ok {path}: {sc.name} - {len(sc.geography.cities)} cities, {sc.nodes.count()} nodes, "
+            f"{sc.catalog.n_skus} SKUs, {sc.demand.orders_per_day:,.0f} orders/day, "
+            f"~{estimate_memory_bytes(sc) / 2**30:.1f} GiB estimated{_per_worker(sc)}",
+            markup=False,
+        )
+        print_warnings(
+            sc, [s.partition("=")[0].strip() for s in set_ or []], f"{path}: " if len(scenarios) > 1 else ""
+        )
     if bad:
         raise typer.Exit(2)
 
@@ -156,14 +161,28 @@ def network(
     for c, name in enumerate(net.city_names):
         counts = [int(((net.node_city == c) & (net.node_kind == k)).sum()) for k in range(len(KINDS))]
         share = float(net.zone_weight[net.zone_city == c].sum())
-        t.add_row(name, str(int((net.zone_city == c).sum())), *map(str, counts), f"{share:.1%}",
-                  *(_pct(cov[tier][name]) for tier in ("near", "mid", "far")))
+        t.add_row(
+            name,
+            str(int((net.zone_city == c).sum())),
+            *map(str, counts),
+            f"{share:.1%}",
+            *(_pct(cov[tier][name]) for tier in ("near", "mid", "far")),
+        )
     totals = [int((net.node_kind == k).sum()) for k in range(len(KINDS))]
-    t.add_row("all", str(net.n_zones), *map(str, totals), "100.0%",
-              *(f"{cov[tier]['all']:.1%}" for tier in ("near", "mid", "far")), style="bold")
+    t.add_row(
+        "all",
+        str(net.n_zones),
+        *map(str, totals),
+        "100.0%",
+        *(f"{cov[tier]['all']:.1%}" for tier in ("near", "mid", "far")),
+        style="bold",
+    )
     out.print(t)
-    out.print(f"demand = share of orders; near/mid/far = coverage, the share of a city's demand within reach: near = a store's rider radius, mid = an FDC's "
-              f"van radius, far = an NDC; next-day parcel reach {net.next_day_share():.1%}", markup=False)
+    out.print(
+        f"demand = share of orders; near/mid/far = coverage, the share of a city's demand within reach: near = a store's rider radius, mid = an FDC's "
+        f"van radius, far = an NDC; next-day parcel reach {net.next_day_share():.1%}",
+        markup=False,
+    )
     if plot is not None:
         from sim.report.plots import network_map
 
@@ -175,8 +194,12 @@ def network(
 @app.command()
 def demand(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
-    days: Annotated[int | None, typer.Option("--days", min=1, help="measured days (warm-up comes first)")] = None,
-    plot: Annotated[Path | None, typer.Option("--plot", help="directory for intraday.png and popularity.png")] = None,
+    days: Annotated[
+        int | None, typer.Option("--days", min=1, help="measured days (warm-up comes first)")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="directory for intraday.png and popularity.png")
+    ] = None,
     set_: SetOpt = None,
 ) -> None:
     """Demand and forecast summary: orders per day and city, tier mix, baskets, forecast WAPE and bias."""
@@ -189,11 +212,20 @@ def demand(
         probe_writable(plot / "intraday.png", "--plot")
     s = summarise(sc, days)
     t = Table(title=f"{s.name}: orders per day ({s.source} demand)", title_justify="left")
-    active = [c for c in range(len(s.city_names)) if s.orders[:, c].sum() > 0
-              or (s.expected is not None and s.expected[:, c].sum() > 0)]
+    active = [
+        c
+        for c in range(len(s.city_names))
+        if s.orders[:, c].sum() > 0 or (s.expected is not None and s.expected[:, c].sum() > 0)
+    ]
     shown = sorted(active, key=lambda c: -int(s.orders[:, c].sum()))[:8]
-    for col in ("date", "day", *(s.city_names[c] for c in shown), *(["other"] if len(active) > len(shown) else []),
-                "total", "expected"):
+    for col in (
+        "date",
+        "day",
+        *(s.city_names[c] for c in shown),
+        *(["other"] if len(active) > len(shown) else []),
+        "total",
+        "expected",
+    ):
         t.add_column(col, justify="left" if col in ("date", "day") else "right")
     for d, date in enumerate(s.dates):
         row = [date, "warm-up" if d < s.warmup else "measured", *(f"{s.orders[d, c]:,}" for c in shown)]
@@ -215,32 +247,50 @@ def demand(
     b.add_row("  analytic, Zipf popularity", "", _pct(s.top_share_zipf))
     out.print(b)
 
-    f = Table(title=f"forecasts over the measured days ({s.cells:,} node x SKU x day cells)", title_justify="left")
+    f = Table(
+        title=f"forecasts over the measured days ({s.cells:,} node x SKU x day cells)", title_justify="left"
+    )
     for col in ("method", "WAPE/actual", "bias/actual", "WAPE/λ", "bias/λ"):
         f.add_column(col, justify="left" if col == "method" else "right")
     for i, sc_ in enumerate(s.scores):
         mark = " *" if i > 0 and sc_.method == s.configured else ""
-        f.add_row(sc_.label + mark, _pct(sc_.wape_actual), f"{sc_.bias_actual:+.1%}", _pct(sc_.wape_rate),
-                  f"{sc_.bias_rate:+.1%}")
+        f.add_row(
+            sc_.label + mark,
+            _pct(sc_.wape_actual),
+            f"{sc_.bias_actual:+.1%}",
+            _pct(sc_.wape_rate),
+            f"{sc_.bias_rate:+.1%}",
+        )
     out.print(f)
-    out.print("WAPE = Σ|forecast - actual| / Σ actual over the cells; bias = Σ forecast / Σ actual - 1; actual = "
-              "realised demand; λ = the true rate; * = the scenario's forecast.method. λ's WAPE against realised "
-              "demand is the floor (Poisson and day noise no forecast removes).", markup=False)
+    out.print(
+        "WAPE = Σ|forecast - actual| / Σ actual over the cells; bias = Σ forecast / Σ actual - 1; actual = "
+        "realised demand; λ = the true rate; * = the scenario's forecast.method. λ's WAPE against realised "
+        "demand is the floor (Poisson and day noise no forecast removes).",
+        markup=False,
+    )
     if s.history:
         h = s.history
-        out.print(f"history: {h['rows']:,} rows -> {h['orders']:,} orders ({h['before_start']:,} before the start: "
-                  f"forecast history only); SKUs as {'catalog indices' if h['sku_mode'] == 'index' else 'ids mapped by popularity'} "
-                  f"({h['sku_ids']:,} distinct); {h['merged_lines']:,} repeated lines merged, {h['cut_orders']:,} orders "
-                  f"cut to their first line, {h['tier_moved']:,} requested tiers moved to an eligible one", markup=False)
+        out.print(
+            f"history: {h['rows']:,} rows -> {h['orders']:,} orders ({h['before_start']:,} before the start: "
+            f"forecast history only); SKUs as {'catalog indices' if h['sku_mode'] == 'index' else 'ids mapped by popularity'} "
+            f"({h['sku_ids']:,} distinct); {h['merged_lines']:,} repeated lines merged, {h['cut_orders']:,} orders "
+            f"cut to their first line, {h['tier_moved']:,} requested tiers moved to an eligible one",
+            markup=False,
+        )
     total = int(s.orders.sum())
     out.print(f"{total:,} orders over {len(s.dates)} days in {s.seconds:.1f} s", markup=False)
     if plot is not None:
         from sim.report.plots import intraday_profile, popularity_curve
 
         plot.mkdir(parents=True, exist_ok=True)
-        figs = {"intraday.png": intraday_profile(s.hour_share, s.hour_counts, title=f"{s.name}: intraday profile"),
-                "popularity.png": popularity_curve(s.sku_units, s.sku_share_model, s.zipf,
-                                                   title=f"{s.name}: SKU popularity")}
+        figs = {
+            "intraday.png": intraday_profile(
+                s.hour_share, s.hour_counts, title=f"{s.name}: intraday profile"
+            ),
+            "popularity.png": popularity_curve(
+                s.sku_units, s.sku_share_model, s.zipf, title=f"{s.name}: SKU popularity"
+            ),
+        }
         for fname, fig in figs.items():
             write_atomic(plot / fname, partial(fig.savefig, dpi=110, format="png"))
         out.print(f"plots written to {plot}/ ({', '.join(figs)})", markup=False)
@@ -249,32 +299,67 @@ def demand(
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="run directory (default runs/<scenario>-<time>)")] = None,
-    force: Annotated[bool, typer.Option("--force", help="replace an existing run directory once the new run is done")] = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="run directory (default runs/<scenario>-<time>)")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="replace an existing run directory once the new run is done")
+    ] = False,
     seed: Annotated[int | None, typer.Option("--seed", help="override the scenario seed")] = None,
-    replication: Annotated[int, typer.Option("--replication", help="replication index (independent demand)")] = 0,
-    days: Annotated[int | None, typer.Option("--days", help="measured days (warm-up comes first, drain after)")] = None,
+    replication: Annotated[
+        int, typer.Option("--replication", help="replication index (independent demand)")
+    ] = 0,
+    days: Annotated[
+        int | None, typer.Option("--days", help="measured days (warm-up comes first, drain after)")
+    ] = None,
     policy: Annotated[str | None, typer.Option("--policy", help="policy SPEC, e.g. 'top_n(n=200)'")] = None,
-    router: Annotated[str | None, typer.Option("--router", help="router name: nearest, tier_first, ...")] = None,
+    router: Annotated[
+        str | None, typer.Option("--router", help="router name: nearest, tier_first, ...")
+    ] = None,
     set_: SetOpt = None,
     max_memory: MaxMemOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
-    progress: Annotated[str, typer.Option("--progress", help="auto (a bar on a terminal, nothing otherwise), bar, "
-                                          "plain (one line per simulated day on stderr, for logs and pipes), "
-                                          "none")] = "auto",
+    progress: Annotated[
+        str,
+        typer.Option(
+            "--progress",
+            help="auto (a bar on a terminal, nothing otherwise), bar, "
+            "plain (one line per simulated day on stderr, for logs and pipes), "
+            "none",
+        ),
+    ] = "auto",
     no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html and plots/")] = False,
     label: LabelOpt = None,
-    explain: Annotated[bool, typer.Option("--explain", help="also write explain.parquet: every routing decision's "
-                                          "candidates, for `shangou explain`; memory ~120 bytes per candidate "
-                                          "(order x node per routing epoch), ~300 while written: ~1 GiB per "
-                                          "million orders with 8 candidates")] = False,
-    executor: Annotated[str | None, typer.Option("--executor", help="run a regional scenario's shards (one per "
-                                                 "regional DC, sim/shard.py) on local (process pool) or dask "
-                                                 "workers; same outputs as without")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", min=1, help="worker processes for --executor "
-                                                "(default: CPUs; a local Dask cluster without --address)")] = None,
-    address: Annotated[str | None, typer.Option("--address", help="Dask scheduler for --executor dask, e.g. "
-                                                "tcp://host:8786")] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="also write explain.parquet: every routing decision's "
+            "candidates, for `shangou explain`; memory ~120 bytes per candidate "
+            "(order x node per routing epoch), ~300 while written: ~1 GiB per "
+            "million orders with 8 candidates",
+        ),
+    ] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            "--executor",
+            help="run a regional scenario's shards (one per "
+            "regional DC, sim/shard.py) on local (process pool) or dask "
+            "workers; same outputs as without",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="worker processes for --executor (default: CPUs; a local Dask cluster without --address)",
+        ),
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Dask scheduler for --executor dask, e.g. tcp://host:8786")
+    ] = None,
 ) -> None:
     """Simulate a scenario and write its run directory (orders, lines, inventory, nodes, KPIs, report)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -293,19 +378,32 @@ def run(
         raise ScenarioError(f"--progress: expected one of {', '.join(PROGRESS_MODES)}, got {progress!r}")
     mode = "none" if quiet else progress if progress != "auto" else ("bar" if err.is_terminal else "none")
     show = mode == "bar"
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                  TimeElapsedColumn(), console=err, disable=not show) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not show,
+    ) as bar:
         total = sc.horizon.warmup_days + sc.horizon.days
         task = bar.add_task(f"{sc.name}", total=total, info="")
         t0 = time.perf_counter()
 
         def tick(day: int, total_days: int, orders: int) -> None:
             rate = orders / max(time.perf_counter() - t0, 1e-9)
-            bar.update(task, completed=min(day, total_days), info=f"day {day}/{total_days}, {orders:,} orders, "
-                                                                    f"{rate:,.0f} orders/s")
+            bar.update(
+                task,
+                completed=min(day, total_days),
+                info=f"day {day}/{total_days}, {orders:,} orders, {rate:,.0f} orders/s",
+            )
             if mode == "plain" and day > 0:
-                print(f"progress: {sc.name}: day {day}/{total_days} simulated, {orders:,} orders, {rate:,.0f} "
-                      f"orders/s, {time.perf_counter() - t0:,.0f} s", file=sys.stderr, flush=True)
+                print(
+                    f"progress: {sc.name}: day {day}/{total_days} simulated, {orders:,} orders, {rate:,.0f} "
+                    f"orders/s, {time.perf_counter() - t0:,.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         pool = None
         if executor is not None:
@@ -315,16 +413,27 @@ def run(
             plan_shards(sc)  # refuse (exit 2) before starting workers
             pool = make_executor(executor, address=address, workers=workers)
         try:
-            result = simulate(sc, replication=replication, out=out_dir, force=force, progress=tick,
-                              report=not no_report, explain=explain, label=label,
-                              meta={"overrides": list(set_ or [])}, executor=pool)
+            result = simulate(
+                sc,
+                replication=replication,
+                out=out_dir,
+                force=force,
+                progress=tick,
+                report=not no_report,
+                explain=explain,
+                label=label,
+                meta={"overrides": list(set_ or [])},
+                executor=pool,
+            )
         finally:
             if pool is not None:
                 pool.close()
     if not quiet and "shards" in result.manifest:
         for sh in result.manifest["shards"]:
-            out.print(f"shard {sh['region']}: {sh['orders']:,} orders in {sh['wall_s']:.1f} s, worker peak RSS "
-                      f"{sh['peak_rss_mib']:,.0f} MiB")
+            out.print(
+                f"shard {sh['region']}: {sh['orders']:,} orders in {sh['wall_s']:.1f} s, worker peak RSS "
+                f"{sh['peak_rss_mib']:,.0f} MiB"
+            )
     if not quiet:
         print_kpis(result.kpis, str(result.path), result.orders)
 
@@ -341,15 +450,27 @@ def print_kpis(k: dict[str, Any], path: str, orders: Any = None) -> None:
 
     from sim.metrics import registry as reg  # labels, units and formats of every KPI
 
-    rows = [(kpi.label_unit, kpi.fmt(reg.value(kpi.key, k, orders)).replace(" CNY", "").replace(" min", ""))
-            for kpi in reg.shown_in("cli") if kpi.source != "orders" or orders is not None]
+    rows = [
+        (kpi.label_unit, kpi.fmt(reg.value(kpi.key, k, orders)).replace(" CNY", "").replace(" min", ""))
+        for kpi in reg.shown_in("cli")
+        if kpi.source != "orders" or orders is not None
+    ]
     for tier in ("near", "mid", "far"):
         d = k["tiers"][tier]
         if d["share"]:
-            rows.append((f"{tier} (of delivered): share / on time / p90 min",
-                         f"{pct(d['share'])} / {pct(d['on_time_rate'])} / {d['p90_min']:.0f}"))
+            rows.append(
+                (
+                    f"{tier} (of delivered): share / on time / p90 min",
+                    f"{pct(d['share'])} / {pct(d['on_time_rate'])} / {d['p90_min']:.0f}",
+                )
+            )
             if d.get("mean_min") is not None:
-                rows.append((f"{tier}: mean min / within promise", f"{d['mean_min']:.1f} / {pct(d['within_promise_rate'])}"))
+                rows.append(
+                    (
+                        f"{tier}: mean min / within promise",
+                        f"{d['mean_min']:.1f} / {pct(d['within_promise_rate'])}",
+                    )
+                )
     for name, value in rows:
         t.add_row(name, value)
     out.print(t)

@@ -25,10 +25,20 @@ from sim.errors import ScenarioError
 @app.command()
 def calibrate(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
-    runs: Annotated[Path | None, typer.Option("--runs", help="a run directory or a folder of runs (replications) "
-                                              "of SCENARIO; default: simulate one measured day")] = None,
-    targets: Annotated[Path | None, typer.Option("--targets", help="a targets CSV (id,figure,low,high,unit,source) "
-                                                 "instead of the bundled one")] = None,
+    runs: Annotated[
+        Path | None,
+        typer.Option(
+            "--runs",
+            help="a run directory or a folder of runs (replications) "
+            "of SCENARIO; default: simulate one measured day",
+        ),
+    ] = None,
+    targets: Annotated[
+        Path | None,
+        typer.Option(
+            "--targets", help="a targets CSV (id,figure,low,high,unit,source) instead of the bundled one"
+        ),
+    ] = None,
     to: Annotated[Path | None, typer.Option("--to", help="also write the table to a .csv file")] = None,
     set_: SetOpt = None,
 ) -> None:
@@ -61,8 +71,10 @@ def calibrate(
     ok = all_in(table)
     n_in = int((table["status"] == "in").sum())
     n_app = int((table["status"] != "n/a").sum())
-    out.print(f"{n_in} of {n_app} applicable figure(s) in range: {'calibrated' if ok else 'NOT calibrated'}",
-              markup=False)
+    out.print(
+        f"{n_in} of {n_app} applicable figure(s) in range: {'calibrated' if ok else 'NOT calibrated'}",
+        markup=False,
+    )
     if to is not None:
         if not to.parent.exists():
             raise ScenarioError(f"--to: directory {to.parent} does not exist")

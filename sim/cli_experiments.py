@@ -22,24 +22,43 @@ if TYPE_CHECKING:
     from sim.experiments import ExperimentResult
 
 RepOpt = Annotated[int, typer.Option("--replications", min=1, help="replications per configuration")]
-OutOpt = Annotated[Path | None, typer.Option("--out", help="output directory (default runs/<verb>-<scenario>-<time>); "
-                                                           "an earlier one is resumed")]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", help="output directory (default runs/<verb>-<scenario>-<time>); an earlier one is resumed"
+    ),
+]
 ExecOpt = Annotated[str, typer.Option("--executor", help="local (process pool) or dask")]
-AddrOpt = Annotated[str | None, typer.Option("--address", help="Dask scheduler, e.g. tcp://host:8786 "
-                                                               "(default: a local cluster)")]
+AddrOpt = Annotated[
+    str | None,
+    typer.Option("--address", help="Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)"),
+]
 WorkersOpt = Annotated[int | None, typer.Option("--workers", min=1, help="worker processes (default: CPUs)")]
-CiOpt = Annotated[float | None, typer.Option(
-    "--ci-width", help="add replications until every 95% CI half-width of cost per order is <= X of its mean "
-                       "and of perfect-order rate <= X (rate points), e.g. 0.02")]
+CiOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--ci-width",
+        help="add replications until every 95% CI half-width of cost per order is <= X of its mean "
+        "and of perfect-order rate <= X (rate points), e.g. 0.02",
+    ),
+]
 MaxRepOpt = Annotated[int, typer.Option("--max-replications", min=2, help="cap for --ci-width")]
 DaysOpt = Annotated[int | None, typer.Option("--days", min=1, help="measured days (warm-up comes first)")]
 RouterOpt = Annotated[str | None, typer.Option("--router", help="router name for every run")]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="override the scenario seed (the same for every job)")]
+SeedOpt = Annotated[
+    int | None, typer.Option("--seed", help="override the scenario seed (the same for every job)")
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="no progress bar and no table")]
 
 TABLES = (  # (title, [kpi]): two tables so each fits a terminal; headers from the KPI registry
-    ("cost and service", ("cost_per_order_cny", "perfect_order_rate", "on_time_requested_rate", "requested_tier_rate")),
-    ("speed and stock", ("lost_sales_rate", "near_mid_share", "delivery_p90_min", "forward_inventory_value_cny")),
+    (
+        "cost and service",
+        ("cost_per_order_cny", "perfect_order_rate", "on_time_requested_rate", "requested_tier_rate"),
+    ),
+    (
+        "speed and stock",
+        ("lost_sales_rate", "near_mid_share", "delivery_p90_min", "forward_inventory_value_cny"),
+    ),
 )
 DIFF_COLUMNS = ("cost_per_order_cny", "perfect_order_rate", "lost_sales_rate")
 
@@ -74,29 +93,42 @@ def print_summary(table: pd.DataFrame, key: str, title: str) -> None:
         t.add_column(key, overflow="fold")
         t.add_column("n", justify="right", min_width=2)
         for kpi in columns:
-            t.add_column(BY_NAME[kpi].label_unit, justify="right")  # narrow terminals wrap cells rather than cut them
+            t.add_column(
+                BY_NAME[kpi].label_unit, justify="right"
+            )  # narrow terminals wrap cells rather than cut them
             if kpi in DIFF_COLUMNS:
                 t.add_column("Δ vs first", justify="right")
         for i, label in enumerate(labels):
             rows = table[table[key] == label].set_index("kpi")
             fails = int(rows["n_failed"].iloc[0])
-            cells = [str(label), f"{int(rows.loc['cost_per_order_cny', 'n'])}" + (f" ({fails} failed)" if fails else "")]
+            cells = [
+                str(label),
+                f"{int(rows.loc['cost_per_order_cny', 'n'])}" + (f" ({fails} failed)" if fails else ""),
+            ]
             for kpi in columns:
                 r, pct = rows.loc[kpi], BY_NAME[kpi].percent
                 cells.append(_cell(float(r["mean"]), float(r["half_width"]), pct))
                 if kpi in DIFF_COLUMNS:
                     lo, hi = float(r["diff_ci_low"]), float(r["diff_ci_high"])
                     star = " *" if (lo > 0 or hi < 0) else ""
-                    cells.append("baseline" if i == 0 else
-                                 _cell(float(r["diff_mean"]), (hi - lo) / 2, pct, True) + star)
+                    cells.append(
+                        "baseline"
+                        if i == 0
+                        else _cell(float(r["diff_mean"]), (hi - lo) / 2, pct, True) + star
+                    )
             t.add_row(*cells)
         wide.print(t)
-    out.print("mean ± 95% CI half-width (Student t, rates ± points); Δ = paired difference to the first row over "
-              "common replications (common random numbers), * = its 95% CI excludes 0", markup=False)
+    out.print(
+        "mean ± 95% CI half-width (Student t, rates ± points); Δ = paired difference to the first row over "
+        "common replications (common random numbers), * = its 95% CI excludes 0",
+        markup=False,
+    )
     cost = table[(table["kpi"] == "cost_per_order_cny") & table["corr"].notna()]
     if len(cost):
         pairs = ", ".join(f"{r[key]} {r['corr']:+.2f}" for _, r in cost.iterrows())
-        out.print(f"correlation with the first row across replications (cost per order): {pairs}", markup=False)
+        out.print(
+            f"correlation with the first row across replications (cost per order): {pairs}", markup=False
+        )
 
 
 def report(result: ExperimentResult, key: str, what: str, quiet: bool) -> None:
@@ -108,12 +140,17 @@ def report(result: ExperimentResult, key: str, what: str, quiet: bool) -> None:
         err.print(f"error: {f.group} replication {f.replication} failed ({f.out}): {f.error}", markup=False)
     n, bad = len(result.outcomes), len(result.failures)
     stem = "comparison" if what == "compare" else "sweep"
-    out.print(f"{n} jobs: {result.ran} ran, {result.reused} reused, {bad} failed; {result.path / stem}.csv, "
-              f"{result.path}/replications.csv, plots in {result.path}/plots/", markup=False)
+    out.print(
+        f"{n} jobs: {result.ran} ran, {result.reused} reused, {bad} failed; {result.path / stem}.csv, "
+        f"{result.path}/replications.csv, plots in {result.path}/plots/",
+        markup=False,
+    )
     if bad:
         groups = sorted({f.group for f in result.failures})
-        err.print(f"error: {bad} of {n} jobs failed ({', '.join(groups)}); the statistics use the "
-                  f"successful ones", markup=False)
+        err.print(
+            f"error: {bad} of {n} jobs failed ({', '.join(groups)}); the statistics use the successful ones",
+            markup=False,
+        )
         raise typer.Exit(1)
 
 
@@ -124,8 +161,13 @@ def _progress(quiet: bool) -> bool | None:
 @app.command()
 def compare(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
-    policies: Annotated[str, typer.Option("--policies", help="policy SPECs, comma-separated; the first is the "
-                                                             "baseline, e.g. 'central_only,top_n(n=100)'")],
+    policies: Annotated[
+        str,
+        typer.Option(
+            "--policies",
+            help="policy SPECs, comma-separated; the first is the baseline, e.g. 'central_only,top_n(n=100)'",
+        ),
+    ],
     replications: RepOpt = 5,
     out_dir: OutOpt = None,
     executor: ExecOpt = "local",
@@ -144,17 +186,37 @@ def compare(
     differences to the first policy, Pareto plots. Exit 1 if some jobs failed (reported)."""
     from sim.experiments.compare import compare as run_compare
 
-    result = run_compare(scenario, policies, replications=replications, out=out_dir, executor=executor,
-                         address=address, workers=workers, ci_width=ci_width, max_replications=max_replications,
-                         router=router, days=days, seed=seed, overrides=set_, progress=_progress(quiet), label=label)
+    result = run_compare(
+        scenario,
+        policies,
+        replications=replications,
+        out=out_dir,
+        executor=executor,
+        address=address,
+        workers=workers,
+        ci_width=ci_width,
+        max_replications=max_replications,
+        router=router,
+        days=days,
+        seed=seed,
+        overrides=set_,
+        progress=_progress(quiet),
+        label=label,
+    )
     report(result, "policy", "compare", quiet)
 
 
 @app.command()
 def sweep(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
-    grid: Annotated[list[str], typer.Option("--grid", help="path=v1,v2,... (repeatable; the grid is their product), "
-                                                            "e.g. forecast.error=0.1,0.3 or policy=top_n(n=50),top_n(n=100)")],
+    grid: Annotated[
+        list[str],
+        typer.Option(
+            "--grid",
+            help="path=v1,v2,... (repeatable; the grid is their product), "
+            "e.g. forecast.error=0.1,0.3 or policy=top_n(n=50),top_n(n=100)",
+        ),
+    ],
     replications: RepOpt = 3,
     out_dir: OutOpt = None,
     executor: ExecOpt = "local",
@@ -162,8 +224,10 @@ def sweep(
     workers: WorkersOpt = None,
     ci_width: CiOpt = None,
     max_replications: MaxRepOpt = 30,
-    policy: Annotated[str | None, typer.Option("--policy", help="policy SPEC for every point "
-                                                                "(unless the grid varies policy)")] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option("--policy", help="policy SPEC for every point (unless the grid varies policy)"),
+    ] = None,
     days: DaysOpt = None,
     router: RouterOpt = None,
     seed: SeedOpt = None,
@@ -178,10 +242,26 @@ def sweep(
     if not quiet:
         from sim.run import prepare
 
-        for line in staffing_warnings(prepare(scenario, overrides=set_), [g.partition("=")[0].strip() for g in grid]):
+        for line in staffing_warnings(
+            prepare(scenario, overrides=set_), [g.partition("=")[0].strip() for g in grid]
+        ):
             err.print(f"warning: {line}", markup=False)
-    result = run_sweep(scenario, grid, replications=replications, out=out_dir, executor=executor,
-                       address=address, workers=workers, ci_width=ci_width, max_replications=max_replications,
-                       policy=policy, router=router, days=days, seed=seed, overrides=set_,
-                       progress=_progress(quiet), label=label)
+    result = run_sweep(
+        scenario,
+        grid,
+        replications=replications,
+        out=out_dir,
+        executor=executor,
+        address=address,
+        workers=workers,
+        ci_width=ci_width,
+        max_replications=max_replications,
+        policy=policy,
+        router=router,
+        days=days,
+        seed=seed,
+        overrides=set_,
+        progress=_progress(quiet),
+        label=label,
+    )
     report(result, "point", "sweep", quiet)

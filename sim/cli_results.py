@@ -67,26 +67,38 @@ def run_groups(df: Any, root: Path) -> list[tuple[str, dict[str, Any], list[dict
                 info = json.loads((folder / "experiment.json").read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 exp_dir, info = "", {}
-        r = {**r, "label": man.get("label"), "group": man.get("group"), "grid": man.get("grid") or {},
-             "overrides": man.get("overrides") or []}
+        r = {
+            **r,
+            "label": man.get("label"),
+            "group": man.get("group"),
+            "grid": man.get("grid") or {},
+            "overrides": man.get("overrides") or [],
+        }
         groups.setdefault(exp_dir, (info, []))[1].append(r)
     return [(k, *groups[k]) for k in sorted(groups, key=lambda k: (k != "", k))]
 
 
 def _kpi_cells(r: dict[str, Any]) -> list[str]:
     cost = r["cost_per_order_cny"]
-    return ["-" if r["orders"] != r["orders"] else f"{int(r['orders']):,}", _pct(r["perfect_order_rate"]),
-            _pct(r["requested_tier_rate"]), _pct(r["lost_sales_rate"]),
-            " / ".join(_pct(r[f"{t}_share"]) for t in ("near", "mid", "far")),
-            "-" if cost is None or cost != cost else f"{cost:.2f}"]
+    return [
+        "-" if r["orders"] != r["orders"] else f"{int(r['orders']):,}",
+        _pct(r["perfect_order_rate"]),
+        _pct(r["requested_tier_rate"]),
+        _pct(r["lost_sales_rate"]),
+        " / ".join(_pct(r[f"{t}_share"]) for t in ("near", "mid", "far")),
+        "-" if cost is None or cost != cost else f"{cost:.2f}",
+    ]
 
 
 KPI_HEADS = ("orders", "perfect", "req. tier", "lost", "near/mid/far", "CNY/order")
 
 
 @app.command()
-def runs(dir_: Annotated[Path, typer.Argument(metavar="[DIR]", help="folder of runs (default: runs)")] = Path("runs"),
-         ) -> None:
+def runs(
+    dir_: Annotated[Path, typer.Argument(metavar="[DIR]", help="folder of runs (default: runs)")] = Path(
+        "runs"
+    ),
+) -> None:
     """List the runs under DIR with their headline KPIs, grouped by experiment (compare / sweep folder),
     with labels (--label), overrides (--set) and grid values."""
     from sim.io.query import connect
@@ -100,29 +112,53 @@ def runs(dir_: Annotated[Path, typer.Argument(metavar="[DIR]", help="folder of r
     for exp_dir, info, rows in run_groups(df, Path(dir_)):
         if not exp_dir:
             t = Table(title=f"single runs ({len(rows)})", title_justify="left")
-            heads: tuple[str, ...] = ("run", "label", "scenario", "policy", "overrides", "rep", "seed", *KPI_HEADS)
+            heads: tuple[str, ...] = (
+                "run",
+                "label",
+                "scenario",
+                "policy",
+                "overrides",
+                "rep",
+                "seed",
+                *KPI_HEADS,
+            )
         else:
             what = [f"{info.get('kind', 'experiment')} of {info.get('scenario', '?')}"]
             what += [f"label {info['label']}"] if info.get("label") else []
             what += [f"--set {' '.join(info['overrides'])}"] if info.get("overrides") else []
             if info.get("grid"):
-                what.append("grid " + "; ".join(f"{k}={','.join(map(str, v))}" for k, v in info["grid"].items()))
+                what.append(
+                    "grid " + "; ".join(f"{k}={','.join(map(str, v))}" for k, v in info["grid"].items())
+                )
             t = Table(title=f"{exp_dir}: {', '.join(what)} ({len(rows)} runs)", title_justify="left")
             grid_keys = list(info.get("grid") or {})
             heads = ("run", "policy" if not grid_keys else "", *grid_keys, "rep", *KPI_HEADS)
             heads = tuple(h for h in heads if h)
         for col in heads:
-            t.add_column(col, justify="left" if col in ("run", "label", "scenario", "policy", "overrides")
-                         or col.count(".") else "right")
+            t.add_column(
+                col,
+                justify="left"
+                if col in ("run", "label", "scenario", "policy", "overrides") or col.count(".")
+                else "right",
+            )
         for r in rows:
             if not exp_dir:
-                cells = [str(r["run_id"]), _cell(r["label"]), _cell(r["scenario"]), _cell(r["policy"]),
-                         " ".join(r["overrides"]) or "-", _cell(r["replication"]), _cell(r["seed"])]
+                cells = [
+                    str(r["run_id"]),
+                    _cell(r["label"]),
+                    _cell(r["scenario"]),
+                    _cell(r["policy"]),
+                    " ".join(r["overrides"]) or "-",
+                    _cell(r["replication"]),
+                    _cell(r["seed"]),
+                ]
             else:
                 grid_keys = list(info.get("grid") or {})
                 rid = str(r["run_id"])
-                cells = [rid[len(exp_dir) + 1:] if exp_dir != "." else rid]
-                cells += [_cell(r["policy"])] if not grid_keys else [_cell(r["grid"].get(k)) for k in grid_keys]
+                cells = [rid[len(exp_dir) + 1 :] if exp_dir != "." else rid]
+                cells += (
+                    [_cell(r["policy"])] if not grid_keys else [_cell(r["grid"].get(k)) for k in grid_keys]
+                )
                 cells += [_cell(r["replication"])]
             t.add_row(*cells, *_kpi_cells(r))
         _show(t)
@@ -131,9 +167,16 @@ def runs(dir_: Annotated[Path, typer.Argument(metavar="[DIR]", help="folder of r
 @app.command()
 def query(
     dir_: DirArg,
-    sql: Annotated[str, typer.Argument(help="SQL over the views orders, lines, inventory, nodes, kpis, "
-                                            "kpis_by_day, runs (and skus, order_ids when the runs have them)")],
-    to: Annotated[Path | None, typer.Option("--to", help="write the result to a .csv or .parquet file")] = None,
+    sql: Annotated[
+        str,
+        typer.Argument(
+            help="SQL over the views orders, lines, inventory, nodes, kpis, "
+            "kpis_by_day, runs (and skus, order_ids when the runs have them)"
+        ),
+    ],
+    to: Annotated[
+        Path | None, typer.Option("--to", help="write the result to a .csv or .parquet file")
+    ] = None,
     max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="rows to print (without --to)")] = 50,
 ) -> None:
     """Run SQL (DuckDB) over a run or a folder of runs; print the result or write it with --to."""
@@ -160,10 +203,15 @@ def query(
 
 
 @app.command()
-def report(dir_: Annotated[Path, typer.Argument(metavar="RUN_OR_COMPARE_DIR", help="a run or compare directory")],
-           baseline: Annotated[str | None, typer.Option(
-               "--baseline", help="policy a comparison's differences are taken to (default: the first one)")] = None,
-           ) -> None:
+def report(
+    dir_: Annotated[Path, typer.Argument(metavar="RUN_OR_COMPARE_DIR", help="a run or compare directory")],
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline", help="policy a comparison's differences are taken to (default: the first one)"
+        ),
+    ] = None,
+) -> None:
     """(Re)write DIR/plots/*.png and the self-contained DIR/report.html."""
     from sim.report.html import write_report
 

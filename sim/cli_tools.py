@@ -20,11 +20,17 @@ from sim.cli_app import SetOpt, app, out
 from sim.registry import POLICIES, ROUTERS, Registry
 
 #: The scenario field each router knob comes from (the engine passes these to the router it builds).
-ROUTER_FIELDS = {"lookahead": "router.lookahead", "max_deterministic_time": "router.max_deterministic_time",
-                 "max_shipments": "router.max_shipments"}
+ROUTER_FIELDS = {
+    "lookahead": "router.lookahead",
+    "max_deterministic_time": "router.max_deterministic_time",
+    "max_shipments": "router.max_shipments",
+}
 #: ``shangou match``'s default search bracket per knob (lo, hi) when --lo / --hi are not given.
-MATCH_BRACKETS: dict[str, tuple[float, float]] = {"n": (1, 2000), "service": (0.5, 0.995),
-                                                  "holding_weight": (0.1, 1000.0)}
+MATCH_BRACKETS: dict[str, tuple[float, float]] = {
+    "n": (1, 2000),
+    "service": (0.5, 0.995),
+    "holding_weight": (0.1, 1000.0),
+}
 
 
 def _summary(obj: Any) -> str:
@@ -82,36 +88,67 @@ def _print(registry: Registry, what: str, how: str) -> None:
 @app.command()
 def policies() -> None:
     """List the pre-positioning policies with their knobs and defaults."""
-    _print(POLICIES, "policies", "use as a SPEC: --policy 'base_stock(service=0.9)' or policy: in the scenario")
+    _print(
+        POLICIES, "policies", "use as a SPEC: --policy 'base_stock(service=0.9)' or policy: in the scenario"
+    )
 
 
 @app.command()
 def routers() -> None:
     """List the routers with their knobs and defaults."""
-    _print(ROUTERS, "routers", "use with --router NAME or router.name; knobs are the router.* scenario fields")
+    _print(
+        ROUTERS, "routers", "use with --router NAME or router.name; knobs are the router.* scenario fields"
+    )
 
 
 @app.command()
 def match(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
-    policy: Annotated[str, typer.Option("--policy", help="policy SPEC; its other parameters are kept, "
-                                                         "e.g. 'cost_optimal' or 'base_stock(dist=\"negbin\")'")],
-    param: Annotated[str, typer.Option("--param", help="the knob to tune: n (top_n), service (base_stock, "
-                                                       "forecast_push), holding_weight (cost_optimal)")],
-    target_value: Annotated[float, typer.Option("--target-value", help="average forward inventory value to hit, "
-                                                                       "CNY (FDCs + stores)")],
-    lo: Annotated[float | None, typer.Option("--lo", help="lower end of the search (default per knob: n 1, "
-                                                          "service 0.5, holding_weight 0.1)")] = None,
-    hi: Annotated[float | None, typer.Option("--hi", help="upper end (default: n 2000, service 0.995, "
-                                                          "holding_weight 1000)")] = None,
+    policy: Annotated[
+        str,
+        typer.Option(
+            "--policy",
+            help="policy SPEC; its other parameters are kept, "
+            "e.g. 'cost_optimal' or 'base_stock(dist=\"negbin\")'",
+        ),
+    ],
+    param: Annotated[
+        str,
+        typer.Option(
+            "--param",
+            help="the knob to tune: n (top_n), service (base_stock, "
+            "forecast_push), holding_weight (cost_optimal)",
+        ),
+    ],
+    target_value: Annotated[
+        float,
+        typer.Option("--target-value", help="average forward inventory value to hit, CNY (FDCs + stores)"),
+    ],
+    lo: Annotated[
+        float | None,
+        typer.Option(
+            "--lo", help="lower end of the search (default per knob: n 1, service 0.5, holding_weight 0.1)"
+        ),
+    ] = None,
+    hi: Annotated[
+        float | None,
+        typer.Option("--hi", help="upper end (default: n 2000, service 0.995, holding_weight 1000)"),
+    ] = None,
     days: Annotated[int, typer.Option("--days", help="measured days per step")] = 1,
     replications: Annotated[int, typer.Option("--replications", help="replications per step")] = 3,
     tol: Annotated[float, typer.Option("--tol", help="relative tolerance on the target")] = 0.02,
     max_iter: Annotated[int, typer.Option("--max-iter", help="measurements at most (each a compare)")] = 10,
-    workers: Annotated[int | None, typer.Option("--workers", help="worker processes (default: CPU count)")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="worker processes (default: CPU count)")
+    ] = None,
     router: Annotated[str | None, typer.Option("--router", help="router name")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="folder for match.json and each step's compare "
-                                                              "(default runs/match-<scenario>-<time>)")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="folder for match.json and each step's compare (default runs/match-<scenario>-<time>)",
+        ),
+    ] = None,
     set_: SetOpt = None,
 ) -> None:
     """Tune one policy knob until the policy's average forward inventory value hits a target (exit 1 if
@@ -121,19 +158,40 @@ def match(
 
     if lo is None or hi is None:
         if param not in MATCH_BRACKETS:
-            raise ScenarioError(f"--param: no default bracket for {param!r}; give --lo and --hi "
-                                f"(defaults exist for {', '.join(MATCH_BRACKETS)})")
+            raise ScenarioError(
+                f"--param: no default bracket for {param!r}; give --lo and --hi "
+                f"(defaults exist for {', '.join(MATCH_BRACKETS)})"
+            )
         lo = MATCH_BRACKETS[param][0] if lo is None else lo
         hi = MATCH_BRACKETS[param][1] if hi is None else hi
     integer = param == "n"
     lo_, hi_ = (int(lo), int(hi)) if integer else (lo, hi)
-    res = match_inventory(scenario, policy, param, lo_, hi_, target_value, days=days, replications=replications,
-                          tol=tol, max_iter=max_iter, integer=integer or None, out=out_dir, workers=workers,
-                          router=router, overrides=set_)
+    res = match_inventory(
+        scenario,
+        policy,
+        param,
+        lo_,
+        hi_,
+        target_value,
+        days=days,
+        replications=replications,
+        tol=tol,
+        max_iter=max_iter,
+        integer=integer or None,
+        out=out_dir,
+        workers=workers,
+        router=router,
+        overrides=set_,
+    )
     for s in res.steps:
-        out.print(f"  {param}={s.value:.6g}: {s.inventory_cny:,.0f} CNY (± {s.half_width:,.0f})", markup=False)
+        out.print(
+            f"  {param}={s.value:.6g}: {s.inventory_cny:,.0f} CNY (± {s.half_width:,.0f})", markup=False
+        )
     state = "matched" if res.converged else ("closest (not bracketed)" if not res.bracketed else "closest")
-    out.print(f"{state}: {res.policy} -> {res.inventory_cny:,.0f} CNY, {res.relative_error:+.2%} of "
-              f"{res.target_cny:,.0f}", markup=False)
+    out.print(
+        f"{state}: {res.policy} -> {res.inventory_cny:,.0f} CNY, {res.relative_error:+.2%} of "
+        f"{res.target_cny:,.0f}",
+        markup=False,
+    )
     if not res.converged:
         raise typer.Exit(1)

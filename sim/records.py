@@ -18,9 +18,25 @@ from sim.vocab import NO_TIER, OUTCOME_NAMES, REASON_NAMES, STATUS_NAMES, TIER_N
 
 DELIVERED, LOST, OPEN = OrderStatus.DELIVERED, OrderStatus.LOST, OrderStatus.OPEN
 REASONS, OUTCOMES = REASON_NAMES, OUTCOME_NAMES  # explain.parquet's reason / outcome codes
-__all__ = ["DAILY_COSTS", "DELIVERED", "LOST", "NO_TIER", "OPEN", "OUTCOMES", "REASONS", "STATUS_NAMES", "TIER_NAMES",
-           "DayRecords", "ExplainRecords", "InventoryRecords", "LineRecords", "NodeRecords", "OrderRecords",
-           "RouterStats", "RunRecords"]
+__all__ = [
+    "DAILY_COSTS",
+    "DELIVERED",
+    "LOST",
+    "NO_TIER",
+    "OPEN",
+    "OUTCOMES",
+    "REASONS",
+    "STATUS_NAMES",
+    "TIER_NAMES",
+    "DayRecords",
+    "ExplainRecords",
+    "InventoryRecords",
+    "LineRecords",
+    "NodeRecords",
+    "OrderRecords",
+    "RouterStats",
+    "RunRecords",
+]
 
 #: network-level cost kinds recorded per day (CNY); order-level kinds live on OrderRecords
 DAILY_COSTS = ("fixed", "holding", "transfer", "spoilage", "lost_sales")
@@ -50,8 +66,12 @@ class OrderRecords:
     cost_split: np.ndarray
     cost_penalty: np.ndarray  # lateness penalty (lost-sale cost is network-level, per day)
     missing_lines: np.ndarray  # int16, lines not delivered (0 for a complete order)
-    substituted_lines: np.ndarray | None = None  # int16, lines shipped as a substitute (None: substitution off)
-    oversold: np.ndarray | None = None  # bool, sent back once from a store whose shelf was short (None: offline off)
+    substituted_lines: np.ndarray | None = (
+        None  # int16, lines shipped as a substitute (None: substitution off)
+    )
+    oversold: np.ndarray | None = (
+        None  # bool, sent back once from a store whose shelf was short (None: offline off)
+    )
 
     @property
     def n(self) -> int:
@@ -65,13 +85,20 @@ class OrderRecords:
     def perfect(self) -> np.ndarray:
         """Delivered, on time, complete (one shipment, no missing line), at the requested tier or faster, and
         (with substitution on) no line substituted: most platforms count a substituted order imperfect."""
-        perfect: np.ndarray = (self.on_time & (self.n_shipments == 1) & (self.missing_lines == 0)
-                               & (self.served_tier >= 0) & (self.served_tier <= self.requested_tier))
+        perfect: np.ndarray = (
+            self.on_time
+            & (self.n_shipments == 1)
+            & (self.missing_lines == 0)
+            & (self.served_tier >= 0)
+            & (self.served_tier <= self.requested_tier)
+        )
         return perfect if self.substituted_lines is None else perfect & (self.substituted_lines == 0)
 
     @property
     def cost(self) -> np.ndarray:
-        return cast(np.ndarray, self.cost_handling + self.cost_transport + self.cost_split + self.cost_penalty)
+        return cast(
+            np.ndarray, self.cost_handling + self.cost_transport + self.cost_split + self.cost_penalty
+        )
 
 
 @dataclass
@@ -103,7 +130,9 @@ class InventoryRecords:
     spoiled: np.ndarray
     end: np.ndarray
     lost_demand: np.ndarray  # units of lost or downgraded lines whose preferred node this was
-    sold_offline: np.ndarray | None = None  # units sold over a shop's counter (None: nodes.stores.offline off)
+    sold_offline: np.ndarray | None = (
+        None  # units sold over a shop's counter (None: nodes.stores.offline off)
+    )
 
 
 @dataclass
@@ -113,7 +142,9 @@ class DayRecords:
     day: np.ndarray  # int32
     warmup: np.ndarray  # bool
     costs: dict[str, np.ndarray] = field(default_factory=dict)  # keys DAILY_COSTS
-    utilisation: dict[str, np.ndarray] = field(default_factory=dict)  # pickers, riders, vans: busy / available
+    utilisation: dict[str, np.ndarray] = field(
+        default_factory=dict
+    )  # pickers, riders, vans: busy / available
 
 
 @dataclass
@@ -142,7 +173,9 @@ class RunRecords:
     router: RouterStats
     measured_days: int
     warmup_days: int
-    riders: dict[str, Any] | None = None  # issue #13 rider reporting (sim.engine.staffing.rider_report); None: off
+    riders: dict[str, Any] | None = (
+        None  # issue #13 rider reporting (sim.engine.staffing.rider_report); None: off
+    )
 
 
 @dataclass

@@ -33,6 +33,7 @@ class Registry:
             self._modules.setdefault(name, getattr(cls, "__module__", ""))
             self._classes[name] = cls
             return cls
+
         return deco
 
     def get(self, name: str) -> Any:
@@ -43,24 +44,32 @@ class Registry:
             try:
                 importlib.import_module(self._modules[name])
             except ModuleNotFoundError as exc:
-                raise LookupError(f"{self.kind} {name!r} is not available in this version ({exc.name} missing)") from None
+                raise LookupError(
+                    f"{self.kind} {name!r} is not available in this version ({exc.name} missing)"
+                ) from None
         if name not in self._classes:
             raise LookupError(f"{self.kind} {name!r}: module {self._modules[name]} did not register it")
         return self._classes[name]
 
 
-POLICIES = Registry("policy", {
-    "central_only": "sim.policies.central_only",
-    "top_n": "sim.policies.top_n",
-    "base_stock": "sim.policies.base_stock",
-    "cost_optimal": "sim.policies.cost_optimal",
-    "forecast_push": "sim.policies.forecast_push",
-})
+POLICIES = Registry(
+    "policy",
+    {
+        "central_only": "sim.policies.central_only",
+        "top_n": "sim.policies.top_n",
+        "base_stock": "sim.policies.base_stock",
+        "cost_optimal": "sim.policies.cost_optimal",
+        "forecast_push": "sim.policies.forecast_push",
+    },
+)
 
-ROUTERS = Registry("router", {
-    "flow": "sim.routing.flow",
-    "mip": "sim.routing.mip",
-    "nearest": "sim.routing.greedy",
-    "cheapest": "sim.routing.greedy",
-    "tier_first": "sim.routing.greedy",
-})
+ROUTERS = Registry(
+    "router",
+    {
+        "flow": "sim.routing.flow",
+        "mip": "sim.routing.mip",
+        "nearest": "sim.routing.greedy",
+        "cheapest": "sim.routing.greedy",
+        "tier_first": "sim.routing.greedy",
+    },
+)

@@ -22,8 +22,15 @@ from sim.spec import parse_spec
 Progress = Callable[[int, int, int], None]  # (day done, total days, orders so far)
 
 
-def prepare(scenario: Scenario | str | Path, *, seed: int | None = None, days: int | None = None,
-            policy: str | None = None, router: str | None = None, overrides: list[str] | None = None) -> Scenario:
+def prepare(
+    scenario: Scenario | str | Path,
+    *,
+    seed: int | None = None,
+    days: int | None = None,
+    policy: str | None = None,
+    router: str | None = None,
+    overrides: list[str] | None = None,
+) -> Scenario:
     """The resolved scenario with the run's overrides applied (ScenarioError on bad values)."""
     sets = list(overrides or [])
     if seed is not None:
@@ -66,11 +73,24 @@ def default_out(sc: Scenario) -> Path:
     return Path("runs") / f"{sc.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
-def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replication: int = 0,
-             days: int | None = None, policy: str | None = None, router: str | None = None,
-             out: str | Path | None = None, force: bool = False, overrides: list[str] | None = None,
-             progress: Progress | None = None, report: bool = True, explain: bool = False,
-             label: str | None = None, meta: dict[str, Any] | None = None, executor: Any = None) -> RunResult:
+def simulate(
+    scenario: Scenario | str | Path,
+    *,
+    seed: int | None = None,
+    replication: int = 0,
+    days: int | None = None,
+    policy: str | None = None,
+    router: str | None = None,
+    out: str | Path | None = None,
+    force: bool = False,
+    overrides: list[str] | None = None,
+    progress: Progress | None = None,
+    report: bool = True,
+    explain: bool = False,
+    label: str | None = None,
+    meta: dict[str, Any] | None = None,
+    executor: Any = None,
+) -> RunResult:
     """Run one scenario and return its results (written to `out`, default runs/<scenario>-<time>).
 
     With `report`, report.html and plots/ are written into the run directory too (`shangou report`
@@ -93,20 +113,42 @@ def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replic
     target = Path(out) if out is not None else default_out(sc)
     check_out_dir(target, force)  # refuse before spending the run, not after
     if executor is not None or sc.nodes.ndcs.capacity.scope == "regional":
-        return _simulate_sharded(sc, replication=replication, target=target, force=force, report=report,
-                                 explain=explain, label=label, overrides=overrides, meta=meta, executor=executor,
-                                 progress=progress)
+        return _simulate_sharded(
+            sc,
+            replication=replication,
+            target=target,
+            force=force,
+            report=report,
+            explain=explain,
+            label=label,
+            overrides=overrides,
+            meta=meta,
+            executor=executor,
+            progress=progress,
+        )
     total = sc.horizon.warmup_days + sc.horizon.days
     t0 = time.perf_counter()
-    sim = Simulation(sc, seed=sc.seed, replication=replication, days=sc.horizon.days, policy=sc.policy,
-                     router=sc.router.name,
-                     progress=(lambda day, n: progress(day, total, n)) if progress else None, explain=explain)
+    sim = Simulation(
+        sc,
+        seed=sc.seed,
+        replication=replication,
+        days=sc.horizon.days,
+        policy=sc.policy,
+        router=sc.router.name,
+        progress=(lambda day, n: progress(day, total, n)) if progress else None,
+        explain=explain,
+    )
     records = sim.run()
     wall = time.perf_counter() - t0
     assert_invariants(records, drained=True, shelf_life_days=sim.cat.shelf_life_s / 86400.0)
-    info: dict[str, Any] = {"seed": sc.seed, "replication": replication, "policy": sc.policy,
-                            "router": sc.router.name, "wall_s": round(wall, 3),
-                            "orders_per_s": round(records.orders.n / wall, 1) if wall > 0 else None}
+    info: dict[str, Any] = {
+        "seed": sc.seed,
+        "replication": replication,
+        "policy": sc.policy,
+        "router": sc.router.name,
+        "wall_s": round(wall, 3),
+        "orders_per_s": round(records.orders.n / wall, 1) if wall > 0 else None,
+    }
     info.update({k: v for k, v in (meta or {}).items() if v not in (None, [], {})})
     if label:
         info["label"] = label
@@ -117,8 +159,9 @@ def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replic
         from sim.io.explain import explain_table
 
         extra["explain"] = explain_table(sim.explain.records(), sim.net.node_ids)
-    path = write_run(target, records, sim.net, sc, sim.cat.value_cny, info, force=force, extra=extra,
-                     catalog=sim.cat)
+    path = write_run(
+        target, records, sim.net, sc, sim.cat.value_cny, info, force=force, extra=extra, catalog=sim.cat
+    )
     with read_once():  # the report, its calibration and the result read the run directory once
         if report:  # matplotlib and DuckDB load only when a report is wanted
             from sim.report.html import write_report
@@ -127,16 +170,31 @@ def simulate(scenario: Scenario | str | Path, *, seed: int | None = None, replic
         return load_run(path)
 
 
-def _simulate_sharded(sc: Scenario, *, replication: int, target: Path, force: bool, report: bool, explain: bool,
-                      label: str | None, overrides: list[str] | None, meta: dict[str, Any] | None, executor: Any,
-                      progress: Progress | None) -> RunResult:
+def _simulate_sharded(
+    sc: Scenario,
+    *,
+    replication: int,
+    target: Path,
+    force: bool,
+    report: bool,
+    explain: bool,
+    label: str | None,
+    overrides: list[str] | None,
+    meta: dict[str, Any] | None,
+    executor: Any,
+    progress: Progress | None,
+) -> RunResult:
     """A regional scenario: its shards (serially or on `executor`), merged into one run directory."""
     from sim.shard import is_regional, plan_shards, simulate_sharded
 
     if explain:
         raise ScenarioError("--explain: not available for a regional (sharded) run yet")
-    info: dict[str, Any] = {"seed": sc.seed, "replication": replication, "policy": sc.policy,
-                            "router": sc.router.name}
+    info: dict[str, Any] = {
+        "seed": sc.seed,
+        "replication": replication,
+        "policy": sc.policy,
+        "router": sc.router.name,
+    }
     info.update({k: v for k, v in (meta or {}).items() if v not in (None, [], {})})
     if label:
         info["label"] = label
@@ -153,6 +211,14 @@ def _simulate_sharded(sc: Scenario, *, replication: int, target: Path, force: bo
         if progress is not None:
             progress(total * done[0] // n_shards, total, done[1])
 
-    path = simulate_sharded(sc, replication=replication, target=target, force=force, executor=executor, info=info,
-                            report=report, on_done=on_done)
+    path = simulate_sharded(
+        sc,
+        replication=replication,
+        target=target,
+        force=force,
+        executor=executor,
+        info=info,
+        report=report,
+        on_done=on_done,
+    )
     return load_run(path)

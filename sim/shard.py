@@ -112,40 +112,53 @@ def is_regional(sc: Scenario) -> bool:
 
 def _refuse_unsupported(sc: Scenario) -> None:
     if sc.demand.source == "file":
-        raise ScenarioError("demand.source: a regional (sharded) run replays no order history yet; use "
-                            "scope: national or synthetic demand")
+        raise ScenarioError(
+            "demand.source: a regional (sharded) run replays no order history yet; use "
+            "scope: national or synthetic demand"
+        )
     if getattr(sc.inventory.initial, "file", None) is not None:
-        raise ScenarioError("inventory.initial.file: observed starting stock is not supported in a regional "
-                            "(sharded) run yet")
+        raise ScenarioError(
+            "inventory.initial.file: observed starting stock is not supported in a regional (sharded) run yet"
+        )
     placed = {c: n for c, n in sc.nodes.ndcs.count_per_city.items() if n}
     if any(n > 1 for n in placed.values()):
-        raise ScenarioError("nodes.ndcs.count_per_city: a regional scenario needs at most one placed NDC per city "
-                            "(list NDCs under nodes.ndcs.sites)")
+        raise ScenarioError(
+            "nodes.ndcs.count_per_city: a regional scenario needs at most one placed NDC per city "
+            "(list NDCs under nodes.ndcs.sites)"
+        )
 
 
 def plan_shards(sc: Scenario, replication: int = 0, net: Any = None) -> list[Shard]:
     """The regions of a ``scope: regional`` scenario as shards (ScenarioError, exit 2, if they interact)."""
     if not is_regional(sc):
         n_ndcs = sum(1 for _ in sc.nodes.ndcs.all_ids("ndc"))
-        raise ScenarioError(f"--executor: {sc.name} cannot be sharded: with nodes.ndcs.capacity.scope: national "
-                            f"every NDC ({n_ndcs}) serves every city, so the network is one component; set "
-                            "scope: regional to simulate each NDC's region as a shard")
+        raise ScenarioError(
+            f"--executor: {sc.name} cannot be sharded: with nodes.ndcs.capacity.scope: national "
+            f"every NDC ({n_ndcs}) serves every city, so the network is one component; set "
+            "scope: regional to simulate each NDC's region as a shard"
+        )
     _refuse_unsupported(sc)
     net = net if net is not None else build_network(sc)
     empty = empty_regions(net)
     if empty:
-        raise ScenarioError(f"nodes.ndcs.capacity.scope: regional: NDC {empty[0]} serves no city (every city is "
-                            "nearer to another NDC, or as near to one listed before it)")
+        raise ScenarioError(
+            f"nodes.ndcs.capacity.scope: regional: NDC {empty[0]} serves no city (every city is "
+            "nearer to another NDC, or as near to one listed before it)"
+        )
     links = region_links(net)
     if links:
-        raise ScenarioError(f"nodes.ndcs.capacity.scope: regional: the regions interact, so they cannot be "
-                            f"simulated apart: {'; '.join(links)}")
+        raise ScenarioError(
+            f"nodes.ndcs.capacity.scope: regional: the regions interact, so they cannot be "
+            f"simulated apart: {'; '.join(links)}"
+        )
     ndcs = np.flatnonzero(net.node_kind == NDC)
     region = city_regions(net.city_lat, net.city_lon, net.node_lat[ndcs], net.node_lon[ndcs])
     out = []
     for r, n in enumerate(ndcs.tolist()):
         cities = tuple(net.city_names[c] for c in np.flatnonzero(region == r))
-        out.append(Shard(r, net.node_ids[n], cities, shard_scenario(sc, net.node_ids[n], cities), replication))
+        out.append(
+            Shard(r, net.node_ids[n], cities, shard_scenario(sc, net.node_ids[n], cities), replication)
+        )
     return out
 
 
@@ -159,20 +172,28 @@ def shard_scenario(sc: Scenario, ndc: str, cities: Sequence[str]) -> Scenario:
         if c["name"] not in keep:
             c["demand_weight"] = 0.0
     if kept <= 0:
-        raise ScenarioError(f"geography.cities: region {ndc} has no demand (every city in it has demand_weight 0)")
+        raise ScenarioError(
+            f"geography.cities: region {ndc} has no demand (every city in it has demand_weight 0)"
+        )
     d["demand"]["orders_per_day"] = float(sc.demand.orders_per_day) * kept / sum(weights)
     nodes = d["nodes"]
     for key in ("ndcs", "fdcs", "stores"):
         group = nodes[key]
         if key == "ndcs":
             group["sites"] = [s for s in group["sites"] if s["id"] == ndc]
-            group["count_per_city"] = {c: n for c, n in group["count_per_city"].items() if f"ndc-{c}-001" == ndc}
+            group["count_per_city"] = {
+                c: n for c, n in group["count_per_city"].items() if f"ndc-{c}-001" == ndc
+            }
             group["capacity"]["scope"] = "national"
         else:
             group["sites"] = [s for s in group["sites"] if s["city"] in keep]
             group["count_per_city"] = {c: n for c, n in group["count_per_city"].items() if c in keep}
-    ids = {nid for key, group in sc.nodes.groups() for nid, city in group.all_ids(key)
-           if (city in keep and key != "ndc") or nid == ndc}
+    ids = {
+        nid
+        for key, group in sc.nodes.groups()
+        for nid, city in group.all_ids(key)
+        if (city in keep and key != "ndc") or nid == ndc
+    }
     lanes = d["lanes"]
     lanes["overrides"] = [o for o in lanes["overrides"] if o["to"] in ids]
     lanes["far"]["overrides"] = [o for o in lanes["far"]["overrides"] if o["ndc"] == ndc]
@@ -196,24 +217,53 @@ def run_shard(shard: Shard) -> ShardOutput:
 
     sc = shard.scenario
     t0, c0 = time.perf_counter(), time.process_time()
-    sim = Simulation(sc, seed=sc.seed, replication=shard.replication, days=sc.horizon.days, policy=sc.policy,
-                     router=sc.router.name)
+    sim = Simulation(
+        sc,
+        seed=sc.seed,
+        replication=shard.replication,
+        days=sc.horizon.days,
+        policy=sc.policy,
+        router=sc.router.name,
+    )
     records = sim.run()
     assert_invariants(records, drained=True, shelf_life_days=sim.cat.shelf_life_s / 86400.0)
-    return ShardOutput(shard.index, shard.region, records, sim.net.node_ids, np.asarray(sim.net.node_lat),
-                       np.asarray(sim.net.node_lon), time.perf_counter() - t0, peak_rss_bytes(), os.getpid(),
-                       cpu_s=time.process_time() - c0)
+    return ShardOutput(
+        shard.index,
+        shard.region,
+        records,
+        sim.net.node_ids,
+        np.asarray(sim.net.node_lat),
+        np.asarray(sim.net.node_lon),
+        time.perf_counter() - t0,
+        peak_rss_bytes(),
+        os.getpid(),
+        cpu_s=time.process_time() - c0,
+    )
 
 
 def _failed(shard: Shard, exc: BaseException) -> ShardOutput:
     code = int(getattr(exc, "exit_code", 1))
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return ShardOutput(shard.index, shard.region, None, (), np.zeros(0), np.zeros(0), 0.0, 0, 0,
-                       error=f"shard {shard.label} failed: {type(exc).__name__}: {msg}", error_code=code)
+    return ShardOutput(
+        shard.index,
+        shard.region,
+        None,
+        (),
+        np.zeros(0),
+        np.zeros(0),
+        0.0,
+        0,
+        0,
+        error=f"shard {shard.label} failed: {type(exc).__name__}: {msg}",
+        error_code=code,
+    )
 
 
-def run_serial(fn: Callable[[Shard], ShardOutput], shards: Sequence[Shard],
-               on_done: Callable[[ShardOutput], None] | None = None) -> list[ShardOutput]:
+def run_serial(
+    fn: Callable[[Shard], ShardOutput],
+    shards: Sequence[Shard],
+    on_done: Callable[[ShardOutput], None] | None = None,
+) -> list[ShardOutput]:
     """The shards one after the other in this process (the one-process path of a regional scenario)."""
     out = []
     for s in shards:
@@ -251,7 +301,9 @@ def _remap(index: np.ndarray, mapping: np.ndarray) -> np.ndarray:
     return out.astype(index.dtype)
 
 
-def _merge_orders(outs: Sequence[ShardOutput], maps: Sequence[np.ndarray]) -> tuple[OrderRecords, LineRecords]:
+def _merge_orders(
+    outs: Sequence[ShardOutput], maps: Sequence[np.ndarray]
+) -> tuple[OrderRecords, LineRecords]:
     recs = [o.records for o in outs if o.records is not None]
     orders = [r.orders for r in recs]
     local = _concat(orders, "order_id")
@@ -284,12 +336,20 @@ def _merge_orders(outs: Sequence[ShardOutput], maps: Sequence[np.ndarray]) -> tu
         if ids.size > 1 and np.any(np.diff(ids) <= 0):
             raise AssertionError(f"shard {outs[k].region}: order ids are not increasing")
         pos = np.searchsorted(ids, r.lines.order_id)
-        line_new.append(new_id[bounds[k]:bounds[k + 1]][pos])
+        line_new.append(new_id[bounds[k] : bounds[k + 1]][pos])
         ln = r.lines
-        line_parts.append(LineRecords(order_id=ln.order_id, sku=ln.sku, qty=ln.qty,
-                                      preferred_node=_remap(ln.preferred_node, m), node=_remap(ln.node, m),
-                                      served_tier=ln.served_tier, status=ln.status,
-                                      substitute_sku=ln.substitute_sku))
+        line_parts.append(
+            LineRecords(
+                order_id=ln.order_id,
+                sku=ln.sku,
+                qty=ln.qty,
+                preferred_node=_remap(ln.preferred_node, m),
+                node=_remap(ln.node, m),
+                served_tier=ln.served_tier,
+                status=ln.status,
+                substitute_sku=ln.substitute_sku,
+            )
+        )
     lid = np.concatenate(line_new)
     lperm = np.argsort(lid, kind="stable")
     lines: dict[str, Any] = {f: _concat_opt(line_parts, f, lperm) for f in LineRecords.__dataclass_fields__}
@@ -322,10 +382,17 @@ def _merge_riders(recs: Sequence[RunRecords]) -> dict[str, Any] | None:
     parts = [r.riders for r in recs if r.riders is not None]
     if not parts:
         return None
-    out: dict[str, Any] = {k: float(sum(p[k] for p in parts)) for k in ("rider_hours", "rider_days", "busy_hours")}
+    out: dict[str, Any] = {
+        k: float(sum(p[k] for p in parts)) for k in ("rider_hours", "rider_days", "busy_hours")
+    }
     on = np.sum([p["on_shift_by_hour"] for p in parts], axis=0)
-    busy = np.sum([np.asarray([u or 0.0 for u in p["utilisation_by_hour"]]) * np.asarray(p["on_shift_by_hour"])
-                   for p in parts], axis=0)
+    busy = np.sum(
+        [
+            np.asarray([u or 0.0 for u in p["utilisation_by_hour"]]) * np.asarray(p["on_shift_by_hour"])
+            for p in parts
+        ],
+        axis=0,
+    )
     out["on_shift_by_hour"] = [float(x) for x in on]
     out["utilisation_by_hour"] = [float(b / a) if a > 0 else None for b, a in zip(busy, on, strict=True)]
     return out
@@ -348,12 +415,25 @@ def _carry_to(v: InventoryRecords, last: int) -> InventoryRecords:
     day = np.repeat(np.arange(own + 1, last + 1, dtype=v.day.dtype), int(keep.sum()))
     end = np.tile(np.asarray(v.end)[keep], extra)
     zero = np.zeros_like(end)
-    pad = {"day": day, "node": np.tile(v.node[keep], extra), "sku": np.tile(v.sku[keep], extra), "start": end,
-           "received": zero, "shipped": zero, "transferred_out": zero, "spoiled": zero, "end": end, "lost_demand": zero,
-           "sold_offline": zero}
-    cols: dict[str, Any] = {f: None if getattr(v, f) is None else
-                            np.concatenate([np.asarray(getattr(v, f)), pad[f].astype(np.asarray(getattr(v, f)).dtype)])
-                            for f in InventoryRecords.__dataclass_fields__}
+    pad = {
+        "day": day,
+        "node": np.tile(v.node[keep], extra),
+        "sku": np.tile(v.sku[keep], extra),
+        "start": end,
+        "received": zero,
+        "shipped": zero,
+        "transferred_out": zero,
+        "spoiled": zero,
+        "end": end,
+        "lost_demand": zero,
+        "sold_offline": zero,
+    }
+    cols: dict[str, Any] = {
+        f: None
+        if getattr(v, f) is None
+        else np.concatenate([np.asarray(getattr(v, f)), pad[f].astype(np.asarray(getattr(v, f)).dtype)])
+        for f in InventoryRecords.__dataclass_fields__
+    }
     return InventoryRecords(**cols)
 
 
@@ -370,12 +450,23 @@ def merge_records(outs: Sequence[ShardOutput], node_ids: Sequence[str]) -> RunRe
     invs = [_carry_to(_inv_remap(r.inventory, m), last) for r, m in zip(rs, maps, strict=True)]
     inv_cols: dict[str, Any] = {f: _concat_opt(invs, f) for f in InventoryRecords.__dataclass_fields__}
     inv = InventoryRecords(**inv_cols)
-    router = RouterStats(epochs=max(r.router.epochs for r in rs),
-                         solver_ms_total=float(sum(r.router.solver_ms_total for r in rs)),
-                         repairs=sum(r.router.repairs for r in rs), fallbacks=sum(r.router.fallbacks for r in rs))
-    return RunRecords(orders=orders, lines=lines, inventory=inv, days=_merge_days(rs),
-                      nodes=_merge_nodes(rs, maps, len(node_ids)), router=router,
-                      measured_days=rs[0].measured_days, warmup_days=rs[0].warmup_days, riders=_merge_riders(rs))
+    router = RouterStats(
+        epochs=max(r.router.epochs for r in rs),
+        solver_ms_total=float(sum(r.router.solver_ms_total for r in rs)),
+        repairs=sum(r.router.repairs for r in rs),
+        fallbacks=sum(r.router.fallbacks for r in rs),
+    )
+    return RunRecords(
+        orders=orders,
+        lines=lines,
+        inventory=inv,
+        days=_merge_days(rs),
+        nodes=_merge_nodes(rs, maps, len(node_ids)),
+        router=router,
+        measured_days=rs[0].measured_days,
+        warmup_days=rs[0].warmup_days,
+        riders=_merge_riders(rs),
+    )
 
 
 @dataclass(frozen=True)
@@ -396,25 +487,46 @@ def merged_network(net: Any, outs: Sequence[ShardOutput]) -> MergedNetwork:
     for o in outs:
         m = np.array([index[n] for n in o.node_ids], dtype=np.int64)
         lat[m], lon[m] = o.node_lat, o.node_lon
-    return MergedNetwork(tuple(net.node_ids), np.asarray(net.node_kind), np.asarray(net.node_city), lat, lon,
-                         tuple(net.city_names))
+    return MergedNetwork(
+        tuple(net.node_ids),
+        np.asarray(net.node_kind),
+        np.asarray(net.node_city),
+        lat,
+        lon,
+        tuple(net.city_names),
+    )
 
 
 # --------------------------------------------------------------------------- the run
 def shard_summary(outs: Sequence[ShardOutput]) -> list[dict[str, Any]]:
     """manifest.json ``shards``: per region its orders, wall and CPU seconds and worker peak RSS (MiB)."""
-    return [{"region": o.region, "orders": int(o.records.orders.n) if o.records is not None else 0,
-             "wall_s": round(o.wall_s, 3), "cpu_s": round(o.cpu_s, 3), "peak_rss_mib": round(o.peak_rss_bytes / 2**20, 1), "pid": o.pid}
-            for o in outs]
+    return [
+        {
+            "region": o.region,
+            "orders": int(o.records.orders.n) if o.records is not None else 0,
+            "wall_s": round(o.wall_s, 3),
+            "cpu_s": round(o.cpu_s, 3),
+            "peak_rss_mib": round(o.peak_rss_bytes / 2**20, 1),
+            "pid": o.pid,
+        }
+        for o in outs
+    ]
 
 
-def run_shards(shards: Sequence[Shard], executor: Any = None, *,
-               fn: Callable[[Shard], ShardOutput] | None = None,
-               on_done: Callable[[ShardOutput], None] | None = None) -> list[ShardOutput]:
+def run_shards(
+    shards: Sequence[Shard],
+    executor: Any = None,
+    *,
+    fn: Callable[[Shard], ShardOutput] | None = None,
+    on_done: Callable[[ShardOutput], None] | None = None,
+) -> list[ShardOutput]:
     """Every shard's output, in shard order; ShardFailed (naming the region) if any failed."""
     fn = fn or run_shard
-    outs = (run_serial(fn, shards, on_done) if executor is None
-            else executor.map(fn, list(shards), _failed, on_done))
+    outs = (
+        run_serial(fn, shards, on_done)
+        if executor is None
+        else executor.map(fn, list(shards), _failed, on_done)
+    )
     bad = [o for o in outs if o.error is not None]
     if bad:
         more = f" (and {len(bad) - 1} more shards)" if len(bad) > 1 else ""
@@ -422,9 +534,17 @@ def run_shards(shards: Sequence[Shard], executor: Any = None, *,
     return list(outs)
 
 
-def simulate_sharded(sc: Scenario, *, replication: int, target: Path, force: bool, executor: Any = None,
-                     info: dict[str, Any], report: bool,
-                     on_done: Callable[[ShardOutput], None] | None = None) -> Path:
+def simulate_sharded(
+    sc: Scenario,
+    *,
+    replication: int,
+    target: Path,
+    force: bool,
+    executor: Any = None,
+    info: dict[str, Any],
+    report: bool,
+    on_done: Callable[[ShardOutput], None] | None = None,
+) -> Path:
     """Plan, run (serially or on `executor`), merge and write a regional run; returns the run directory."""
     from sim.catalog import build_catalog
     from sim.io.results import write_run
@@ -440,13 +560,21 @@ def simulate_sharded(sc: Scenario, *, replication: int, target: Path, force: boo
     wall = time.perf_counter() - t0
     cat = build_catalog(sc)
     assert_invariants(records, drained=True, shelf_life_days=cat.shelf_life_s / 86400.0)
-    info = {**info, "wall_s": round(wall, 3),
-            "orders_per_s": round(records.orders.n / wall, 1) if wall > 0 else None,
-            "executor": getattr(executor, "name", "serial"), "workers": getattr(executor, "workers", 1),
-            "shards": shard_summary(outs), "shards_s": round(t1 - t0, 3), "merge_s": round(wall - (t1 - t0), 3),
-            "merge_peak_rss_mib": round(peak_rss_bytes() / 2**20, 1)}
+    info = {
+        **info,
+        "wall_s": round(wall, 3),
+        "orders_per_s": round(records.orders.n / wall, 1) if wall > 0 else None,
+        "executor": getattr(executor, "name", "serial"),
+        "workers": getattr(executor, "workers", 1),
+        "shards": shard_summary(outs),
+        "shards_s": round(t1 - t0, 3),
+        "merge_s": round(wall - (t1 - t0), 3),
+        "merge_peak_rss_mib": round(peak_rss_bytes() / 2**20, 1),
+    }
     mnet = merged_network(net, outs)
-    extra = {"skus": skus_table(cat, history_sku_map(sc, net, cat))}  # as sim.run.run_tables (no history here)
+    extra = {
+        "skus": skus_table(cat, history_sku_map(sc, net, cat))
+    }  # as sim.run.run_tables (no history here)
     path = write_run(target, records, mnet, sc, cat.value_cny, info, force=force, extra=extra, catalog=cat)
     if report:
         from sim.report.html import write_report

@@ -39,14 +39,17 @@ def city_warnings(sc: Any) -> list[str]:
         return []
     out = []
     hosts = {s.city for _, g in sc.nodes.groups() if _ != "ndc" for s in g.sites} | {
-        c for k, g in sc.nodes.groups() if k != "ndc" for c, n in g.count_per_city.items() if n > 0}
+        c for k, g in sc.nodes.groups() if k != "ndc" for c, n in g.count_per_city.items() if n > 0
+    }
     for i, c in enumerate(cities):
         share = weights[i] / total
         if 0 < share < MIN_CITY_SHARE or (share == 0 and c.name in hosts):
-            out.append(f"geography.cities[{i}].demand_weight: {c.name} gets {share:.2%} of the orders "
-                       f"(demand_weight {weights[i]:g} against a total of {total:,.0f}; it is in the unit of "
-                       f"population, people, which is the default weight of the other cities)"
-                       + ("; its forward nodes will serve no one" if c.name in hosts else ""))
+            out.append(
+                f"geography.cities[{i}].demand_weight: {c.name} gets {share:.2%} of the orders "
+                f"(demand_weight {weights[i]:g} against a total of {total:,.0f}; it is in the unit of "
+                f"population, people, which is the default weight of the other cities)"
+                + ("; its forward nodes will serve no one" if c.name in hosts else "")
+            )
     return out
 
 
@@ -55,7 +58,9 @@ def node_warnings(sc: Any, net: Any) -> list[str]:
     from sim.network import FDC, STORE
 
     cov = net.covers()
-    expected = (cov * net.zone_weight[:, None]).sum(axis=0) * float(sc.demand.orders_per_day)  # orders/day in reach
+    expected = (cov * net.zone_weight[:, None]).sum(axis=0) * float(
+        sc.demand.orders_per_day
+    )  # orders/day in reach
     serves = expected >= MIN_NODE_ORDERS
     useful = serves.copy()
     for f in np.flatnonzero(net.node_kind == FDC):
@@ -64,9 +69,11 @@ def node_warnings(sc: Any, net: Any) -> list[str]:
     for n in np.flatnonzero(~useful & np.isin(net.node_kind, (FDC, STORE))):
         kind = "store" if net.node_kind[n] == STORE else "FDC"
         city = net.city_names[net.node_city[n]]
-        out.append(f"nodes: {kind} {net.node_ids[n]} serves no orders: {expected[n]:.2g} orders/day of demand within "
-                   f"its {net.reach_km[n]:g} km reach (city {city}); check its city's demand_weight, its position "
-                   "or its radius")
+        out.append(
+            f"nodes: {kind} {net.node_ids[n]} serves no orders: {expected[n]:.2g} orders/day of demand within "
+            f"its {net.reach_km[n]:g} km reach (city {city}); check its city's demand_weight, its position "
+            "or its radius"
+        )
     return out
 
 
@@ -104,10 +111,12 @@ def fixed_cost_warnings(sc: Any) -> list[str]:
     share = per_order / (per_order + variable)
     if share <= 0.5:
         return []
-    return [f"costs.fixed: fixed costs of {fixed:,.0f} CNY/day ({n['store']} stores x {f.store_per_day_cny:g}, "
-            f"{n['fdc']} FDCs x {f.fdc_per_day_cny:g}, {n['ndc']} NDCs x {f.ndc_per_day_cny:g}) are ~{share:.0%} of "
-            f"the estimated cost at {orders:,.0f} orders/day ({per_order:.1f} CNY/order fixed against ~{variable:.1f} "
-            "variable): sized for a larger network? Scale costs.fixed.* to your sites or check demand.orders_per_day"]
+    return [
+        f"costs.fixed: fixed costs of {fixed:,.0f} CNY/day ({n['store']} stores x {f.store_per_day_cny:g}, "
+        f"{n['fdc']} FDCs x {f.fdc_per_day_cny:g}, {n['ndc']} NDCs x {f.ndc_per_day_cny:g}) are ~{share:.0%} of "
+        f"the estimated cost at {orders:,.0f} orders/day ({per_order:.1f} CNY/order fixed against ~{variable:.1f} "
+        "variable): sized for a larger network? Scale costs.fixed.* to your sites or check demand.orders_per_day"
+    ]
 
 
 def staffing_warnings(sc: Any, paths: Iterable[str]) -> list[str]:
@@ -115,9 +124,11 @@ def staffing_warnings(sc: Any, paths: Iterable[str]) -> list[str]:
     varied = [p for p in paths if any(w in p for w in STAFF_PATH_WORDS) and not p.startswith("costs.")]
     if not varied or sc.costs.riders.model != "platform":
         return []
-    return [f"costs.riders.model: platform pays riders per trip, so the rider headcount you vary ({', '.join(varied)}) "
-            "costs nothing and more riders always look better; set costs.riders.model=fleet (per_hour_cny) to "
-            "price headcount"]
+    return [
+        f"costs.riders.model: platform pays riders per trip, so the rider headcount you vary ({', '.join(varied)}) "
+        "costs nothing and more riders always look better; set costs.riders.model=fleet (per_hour_cny) to "
+        "price headcount"
+    ]
 
 
 def scenario_warnings(sc: Any, *, network: bool | None = None, varied: Iterable[str] = ()) -> list[str]:

@@ -66,8 +66,9 @@ def floor_div(x: np.ndarray | float, d: float) -> np.ndarray:
     return q
 
 
-def haversine_km(lat1: np.ndarray | float, lon1: np.ndarray | float,
-                 lat2: np.ndarray | float, lon2: np.ndarray | float) -> np.ndarray:
+def haversine_km(
+    lat1: np.ndarray | float, lon1: np.ndarray | float, lat2: np.ndarray | float, lon2: np.ndarray | float
+) -> np.ndarray:
     """Great-circle distance in km (broadcasts like numpy)."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dphi = p2 - p1

@@ -57,11 +57,23 @@ class Browser:
     def __enter__(self) -> Browser:
         import websocket  # type: ignore[import-untyped]
 
-        args = [self.binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--mute-audio",
-                "--remote-debugging-port=0", f"--user-data-dir={self.profile}",
-                f"--window-size={self.width},{self.height}", "--proxy-server=127.0.0.1:9",  # no network
-                "--proxy-bypass-list=<-loopback>", "about:blank"]
+        args = [
+            self.binary,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-extensions",
+            "--mute-audio",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={self.profile}",
+            f"--window-size={self.width},{self.height}",
+            "--proxy-server=127.0.0.1:9",  # no network
+            "--proxy-bypass-list=<-loopback>",
+            "about:blank",
+        ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         port_file = Path(self.profile) / "DevToolsActivePort"
         deadline = time.monotonic() + 60
@@ -82,7 +94,9 @@ class Browser:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        self.ws = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
+        self.ws = websocket.create_connection(
+            pages[0]["webSocketDebuggerUrl"], timeout=60, suppress_origin=True
+        )
         for method in ("Runtime.enable", "Log.enable", "Network.enable", "Page.enable"):
             self.call(method)
         return self
@@ -131,23 +145,32 @@ class Browser:
         deadline = time.monotonic() + timeout_s
         state: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            state = self.evaluate("({ready: document.readyState, done: window.__vegaDone, "
-                                  "charts: window.__vegaCharts, errors: window.__vegaErrors || []})") or {}
-            if state.get("ready") == "complete" and (state.get("charts") is None
-                                                     or state.get("done") == state.get("charts")
-                                                     or state.get("errors")):
+            state = (
+                self.evaluate(
+                    "({ready: document.readyState, done: window.__vegaDone, "
+                    "charts: window.__vegaCharts, errors: window.__vegaErrors || []})"
+                )
+                or {}
+            )
+            if state.get("ready") == "complete" and (
+                state.get("charts") is None or state.get("done") == state.get("charts") or state.get("errors")
+            ):
                 break
             time.sleep(0.25)
         time.sleep(0.5)  # let the last SVG paint
         res = PageResult(state=state)
-        res.counts = {name: int(self.evaluate(f"document.querySelectorAll({json.dumps(sel)}).length") or 0)
-                      for name, sel in selectors.items()}
+        res.counts = {
+            name: int(self.evaluate(f"document.querySelectorAll({json.dumps(sel)}).length") or 0)
+            for name, sel in selectors.items()
+        }
         shot = self.call("Page.captureScreenshot", format="png")
         res.png = base64.b64decode(shot["data"])
         for ev in self.events:
             m, p = ev.get("method"), ev.get("params") or {}
             if m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
-                res.console_errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in p["args"]))
+                res.console_errors.append(
+                    " ".join(str(a.get("value", a.get("description", ""))) for a in p["args"])
+                )
             elif m == "Runtime.exceptionThrown":
                 d = p.get("exceptionDetails") or {}
                 res.exceptions.append(str((d.get("exception") or {}).get("description") or d.get("text")))

@@ -122,7 +122,9 @@ def test_validate_all_bundled_at_once(capsys: pytest.CaptureFixture[str]) -> Non
     assert len(BUNDLED) >= 4
     code, out, err = run(capsys, "validate", *BUNDLED)
     assert code == 0, err
-    assert [ln.split(":")[0] for ln in out.splitlines() if ln.startswith("ok ")] == [f"ok {p}" for p in BUNDLED]
+    assert [ln.split(":")[0] for ln in out.splitlines() if ln.startswith("ok ")] == [
+        f"ok {p}" for p in BUNDLED
+    ]
 
 
 def test_validate_invalid_file(capsys: pytest.CaptureFixture[str], bad_scenario: Path) -> None:
@@ -161,14 +163,19 @@ def test_validate_several_files_one_bad(capsys: pytest.CaptureFixture[str], bad_
     assert str(bad_scenario) not in out
 
 
-@pytest.mark.parametrize("content, expected", [
-    (None, "not found"),
-    ("", "empty"),
-    ("name: x\nhorizon: [1, 2\n", "YAML syntax error"),
-    ("- a\n- b\n", "mapping"),
-], ids=["missing", "empty", "yaml-syntax", "list"])
-def test_validate_unreadable_files(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                   content: str | None, expected: str) -> None:
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (None, "not found"),
+        ("", "empty"),
+        ("name: x\nhorizon: [1, 2\n", "YAML syntax error"),
+        ("- a\n- b\n", "mapping"),
+    ],
+    ids=["missing", "empty", "yaml-syntax", "list"],
+)
+def test_validate_unreadable_files(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str | None, expected: str
+) -> None:
     p = tmp_path / "s.yaml"
     if content is not None:
         p.write_text(content)
@@ -193,11 +200,15 @@ def test_validate_set_bad_value(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[0].startswith("error: demand.orders_per_day: must be > 0")
 
 
-@pytest.mark.parametrize("item, expected", [
-    ("demand.orders_per_day", "expected path=value"),
-    ("nodes.ndcs.sites[3].lat=31", "out of range"),
-    ("demand.orders_per_dy=5", "did you mean 'orders_per_day'"),
-], ids=["no-equals", "index-out-of-range", "unknown-key"])
+@pytest.mark.parametrize(
+    "item, expected",
+    [
+        ("demand.orders_per_day", "expected path=value"),
+        ("nodes.ndcs.sites[3].lat=31", "out of range"),
+        ("demand.orders_per_dy=5", "did you mean 'orders_per_day'"),
+    ],
+    ids=["no-equals", "index-out-of-range", "unknown-key"],
+)
 def test_validate_malformed_set(capsys: pytest.CaptureFixture[str], item: str, expected: str) -> None:
     code, _, err = run(capsys, "validate", TOY, "--set", item)
     assert code == 2
@@ -303,8 +314,9 @@ def test_network_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert len(lines) == 1 and str(p) in lines[0]
 
 
-def test_network_invalid_scenario_writes_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                 bad_scenario: Path) -> None:
+def test_network_invalid_scenario_writes_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, bad_scenario: Path
+) -> None:
     png = tmp_path / "map.png"
     before = sorted(p.name for p in tmp_path.iterdir())
     code, out, err = run(capsys, "network", bad_scenario, "--plot", png)
@@ -324,8 +336,9 @@ def test_network_set_bad_value(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert not png.exists()
 
 
-def test_internal_error_is_one_line_exit_1(capsys: pytest.CaptureFixture[str],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_internal_error_is_one_line_exit_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import sim.network
 
     def boom(sc: object) -> None:
@@ -347,15 +360,27 @@ def _env() -> dict[str, str]:
 
 
 def test_python_m_sim_help() -> None:
-    r = subprocess.run([sys.executable, "-m", "sim", "--help"], capture_output=True, text=True,
-                       cwd=ROOT, env=_env(), timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=_env(),
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     assert "Usage" in r.stdout and "validate" in r.stdout
 
 
 def test_python_m_sim_invalid_exit_code(bad_scenario: Path) -> None:
-    r = subprocess.run([sys.executable, "-m", "sim", "validate", str(bad_scenario)], capture_output=True,
-                       text=True, cwd=ROOT, env=_env(), timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", "validate", str(bad_scenario)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=_env(),
+        timeout=60,
+    )
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
@@ -372,6 +397,8 @@ def test_console_script() -> None:
     r = subprocess.run([str(exe), "validate", str(TOY)], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f"ok {TOY}")
-    r = subprocess.run([str(exe), "validate", "--bogus"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    r = subprocess.run(
+        [str(exe), "validate", "--bogus"], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert r.returncode == 2
     assert "Traceback" not in r.stderr

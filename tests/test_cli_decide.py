@@ -23,11 +23,32 @@ def _sets() -> list[str]:
     return [x for s in SMALL for x in ("--set", s)]
 
 
-def test_optimize_finds_the_exhaustive_best_in_fewer_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_optimize_finds_the_exhaustive_best_in_fewer_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # the planner's question: the most perfect orders for at most BUDGET_CNY of forward stock
     grid = ",".join(f"top_n(n={n})" for n in CHOICES)
-    assert main(["sweep", str(TOY), "--grid", f"policy={grid}", "--replications", "3", "--days", "1",
-                 "--workers", "2", "--out", str(tmp_path / "sweep"), "--quiet", *_sets()]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                str(TOY),
+                "--grid",
+                f"policy={grid}",
+                "--replications",
+                "3",
+                "--days",
+                "1",
+                "--workers",
+                "2",
+                "--out",
+                str(tmp_path / "sweep"),
+                "--quiet",
+                *_sets(),
+            ]
+        )
+        == 0
+    )
     reps = pd.read_csv(tmp_path / "sweep" / "replications.csv")
     reps["n"] = reps["point"].str.extract(r"n=(\d+)").astype(int)
     means = reps.groupby("n")[["perfect_order_rate", "forward_inventory_value_cny"]].mean()
@@ -35,10 +56,31 @@ def test_optimize_finds_the_exhaustive_best_in_fewer_runs(tmp_path: Path, capsys
     best = int(feasible["perfect_order_rate"].idxmax())
 
     out = tmp_path / "opt"
-    args = ["optimize", str(TOY), "--param", "policy.n=" + "|".join(map(str, CHOICES)),
-            "--objective", "perfect_order_rate", "--constraint", f"forward_inventory_value_cny<={BUDGET_CNY}",
-            "--budget", "4", "--replications", "3", "--select-top", "2", "--select-replications", "3",
-            "--policy", "top_n(n=100)", "--days", "1", "--out", str(out), *_sets()]
+    args = [
+        "optimize",
+        str(TOY),
+        "--param",
+        "policy.n=" + "|".join(map(str, CHOICES)),
+        "--objective",
+        "perfect_order_rate",
+        "--constraint",
+        f"forward_inventory_value_cny<={BUDGET_CNY}",
+        "--budget",
+        "4",
+        "--replications",
+        "3",
+        "--select-top",
+        "2",
+        "--select-replications",
+        "3",
+        "--policy",
+        "top_n(n=100)",
+        "--days",
+        "1",
+        "--out",
+        str(out),
+        *_sets(),
+    ]
     code = main([*args, "--workers", "2"])
     cap = capsys.readouterr()
     assert code == 0, cap.err
@@ -62,13 +104,21 @@ def test_optimize_finds_the_exhaustive_best_in_fewer_runs(tmp_path: Path, capsys
     assert json.loads((out / "experiment.json").read_text())["chosen"] == info["chosen"]
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    (["--param", "policy.n=5..1", "--objective", "cost_per_order_cny"], "--param policy.n"),
-    (["--param", "no.such.field=1..2", "--objective", "cost_per_order_cny"], "--param no.such.field"),
-    (["--param", "policy.n=1..5", "--objective", "speed"], "--objective"),
-    (["--param", "policy.n=1..5", "--objective", "cost_per_order_cny", "--constraint", "x>1"], "--constraint"),
-])
-def test_bad_input_exits_2(args: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--param", "policy.n=5..1", "--objective", "cost_per_order_cny"], "--param policy.n"),
+        (["--param", "no.such.field=1..2", "--objective", "cost_per_order_cny"], "--param no.such.field"),
+        (["--param", "policy.n=1..5", "--objective", "speed"], "--objective"),
+        (
+            ["--param", "policy.n=1..5", "--objective", "cost_per_order_cny", "--constraint", "x>1"],
+            "--constraint",
+        ),
+    ],
+)
+def test_bad_input_exits_2(
+    args: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["optimize", str(TOY), *args, "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and needle in err and "Traceback" not in err

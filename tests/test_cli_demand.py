@@ -36,10 +36,23 @@ def one_error(err: str) -> str:
 def test_demand_tables(capsys):
     code, out, err = run(capsys, "demand", TOY, "--days", "3")
     assert code == 0, err
-    for text in ("orders per day", "warm-up", "measured", "requested near", "lines per order",
-                 "top-20% SKUs' unit share", "analytic, Zipf", "WAPE/actual", "bias/λ", "λ: the floor",
-                 "oracle error=0.3 *", "moving_average w=7", "exp_smoothing α=0.3", "promotion_aware",
-                 "hindsight"):
+    for text in (
+        "orders per day",
+        "warm-up",
+        "measured",
+        "requested near",
+        "lines per order",
+        "top-20% SKUs' unit share",
+        "analytic, Zipf",
+        "WAPE/actual",
+        "bias/λ",
+        "λ: the floor",
+        "oracle error=0.3 *",
+        "moving_average w=7",
+        "exp_smoothing α=0.3",
+        "promotion_aware",
+        "hindsight",
+    ):
         assert text in out, text
     # the day rows agree with the generator (toy: 3 warm-up + 3 measured days)
     sc = load_scenario(TOY)
@@ -56,8 +69,11 @@ def test_demand_tables(capsys):
 def test_floor_and_hindsight_rows(capsys):
     code, out, _ = run(capsys, "demand", TOY, "--days", "2", "--set", "forecast.method=moving_average")
     assert code == 0
-    rows = {ln.split("│")[1].strip(): [c.strip() for c in ln.split("│")[2:6]] for ln in out.splitlines()
-            if ln.startswith("│") and "%" in ln and ln.count("│") == 6}
+    rows = {
+        ln.split("│")[1].strip(): [c.strip() for c in ln.split("│")[2:6]]
+        for ln in out.splitlines()
+        if ln.startswith("│") and "%" in ln and ln.count("│") == 6
+    }
     assert rows["hindsight (bound)"][:2] == ["0.0%", "+0.0%"]
     assert rows["λ: the floor"][2:] == ["0.0%", "+0.0%"]
     assert "moving_average w=7 *" in rows
@@ -87,13 +103,19 @@ def test_bad_history_row_exits_2(capsys, tmp_path):
     sc.write_text(f"extends: {TOY}\nname: bad\ndemand: {{source: file, file: orders.csv}}\n")
     code, _, err = run(capsys, "demand", sc)
     assert code == 2
-    assert one_error(err) == "error: demand.file: orders.csv row 3, column qty: must be a positive integer, got '-1'"
+    assert (
+        one_error(err)
+        == "error: demand.file: orders.csv row 3, column qty: must be a positive integer, got '-1'"
+    )
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--days", "0"], "--days"),
-    (["--set", "demand.orders_per_day=-5"], "demand.orders_per_day"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--days", "0"], "--days"),
+        (["--set", "demand.orders_per_day=-5"], "demand.orders_per_day"),
+    ],
+)
 def test_bad_arguments_exit_2(capsys, args, message):
     code, _, err = run(capsys, "demand", TOY, *args)
     assert code == 2

@@ -30,14 +30,18 @@ def _blocks(text: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize(("verb", "registry"), [("policies", POLICIES), ("routers", ROUTERS)])
-def test_listing_shows_every_name_with_its_knobs_and_defaults(capsys: pytest.CaptureFixture[str], verb: str,
-                                                              registry: object) -> None:
+def test_listing_shows_every_name_with_its_knobs_and_defaults(
+    capsys: pytest.CaptureFixture[str], verb: str, registry: object
+) -> None:
     assert main([verb]) == 0
     blocks = _blocks(capsys.readouterr().out)
     assert set(blocks) == set(registry.names())  # type: ignore[attr-defined]
     for name, lines in blocks.items():
-        params = [p for p in inspect.signature(registry.get(name)).parameters.values()  # type: ignore[attr-defined]
-                  if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        params = [
+            p
+            for p in inspect.signature(registry.get(name)).parameters.values()  # type: ignore[attr-defined]
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        ]
         if not params:
             assert lines == ["(no knobs)"]
             continue
@@ -61,15 +65,58 @@ def test_match_refuses_an_unknown_knob_without_a_bracket(capsys: pytest.CaptureF
     assert "error: --param: no default bracket for 'cover'" in capsys.readouterr().err
 
 
-def test_runs_groups_by_experiment_with_labels_overrides_and_grid(tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", str(TOY), "--days", "1", *SMALL, "--label", "my-baseline", "--out", str(tmp_path / "one"),
-                 "--quiet", "--no-report"]) == 0
+def test_runs_groups_by_experiment_with_labels_overrides_and_grid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "run",
+                str(TOY),
+                "--days",
+                "1",
+                *SMALL,
+                "--label",
+                "my-baseline",
+                "--out",
+                str(tmp_path / "one"),
+                "--quiet",
+                "--no-report",
+            ]
+        )
+        == 0
+    )
     man = json.loads((tmp_path / "one" / "manifest.json").read_text())
-    assert man["label"] == "my-baseline" and man["overrides"] == ["demand.orders_per_day=150", "horizon.warmup_days=2"]
-    assert main(["sweep", str(TOY), "--grid", "forecast.error=0.1,0.3", "--replications", "1", "--days", "1", *SMALL,
-                 "--label", "error-sweep", "--workers", "1", "--out", str(tmp_path / "sw"), "--quiet"]) == 0
-    run_man = json.loads((tmp_path / "sw" / "runs" / "forecast.error=0.3" / "r0" / "manifest.json").read_text())
+    assert man["label"] == "my-baseline" and man["overrides"] == [
+        "demand.orders_per_day=150",
+        "horizon.warmup_days=2",
+    ]
+    assert (
+        main(
+            [
+                "sweep",
+                str(TOY),
+                "--grid",
+                "forecast.error=0.1,0.3",
+                "--replications",
+                "1",
+                "--days",
+                "1",
+                *SMALL,
+                "--label",
+                "error-sweep",
+                "--workers",
+                "1",
+                "--out",
+                str(tmp_path / "sw"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    run_man = json.loads(
+        (tmp_path / "sw" / "runs" / "forecast.error=0.3" / "r0" / "manifest.json").read_text()
+    )
     assert run_man["experiment"] == "sweep" and run_man["label"] == "error-sweep"
     assert run_man["grid"] == {"forecast.error": "0.3"} and run_man["group"] == "forecast.error=0.3"
     capsys.readouterr()

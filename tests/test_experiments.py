@@ -36,7 +36,9 @@ def sets() -> list[str]:
 
 
 def mtimes(root: Path) -> dict[str, int]:
-    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in sorted((root / "runs").rglob("manifest.json"))}
+    return {
+        str(p.relative_to(root)): p.stat().st_mtime_ns for p in sorted((root / "runs").rglob("manifest.json"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -51,20 +53,46 @@ def test_compare_outputs(local) -> None:
     for slug in ("central_only", "top_n-n=100"):
         for r in (0, 1):
             man = json.loads((out / "runs" / slug / f"r{r}" / "manifest.json").read_text())
-            assert man["replication"] == r and man["seed"] == 7  # same seed, replication r: common random numbers
+            assert (
+                man["replication"] == r and man["seed"] == 7
+            )  # same seed, replication r: common random numbers
     table = pd.read_parquet(out / "comparison.parquet")
     pdt.assert_frame_equal(table, pd.read_csv(out / "comparison.csv"), check_dtype=False)
     assert list(dict.fromkeys(table["policy"])) == POLICIES
-    for col in ("kpi", "n", "mean", "std", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high", "corr"):
+    for col in (
+        "kpi",
+        "n",
+        "mean",
+        "std",
+        "ci_low",
+        "ci_high",
+        "diff_mean",
+        "diff_ci_low",
+        "diff_ci_high",
+        "corr",
+    ):
         assert col in table
     kpis = set(table["kpi"])
-    assert {"cost_per_order_cny", "perfect_order_rate", "requested_tier_rate", "lost_sales_rate", "near_mid_share",
-            "tiers.near.p90_min", "tiers.far.p90_min", "forward_inventory_value_cny", "delivery_p90_min"} <= kpis
+    assert {
+        "cost_per_order_cny",
+        "perfect_order_rate",
+        "requested_tier_rate",
+        "lost_sales_rate",
+        "near_mid_share",
+        "tiers.near.p90_min",
+        "tiers.far.p90_min",
+        "forward_inventory_value_cny",
+        "delivery_p90_min",
+    } <= kpis
     # the table is recomputed from the run directories' kpis.json (a check independent of sim.experiments)
-    cost = [json.loads((out / "runs" / "top_n-n=100" / f"r{r}" / "kpis.json").read_text())["cost_per_order_cny"]
-            for r in (0, 1)]
-    base = [json.loads((out / "runs" / "central_only" / f"r{r}" / "kpis.json").read_text())["cost_per_order_cny"]
-            for r in (0, 1)]
+    cost = [
+        json.loads((out / "runs" / "top_n-n=100" / f"r{r}" / "kpis.json").read_text())["cost_per_order_cny"]
+        for r in (0, 1)
+    ]
+    base = [
+        json.loads((out / "runs" / "central_only" / f"r{r}" / "kpis.json").read_text())["cost_per_order_cny"]
+        for r in (0, 1)
+    ]
     row = table[(table["policy"] == "top_n(n=100)") & (table["kpi"] == "cost_per_order_cny")].iloc[0]
     assert row["n"] == 2 and row["mean"] == pytest.approx(sum(cost) / 2)
     assert row["diff_mean"] == pytest.approx((cost[0] - base[0] + cost[1] - base[1]) / 2)
@@ -81,13 +109,25 @@ def test_compare_outputs(local) -> None:
 
 def test_dask_local_cluster_gives_identical_tables(local, tmp_path: Path) -> None:
     pytest.importorskip("dask.distributed")
-    res = compare(TOY, POLICIES, replications=2, days=1, overrides=SMALL, out=tmp_path / "dask", executor="dask",
-                  workers=2, progress=False, plots=False)
+    res = compare(
+        TOY,
+        POLICIES,
+        replications=2,
+        days=1,
+        overrides=SMALL,
+        out=tmp_path / "dask",
+        executor="dask",
+        workers=2,
+        progress=False,
+        plots=False,
+    )
     assert res.ran == 4 and not res.failures
     pdt.assert_frame_equal(res.table, local.table)
     pdt.assert_frame_equal(res.replications.drop(columns="wall_s"), local.replications.drop(columns="wall_s"))
-    pdt.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / "comparison.parquet"),
-                           pd.read_parquet(local.path / "comparison.parquet"))
+    pdt.assert_frame_equal(
+        pd.read_parquet(tmp_path / "dask" / "comparison.parquet"),
+        pd.read_parquet(local.path / "comparison.parquet"),
+    )
 
 
 def test_resume_ci_width_and_changed_scenario(local, tmp_path: Path) -> None:
@@ -96,8 +136,17 @@ def test_resume_ci_width_and_changed_scenario(local, tmp_path: Path) -> None:
     before = mtimes(out)
     # an interrupted compare: one run directory missing
     shutil.rmtree(out / "runs" / "top_n-n=100" / "r1")
-    res = compare(TOY, POLICIES, replications=2, days=1, overrides=SMALL, out=out, workers=2, progress=False,
-                  plots=False)
+    res = compare(
+        TOY,
+        POLICIES,
+        replications=2,
+        days=1,
+        overrides=SMALL,
+        out=out,
+        workers=2,
+        progress=False,
+        plots=False,
+    )
     assert (res.ran, res.reused) == (1, 3)
     after = mtimes(out)
     redone = "runs/top_n-n=100/r1/manifest.json"
@@ -106,18 +155,47 @@ def test_resume_ci_width_and_changed_scenario(local, tmp_path: Path) -> None:
     pdt.assert_frame_equal(res.table, local.table)  # deterministic: the re-run gives the same numbers
 
     # --ci-width: a loose target stops after the first round (nothing runs); a tight one adds replications
-    loose = compare(TOY, POLICIES, replications=2, days=1, overrides=SMALL, out=out, ci_width=10.0, progress=False,
-                    plots=False)
+    loose = compare(
+        TOY,
+        POLICIES,
+        replications=2,
+        days=1,
+        overrides=SMALL,
+        out=out,
+        ci_width=10.0,
+        progress=False,
+        plots=False,
+    )
     assert (loose.ran, loose.rounds) == (0, 1)
-    tight = compare(TOY, POLICIES, replications=2, days=1, overrides=SMALL, out=out, workers=2, ci_width=1e-6,
-                    max_replications=3, progress=False, plots=False)
+    tight = compare(
+        TOY,
+        POLICIES,
+        replications=2,
+        days=1,
+        overrides=SMALL,
+        out=out,
+        workers=2,
+        ci_width=1e-6,
+        max_replications=3,
+        progress=False,
+        plots=False,
+    )
     assert (tight.ran, tight.reused, tight.rounds) == (2, 4, 2)
     assert set(tight.table["n"][tight.table["kpi"] == "cost_per_order_cny"]) == {3}
     assert mtimes(out)[redone] == after[redone]
 
     # a changed scenario (--set) re-runs every job
-    res2 = compare(TOY, POLICIES, replications=2, days=1, overrides=[*SMALL, "costs.lost_sale.goodwill_cny=50"],
-                   out=out, workers=2, progress=False, plots=False)
+    res2 = compare(
+        TOY,
+        POLICIES,
+        replications=2,
+        days=1,
+        overrides=[*SMALL, "costs.lost_sale.goodwill_cny=50"],
+        out=out,
+        workers=2,
+        progress=False,
+        plots=False,
+    )
     assert (res2.ran, res2.reused) == (4, 0)
     new = mtimes(out)
     assert all(new[k] != after[k] for k in after if "/r2/" not in k)
@@ -126,15 +204,30 @@ def test_resume_ci_width_and_changed_scenario(local, tmp_path: Path) -> None:
     assert hashes.isdisjoint(old_hashes)
 
 
-def test_failing_job_is_reported_and_others_finish(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_failing_job_is_reported_and_others_finish(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     # a job that fails only when it runs: its run directory's place is taken by a file (a bad SPEC such as
     # top_n(n=-5) is refused before any job, see tests/reliability/test_inputs.py)
     out = tmp_path / "fail"
     (out / "runs" / "top_n-n=100").mkdir(parents=True)
     (out / "runs" / "top_n-n=100" / "r0").write_text("in the way")
     (out / "experiment.json").write_text(json.dumps({"kind": "compare"}))
-    code, stdout, err = run_cli(capsys, "compare", TOY, "--policies", "central_only,top_n(n=100)", "--replications",
-                                "1", "--days", "1", *sets(), "--out", out, "--quiet")
+    code, stdout, err = run_cli(
+        capsys,
+        "compare",
+        TOY,
+        "--policies",
+        "central_only,top_n(n=100)",
+        "--replications",
+        "1",
+        "--days",
+        "1",
+        *sets(),
+        "--out",
+        out,
+        "--quiet",
+    )
     assert code == 1
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert all(ln.startswith("error: ") for ln in lines) and "Traceback" not in err
@@ -153,54 +246,100 @@ def test_failing_job_is_reported_and_others_finish(capsys: pytest.CaptureFixture
 
 
 def test_cli_compare_reuses_and_prints(capsys: pytest.CaptureFixture[str], local) -> None:
-    code, stdout, err = run_cli(capsys, "compare", TOY, "--policies", ",".join(POLICIES), "--replications", "2",
-                                "--days", "1", *sets(), "--out", local.path)
+    code, stdout, err = run_cli(
+        capsys,
+        "compare",
+        TOY,
+        "--policies",
+        ",".join(POLICIES),
+        "--replications",
+        "2",
+        "--days",
+        "1",
+        *sets(),
+        "--out",
+        local.path,
+    )
     assert code == 0, err
     assert "4 reused" in stdout and "top_n(n=100)" in stdout and "Cost per order (CNY)" in stdout
 
 
 def test_cli_sweep(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = tmp_path / "sweep"
-    code, stdout, err = run_cli(capsys, "sweep", TOY, "--grid", "forecast.error=0.1,0.5", "--grid",
-                                "policy=top_n(n=100)", "--replications", "1", "--days", "1", *sets(), "--out", out,
-                                "--quiet")
+    code, stdout, err = run_cli(
+        capsys,
+        "sweep",
+        TOY,
+        "--grid",
+        "forecast.error=0.1,0.5",
+        "--grid",
+        "policy=top_n(n=100)",
+        "--replications",
+        "1",
+        "--days",
+        "1",
+        *sets(),
+        "--out",
+        out,
+        "--quiet",
+    )
     assert code == 0, err
     table = pd.read_parquet(out / "sweep.parquet")
     assert list(dict.fromkeys(table["forecast.error"])) == ["0.1", "0.5"]
     assert set(table["policy"]) == {"top_n(n=100)"}
-    assert sorted(p.name for p in (out / "runs").iterdir()) == ["forecast.error=0.1-policy=top_n-n=100",
-                                                               "forecast.error=0.5-policy=top_n-n=100"]
-    for png in ("heatmap_cost_per_order_cny.png", "heatmap_perfect_order_rate.png", "pareto_cost_perfect.png"):
+    assert sorted(p.name for p in (out / "runs").iterdir()) == [
+        "forecast.error=0.1-policy=top_n-n=100",
+        "forecast.error=0.5-policy=top_n-n=100",
+    ]
+    for png in (
+        "heatmap_cost_per_order_cny.png",
+        "heatmap_perfect_order_rate.png",
+        "pareto_cost_perfect.png",
+    ):
         assert (out / "plots" / png).read_bytes()[:8] == PNG_MAGIC
     # a sweep folder gets its own report: the grid, the points with CIs, the figures, and no URL
     code, _, err = run_cli(capsys, "report", out)
     assert code == 0, err
     html = (out / "report.html").read_text(encoding="utf-8")
-    for needle in ('id="verdict"', 'id="method"', 'id="points"', 'id="sweep-plots"', "Cheapest point: forecast.error",
-                   "<th>forecast.error</th>"):  # the grid parameter is a column of the points table
+    for needle in (
+        'id="verdict"',
+        'id="method"',
+        'id="points"',
+        'id="sweep-plots"',
+        "Cheapest point: forecast.error",
+        "<th>forecast.error</th>",
+    ):  # the grid parameter is a column of the points table
         assert needle in html
     assert html.count('class="vega-spec"') == 4  # one interactive chart per headline KPI
     body = re.sub(r"<script>.*?</script>", "", html, flags=re.S)  # the inlined chart library
     assert "http://" not in body and "https://" not in body and "//cdn" not in body.lower()
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["compare", TOY, "--policies", "top_n(n=1"], "--policies"),
-    (["compare", TOY, "--policies", "no_such_policy"], "unknown policy"),
-    (["compare", TOY, "--policies", "top_n(n=1),top_n(n = 1)"], "--policies"),
-    (["compare", TOY, "--policies", "central_only", "--executor", "ray"], "--executor"),
-    (["compare", TOY, "--policies", "central_only", "--address", "tcp://x:1"], "--address"),
-    (["compare", TOY, "--policies", "central_only", "--ci-width", "-1"], "--ci-width"),
-    (["compare", TOY, "--policies", "central_only", "--set", "demand.orders_per_day=-5"], "orders_per_day"),
-    (["compare", TOY, "--policies", "central_only", "--replications", "0"], "--replications"),
-    (["compare", ROOT / "no_such.yaml", "--policies", "central_only"], "no_such"),
-    (["sweep", TOY, "--grid", "forecast.error"], "--grid"),
-    (["sweep", TOY, "--grid", "no.such.path=1,2"], "no"),
-    (["sweep", TOY, "--grid", "forecast.error=0.1,abc"], "forecast.error"),
-    (["sweep", TOY, "--grid", "policy=top_n(n=1"], "--grid"),
-    (["sweep", TOY], "--grid"),
-])
-def test_cli_bad_input_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list, needle: str) -> None:
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["compare", TOY, "--policies", "top_n(n=1"], "--policies"),
+        (["compare", TOY, "--policies", "no_such_policy"], "unknown policy"),
+        (["compare", TOY, "--policies", "top_n(n=1),top_n(n = 1)"], "--policies"),
+        (["compare", TOY, "--policies", "central_only", "--executor", "ray"], "--executor"),
+        (["compare", TOY, "--policies", "central_only", "--address", "tcp://x:1"], "--address"),
+        (["compare", TOY, "--policies", "central_only", "--ci-width", "-1"], "--ci-width"),
+        (
+            ["compare", TOY, "--policies", "central_only", "--set", "demand.orders_per_day=-5"],
+            "orders_per_day",
+        ),
+        (["compare", TOY, "--policies", "central_only", "--replications", "0"], "--replications"),
+        (["compare", ROOT / "no_such.yaml", "--policies", "central_only"], "no_such"),
+        (["sweep", TOY, "--grid", "forecast.error"], "--grid"),
+        (["sweep", TOY, "--grid", "no.such.path=1,2"], "no"),
+        (["sweep", TOY, "--grid", "forecast.error=0.1,abc"], "forecast.error"),
+        (["sweep", TOY, "--grid", "policy=top_n(n=1"], "--grid"),
+        (["sweep", TOY], "--grid"),
+    ],
+)
+def test_cli_bad_input_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list, needle: str
+) -> None:
     code, _, err = run_cli(capsys, *args, "--out", tmp_path / "o")
     assert code == 2, err
     lines = [ln for ln in err.splitlines() if ln.strip()]

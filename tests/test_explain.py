@@ -19,16 +19,22 @@ from sim.run import simulate
 from tests.conftest import SCENARIOS
 
 TOY = SCENARIOS / "toy.yaml"
-STRESS = ["horizon.warmup_days=2", "nodes.stores.capacity.pickers=1", "nodes.stores.capacity.riders=2",
-          "demand.orders_per_day=4000"]
+STRESS = [
+    "horizon.warmup_days=2",
+    "nodes.stores.capacity.pickers=1",
+    "nodes.stores.capacity.riders=2",
+    "demand.orders_per_day=4000",
+]
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("explain")
     kw = dict(days=1, router="flow", overrides=STRESS, report=False)
-    return {"plain": simulate(TOY, out=base / "plain", **kw).path,  # type: ignore[arg-type]
-            "explain": simulate(TOY, out=base / "explain", explain=True, **kw).path}  # type: ignore[arg-type]
+    return {
+        "plain": simulate(TOY, out=base / "plain", **kw).path,  # type: ignore[arg-type]
+        "explain": simulate(TOY, out=base / "explain", explain=True, **kw).path,
+    }  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +54,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str
 
 
 # --------------------------------------------------------------------------- the recorder changes nothing
-@pytest.mark.parametrize("name", ["orders.parquet", "lines.parquet", "inventory.parquet", "nodes.parquet",
-                                  "scenario.yaml"])
+@pytest.mark.parametrize(
+    "name", ["orders.parquet", "lines.parquet", "inventory.parquet", "nodes.parquet", "scenario.yaml"]
+)
 def test_other_outputs_byte_identical(pair: dict[str, Path], name: str) -> None:
     assert (pair["plain"] / name).read_bytes() == (pair["explain"] / name).read_bytes()
 
@@ -63,7 +70,8 @@ def test_kpis_identical_except_solver_wall_clock(pair: dict[str, Path]) -> None:
 def test_explain_off_by_default(pair: dict[str, Path]) -> None:
     assert not (pair["plain"] / "explain.parquet").exists()
     assert sorted(p.name for p in pair["explain"].iterdir() if not p.name.startswith(".")) == sorted(
-        [*(p.name for p in pair["plain"].iterdir()), "explain.parquet"])
+        [*(p.name for p in pair["plain"].iterdir()), "explain.parquet"]
+    )
 
 
 # --------------------------------------------------------------------------- what it records
@@ -118,8 +126,9 @@ def test_flow_choice_is_cheapest_unless_a_binding_is_reported(ex: pd.DataFrame) 
 
 
 # --------------------------------------------------------------------------- the verb
-def test_explain_prints_options_and_why(capsys: pytest.CaptureFixture[str], pair: dict[str, Path],
-                                        ex: pd.DataFrame) -> None:
+def test_explain_prints_options_and_why(
+    capsys: pytest.CaptureFixture[str], pair: dict[str, Path], ex: pd.DataFrame
+) -> None:
     multi = ex[ex.reason == "option"].groupby("order_id").size()
     oid = int(multi[multi > 1].index[0])
     code, out, err = run(capsys, "explain", pair["explain"], oid)
@@ -127,7 +136,9 @@ def test_explain_prints_options_and_why(capsys: pytest.CaptureFixture[str], pair
     assert f"order {oid}" in out and "why: " in out and "sorted by decision cost" in out and "→" in out
 
 
-def test_explain_json(capsys: pytest.CaptureFixture[str], pair: dict[str, Path], orders: pd.DataFrame) -> None:
+def test_explain_json(
+    capsys: pytest.CaptureFixture[str], pair: dict[str, Path], orders: pd.DataFrame
+) -> None:
     oid = int(orders.order_id[orders.status == "lost"].iloc[0])
     code, out, _ = run(capsys, "explain", pair["explain"], oid, "--json")
     assert code == 0
@@ -160,14 +171,30 @@ def test_explain_missing_or_not_a_run(capsys: pytest.CaptureFixture[str], tmp_pa
     assert "not a Shangou run directory" in _one_error(code, err)
 
 
-def test_explain_bad_order_id_is_a_usage_error(capsys: pytest.CaptureFixture[str], pair: dict[str, Path]) -> None:
+def test_explain_bad_order_id_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], pair: dict[str, Path]
+) -> None:
     code, _, err = run(capsys, "explain", pair["explain"], "abc")
     _one_error(code, err)
 
 
 def test_run_explain_flag_writes_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, err = run(capsys, "run", TOY, "--out", tmp_path / "r", "--days", "1", "--explain", "--quiet",
-                         "--no-report", "--set", "horizon.warmup_days=2", "--set", "demand.orders_per_day=300")
+    code, out, err = run(
+        capsys,
+        "run",
+        TOY,
+        "--out",
+        tmp_path / "r",
+        "--days",
+        "1",
+        "--explain",
+        "--quiet",
+        "--no-report",
+        "--set",
+        "horizon.warmup_days=2",
+        "--set",
+        "demand.orders_per_day=300",
+    )
     assert code == 0, err
     ex = pd.read_parquet(tmp_path / "r" / "explain.parquet")
     assert set(ex.order_id) == set(pd.read_parquet(tmp_path / "r" / "orders.parquet").order_id)

@@ -59,8 +59,9 @@ def test_skus_parquet_is_the_products_table(planner_run: Path) -> None:
     life = products["shelf_life_days"].replace("", "nan").astype(float)
     assert skus["shelf_life_days"].isna().tolist() == life.isna().tolist()
     fresh = products["category"] == "fresh"
-    assert set(skus.loc[fresh, "tiers"]) == {"near|mid"} and set(skus.loc[~fresh & (products["tiers"] == ""), "tiers"]) \
-        == {"near|mid|far"}
+    assert set(skus.loc[fresh, "tiers"]) == {"near|mid"} and set(
+        skus.loc[~fresh & (products["tiers"] == ""), "tiers"]
+    ) == {"near|mid|far"}
     # popularity estimated from the history: units per SKU + 0.5, normalised
     orders = pd.read_csv(DATA / "planner_orders.csv", dtype={"sku": str})
     units = orders.groupby("sku")["qty"].sum().reindex(products["sku"], fill_value=0).to_numpy() + 0.5
@@ -90,7 +91,9 @@ def test_starting_stock_is_day_0_of_inventory(planner_run: Path) -> None:
     assert store3["start"].sum() >= 0 and store3[store3["day"] == 0]["start"].sum() == 0
 
 
-def test_explain_names_the_planners_skus_and_order(planner_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_explain_names_the_planners_skus_and_order(
+    planner_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     lines = pd.read_parquet(planner_run / "lines.parquet")
     ids = pd.read_parquet(planner_run / "order_ids.parquet").set_index("order_id")["source_order_id"]
     oid = int(lines["order_id"].iloc[-1])
@@ -108,20 +111,30 @@ def test_explain_names_the_planners_skus_and_order(planner_run: Path, capsys: py
 def test_skus_view(planner_run: Path) -> None:
     from sim.io.query import query
 
-    df = query(planner_run, "SELECT s.sku_id, s.name, sum(l.qty) AS units FROM lines l JOIN skus s "
-                            "USING (run_id, sku) GROUP BY ALL ORDER BY units DESC")
+    df = query(
+        planner_run,
+        "SELECT s.sku_id, s.name, sum(l.qty) AS units FROM lines l JOIN skus s "
+        "USING (run_id, sku) GROUP BY ALL ORDER BY units DESC",
+    )
     lines = pd.read_parquet(planner_run / "lines.parquet")
     want = lines.groupby("sku_id")["qty"].sum()
     assert dict(zip(df["sku_id"], df["units"], strict=True)) == want.to_dict()
 
 
 def test_every_run_has_skus_parquet_synthetic_too(tmp_path: Path) -> None:
-    res = simulate(ROOT / "scenarios" / "toy.yaml", days=1, out=tmp_path / "run", report=False,
-                   overrides=["horizon.warmup_days=2", "demand.orders_per_day=100"])
+    res = simulate(
+        ROOT / "scenarios" / "toy.yaml",
+        days=1,
+        out=tmp_path / "run",
+        report=False,
+        overrides=["horizon.warmup_days=2", "demand.orders_per_day=100"],
+    )
     skus = pd.read_parquet(tmp_path / "run" / "skus.parquet")
     assert len(skus) == 200 and skus["sku_id"].isna().all() and skus["popularity"].sum() == pytest.approx(1.0)
     assert res.skus is not None and len(res.skus) == 200
-    assert "sku_id" not in pd.read_parquet(tmp_path / "run" / "lines.parquet").columns  # contract columns only
+    assert (
+        "sku_id" not in pd.read_parquet(tmp_path / "run" / "lines.parquet").columns
+    )  # contract columns only
     assert not (tmp_path / "run" / "order_ids.parquet").exists()
 
 
@@ -171,16 +184,32 @@ def _scenario_with(tmp_path: Path, products: str | None = None, stock: str | Non
 HEAD = "sku,name,category,value_cny,volume_l,shelf_life_days,tiers\n"
 
 
-@pytest.mark.parametrize(("body", "needle"), [
-    (HEAD + "A,a,grocery,10,1,,\nA,b,grocery,10,1,,\n", "planner_products.csv row 3, column sku: duplicate SKU id 'A'"),
-    (HEAD + "A,a,grocery,10,1,,\nB,b,grocery,-3,1,,\n", "planner_products.csv row 3, column value_cny: must be > 0"),
-    (HEAD + "A,a,grocery,10,1,,\nB,b,grocery,4,lots,,\n", "planner_products.csv row 3, column volume_l: expected a number"),
-    (HEAD + "A,a,grocery,10,1,,nearby\n", "planner_products.csv row 2, column tiers: unknown tier 'nearby'"),
-    (HEAD + "A,a,,10,1,,\n", "planner_products.csv row 2, column category: missing category"),
-    ("sku,name\nA,a\n", "planner_products.csv: missing column(s) category, value_cny, volume_l"),
-])
-def test_bad_products_file_names_row_and_column(tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str,
-                                                needle: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (
+            HEAD + "A,a,grocery,10,1,,\nA,b,grocery,10,1,,\n",
+            "planner_products.csv row 3, column sku: duplicate SKU id 'A'",
+        ),
+        (
+            HEAD + "A,a,grocery,10,1,,\nB,b,grocery,-3,1,,\n",
+            "planner_products.csv row 3, column value_cny: must be > 0",
+        ),
+        (
+            HEAD + "A,a,grocery,10,1,,\nB,b,grocery,4,lots,,\n",
+            "planner_products.csv row 3, column volume_l: expected a number",
+        ),
+        (
+            HEAD + "A,a,grocery,10,1,,nearby\n",
+            "planner_products.csv row 2, column tiers: unknown tier 'nearby'",
+        ),
+        (HEAD + "A,a,,10,1,,\n", "planner_products.csv row 2, column category: missing category"),
+        ("sku,name\nA,a\n", "planner_products.csv: missing column(s) category, value_cny, volume_l"),
+    ],
+)
+def test_bad_products_file_names_row_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, needle: str
+) -> None:
     path = _scenario_with(tmp_path, products=body)
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
@@ -198,17 +227,33 @@ def test_history_sku_not_in_products_names_row(tmp_path: Path, capsys: pytest.Ca
     assert f"planner_orders.csv row {first}, column sku: SKU 'HZ-0060' is not in the products table" in err
 
 
-@pytest.mark.parametrize(("body", "needle"), [
-    ("node,sku,units\nNDC-SH,HZ-0001,5\nNDC-XX,HZ-0001,5\n", "planner_stock.csv row 3, column node: no node 'NDC-XX'"),
-    ("node,sku,units\nNDC-SH,HZ-9999,5\n", "planner_stock.csv row 2, column sku: SKU 'HZ-9999' is not in the products"),
-    ("node,sku,units\nNDC-SH,HZ-0001,-5\n", "planner_stock.csv row 2, column units: must be a whole number >= 0"),
-    ("node,sku,units\nNDC-SH,HZ-0001,2.5\n", "planner_stock.csv row 2, column units"),
-    ("node,sku,units,arrive\nNDC-SH,HZ-0001,5,2026-11-01T12:00:00\n", "planner_stock.csv row 2, column arrive"),
-    ("node,sku,units,age_days\nNDC-SH,HZ-0025,5,9\n", "planner_stock.csv row 2, column age_days"),
-    ("node,units\nNDC-SH,5\n", "planner_stock.csv: missing column(s) sku"),
-])
-def test_bad_stock_file_names_row_and_column(tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str,
-                                             needle: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (
+            "node,sku,units\nNDC-SH,HZ-0001,5\nNDC-XX,HZ-0001,5\n",
+            "planner_stock.csv row 3, column node: no node 'NDC-XX'",
+        ),
+        (
+            "node,sku,units\nNDC-SH,HZ-9999,5\n",
+            "planner_stock.csv row 2, column sku: SKU 'HZ-9999' is not in the products",
+        ),
+        (
+            "node,sku,units\nNDC-SH,HZ-0001,-5\n",
+            "planner_stock.csv row 2, column units: must be a whole number >= 0",
+        ),
+        ("node,sku,units\nNDC-SH,HZ-0001,2.5\n", "planner_stock.csv row 2, column units"),
+        (
+            "node,sku,units,arrive\nNDC-SH,HZ-0001,5,2026-11-01T12:00:00\n",
+            "planner_stock.csv row 2, column arrive",
+        ),
+        ("node,sku,units,age_days\nNDC-SH,HZ-0025,5,9\n", "planner_stock.csv row 2, column age_days"),
+        ("node,units\nNDC-SH,5\n", "planner_stock.csv: missing column(s) sku"),
+    ],
+)
+def test_bad_stock_file_names_row_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, needle: str
+) -> None:
     path = _scenario_with(tmp_path, stock=body)
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
@@ -217,8 +262,15 @@ def test_bad_stock_file_names_row_and_column(tmp_path: Path, capsys: pytest.Capt
 
 def test_a_stock_file_for_every_forward_node_needs_no_warm_up(tmp_path: Path) -> None:
     stock = pd.read_csv(DATA / "planner_stock.csv", dtype=str, keep_default_na=False)
-    extra = pd.DataFrame({"node": [f"store-Hangzhou-00{i}" for i in (3, 4, 5)], "sku": "HZ-0001", "units": "2",
-                          "arrive": "", "age_days": ""})
+    extra = pd.DataFrame(
+        {
+            "node": [f"store-Hangzhou-00{i}" for i in (3, 4, 5)],
+            "sku": "HZ-0001",
+            "units": "2",
+            "arrive": "",
+            "age_days": "",
+        }
+    )
     full = pd.concat([stock, extra]).to_csv(index=False)
     path = _scenario_with(tmp_path, stock=full)
     sc = load_scenario(path, ["horizon.warmup_days=0"])
@@ -227,7 +279,9 @@ def test_a_stock_file_for_every_forward_node_needs_no_warm_up(tmp_path: Path) ->
 
     partial = tmp_path / "partial"
     partial.mkdir()
-    with pytest.raises(ScenarioError, match="horizon.warmup_days"):  # three stores unspecified: warm-up needed
+    with pytest.raises(
+        ScenarioError, match="horizon.warmup_days"
+    ):  # three stores unspecified: warm-up needed
         load_scenario(_scenario_with(partial), ["horizon.warmup_days=0"])
 
 
@@ -241,9 +295,14 @@ def test_sku_labels_for_reports(planner_run: Path, tmp_path: Path) -> None:
 
 
 def test_starting_stock_with_a_synthetic_catalog_uses_indices(tmp_path: Path) -> None:
-    (tmp_path / "stock.csv").write_text("node,sku,units\nstore-Hangzhou-001,0,7\nstore-Hangzhou-001,3,2\n"
-                                        "NDC-SH,0,50\n", encoding="utf-8")
-    sets = ["horizon.warmup_days=2", "demand.orders_per_day=100", f"inventory.initial.file={tmp_path / 'stock.csv'}"]
+    (tmp_path / "stock.csv").write_text(
+        "node,sku,units\nstore-Hangzhou-001,0,7\nstore-Hangzhou-001,3,2\nNDC-SH,0,50\n", encoding="utf-8"
+    )
+    sets = [
+        "horizon.warmup_days=2",
+        "demand.orders_per_day=100",
+        f"inventory.initial.file={tmp_path / 'stock.csv'}",
+    ]
     simulate(ROOT / "scenarios" / "toy.yaml", days=1, out=tmp_path / "run", report=False, overrides=sets)
     inv = pd.read_parquet(tmp_path / "run" / "inventory.parquet")
     day0 = inv[(inv["day"] == 0) & (inv["start"] > 0)].set_index(["node_id", "sku"])["start"].to_dict()
@@ -257,7 +316,7 @@ def test_report_names_the_planners_skus(planner_run: Path) -> None:
     from sim.report.html import write_report
 
     html = write_report(planner_run).read_text(encoding="utf-8")
-    stockouts = html[html.index('id="stockouts"'):]
+    stockouts = html[html.index('id="stockouts"') :]
     products = _products()
     lines = pd.read_parquet(planner_run / "lines.parquet")
     lost = lines[lines["status"] == "lost"]

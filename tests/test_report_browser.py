@@ -29,9 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 BINARY = find_browser()
 if BINARY is None and os.environ.get("SHANGOU_REQUIRE_BROWSER"):
     raise RuntimeError("SHANGOU_REQUIRE_BROWSER is set (CI installed chromium) but no Chromium was found")
-pytestmark = pytest.mark.skipif(BINARY is None, reason="no Chromium found: install the Debian package chromium "
-                                                       "(apt-get install chromium) or set SHANGOU_CHROMIUM; the "
-                                                       "browser test of the reports is skipped")
+pytestmark = pytest.mark.skipif(
+    BINARY is None,
+    reason="no Chromium found: install the Debian package chromium "
+    "(apt-get install chromium) or set SHANGOU_CHROMIUM; the "
+    "browser test of the reports is skipped",
+)
 SELECTORS = {
     "charts": ".vega-chart svg",
     "bars": ".vega-chart svg .mark-rect.role-mark path",
@@ -46,8 +49,9 @@ SELECTORS = {
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return sim.simulate(ROOT / "scenarios" / "toy.yaml", out=tmp_path_factory.mktemp("br") / "run", days=2,
-                        report=False)
+    return sim.simulate(
+        ROOT / "scenarios" / "toy.yaml", out=tmp_path_factory.mktemp("br") / "run", days=2, report=False
+    )
 
 
 def _copy(src: Path, dst: Path, policy: str, replication: int) -> None:
@@ -80,7 +84,9 @@ def _open(browser: Any, path: Path, shots: Path, name: str) -> Any:
     assert res.console_errors == [] and res.exceptions == [], (res.console_errors, res.exceptions)
     assert res.requests == [], res.requests  # nothing fetched: the report is self-contained
     assert res.counts["charts"] == res.state["charts"] and res.counts["verdict"] == 1
-    text = browser.evaluate("Array.from(document.querySelectorAll('.vega-chart svg')).map(s => s.textContent).join(' ')")
+    text = browser.evaluate(
+        "Array.from(document.querySelectorAll('.vega-chart svg')).map(s => s.textContent).join(' ')"
+    )
     assert "undefined" not in text and "NaN" not in text  # every axis label and title resolved to data
     return res
 
@@ -99,7 +105,9 @@ def test_compare_report_renders(run: Any, browser: Any, shots: Path, tmp_path: P
     for p in pols:
         for r in range(3):
             _copy(run.path, tmp_path / "runs" / p / f"r{r}", p, r)
-    pd.DataFrame({"policy": list(pols), "kpi": ["cost_per_order_cny"] * 3}).to_parquet(tmp_path / "comparison.parquet")
+    pd.DataFrame({"policy": list(pols), "kpi": ["cost_per_order_cny"] * 3}).to_parquet(
+        tmp_path / "comparison.parquet"
+    )
     res = _open(browser, write_report(tmp_path), shots, "compare_report")
     assert res.counts["bars"] >= 4 * len(pols)  # ranking bars of four KPIs, one per policy
     assert res.counts["lines"] >= len(pols)  # per-day lines, one per policy
@@ -112,12 +120,32 @@ def test_sweep_report_renders(run: Any, browser: Any, shots: Path, tmp_path: Pat
         for key in ("cost_per_order_cny", "perfect_order_rate", "on_time_requested_rate", "lost_sales_rate"):
             base = float(run.kpis.get(key) or 0.5)
             m = base * (1 + 0.1 * i)
-            rows.append({"point": f"forecast.error={v}", "forecast.error": v, "kpi": key, "n": 3, "mean": m,
-                         "ci_low": m * 0.97, "ci_high": m * 1.03, "diff_mean": np.nan if i == 0 else m - base,
-                         "diff_ci_low": np.nan if i == 0 else (m - base) * 0.5,
-                         "diff_ci_high": np.nan if i == 0 else (m - base) * 1.5, "diff_n": 0 if i == 0 else 3})
+            rows.append(
+                {
+                    "point": f"forecast.error={v}",
+                    "forecast.error": v,
+                    "kpi": key,
+                    "n": 3,
+                    "mean": m,
+                    "ci_low": m * 0.97,
+                    "ci_high": m * 1.03,
+                    "diff_mean": np.nan if i == 0 else m - base,
+                    "diff_ci_low": np.nan if i == 0 else (m - base) * 0.5,
+                    "diff_ci_high": np.nan if i == 0 else (m - base) * 1.5,
+                    "diff_n": 0 if i == 0 else 3,
+                }
+            )
     pd.DataFrame(rows).to_parquet(tmp_path / "sweep.parquet")
-    (tmp_path / "experiment.json").write_text(json.dumps({"scenario": "toy", "grid": {"forecast.error": list(values)},
-                                                          "replications": 3, "seed": 7, "days": 2}))
+    (tmp_path / "experiment.json").write_text(
+        json.dumps(
+            {
+                "scenario": "toy",
+                "grid": {"forecast.error": list(values)},
+                "replications": 3,
+                "seed": 7,
+                "days": 2,
+            }
+        )
+    )
     res = _open(browser, write_report(tmp_path), shots, "sweep_report")
     assert res.counts["charts"] == 4 and res.counts["lines"] == 4 and res.counts["symbols"] >= 8

@@ -63,20 +63,29 @@ def test_headline_kpis_from_sql(run: Any, con: Any) -> None:
     assert one(con, f"SELECT avg(perfect::INT) {m}") == pytest.approx(k["perfect_order_rate"])
     assert one(con, f"SELECT avg((status = 'lost')::INT) {m}") == pytest.approx(k["lost_sales_rate"])
     assert one(con, f"SELECT avg(downgraded::INT) {m}") == pytest.approx(k["downgrade_rate"])
-    assert one(con, f"SELECT avg((status = 'delivered' AND n_shipments > 1)::INT) {m}") == pytest.approx(k["split_rate"])
+    assert one(con, f"SELECT avg((status = 'delivered' AND n_shipments > 1)::INT) {m}") == pytest.approx(
+        k["split_rate"]
+    )
     at_tier = f"status = 'delivered' AND {RANK.format('served_tier')} <= {RANK.format('requested_tier')}"
     assert one(con, f"SELECT avg(({at_tier})::INT) {m}") == pytest.approx(k["requested_tier_rate"])
-    fill = one(con, """SELECT avg((l.status = 'delivered')::INT) FROM lines l
-                       JOIN orders o ON o.run_id = l.run_id AND o.order_id = l.order_id WHERE NOT o.warmup""")
+    fill = one(
+        con,
+        """SELECT avg((l.status = 'delivered')::INT) FROM lines l
+                       JOIN orders o ON o.run_id = l.run_id AND o.order_id = l.order_id WHERE NOT o.warmup""",
+    )
     assert fill == pytest.approx(k["line_fill_rate"])
 
 
 def test_tier_kpis_from_sql(run: Any, con: Any) -> None:
-    rows = con.execute("""
+    rows = (
+        con.execute("""
         SELECT served_tier, count(*) / sum(count(*)) OVER () AS share, avg(on_time::INT) AS on_time,
                quantile_cont((delivered_s - created_s) / 60, 0.5) AS p50,
                quantile_cont((delivered_s - created_s) / 60, 0.9) AS p90
-        FROM orders WHERE NOT warmup AND status = 'delivered' GROUP BY served_tier""").df().set_index("served_tier")
+        FROM orders WHERE NOT warmup AND status = 'delivered' GROUP BY served_tier""")
+        .df()
+        .set_index("served_tier")
+    )
     for t in TIERS:
         kt = run.kpis["tiers"][t]
         if t not in rows.index:
@@ -95,11 +104,16 @@ def test_cost_per_order_from_sql(run: Any, con: Any) -> None:
         FROM orders WHERE NOT warmup""").fetchone()
     for key, value in zip(("handling", "transport", "split", "penalty"), parts[:4], strict=True):
         assert value == pytest.approx(k["cost_breakdown_cny"][key])
-    network = one(con, """SELECT sum(value) FROM kpis WHERE key IN ('cost_breakdown_cny.fixed',
+    network = one(
+        con,
+        """SELECT sum(value) FROM kpis WHERE key IN ('cost_breakdown_cny.fixed',
                           'cost_breakdown_cny.holding', 'cost_breakdown_cny.transfer', 'cost_breakdown_cny.spoilage',
-                          'cost_breakdown_cny.lost_sales')""")
+                          'cost_breakdown_cny.lost_sales')""",
+    )
     assert (sum(parts[:4]) + network) / parts[4] == pytest.approx(k["cost_per_order_cny"])
-    assert one(con, "SELECT value FROM kpis WHERE key = 'cost_per_order_cny'") == pytest.approx(k["cost_per_order_cny"])
+    assert one(con, "SELECT value FROM kpis WHERE key = 'cost_per_order_cny'") == pytest.approx(
+        k["cost_per_order_cny"]
+    )
 
 
 def test_network_kpis_from_sql(run: Any, con: Any) -> None:
@@ -141,7 +155,9 @@ def test_folder_of_runs(run: Any, tmp_path: Path) -> None:
     copy_run(run.path, tmp_path / "runs" / "b" / "r1", policy="pb", replication=1)
     (tmp_path / "runs" / ".half.partial").mkdir()  # hidden, skipped
     assert [p.relative_to(tmp_path).as_posix() for p in find_runs(tmp_path)] == ["runs/a/r0", "runs/b/r1"]
-    df = query(tmp_path, "SELECT run_id, policy, replication, count(*) AS n FROM orders GROUP BY ALL ORDER BY run_id")
+    df = query(
+        tmp_path, "SELECT run_id, policy, replication, count(*) AS n FROM orders GROUP BY ALL ORDER BY run_id"
+    )
     assert df["run_id"].tolist() == ["runs/a/r0", "runs/b/r1"]
     assert df["policy"].tolist() == ["pa", "pb"] and df["replication"].tolist() == [0, 1]
     assert (df["n"] == len(run.orders)).all()
@@ -162,7 +178,9 @@ def test_tier_share_by_hour(run: Any) -> None:
     ax = fig.axes[0]
     o = measured(run)
     dlv = o[o["status"] == "delivered"]
-    share = pd.crosstab(dlv["hour"], dlv["served_tier"], normalize="index").reindex(index=range(24), fill_value=0)
+    share = pd.crosstab(dlv["hour"], dlv["served_tier"], normalize="index").reindex(
+        index=range(24), fill_value=0
+    )
     bars = {c.get_label(): np.array([p.get_height() for p in c]) for c in ax.containers}
     for t in TIERS:
         expected = share[t].to_numpy() if t in share else np.zeros(24)
@@ -186,7 +204,9 @@ def test_delivery_times(run: Any) -> None:
         np.testing.assert_array_equal([p.get_height() for p in patches], counts)
         assert counts.sum() == len(d)
         promise = next(ln for ln in ax.get_lines() if "promise" in ln.get_label())
-        assert promise.get_xdata()[0] == pytest.approx(np.median((d["promised_s"] - d["created_s"]) / 60 / per))
+        assert promise.get_xdata()[0] == pytest.approx(
+            np.median((d["promised_s"] - d["created_s"]) / 60 / per)
+        )
     if "near" in tiers:
         assert fig.axes[0].get_lines()[0].get_xdata()[0] == pytest.approx(30.0)  # the 30-minute promise
 
@@ -206,9 +226,14 @@ def test_cost_breakdown(run: Any) -> None:
     ax = plots.cost_breakdown(run).axes[0]
     widths = {c.get_label(): c[0].get_width() for c in ax.containers}
     bd, n = run.kpis["cost_breakdown_cny"], run.kpis["orders"]
-    expected = {"fixed": bd["fixed"], "handling": bd["handling"], "transport": bd["transport"] + bd["split"],
-                "inventory": bd["holding"] + bd["spoilage"] + bd["transfer"], "lateness": bd["penalty"],
-                "lost sales": bd["lost_sales"]}
+    expected = {
+        "fixed": bd["fixed"],
+        "handling": bd["handling"],
+        "transport": bd["transport"] + bd["split"],
+        "inventory": bd["holding"] + bd["spoilage"] + bd["transfer"],
+        "lateness": bd["penalty"],
+        "lost sales": bd["lost_sales"],
+    }
     for group, value in expected.items():
         assert widths[group] == pytest.approx(value / n)
     assert sum(widths.values()) == pytest.approx(run.kpis["cost_per_order_cny"])
@@ -228,7 +253,11 @@ def test_inventory_by_echelon(run: Any) -> None:
 def test_node_map(run: Any) -> None:
     ax = plots.node_map(run).axes[0]
     n = run.nodes
-    util = n[["pickers_utilisation", "riders_utilisation", "vans_utilisation"]].max(axis=1, skipna=True).to_numpy()
+    util = (
+        n[["pickers_utilisation", "riders_utilisation", "vans_utilisation"]]
+        .max(axis=1, skipna=True)
+        .to_numpy()
+    )
     top = n["orders"].max()
     seen = 0
     for coll in ax.collections:
@@ -236,8 +265,9 @@ def test_node_map(run: Any) -> None:
         sel = n["kind"] == kind
         np.testing.assert_allclose(coll.get_offsets(), n.loc[sel, ["lon", "lat"]].to_numpy())
         np.testing.assert_allclose(coll.get_sizes(), 20 + 380 * n.loc[sel, "orders"].to_numpy() / top)
-        np.testing.assert_allclose(np.ma.filled(coll.get_array().astype(float), np.nan), util[sel.to_numpy()],
-                                   equal_nan=True)
+        np.testing.assert_allclose(
+            np.ma.filled(coll.get_array().astype(float), np.nan), util[sel.to_numpy()], equal_nan=True
+        )
         seen += int(sel.sum())
     assert seen == len(n)
 
@@ -255,10 +285,19 @@ def test_report_html(run: Any, con: Any) -> None:
     assert text.count('src="data:image/png;base64,') == len(RUN_FIGURES)
     assert_self_contained(text)
     # the verdict comes first: the headline section precedes every other section
-    assert text.index('<section id="headline">') < min(text.index(f'<section id="{s}">') for s in RUN_SECTIONS[1:])
+    assert text.index('<section id="headline">') < min(
+        text.index(f'<section id="{s}">') for s in RUN_SECTIONS[1:]
+    )
     assert "On time of requested orders" in text and "of orders created" in text
-    for fact in ("warm-up", "drain", "replications", "confidence intervals", "Top stock-outs",
-                 f"{run.kpis['orders']:,}", run.manifest["policy"]):
+    for fact in (
+        "warm-up",
+        "drain",
+        "replications",
+        "confidence intervals",
+        "Top stock-outs",
+        f"{run.kpis['orders']:,}",
+        run.manifest["policy"],
+    ):
         assert fact in text
     assert not list(run.path.glob(".report*"))  # no temporary file left
 
@@ -284,7 +323,9 @@ def test_top_stockouts_match_pandas(run: Any, con: Any) -> None:
     g = ln.groupby(["preferred_node_id", "sku"])[["lost", "down"]].sum()
     g = g[(g["lost"] + g["down"]) > 0].assign(total=lambda d: d["lost"] + d["down"]).reset_index()
     g = g.sort_values(["total", "preferred_node_id", "sku"], ascending=[False, True, True]).head(10)
-    assert got["node"].tolist() == g["preferred_node_id"].tolist() and got["sku"].tolist() == g["sku"].tolist()
+    assert (
+        got["node"].tolist() == g["preferred_node_id"].tolist() and got["sku"].tolist() == g["sku"].tolist()
+    )
     assert got["lost_lines"].tolist() == g["lost"].tolist()
     assert got["downgraded_lines"].tolist() == g["down"].tolist()
 
@@ -295,10 +336,21 @@ def test_comparison_report_smoke(run: Any, tmp_path: Path) -> None:
         for r in range(3):
             copy_run(run.path, tmp_path / "runs" / pol / f"r{r}", policy=pol, replication=r)
     pd.DataFrame({"policy": ["pa", "pb"], "kpi": ["cost_per_order_cny"] * 2}).to_parquet(
-        tmp_path / "comparison.parquet")
+        tmp_path / "comparison.parquet"
+    )
     text = write_report(tmp_path).read_text(encoding="utf-8")
-    for sid in ("verdict", "ranking", "per-day", "per-tier", "summary", "method", "crn", "compare-plots", "runs",
-                "comparison-table"):
+    for sid in (
+        "verdict",
+        "ranking",
+        "per-day",
+        "per-tier",
+        "summary",
+        "method",
+        "crn",
+        "compare-plots",
+        "runs",
+        "comparison-table",
+    ):
         assert f'<section id="{sid}">' in text
     assert "recomputed from the runs" in text and "common random numbers" in text
     assert_self_contained(text)

@@ -29,14 +29,34 @@ GOLDEN = ROOT / "tests" / "regression" / "golden.json"
 FILES = ("orders.parquet", "lines.parquet", "inventory.parquet", "nodes.parquet")
 PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "ortools", "pyvrp", "simpy", "networkx")
 ROUTERS = ("nearest", "cheapest", "tier_first", "flow", "mip")
-POLICIES = ("central_only", "top_n(n=120)", "base_stock(service=0.9)", "cost_optimal", "forecast_push(service=0.9)")
+POLICIES = (
+    "central_only",
+    "top_n(n=120)",
+    "base_stock(service=0.9)",
+    "cost_optimal",
+    "forecast_push(service=0.9)",
+)
 # quick: every router and every policy once (latin pairing), one measured toy day: run by make test
-QUICK = [("toy", 1, r, p) for r, p in zip(ROUTERS, ("top_n(n=120)", "base_stock(service=0.9)", "central_only",
-                                                    "forecast_push(service=0.9)", "cost_optimal"), strict=True)]
+QUICK = [
+    ("toy", 1, r, p)
+    for r, p in zip(
+        ROUTERS,
+        (
+            "top_n(n=120)",
+            "base_stock(service=0.9)",
+            "central_only",
+            "forecast_push(service=0.9)",
+            "cost_optimal",
+        ),
+        strict=True,
+    )
+]
 QUICK.append(("toy_history", None, None, None))
-FULL = ([("toy", 3, r, p) for r in ROUTERS for p in POLICIES]
-        + [("toy_history", None, None, None), ("shanghai_hangzhou", 1, None, None),
-           ("shanghai_hangzhou", 1, "nearest", None)])
+FULL = [("toy", 3, r, p) for r in ROUTERS for p in POLICIES] + [
+    ("toy_history", None, None, None),
+    ("shanghai_hangzhou", 1, None, None),
+    ("shanghai_hangzhou", 1, "nearest", None),
+]
 SETS = {"quick": QUICK, "full": FULL}
 Case = tuple[str, int | None, str | None, str | None]
 # Every mechanism added after the recording, switched off (``--set`` overrides applied to every golden run):
@@ -44,29 +64,53 @@ Case = tuple[str, int | None, str | None, str | None]
 # default turns a mechanism on. A new mechanism adds its switch here (as its field and off value).
 # issue #13, the near tier (sim/engine/riders.py, staffing.py, store kinds, quoted ETA; on in shanghai_hangzhou):
 ADDED_OFF: dict[str, Any] = {
-    "nodes.stores.capacity.rider_reach_s": 0.0, "nodes.stores.capacity.rider_pickup_trip_s": 0.0,
-    "nodes.stores.capacity.rider_pickup_order_s": 0.0, "nodes.stores.capacity.rider_handover_s": 0.0,
-    "nodes.stores.capacity.service_hours": None, "nodes.stores.kinds": [],
-    "nodes.stores.trip": {"return_to": "store", "reach_cv": 0.5, "travel_cv": 0.0, "day_cv": 0.0,
-                          "speed_profile": "legacy"},
-    "nodes.stores.staffing": {"by_hour": None, "promotion_multiplier": 1.0, "day_multiplier": {}, "pool": "store"},
+    "nodes.stores.capacity.rider_reach_s": 0.0,
+    "nodes.stores.capacity.rider_pickup_trip_s": 0.0,
+    "nodes.stores.capacity.rider_pickup_order_s": 0.0,
+    "nodes.stores.capacity.rider_handover_s": 0.0,
+    "nodes.stores.capacity.service_hours": None,
+    "nodes.stores.kinds": [],
+    "nodes.stores.trip": {
+        "return_to": "store",
+        "reach_cv": 0.5,
+        "travel_cv": 0.0,
+        "day_cv": 0.0,
+        "speed_profile": "legacy",
+    },
+    "nodes.stores.staffing": {
+        "by_hour": None,
+        "promotion_multiplier": 1.0,
+        "day_multiplier": {},
+        "pool": "store",
+    },
     # the bundled shanghai_hangzhou now runs the tier around the clock with per-store hours; the recording's
     # single window (the schema default, the toy's) is pinned here so its two full-set runs compare too
     "tiers.near.service_hours": ["08:00", "23:00"],
-    "tiers.near.quote": "promise", "tiers.near.quote_buffer_min": 3.0, "tiers.near.max_quote_min": 50.0,
+    "tiers.near.quote": "promise",
+    "tiers.near.quote_buffer_min": 3.0,
+    "tiers.near.max_quote_min": 50.0,
     "tiers.near.quote_from": "earliest",
-    "router.imperfect_order_cny": 0.0, "router.lookahead_demand": "own",  # issue #15: the router's service price
+    "router.imperfect_order_cny": 0.0,
+    "router.lookahead_demand": "own",  # issue #15: the router's service price
     "demand.conversion.enabled": False,  # issue #18: shoppers who order depending on the promise
     "inventory.cover_window": False,  # issue #14/#18: cover on the window's daily forecasts (promotions ahead)
 }
-OFF = [f"{path}={json.dumps(v)}" for path, v in ADDED_OFF.items() if not isinstance(v, dict)] + [
-    f"{path}.{k}={json.dumps(v)}" for path, d in ADDED_OFF.items() if isinstance(d, dict) for k, v in d.items()] + [
-    "inventory.fresh.enabled=false",  # issue #14: daily fresh supply to the NDC, forward fresh caps
-    "tiers.mid.rolling.enabled=false",  # issue #14: rolling mid cut-off (hourly waves)
-    "tiers.mid.van_dispatch=all",  # issue #14: approx waves send every van (the engine before)
-    "tiers.substitution.enabled=false",  # issue #14: substitutes for short lines before an offer
-    "nodes.stores.offline.enabled=false",  # issue #14: counter sales at shops, online view's sync lag
-]
+OFF = (
+    [f"{path}={json.dumps(v)}" for path, v in ADDED_OFF.items() if not isinstance(v, dict)]
+    + [
+        f"{path}.{k}={json.dumps(v)}"
+        for path, d in ADDED_OFF.items()
+        if isinstance(d, dict)
+        for k, v in d.items()
+    ]
+    + [
+        "inventory.fresh.enabled=false",  # issue #14: daily fresh supply to the NDC, forward fresh caps
+        "tiers.mid.rolling.enabled=false",  # issue #14: rolling mid cut-off (hourly waves)
+        "tiers.mid.van_dispatch=all",  # issue #14: approx waves send every van (the engine before)
+        "tiers.substitution.enabled=false",  # issue #14: substitutes for short lines before an offer
+        "nodes.stores.offline.enabled=false",  # issue #14: counter sales at shops, online view's sync lag
+    ]
+)
 
 
 def key(case: Case) -> str:
@@ -90,8 +134,16 @@ def run_case(case: Case) -> dict[str, Any]:
     name, days, router, policy = case
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
-        simulate(ROOT / "scenarios" / f"{name}.yaml", days=days, router=router, policy=policy, out=out,
-                 force=True, report=False, overrides=list(OFF))
+        simulate(
+            ROOT / "scenarios" / f"{name}.yaml",
+            days=days,
+            router=router,
+            policy=policy,
+            out=out,
+            force=True,
+            report=False,
+            overrides=list(OFF),
+        )
         got = {f: hashlib.sha256((out / f).read_bytes()).hexdigest() for f in FILES}
         got["kpis.json"] = kpis_content(out / "kpis.json")
         got["scenario.yaml"] = scenario_text(out / "scenario.yaml")
@@ -103,13 +155,23 @@ def missing_or_changed(old: Any, new: Any, path: str = "") -> list[str]:
     if isinstance(old, dict):
         if not isinstance(new, dict):
             return [path or "<root>"]
-        return [p for k, v in old.items()
-                for p in (missing_or_changed(v, new[k], f"{path}.{k}" if path else str(k)) if k in new
-                          else [f"{path}.{k}" if path else str(k)])]
+        return [
+            p
+            for k, v in old.items()
+            for p in (
+                missing_or_changed(v, new[k], f"{path}.{k}" if path else str(k))
+                if k in new
+                else [f"{path}.{k}" if path else str(k)]
+            )
+        ]
     if isinstance(old, list):
         if not isinstance(new, list) or len(old) != len(new):
             return [path]
-        return [p for i, (a, b) in enumerate(zip(old, new, strict=True)) for p in missing_or_changed(a, b, f"{path}[{i}]")]
+        return [
+            p
+            for i, (a, b) in enumerate(zip(old, new, strict=True))
+            for p in missing_or_changed(a, b, f"{path}[{i}]")
+        ]
     return [] if old == new else [path]
 
 
@@ -131,7 +193,9 @@ def check(cases: list[Case], workers: int) -> list[str]:
     for k, got in compute(cases, workers).items():
         want = golden[k]
         moved += [f"{k}: {f}" for f in FILES if want[f] != got[f]]
-        if isinstance(want["kpis.json"], str):  # recorded as a digest only (full-set cases): all keys must match
+        if isinstance(
+            want["kpis.json"], str
+        ):  # recorded as a digest only (full-set cases): all keys must match
             digest = hashlib.sha256(json.dumps(got["kpis.json"], sort_keys=True).encode()).hexdigest()
             moved += [f"{k}: kpis.json (digest)"] if digest != want["kpis.json"] else []
         else:

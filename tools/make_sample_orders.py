@@ -45,7 +45,9 @@ def main() -> None:
         o = generate_day(sc, net, cat, streams, day)
         rng = streams.get(f"tools.sample_orders/{day}")
         jitter = rng.uniform(-0.3, 0.3, size=(o.n_orders, 2))
-        lat, lon = offset_latlon(0.0, 0.0, jitter[:, 0], jitter[:, 1])  # km -> degree offsets near the equator
+        lat, lon = offset_latlon(
+            0.0, 0.0, jitter[:, 0], jitter[:, 1]
+        )  # km -> degree offsets near the equator
         scale = 1.0 / np.cos(np.radians(net.zone_lat[o.zone]))
         for i in range(o.n_orders):
             when = (start + dt.timedelta(seconds=int(o.created_s[i]))).isoformat()

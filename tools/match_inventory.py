@@ -27,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--param", required=True, help="the parameter to tune, e.g. holding_weight")
     ap.add_argument("--lo", type=float, required=True)
     ap.add_argument("--hi", type=float, required=True)
-    ap.add_argument("--target", type=float, required=True, help="average forward inventory value, CNY (FDCs + stores)")
+    ap.add_argument(
+        "--target", type=float, required=True, help="average forward inventory value, CNY (FDCs + stores)"
+    )
     ap.add_argument("--days", type=int, default=1)
     ap.add_argument("--replications", type=int, default=3)
     ap.add_argument("--tol", type=float, default=0.02, help="relative tolerance on the target")
@@ -37,16 +39,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--router", default=None)
     ap.add_argument("--out", default=None)
-    ap.add_argument("--set", dest="overrides", action="append", default=[], help="scenario override path=value")
+    ap.add_argument(
+        "--set", dest="overrides", action="append", default=[], help="scenario override path=value"
+    )
     a = ap.parse_args(argv)
     lo, hi = (int(a.lo), int(a.hi)) if a.integer else (a.lo, a.hi)
-    res = match_inventory(a.scenario, a.policy, a.param, lo, hi, a.target, days=a.days, replications=a.replications,
-                          tol=a.tol, max_iter=a.max_iter, scale=a.scale, integer=a.integer or None, out=a.out,
-                          workers=a.workers, router=a.router, overrides=a.overrides)
+    res = match_inventory(
+        a.scenario,
+        a.policy,
+        a.param,
+        lo,
+        hi,
+        a.target,
+        days=a.days,
+        replications=a.replications,
+        tol=a.tol,
+        max_iter=a.max_iter,
+        scale=a.scale,
+        integer=a.integer or None,
+        out=a.out,
+        workers=a.workers,
+        router=a.router,
+        overrides=a.overrides,
+    )
     for s in res.steps:
         print(f"  {a.param}={s.value:.6g}: {s.inventory_cny:,.0f} CNY (± {s.half_width:,.0f})")
     state = "matched" if res.converged else ("closest (not bracketed)" if not res.bracketed else "closest")
-    print(f"{state}: {res.policy} -> {res.inventory_cny:,.0f} CNY, {res.relative_error:+.2%} of {res.target_cny:,.0f}")
+    print(
+        f"{state}: {res.policy} -> {res.inventory_cny:,.0f} CNY, {res.relative_error:+.2%} of {res.target_cny:,.0f}"
+    )
     return 0 if res.converged else 1
 
 

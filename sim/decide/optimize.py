@@ -43,7 +43,9 @@ from sim.experiments.headline import BY_NAME, KPI_NAMES
 from sim.experiments.stats import paired_difference, pareto_front, summarize
 
 LEVEL = 0.95
-_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(>=|<=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+_CONSTRAINT = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(>=|<=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
+)
 
 # (designs, replications) -> per design, per replication 0..n-1: the headline KPIs (None if failed)
 Evaluator = Callable[[Sequence[Design], int], list[list[dict[str, float] | None]]]
@@ -144,8 +146,17 @@ def _feasible(t: Trial, constraints: Sequence[Constraint]) -> bool:
     return t.ok and all(c.slack(t.mean(c.kpi)) <= 0 for c in constraints)
 
 
-def search(space: Sequence[Param], evaluate: Evaluator, objective: Objective, constraints: Sequence[Constraint],
-           *, budget: int, replications: int, seed: int, batch: int = 1) -> list[Trial]:
+def search(
+    space: Sequence[Param],
+    evaluate: Evaluator,
+    objective: Objective,
+    constraints: Sequence[Constraint],
+    *,
+    budget: int,
+    replications: int,
+    seed: int,
+    batch: int = 1,
+) -> list[Trial]:
     """Up to `budget` distinct designs proposed by seeded TPE, each run for `replications` replications."""
     import optuna
 
@@ -153,7 +164,9 @@ def search(space: Sequence[Param], evaluate: Evaluator, objective: Objective, co
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(2, min(10, budget // 3)))
-    study = optuna.create_study(direction="minimize" if objective.sense == "min" else "maximize", sampler=sampler)
+    study = optuna.create_study(
+        direction="minimize" if objective.sense == "min" else "maximize", sampler=sampler
+    )
     seen: dict[str, Trial] = {}
     trials: list[Trial] = []
     asks = 0
@@ -184,11 +197,18 @@ def _rank_key(objective: Objective) -> Callable[[Trial], float]:
     return lambda t: sign * t.mean(objective.kpi)
 
 
-def select(trials: Sequence[Trial], evaluate: Evaluator, objective: Objective, constraints: Sequence[Constraint],
-           *, top: int, replications: int) -> tuple[Trial | None, list[Trial], pd.DataFrame]:
+def select(
+    trials: Sequence[Trial],
+    evaluate: Evaluator,
+    objective: Objective,
+    constraints: Sequence[Constraint],
+    *,
+    top: int,
+    replications: int,
+) -> tuple[Trial | None, list[Trial], pd.DataFrame]:
     """Re-run the `top` best feasible designs on `replications` common replications and choose (see module)."""
     feasible = sorted((t for t in trials if _feasible(t, constraints)), key=_rank_key(objective))
-    finalists_in = feasible[:max(1, top)]
+    finalists_in = feasible[: max(1, top)]
     if not finalists_in:
         return None, [], pd.DataFrame()
     runs = evaluate([t.design for t in finalists_in], replications)
@@ -200,9 +220,16 @@ def select(trials: Sequence[Trial], evaluate: Evaluator, objective: Objective, c
     rows = []
     for t in finalists:
         s = summarize(t.values(objective.kpi), LEVEL)
-        row: dict[str, Any] = {"trial": t.number, "design": design_label(t.design), **t.design, "n": s.n,
-                               f"{objective.kpi}_mean": s.mean, f"{objective.kpi}_ci_low": s.ci_low,
-                               f"{objective.kpi}_ci_high": s.ci_high, "chosen": chosen is not None and t is chosen}
+        row: dict[str, Any] = {
+            "trial": t.number,
+            "design": design_label(t.design),
+            **t.design,
+            "n": s.n,
+            f"{objective.kpi}_mean": s.mean,
+            f"{objective.kpi}_ci_low": s.ci_low,
+            f"{objective.kpi}_ci_high": s.ci_high,
+            "chosen": chosen is not None and t is chosen,
+        }
         for c in constraints:
             cs = summarize(t.values(c.kpi), LEVEL)
             row[f"{c}_mean"] = cs.mean
@@ -211,20 +238,40 @@ def select(trials: Sequence[Trial], evaluate: Evaluator, objective: Objective, c
         if chosen is not None and t is not chosen:
             d = paired_difference(t.values(objective.kpi), chosen.values(objective.kpi), simultaneous)
             worse = d.ci_low > 0 if objective.sense == "min" else d.ci_high < 0
-            row.update(diff_to_chosen=d.mean, diff_ci_low=d.ci_low, diff_ci_high=d.ci_high,
-                       verdict="worse (simultaneous 95%)" if worse else "indistinguishable")
+            row.update(
+                diff_to_chosen=d.mean,
+                diff_ci_low=d.ci_low,
+                diff_ci_high=d.ci_high,
+                verdict="worse (simultaneous 95%)" if worse else "indistinguishable",
+            )
         else:
-            row.update(diff_to_chosen=math.nan, diff_ci_low=math.nan, diff_ci_high=math.nan,
-                       verdict="chosen" if t is chosen else "infeasible on more replications")
+            row.update(
+                diff_to_chosen=math.nan,
+                diff_ci_low=math.nan,
+                diff_ci_high=math.nan,
+                verdict="chosen" if t is chosen else "infeasible on more replications",
+            )
         rows.append(row)
     return chosen, finalists, pd.DataFrame(rows)
 
 
-def trials_table(trials: Sequence[Trial], objective: Objective, constraints: Sequence[Constraint]) -> pd.DataFrame:
+def trials_table(
+    trials: Sequence[Trial], objective: Objective, constraints: Sequence[Constraint]
+) -> pd.DataFrame:
     """One row per evaluated design: its values, the headline KPI means, feasibility, the Pareto front
     of cost per order against perfect-order rate."""
-    rows = [{"trial": t.number, "design": design_label(t.design), **t.design, "n": len(t.runs), "ok": t.ok,
-             "feasible": _feasible(t, constraints), **{k: t.mean(k) for k in KPI_NAMES}} for t in trials]
+    rows = [
+        {
+            "trial": t.number,
+            "design": design_label(t.design),
+            **t.design,
+            "n": len(t.runs),
+            "ok": t.ok,
+            "feasible": _feasible(t, constraints),
+            **{k: t.mean(k) for k in KPI_NAMES},
+        }
+        for t in trials
+    ]
     df = pd.DataFrame(rows)
     if len(df):
         pts = df[["cost_per_order_cny", "perfect_order_rate"]].to_numpy(dtype=float)
@@ -240,14 +287,32 @@ def chosen_table(chosen: Trial | None) -> pd.DataFrame:
     rows = []
     for k in KPI_NAMES:
         s = summarize(chosen.values(k), LEVEL)
-        rows.append({"kpi": k, "label": BY_NAME[k].label, "n": s.n, "mean": s.mean, "ci_low": s.ci_low,
-                     "ci_high": s.ci_high})
+        rows.append(
+            {
+                "kpi": k,
+                "label": BY_NAME[k].label,
+                "n": s.n,
+                "mean": s.mean,
+                "ci_low": s.ci_low,
+                "ci_high": s.ci_high,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def optimize_designs(space: Sequence[Param], evaluate: Evaluator, objective: Objective,
-                     constraints: Sequence[Constraint], *, budget: int, replications: int, seed: int,
-                     batch: int = 1, select_top: int = 3, select_replications: int | None = None) -> OptimizeResult:
+def optimize_designs(
+    space: Sequence[Param],
+    evaluate: Evaluator,
+    objective: Objective,
+    constraints: Sequence[Constraint],
+    *,
+    budget: int,
+    replications: int,
+    seed: int,
+    batch: int = 1,
+    select_top: int = 3,
+    select_replications: int | None = None,
+) -> OptimizeResult:
     """Search then select (the simulator is `evaluate`, so tests can pass a known function)."""
     if budget < 1:
         raise ScenarioError(f"--budget: must be >= 1, got {budget}")
@@ -255,11 +320,29 @@ def optimize_designs(space: Sequence[Param], evaluate: Evaluator, objective: Obj
         raise ScenarioError(f"--replications: must be >= 1, got {replications}")
     final_n = select_replications if select_replications is not None else max(2 * replications, 5)
     if final_n < replications:
-        raise ScenarioError(f"--select-replications: must be >= --replications ({replications}), got {final_n}")
-    trials = search(space, evaluate, objective, constraints, budget=budget, replications=replications, seed=seed,
-                    batch=batch)
-    chosen, finalists, fin_table = select(trials, evaluate, objective, constraints, top=select_top,
-                                          replications=final_n)
+        raise ScenarioError(
+            f"--select-replications: must be >= --replications ({replications}), got {final_n}"
+        )
+    trials = search(
+        space,
+        evaluate,
+        objective,
+        constraints,
+        budget=budget,
+        replications=replications,
+        seed=seed,
+        batch=batch,
+    )
+    chosen, finalists, fin_table = select(
+        trials, evaluate, objective, constraints, top=select_top, replications=final_n
+    )
     sims = len(trials) * replications + len(finalists) * (final_n - replications)
-    return OptimizeResult(chosen.design if chosen else None, objective, list(constraints),
-                          trials_table(trials, objective, constraints), fin_table, chosen_table(chosen), sims)
+    return OptimizeResult(
+        chosen.design if chosen else None,
+        objective,
+        list(constraints),
+        trials_table(trials, objective, constraints),
+        fin_table,
+        chosen_table(chosen),
+        sims,
+    )

@@ -46,7 +46,9 @@ from sim.io.scenario import Scenario
 from sim.io.scenario.models import RollingWaves
 from sim.run import prepare
 
-REFERENCE_NEAR_MIN = 30.0  # the promise at which the scenario's rider radius holds (params: Tiers, 30 minutes)
+REFERENCE_NEAR_MIN = (
+    30.0  # the promise at which the scenario's rider radius holds (params: Tiers, 30 minutes)
+)
 
 
 def parse_near(text: str) -> list[tuple[float, float | None]]:
@@ -57,7 +59,9 @@ def parse_near(text: str) -> list[tuple[float, float | None]]:
         try:
             m, r = float(mins), (float(km) if km else None)
         except ValueError:
-            raise ScenarioError(f"--near: expected MIN[:KM],..., e.g. 30,45,60 or 30:3,60:6, got {text!r}") from None
+            raise ScenarioError(
+                f"--near: expected MIN[:KM],..., e.g. 30,45,60 or 30:3,60:6, got {text!r}"
+            ) from None
         if m <= 0 or (r is not None and r <= 0):
             raise ScenarioError(f"--near: minutes and km must be positive, got {part!r}")
         out.append((m, r))
@@ -79,10 +83,16 @@ def parse_mid(text: str) -> list[float]:
 
 def near_overrides(base: Scenario, minutes: float, radius_km: float | None) -> list[str]:
     """The near promise and the rider radius it allows (scaled from the scenario's at 30 minutes)."""
-    km = radius_km if radius_km is not None else float(base.nodes.stores.capacity.rider_radius_km) * minutes / REFERENCE_NEAR_MIN
+    km = (
+        radius_km
+        if radius_km is not None
+        else float(base.nodes.stores.capacity.rider_radius_km) * minutes / REFERENCE_NEAR_MIN
+    )
     out = [f"tiers.near.promise_min={minutes:g}", f"nodes.stores.capacity.rider_radius_km={km:g}"]
     if base.tiers.near.quote == "eta":  # the longest ETA quoted grows with the promise too
-        out.append(f"tiers.near.max_quote_min={float(base.tiers.near.max_quote_min) * minutes / REFERENCE_NEAR_MIN:g}")
+        out.append(
+            f"tiers.near.max_quote_min={float(base.tiers.near.max_quote_min) * minutes / REFERENCE_NEAR_MIN:g}"
+        )
     return out
 
 
@@ -90,18 +100,26 @@ def mid_overrides(hours: float) -> list[str]:
     """A rolling cut-off delivering within `hours` of ordering: waves every H/4, window H/4..3H/4 after it."""
     q = hours * 15.0  # H/4 in minutes
     last = min(20 * 60, int(24 * 60 - 3 * q - 1))  # the last window closes before midnight
-    roll = RollingWaves(every_min=q, window_start_min=q, window_end_min=3 * q,
-                        last_cutoff=f"{last // 60:02d}:{last % 60:02d}")
+    roll = RollingWaves(
+        every_min=q, window_start_min=q, window_end_min=3 * q, last_cutoff=f"{last // 60:02d}:{last % 60:02d}"
+    )
     waves = [{"cutoff": w.cutoff, "window": list(w.window)} for w in roll.waves()]  # listed and rolling agree
-    return [f"tiers.mid.max_promise_h={hours:g}", f"tiers.mid.rolling={json.dumps(roll.model_dump(mode='json'))}",
-            f"tiers.mid.waves={json.dumps(waves)}"]
+    return [
+        f"tiers.mid.max_promise_h={hours:g}",
+        f"tiers.mid.rolling={json.dumps(roll.model_dump(mode='json'))}",
+        f"tiers.mid.waves={json.dumps(waves)}",
+    ]
 
 
-def designs(base: Scenario, near: Sequence[tuple[float, float | None]], mid: Sequence[float],
-            overrides: Sequence[str]) -> list[Group]:
+def designs(
+    base: Scenario, near: Sequence[tuple[float, float | None]], mid: Sequence[float], overrides: Sequence[str]
+) -> list[Group]:
     """One group per (near, mid) pair, near varying fastest; conversion on unless `overrides` set it."""
-    conv = [] if any(o.split("=", 1)[0].strip() == "demand.conversion.enabled" for o in overrides) else [
-        "demand.conversion.enabled=true"]
+    conv = (
+        []
+        if any(o.split("=", 1)[0].strip() == "demand.conversion.enabled" for o in overrides)
+        else ["demand.conversion.enabled=true"]
+    )
     groups = []
     for h in mid:
         for m, r in near:
@@ -109,10 +127,18 @@ def designs(base: Scenario, near: Sequence[tuple[float, float | None]], mid: Seq
             try:
                 sc = prepare(base, overrides=conv + sets)
             except ScenarioError as exc:
-                raise ScenarioError([f"promise near {m:g} min, mid {h:g} h: {p}" for p in exc.problems]) from None
+                raise ScenarioError(
+                    [f"promise near {m:g} min, mid {h:g} h: {p}" for p in exc.problems]
+                ) from None
             km = float(sc.nodes.stores.capacity.rider_radius_km)
-            groups.append(Group(f"near {m:g} min / mid {h:g} h", f"near-{m:g}-mid-{h:g}", sc,
-                                {"near_min": m, "rider_radius_km": km, "mid_h": h}))
+            groups.append(
+                Group(
+                    f"near {m:g} min / mid {h:g} h",
+                    f"near-{m:g}-mid-{h:g}",
+                    sc,
+                    {"near_min": m, "rider_radius_km": km, "mid_h": h},
+                )
+            )
     return groups
 
 
@@ -135,35 +161,69 @@ def won_table(outcomes: Sequence[JobOutcome], groups: Sequence[Group]) -> pd.Dat
             row.update({name: s.mean, f"{name}_ci_low": s.ci_low, f"{name}_ci_high": s.ci_high})
         common = sorted(set(mine) & set(first))
         d = paired_difference([mine[r][1] for r in common], [first[r][1] for r in common], 0.95)
-        row.update(won_diff_to_first=d.mean, won_diff_ci_low=d.ci_low, won_diff_ci_high=d.ci_high, n=len(reps))
+        row.update(
+            won_diff_to_first=d.mean, won_diff_ci_low=d.ci_low, won_diff_ci_high=d.ci_high, n=len(reps)
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def promise(scenario: Scenario | str | Path, near: Sequence[tuple[float, float | None]], mid: Sequence[float], *,
-            replications: int = 3, out: str | Path | None = None, executor: str = "local",
-            address: str | None = None, workers: int | None = None, policy: str | None = None,
-            router: str | None = None, days: int | None = None, seed: int | None = None,
-            overrides: Sequence[str] | None = None, progress: bool | None = None) -> dict[str, Any]:
+def promise(
+    scenario: Scenario | str | Path,
+    near: Sequence[tuple[float, float | None]],
+    mid: Sequence[float],
+    *,
+    replications: int = 3,
+    out: str | Path | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    policy: str | None = None,
+    router: str | None = None,
+    days: int | None = None,
+    seed: int | None = None,
+    overrides: Sequence[str] | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
     """Simulate every (near, mid) promise pair with common random numbers; tabulate won orders, cost, service."""
     check_options(executor, address, replications, None, 30)
     sets = list(overrides or [])
     base = prepare(scenario, seed=seed, days=days, policy=policy, router=router, overrides=sets)
     groups = designs(base, near, mid, sets)
-    target = Path(out) if out is not None else Path("runs") / (
-        f"promise-{base.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    target = (
+        Path(out)
+        if out is not None
+        else Path("runs") / (f"promise-{base.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    )
     prepare_out(target, "promise")
-    info: dict[str, Any] = {"scenario": base.name, "near": [[m, r] for m, r in near], "mid_h": list(mid),
-                            "replications": replications, "policy": base.policy, "seed": base.seed,
-                            "days": base.horizon.days, "overrides": sets}
+    info: dict[str, Any] = {
+        "scenario": base.name,
+        "near": [[m, r] for m, r in near],
+        "mid_h": list(mid),
+        "replications": replications,
+        "policy": base.policy,
+        "seed": base.seed,
+        "days": base.horizon.days,
+        "overrides": sets,
+    }
     write_marker(target, "promise", {**info, "status": "running"})
-    outcomes, _ = run_rounds(groups, out=target, replications=replications, executor=executor, address=address,
-                             workers=workers, progress=progress, name=f"promise {base.name}")
+    outcomes, _ = run_rounds(
+        groups,
+        out=target,
+        replications=replications,
+        executor=executor,
+        address=address,
+        workers=workers,
+        progress=progress,
+        name=f"promise {base.name}",
+    )
     table = summary_table(outcomes, groups, "design")
     won = won_table(outcomes, groups)
     write_table(table, target, "promise")
     write_table(won, target, "won")
-    failures = [{"design": o.group, "replication": o.replication, "error": o.error} for o in outcomes if not o.ok]
+    failures = [
+        {"design": o.group, "replication": o.replication, "error": o.error} for o in outcomes if not o.ok
+    ]
     write_marker(target, "promise", {**info, "status": "done", "failures": failures})
     from sim.report.html import write_report
 

@@ -72,7 +72,9 @@ def read_candidates(path: Path, cities: set[str]) -> list[Candidate]:
     """CSV ``id,city,lat,lon[,fixed_cost_cny_per_day]``; ScenarioError naming file, row and column."""
     from sim.io.yaml_loader import MAX_CSV_BYTES, read_text
 
-    text = read_text(path, f"--candidates {path}", MAX_CSV_BYTES)  # bounded, regular file, UTF-8 or a clear error
+    text = read_text(
+        path, f"--candidates {path}", MAX_CSV_BYTES
+    )  # bounded, regular file, UTF-8 or a clear error
     rows = list(csv.DictReader(text.splitlines()))
     need = ("id", "city", "lat", "lon")
     header = list(rows[0].keys()) if rows else next(csv.reader(text.splitlines()), [])
@@ -82,23 +84,33 @@ def read_candidates(path: Path, cities: set[str]) -> list[Candidate]:
     out: list[Candidate] = []
     seen: set[str] = set()
     for i, r in enumerate(rows, start=2):
+
         def num(col: str, lo: float, hi: float, row: dict[str, Any] = r, line: int = i) -> float:
             try:
                 v = float(row[col])
             except (TypeError, ValueError):
-                raise ScenarioError(f"--candidates {path}: row {line}, column {col}: expected a number, "
-                                    f"got {row[col]!r}") from None
+                raise ScenarioError(
+                    f"--candidates {path}: row {line}, column {col}: expected a number, got {row[col]!r}"
+                ) from None
             if not (math.isfinite(v) and lo <= v <= hi):
-                raise ScenarioError(f"--candidates {path}: row {line}, column {col}: must be in [{lo}, {hi}], got {v}")
+                raise ScenarioError(
+                    f"--candidates {path}: row {line}, column {col}: must be in [{lo}, {hi}], got {v}"
+                )
             return v
 
         cid, city = (r["id"] or "").strip(), (r["city"] or "").strip()
         if not cid or cid in seen:
-            raise ScenarioError(f"--candidates {path}: row {i}, column id: {'empty' if not cid else 'repeated ' + cid}")
+            raise ScenarioError(
+                f"--candidates {path}: row {i}, column id: {'empty' if not cid else 'repeated ' + cid}"
+            )
         if city not in cities:
-            raise ScenarioError(f"--candidates {path}: row {i}, column city: {city!r} is not a city of the scenario")
+            raise ScenarioError(
+                f"--candidates {path}: row {i}, column city: {city!r} is not a city of the scenario"
+            )
         seen.add(cid)
-        fixed = num("fixed_cost_cny_per_day", 0, 1e9) if (r.get("fixed_cost_cny_per_day") or "").strip() else None
+        fixed = (
+            num("fixed_cost_cny_per_day", 0, 1e9) if (r.get("fixed_cost_cny_per_day") or "").strip() else None
+        )
         out.append(Candidate(cid, city, num("lat", -90, 90), num("lon", -180, 180), fixed))
     if not out:
         raise ScenarioError(f"--candidates {path}: no rows")
@@ -108,8 +120,15 @@ def read_candidates(path: Path, cities: set[str]) -> list[Candidate]:
 def existing_sites(net: Any, kind: str) -> list[Candidate]:
     """The scenario's own nodes of `kind` as candidates (same ids and places)."""
     k = ("ndc", "fdc", "store").index(kind)
-    return [Candidate(net.node_ids[n], net.city_names[int(net.node_city[n])], float(net.node_lat[n]),
-                      float(net.node_lon[n])) for n in np.flatnonzero(net.node_kind == k)]
+    return [
+        Candidate(
+            net.node_ids[n],
+            net.city_names[int(net.node_city[n])],
+            float(net.node_lat[n]),
+            float(net.node_lon[n]),
+        )
+        for n in np.flatnonzero(net.node_kind == k)
+    ]
 
 
 def auto_candidates(net: Any, kind: str, per_city: int) -> list[Candidate]:
@@ -127,8 +146,12 @@ def auto_candidates(net: Any, kind: str, per_city: int) -> list[Candidate]:
                 break
             lat, lon = float(net.zone_lat[z]), float(net.zone_lon[z])
             if cands:
-                d = distance_matrix_km(np.array([lat]), np.array([lon]), np.array([x.lat for x in cands]),
-                                       np.array([x.lon for x in cands]))
+                d = distance_matrix_km(
+                    np.array([lat]),
+                    np.array([lon]),
+                    np.array([x.lat for x in cands]),
+                    np.array([x.lon for x in cands]),
+                )
                 if float(d.min()) < spacing:
                     continue
             added += 1
@@ -150,8 +173,11 @@ def location_model(sc: Any, net: Any, cands: list[Candidate], kind: str) -> Loca
     if kind not in KIND_TIER:
         raise ScenarioError(f"--kind: expected fdc or store, got {kind!r}")
     tier = KIND_TIER[kind]
-    demand = float(sc.demand.orders_per_day) * np.asarray(net.zone_weight, dtype=float) * float(
-        getattr(sc.demand.tier_mix, tier))
+    demand = (
+        float(sc.demand.orders_per_day)
+        * np.asarray(net.zone_weight, dtype=float)
+        * float(getattr(sc.demand.tier_mix, tier))
+    )
     circuity = float(net.graph.graph["circuity"])
     lat = np.array([c.lat for c in cands])
     lon = np.array([c.lon for c in cands])
@@ -160,7 +186,9 @@ def location_model(sc: Any, net: Any, cands: list[Candidate], kind: str) -> Loca
     costs = sc.costs
     if kind == "fdc":
         cap = sc.nodes.fdcs.capacity
-        reach = np.array([cap.van_radius_km or float(net.city_radius_km[cities.index(c.city)]) for c in cands])
+        reach = np.array(
+            [cap.van_radius_km or float(net.city_radius_km[cities.index(c.city)]) for c in cands]
+        )
         per_order = costs.van.per_stop_cny + costs.van.per_km_cny * 2.0 * road / STOPS_PER_TOUR
         default_fixed = costs.fixed.fdc_per_day_cny
     else:
@@ -182,7 +210,9 @@ def location_model(sc: Any, net: Any, cands: list[Candidate], kind: str) -> Loca
         half = 0.5 * np.asarray(net.city_radius_km, dtype=float)[net.zone_city] * circuity
         offer = costs.van.per_stop_cny + costs.van.per_km_cny * 2.0 * half / STOPS_PER_TOUR
     fallback = p * offer + (1 - p) * lost
-    fixed = np.array([c.fixed_cny_per_day if c.fixed_cny_per_day is not None else default_fixed for c in cands])
+    fixed = np.array(
+        [c.fixed_cny_per_day if c.fixed_cny_per_day is not None else default_fixed for c in cands]
+    )
     return LocationModel(demand, cost, fallback, fixed)
 
 
@@ -202,8 +232,9 @@ def solve(model: LocationModel, k: int, *, max_time: float = 30.0) -> Proposal:
     if not 0 <= k <= m:
         raise ScenarioError(f"--open: must be between 0 and the {m} candidates, got {k}")
     finite = np.isfinite(model.cost)
-    gain = np.where(finite, (np.where(finite, model.cost, 0.0) - model.fallback[:, None]) * model.demand[:, None],
-                    np.inf)  # < 0 where a candidate saves money
+    gain = np.where(
+        finite, (np.where(finite, model.cost, 0.0) - model.fallback[:, None]) * model.demand[:, None], np.inf
+    )  # < 0 where a candidate saves money
     zs, js = np.nonzero(np.isfinite(gain) & (gain < 0))
     mdl = cp_model.CpModel()
     y = [mdl.new_bool_var(f"y{j}") for j in range(m)]
@@ -215,8 +246,10 @@ def solve(model: LocationModel, k: int, *, max_time: float = 30.0) -> Proposal:
     for vs in by_zone.values():
         mdl.add_at_most_one(vs)
     mdl.add(sum(y) == k)
-    mdl.minimize(sum(int(round(model.fixed[j] * SCALE)) * y[j] for j in range(m))
-                 + sum(int(round(gain[z, j] * SCALE)) * v for (z, j), v in x.items()))
+    mdl.minimize(
+        sum(int(round(model.fixed[j] * SCALE)) * y[j] for j in range(m))
+        + sum(int(round(gain[z, j] * SCALE)) * v for (z, j), v in x.items())
+    )
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = 0

@@ -56,7 +56,9 @@ def parse_param(text: str) -> Param:
     if not sep or not path or not raw.strip():
         raise ScenarioError(f"--param {text}: expected PATH=LO..HI or PATH=a|b|c")
     if not _PATH.match(path):
-        raise ScenarioError(f"--param {text}: {path!r} is not a field path (e.g. nodes.stores.capacity.riders)")
+        raise ScenarioError(
+            f"--param {text}: {path!r} is not a field path (e.g. nodes.stores.capacity.riders)"
+        )
     if path in ("seed", "extends"):
         raise ScenarioError(f"--param {path}: not a decision (replications vary the randomness)")
     m = _RANGE.match(raw)
@@ -93,18 +95,23 @@ def parse_space(items: Sequence[str]) -> list[Param]:
             raise ScenarioError(f"--param {p.path}: given twice")
         seen.add(p.path)
     if "policy" in seen and any(p.startswith(POLICY_KNOB) for p in seen):
-        raise ScenarioError("--param: choose the policy SPEC (policy=...) or its knobs (policy.KNOB=...), not both")
+        raise ScenarioError(
+            "--param: choose the policy SPEC (policy=...) or its knobs (policy.KNOB=...), not both"
+        )
     return params
 
 
 def apply_design(design: Mapping[str, Value], policy: str) -> tuple[str, list[str]]:
     """The policy SPEC and ``--set`` overrides that realise `design` on a scenario whose policy is `policy`."""
     spec = parse_spec(str(design.get("policy", policy)))
-    knobs = {k[len(POLICY_KNOB):]: v for k, v in design.items() if k.startswith(POLICY_KNOB)}
+    knobs = {k[len(POLICY_KNOB) :]: v for k, v in design.items() if k.startswith(POLICY_KNOB)}
     if knobs:
         spec = Spec(spec.name, {**spec.params, **knobs})
-    sets = [f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in design.items()
-            if k != "policy" and not k.startswith(POLICY_KNOB)]
+    sets = [
+        f"{k}={json.dumps(v) if not isinstance(v, str) else v}"
+        for k, v in design.items()
+        if k != "policy" and not k.startswith(POLICY_KNOB)
+    ]
     return str(spec), sets
 
 

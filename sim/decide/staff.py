@@ -56,8 +56,11 @@ from sim.run import prepare
 from sim.units import parse_clock
 
 LEVELS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)
-ALIASES = {"near.on_time": "tiers.near.on_time_rate", "mid.on_time": "tiers.mid.on_time_rate",
-           "perfect": "perfect_order_rate"}
+ALIASES = {
+    "near.on_time": "tiers.near.on_time_rate",
+    "mid.on_time": "tiers.mid.on_time_rate",
+    "perfect": "perfect_order_rate",
+}
 _TARGET = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*>=\s*([-+]?(?:\d+\.?\d*|\.\d+))\s*$")
 
 
@@ -119,8 +122,13 @@ def rider_profile(hours: Any, alpha: float) -> np.ndarray:
     return np.where(hours.open, np.maximum(r, 1), 0)
 
 
-def staffed_scenario(base: Scenario, hours: Any, alpha: float, alpha_riders: float | None = None,
-                     profile_dir: Path | None = None) -> tuple[Scenario, pd.DataFrame, pd.DataFrame]:
+def staffed_scenario(
+    base: Scenario,
+    hours: Any,
+    alpha: float,
+    alpha_riders: float | None = None,
+    profile_dir: Path | None = None,
+) -> tuple[Scenario, pd.DataFrame, pd.DataFrame]:
     """`base` with every store an explicit site holding ceil(α x its busiest-hour picker start) pickers (at least
     1) and, per hour, ceil(α_riders x that hour's rider start) riders on shift (a staffing profile table written
     to `profile_dir`, read back through ``nodes.stores.staffing.profile``; without a directory, a constant
@@ -135,28 +143,63 @@ def staffed_scenario(base: Scenario, hours: Any, alpha: float, alpha_riders: flo
     for i, n in enumerate(hours.node):
         nid = hours.net_ids[n]
         pickers = max(1, math.ceil(alpha * int(hours.pickers[i].max()) - 1e-9))
-        riders = int(prof[i].max()) if profile_dir is not None else max(1, math.ceil(ar * int(hours.riders[i].max()) - 1e-9))
-        site = dict(old.get(nid, {"id": nid, "city": hours.net_cities[n], "lat": float(hours.lat[n]),
-                                  "lon": float(hours.lon[n])}))
+        riders = (
+            int(prof[i].max())
+            if profile_dir is not None
+            else max(1, math.ceil(ar * int(hours.riders[i].max()) - 1e-9))
+        )
+        site = dict(
+            old.get(
+                nid,
+                {
+                    "id": nid,
+                    "city": hours.net_cities[n],
+                    "lat": float(hours.lat[n]),
+                    "lon": float(hours.lon[n]),
+                },
+            )
+        )
         site["capacity"] = {**(site.get("capacity") or {}), "pickers": pickers, "riders": max(riders, 1)}
         sites.append(site)
         rider_hours = int(prof[i].sum()) if profile_dir is not None else riders * int(hours.open[i].sum())
-        rows.append({"store": nid, "city": hours.net_cities[n], "pickers": pickers, "riders": riders,
-                     "rider_hours": rider_hours, "peak_orders_per_hour": float(hours.lam_per_s[i].max() * 3600),
-                     "start_pickers": int(hours.pickers[i].max()), "start_riders": int(hours.riders[i].max())})
-        hourly += [{"store": nid, "hour": h, "riders": int(prof[i, h]) if profile_dir is not None else
-                    riders * int(hours.open[i, h]), "pickers": pickers,
-                    "orders_per_hour": float(hours.lam_per_s[i, h] * 3600), "start_riders": int(hours.riders[i, h]),
-                    "start_pickers": int(hours.pickers[i, h])} for h in range(24)]
+        rows.append(
+            {
+                "store": nid,
+                "city": hours.net_cities[n],
+                "pickers": pickers,
+                "riders": riders,
+                "rider_hours": rider_hours,
+                "peak_orders_per_hour": float(hours.lam_per_s[i].max() * 3600),
+                "start_pickers": int(hours.pickers[i].max()),
+                "start_riders": int(hours.riders[i].max()),
+            }
+        )
+        hourly += [
+            {
+                "store": nid,
+                "hour": h,
+                "riders": int(prof[i, h]) if profile_dir is not None else riders * int(hours.open[i, h]),
+                "pickers": pickers,
+                "orders_per_hour": float(hours.lam_per_s[i, h] * 3600),
+                "start_riders": int(hours.riders[i, h]),
+                "start_pickers": int(hours.pickers[i, h]),
+            }
+            for h in range(24)
+        ]
     profile = pd.DataFrame(hourly)
     sc = with_sites(base, "stores", sites)
     if profile_dir is not None:
         profile_dir.mkdir(parents=True, exist_ok=True)
         path = profile_dir / f"pickers-{alpha:g}-riders-{ar:g}.csv"
         profile[["store", "hour", "riders"]].to_csv(path, index=False)
-        sc = prepare(sc, overrides=[f"nodes.stores.staffing.profile={path.resolve()}",
-                                    "nodes.stores.staffing.day_multiplier={}",
-                                    "nodes.stores.staffing.promotion_multiplier=1"])
+        sc = prepare(
+            sc,
+            overrides=[
+                f"nodes.stores.staffing.profile={path.resolve()}",
+                "nodes.stores.staffing.day_multiplier={}",
+                "nodes.stores.staffing.promotion_multiplier=1",
+            ],
+        )
     return sc, pd.DataFrame(rows), profile
 
 
@@ -175,11 +218,24 @@ class _Hours:
         self.open = (hour[None, :] + 3600.0 > o[:, :1]) & (hour[None, :] < o[:, 1:])
 
 
-def staff(scenario: Scenario | str | Path, target: str, *, day: dt.date | None = None, replications: int = 3,
-          slack_s: float = 300.0, levels: Sequence[float] = LEVELS, out: str | Path | None = None,
-          executor: str = "local", address: str | None = None, workers: int | None = None,
-          policy: str | None = None, router: str | None = None, seed: int | None = None,
-          overrides: Sequence[str] | None = None, progress: bool | None = None) -> dict[str, Any]:
+def staff(
+    scenario: Scenario | str | Path,
+    target: str,
+    *,
+    day: dt.date | None = None,
+    replications: int = 3,
+    slack_s: float = 300.0,
+    levels: Sequence[float] = LEVELS,
+    out: str | Path | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    policy: str | None = None,
+    router: str | None = None,
+    seed: int | None = None,
+    overrides: Sequence[str] | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
     """The smallest staffing level meeting `target` at 95% on `day` (default the first measured day)."""
     from sim.network import build_network
 
@@ -195,24 +251,52 @@ def staff(scenario: Scenario | str | Path, target: str, *, day: dt.date | None =
             raise ScenarioError(f"--day: {day} is before the first measured day {first}")
         base = prepare(base, overrides=[f"horizon.days={(day - first).days + 1}"])
     if kpi_path_unknown(kpi):
-        raise ScenarioError(f"--target: unknown KPI {kpi!r} (a kpis.json path such as tiers.near.on_time_rate)")
+        raise ScenarioError(
+            f"--target: unknown KPI {kpi!r} (a kpis.json path such as tiers.near.on_time_rate)"
+        )
     net = build_network(base)
     hours = _Hours(base, net, day, bound, slack_s)
-    target_dir = Path(out) if out is not None else Path("runs") / (
-        f"staff-{base.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    target_dir = (
+        Path(out)
+        if out is not None
+        else Path("runs") / (f"staff-{base.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    )
     prepare_out(target_dir, "staff")
-    info: dict[str, Any] = {"scenario": base.name, "target": f"{kpi}>={bound:g}", "day": str(day),
-                            "replications": replications, "slack_s": slack_s, "levels": list(levels),
-                            "policy": base.policy, "seed": base.seed, "overrides": list(overrides or [])}
+    info: dict[str, Any] = {
+        "scenario": base.name,
+        "target": f"{kpi}>={bound:g}",
+        "day": str(day),
+        "replications": replications,
+        "slack_s": slack_s,
+        "levels": list(levels),
+        "policy": base.policy,
+        "seed": base.seed,
+        "overrides": list(overrides or []),
+    }
     write_marker(target_dir, "staff", {**info, "status": "running"})
 
     profiles = target_dir / "profiles"
 
-    def evaluate(ap: float, ar: float, reps: int, start: int = 0) -> tuple[list[float], pd.DataFrame, pd.DataFrame, Scenario]:
+    def evaluate(
+        ap: float, ar: float, reps: int, start: int = 0
+    ) -> tuple[list[float], pd.DataFrame, pd.DataFrame, Scenario]:
         sc, table, prof = staffed_scenario(base, hours, ap, ar, profiles)
-        g = Group(f"pickers x{ap:g}, riders x{ar:g}", f"p{ap:g}-r{ar:g}", sc, {"alpha_pickers": ap, "alpha_riders": ar})
-        outcomes, _ = run_rounds([g], out=target_dir, replications=start + reps, executor=executor,
-                                 address=address, workers=workers, progress=progress, name=f"staff {base.name}")
+        g = Group(
+            f"pickers x{ap:g}, riders x{ar:g}",
+            f"p{ap:g}-r{ar:g}",
+            sc,
+            {"alpha_pickers": ap, "alpha_riders": ar},
+        )
+        outcomes, _ = run_rounds(
+            [g],
+            out=target_dir,
+            replications=start + reps,
+            executor=executor,
+            address=address,
+            workers=workers,
+            progress=progress,
+            name=f"staff {base.name}",
+        )
         vals = [kpi_value(o.out, kpi) if o.ok else math.nan for o in outcomes if o.replication >= start]
         return vals, table, prof, sc
 
@@ -229,9 +313,19 @@ def staff(scenario: Scenario | str | Path, target: str, *, day: dt.date | None =
         vals, table, prof, sc = evaluate(ap, ar, replications)
         lb = lower_bound(vals)
         seen[key] = ok = bool(lb >= bound)
-        rows.append({"stage": stage, "alpha_pickers": ap, "alpha_riders": ar, "pickers": int(table["pickers"].sum()),
-                     "riders_peak": int(table["riders"].sum()), "rider_hours": int(table["rider_hours"].sum()),
-                     "mean": float(np.nanmean(vals)), "lower_95": lb, "meets": ok})
+        rows.append(
+            {
+                "stage": stage,
+                "alpha_pickers": ap,
+                "alpha_riders": ar,
+                "pickers": int(table["pickers"].sum()),
+                "riders_peak": int(table["riders"].sum()),
+                "rider_hours": int(table["rider_hours"].sum()),
+                "mean": float(np.nanmean(vals)),
+                "lower_95": lb,
+                "meets": ok,
+            }
+        )
         if ok:
             met[key] = ((ap, ar), table, prof, sc)
         return ok
@@ -239,18 +333,36 @@ def staff(scenario: Scenario | str | Path, target: str, *, day: dt.date | None =
     chosen = search(sorted(levels), trial)
     levels_df = pd.DataFrame(rows)
     write_table(levels_df, target_dir, "levels")
-    result: dict[str, Any] = {"path": target_dir, "levels": levels_df, "kpi": kpi, "target": bound, "chosen": None}
-    start_df = pd.DataFrame([{"store": hours.net_ids[n], "hour": h, "orders_per_hour": float(hours.lam_per_s[i, h] * 3600),
-                              "start_pickers": int(hours.pickers[i, h]), "start_riders": int(hours.riders[i, h])}
-                             for i, n in enumerate(hours.node) for h in range(24)])
+    result: dict[str, Any] = {
+        "path": target_dir,
+        "levels": levels_df,
+        "kpi": kpi,
+        "target": bound,
+        "chosen": None,
+    }
+    start_df = pd.DataFrame(
+        [
+            {
+                "store": hours.net_ids[n],
+                "hour": h,
+                "orders_per_hour": float(hours.lam_per_s[i, h] * 3600),
+                "start_pickers": int(hours.pickers[i, h]),
+                "start_riders": int(hours.riders[i, h]),
+            }
+            for i, n in enumerate(hours.node)
+            for h in range(24)
+        ]
+    )
     write_table(start_df, target_dir, "by_hour")
     if chosen is not None:  # the design as first simulated (a later grid point may staff exactly alike)
         chosen, table, prof, sc = met[design_key(hours, *chosen)]
         verify, _, _, _ = evaluate(*chosen, replications, start=replications)
         cost = base.costs
         open_h = hours.open.sum(axis=1)
-        table["cost_cny_per_day"] = (table["pickers"] * open_h * cost.picker_per_hour_cny
-                                     + table["rider_hours"] * cost.riders.per_hour_cny)
+        table["cost_cny_per_day"] = (
+            table["pickers"] * open_h * cost.picker_per_hour_cny
+            + table["rider_hours"] * cost.riders.per_hour_cny
+        )
         write_table(table, target_dir, "staffing")
         write_table(prof, target_dir, "staffing_profile")
         from sim.io.scenario import to_dict as dump
@@ -259,14 +371,21 @@ def staff(scenario: Scenario | str | Path, target: str, *, day: dt.date | None =
         data["nodes"]["stores"]["staffing"]["profile"] = "staffing_profile.csv"  # beside staffed.yaml
         import yaml
 
-        (target_dir / "staffed.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
-                                                 encoding="utf-8")
-        result["chosen"] = {"alpha": chosen[0], "alpha_pickers": chosen[0], "alpha_riders": chosen[1],
-                            "riders": int(table["riders"].sum()), "rider_hours": int(table["rider_hours"].sum()),
-                            "pickers": int(table["pickers"].sum()),
-                            "cost_cny_per_day": float(table["cost_cny_per_day"].sum()),
-                            "verified_mean": float(np.nanmean(verify)), "verified_lower_95": lower_bound(verify),
-                            "verified": bool(lower_bound(verify) >= bound)}
+        (target_dir / "staffed.yaml").write_text(
+            yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
+        result["chosen"] = {
+            "alpha": chosen[0],
+            "alpha_pickers": chosen[0],
+            "alpha_riders": chosen[1],
+            "riders": int(table["riders"].sum()),
+            "rider_hours": int(table["rider_hours"].sum()),
+            "pickers": int(table["pickers"].sum()),
+            "cost_cny_per_day": float(table["cost_cny_per_day"].sum()),
+            "verified_mean": float(np.nanmean(verify)),
+            "verified_lower_95": lower_bound(verify),
+            "verified": bool(lower_bound(verify) >= bound),
+        }
         result["staffing"] = table
         result["profile"] = prof
     write_marker(target_dir, "staff", {**info, "status": "done", "chosen": result["chosen"]})

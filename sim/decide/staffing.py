@@ -79,8 +79,12 @@ def store_hours(sc: Any, net: Any, date: Any, *, target: float, slack_s: float) 
     stores = np.flatnonzero(net.node_kind == 2)
     c = catchment(net, 2)
     share = np.bincount(c[c >= 0], weights=net.zone_weight[c >= 0], minlength=net.n_nodes)[stores]
-    day = float(sc.demand.orders_per_day) * day_factor(sc.demand, date) * float(sc.demand.tier_mix.near) * float(
-        orders_factor(sc)[0])  # near orders won at the promise (ones without demand.conversion)
+    day = (
+        float(sc.demand.orders_per_day)
+        * day_factor(sc.demand, date)
+        * float(sc.demand.tier_mix.near)
+        * float(orders_factor(sc)[0])
+    )  # near orders won at the promise (ones without demand.conversion)
     lam = day * share[:, None] * intraday_shares(sc.demand)[None, :] / 3600.0
     km = np.zeros(stores.size)
     for i, n in enumerate(stores):
@@ -94,12 +98,28 @@ def store_hours(sc: Any, net: Any, date: Any, *, target: float, slack_s: float) 
     def get(cp: Any, name: str) -> float:
         return float(getattr(cp, name, 0.0) or 0.0)  # trip fields of the near-tier issue, 0 when absent
 
-    ride = np.array([(get(cp, "rider_reach_s") + get(cp, "rider_pickup_trip_s")
-                      + 2.0 * k / float(cp.rider_speed_kmh) * 3600.0
-                      + get(cp, "rider_handover_s") * float(cp.rider_max_batch)) / float(cp.rider_max_batch)
-                     for cp, k in zip(caps, km, strict=True)])
-    pickers = np.array([[min_servers(float(lam[i, h]), float(pick[i]), slack_s, target) for h in range(24)]
-                        for i in range(stores.size)])
-    riders = np.array([[min_servers(float(lam[i, h]), float(ride[i]), slack_s, target) for h in range(24)]
-                       for i in range(stores.size)])
+    ride = np.array(
+        [
+            (
+                get(cp, "rider_reach_s")
+                + get(cp, "rider_pickup_trip_s")
+                + 2.0 * k / float(cp.rider_speed_kmh) * 3600.0
+                + get(cp, "rider_handover_s") * float(cp.rider_max_batch)
+            )
+            / float(cp.rider_max_batch)
+            for cp, k in zip(caps, km, strict=True)
+        ]
+    )
+    pickers = np.array(
+        [
+            [min_servers(float(lam[i, h]), float(pick[i]), slack_s, target) for h in range(24)]
+            for i in range(stores.size)
+        ]
+    )
+    riders = np.array(
+        [
+            [min_servers(float(lam[i, h]), float(ride[i]), slack_s, target) for h in range(24)]
+            for i in range(stores.size)
+        ]
+    )
     return StoreHours(stores, lam, pick, ride, pickers, riders)

@@ -44,20 +44,40 @@ from sim.run import prepare
 class SimEvaluator:
     """Designs -> their runs' headline KPIs, replications 0..n-1 with common random numbers."""
 
-    def __init__(self, scenario: Scenario | str | Path, out: Path, *, policy: str | None, router: str | None,
-                 days: int | None, seed: int | None, overrides: Sequence[str] | None, executor: str,
-                 address: str | None, workers: int | None, progress: bool | None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario | str | Path,
+        out: Path,
+        *,
+        policy: str | None,
+        router: str | None,
+        days: int | None,
+        seed: int | None,
+        overrides: Sequence[str] | None,
+        executor: str,
+        address: str | None,
+        workers: int | None,
+        progress: bool | None,
+    ) -> None:
         self.scenario, self.out = scenario, out
         self.router, self.days, self.seed = router, days, seed
         self.overrides = list(overrides or [])
         self.executor, self.address, self.workers, self.progress = executor, address, workers, progress
-        self.base = prepare(scenario, seed=seed, days=days, policy=policy, router=router, overrides=self.overrides)
+        self.base = prepare(
+            scenario, seed=seed, days=days, policy=policy, router=router, overrides=self.overrides
+        )
 
     def group(self, design: Design) -> Group:
         spec, sets = apply_design(design, self.base.policy)
         router = None if "router.name" in design else self.router
-        sc = prepare(self.scenario, seed=self.seed, days=self.days, policy=spec, router=router,
-                     overrides=self.overrides + sets)
+        sc = prepare(
+            self.scenario,
+            seed=self.seed,
+            days=self.days,
+            policy=spec,
+            router=router,
+            overrides=self.overrides + sets,
+        )
         return Group(design_label(design), design_slug(design), sc, dict(design))
 
     def check(self, space: Sequence[Param]) -> None:
@@ -74,9 +94,16 @@ class SimEvaluator:
 
     def __call__(self, designs: Sequence[Design], n: int) -> list[list[dict[str, float] | None]]:
         groups = [self.group(d) for d in designs]
-        outcomes, _ = run_rounds(groups, out=self.out, replications=n, executor=self.executor,
-                                 address=self.address, workers=self.workers, progress=self.progress,
-                                 name=f"optimize {self.base.name}")
+        outcomes, _ = run_rounds(
+            groups,
+            out=self.out,
+            replications=n,
+            executor=self.executor,
+            address=self.address,
+            workers=self.workers,
+            progress=self.progress,
+            name=f"optimize {self.base.name}",
+        )
         per: dict[str, list[dict[str, float] | None]] = {g.label: [None] * n for g in groups}
         for o in outcomes:
             if o.ok and o.metrics is not None and o.replication < n:
@@ -84,12 +111,28 @@ class SimEvaluator:
         return [per[g.label] for g in groups]
 
 
-def optimize(scenario: Scenario | str | Path, params: Sequence[str], *, objective: str,
-             constraints: Sequence[str] = (), budget: int = 20, replications: int = 2, select_top: int = 3,
-             select_replications: int | None = None, out: str | Path | None = None, executor: str = "local",
-             address: str | None = None, workers: int | None = None, policy: str | None = None,
-             router: str | None = None, days: int | None = None, seed: int | None = None,
-             overrides: Sequence[str] | None = None, progress: bool | None = None, batch: int = 2) -> OptimizeResult:
+def optimize(
+    scenario: Scenario | str | Path,
+    params: Sequence[str],
+    *,
+    objective: str,
+    constraints: Sequence[str] = (),
+    budget: int = 20,
+    replications: int = 2,
+    select_top: int = 3,
+    select_replications: int | None = None,
+    out: str | Path | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    policy: str | None = None,
+    router: str | None = None,
+    days: int | None = None,
+    seed: int | None = None,
+    overrides: Sequence[str] | None = None,
+    progress: bool | None = None,
+    batch: int = 2,
+) -> OptimizeResult:
     """Search the space of `params` for the design with the best `objective` meeting `constraints`,
     then choose among the finalists on more common replications (``sim.decide.optimize``).
 
@@ -103,25 +146,59 @@ def optimize(scenario: Scenario | str | Path, params: Sequence[str], *, objectiv
         raise ScenarioError(f"--batch: must be >= 1, got {batch}")
     if select_top < 1:
         raise ScenarioError(f"--select-top: must be >= 1, got {select_top}")
-    base = prepare(scenario, seed=seed, days=days, policy=policy, router=router, overrides=list(overrides or []))
-    target = Path(out) if out is not None else Path("runs") / (
-        f"optimize-{base.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    base = prepare(
+        scenario, seed=seed, days=days, policy=policy, router=router, overrides=list(overrides or [])
+    )
+    target = (
+        Path(out)
+        if out is not None
+        else Path("runs") / (f"optimize-{base.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    )
     evaluator: Evaluator
-    sim_eval = SimEvaluator(scenario, target, policy=policy, router=router, days=days, seed=seed,
-                            overrides=overrides, executor=executor, address=address, workers=workers,
-                            progress=progress)
+    sim_eval = SimEvaluator(
+        scenario,
+        target,
+        policy=policy,
+        router=router,
+        days=days,
+        seed=seed,
+        overrides=overrides,
+        executor=executor,
+        address=address,
+        workers=workers,
+        progress=progress,
+    )
     sim_eval.check(space)  # bad paths and values fail here, before anything is written
     evaluator = sim_eval
     prepare_out(target, "optimize")
-    info: dict[str, Any] = {"scenario": base.name, "params": [str(p) for p in space], "objective": f"{obj.sense}:{obj.kpi}",
-                            "constraints": [str(c) for c in cons], "budget": budget, "replications": replications,
-                            "select_top": select_top, "select_replications": select_replications, "batch": batch,
-                            "policy": base.policy, "seed": base.seed, "days": base.horizon.days,
-                            "overrides": list(overrides or [])}
+    info: dict[str, Any] = {
+        "scenario": base.name,
+        "params": [str(p) for p in space],
+        "objective": f"{obj.sense}:{obj.kpi}",
+        "constraints": [str(c) for c in cons],
+        "budget": budget,
+        "replications": replications,
+        "select_top": select_top,
+        "select_replications": select_replications,
+        "batch": batch,
+        "policy": base.policy,
+        "seed": base.seed,
+        "days": base.horizon.days,
+        "overrides": list(overrides or []),
+    }
     write_marker(target, "optimize", {**info, "status": "running"})
-    result = optimize_designs(space, evaluator, obj, cons, budget=budget, replications=replications,
-                              seed=base.seed, batch=batch, select_top=select_top,
-                              select_replications=select_replications)
+    result = optimize_designs(
+        space,
+        evaluator,
+        obj,
+        cons,
+        budget=budget,
+        replications=replications,
+        seed=base.seed,
+        batch=batch,
+        select_top=select_top,
+        select_replications=select_replications,
+    )
     result.path = target
     write_table(result.trials, target, "trials")
     write_table(result.finalists, target, "finalists")
@@ -130,7 +207,9 @@ def optimize(scenario: Scenario | str | Path, params: Sequence[str], *, objectiv
     if result.chosen is not None:
         spec, sets = apply_design(result.chosen, base.policy)
         chosen = {"design": result.chosen, "policy": spec, "set": sets}
-    write_marker(target, "optimize", {**info, "status": "done", "chosen": chosen, "simulations": result.simulations})
+    write_marker(
+        target, "optimize", {**info, "status": "done", "chosen": chosen, "simulations": result.simulations}
+    )
     from sim.report.html import write_report
 
     write_report(target)
@@ -164,11 +243,25 @@ def proposal_scenario(base: Scenario, kind: str, chosen: Sequence[Any]) -> Scena
     return with_sites(base, GROUP_KEY[kind], sites)
 
 
-def sites(scenario: Scenario | str | Path, candidates: str | Path, open_: Sequence[int], *, kind: str = "fdc",
-          auto_per_city: int = 3, replications: int = 3, out: str | Path | None = None, executor: str = "local",
-          address: str | None = None, workers: int | None = None, policy: str | None = None,
-          router: str | None = None, days: int | None = None, seed: int | None = None,
-          overrides: Sequence[str] | None = None, progress: bool | None = None) -> dict[str, Any]:
+def sites(
+    scenario: Scenario | str | Path,
+    candidates: str | Path,
+    open_: Sequence[int],
+    *,
+    kind: str = "fdc",
+    auto_per_city: int = 3,
+    replications: int = 3,
+    out: str | Path | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    policy: str | None = None,
+    router: str | None = None,
+    days: int | None = None,
+    seed: int | None = None,
+    overrides: Sequence[str] | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
     """Propose the best K sites of `kind` for every K in `open_` (``sim.decide.sites``), simulate each
     proposal with common random numbers, and tabulate the frontier K -> cost, service, local share."""
     import pandas as pd
@@ -180,7 +273,9 @@ def sites(scenario: Scenario | str | Path, candidates: str | Path, open_: Sequen
     check_options(executor, address, replications, None, 30)
     if kind not in GROUP_KEY:
         raise ScenarioError(f"--kind: expected fdc or store, got {kind!r}")
-    base = prepare(scenario, seed=seed, days=days, policy=policy, router=router, overrides=list(overrides or []))
+    base = prepare(
+        scenario, seed=seed, days=days, policy=policy, router=router, overrides=list(overrides or [])
+    )
     net = build_network(base)
     if str(candidates) == "auto":
         cands = loc.auto_candidates(net, kind, auto_per_city)
@@ -197,29 +292,69 @@ def sites(scenario: Scenario | str | Path, candidates: str | Path, open_: Sequen
     for p in proposals:
         chosen = [cands[j] for j in p.open]
         sc = proposal_scenario(base, kind, chosen)
-        groups.append(Group(f"K={p.k}", f"open-{p.k}", sc, {"k": p.k, "sites": " ".join(c.id for c in chosen)}))
-    target = Path(out) if out is not None else Path("runs") / (
-        f"sites-{base.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+        groups.append(
+            Group(f"K={p.k}", f"open-{p.k}", sc, {"k": p.k, "sites": " ".join(c.id for c in chosen)})
+        )
+    target = (
+        Path(out)
+        if out is not None
+        else Path("runs") / (f"sites-{base.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    )
     prepare_out(target, "sites")
-    info: dict[str, Any] = {"scenario": base.name, "kind": kind, "candidates": str(candidates),
-                            "n_candidates": len(cands), "open": ks, "replications": replications,
-                            "policy": base.policy, "seed": base.seed, "days": base.horizon.days,
-                            "overrides": list(overrides or [])}
+    info: dict[str, Any] = {
+        "scenario": base.name,
+        "kind": kind,
+        "candidates": str(candidates),
+        "n_candidates": len(cands),
+        "open": ks,
+        "replications": replications,
+        "policy": base.policy,
+        "seed": base.seed,
+        "days": base.horizon.days,
+        "overrides": list(overrides or []),
+    }
     write_marker(target, "sites", {**info, "status": "running"})
-    outcomes, _ = run_rounds(groups, out=target, replications=replications, executor=executor, address=address,
-                             workers=workers, progress=progress, name=f"sites {base.name}")
-    cand_df = pd.DataFrame([{"id": c.id, "city": c.city, "lat": c.lat, "lon": c.lon,
-                             "fixed_cny_per_day": float(model.fixed[j]),
-                             "orders_per_day_in_reach": float(model.demand[np.isfinite(model.cost[:, j])].sum())}
-                            for j, c in enumerate(cands)])
-    prop_df = pd.DataFrame([{"k": p.k, "sites": " ".join(cands[j].id for j in p.open),
-                             "model_cost_cny_per_day": p.cost_per_day, "proven_optimal": p.proven_optimal}
-                            for p in proposals])
+    outcomes, _ = run_rounds(
+        groups,
+        out=target,
+        replications=replications,
+        executor=executor,
+        address=address,
+        workers=workers,
+        progress=progress,
+        name=f"sites {base.name}",
+    )
+    cand_df = pd.DataFrame(
+        [
+            {
+                "id": c.id,
+                "city": c.city,
+                "lat": c.lat,
+                "lon": c.lon,
+                "fixed_cny_per_day": float(model.fixed[j]),
+                "orders_per_day_in_reach": float(model.demand[np.isfinite(model.cost[:, j])].sum()),
+            }
+            for j, c in enumerate(cands)
+        ]
+    )
+    prop_df = pd.DataFrame(
+        [
+            {
+                "k": p.k,
+                "sites": " ".join(cands[j].id for j in p.open),
+                "model_cost_cny_per_day": p.cost_per_day,
+                "proven_optimal": p.proven_optimal,
+            }
+            for p in proposals
+        ]
+    )
     table = summary_table(outcomes, groups, "proposal")
     write_table(cand_df, target, "candidates")
     write_table(prop_df, target, "proposals")
     write_table(table, target, "sites")
-    failures = [{"proposal": o.group, "replication": o.replication, "error": o.error} for o in outcomes if not o.ok]
+    failures = [
+        {"proposal": o.group, "replication": o.replication, "error": o.error} for o in outcomes if not o.ok
+    ]
     write_marker(target, "sites", {**info, "status": "done", "failures": failures})
     from sim.report.html import write_report
 

@@ -8,7 +8,20 @@ from sim.demand.profiles import DemandProfile, city_shares, day_factor, intraday
 from sim.demand.source import demand_day
 
 __all__ = [
-    "FAR", "MID", "NEAR", "DemandProfile", "Orders", "city_shares", "concat", "day_factor", "demand_day",
-    "empty_orders", "expected_lines_per_order", "generate_day", "generate_days", "intraday_shares",
-    "promotion_factor", "stream_key",
+    "FAR",
+    "MID",
+    "NEAR",
+    "DemandProfile",
+    "Orders",
+    "city_shares",
+    "concat",
+    "day_factor",
+    "demand_day",
+    "empty_orders",
+    "expected_lines_per_order",
+    "generate_day",
+    "generate_days",
+    "intraday_shares",
+    "promotion_factor",
+    "stream_key",
 ]

@@ -271,5 +271,10 @@ def basket_model(sc: Any, catalog: Catalog) -> BasketModel:
                 f = _moebius(prod * z_s * _SUP[cat_mask[c]][None, :])
                 t += r[:, 0, c, None] * (f[:, 1:] @ tau[c, 1:, :])
             units += w[:, None] * t
-    return BasketModel(units=units * float(d.basket.mean_qty), position=pos, length=length,
-                       order_tier=order_tier, mean_qty=float(d.basket.mean_qty))
+    return BasketModel(
+        units=units * float(d.basket.mean_qty),
+        position=pos,
+        length=length,
+        order_tier=order_tier,
+        mean_qty=float(d.basket.mean_qty),
+    )

@@ -26,7 +26,11 @@ from sim.vocab import TIER_NAMES
 
 def curve_share(curve: Any, minutes: float) -> float:
     """The curve's share at `minutes`: linear between its points, flat beyond the first and last."""
-    return float(np.interp(float(minutes), np.asarray(curve.minutes, dtype=float), np.asarray(curve.share, dtype=float)))
+    return float(
+        np.interp(
+            float(minutes), np.asarray(curve.minutes, dtype=float), np.asarray(curve.share, dtype=float)
+        )
+    )
 
 
 def tier_promises_min(sc: Any) -> np.ndarray:
@@ -49,7 +53,13 @@ class ConversionModel:
             return None
         promise = tier_promises_min(sc)
         share = np.array([curve_share(conv.near, promise[0]), curve_share(conv.mid, promise[1]), 1.0])
-        ref = np.array([curve_share(conv.near, conv.reference_near_min), curve_share(conv.mid, conv.reference_mid_min), 1.0])
+        ref = np.array(
+            [
+                curve_share(conv.near, conv.reference_near_min),
+                curve_share(conv.mid, conv.reference_mid_min),
+                1.0,
+            ]
+        )
         mix = np.array([getattr(sc.demand.tier_mix, t) for t in TIER_NAMES], dtype=float)
         return cls(share=share, c_ref=float(mix @ ref))
 

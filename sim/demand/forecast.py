@@ -79,8 +79,15 @@ def bias(forecast: np.ndarray, actual: np.ndarray) -> float:
 class Forecaster:
     """λ, realised demand and the configured forecast per node x SKU for a run (see the module docstring)."""
 
-    def __init__(self, sc: Any, network: Any, catalog: Any, streams: RandomStreams,
-                 method: str | None = None, basket: BasketModel | None = None) -> None:
+    def __init__(
+        self,
+        sc: Any,
+        network: Any,
+        catalog: Any,
+        streams: RandomStreams,
+        method: str | None = None,
+        basket: BasketModel | None = None,
+    ) -> None:
         self.method = method or sc.forecast.method
         if self.method not in METHODS:
             raise ValueError(f"forecast.method: unknown method {self.method!r}; known: {', '.join(METHODS)}")
@@ -88,7 +95,9 @@ class Forecaster:
         self.profile = DemandProfile.of(sc, network)
         self.basket = basket if basket is not None else basket_model(sc, catalog)
         self.units_per_order = self.basket.units_per_order
-        city_w = np.bincount(network.zone_city, weights=network.zone_weight, minlength=len(network.city_names))
+        city_w = np.bincount(
+            network.zone_city, weights=network.zone_weight, minlength=len(network.city_names)
+        )
         self.zone_share = network.zone_weight / np.maximum(city_w[network.zone_city], 1e-300)
         self.catch = {k: catchment(network, k) for k in (STORE, FDC, NDC)}
         err = sc.forecast.error
@@ -103,13 +112,22 @@ class Forecaster:
         if self.method == "moving_average":
             self.rolling = MovingAverage(self._plain, f.window_days)
         elif self.method in ("exp_smoothing", "promotion_aware"):
-            self.rolling = ExpSmoothing(self._plain, f.alpha, self.profile.date,
-                                        self.known_promotion if self.method == "promotion_aware" else None)
+            self.rolling = ExpSmoothing(
+                self._plain,
+                f.alpha,
+                self.profile.date,
+                self.known_promotion if self.method == "promotion_aware" else None,
+            )
 
     # ------------------------------------------------------------------ λ
     def _model_rate(self, factor: float) -> np.ndarray:
         """(N, S) expected units on a day whose volume is `factor` x a plain day (synthetic model)."""
-        zone_orders = self.profile.orders_per_day * self.profile.city_share[self.net.zone_city] * self.zone_share * factor
+        zone_orders = (
+            self.profile.orders_per_day
+            * self.profile.city_share[self.net.zone_city]
+            * self.zone_share
+            * factor
+        )
         out = np.zeros(self.shape)
         units = self.basket.units * orders_factor(self.sc)[None, :]  # (S, 3); conversion scales each tier
         for kind, col in ((STORE, units[:, NEAR]), (FDC, units[:, MID]), (NDC, units.sum(axis=1))):
@@ -150,7 +168,11 @@ class Forecaster:
             mean_vol = mix.sum(axis=1) / max(len(days), 1)
             mix = mix / max(len(days), 1)
             table = np.array([vol[d] for d in days]).reshape(len(days), self.net.n_nodes)
-            self._file_rate = (np.asarray(days, dtype=np.int64), table, mix / np.where(mean_vol > 0, mean_vol, 1.0)[:, None])
+            self._file_rate = (
+                np.asarray(days, dtype=np.int64),
+                table,
+                mix / np.where(mean_vol > 0, mean_vol, 1.0)[:, None],
+            )
         days_arr, table, norm_mix = self._file_rate
         hit = np.flatnonzero(days_arr == day)
         if not hit.size:
@@ -212,7 +234,9 @@ class Forecaster:
         from sim.demand.generate import generate_day
 
         h = self.sc.horizon
-        shifted = self.sc.model_copy(update={"horizon": h.model_copy(update={"start_date": self.profile.date(day)})})
+        shifted = self.sc.model_copy(
+            update={"horizon": h.model_copy(update={"start_date": self.profile.date(day)})}
+        )
         return self.realised(generate_day(shifted, self.net, self.cat, self.streams, 0))
 
     def warm_up(self, realised: dict[int, np.ndarray | None] | None = None) -> None:
@@ -243,7 +267,7 @@ class Forecaster:
         if self.sigma == 0.0:
             return lam
         rng = self.streams.get(f"forecast.noise/{self.profile.date(day).isoformat()}")
-        noise = rng.lognormal(-self.sigma**2 / 2.0, self.sigma, size=lam.shape)
+        noise = rng.lognormal(-(self.sigma**2) / 2.0, self.sigma, size=lam.shape)
         return lam * noise
 
 

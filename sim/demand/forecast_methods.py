@@ -98,8 +98,13 @@ class ExpSmoothing:
     `factor(date)` (promotion-aware) deflates observations and inflates forecasts.
     """
 
-    def __init__(self, prior: np.ndarray, alpha: float, date_of: Callable[[int], dt.date],
-                 factor: Callable[[dt.date], float] | None = None) -> None:
+    def __init__(
+        self,
+        prior: np.ndarray,
+        alpha: float,
+        date_of: Callable[[int], dt.date],
+        factor: Callable[[dt.date], float] | None = None,
+    ) -> None:
         if not 0 < alpha <= 1:
             raise ValueError(f"forecast.alpha must be in (0, 1], got {alpha}")
         self.prior = prior

@@ -71,8 +71,19 @@ def generate_day(sc: Any, network: Any, catalog: Catalog, streams: RandomStreams
     parts = []
     for c, name in enumerate(network.city_names):
         if expected[c] > 0:
-            part = _city_day(sc, network, catalog, streams, day_index, date, c, name,
-                             float(expected[c]), profile.hour_share, mix)
+            part = _city_day(
+                sc,
+                network,
+                catalog,
+                streams,
+                day_index,
+                date,
+                c,
+                name,
+                float(expected[c]),
+                profile.hour_share,
+                mix,
+            )
             if conversion is not None and part.n_orders:
                 u = streams.get(stream_key("convert", date, name)).random(part.n_orders)
                 part = part.take(conversion.converts(u, part.requested_tier))
@@ -80,8 +91,9 @@ def generate_day(sc: Any, network: Any, catalog: Catalog, streams: RandomStreams
     return number_day(parts, day_index)
 
 
-def generate_days(sc: Any, network: Any, catalog: Catalog, streams: RandomStreams,
-                  days: Iterable[int]) -> Orders:
+def generate_days(
+    sc: Any, network: Any, catalog: Catalog, streams: RandomStreams, days: Iterable[int]
+) -> Orders:
     """The orders of several days concatenated (each day exactly as `generate_day` makes it)."""
     return concat([generate_day(sc, network, catalog, streams, d) for d in sorted(set(days))])
 
@@ -95,8 +107,19 @@ def _tier_mix_by_category(demand: Any, catalog: Catalog) -> np.ndarray:
     return np.array([[getattr(m, t) for t in TIER_NAMES] for m in mixes], dtype=float).reshape(-1, 3)
 
 
-def _city_day(sc: Any, network: Any, catalog: Catalog, streams: RandomStreams, day_index: int, date: dt.date,
-              city: int, name: str, expected: float, hour_share: np.ndarray, mix: np.ndarray) -> Orders:
+def _city_day(
+    sc: Any,
+    network: Any,
+    catalog: Catalog,
+    streams: RandomStreams,
+    day_index: int,
+    date: dt.date,
+    city: int,
+    name: str,
+    expected: float,
+    hour_share: np.ndarray,
+    mix: np.ndarray,
+) -> Orders:
     d = sc.demand
     rng = streams.get(stream_key("arrivals", date, name))
     cv = float(d.day_cv)
@@ -113,8 +136,9 @@ def _city_day(sc: Any, network: Any, catalog: Catalog, streams: RandomStreams, d
     zone = zones[categorical(rng, network.zone_weight[zones], n)].astype(np.int32)
 
     rb = streams.get(stream_key("baskets", date, name))
-    n_lines = np.minimum(rb.geometric(1.0 / d.basket.mean_lines, n),
-                         min(int(d.basket.max_lines), catalog.n_skus)).astype(np.int64)
+    n_lines = np.minimum(
+        rb.geometric(1.0 / d.basket.mean_lines, n), min(int(d.basket.max_lines), catalog.n_skus)
+    ).astype(np.int64)
     offsets = np.concatenate([[0], np.cumsum(n_lines)])
     sku = distinct_skus(rb, catalog.popularity, n_lines, offsets)
     offsets, sku, eligible = _enforce_common_tier(catalog, offsets, sku)
@@ -126,9 +150,18 @@ def _city_day(sc: Any, network: Any, catalog: Catalog, streams: RandomStreams, d
 
     ru = streams.get(stream_key("uniforms", date, name))
     u_service, u_decision = ru.random(n), ru.random(n)
-    return Orders(order_id=np.zeros(n, dtype=np.int64), created_s=created, zone=zone,
-                  city=np.full(n, city, dtype=np.int32), requested_tier=tier, line_offsets=offsets,
-                  line_sku=sku.astype(np.int32), line_qty=qty, u_service=u_service, u_decision=u_decision)
+    return Orders(
+        order_id=np.zeros(n, dtype=np.int64),
+        created_s=created,
+        zone=zone,
+        city=np.full(n, city, dtype=np.int32),
+        requested_tier=tier,
+        line_offsets=offsets,
+        line_sku=sku.astype(np.int32),
+        line_qty=qty,
+        u_service=u_service,
+        u_decision=u_decision,
+    )
 
 
 def categorical(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:
@@ -142,8 +175,9 @@ def categorical(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.nda
     return out
 
 
-def distinct_skus(rng: np.random.Generator, popularity: np.ndarray, n_lines: np.ndarray,
-                  offsets: np.ndarray) -> np.ndarray:
+def distinct_skus(
+    rng: np.random.Generator, popularity: np.ndarray, n_lines: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
     """Line SKUs (CSR by `offsets`), distinct within each order, drawn by successive sampling.
 
     Line j of an order is drawn by popularity among the SKUs not in its lines 0..j-1, vectorised
@@ -169,8 +203,9 @@ def distinct_skus(rng: np.random.Generator, popularity: np.ndarray, n_lines: np.
     return sku
 
 
-def _draw_excluding(rng: np.random.Generator, popularity: np.ndarray, cdf: np.ndarray,
-                    taken: np.ndarray) -> np.ndarray:
+def _draw_excluding(
+    rng: np.random.Generator, popularity: np.ndarray, cdf: np.ndarray, taken: np.ndarray
+) -> np.ndarray:
     """One SKU per row of `taken` (m, j), by popularity among the SKUs not in that row.
 
     Inverse CDF with the taken SKUs cut out ("skipping holes"): a uniform on the remaining mass is
@@ -192,8 +227,9 @@ def _draw_excluding(rng: np.random.Generator, popularity: np.ndarray, cdf: np.nd
     return pick
 
 
-def _enforce_common_tier(catalog: Catalog, offsets: np.ndarray,
-                         sku: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _enforce_common_tier(
+    catalog: Catalog, offsets: np.ndarray, sku: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cut orders whose lines share no eligible tier down to their first line (module rule).
 
     Returns the new offsets and SKUs and the (n, 3) tiers eligible for every line of each order.

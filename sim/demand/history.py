@@ -94,8 +94,14 @@ _CACHE: dict[tuple[Any, ...], History] = {}
 
 def _fingerprint(sc: Any, network: Any, catalog: Catalog) -> str:
     h = hashlib.sha256()
-    for a in (network.zone_lat, network.zone_lon, network.zone_weight, catalog.rank, catalog.tier_eligible,
-              catalog.category):
+    for a in (
+        network.zone_lat,
+        network.zone_lon,
+        network.zone_weight,
+        catalog.rank,
+        catalog.tier_eligible,
+        catalog.category,
+    ):
         h.update(np.ascontiguousarray(a).tobytes())
     if catalog.sku_id is not None:
         h.update("\x00".join(catalog.sku_id).encode())
@@ -140,9 +146,11 @@ def check_history(sc: Any) -> None:
     if not inside.any():
         first, last = (sc.horizon.start_date + dt.timedelta(days=int(d)) for d in (h.day.min(), h.day.max()))
         end = sc.horizon.start_date + dt.timedelta(days=total - 1)
-        raise ScenarioError(f"demand.file: {Path(sc.demand.file).name}: no orders within the simulated days "
-                            f"({sc.horizon.start_date} to {end}, warm-up included); the file's orders run from "
-                            f"{first} to {last} (set horizon.start_date)")
+        raise ScenarioError(
+            f"demand.file: {Path(sc.demand.file).name}: no orders within the simulated days "
+            f"({sc.horizon.start_date} to {end}, warm-up included); the file's orders run from "
+            f"{first} to {last} (set horizon.start_date)"
+        )
 
 
 def _load(path: Path, sc: Any, network: Any, catalog: Catalog) -> History:
@@ -152,8 +160,10 @@ def _load(path: Path, sc: Any, network: Any, catalog: Catalog) -> History:
     need = [c for c in ("created", "sku", "qty") if c not in cols]
     has_ll = {"lat", "lon"} & cols
     if need or ("city" not in cols and has_ll != {"lat", "lon"}) or len(has_ll) == 1:
-        raise ScenarioError(f"{where}: needs columns created, sku, qty and city and/or lat, lon "
-                            f"(optional requested_tier, order_id); got {', '.join(raw.columns) or 'none'}")
+        raise ScenarioError(
+            f"{where}: needs columns created, sku, qty and city and/or lat, lon "
+            f"(optional requested_tier, order_id); got {', '.join(raw.columns) or 'none'}"
+        )
     if raw.empty:
         raise ScenarioError(f"{where}: no rows")
     n = len(raw)
@@ -165,7 +175,9 @@ def _load(path: Path, sc: Any, network: Any, catalog: Catalog) -> History:
     bad = ~(np.isfinite(qty) & (qty >= 1) & (qty == np.floor(qty)) & (qty < 2**31))
     if bad.any():
         shown = qcells.text(bad) if qcells is not None else [cell_text(float(v)) for v in qty[bad]]
-        raise bad_rows(where, rows[bad], "qty", [f"must be a positive integer, got {v!r}" for v in shown[:MAX_BAD_ROWS]])
+        raise bad_rows(
+            where, rows[bad], "qty", [f"must be a positive integer, got {v!r}" for v in shown[:MAX_BAD_ROWS]]
+        )
 
     tier = tiers(raw, rows, where)
     sku, sku_mode, n_ids, sku_map = map_skus(raw["sku"], qty, tier, catalog, rows, where)
@@ -183,14 +195,26 @@ def _load(path: Path, sc: Any, network: Any, catalog: Catalog) -> History:
     first_row = np.full(n_orders, n, dtype=np.int64)
     np.minimum.at(first_row, code, np.arange(n))
     lead = first_row[code]
-    for name, vals in (("created", secs), ("city", city), ("lat", lat), ("lon", lon), ("requested_tier", tier)):
+    for name, vals in (
+        ("created", secs),
+        ("city", city),
+        ("lat", lat),
+        ("lon", lon),
+        ("requested_tier", tier),
+    ):
         same = (vals == vals[lead]) | ((vals != vals) & (vals[lead] != vals[lead]))  # NaN == NaN here
         if not same.all():
             wrong = np.flatnonzero(~same)
-            raise bad_rows(where, rows[wrong], name,
-                       [f"order {ocells.values[ocells.codes[i]] if ocells else ''!r} has a different {name} on row "
-                        f"{rows[lead[i]]}; the lines of an order share created, city, lat/lon and requested_tier"
-                        for i in wrong[:MAX_BAD_ROWS]])
+            raise bad_rows(
+                where,
+                rows[wrong],
+                name,
+                [
+                    f"order {ocells.values[ocells.codes[i]] if ocells else ''!r} has a different {name} on row "
+                    f"{rows[lead[i]]}; the lines of an order share created, city, lat/lon and requested_tier"
+                    for i in wrong[:MAX_BAD_ROWS]
+                ],
+            )
 
     o_secs, o_city, o_tier = secs[first_row], city[first_row], tier[first_row]
     o_zone = zones(network, o_city, lat[first_row], lon[first_row], rows[first_row], where)
@@ -199,7 +223,9 @@ def _load(path: Path, sc: Any, network: Any, catalog: Catalog) -> History:
     # lines: file order within each order, repeated SKUs merged
     lo = np.lexsort((np.arange(n), code))
     c, s_, q = code[lo], sku[lo], qty[lo]
-    _, first_pos, inv = np.unique(c.astype(np.int64) * catalog.n_skus + s_, return_index=True, return_inverse=True)
+    _, first_pos, inv = np.unique(
+        c.astype(np.int64) * catalog.n_skus + s_, return_index=True, return_inverse=True
+    )
     merged = np.bincount(inv, weights=q)
     keep = np.sort(first_pos)  # first occurrence of each (order, SKU): grouped by order, file order within
     l_code, l_sku, l_qty = c[keep], s_[keep], merged[inv[keep]].astype(np.int64)
@@ -214,19 +240,36 @@ def _load(path: Path, sc: Any, network: Any, catalog: Catalog) -> History:
         o_tier[i] = next(t for t in _FALLBACK[int(o_tier[i])] if eligible[i, t])
 
     before = int((o_secs < 0).sum())
-    stats = {"rows": n, "orders": n_orders, "before_start": before, "sku_mode": sku_mode, "sku_ids": n_ids,
-             "merged_lines": int(n - len(keep)), "cut_orders": int(cut.sum()), "tier_moved": int(moved.sum())}
+    stats = {
+        "rows": n,
+        "orders": n_orders,
+        "before_start": before,
+        "sku_mode": sku_mode,
+        "sku_ids": n_ids,
+        "merged_lines": int(n - len(keep)),
+        "cut_orders": int(cut.sum()),
+        "tier_moved": int(moved.sum()),
+    }
     if before == n_orders:
         raise ScenarioError(f"{where}: no orders on or after horizon.start_date ({sc.horizon.start_date})")
-    return History(day=np.floor(o_secs / DAY).astype(np.int64), created_s=o_secs, city=o_city.astype(np.int32),
-                   zone=o_zone.astype(np.int32), tier=o_tier.astype(np.int8), line_offsets=offsets,
-                   line_sku=l_sku.astype(np.int32), line_qty=l_qty.astype(np.int32), stats=stats,
-                   order_key=None if ocells is None else ocells.values[ocells.codes[first_row]].astype(str),
-                   sku_map=sku_map)
+    return History(
+        day=np.floor(o_secs / DAY).astype(np.int64),
+        created_s=o_secs,
+        city=o_city.astype(np.int32),
+        zone=o_zone.astype(np.int32),
+        tier=o_tier.astype(np.int8),
+        line_offsets=offsets,
+        line_sku=l_sku.astype(np.int32),
+        line_qty=l_qty.astype(np.int32),
+        stats=stats,
+        order_key=None if ocells is None else ocells.values[ocells.codes[first_row]].astype(str),
+        sku_map=sku_map,
+    )
 
 
-def _common_tier(catalog: Catalog, offsets: np.ndarray, sku: np.ndarray,
-                 qty: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _common_tier(
+    catalog: Catalog, offsets: np.ndarray, sku: np.ndarray, qty: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The generator's rule: orders whose lines share no eligible tier keep their first line."""
     starts = offsets[:-1]
     bits = catalog.tier_eligible.astype(np.uint8) @ np.array([1, 2, 4], dtype=np.uint8)
@@ -262,8 +305,16 @@ def history_day(sc: Any, network: Any, catalog: Catalog, streams: RandomStreams,
     return number_day(parts, day_index)
 
 
-def _city_orders(h: History, idx: np.ndarray, city: int, network: Any, catalog: Catalog, streams: RandomStreams,
-                 date: dt.date, mix: np.ndarray) -> Orders:
+def _city_orders(
+    h: History,
+    idx: np.ndarray,
+    city: int,
+    network: Any,
+    catalog: Catalog,
+    streams: RandomStreams,
+    date: dt.date,
+    mix: np.ndarray,
+) -> Orders:
     """One city's orders of a day, with zones, tiers and uniforms drawn from that (day, city)'s streams."""
     name = network.city_names[city]
     n = len(idx)
@@ -291,10 +342,18 @@ def _city_orders(h: History, idx: np.ndarray, city: int, network: Any, catalog: 
         tier[todo] = _draw_tier(u_tier[todo], w[todo])
     ru = streams.get(stream_key("uniforms", date, name))
     u_service, u_decision = ru.random(n), ru.random(n)
-    return Orders(order_id=np.zeros(n, dtype=np.int64), created_s=h.created_s[idx].astype(np.float64),
-                  zone=zone.astype(np.int32), city=np.full(n, city, dtype=np.int32), requested_tier=tier.astype(np.int8),
-                  line_offsets=offsets, line_sku=sku.astype(np.int32), line_qty=qty.astype(np.int32),
-                  u_service=u_service, u_decision=u_decision)
+    return Orders(
+        order_id=np.zeros(n, dtype=np.int64),
+        created_s=h.created_s[idx].astype(np.float64),
+        zone=zone.astype(np.int32),
+        city=np.full(n, city, dtype=np.int32),
+        requested_tier=tier.astype(np.int8),
+        line_offsets=offsets,
+        line_sku=sku.astype(np.int32),
+        line_qty=qty.astype(np.int32),
+        u_service=u_service,
+        u_decision=u_decision,
+    )
 
 
 def run_order_keys(sc: Any, network: Any, catalog: Catalog, day_index: int) -> np.ndarray | None:

@@ -27,14 +27,17 @@ _TZ = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 
 
 def bad_rows(where: str, rows: np.ndarray, column: str, what: list[str]) -> ScenarioError:
-    lines = [f"{where} row {r}, column {column}: {w}" for r, w in zip(rows[:MAX_BAD_ROWS], what, strict=False)]
+    lines = [
+        f"{where} row {r}, column {column}: {w}" for r, w in zip(rows[:MAX_BAD_ROWS], what, strict=False)
+    ]
     if len(rows) > MAX_BAD_ROWS:
         lines.append(f"{where}: ... and {len(rows) - MAX_BAD_ROWS} more bad rows in column {column}")
     return ScenarioError(lines)
 
 
-def read_table(path: Path, where: str | None = None,
-               text_columns: tuple[str, ...] = ("sku", "order_id")) -> tuple[pd.DataFrame, int]:
+def read_table(
+    path: Path, where: str | None = None, text_columns: tuple[str, ...] = ("sku", "order_id")
+) -> tuple[pd.DataFrame, int]:
     """The raw table (lower-case column names) and the row number of its first record.
 
     `text_columns` are read as text from a CSV (so '007' stays as written); `where` prefixes errors.
@@ -48,16 +51,29 @@ def read_table(path: Path, where: str | None = None,
         elif suffix.endswith((".csv", ".csv.gz", ".txt")):
             header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns  # -sig: Excel's byte-order mark
             text = {c: str for c in header if str(c).strip().lower() in text_columns}  # keep '007' as written
-            raw, first = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""],
-                                     skipinitialspace=True, encoding="utf-8-sig"), 2
+            raw, first = (
+                pd.read_csv(
+                    path,
+                    dtype=text,
+                    keep_default_na=False,
+                    na_values=[""],
+                    skipinitialspace=True,
+                    encoding="utf-8-sig",
+                ),
+                2,
+            )
         else:
-            raise ScenarioError(f"{where}: expected a .csv or .parquet file, got {path.suffix or 'no extension'!r}")
+            raise ScenarioError(
+                f"{where}: expected a .csv or .parquet file, got {path.suffix or 'no extension'!r}"
+            )
     except UnicodeDecodeError:
         with open(path, "rb") as fh:
             decode(fh.read(1 << 20), where)  # raises, naming the line and the likely encoding
         raise ScenarioError(f"{where}: not UTF-8 text; save it as UTF-8") from None
     except (ValueError, OSError, ImportError) as exc:
-        raise ScenarioError(f"{where}: cannot read: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise ScenarioError(
+            f"{where}: cannot read: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
     raw.columns = [str(c).strip().lower() for c in raw.columns]
     return raw, first
 
@@ -74,8 +90,10 @@ class Cells:
         codes, uniq = pd.factorize(col, use_na_sentinel=True)
         text = np.append(_texts(pd.Series(uniq)), "")
         merged, values = pd.factorize(pd.Series(text, dtype=object))  # ' A' and 'A' are one cell
-        return cls(codes=merged[np.where(codes < 0, len(uniq), codes)].astype(np.int64),
-                   values=np.asarray(values, dtype=object))
+        return cls(
+            codes=merged[np.where(codes < 0, len(uniq), codes)].astype(np.int64),
+            values=np.asarray(values, dtype=object),
+        )
 
     def text(self, mask: np.ndarray) -> np.ndarray:
         return self.values[self.codes[mask]]
@@ -134,8 +152,15 @@ def created_seconds(col: pd.Series, start: dt.date, rows: np.ndarray, where: str
     secs = out[cells.codes]
     bad = ~np.isfinite(secs)
     if bad.any():
-        raise bad_rows(where, rows[bad], "created", [f"expected an ISO datetime or seconds from the start, got {t!r}"
-                                                 for t in cells.text(bad)[:MAX_BAD_ROWS]])
+        raise bad_rows(
+            where,
+            rows[bad],
+            "created",
+            [
+                f"expected an ISO datetime or seconds from the start, got {t!r}"
+                for t in cells.text(bad)[:MAX_BAD_ROWS]
+            ],
+        )
     return secs
 
 
@@ -144,15 +169,20 @@ def numbers(col: pd.Series, rows: np.ndarray, where: str, name: str) -> tuple[np
     if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
         return col.to_numpy(dtype=float, na_value=np.nan), None
     cells = Cells.of(col)
-    val = pd.to_numeric(pd.Series(cells.values, dtype=object), errors="coerce").to_numpy(dtype=float)[cells.codes]
+    val = pd.to_numeric(pd.Series(cells.values, dtype=object), errors="coerce").to_numpy(dtype=float)[
+        cells.codes
+    ]
     bad = ~cells.empty() & ~np.isfinite(val)
     if bad.any():
-        raise bad_rows(where, rows[bad], name, [f"expected a number, got {t!r}" for t in cells.text(bad)[:MAX_BAD_ROWS]])
+        raise bad_rows(
+            where, rows[bad], name, [f"expected a number, got {t!r}" for t in cells.text(bad)[:MAX_BAD_ROWS]]
+        )
     return val, cells
 
 
-def map_skus(col: pd.Series, qty: np.ndarray, tier: np.ndarray, catalog: Catalog, rows: np.ndarray,
-              where: str) -> tuple[np.ndarray, str, int, dict[str, int]]:
+def map_skus(
+    col: pd.Series, qty: np.ndarray, tier: np.ndarray, catalog: Catalog, rows: np.ndarray, where: str
+) -> tuple[np.ndarray, str, int, dict[str, int]]:
     """Catalog index per row, the mode ('products', 'index' or 'id'), the number of distinct SKUs in the
     file and, in 'id' mode, the file's id -> catalog index mapping (written to skus.parquet)."""
     cells = Cells.of(col)
@@ -166,16 +196,30 @@ def map_skus(col: pd.Series, qty: np.ndarray, tier: np.ndarray, catalog: Catalog
         code = np.array([index.get(str(v), -1) for v in ids], dtype=np.int64)[cells.codes]
         bad = code < 0
         if bad.any():
-            raise bad_rows(where, rows[bad], "sku", [f"SKU {v!r} is not in the products table (catalog.file)"
-                                                     for v in cells.text(bad)[:MAX_BAD_ROWS]])
+            raise bad_rows(
+                where,
+                rows[bad],
+                "sku",
+                [
+                    f"SKU {v!r} is not in the products table (catalog.file)"
+                    for v in cells.text(bad)[:MAX_BAD_ROWS]
+                ],
+            )
         return code, "products", int(len(np.unique(code))), {}
     if all(v.isdigit() and v.isascii() for v in ids if v):  # '' (missing) was refused above
         idx = np.array([int(v) if v else -1 for v in ids], dtype=np.int64)[cells.codes]
         bad = idx >= s_n
         if bad.any():
-            raise bad_rows(where, rows[bad], "sku",
-                       [f"index {v} out of range for a catalog of {s_n} SKUs (integer SKUs are catalog indices; "
-                        "give string ids, e.g. 'SKU-' + code, to map ids by popularity)" for v in idx[bad][:MAX_BAD_ROWS]])
+            raise bad_rows(
+                where,
+                rows[bad],
+                "sku",
+                [
+                    f"index {v} out of range for a catalog of {s_n} SKUs (integer SKUs are catalog indices; "
+                    "give string ids, e.g. 'SKU-' + code, to map ids by popularity)"
+                    for v in idx[bad][:MAX_BAD_ROWS]
+                ],
+            )
         return idx, "index", int(len(np.unique(idx))), {}
     inv = cells.codes
     units = np.bincount(inv, weights=qty, minlength=len(ids))
@@ -196,7 +240,7 @@ def _assign(order: np.ndarray, need: np.ndarray, catalog: Catalog) -> np.ndarray
     popularity order, whatever its tiers.
     """
     top = catalog.top(catalog.n_skus)
-    mask = (catalog.tier_eligible[top].astype(np.int64) @ np.array([1, 2, 4]))
+    mask = catalog.tier_eligible[top].astype(np.int64) @ np.array([1, 2, 4])
     queues = {m: top[mask == m] for m in range(1, 8)}
     head = dict.fromkeys(queues, 0)
     rank = catalog.rank
@@ -205,7 +249,11 @@ def _assign(order: np.ndarray, need: np.ndarray, catalog: Catalog) -> np.ndarray
     for i in order:
         best = -1
         for m, q in queues.items():
-            if m & need[i] == need[i] and head[m] < len(q) and (best < 0 or rank[q[head[m]]] < rank[queues[best][head[best]]]):
+            if (
+                m & need[i] == need[i]
+                and head[m] < len(q)
+                and (best < 0 or rank[q[head[m]]] < rank[queues[best][head[best]]])
+            ):
                 best = m
         if best < 0:
             out[i] = top[wrap % len(top)]
@@ -216,7 +264,9 @@ def _assign(order: np.ndarray, need: np.ndarray, catalog: Catalog) -> np.ndarray
     return out
 
 
-def locations(raw: pd.DataFrame, network: Any, rows: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def locations(
+    raw: pd.DataFrame, network: Any, rows: np.ndarray, where: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(city index or -1, lat, lon) per row (NaN where not given)."""
     from sim.cities import lookup_city, suggest
 
@@ -226,11 +276,17 @@ def locations(raw: pd.DataFrame, network: Any, rows: np.ndarray, where: str) -> 
     for name, v, lim in (("lat", lat, 90), ("lon", lon, 180)):
         bad = np.abs(v) > lim
         if bad.any():
-            raise bad_rows(where, rows[bad], name, [f"must be within ±{lim}, got {x}" for x in v[bad][:MAX_BAD_ROWS]])
+            raise bad_rows(
+                where, rows[bad], name, [f"must be within ±{lim}, got {x}" for x in v[bad][:MAX_BAD_ROWS]]
+            )
     half = np.isnan(lat) != np.isnan(lon)
     if half.any():
-        raise bad_rows(where, rows[half], "lat" if np.isnan(lat[half][0]) else "lon",
-                   ["give both lat and lon, or neither"] * int(half.sum()))
+        raise bad_rows(
+            where,
+            rows[half],
+            "lat" if np.isnan(lat[half][0]) else "lon",
+            ["give both lat and lon, or neither"] * int(half.sum()),
+        )
     city = np.full(n, -1, dtype=np.int64)
     if "city" in raw.columns:
         cells = Cells.of(raw["city"])
@@ -245,8 +301,16 @@ def locations(raw: pd.DataFrame, network: Any, rows: np.ndarray, where: str) -> 
                 i = names.get(rec.name.lower()) if rec else None
             if i is None:
                 hit = cells.codes == k
-                raise bad_rows(where, rows[hit], "city", [f"city {value!r} is not in the scenario's geography.cities"
-                                                      f"{suggest(value, list(network.city_names))}"] * int(hit.sum()))
+                raise bad_rows(
+                    where,
+                    rows[hit],
+                    "city",
+                    [
+                        f"city {value!r} is not in the scenario's geography.cities"
+                        f"{suggest(value, list(network.city_names))}"
+                    ]
+                    * int(hit.sum()),
+                )
             index[k] = i
         city = index[cells.codes]
     none = (city < 0) & np.isnan(lat)
@@ -263,8 +327,12 @@ def tiers(raw: pd.DataFrame, rows: np.ndarray, where: str) -> np.ndarray:
     code = np.array([names.get(v.lower(), -2) for v in cells.values], dtype=np.int64)[cells.codes]
     bad = code == -2
     if bad.any():
-        raise bad_rows(where, rows[bad], "requested_tier", [f"must be near, mid, far or empty, got {v!r}"
-                                                        for v in cells.text(bad)[:MAX_BAD_ROWS]])
+        raise bad_rows(
+            where,
+            rows[bad],
+            "requested_tier",
+            [f"must be near, mid, far or empty, got {v!r}" for v in cells.text(bad)[:MAX_BAD_ROWS]],
+        )
     return code
 
 
@@ -273,14 +341,19 @@ def _unit_xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
 
 
-def zones(network: Any, city: np.ndarray, lat: np.ndarray, lon: np.ndarray, rows: np.ndarray, where: str) -> np.ndarray:
+def zones(
+    network: Any, city: np.ndarray, lat: np.ndarray, lon: np.ndarray, rows: np.ndarray, where: str
+) -> np.ndarray:
     """Nearest zone (within the order's city when it has one) for orders with lat/lon; -1 otherwise."""
     from sim.units import EARTH_RADIUS_KM
 
     zone = np.full(len(city), -1, dtype=np.int64)
     located = ~np.isnan(lat)
     zxyz = _unit_xyz(network.zone_lat, network.zone_lon)
-    groups = [(c, np.flatnonzero(network.zone_city == c), located & (city == c)) for c in range(len(network.city_names))]
+    groups = [
+        (c, np.flatnonzero(network.zone_city == c), located & (city == c))
+        for c in range(len(network.city_names))
+    ]
     groups.append((-1, np.arange(network.n_zones), located & (city < 0)))
     for _c, zones, m in groups:
         if not m.any():
@@ -291,7 +364,14 @@ def zones(network: Any, city: np.ndarray, lat: np.ndarray, lon: np.ndarray, rows
         far = km > 2 * network.city_radius_km[network.zone_city[zones[k]]]
         if far.any():
             bad = np.flatnonzero(m)[far]
-            raise bad_rows(where, rows[bad], "lat", [f"({lat[i]}, {lon[i]}) is {d:.0f} km from the nearest zone "
-                                                 f"(of {network.city_names[network.zone_city[zone[i]]]}): outside the scenario's cities"
-                                                 for i, d in zip(bad[:MAX_BAD_ROWS], km[far], strict=False)])
+            raise bad_rows(
+                where,
+                rows[bad],
+                "lat",
+                [
+                    f"({lat[i]}, {lon[i]}) is {d:.0f} km from the nearest zone "
+                    f"(of {network.city_names[network.zone_city[zone[i]]]}): outside the scenario's cities"
+                    for i, d in zip(bad[:MAX_BAD_ROWS], km[far], strict=False)
+                ],
+            )
     return zone

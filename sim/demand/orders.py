@@ -20,9 +20,18 @@ from sim.vocab import Tier
 NEAR, MID, FAR = Tier.NEAR, Tier.MID, Tier.FAR  # aliases of sim.vocab.Tier
 
 _ORDER_FIELDS = ("order_id", "created_s", "zone", "city", "requested_tier", "u_service", "u_decision")
-_DTYPES = {"order_id": np.int64, "created_s": np.float64, "zone": np.int32, "city": np.int32,
-           "requested_tier": np.int8, "line_offsets": np.int64, "line_sku": np.int32, "line_qty": np.int32,
-           "u_service": np.float64, "u_decision": np.float64}
+_DTYPES = {
+    "order_id": np.int64,
+    "created_s": np.float64,
+    "zone": np.int32,
+    "city": np.int32,
+    "requested_tier": np.int8,
+    "line_offsets": np.int64,
+    "line_sku": np.int32,
+    "line_qty": np.int32,
+    "u_service": np.float64,
+    "u_decision": np.float64,
+}
 
 
 @dataclass(frozen=True)
@@ -81,8 +90,12 @@ class Orders:
         lens = self.lines_per_order()[idx]
         offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
         line_idx = np.repeat(self.line_offsets[idx] - offsets[:-1], lens) + np.arange(offsets[-1])
-        return Orders(**{f: getattr(self, f)[idx] for f in _ORDER_FIELDS}, line_offsets=offsets,
-                      line_sku=self.line_sku[line_idx], line_qty=self.line_qty[line_idx])
+        return Orders(
+            **{f: getattr(self, f)[idx] for f in _ORDER_FIELDS},
+            line_offsets=offsets,
+            line_sku=self.line_sku[line_idx],
+            line_qty=self.line_qty[line_idx],
+        )
 
     def validate(self) -> None:
         """Raise AssertionError if the arrays are inconsistent (shapes, dtypes, sorting, CSR layout)."""
@@ -100,9 +113,12 @@ class Orders:
 
 def empty_orders() -> Orders:
     """An Orders with no rows."""
-    return Orders(**{f: np.zeros(0, dtype=_DTYPES[f]) for f in _ORDER_FIELDS},
-                  line_offsets=np.zeros(1, dtype=np.int64), line_sku=np.zeros(0, dtype=np.int32),
-                  line_qty=np.zeros(0, dtype=np.int32))
+    return Orders(
+        **{f: np.zeros(0, dtype=_DTYPES[f]) for f in _ORDER_FIELDS},
+        line_offsets=np.zeros(1, dtype=np.int64),
+        line_sku=np.zeros(0, dtype=np.int32),
+        line_qty=np.zeros(0, dtype=np.int32),
+    )
 
 
 def concat(parts: Sequence[Orders]) -> Orders:
@@ -113,10 +129,15 @@ def concat(parts: Sequence[Orders]) -> Orders:
     if len(parts) == 1:
         return parts[0]
     shift = np.cumsum([0] + [p.n_lines for p in parts[:-1]])
-    offsets = np.concatenate([parts[0].line_offsets[:1]] + [p.line_offsets[1:] + s for p, s in zip(parts, shift, strict=True)])
-    out = Orders(**{f: np.concatenate([getattr(p, f) for p in parts]) for f in _ORDER_FIELDS},
-                 line_offsets=offsets.astype(np.int64), line_sku=np.concatenate([p.line_sku for p in parts]),
-                 line_qty=np.concatenate([p.line_qty for p in parts]))
+    offsets = np.concatenate(
+        [parts[0].line_offsets[:1]] + [p.line_offsets[1:] + s for p, s in zip(parts, shift, strict=True)]
+    )
+    out = Orders(
+        **{f: np.concatenate([getattr(p, f) for p in parts]) for f in _ORDER_FIELDS},
+        line_offsets=offsets.astype(np.int64),
+        line_sku=np.concatenate([p.line_sku for p in parts]),
+        line_qty=np.concatenate([p.line_qty for p in parts]),
+    )
     if np.all(np.diff(out.created_s) >= 0):
         return out
     return out.take(np.argsort(out.created_s, kind="stable"))
@@ -129,8 +150,19 @@ def number_day(parts: Sequence[Orders], day_index: int) -> Orders:
     """One day's orders from per-city parts: merged by creation time, ids day_index * stride + sequence."""
     day = concat(parts)
     if day.n_orders >= ORDER_ID_STRIDE:
-        raise ValueError(f"{day.n_orders} orders on day {day_index}: more than order ids allow ({ORDER_ID_STRIDE})")
+        raise ValueError(
+            f"{day.n_orders} orders on day {day_index}: more than order ids allow ({ORDER_ID_STRIDE})"
+        )
     ids = np.int64(day_index) * ORDER_ID_STRIDE + np.arange(day.n_orders, dtype=np.int64)
-    return Orders(order_id=ids, created_s=day.created_s, zone=day.zone, city=day.city,
-                  requested_tier=day.requested_tier, line_offsets=day.line_offsets, line_sku=day.line_sku,
-                  line_qty=day.line_qty, u_service=day.u_service, u_decision=day.u_decision)
+    return Orders(
+        order_id=ids,
+        created_s=day.created_s,
+        zone=day.zone,
+        city=day.city,
+        requested_tier=day.requested_tier,
+        line_offsets=day.line_offsets,
+        line_sku=day.line_sku,
+        line_qty=day.line_qty,
+        u_service=day.u_service,
+        u_decision=day.u_decision,
+    )

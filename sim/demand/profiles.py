@@ -74,8 +74,13 @@ class DemandProfile:
     @classmethod
     def of(cls, sc: Any, network: Any) -> DemandProfile:
         """The profile of a resolved scenario on its built network."""
-        return cls(start_date=sc.horizon.start_date, orders_per_day=float(sc.demand.orders_per_day),
-                   city_share=city_shares(network), hour_share=intraday_shares(sc.demand), demand=sc.demand)
+        return cls(
+            start_date=sc.horizon.start_date,
+            orders_per_day=float(sc.demand.orders_per_day),
+            city_share=city_shares(network),
+            hour_share=intraday_shares(sc.demand),
+            demand=sc.demand,
+        )
 
     @property
     def n_cities(self) -> int:

@@ -86,11 +86,13 @@ def summarise(sc: Any, days: int | None = None, replication: int = 0) -> DemandS
     bm = basket_model(sc, cat)
     profile = DemandProfile.of(sc, net)
     f = sc.forecast
-    methods = [("oracle", f"oracle error={f.error or 0:g}", sc),
-               ("moving_average", f"moving_average w={f.window_days}", sc),
-               ("exp_smoothing", f"exp_smoothing α={f.alpha:g}", sc),
-               ("promotion_aware", f"promotion_aware α={f.alpha:g}", sc),
-               ("hindsight", "hindsight (bound)", sc)]
+    methods = [
+        ("oracle", f"oracle error={f.error or 0:g}", sc),
+        ("moving_average", f"moving_average w={f.window_days}", sc),
+        ("exp_smoothing", f"exp_smoothing α={f.alpha:g}", sc),
+        ("promotion_aware", f"promotion_aware α={f.alpha:g}", sc),
+        ("hindsight", "hindsight (bound)", sc),
+    ]
     fcs = [Forecaster(s, net, cat, streams, method=m, basket=bm) for m, _, s in methods]
     lam_fc = Forecaster(_with(sc, error=0.0), net, cat, streams, method="oracle", basket=bm)
     pre_days = sorted({d for fc in fcs for d in fc.history_range()})
@@ -99,7 +101,11 @@ def summarise(sc: Any, days: int | None = None, replication: int = 0) -> DemandS
         fc.warm_up(pre)
     n_c = len(net.city_names)
     orders = np.zeros((total, n_c), dtype=np.int64)
-    expected = np.array([profile.daily_expected(d) for d in range(total)]) if sc.demand.source == "synthetic" else None
+    expected = (
+        np.array([profile.daily_expected(d) for d in range(total)])
+        if sc.demand.source == "synthetic"
+        else None
+    )
     tiers = np.zeros(3, dtype=np.int64)
     hours = np.zeros(24, dtype=np.int64)
     sku_units = np.zeros(cat.n_skus)
@@ -138,8 +144,17 @@ def summarise(sc: Any, days: int | None = None, replication: int = 0) -> DemandS
         return a / b if b > 0 else float("nan")
 
     labels = [("oracle", "λ: the floor")] + [(m, lab) for m, lab, _ in methods]
-    scores = [Score(lab, m, ratio(err_a[i], sum_a), ratio(sum_f[i] - sum_a, sum_a), ratio(err_r[i], sum_r),
-                    ratio(sum_f[i] - sum_r, sum_r)) for i, (m, lab) in enumerate(labels)]
+    scores = [
+        Score(
+            lab,
+            m,
+            ratio(err_a[i], sum_a),
+            ratio(sum_f[i] - sum_a, sum_a),
+            ratio(err_r[i], sum_r),
+            ratio(sum_f[i] - sum_r, sum_r),
+        )
+        for i, (m, lab) in enumerate(labels)
+    ]
     by_rank = np.argsort(cat.rank, kind="stable")
     top = cat.top(top_count(cat.n_skus, 0.2))
     model_share = bm.sku_share()
@@ -149,12 +164,30 @@ def summarise(sc: Any, days: int | None = None, replication: int = 0) -> DemandS
 
         hist = dict(load_history(sc, net, cat).stats)
     return DemandSummary(
-        name=sc.name, source=sc.demand.source, dates=[profile.date(d).isoformat() for d in range(total)], warmup=warm,
-        city_names=net.city_names, orders=orders, expected=expected, tier_counts=tiers, tier_expected=bm.order_tier,
-        lines_per_order=ratio(n_lines, n_orders), lines_expected=bm.lines_per_order,
-        units_per_order=ratio(n_units, n_orders), units_expected=bm.units_per_order,
+        name=sc.name,
+        source=sc.demand.source,
+        dates=[profile.date(d).isoformat() for d in range(total)],
+        warmup=warm,
+        city_names=net.city_names,
+        orders=orders,
+        expected=expected,
+        tier_counts=tiers,
+        tier_expected=bm.order_tier,
+        lines_per_order=ratio(n_lines, n_orders),
+        lines_expected=bm.lines_per_order,
+        units_per_order=ratio(n_units, n_orders),
+        units_expected=bm.units_per_order,
         top_share=ratio(float(sku_units[top].sum()), float(sku_units.sum())),
-        top_share_zipf=zipf_top_share(cat.n_skus, sc.catalog.zipf_s), top_share_model=float(model_share[top].sum()),
-        hour_counts=hours, hour_share=profile.hour_share, sku_units=sku_units[by_rank],
-        sku_share_model=model_share[by_rank], zipf=zipf_probabilities(cat.n_skus, sc.catalog.zipf_s),
-        scores=scores, cells=cells, configured=sc.forecast.method, seconds=time.perf_counter() - t0, history=hist)
+        top_share_zipf=zipf_top_share(cat.n_skus, sc.catalog.zipf_s),
+        top_share_model=float(model_share[top].sum()),
+        hour_counts=hours,
+        hour_share=profile.hour_share,
+        sku_units=sku_units[by_rank],
+        sku_share_model=model_share[by_rank],
+        zipf=zipf_probabilities(cat.n_skus, sc.catalog.zipf_s),
+        scores=scores,
+        cells=cells,
+        configured=sc.forecast.method,
+        seconds=time.perf_counter() - t0,
+        history=hist,
+    )

@@ -9,7 +9,9 @@ import numpy as np
 from sim.demand.orders import Orders
 from sim.records import LOST, NO_TIER, OPEN, LineRecords, OrderRecords
 
-SHIP_BASE = 1 << 40  # refs >= SHIP_BASE name shipment SHIP_BASE + j of a split order, smaller ones whole orders
+SHIP_BASE = (
+    1 << 40
+)  # refs >= SHIP_BASE name shipment SHIP_BASE + j of a split order, smaller ones whole orders
 
 
 class OrderBook:
@@ -100,7 +102,9 @@ class OrderBook:
         n = end - start
         pos = np.repeat(np.arange(ref.size), n)
         k = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n) + np.repeat(start, n)
-        return pos, np.where(ship[pos], self.ship_lines[np.where(ship[pos], k, 0)] if self.ship_lines.size else 0, k)
+        return pos, np.where(
+            ship[pos], self.ship_lines[np.where(ship[pos], k, 0)] if self.ship_lines.size else 0, k
+        )
 
     def take_batch(self, t: float) -> np.ndarray:
         """Carried orders (oldest first), then the orders created before t not yet routed."""
@@ -113,31 +117,58 @@ class OrderBook:
         self.carry = np.empty(0, np.int64)
         return out
 
-    def records(self, preferred: np.ndarray, substitution: bool = False,
-                offline: bool = False) -> tuple[OrderRecords, LineRecords]:
+    def records(
+        self, preferred: np.ndarray, substitution: bool = False, offline: bool = False
+    ) -> tuple[OrderRecords, LineRecords]:
         """The order and line records; with `substitution` the lines' substitutes and the orders' count of them,
         with `offline` the orders' oversold flags."""
         n_lines = np.diff(self.line_offsets)
-        sub = np.where(self.line_sku != self.line_ordered, self.line_sku, -1).astype(np.int32) if substitution else None
+        sub = (
+            np.where(self.line_sku != self.line_ordered, self.line_sku, -1).astype(np.int32)
+            if substitution
+            else None
+        )
         pref = np.where(self.requested_tier >= 0, preferred[self.requested_tier, self.zone], -1)
         orders = OrderRecords(
-            order_id=self.order_id, created_s=self.created_s, zone=self.zone, city=self.city,
-            n_lines=n_lines.astype(np.int16), units=self.units(np.arange(self.n)).astype(np.int32),
-            requested_tier=self.requested_tier, served_tier=self.served_tier, node=self.node, status=self.status,
-            promised_s=self.promised_s, delivered_s=self.delivered_s, downgraded=self.downgraded,
-            n_shipments=np.where(self.node >= 0, np.maximum(self.n_ship, 1), 0).astype(np.int8), warmup=self._warmup,
-            cost_handling=self.cost_handling, cost_transport=self.cost_transport, cost_split=self.cost_split,
+            order_id=self.order_id,
+            created_s=self.created_s,
+            zone=self.zone,
+            city=self.city,
+            n_lines=n_lines.astype(np.int16),
+            units=self.units(np.arange(self.n)).astype(np.int32),
+            requested_tier=self.requested_tier,
+            served_tier=self.served_tier,
+            node=self.node,
+            status=self.status,
+            promised_s=self.promised_s,
+            delivered_s=self.delivered_s,
+            downgraded=self.downgraded,
+            n_shipments=np.where(self.node >= 0, np.maximum(self.n_ship, 1), 0).astype(np.int8),
+            warmup=self._warmup,
+            cost_handling=self.cost_handling,
+            cost_transport=self.cost_transport,
+            cost_split=self.cost_split,
             cost_penalty=self.cost_penalty,
             missing_lines=np.where(self.status == LOST, n_lines, 0).astype(np.int16),
-            substituted_lines=None if sub is None else np.bincount(
-                np.repeat(np.arange(self.n), n_lines), weights=sub >= 0, minlength=self.n).astype(np.int16),
-            oversold=self.oversold.copy() if offline else None)
+            substituted_lines=None
+            if sub is None
+            else np.bincount(
+                np.repeat(np.arange(self.n), n_lines), weights=sub >= 0, minlength=self.n
+            ).astype(np.int16),
+            oversold=self.oversold.copy() if offline else None,
+        )
+
         def rep(a: np.ndarray) -> np.ndarray:
             return np.repeat(a, n_lines)
 
-        lines = LineRecords(order_id=rep(self.order_id), sku=self.line_ordered, qty=self.line_qty,
-                            preferred_node=rep(pref).astype(np.int32),
-                            node=np.where(self.line_node >= 0, self.line_node, rep(self.node)).astype(np.int32),
-                            served_tier=np.where(self.line_node >= 0, self.line_tier, rep(self.served_tier)),
-                            status=rep(self.status), substitute_sku=sub)
+        lines = LineRecords(
+            order_id=rep(self.order_id),
+            sku=self.line_ordered,
+            qty=self.line_qty,
+            preferred_node=rep(pref).astype(np.int32),
+            node=np.where(self.line_node >= 0, self.line_node, rep(self.node)).astype(np.int32),
+            served_tier=np.where(self.line_node >= 0, self.line_tier, rep(self.served_tier)),
+            status=rep(self.status),
+            substitute_sku=sub,
+        )
         return orders, lines

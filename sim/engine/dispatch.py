@@ -65,8 +65,12 @@ def apply_orders(sim: SimState, ep: EpochOptions, rows: np.ndarray | None, chose
     cnt = b.n_lines(ai)
     lines = lines_of(b.line_offsets, ai)
     commit_substitutes(sim, ep, ai, c, lines)  # tiers.substitution: the lines ship their substitutes
-    sim.inv.reserve(np.repeat(node, cnt), b.line_sku[lines].astype(np.int64), b.line_qty[lines].astype(np.int64),
-                    np.repeat(pick_s, cnt))
+    sim.inv.reserve(
+        np.repeat(node, cnt),
+        b.line_sku[lines].astype(np.int64),
+        b.line_qty[lines].astype(np.int64),
+        np.repeat(pick_s, cnt),
+    )
 
 
 def _to_nodes(sim: SimState, ep: EpochOptions, ai: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -82,8 +86,16 @@ def _to_nodes(sim: SimState, ep: EpochOptions, ai: np.ndarray, c: np.ndarray) ->
         start, end = sim.ops.pick(ep.t, srow, mean, b.u_service[ai[near]])
         pick_s[near] = start
         b.cost_handling[ai[near]] = sim.sc.costs.picker_per_hour_cny * (end - start) / HOUR
-        sim.ops.ready(srow, ai[near], end, km[c[near]], b.zone[ai[near]], promise[c[near]] - sim.quote_slack_s,
-                      u=sim.trip_u[ai[near]] if sim.ops.trip is not None else None, assigned_s=ep.t)
+        sim.ops.ready(
+            srow,
+            ai[near],
+            end,
+            km[c[near]],
+            b.zone[ai[near]],
+            promise[c[near]] - sim.quote_slack_s,
+            u=sim.trip_u[ai[near]] if sim.ops.trip is not None else None,
+            assigned_s=ep.t,
+        )
     if mid.any():
         frow = sim.row[node[mid]]
         pick_s[mid] = sim.waves.cutoff_s(ep.wave)

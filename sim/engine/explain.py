@@ -65,17 +65,36 @@ if TYPE_CHECKING:
     from sim.engine.protocols import SimState
 
 __all__ = ["OUTCOMES", "REASONS", "ROW_BYTES", "ExplainRecorder", "ExplainRecords"]
-ROW_BYTES = 120  # measured per candidate row while running (9 float64, 5 int32, int64 order row, 5 one-byte, plus
+ROW_BYTES = (
+    120  # measured per candidate row while running (9 float64, 5 int32, int64 order row, 5 one-byte, plus
+)
 # the order-level columns' share); writing builds the Arrow table, ~180 more, then frees both
 
 _I4_MAX = int(np.iinfo(np.int32).max)
-_PAIR_F8 = ("km", "handling_cny", "transport_cny", "accept_p", "cost_cny", "reservation_cny", "decision_cny",
-            "eta_s", "promise_s")
+_PAIR_F8 = (
+    "km",
+    "handling_cny",
+    "transport_cny",
+    "accept_p",
+    "cost_cny",
+    "reservation_cny",
+    "decision_cny",
+    "eta_s",
+    "promise_s",
+)
 _PAIR_I4 = ("node", "stock", "capacity", "node_taken", "key_taken")
 _PAIR_I1 = ("tier", "reason")
 _PAIR_B = ("offer", "feasible", "chosen")
-_ORDER = ("epoch_s", "order_id", "requested_tier", "unassigned_cny", "waiting", "u_decision", "repaired",
-          "outcome")
+_ORDER = (
+    "epoch_s",
+    "order_id",
+    "requested_tier",
+    "unassigned_cny",
+    "waiting",
+    "u_decision",
+    "repaired",
+    "outcome",
+)
 
 
 class ExplainRecorder:
@@ -87,28 +106,59 @@ class ExplainRecorder:
         self._n_orders = 0
         self.seconds = 0.0  # wall time spent recording (kept out of the router's solver time)
 
-    def record(self, sim: SimState, ep: EpochOptions, batch: Batch, opt: np.ndarray, routed: np.ndarray,
-               chosen: np.ndarray) -> None:
+    def record(
+        self,
+        sim: SimState,
+        ep: EpochOptions,
+        batch: Batch,
+        opt: np.ndarray,
+        routed: np.ndarray,
+        chosen: np.ndarray,
+    ) -> None:
         """Append one epoch, called after it is applied. ``opt``: the pair of each option row of ``batch``;
         ``routed`` / ``chosen``: per order the candidate pair index the router picked / that survived the
         stock repair (-1 none)."""
         t0 = time.perf_counter()
-        b, t, idx, p_row, p_node, p_tier, pair = sim.book, ep.t, ep.idx, ep.p_row, ep.p_node, ep.p_tier, ep.pair
-        avail_line, acc, at_or_faster, offer, feasible = ep.avail_line, ep.accept, ep.at_or_faster, ep.offer, ep.feasible
+        b, t, idx, p_row, p_node, p_tier, pair = (
+            sim.book,
+            ep.t,
+            ep.idx,
+            ep.p_row,
+            ep.p_node,
+            ep.p_tier,
+            ep.pair,
+        )
+        avail_line, acc, at_or_faster, offer, feasible = (
+            ep.avail_line,
+            ep.accept,
+            ep.at_or_faster,
+            ep.offer,
+            ep.feasible,
+        )
         has_primary, wait, is_open = ep.has_primary, ep.wait, ep.is_open
         n, P = idx.size, p_row.size
         elig = all_per_pair(ep.elig_line, pair, P)
         has_stock = all_per_pair(avail_line >= ep.qty, pair, P)
         # pairs are grouped and every order has a line: the scarcest line per pair by one reduceat
-        stock = np.minimum.reduceat(avail_line, np.searchsorted(pair, np.arange(P))) if P else np.zeros(0, np.int64)
+        stock = (
+            np.minimum.reduceat(avail_line, np.searchsorted(pair, np.arange(P)))
+            if P
+            else np.zeros(0, np.int64)
+        )
         cap = np.asarray(batch.node_capacity, np.int64)[p_node]
 
         reason = np.zeros(P, np.int8)
         # later assignments win, so the most basic failing check is reported: closed, then not eligible,
         # no stock, late, no capacity, a slower tier not offered, acceptance 0
-        for code, bad in ((Reason.NOT_OFFERED, acc <= 0), (Reason.SLOWER_TIER, ~at_or_faster & (has_primary | wait)[p_row]),
-                          (Reason.NO_CAPACITY, cap <= 0), (Reason.LATE, ~feasible), (Reason.NO_STOCK, ~has_stock),
-                          (Reason.NOT_ELIGIBLE, ~elig), (Reason.CLOSED, (p_tier == Tier.NEAR) & ~np.asarray(is_open))):
+        for code, bad in (
+            (Reason.NOT_OFFERED, acc <= 0),
+            (Reason.SLOWER_TIER, ~at_or_faster & (has_primary | wait)[p_row]),
+            (Reason.NO_CAPACITY, cap <= 0),
+            (Reason.LATE, ~feasible),
+            (Reason.NO_STOCK, ~has_stock),
+            (Reason.NOT_ELIGIBLE, ~elig),
+            (Reason.CLOSED, (p_tier == Tier.NEAR) & ~np.asarray(is_open)),
+        ):
             reason[bad] = code
         reason[opt] = Reason.OPTION
 
@@ -116,8 +166,11 @@ class ExplainRecorder:
         cost[opt] = batch.opt_cost
         if batch.opt_reservation is not None:
             res[opt] = batch.opt_reservation
-        dec[opt] = (cast(ShowsDecisionCost, sim.router).decision_cost(batch) if router_capabilities(sim.router).decision_cost
-                    else batch.opt_cost)
+        dec[opt] = (
+            cast(ShowsDecisionCost, sim.router).decision_cost(batch)
+            if router_capabilities(sim.router).decision_cost
+            else batch.opt_cost
+        )
 
         got = routed >= 0
         chosen_pair = np.zeros(P, bool)
@@ -139,34 +192,66 @@ class ExplainRecorder:
         def i4(a: np.ndarray) -> np.ndarray:  # NDC capacities can be huge
             return cast(np.ndarray, np.minimum(a, _I4_MAX).astype(np.int32))
 
-        self._pairs.append({
-            "order_row": p_row.astype(np.int64) + self._n_orders, "node": p_node.astype(np.int32),
-            "tier": p_tier.astype(np.int8), "reason": reason,
-            "km": ep.km.astype(float), "handling_cny": ep.handling.astype(float),
-            "transport_cny": ep.transport.astype(float),
-            "accept_p": acc.astype(float), "cost_cny": cost, "reservation_cny": res, "decision_cny": dec,
-            "eta_s": ep.eta.astype(float), "promise_s": ep.promise.astype(float),
-            "stock": i4(stock), "capacity": i4(cap), "node_taken": i4(node_taken), "key_taken": i4(key_taken),
-            "offer": offer.copy(), "feasible": feasible.copy(), "chosen": chosen_pair,
-        })
-        self._orders.append({
-            "epoch_s": np.full(n, float(t)), "order_id": b.order_id[idx].astype(np.int64),
-            "requested_tier": b.requested_tier[idx].astype(np.int8),
-            "unassigned_cny": np.asarray(batch.unassigned_cost, float).copy(), "waiting": wait.copy(),
-            "u_decision": b.u_decision[idx].astype(float), "repaired": got & (chosen < 0), "outcome": outcome,
-        })
+        self._pairs.append(
+            {
+                "order_row": p_row.astype(np.int64) + self._n_orders,
+                "node": p_node.astype(np.int32),
+                "tier": p_tier.astype(np.int8),
+                "reason": reason,
+                "km": ep.km.astype(float),
+                "handling_cny": ep.handling.astype(float),
+                "transport_cny": ep.transport.astype(float),
+                "accept_p": acc.astype(float),
+                "cost_cny": cost,
+                "reservation_cny": res,
+                "decision_cny": dec,
+                "eta_s": ep.eta.astype(float),
+                "promise_s": ep.promise.astype(float),
+                "stock": i4(stock),
+                "capacity": i4(cap),
+                "node_taken": i4(node_taken),
+                "key_taken": i4(key_taken),
+                "offer": offer.copy(),
+                "feasible": feasible.copy(),
+                "chosen": chosen_pair,
+            }
+        )
+        self._orders.append(
+            {
+                "epoch_s": np.full(n, float(t)),
+                "order_id": b.order_id[idx].astype(np.int64),
+                "requested_tier": b.requested_tier[idx].astype(np.int8),
+                "unassigned_cny": np.asarray(batch.unassigned_cost, float).copy(),
+                "waiting": wait.copy(),
+                "u_decision": b.u_decision[idx].astype(float),
+                "repaired": got & (chosen < 0),
+                "outcome": outcome,
+            }
+        )
         self._n_orders += n
         self.seconds += time.perf_counter() - t0
 
     def records(self) -> ExplainRecords:
         """All chunks concatenated (empty arrays of the right types for a run without routing)."""
-        def cat(chunks: list[dict[str, np.ndarray]], names: tuple[str, ...], dtype: Any) -> dict[str, np.ndarray]:
-            return {k: (np.concatenate([c[k] for c in chunks]) if chunks else np.empty(0, dtype)) for k in names}
 
-        pairs = {**cat(self._pairs, ("order_row",), np.int64), **cat(self._pairs, _PAIR_F8, float),
-                 **cat(self._pairs, _PAIR_I4, np.int32), **cat(self._pairs, _PAIR_I1, np.int8),
-                 **cat(self._pairs, _PAIR_B, bool)}
-        orders = {**cat(self._orders, ("epoch_s", "unassigned_cny", "u_decision"), float),
-                  **cat(self._orders, ("order_id",), np.int64), **cat(self._orders, ("requested_tier", "outcome"), np.int8),
-                  **cat(self._orders, ("waiting", "repaired"), bool)}
+        def cat(
+            chunks: list[dict[str, np.ndarray]], names: tuple[str, ...], dtype: Any
+        ) -> dict[str, np.ndarray]:
+            return {
+                k: (np.concatenate([c[k] for c in chunks]) if chunks else np.empty(0, dtype)) for k in names
+            }
+
+        pairs = {
+            **cat(self._pairs, ("order_row",), np.int64),
+            **cat(self._pairs, _PAIR_F8, float),
+            **cat(self._pairs, _PAIR_I4, np.int32),
+            **cat(self._pairs, _PAIR_I1, np.int8),
+            **cat(self._pairs, _PAIR_B, bool),
+        }
+        orders = {
+            **cat(self._orders, ("epoch_s", "unassigned_cny", "u_decision"), float),
+            **cat(self._orders, ("order_id",), np.int64),
+            **cat(self._orders, ("requested_tier", "outcome"), np.int8),
+            **cat(self._orders, ("waiting", "repaired"), bool),
+        }
         return ExplainRecords(pairs=pairs, orders=orders)

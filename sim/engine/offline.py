@@ -45,8 +45,16 @@ __all__ = ["OfflineSales", "oversell"]
 class OfflineSales:
     """The counters of the shops among the stores: the day's drawn sales, unsynced units, the sync clock."""
 
-    def __init__(self, stores: np.ndarray, factor: np.ndarray, by_hour: np.ndarray, open_s: np.ndarray,
-                 close_s: np.ndarray, sync_s: float, shape: tuple[int, int]) -> None:
+    def __init__(
+        self,
+        stores: np.ndarray,
+        factor: np.ndarray,
+        by_hour: np.ndarray,
+        open_s: np.ndarray,
+        close_s: np.ndarray,
+        sync_s: float,
+        shape: tuple[int, int],
+    ) -> None:
         self.stores, self.factor = stores, factor  # factor s / (1 - s) per store row
         self.by_hour, self.open_s, self.close_s, self.sync_s = by_hour, open_s, close_s, float(sync_s)
         self.unsynced = np.zeros(shape, np.int64)  # units sold at the counter the online view still shows
@@ -58,20 +66,41 @@ class OfflineSales:
         self.oversells = 0  # store assignments sent back because the shelf was short
 
     @classmethod
-    def from_scenario(cls, sc: Any, net: Any, n_skus: int, stores: np.ndarray, hour_share: np.ndarray,
-                      hours: tuple[np.ndarray, np.ndarray]) -> OfflineSales | None:
+    def from_scenario(
+        cls,
+        sc: Any,
+        net: Any,
+        n_skus: int,
+        stores: np.ndarray,
+        hour_share: np.ndarray,
+        hours: tuple[np.ndarray, np.ndarray],
+    ) -> OfflineSales | None:
         """The scenario's counters, or None when ``nodes.stores.offline`` is off or no store is a shop."""
         off = sc.nodes.stores.offline
         share = np.array([net.node_capacity[i].offline_share for i in stores], float)
         if not off.enabled or not (share > 0).any():
             return None
         by_hour = np.asarray(off.by_hour if off.by_hour is not None else hour_share, float)
-        return cls(stores, share / (1.0 - share), by_hour / by_hour.sum(), hours[0], hours[1], off.sync_s,
-                   (net.n_nodes, n_skus))
+        return cls(
+            stores,
+            share / (1.0 - share),
+            by_hour / by_hour.sum(),
+            hours[0],
+            hours[1],
+            off.sync_s,
+            (net.n_nodes, n_skus),
+        )
 
     # ------------------------------------------------------------------ demand
-    def draw_day(self, streams: Any, date: dt.date, day: int, rate: np.ndarray, store_city: np.ndarray,
-                 city_names: list[str]) -> None:
+    def draw_day(
+        self,
+        streams: Any,
+        date: dt.date,
+        day: int,
+        rate: np.ndarray,
+        store_city: np.ndarray,
+        city_names: list[str],
+    ) -> None:
         """Draw day `day`'s counter sales (rate: the day's true (N, S) units per day) and queue them."""
         ts, ns, ks = [self.t], [self.node], [self.sku]
         for c, name in enumerate(city_names):
@@ -162,5 +191,7 @@ def oversell(sim: Any, ep: EpochOptions, chosen: np.ndarray) -> np.ndarray:
     chosen[rows[bad]] = -1
     b.oversold[ep.idx[rows[bad]]] = True
     off.oversells += int(bad.size)
-    off.sync(inv, (nd[o][short], sk[o][short]))  # the store reports the shelf: the view of those cells is true
+    off.sync(
+        inv, (nd[o][short], sk[o][short])
+    )  # the store reports the shelf: the view of those cells is true
     return chosen

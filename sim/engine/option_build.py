@@ -76,14 +76,45 @@ def candidates(sim: SimState, t: float, idx: np.ndarray) -> EpochOptions:
     transport = np.zeros(P)
     e_n, e_b = np.zeros(n, bool), np.zeros(0, bool)
     return EpochOptions(
-        t=t, idx=idx, zone=zone, req=req, created=created, n_lines=n_lines, p_row=p_row, p_node=p_node,
-        p_tier=p_tier, pair=pair, line=line, sku=sku, qty=qty, avail_line=avail_line, elig_line=elig_line,
-        ok_line=ok_line, stock_ok=all_per_pair(ok_line, pair, P),
-        km=net.road_km[zone[p_row], p_node].astype(float), eta=np.full(P, np.nan), promise=np.full(P, np.nan),
-        handling=np.zeros(P), transport_est=transport, transport=transport, feasible=np.ones(P, bool),
-        is_open=np.ones(P, bool), wave=wave, ship_day=ship_day, capacity=capacity,
-        at_or_faster=p_tier <= req[p_row], primary=e_b, has_primary=e_n, can_wait=e_n, wait=e_n,
-        accept=np.zeros(0), offer=e_b, lost_cost=np.zeros(0), parked=parked, capacity_done=parked is not None)
+        t=t,
+        idx=idx,
+        zone=zone,
+        req=req,
+        created=created,
+        n_lines=n_lines,
+        p_row=p_row,
+        p_node=p_node,
+        p_tier=p_tier,
+        pair=pair,
+        line=line,
+        sku=sku,
+        qty=qty,
+        avail_line=avail_line,
+        elig_line=elig_line,
+        ok_line=ok_line,
+        stock_ok=all_per_pair(ok_line, pair, P),
+        km=net.road_km[zone[p_row], p_node].astype(float),
+        eta=np.full(P, np.nan),
+        promise=np.full(P, np.nan),
+        handling=np.zeros(P),
+        transport_est=transport,
+        transport=transport,
+        feasible=np.ones(P, bool),
+        is_open=np.ones(P, bool),
+        wave=wave,
+        ship_day=ship_day,
+        capacity=capacity,
+        at_or_faster=p_tier <= req[p_row],
+        primary=e_b,
+        has_primary=e_n,
+        can_wait=e_n,
+        wait=e_n,
+        accept=np.zeros(0),
+        offer=e_b,
+        lost_cost=np.zeros(0),
+        parked=parked,
+        capacity_done=parked is not None,
+    )
 
 
 def may_park(sim: SimState) -> bool:
@@ -92,8 +123,16 @@ def may_park(sim: SimState) -> bool:
     return sim.explain is None and router_capabilities(sim.router).max_shipments <= 1
 
 
-def park(sim: SimState, t: float, idx: np.ndarray, req: np.ndarray, p_row: np.ndarray, p_node: np.ndarray,
-         p_tier: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+def park(
+    sim: SimState,
+    t: float,
+    idx: np.ndarray,
+    req: np.ndarray,
+    p_row: np.ndarray,
+    p_node: np.ndarray,
+    p_tier: np.ndarray,
+    capacity: np.ndarray,
+) -> np.ndarray:
     """(n,) the batch orders certain to be carried this epoch with no option, so that their candidate pairs
     need not be built, estimated and priced (issue #19: at peaks ~10^5 orders wait out full stores).
 
@@ -110,7 +149,9 @@ def park(sim: SimState, t: float, idx: np.ndarray, req: np.ndarray, p_row: np.nd
     if not blocked.any():
         return cast(np.ndarray, blocked)
     if sim.park_witness.size < b.n:
-        sim.park_witness = np.concatenate([sim.park_witness, np.full(b.n - sim.park_witness.size, -1, np.int64)])
+        sim.park_witness = np.concatenate(
+            [sim.park_witness, np.full(b.n - sim.park_witness.size, -1, np.int64)]
+        )
     tod = t % DAY
     store_open = (sim.store_open_s <= tod) & (tod < sim.store_close_s)  # as estimate_near's is_open
     shortage = np.zeros(n, bool)
@@ -161,7 +202,9 @@ def estimate_near(sim: SimState, ep: EpochOptions) -> None:
         ready = np.maximum(t, sim.ops.earliest_picker()[srow]) + mean_pick
         ep.eta[m] = sim.ops.eta(t, ready, srow, km)
     created = ep.created[ep.p_row[m]]
-    ep.promise[m] = created + sim.near_promise_s if near.quote == "promise" else quoted_eta(created, ep.eta[m], near)
+    ep.promise[m] = (
+        created + sim.near_promise_s if near.quote == "promise" else quoted_eta(created, ep.eta[m], near)
+    )
     tod = t % DAY
     store_open = (sim.store_open_s <= tod) & (tod < sim.store_close_s)  # per store: its service hours
     ep.is_open[m] = store_open[srow]
@@ -170,8 +213,11 @@ def estimate_near(sim: SimState, ep: EpochOptions) -> None:
         ep.feasible[m] &= ep.eta[m] + near.quote_buffer_min * 60.0 <= created + near.max_quote_min * 60.0
     ep.handling[m] = costs.picker_per_hour_cny * mean_pick / HOUR
     r = costs.riders
-    ep.transport_est[m] = r.base_per_trip_cny + r.per_km_cny * km if r.model == "platform" else \
-        r.per_hour_cny * 2 * km / sim.ops.speed / 1.0
+    ep.transport_est[m] = (
+        r.base_per_trip_cny + r.per_km_cny * km
+        if r.model == "platform"
+        else r.per_hour_cny * 2 * km / sim.ops.speed / 1.0
+    )
 
 
 def earlier_share(group: np.ndarray, row: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -191,8 +237,14 @@ def earlier_share(group: np.ndarray, row: np.ndarray, w: np.ndarray) -> np.ndarr
     return out
 
 
-def queue_places(sim: SimState, row: np.ndarray, srow: np.ndarray, t: float, mean_pick: np.ndarray,
-                 counted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def queue_places(
+    sim: SimState,
+    row: np.ndarray,
+    srow: np.ndarray,
+    t: float,
+    mean_pick: np.ndarray,
+    counted: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Expected ready time and batches ahead in the rider queue of store pairs (order `row`, store `srow`) at `t`
     (``tiers.near.quote_from: queue``). Each order counts as 1 / its number of candidate stores at each of them
     (it goes to one); only the pairs `counted` count (default all; the engine counts the near requests created
@@ -221,9 +273,14 @@ def estimate_mid(sim: SimState, ep: EpochOptions) -> None:
     a_w, b_w = sim.waves.window_s(ep.wave)
     frow = sim.row[ep.p_node[m]]
     ep.eta[m], ep.promise[m] = (a_w + b_w) / 2.0, b_w
-    ep.handling[m] = costs.picker_per_hour_cny * (sim.fdc_pick_base[frow] + sim.fdc_pick_line[frow]
-                                                  * ep.n_lines[ep.p_row[m]]) / HOUR
-    ep.transport_est[m] = costs.van.per_stop_cny + costs.van.per_km_cny * 2.0 * ep.km[m]  # an upper bound: a stem
+    ep.handling[m] = (
+        costs.picker_per_hour_cny
+        * (sim.fdc_pick_base[frow] + sim.fdc_pick_line[frow] * ep.n_lines[ep.p_row[m]])
+        / HOUR
+    )
+    ep.transport_est[m] = (
+        costs.van.per_stop_cny + costs.van.per_km_cny * 2.0 * ep.km[m]
+    )  # an upper bound: a stem
 
 
 def estimate_far(sim: SimState, ep: EpochOptions) -> None:
@@ -242,8 +299,9 @@ def calibrate(sim: SimState, ep: EpochOptions) -> None:
     """Once a node has delivered orders, its estimates are scaled by its realised / estimated transport
     cost (batching, van routes), so an option's cost still grows with its distance."""
     seen = sim.estimated[ep.p_node] > 0
-    ep.transport = ep.transport_est * np.where(seen, sim.realised[ep.p_node] / np.where(seen, sim.estimated[ep.p_node],
-                                                                                           1.0), 1.0)
+    ep.transport = ep.transport_est * np.where(
+        seen, sim.realised[ep.p_node] / np.where(seen, sim.estimated[ep.p_node], 1.0), 1.0
+    )
 
 
 def node_capacity(sim: SimState, ep: EpochOptions) -> None:
@@ -258,10 +316,16 @@ def epoch_capacity(sim: SimState, t: float, n_lines: np.ndarray, wave: int, ship
     """(N,) ``node_capacity`` of a batch whose orders have `n_lines` lines."""
     cap = np.zeros(sim.net.n_nodes, np.int64)
     mean_lines = float(np.mean(n_lines)) if n_lines.size else 1.0
-    cap[sim.stores] = sim.ops.capacity(t, sim.store_pick_base + sim.store_pick_line * mean_lines,
-                                       sim.near_promise_s / 2)
-    cap[sim.fdcs] = sim.waves.capacity(wave, sim.mean_order_l, sim.fdc_mean_km, sim.fdc_pickers,
-                                       sim.fdc_pick_base + sim.fdc_pick_line * mean_lines)
+    cap[sim.stores] = sim.ops.capacity(
+        t, sim.store_pick_base + sim.store_pick_line * mean_lines, sim.near_promise_s / 2
+    )
+    cap[sim.fdcs] = sim.waves.capacity(
+        wave,
+        sim.mean_order_l,
+        sim.fdc_mean_km,
+        sim.fdc_pickers,
+        sim.fdc_pick_base + sim.fdc_pick_line * mean_lines,
+    )
     cap[sim.ndcs] = sim.parcels.capacity(ship_day)
     return cap
 
@@ -285,10 +349,19 @@ def classify(sim: SimState, ep: EpochOptions) -> None:
     if ep.parked is not None:  # carried with no pairs (``park``): the same wait, decided before the pairs
         ep.wait |= ep.parked
     ep.accept = acceptance_matrix(sim.sc)[ep.req[p_row], ep.p_tier]
-    ep.offer = (ep.stock_ok & ep.feasible & ~ep.at_or_faster & has_cap & (~has_primary & ~ep.wait)[p_row]
-                & (ep.accept > 0))
+    ep.offer = (
+        ep.stock_ok
+        & ep.feasible
+        & ~ep.at_or_faster
+        & has_cap
+        & (~has_primary & ~ep.wait)[p_row]
+        & (ep.accept > 0)
+    )
     lines = lines_of(b.line_offsets, ep.idx)
-    value = np.bincount(np.repeat(np.arange(n), ep.n_lines),
-                        weights=b.line_qty[lines] * sim.cat.value_cny[b.line_sku[lines]], minlength=n)
+    value = np.bincount(
+        np.repeat(np.arange(n), ep.n_lines),
+        weights=b.line_qty[lines] * sim.cat.value_cny[b.line_sku[lines]],
+        minlength=n,
+    )
     lost = sim.sc.costs.lost_sale
     ep.lost_cost = lost.margin_rate * value + lost.goodwill_cny

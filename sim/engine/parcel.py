@@ -32,8 +32,11 @@ class Parcels:
     @classmethod
     def from_scenario(cls, sc: Scenario, net: Network, ndcs: np.ndarray) -> Parcels:
         """The NDCs `ndcs` (node indices): ``tiers.far.cutoff``, their outbound capacity and lanes' transit days."""
-        return cls(parse_clock(sc.tiers.far.cutoff), np.array([net.node_capacity[i].outbound_per_day for i in ndcs]),
-                   net.far_transit_days[ndcs])
+        return cls(
+            parse_clock(sc.tiers.far.cutoff),
+            np.array([net.node_capacity[i].outbound_per_day for i in ndcs]),
+            net.far_transit_days[ndcs],
+        )
 
     def __init__(self, cutoff_tod_s: float, outbound_per_day: np.ndarray, transit_days: np.ndarray) -> None:
         self.cutoff = float(cutoff_tod_s)

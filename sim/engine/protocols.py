@@ -39,8 +39,15 @@ class EpochRecorder(Protocol):
 
     seconds: float  # wall time spent recording (kept out of the router's solver time)
 
-    def record(self, sim: SimState, ep: EpochOptions, batch: Batch, opt: np.ndarray, routed: np.ndarray,
-               chosen: np.ndarray) -> None: ...
+    def record(
+        self,
+        sim: SimState,
+        ep: EpochOptions,
+        batch: Batch,
+        opt: np.ndarray,
+        routed: np.ndarray,
+        chosen: np.ndarray,
+    ) -> None: ...
 
 
 class SimState(Protocol):
@@ -145,7 +152,9 @@ class SimState(Protocol):
     @property
     def la_cap_value(self) -> np.ndarray: ...
     @property
-    def la_other(self) -> np.ndarray: ...  # (N, S) units served besides the own-tier catchment (lookahead_demand)
+    def la_other(
+        self,
+    ) -> np.ndarray: ...  # (N, S) units served besides the own-tier catchment (lookahead_demand)
     @property
     def la_other_orders(self) -> np.ndarray: ...  # (N,) orders of the same
     @property

@@ -73,7 +73,10 @@ def store_available(pool_available_s: np.ndarray, pool_of: np.ndarray, busy_s: n
     n_pools = pool_available_s.size
     pool_busy = np.bincount(pool_of, weights=busy_s, minlength=n_pools)
     n = np.bincount(pool_of, minlength=n_pools)
-    share = np.where(pool_busy[pool_of] > 0, busy_s / np.where(pool_busy[pool_of] > 0, pool_busy[pool_of], 1.0),
-                     1.0 / n[pool_of])
+    share = np.where(
+        pool_busy[pool_of] > 0,
+        busy_s / np.where(pool_busy[pool_of] > 0, pool_busy[pool_of], 1.0),
+        1.0 / n[pool_of],
+    )
     out: np.ndarray = pool_available_s[pool_of] * share
     return out

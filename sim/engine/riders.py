@@ -58,22 +58,50 @@ class TripParams:
     day_factor: np.ndarray | None  # (days, stores) travel-time multiplier, None when off
 
     @classmethod
-    def from_scenario(cls, sc: Scenario, caps: list[Any], streams: RandomStreams, n_days: int, store_city: np.ndarray,
-                      city_names: list[str]) -> TripParams | None:
+    def from_scenario(
+        cls,
+        sc: Scenario,
+        caps: list[Any],
+        streams: RandomStreams,
+        n_days: int,
+        store_city: np.ndarray,
+        city_names: list[str],
+    ) -> TripParams | None:
         """The scenario's trip mechanism for stores with capacity sections `caps`; None when all is off."""
         tr = sc.nodes.stores.trip
         c0 = sc.nodes.stores.capacity
-        arr = {f: np.array([float(getattr(c, f)) for c in caps]) for f in
-               ("rider_reach_s", "rider_pickup_trip_s", "rider_pickup_order_s", "rider_handover_s")}
-        off = (tr.return_to == "store" and tr.travel_cv == 0 and tr.day_cv == 0 and tr.speed_profile == "legacy"
-               and not any(a.any() for k, a in arr.items() if k != "rider_reach_s"))
+        arr = {
+            f: np.array([float(getattr(c, f)) for c in caps])
+            for f in ("rider_reach_s", "rider_pickup_trip_s", "rider_pickup_order_s", "rider_handover_s")
+        }
+        off = (
+            tr.return_to == "store"
+            and tr.travel_cv == 0
+            and tr.day_cv == 0
+            and tr.speed_profile == "legacy"
+            and not any(a.any() for k, a in arr.items() if k != "rider_reach_s")
+        )
         if off:
             return None
-        speed = speed_by_hour(tr.speed_profile, c0.rider_speed_kmh, c0.rider_peak_speed_kmh, sc.demand.intraday)
-        dayf = day_factors(streams, sc.horizon.start_date, n_days, store_city, city_names, tr.day_cv) \
-            if tr.day_cv > 0 else None
-        return cls(tr.return_to == "pool", arr["rider_reach_s"], float(tr.reach_cv), arr["rider_pickup_trip_s"],
-                   arr["rider_pickup_order_s"], arr["rider_handover_s"], float(tr.travel_cv), speed, dayf)
+        speed = speed_by_hour(
+            tr.speed_profile, c0.rider_speed_kmh, c0.rider_peak_speed_kmh, sc.demand.intraday
+        )
+        dayf = (
+            day_factors(streams, sc.horizon.start_date, n_days, store_city, city_names, tr.day_cv)
+            if tr.day_cv > 0
+            else None
+        )
+        return cls(
+            tr.return_to == "pool",
+            arr["rider_reach_s"],
+            float(tr.reach_cv),
+            arr["rider_pickup_trip_s"],
+            arr["rider_pickup_order_s"],
+            arr["rider_handover_s"],
+            float(tr.travel_cv),
+            speed,
+            dayf,
+        )
 
 
 def lognormal_factor(u: np.ndarray, cv: float) -> np.ndarray:
@@ -93,7 +121,9 @@ def gamma_times(mean_s: np.ndarray, cv: float, u: np.ndarray) -> np.ndarray:
     return cast(np.ndarray, mean * gammaincinv(k, np.clip(u, 1e-12, 1 - 1e-12)) / k)
 
 
-def speed_by_hour(profile: Any, speed_kmh: float, peak_speed_kmh: float, intraday: tuple[float, ...]) -> np.ndarray:
+def speed_by_hour(
+    profile: Any, speed_kmh: float, peak_speed_kmh: float, intraday: tuple[float, ...]
+) -> np.ndarray:
     """(24,) rider speed per hour of day: ``legacy`` = peak speed in the fixed hours 11-12 and 17-20;
     ``intraday`` = linear in the scenario's own demand weights, typical speed at the quietest hour and
     peak speed at the busiest; or 24 explicit km/h."""
@@ -107,8 +137,14 @@ def speed_by_hour(profile: Any, speed_kmh: float, peak_speed_kmh: float, intrada
     return np.asarray(profile, float)
 
 
-def day_factors(streams: RandomStreams, start_date: dt.date, n_days: int, store_city: np.ndarray,
-                city_names: list[str], cv: float) -> np.ndarray:
+def day_factors(
+    streams: RandomStreams,
+    start_date: dt.date,
+    n_days: int,
+    store_city: np.ndarray,
+    city_names: list[str],
+    cv: float,
+) -> np.ndarray:
     """(n_days, n_stores) travel-time multiplier per day and store: lognormal, mean 1, CV `cv`, one draw
     per (day, city) from stream ``riders.day/<date>/<city>`` (rain, a promotion day's traffic)."""
     out = np.ones((n_days, store_city.size))
@@ -122,7 +158,9 @@ def day_factors(streams: RandomStreams, start_date: dt.date, n_days: int, store_
     return out
 
 
-def trip_uniforms(streams: RandomStreams, date: dt.date, city: np.ndarray, city_names: list[str]) -> np.ndarray:
+def trip_uniforms(
+    streams: RandomStreams, date: dt.date, city: np.ndarray, city_names: list[str]
+) -> np.ndarray:
     """(n, N_U) uniforms of a day's orders (given their city), one stream per (date, city)."""
     out = np.empty((city.size, N_U))
     for c, name in enumerate(city_names):
@@ -132,8 +170,9 @@ def trip_uniforms(streams: RandomStreams, date: dt.date, city: np.ndarray, city_
     return out
 
 
-def door_times(depart: np.ndarray, ride_s: np.ndarray, valid: np.ndarray, handover_s: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
+def door_times(
+    depart: np.ndarray, ride_s: np.ndarray, valid: np.ndarray, handover_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Door arrival and delivery per stop (stops sorted along the route; rows = trips).
 
     `ride_s` is the cumulative riding time to each stop, `handover_s` (rows,) the handover per stop.

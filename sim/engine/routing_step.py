@@ -36,8 +36,17 @@ from sim.vocab import Tier
 if TYPE_CHECKING:
     from sim.engine.protocols import SimState
 
-__all__ = ["Choice", "acceptance_matrix", "capacity_price", "carry_deadline", "count_served", "price", "repair",
-           "route_epoch", "solve"]
+__all__ = [
+    "Choice",
+    "acceptance_matrix",
+    "capacity_price",
+    "carry_deadline",
+    "count_served",
+    "price",
+    "repair",
+    "route_epoch",
+    "solve",
+]
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,9 @@ def route_epoch(sim: SimState, t: float, idx: np.ndarray) -> None:
     b = sim.book
     fresh = np.isnan(b.deadline_s[idx])
     if fresh.any():
-        b.deadline_s[idx[fresh]] = carry_deadline(sim, b.created_s[idx[fresh]], b.requested_tier[idx[fresh]].astype(int))
+        b.deadline_s[idx[fresh]] = carry_deadline(
+            sim, b.created_s[idx[fresh]], b.requested_tier[idx[fresh]].astype(int)
+        )
     max_shipments = router_capabilities(sim.router).max_shipments
     ep = build_options(sim, t, idx)
     if max_shipments > 1:
@@ -100,7 +111,9 @@ def price(sim: SimState, ep: EpochOptions) -> tuple[Batch, np.ndarray]:
     # may go unserved at its lost-sale cost
     unassigned = np.where(ep.has_primary, np.inf, ep.lost_cost)
     imperfect = float(sim.sc.router.imperfect_order_cny)
-    if imperfect > 0:  # the service-level price: an offer ends downgraded or lost, an unserved offer-only order lost
+    if (
+        imperfect > 0
+    ):  # the service-level price: an offer ends downgraded or lost, an unserved offer-only order lost
         cost = cost + np.where(offer, imperfect, 0.0)
         unassigned = unassigned + imperfect
     # every option line takes its units from a (node, SKU) stock key: single-line options carry theirs
@@ -112,50 +125,85 @@ def price(sim: SimState, ep: EpochOptions) -> tuple[Batch, np.ndarray]:
     opt_key, use_key, stock_left, sl_key = _stock_keys(sim, ep, opt, use_option, ml)
     reservation = _reservations(sim, ep, opt, use_option, ml) if sim.sc.router.lookahead else None
     split = _split(sim, ep, sl_key) if ep.ships is not None else None
-    batch = Batch(n_orders=ep.n, requested_tier=ep.req.astype(np.int8), opt_order=ep.p_row[opt],
-                  opt_node=ep.p_node[opt], opt_tier=ep.p_tier[opt].astype(np.int8), opt_km=ep.km[opt], opt_cost=cost,
-                  opt_eta_s=ep.eta[opt], opt_offer=offer, unassigned_cost=unassigned, node_capacity=ep.capacity,
-                  opt_reservation=reservation, opt_stock_key=opt_key, stock_left=stock_left,
-                  use_option=use_option, use_key=use_key, use_qty=use_qty, split=split)
+    batch = Batch(
+        n_orders=ep.n,
+        requested_tier=ep.req.astype(np.int8),
+        opt_order=ep.p_row[opt],
+        opt_node=ep.p_node[opt],
+        opt_tier=ep.p_tier[opt].astype(np.int8),
+        opt_km=ep.km[opt],
+        opt_cost=cost,
+        opt_eta_s=ep.eta[opt],
+        opt_offer=offer,
+        unassigned_cost=unassigned,
+        node_capacity=ep.capacity,
+        opt_reservation=reservation,
+        opt_stock_key=opt_key,
+        stock_left=stock_left,
+        use_option=use_option,
+        use_key=use_key,
+        use_qty=use_qty,
+        split=split,
+    )
     return batch, opt
 
 
-def _stock_keys(sim: SimState, ep: EpochOptions, opt: np.ndarray, use_option: np.ndarray,
-                ml: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+def _stock_keys(
+    sim: SimState, ep: EpochOptions, opt: np.ndarray, use_option: np.ndarray, ml: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """(opt_stock_key, use_key, stock_left, line-row keys): a splitting router's line rows draw on the
     same keys, numbered as extra options after the real ones."""
     inv, single = sim.inv, ep.n_lines[ep.p_row[opt]] == 1
     if ep.ships is None:
-        opt_key, use_key, stock_left = option_stock(ep.p_node[opt], use_option, ep.sku[ml], single,
-                                                    inv.on_hand, inv.reserved)
+        opt_key, use_key, stock_left = option_stock(
+            ep.p_node[opt], use_option, ep.sku[ml], single, inv.on_hand, inv.reserved
+        )
         return opt_key, use_key, stock_left, None
     e = ep.ships.entry
     R, U = e.size, use_option.size
     opt_key, use_key, stock_left = option_stock(
-        np.concatenate([ep.p_node[opt], ep.p_node[ep.pair[e]]]), np.concatenate([use_option, opt.size + np.arange(R)]),
-        np.concatenate([ep.sku[ml], ep.sku[e]]), np.concatenate([single, np.zeros(R, bool)]), inv.on_hand, inv.reserved)
-    return opt_key[:opt.size], use_key[:U], stock_left, use_key[U:]
+        np.concatenate([ep.p_node[opt], ep.p_node[ep.pair[e]]]),
+        np.concatenate([use_option, opt.size + np.arange(R)]),
+        np.concatenate([ep.sku[ml], ep.sku[e]]),
+        np.concatenate([single, np.zeros(R, bool)]),
+        inv.on_hand,
+        inv.reserved,
+    )
+    return opt_key[: opt.size], use_key[:U], stock_left, use_key[U:]
 
 
 def _charged(sim: SimState, ep: EpochOptions, pairs: np.ndarray) -> np.ndarray:
     """Stock positioned for a node's own-tier catchment pays when taken by anyone else: an upgrade, or an
     order from another node's catchment (see sim.routing.lookahead)."""
-    charged: np.ndarray = ((ep.p_tier[pairs] < ep.req[ep.p_row[pairs]])
-                           | (ep.p_node[pairs] != sim.preferred[ep.p_tier[pairs], ep.zone[ep.p_row[pairs]]]))
+    charged: np.ndarray = (ep.p_tier[pairs] < ep.req[ep.p_row[pairs]]) | (
+        ep.p_node[pairs] != sim.preferred[ep.p_tier[pairs], ep.zone[ep.p_row[pairs]]]
+    )
     return charged
 
 
-def _stock_price(sim: SimState, ep: EpochOptions, rows: tuple[np.ndarray, np.ndarray], charged: np.ndarray) -> np.ndarray:
+def _stock_price(
+    sim: SimState, ep: EpochOptions, rows: tuple[np.ndarray, np.ndarray], charged: np.ndarray
+) -> np.ndarray:
     """``option_reservation`` of option rows `rows` = (row of each entry, expansion entry)."""
     inv, pn = sim.inv, ep.p_node[ep.pair]
     row, ent = rows
     return option_reservation(
-        row, pn[ent], ep.sku[ent], ep.qty[ent], charged=charged, rate=sim.la_rate, available=inv.on_hand,
-        reserved=inv.reserved, horizon_s=(DAY * day_share(sim.hour_share, ep.t, sim.next_review_s + sim.net.lead_time_s))[:, None],
-        value=sim.la_value)
+        row,
+        pn[ent],
+        ep.sku[ent],
+        ep.qty[ent],
+        charged=charged,
+        rate=sim.la_rate,
+        available=inv.on_hand,
+        reserved=inv.reserved,
+        horizon_s=(DAY * day_share(sim.hour_share, ep.t, sim.next_review_s + sim.net.lead_time_s))[:, None],
+        value=sim.la_value,
+    )
 
 
-def _reservations(sim: SimState, ep: EpochOptions, opt: np.ndarray, use_option: np.ndarray, ml: np.ndarray) -> np.ndarray:
+def _reservations(
+    sim: SimState, ep: EpochOptions, opt: np.ndarray, use_option: np.ndarray, ml: np.ndarray
+) -> np.ndarray:
     charged = _charged(sim, ep, opt)
     reservation = _stock_price(sim, ep, (use_option, ml), charged)
     reservation[charged] += capacity_price(sim, ep.t, ep.wave, ep.capacity)[ep.p_node[opt][charged]]
@@ -203,7 +251,9 @@ def count_served(sim: SimState, ep: EpochOptions, chosen: np.ndarray) -> None:
     np.add.at(sim.la_other_orders, node, 1.0)
     b = sim.book
     line = lines_of(b.line_offsets, ep.idx[rows])
-    np.add.at(sim.la_other, (np.repeat(node, ep.n_lines[rows]), b.line_sku[line]), b.line_qty[line].astype(float))
+    np.add.at(
+        sim.la_other, (np.repeat(node, ep.n_lines[rows]), b.line_sku[line]), b.line_qty[line].astype(float)
+    )
 
 
 # ---------------------------------------------------------------------------------------------- solve
@@ -268,7 +318,9 @@ def repair(sim: SimState, ep: EpochOptions, chosen: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------- dispatch
-def dispatch(sim: SimState, ep: EpochOptions, chosen: np.ndarray, choice: Choice, split: SplitRows | None) -> None:
+def dispatch(
+    sim: SimState, ep: EpochOptions, chosen: np.ndarray, choice: Choice, split: SplitRows | None
+) -> None:
     """Apply the repaired choice: whole orders (``apply_orders``), then split orders (``apply_split``)."""
     if not choice.is_split.any():
         apply_orders(sim, ep, None, chosen)

@@ -48,7 +48,11 @@ def coverable(ship_order: np.ndarray, ship_mask: np.ndarray, full: np.ndarray, n
         c = cnt[r_o]
         rep_o = np.repeat(r_o, c)
         j = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c) + np.repeat(start[r_o], c)
-        both = np.unique(np.stack([rep_o, np.repeat(r_m, c) | sm[j]]), axis=1) if c.sum() else np.zeros((2, 0), np.int64)
+        both = (
+            np.unique(np.stack([rep_o, np.repeat(r_m, c) | sm[j]]), axis=1)
+            if c.sum()
+            else np.zeros((2, 0), np.int64)
+        )
         r_o, r_m = both[0], both[1]
     out = np.zeros(n, bool)
     out[r_o[r_m == full[r_o]]] = True
@@ -81,12 +85,24 @@ def split_rows(sim: SimState, ep: EpochOptions, max_shipments: int) -> ShipmentR
     e = e[ship_of_pair[pair[e]] >= 0]
     base = ep.handling + ep.transport
     fixed = base[ships] - line_part[ships] * n_lines[p_row[ships]]
-    return ShipmentRows(cover=cover, ships=ships, fixed=fixed, entry=e, sl_ship=ship_of_pair[pair[e]],
-                        sl_cost=line_part[pair[e]])
+    return ShipmentRows(
+        cover=cover,
+        ships=ships,
+        fixed=fixed,
+        entry=e,
+        sl_ship=ship_of_pair[pair[e]],
+        sl_cost=line_part[pair[e]],
+    )
 
 
-def make_split(ep: EpochOptions, line_offsets_idx: np.ndarray, sl_key: np.ndarray, split_cost: float,
-               ship_res: np.ndarray | None, sl_res: np.ndarray | None) -> SplitRows:
+def make_split(
+    ep: EpochOptions,
+    line_offsets_idx: np.ndarray,
+    sl_key: np.ndarray,
+    split_cost: float,
+    ship_res: np.ndarray | None,
+    sl_res: np.ndarray | None,
+) -> SplitRows:
     """``SplitRows`` of the batch (``sl_key``: each line row's stock key, in the batch's key space;
     ``line_offsets_idx``: the book's first line of each batch order)."""
     assert ep.ships is not None
@@ -94,19 +110,38 @@ def make_split(ep: EpochOptions, line_offsets_idx: np.ndarray, sl_key: np.ndarra
     e = sr.entry
     first_line = np.cumsum(n_lines) - n_lines  # batch line index of each order's first line
     sl_line = first_line[p_row[ep.pair[e]]] + (ep.line[e] - line_offsets_idx[p_row[ep.pair[e]]])
-    return SplitRows(line_order=np.repeat(np.arange(n_lines.size), n_lines), ship_order=p_row[sr.ships],
-                     ship_node=ep.p_node[sr.ships], ship_cost=sr.fixed, sl_ship=sr.sl_ship, sl_line=sl_line,
-                     sl_cost=sr.sl_cost, sl_key=sl_key, sl_qty=ep.qty[e].astype(np.int64), split_cost=split_cost,
-                     ship_reservation=ship_res, sl_reservation=sl_res)
+    return SplitRows(
+        line_order=np.repeat(np.arange(n_lines.size), n_lines),
+        ship_order=p_row[sr.ships],
+        ship_node=ep.p_node[sr.ships],
+        ship_cost=sr.fixed,
+        sl_ship=sr.sl_ship,
+        sl_line=sl_line,
+        sl_cost=sr.sl_cost,
+        sl_key=sl_key,
+        sl_qty=ep.qty[e].astype(np.int64),
+        split_cost=split_cost,
+        ship_reservation=ship_res,
+        sl_reservation=sl_res,
+    )
 
 
-def apply_split(sim: SimState, ep: EpochOptions, orders: np.ndarray, line_ship: np.ndarray, rows: SplitRows) -> None:
+def apply_split(
+    sim: SimState, ep: EpochOptions, orders: np.ndarray, line_ship: np.ndarray, rows: SplitRows
+) -> None:
     """Assign the split orders `orders` (book indices): one book shipment per (order, node) their lines use.
     ``line_ship``: shipment row of each of their lines (global lines grouped by order)."""
     b, inv, costs = sim.book, sim.inv, sim.sc.costs
     assert ep.ships is not None
     ships, t, g, ship_day = ep.ships.ships, ep.t, ep.wave, ep.ship_day
-    p_node, p_tier, promise, km, est, transport = ep.p_node, ep.p_tier, ep.promise, ep.km, ep.transport_est, ep.transport
+    p_node, p_tier, promise, km, est, transport = (
+        ep.p_node,
+        ep.p_tier,
+        ep.promise,
+        ep.km,
+        ep.transport_est,
+        ep.transport,
+    )
     lines = lines_of(b.line_offsets, orders)
     # shipments, grouped by order in line order: (order position, shipment row) distinct
     opos = np.repeat(np.arange(orders.size), b.n_lines(orders))
@@ -158,13 +193,22 @@ def apply_split(sim: SimState, ep: EpochOptions, orders: np.ndarray, line_ship: 
         start, end = sim.ops.pick(t, srow, mean, b.u_service[parent[near]])
         pick_s[near] = start
         handling[near] = costs.picker_per_hour_cny * (end - start) / HOUR
-        sim.ops.ready(srow, ref[near], end, km[s_pair[near]], b.zone[parent[near]],
-                      promise[s_pair[near]] - sim.quote_slack_s,
-                      u=sim.trip_u[parent[near]] if sim.ops.trip is not None else None, assigned_s=t)
+        sim.ops.ready(
+            srow,
+            ref[near],
+            end,
+            km[s_pair[near]],
+            b.zone[parent[near]],
+            promise[s_pair[near]] - sim.quote_slack_s,
+            u=sim.trip_u[parent[near]] if sim.ops.trip is not None else None,
+            assigned_s=t,
+        )
     if mid.any():
         frow = sim.row[node[mid]]
         pick_s[mid] = sim.waves.cutoff_s(g)
-        handling[mid] = costs.picker_per_hour_cny * (sim.fdc_pick_base[frow] + sim.fdc_pick_line[frow] * n_l[mid]) / HOUR
+        handling[mid] = (
+            costs.picker_per_hour_cny * (sim.fdc_pick_base[frow] + sim.fdc_pick_line[frow] * n_l[mid]) / HOUR
+        )
         z = b.zone[parent[mid]]
         sim.waves.add(g, ref[mid], frow, sim.net.zone_lat[z], sim.net.zone_lon[z], km[s_pair[mid]])
     if far.any():
@@ -178,12 +222,17 @@ def apply_split(sim: SimState, ep: EpochOptions, orders: np.ndarray, line_ship: 
     first_pick = np.full(orders.size, np.inf)
     np.minimum.at(first_pick, s_pos, pick_s)
     b.pick_start_s[orders] = first_pick
-    inv.reserve(node[inv_k].astype(np.int64), b.line_sku[lines].astype(np.int64), b.line_qty[lines].astype(np.int64),
-                pick_s[inv_k])
+    inv.reserve(
+        node[inv_k].astype(np.int64),
+        b.line_sku[lines].astype(np.int64),
+        b.line_qty[lines].astype(np.int64),
+        pick_s[inv_k],
+    )
 
 
-def deliver_shipments(sim: SimState, j: np.ndarray, delivered_s: np.ndarray,
-                      transport: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def deliver_shipments(
+    sim: SimState, j: np.ndarray, delivered_s: np.ndarray, transport: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Book delivered shipments `j`; returns the split orders now complete and their delivery times
     (their last shipment's). Realised transport replaces each shipment's estimate in its order's cost
     and calibrates its node as for whole orders."""

@@ -61,26 +61,45 @@ EPS = EVENT_EPS_S
 class Simulation:
     """One run of a resolved scenario (see ``sim.simulate`` for the public entry point)."""
 
-    def __init__(self, sc: Scenario, *, seed: int, replication: int, days: int, policy: str, router: str,
-                 progress: Callable[[int, int], None] | None = None, explain: bool = False) -> None:
+    def __init__(
+        self,
+        sc: Scenario,
+        *,
+        seed: int,
+        replication: int,
+        days: int,
+        policy: str,
+        router: str,
+        progress: Callable[[int, int], None] | None = None,
+        explain: bool = False,
+    ) -> None:
         self.sc, self.days, self.warmup = sc, days, sc.horizon.warmup_days
         self.total_days = self.warmup + days
         self.streams = RandomStreams(seed, replication)
         self.net = net = build_network(sc)
         self.cat = cat = build_catalog(sc)
         self.policy = make_policy(parse_spec(policy))
-        self.router = make_router(router, max_deterministic_time=sc.router.max_deterministic_time,
-                                  max_shipments=sc.router.max_shipments)
+        self.router = make_router(
+            router,
+            max_deterministic_time=sc.router.max_deterministic_time,
+            max_shipments=sc.router.max_shipments,
+        )
         self.forecaster = Forecaster(sc, net, cat, self.streams)
         self.progress = progress
-        self.explain = ExplainRecorder() if explain else None  # `run --explain`: every routing decision's candidates
+        self.explain = (
+            ExplainRecorder() if explain else None
+        )  # `run --explain`: every routing decision's candidates
         N, S = net.n_nodes, cat.n_skus
         self.inv = InventoryState(N, S, cat.shelf_life_s / DAY)
         self.pipeline = Pipeline()
-        self.given = place_initial_stock(sc, net, cat, self.inv, self.pipeline)  # nodes a stock file specifies
+        self.given = place_initial_stock(
+            sc, net, cat, self.inv, self.pipeline
+        )  # nodes a stock file specifies
         self.book = OrderBook()
         self.subst = SubstituteRule.from_scenario(sc, cat)  # tiers.substitution (None: off)
-        self.park_witness = np.empty(0, np.int64)  # per order: the store that last had its lines (option_build.park)
+        self.park_witness = np.empty(
+            0, np.int64
+        )  # per order: the store that last had its lines (option_build.park)
         self.kind = net.node_kind
         self.stores = np.flatnonzero(self.kind == STORE)
         self.fdcs = np.flatnonzero(self.kind == FDC)
@@ -90,13 +109,21 @@ class Simulation:
         for group in (self.stores, self.fdcs, self.ndcs):
             self.row[group] = np.arange(group.size)
         covers = net.covers()
-        self.cand = [Candidates.build(covers, net.road_km, self.stores),
-                     Candidates.build(covers, net.road_km, self.fdcs)]
+        self.cand = [
+            Candidates.build(covers, net.road_km, self.stores),
+            Candidates.build(covers, net.road_km, self.fdcs),
+        ]
         self.preferred = np.stack([catchment(net, STORE), catchment(net, FDC), catchment(net, NDC)])
         self._init_ops()
         # nodes.stores.offline: counter sales at shops from the online stock, seen online after a sync lag
-        self.offline = OfflineSales.from_scenario(sc, net, S, self.stores, self.forecaster.profile.hour_share,
-                                                  (self.store_open_s, self.store_close_s))
+        self.offline = OfflineSales.from_scenario(
+            sc,
+            net,
+            S,
+            self.stores,
+            self.forecaster.profile.hour_share,
+            (self.store_open_s, self.store_close_s),
+        )
         self.inv.offline = self.offline is not None
         self.inv.carry_age = bool(sc.inventory.fresh.enabled and sc.inventory.fresh.carry_age)
         self.day_costs = {k: np.zeros(self.total_days + MAX_DRAIN_DAYS + 1) for k in DAILY_COSTS}
@@ -105,7 +132,9 @@ class Simulation:
         self.busy_end: dict[str, np.ndarray] = {}
         self.realised = np.zeros(N)  # running mean of realised transport cost per order (routing estimate)
         self.realised_n = np.zeros(N)
-        self.estimated = np.zeros(N)  # the same orders' routing estimates: realised / estimated calibrates routing
+        self.estimated = np.zeros(
+            N
+        )  # the same orders' routing estimates: realised / estimated calibrates routing
         # look-ahead (router.lookahead): own-tier demand rate per node x SKU, refreshed at each review, and the
         # value of a unit short at a node: its customer gets the next slower offer (accepted w.p. p) or is lost
         self.la_rate = np.zeros((N, S))
@@ -121,8 +150,9 @@ class Simulation:
         # capacity look-ahead: own-tier orders per day per node (refreshed at each review) and the value of
         # an own-tier order that finds the node full (a whole order's lost-sale cost, offer accepted w.p. p)
         self.la_orders = np.zeros(N)
-        self.la_cap_value = shortfall_value(lost.margin_rate * upo * unit_value + lost.goodwill_cny, p_next,
-                                            imperfect_cny=imperfect)
+        self.la_cap_value = shortfall_value(
+            lost.margin_rate * upo * unit_value + lost.goodwill_cny, p_next, imperfect_cny=imperfect
+        )
         # lookahead_demand: served — every time-critical order a node's units and places served besides its own
         # catchment's own-tier demand (overflow, upgrades), counted per day (sim.engine.routing_step.count_served)
         self.la_other = np.zeros((N, S))  # units served so far
@@ -136,38 +166,58 @@ class Simulation:
         st = [caps[i] for i in self.stores]
         self.store_pick_base = np.array([c.pick_base_s for c in st])
         self.store_pick_line = np.array([c.pick_per_line_s for c in st])
-        trip = TripParams.from_scenario(sc, st, self.streams, self.total_days + MAX_DRAIN_DAYS + 1,
-                                        net.node_city[self.stores], list(net.city_names))
+        trip = TripParams.from_scenario(
+            sc,
+            st,
+            self.streams,
+            self.total_days + MAX_DRAIN_DAYS + 1,
+            net.node_city[self.stores],
+            list(net.city_names),
+        )
         pool_of = pool_of_stores(sc, net.node_city[self.stores])  # None: each store its own riders
-        shifts = build_shifts(sc, pooled(np.array([c.riders for c in st], np.int64), pool_of),
-                              self.total_days + MAX_DRAIN_DAYS + 1, self._store_hours(st),
-                              [net.node_ids[i] for i in self.stores], pool_of)
+        shifts = build_shifts(
+            sc,
+            pooled(np.array([c.riders for c in st], np.int64), pool_of),
+            self.total_days + MAX_DRAIN_DAYS + 1,
+            self._store_hours(st),
+            [net.node_ids[i] for i in self.stores],
+            pool_of,
+        )
         self.ops = StoreOps.from_scenario(sc, net, self.stores, trip=trip, shifts=shifts, pool_of=pool_of)
         if self.ops.trip is not None or self.ops.shifts is not None:  # rider reporting (sim.engine.staffing)
             self.ops.busy_hour = np.zeros((self.total_days + MAX_DRAIN_DAYS + 1) * 24)
             if sc.costs.riders.model == "fleet" and self.ops.shifts is not None:
                 self.ops.pay_day = np.zeros(self.total_days + MAX_DRAIN_DAYS + 1)
-        self.trip_u = np.empty((0, N_U))  # per order: its trip uniforms (sim.engine.riders), trip mechanism only
+        self.trip_u = np.empty(
+            (0, N_U)
+        )  # per order: its trip uniforms (sim.engine.riders), trip mechanism only
         fd = [caps[i] for i in self.fdcs]
         self.fdc_pick_base = np.array([c.pick_base_s for c in fd])
         self.fdc_pick_line = np.array([c.pick_per_line_s for c in fd])
         self.fdc_pickers = np.array([c.pickers for c in fd], float)
         covers = net.covers()  # mean road km to the zones each FDC serves: sizes its van tours
-        self.fdc_mean_km = np.array([net.road_km[covers[:, f], f].mean() if covers[:, f].any() else 1.0
-                                     for f in self.fdcs])
+        self.fdc_mean_km = np.array(
+            [net.road_km[covers[:, f], f].mean() if covers[:, f].any() else 1.0 for f in self.fdcs]
+        )
         self.waves = Waves.from_scenario(sc, net, self.fdcs, volume_l=self._order_volume_l)
         self.parcels = Parcels.from_scenario(sc, net, self.ndcs)
         self.parcel_cost = np.full((self.ndcs.size, len(net.city_names)), sc.costs.parcel.per_order_cny)
         for lane in sc.costs.parcel.by_lane:
-            self.parcel_cost[self.row[net.node_ids.index(lane.ndc)], net.city_names.index(lane.city)] = lane.per_order_cny
+            self.parcel_cost[self.row[net.node_ids.index(lane.ndc)], net.city_names.index(lane.city)] = (
+                lane.per_order_cny
+            )
         near = sc.tiers.near
         self.near_promise_s = near.promise_min * 60.0
         # quoted ETAs (tiers.near.quote eta): riders batch against the quote less its buffer, so the buffer is
         # left for the ride's noise rather than spent on waiting for a fuller batch
         self.quote_slack_s = near.quote_buffer_min * 60.0 if near.quote == "eta" else 0.0
         self.near_open, self.near_close = (parse_clock(t) for t in near.service_hours)
-        self.store_open_s, self.store_close_s = self._store_hours([caps[i] for i in self.stores])  # store kinds
-        self.mean_order_l = float(self.forecaster.units_per_order * (self.cat.popularity * self.cat.volume_l).sum())
+        self.store_open_s, self.store_close_s = self._store_hours(
+            [caps[i] for i in self.stores]
+        )  # store kinds
+        self.mean_order_l = float(
+            self.forecaster.units_per_order * (self.cat.popularity * self.cat.volume_l).sum()
+        )
 
     def _store_hours(self, caps: list[Any]) -> tuple[np.ndarray, np.ndarray]:
         """(open, close) seconds of day of each store: its own service hours (store kinds), else the tier's."""
@@ -243,9 +293,14 @@ class Simulation:
 
     def _settled(self) -> bool:
         b = self.book
-        return (not b.carry.size and self.waves.pending() == 0 and self.parcels.pending() == 0
-                and self.inv.pending_picks() == 0
-                and b.next_new >= b.n and not (b.status[~b.warmup_mask()] == OrderStatus.OPEN).any())
+        return (
+            not b.carry.size
+            and self.waves.pending() == 0
+            and self.parcels.pending() == 0
+            and self.inv.pending_picks() == 0
+            and b.next_new >= b.n
+            and not (b.status[~b.warmup_mask()] == OrderStatus.OPEN).any()
+        )
 
     # ------------------------------------------------------------------ days
     def _start_day(self, day: int) -> None:
@@ -264,23 +319,41 @@ class Simulation:
             self.forecaster.observe(day, orders)  # forecast(d) uses days < d only
             self.book.add_day(orders, warmup=day < self.warmup)
             if self.offline is not None:
-                self.offline.draw_day(self.streams, self.forecaster.profile.date(day), day, rate,
-                                      self.net.node_city[self.stores], list(self.net.city_names))
+                self.offline.draw_day(
+                    self.streams,
+                    self.forecaster.profile.date(day),
+                    day,
+                    rate,
+                    self.net.node_city[self.stores],
+                    list(self.net.city_names),
+                )
             if self.subst is not None:
                 line_city = np.repeat(orders.city, orders.lines_per_order())
-                self.book.line_sub_u = np.concatenate([self.book.line_sub_u, line_uniforms(
-                    self.streams, self.forecaster.profile.date(day), line_city, list(self.net.city_names))])
+                self.book.line_sub_u = np.concatenate(
+                    [
+                        self.book.line_sub_u,
+                        line_uniforms(
+                            self.streams,
+                            self.forecaster.profile.date(day),
+                            line_city,
+                            list(self.net.city_names),
+                        ),
+                    ]
+                )
             if self.ops.trip is not None:
                 date = self.forecaster.profile.date(day)
-                self.trip_u = np.concatenate([self.trip_u, trip_uniforms(self.streams, date, orders.city,
-                                                                         list(self.net.city_names))])
+                self.trip_u = np.concatenate(
+                    [self.trip_u, trip_uniforms(self.streams, date, orders.city, list(self.net.city_names))]
+                )
         if self.progress:
             self.progress(day, self.book.n)
 
     def _supply_ndcs(self, day: int, rate: np.ndarray) -> None:
         """Refill NDCs to `initial_days_of_supply` x their expected daily draw (all tiers they feed)."""
         sup = self.sc.inventory.ndc_supply
-        life_days = self.cat.shelf_life_s / DAY  # perishables: never more than a day short of their shelf life
+        life_days = (
+            self.cat.shelf_life_s / DAY
+        )  # perishables: never more than a day short of their shelf life
         cover = np.minimum(sup.initial_days_of_supply, np.maximum(life_days - 1.0, 1.0))
         target = np.ceil(cover[None, :] * rate[self.ndcs]).astype(np.int64)
         pos = self.inv.position()[self.ndcs]
@@ -305,16 +378,23 @@ class Simulation:
         fresh = np.flatnonzero(np.isfinite(self.cat.shelf_life_s))
         if not fresh.size or self.fresh_targets is None:
             return
-        draw = fresh_draw(self.fresh_targets, rate, self.net.supplier, self.ndcs, self.cat.tier_eligible[:, 2], fresh)
+        draw = fresh_draw(
+            self.fresh_targets, rate, self.net.supplier, self.ndcs, self.cat.tier_eligible[:, 2], fresh
+        )
         pos = self.inv.position()
-        need = (np.ceil(fr.ndc_days_of_supply * draw - 1e-9).astype(np.int64) - pos[np.ix_(self.ndcs, fresh)]
-                + unfilled(self.fresh_targets, pos, self.net.supplier, self.ndcs, fresh))
+        need = (
+            np.ceil(fr.ndc_days_of_supply * draw - 1e-9).astype(np.int64)
+            - pos[np.ix_(self.ndcs, fresh)]
+            + unfilled(self.fresh_targets, pos, self.net.supplier, self.ndcs, fresh)
+        )
         if day == 0:
             need[self.given[self.ndcs]] = 0  # the planner's observed NDC stock is day 0's, not topped up
         n, j = np.nonzero(need > 0)
         if n.size:
             self.inv.ship_in(self.ndcs[n], fresh[j], need[n, j])
-            self.pipeline.add_external(day * DAY + fr.ndc_lead_time_h * HOUR, self.ndcs[n], fresh[j], need[n, j])
+            self.pipeline.add_external(
+                day * DAY + fr.ndc_lead_time_h * HOUR, self.ndcs[n], fresh[j], need[n, j]
+            )
 
     def _review(self, day: int) -> None:
         net = self.net
@@ -332,24 +412,44 @@ class Simulation:
             ahead = lambda d: off.forecast(self.forecaster.forecast(d))  # noqa: E731
         transport = np.where(seen, self.realised / np.maximum(self.realised_n, 1), np.nan)
         ctx = PolicyContext(
-            day=day, forecast=forecast, cover_s=cover, node_kind=self.kind, slots=slots,
-            volume_m3=volume, volume_l=self.cat.volume_l, value_cny=self.cat.value_cny,
-            popularity=self.cat.popularity, on_hand=self.inv.on_hand, supplier=net.supplier,
-            review_s=self.sc.inventory.review_period_days * DAY, position=self.inv.position(),
+            day=day,
+            forecast=forecast,
+            cover_s=cover,
+            node_kind=self.kind,
+            slots=slots,
+            volume_m3=volume,
+            volume_l=self.cat.volume_l,
+            value_cny=self.cat.value_cny,
+            popularity=self.cat.popularity,
+            on_hand=self.inv.on_hand,
+            supplier=net.supplier,
+            review_s=self.sc.inventory.review_period_days * DAY,
+            position=self.inv.position(),
             # moving_average cannot look ahead without moving its window; the others can
             forecast_ahead=None if method == "moving_average" else ahead,
             forecast_cv=float(np.sqrt(np.expm1(self.forecaster.sigma**2))) if method == "oracle" else None,
             cover_window=bool(self.sc.inventory.cover_window),
-            costs=policy_costs(self.sc, net, self.cat, transport_cny=np.where(seen, transport, np.nan)
-                               if seen.any() else None))
+            costs=policy_costs(
+                self.sc,
+                net,
+                self.cat,
+                transport_cny=np.where(seen, transport, np.nan) if seen.any() else None,
+            ),
+        )
         targets = np.asarray(self.policy.targets(ctx), np.int64)
         if day == 0 and self.given.any():  # day 0 fills only the nodes the planner's stock file leaves out
             targets = targets.copy()
             targets[self.given] = np.minimum(targets[self.given], self.inv.position()[self.given])
         if self.sc.inventory.fresh.enabled:
             if self.sc.inventory.fresh.forward_cap:
-                targets = cap_fresh_targets(targets, ctx.forecast, self.cat.shelf_life_s / DAY, net.supplier, self.kind,
-                                            carry_age=self.inv.carry_age)
+                targets = cap_fresh_targets(
+                    targets,
+                    ctx.forecast,
+                    self.cat.shelf_life_s / DAY,
+                    net.supplier,
+                    self.kind,
+                    carry_age=self.inv.carry_age,
+                )
             self.fresh_targets = targets
         self.la_rate = ctx.forecast / DAY
         self.la_orders = ctx.forecast.sum(axis=1) / max(self.forecaster.units_per_order, 1e-9)
@@ -364,9 +464,18 @@ class Simulation:
             self.pipeline.add(shipment)
             self.day_costs["transfer"][day] += cost
         level = np.where(self.kind == FDC, 0, 1)
-        shipments, cost = plan_replenishment(self.inv, targets, net.supplier, level, self.cat.volume_l,
-                                             net.truck_capacity_m3, net.truck_fixed_cny, net.truck_per_unit_cny,
-                                             net.lead_time_s, day * DAY)
+        shipments, cost = plan_replenishment(
+            self.inv,
+            targets,
+            net.supplier,
+            level,
+            self.cat.volume_l,
+            net.truck_capacity_m3,
+            net.truck_fixed_cny,
+            net.truck_per_unit_cny,
+            net.lead_time_s,
+            day * DAY,
+        )
         self.pipeline.add(shipments)
         self.day_costs["transfer"][day] += cost
 
@@ -381,15 +490,20 @@ class Simulation:
         held = ((inv.on_hand + inv.pipeline) * self.cat.value_cny[None, :]).sum()
         self.day_costs["holding"][day] += float(held) * sc.costs.holding_rate_per_year / 365.0
         f = sc.costs.fixed
-        self.day_costs["fixed"][day] += (self.stores.size * f.store_per_day_cny + self.fdcs.size * f.fdc_per_day_cny
-                                         + self.ndcs.size * f.ndc_per_day_cny)
+        self.day_costs["fixed"][day] += (
+            self.stores.size * f.store_per_day_cny
+            + self.fdcs.size * f.fdc_per_day_cny
+            + self.ndcs.size * f.ndc_per_day_cny
+        )
         inv.close_day(day)
 
     # ------------------------------------------------------------------ epochs
     def _epoch(self, t: float) -> None:
         if self.pipeline.next_arrival() <= t:
             arr = self.pipeline.arrivals(t)
-            origin = arr.origins()  # inventory.fresh.carry_age: fresh units arrive as old as they left, plus the road
+            origin = (
+                arr.origins()
+            )  # inventory.fresh.carry_age: fresh units arrive as old as they left, plus the road
             slot = np.where(origin >= 0, int(t // DAY) - origin, 0) if self.inv.carry_age else None
             self.inv.receive(arr.node, arr.sku, arr.qty, from_pipeline=True, slot=slot)
         if self.offline is not None:
@@ -417,8 +531,9 @@ class Simulation:
             return
         ship = ref >= SHIP_BASE
         if ship.any():  # a split order is delivered with its last shipment
-            done, when = deliver_shipments(self, ref[ship] - SHIP_BASE, delivered_s[ship],
-                                           None if transport is None else transport[ship])
+            done, when = deliver_shipments(
+                self, ref[ship] - SHIP_BASE, delivered_s[ship], None if transport is None else transport[ship]
+            )
             self._finish(done, when)
             ref, delivered_s = ref[~ship], delivered_s[~ship]
             transport = None if transport is None else transport[~ship]
@@ -461,19 +576,37 @@ class Simulation:
         avail["riders"][self.stores] = [caps[i].riders * h for i, h in zip(self.stores, hours, strict=True)]
         riders = None
         if self.ops.busy_hour is not None:  # issue #13: riders on shift by the hour, orders per rider-day
-            riders = rider_report(self.ops, self.warmup, self.days, self.store_open_s, self.store_close_s,
-                                  self.sc.costs.riders, self.day_costs)
+            riders = rider_report(
+                self.ops,
+                self.warmup,
+                self.days,
+                self.store_open_s,
+                self.store_close_s,
+                self.sc.costs.riders,
+                self.day_costs,
+            )
             avail["riders"][self.stores] = riders.pop("available_s")
         span = float((self.waves.win[:, 1] - self.waves.win[:, 0]).sum()) * self.days
         avail["vans"][self.fdcs] = [caps[i].vans * span for i in self.fdcs]
         busy = {k: end[k] - mark[k] for k in end}
         n_days = self.total_days
-        days = DayRecords(day=np.arange(n_days, dtype=np.int32), warmup=np.arange(n_days) < self.warmup,
-                          costs={k: v[:n_days].copy() for k, v in self.day_costs.items()},
-                          utilisation={})
-        orders, lines = self.book.records(self.preferred, substitution=self.subst is not None,
-                                          offline=self.offline is not None)
-        return RunRecords(orders=orders, lines=lines, inventory=self.inv.records(), days=days,
-                          nodes=NodeRecords(busy_s=busy, available_s=avail), router=self.stats,
-                          measured_days=self.days, warmup_days=self.warmup, riders=riders)
-
+        days = DayRecords(
+            day=np.arange(n_days, dtype=np.int32),
+            warmup=np.arange(n_days) < self.warmup,
+            costs={k: v[:n_days].copy() for k, v in self.day_costs.items()},
+            utilisation={},
+        )
+        orders, lines = self.book.records(
+            self.preferred, substitution=self.subst is not None, offline=self.offline is not None
+        )
+        return RunRecords(
+            orders=orders,
+            lines=lines,
+            inventory=self.inv.records(),
+            days=days,
+            nodes=NodeRecords(busy_s=busy, available_s=avail),
+            router=self.stats,
+            measured_days=self.days,
+            warmup_days=self.warmup,
+            riders=riders,
+        )

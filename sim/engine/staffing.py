@@ -37,7 +37,9 @@ class Shifts:
     """Riders on shift per (store, hour of the run) and the lookup of each rider's next hour on shift."""
 
     count: np.ndarray  # (stores, hours) riders on shift
-    on_next: np.ndarray  # (stores, riders, hours + 1) int32: first hour >= H rider j is on shift (huge: never)
+    on_next: (
+        np.ndarray
+    )  # (stores, riders, hours + 1) int32: first hour >= H rider j is on shift (huge: never)
 
     @property
     def n_hours(self) -> int:
@@ -92,12 +94,20 @@ def profile_on_shift(table: np.ndarray, fallback: np.ndarray, day_mult: np.ndarr
     """(stores, days x 24) riders on shift from a per-store, per-hour `table` (NaN rows: use `fallback`, the
     group's riders x by_hour): round(table[s, h] x day_mult[d])."""
     per = np.where(np.isfinite(table), table, fallback)
-    out: np.ndarray = np.rint(per[:, None, :] * day_mult[None, :, None]).astype(np.int64).reshape(per.shape[0], -1)
+    out: np.ndarray = (
+        np.rint(per[:, None, :] * day_mult[None, :, None]).astype(np.int64).reshape(per.shape[0], -1)
+    )
     return out
 
 
-def build_shifts(sc: Scenario, riders: np.ndarray, n_days: int, hours: tuple[np.ndarray, np.ndarray],
-                 ids: list[str] | None = None, pool_of: np.ndarray | None = None) -> Shifts | None:
+def build_shifts(
+    sc: Scenario,
+    riders: np.ndarray,
+    n_days: int,
+    hours: tuple[np.ndarray, np.ndarray],
+    ids: list[str] | None = None,
+    pool_of: np.ndarray | None = None,
+) -> Shifts | None:
     """The scenario's shifts for stores with `riders` each and service `hours` (open, close seconds of day):
     nobody is on shift in an hour the store is closed all through. None when staffing is off. With a
     ``profile`` table (store `ids` name its rows), the stores it lists take their riders per hour from it.
@@ -126,8 +136,15 @@ def build_shifts(sc: Scenario, riders: np.ndarray, n_days: int, hours: tuple[np.
     return Shifts(count, next_on_shift(count, n))
 
 
-def rider_report(ops: Any, warmup: int, days: int, near_open: np.ndarray, near_close: np.ndarray, pay: Any,
-                 day_costs: dict[str, np.ndarray]) -> dict[str, Any]:
+def rider_report(
+    ops: Any,
+    warmup: int,
+    days: int,
+    near_open: np.ndarray,
+    near_close: np.ndarray,
+    pay: Any,
+    day_costs: dict[str, np.ndarray],
+) -> dict[str, Any]:
     """Riders over the measured days: available seconds per store (on shift; a constant fleet counts its
     riders over the near service hours, as before), rider-hours and rider-days on shift, busy share per
     hour of day. In ``fleet`` pay with shifts, the shift hours not accounted for by trips are booked per
@@ -139,8 +156,12 @@ def rider_report(ops: Any, warmup: int, days: int, near_open: np.ndarray, near_c
     else:
         riders = np.isfinite(ops.rider_free).sum(axis=1).astype(float)
         hour = np.arange(24)[None, :] * HOUR  # a constant fleet is counted over each store's service hours
-        open_h = np.clip(np.minimum(hour + HOUR, near_close[:, None]) - np.maximum(hour, near_open[:, None]),
-                         0.0, HOUR) / HOUR
+        open_h = (
+            np.clip(
+                np.minimum(hour + HOUR, near_close[:, None]) - np.maximum(hour, near_open[:, None]), 0.0, HOUR
+            )
+            / HOUR
+        )
         count = np.tile(riders[:, None] * open_h, (1, n_days_all))
     H0, H1 = warmup * 24, (warmup + days) * 24
     meas = count[:, H0:H1]
@@ -155,7 +176,11 @@ def rider_report(ops: Any, warmup: int, days: int, near_open: np.ndarray, near_c
     available = meas.sum(axis=1) * HOUR
     if ops.shared:
         available = store_available(available, ops.pool_of, ops.rider_busy)
-    return {"available_s": available, "rider_hours": float(meas.sum()),
-            "rider_days": float(np.ceil(by_day.max(axis=2)).sum()), "busy_hours": float(busy.sum()),
-            "on_shift_by_hour": [float(x) for x in on_shift],
-            "utilisation_by_hour": [float(b / a) if a > 0 else None for b, a in zip(busy, on_shift, strict=True)]}
+    return {
+        "available_s": available,
+        "rider_hours": float(meas.sum()),
+        "rider_days": float(np.ceil(by_day.max(axis=2)).sum()),
+        "busy_hours": float(busy.sum()),
+        "on_shift_by_hour": [float(x) for x in on_shift],
+        "utilisation_by_hour": [float(b / a) if a > 0 else None for b, a in zip(busy, on_shift, strict=True)],
+    }

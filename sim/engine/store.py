@@ -80,32 +80,69 @@ class StoreRules:
     @classmethod
     def from_scenario(cls, sc: Scenario) -> StoreRules:
         c, r = sc.nodes.stores.capacity, sc.costs.riders
-        return cls(pick_cv=c.pick_cv, speed_kmh=c.rider_speed_kmh, peak_speed_kmh=c.rider_peak_speed_kmh,
-                   max_batch=c.rider_max_batch, max_hold_s=c.rider_max_hold_s, circuity=sc.geography.circuity,
-                   rider_model=r.model, base_per_trip=r.base_per_trip_cny, per_km=r.per_km_cny, per_hour=r.per_hour_cny)
+        return cls(
+            pick_cv=c.pick_cv,
+            speed_kmh=c.rider_speed_kmh,
+            peak_speed_kmh=c.rider_peak_speed_kmh,
+            max_batch=c.rider_max_batch,
+            max_hold_s=c.rider_max_hold_s,
+            circuity=sc.geography.circuity,
+            rider_model=r.model,
+            base_per_trip=r.base_per_trip_cny,
+            per_km=r.per_km_cny,
+            per_hour=r.per_hour_cny,
+        )
 
 
 class StoreOps:
     """Picker and rider state of every store (rows = stores, in network order)."""
 
     @classmethod
-    def from_scenario(cls, sc: Scenario, net: Network, stores: np.ndarray, trip: TripParams | None = None,
-                      shifts: Shifts | None = None, pool_of: np.ndarray | None = None) -> StoreOps:
+    def from_scenario(
+        cls,
+        sc: Scenario,
+        net: Network,
+        stores: np.ndarray,
+        trip: TripParams | None = None,
+        shifts: Shifts | None = None,
+        pool_of: np.ndarray | None = None,
+    ) -> StoreOps:
         """The stores `stores` (node indices) of the scenario's network: their own pickers and riders;
         `trip` the riders' whole-trip mechanism (``sim.engine.riders``; None: off), `shifts` riders on
         shift by the hour (``sim.engine.staffing``; None: a constant fleet), `pool_of` each store's shared
         rider pool (``sim.engine.rider_pool``; None: its own)."""
         caps = [net.node_capacity[i] for i in stores]
         riders = pooled(np.array([c.riders for c in caps], np.int64), pool_of)
-        return cls(np.array([c.pickers for c in caps], np.int64), riders, StoreRules.from_scenario(sc), net.zone_lat,
-                   net.zone_lon, trip=trip, shifts=shifts, pool_of=pool_of)
+        return cls(
+            np.array([c.pickers for c in caps], np.int64),
+            riders,
+            StoreRules.from_scenario(sc),
+            net.zone_lat,
+            net.zone_lon,
+            trip=trip,
+            shifts=shifts,
+            pool_of=pool_of,
+        )
 
-    def __init__(self, pickers: np.ndarray, riders: np.ndarray, rules: StoreRules, zone_lat: np.ndarray,
-                 zone_lon: np.ndarray, trip: TripParams | None = None, shifts: Shifts | None = None,
-                 pool_of: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        pickers: np.ndarray,
+        riders: np.ndarray,
+        rules: StoreRules,
+        zone_lat: np.ndarray,
+        zone_lon: np.ndarray,
+        trip: TripParams | None = None,
+        shifts: Shifts | None = None,
+        pool_of: np.ndarray | None = None,
+    ) -> None:
         pick_cv, speed_kmh, peak_speed_kmh = rules.pick_cv, rules.speed_kmh, rules.peak_speed_kmh
         max_batch, max_hold_s, circuity = rules.max_batch, rules.max_hold_s, rules.circuity
-        rider_model, base_per_trip, per_km, per_hour = rules.rider_model, rules.base_per_trip, rules.per_km, rules.per_hour
+        rider_model, base_per_trip, per_km, per_hour = (
+            rules.rider_model,
+            rules.base_per_trip,
+            rules.per_km,
+            rules.per_hour,
+        )
         n = len(pickers)
         self.trip, self.shifts = trip, shifts
         # each store's rider pool (row of rider_free, shifts and `riders`): its own, or a pool shared by stores
@@ -173,7 +210,9 @@ class StoreOps:
         slots[~np.isfinite(self.picker_free)] = 0
         riders = (self._avail(at=t) <= t + horizon_s).sum(axis=1) * self.max_batch
         # each store may use all of its pool's free riders, less the orders of the pool's open batches
-        riders = (riders - np.bincount(self.pool_of, weights=self.b_count, minlength=riders.size))[self.pool_of]
+        riders = (riders - np.bincount(self.pool_of, weights=self.b_count, minlength=riders.size))[
+            self.pool_of
+        ]
         return cast(np.ndarray, np.minimum(slots.sum(axis=1), np.maximum(riders, 0)).astype(np.int64))
 
     def speed_at(self, t: np.ndarray) -> np.ndarray:
@@ -200,8 +239,15 @@ class StoreOps:
         out = a[np.arange(rows.size), k % nn] + (k // nn) * trip_s
         return np.where(n > 0, out, np.inf)
 
-    def eta(self, t: float, ready: np.ndarray, rows: np.ndarray, km: np.ndarray, n_orders: float = 1.0,
-            ahead: np.ndarray | None = None) -> np.ndarray:
+    def eta(
+        self,
+        t: float,
+        ready: np.ndarray,
+        rows: np.ndarray,
+        km: np.ndarray,
+        n_orders: float = 1.0,
+        ahead: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Expected delivery of a single order assigned at `t`, ready at `ready` at stores `rows`, `km` away
         (routing's estimate; with the trip mechanism: reach, pickup, day factor and handover included).
         `ahead`: batches ahead of the order in its rider queue (``tiers.near.quote_from: queue``; None: the
@@ -210,8 +256,17 @@ class StoreOps:
         tp = self.trip
         if ahead is not None:
             ride = km / self.speed_at(np.full(rows.size, t)) * HOUR
-            trip_s = 2 * ride if tp is None else ((tp.reach_s[rows] if tp.pool else ride) + tp.pickup_trip_s[rows]
-                                                  + tp.pickup_order_s[rows] + ride + tp.handover_s[rows])
+            trip_s = (
+                2 * ride
+                if tp is None
+                else (
+                    (tp.reach_s[rows] if tp.pool else ride)
+                    + tp.pickup_trip_s[rows]
+                    + tp.pickup_order_s[rows]
+                    + ride
+                    + tp.handover_s[rows]
+                )
+            )
             rider = self.queued_rider(t, rows, ahead, trip_s)
         if tp is None:
             depart = np.maximum(ready, rider)
@@ -220,11 +275,16 @@ class StoreOps:
         depart = at_store + tp.pickup_trip_s[rows] + tp.pickup_order_s[rows] * n_orders
         ride = km / self.speed_at(depart) * HOUR
         if tp.day_factor is not None:
-            ride = ride * tp.day_factor[np.minimum((depart // DAY).astype(np.int64), len(tp.day_factor) - 1), rows]
+            ride = (
+                ride
+                * tp.day_factor[np.minimum((depart // DAY).astype(np.int64), len(tp.day_factor) - 1), rows]
+            )
         return cast(np.ndarray, depart + ride + tp.handover_s[rows])
 
     # ------------------------------------------------------------------ picking
-    def pick(self, t: float, store: np.ndarray, mean_s: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def pick(
+        self, t: float, store: np.ndarray, mean_s: np.ndarray, u: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """FIFO picking of orders assigned at `t` (given in FIFO order); returns (start, end) per order."""
         dur = service_times(mean_s, self.pick_cv, u)
         start, end = np.empty(store.size), np.empty(store.size)
@@ -255,13 +315,23 @@ class StoreOps:
         legs = np.where(val, km_s, 0.0).copy()
         if km.shape[1] > 1:
             a, b = zn[:, :-1], zn[:, 1:]
-            hop = haversine_km(self.zone_lat[a], self.zone_lon[a], self.zone_lat[b], self.zone_lon[b]) * self.circuity
+            hop = (
+                haversine_km(self.zone_lat[a], self.zone_lon[a], self.zone_lat[b], self.zone_lon[b])
+                * self.circuity
+            )
             legs[:, 1:] = np.where(val[:, 1:], hop, 0.0)
         return order, val, km_s, legs, np.cumsum(legs, axis=1), val.sum(axis=1)
 
-    def _route(self, rows: np.ndarray, ref: np.ndarray, km: np.ndarray, zone: np.ndarray, depart: np.ndarray,
-               u: np.ndarray | None = None, geo: tuple[np.ndarray, ...] | None = None
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _route(
+        self,
+        rows: np.ndarray,
+        ref: np.ndarray,
+        km: np.ndarray,
+        zone: np.ndarray,
+        depart: np.ndarray,
+        u: np.ndarray | None = None,
+        geo: tuple[np.ndarray, ...] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Visit stops by distance from the store (see ``sim.engine.riders``). Returns (delivery per slot,
         delivery km, trip km, trip s: departure to the rider being free). `u` (rows, slots, N_U): the
         orders' trip uniforms for realised times; None plans with expected times. `geo`: the batches'
@@ -298,14 +368,28 @@ class StoreOps:
             trip_s = done if tp.pool else done + back
         return np.where(valid, arrive, np.nan), deliver_km, trip_km, trip_s
 
-    def _start(self, s: np.ndarray, batch: tuple[np.ndarray, ...] | None = None,
-               geo: tuple[np.ndarray, ...] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _start(
+        self,
+        s: np.ndarray,
+        batch: tuple[np.ndarray, ...] | None = None,
+        geo: tuple[np.ndarray, ...] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Batching side of the open batches of stores `s` (count > 0), or of trial `batch` arrays
         (ref, ready, km, zone, promise, count): (earliest time the pickup may start, the rider's
         call: the batch's first assignment, pickup s). When full, the last order's ready time; else held until ``min(first ready +
         max_hold_s, latest departure keeping every order on time)``."""
-        ref, ready, km, zone, promise, count = batch if batch is not None else (
-            self.b_ref[s], self.b_ready[s], self.b_km[s], self.b_zone[s], self.b_promise[s], self.b_count[s])
+        ref, ready, km, zone, promise, count = (
+            batch
+            if batch is not None
+            else (
+                self.b_ref[s],
+                self.b_ready[s],
+                self.b_km[s],
+                self.b_zone[s],
+                self.b_promise[s],
+                self.b_count[s],
+            )
+        )
         first = np.nanmin(ready, axis=1)
         last = np.nanmax(ready, axis=1)
         arrive, *_ = self._route(s, ref, km, zone, first, geo=geo)
@@ -332,8 +416,12 @@ class StoreOps:
             self._plan_ok[todo] = True
         return cast(np.ndarray, self._plan[s])
 
-    def _plan_of(self, s: np.ndarray, batch: tuple[np.ndarray, ...] | None = None,
-                 geo: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
+    def _plan_of(
+        self,
+        s: np.ndarray,
+        batch: tuple[np.ndarray, ...] | None = None,
+        geo: tuple[np.ndarray, ...] | None = None,
+    ) -> np.ndarray:
         start, call, pickup = self._start(s, batch, geo)
         rider = self._avail(s, call if self.trip is not None else start).min(axis=1)
         if self.trip is None:
@@ -372,7 +460,9 @@ class StoreOps:
             depart = np.maximum(start, call + reach) + pickup
             # busy: a pool rider from its call, a store rider from the start of its pickup
             wait = depart - call if tp.pool else pickup
-        arrive, deliver_km, trip_km, trip_s = self._route(s, ref, self.b_km[s], self.b_zone[s], depart, u, geo)
+        arrive, deliver_km, trip_km, trip_s = self._route(
+            s, ref, self.b_km[s], self.b_zone[s], depart, u, geo
+        )
         self.rider_free[self.pool_of[s], k] = depart + trip_s
         busy = trip_s if tp is None else wait + trip_s
         self.rider_busy[s] += busy
@@ -384,11 +474,17 @@ class StoreOps:
         else:
             per_order = self.per_hour * busy / HOUR / n
             if self.pay_day is not None:  # the part of the shift pay these trips account for
-                np.add.at(self.pay_day, np.minimum(depart // DAY, self.pay_day.size - 1).astype(np.int64),
-                          per_order * n)
+                np.add.at(
+                    self.pay_day,
+                    np.minimum(depart // DAY, self.pay_day.size - 1).astype(np.int64),
+                    per_order * n,
+                )
         valid = ref >= 0
-        self._out.append(Delivered(ref[valid], arrive[valid], np.broadcast_to(per_order[:, None], ref.shape)[valid],
-                                   int(s.size)))
+        self._out.append(
+            Delivered(
+                ref[valid], arrive[valid], np.broadcast_to(per_order[:, None], ref.shape)[valid], int(s.size)
+            )
+        )
         self.b_ref[s] = -1
         self.b_ready[s] = np.nan
         self.b_km[s] = np.nan
@@ -422,8 +518,17 @@ class StoreOps:
     def close_all(self) -> None:
         self._close(np.flatnonzero(self.b_count > 0))
 
-    def ready(self, store: np.ndarray, ref: np.ndarray, ready_s: np.ndarray, km: np.ndarray, zone: np.ndarray,
-              promise_s: np.ndarray, u: np.ndarray | None = None, assigned_s: np.ndarray | float | None = None) -> None:
+    def ready(
+        self,
+        store: np.ndarray,
+        ref: np.ndarray,
+        ready_s: np.ndarray,
+        km: np.ndarray,
+        zone: np.ndarray,
+        promise_s: np.ndarray,
+        u: np.ndarray | None = None,
+        assigned_s: np.ndarray | float | None = None,
+    ) -> None:
         """Feed picked orders to the riders, in ready-time order per store; with the trip mechanism, `u`
         (n, N_U) the orders' trip uniforms (``sim.engine.riders``) and `assigned_s` when they were assigned
         (a batch's rider is called at its first order's)."""
@@ -447,10 +552,19 @@ class StoreOps:
                 if ok.any():
                     st, ii = sj[ok], idx[has][ok]
                     c = self.b_count[st]
-                    ref_t, km_t, zn_t, pr_t = (self.b_ref[st].copy(), self.b_km[st].copy(), self.b_zone[st].copy(),
-                                               self.b_promise[st].copy())
+                    ref_t, km_t, zn_t, pr_t = (
+                        self.b_ref[st].copy(),
+                        self.b_km[st].copy(),
+                        self.b_zone[st].copy(),
+                        self.b_promise[st].copy(),
+                    )
                     rows = np.arange(st.size)
-                    ref_t[rows, c], km_t[rows, c], zn_t[rows, c], pr_t[rows, c] = ref[ii], km[ii], zone[ii], promise_s[ii]
+                    ref_t[rows, c], km_t[rows, c], zn_t[rows, c], pr_t[rows, c] = (
+                        ref[ii],
+                        km[ii],
+                        zone[ii],
+                        promise_s[ii],
+                    )
                     geo = self._geometry(ref_t, km_t, zn_t)
                     if self.trip is None:
                         depart = np.maximum(planned[ok], ready_s[ii])
@@ -460,7 +574,9 @@ class StoreOps:
                         depart = self._plan_of(st, (ref_t, rd_t, km_t, zn_t, pr_t, c + 1), geo)
                     arrive, *_ = self._route(st, ref_t, km_t, zn_t, depart, geo=geo)
                     trial[ok] = on_time = np.all(np.isnan(arrive) | (arrive <= pr_t + 1e-6), axis=1)
-                    if self.trip is not None:  # the trial batch is the batch it joins: its plan is this depart
+                    if (
+                        self.trip is not None
+                    ):  # the trial batch is the batch it joins: its plan is this depart
                         joined, joined_plan = st[on_time], depart[on_time]
                 self._close(sj[~trial])
             # add every order to its store's (possibly new) batch
@@ -471,8 +587,9 @@ class StoreOps:
             if self.trip is not None and u is not None:
                 self.b_u[s, c] = u[idx]
                 opened = s[c == 0]
-                self.b_call[opened] = (ready_s if assigned_s is None else np.broadcast_to(assigned_s, ready_s.shape))[
-                    idx[c == 0]]
+                self.b_call[opened] = (
+                    ready_s if assigned_s is None else np.broadcast_to(assigned_s, ready_s.shape)
+                )[idx[c == 0]]
             self.b_count[s] += 1
             self._plan[joined], self._plan_ok[joined] = joined_plan, True
             full = s[self.b_count[s] >= self.max_batch]
@@ -484,5 +601,9 @@ class StoreOps:
         self._out = []
         if not out:
             return Delivered(np.empty(0, np.int64), np.empty(0), np.empty(0), 0)
-        return Delivered(np.concatenate([d.ref for d in out]), np.concatenate([d.delivered_s for d in out]),
-                         np.concatenate([d.cost for d in out]), sum(d.trips for d in out))
+        return Delivered(
+            np.concatenate([d.ref for d in out]),
+            np.concatenate([d.delivered_s for d in out]),
+            np.concatenate([d.cost for d in out]),
+            sum(d.trips for d in out),
+        )

@@ -50,12 +50,25 @@ class SubstituteRule:
         if not s.enabled:
             return None
         by_cat = np.array([s.accept_by_category.get(name, s.accept) for name in cat.category_names], float)
-        return cls.build(cat.category, cat.value_cny, cat.rank, by_cat[cat.category], float(s.value_band),
-                         int(s.candidates))
+        return cls.build(
+            cat.category,
+            cat.value_cny,
+            cat.rank,
+            by_cat[cat.category],
+            float(s.value_band),
+            int(s.candidates),
+        )
 
     @classmethod
-    def build(cls, category: np.ndarray, value: np.ndarray, rank: np.ndarray, accept: np.ndarray,
-              band: float, k: int = 1 << 30) -> SubstituteRule:
+    def build(
+        cls,
+        category: np.ndarray,
+        value: np.ndarray,
+        rank: np.ndarray,
+        accept: np.ndarray,
+        band: float,
+        k: int = 1 << 30,
+    ) -> SubstituteRule:
         """Candidates of SKU i: the `k` most popular SKUs j != i of i's category with |v_j / v_i - 1| <= band."""
         S = category.size
         by_rank = np.argsort(rank, kind="stable")
@@ -63,7 +76,9 @@ class SubstituteRule:
         for c in np.unique(category):  # a loop over categories (a handful), vectorised within one
             members = by_rank[category[by_rank] == c].astype(np.int64)  # most popular first
             v = value[members]
-            ok = (np.abs(v[None, :] / v[:, None] - 1.0) <= band + 1e-12) & (members[None, :] != members[:, None])
+            ok = (np.abs(v[None, :] / v[:, None] - 1.0) <= band + 1e-12) & (
+                members[None, :] != members[:, None]
+            )
             for i, m in enumerate(members):
                 cands_of[int(m)] = members[ok[i]][:k]
         counts = np.array([r.size for r in cands_of], np.int64)
@@ -98,10 +113,14 @@ def substitute(sim: Any, ep: EpochOptions) -> None:
         return
     P = ep.n_pairs
     cand = need[ep.p_row] & ep.feasible & ep.at_or_faster & (ep.capacity[ep.p_node] > 0) & ~ep.stock_ok
-    cand &= np.bincount(ep.pair[~ep.elig_line], minlength=P) == 0  # a line not sold at the tier: no substitute
+    cand &= (
+        np.bincount(ep.pair[~ep.elig_line], minlength=P) == 0
+    )  # a line not sold at the tier: no substitute
     u = sim.book.line_sub_u[ep.line]
     short = cand[ep.pair] & ~ep.ok_line
-    cand &= np.bincount(ep.pair[short & (u >= rule.accept[ep.sku])], minlength=P) == 0  # every short line accepted
+    cand &= (
+        np.bincount(ep.pair[short & (u >= rule.accept[ep.sku])], minlength=P) == 0
+    )  # every short line accepted
     E = np.flatnonzero(cand[ep.pair] & ~ep.ok_line)
     if not E.size:
         return
@@ -143,7 +162,9 @@ def _substitutes(sim: Any, ep: EpochOptions, rule: SubstituteRule, E: np.ndarray
     return sub
 
 
-def _first_in_stock(sim: Any, ep: EpochOptions, rule: SubstituteRule, E: np.ndarray, taken: np.ndarray) -> np.ndarray:
+def _first_in_stock(
+    sim: Any, ep: EpochOptions, rule: SubstituteRule, E: np.ndarray, taken: np.ndarray
+) -> np.ndarray:
     """(E,) the first candidate (most popular) of each short entry that the pair's node holds in the line's
     quantity, eligible at the pair's tier, not in the order and not `taken` (pair x S + SKU); -1 when none."""
     sku = ep.sku[E]
@@ -160,7 +181,9 @@ def _first_in_stock(sim: Any, ep: EpochOptions, rule: SubstituteRule, E: np.ndar
     ok &= ~np.isin(ep.p_row[pair] * S + c, in_order) & ~np.isin(pair * S + c, taken)
     out = np.full(E.size, -1, np.int64)
     hit = np.flatnonzero(ok)
-    first_row, first = np.unique(row[hit], return_index=True)  # rows in order: the first hit is the most popular
+    first_row, first = np.unique(
+        row[hit], return_index=True
+    )  # rows in order: the first hit is the most popular
     out[first_row] = c[hit[first]]
     return out
 

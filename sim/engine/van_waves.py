@@ -43,11 +43,13 @@ class Waves(Protocol):
 
     def window_s(self, g: int) -> tuple[float, float]: ...
 
+
 MAX_STOP_S = 1800.0  # longest hand-over time of one stop: 10 orders at the default 180 s
 
 
-def wave_stops(lat: np.ndarray, lon: np.ndarray, vol: np.ndarray, capacity_l: float,
-               max_orders: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def wave_stops(
+    lat: np.ndarray, lon: np.ndarray, vol: np.ndarray, capacity_l: float, max_orders: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stop of each order, the orders before it at its stop, and each stop's first order (for its place).
     A zone is cut into stops of at most `max_orders` orders and at most `capacity_l` litres."""
     _, zone = np.unique(np.column_stack([lat, lon]), axis=0, return_inverse=True)
@@ -74,8 +76,9 @@ def wave_stops(lat: np.ndarray, lon: np.ndarray, vol: np.ndarray, capacity_l: fl
     return stop, rank, order[firsts]
 
 
-def wave_problem(w: Waves, f: int, g: int, lat: np.ndarray, lon: np.ndarray,
-                 vol: np.ndarray) -> tuple[VanProblem, np.ndarray, np.ndarray]:
+def wave_problem(
+    w: Waves, f: int, g: int, lat: np.ndarray, lon: np.ndarray, vol: np.ndarray
+) -> tuple[VanProblem, np.ndarray, np.ndarray]:
     """The VRP of FDC row f's orders in wave g, with each order's stop and rank at its stop."""
     max_orders = int(MAX_STOP_S // max(float(w.stop_s[f]), 1e-9))
     stop, rank, rep = wave_stops(lat, lon, vol, float(w.van_l[f]), max_orders)
@@ -87,14 +90,22 @@ def wave_problem(w: Waves, f: int, g: int, lat: np.ndarray, lon: np.ndarray,
     count = np.bincount(stop, minlength=n)
     cut = w.cutoff_s(g)
     a, b = w.window_s(g)
-    p = VanProblem(km=km, demand_l=np.bincount(stop, weights=vol, minlength=n), service_s=count * float(w.stop_s[f]),
-                   vans=int(w.vans[f]), capacity_l=float(w.van_l[f]), speed_kmh=float(w.speed[f]),
-                   open_s=a - cut, close_s=b - cut)
+    p = VanProblem(
+        km=km,
+        demand_l=np.bincount(stop, weights=vol, minlength=n),
+        service_s=count * float(w.stop_s[f]),
+        vans=int(w.vans[f]),
+        capacity_l=float(w.van_l[f]),
+        speed_kmh=float(w.speed[f]),
+        open_s=a - cut,
+        close_s=b - cut,
+    )
     return p, stop, rank
 
 
-def solver_fdc(w: Waves, f: int, g: int, lat: np.ndarray, lon: np.ndarray, km: np.ndarray,
-               vol: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def solver_fdc(
+    w: Waves, f: int, g: int, lat: np.ndarray, lon: np.ndarray, km: np.ndarray, vol: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Route FDC row f's orders of wave g; per-order delivery time and van cost, and each route's busy seconds."""
     del km  # the solver's distance matrix covers the stems
     p, stop, rank = wave_problem(w, f, g, lat, lon, vol)

@@ -59,32 +59,62 @@ class VanFleet:
     @classmethod
     def from_scenario(cls, sc: Scenario, net: Network, fdcs: np.ndarray) -> VanFleet:
         fd = [net.node_capacity[i] for i in fdcs]
-        return cls(np.array([c.vans for c in fd], np.int64), np.array([c.van_capacity_m3 * 1000 for c in fd]),
-                   np.array([c.van_speed_kmh for c in fd]), np.array([c.van_stop_s for c in fd]),
-                   net.node_lat[fdcs], net.node_lon[fdcs], net.reach_km[fdcs], sc.geography.circuity,
-                   sc.costs.van.per_stop_cny, sc.costs.van.per_km_cny)
+        return cls(
+            np.array([c.vans for c in fd], np.int64),
+            np.array([c.van_capacity_m3 * 1000 for c in fd]),
+            np.array([c.van_speed_kmh for c in fd]),
+            np.array([c.van_stop_s for c in fd]),
+            net.node_lat[fdcs],
+            net.node_lon[fdcs],
+            net.reach_km[fdcs],
+            sc.geography.circuity,
+            sc.costs.van.per_stop_cny,
+            sc.costs.van.per_km_cny,
+        )
 
 
 class Waves:
     """Wave schedule and the orders queued per FDC for their wave."""
 
     @classmethod
-    def from_scenario(cls, sc: Scenario, net: Network, fdcs: np.ndarray,
-                      volume_l: Callable[[np.ndarray], np.ndarray] | None = None) -> Waves:
+    def from_scenario(
+        cls,
+        sc: Scenario,
+        net: Network,
+        fdcs: np.ndarray,
+        volume_l: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> Waves:
         """``tiers.mid.waves`` served by the FDCs `fdcs` (node indices), routed by ``router.vans``;
         ``tiers.mid.van_dispatch: needed`` sends the fewest vans an approx wave needs."""
         waves = sc.tiers.mid.waves
-        return cls(np.array([parse_clock(w.cutoff) for w in waves]),
-                   np.array([[parse_clock(w.window[0]), parse_clock(w.window[1])] for w in waves]),
-                   VanFleet.from_scenario(sc, net, fdcs), mode=sc.router.vans, volume_l=volume_l,
-                   vans_as_needed=sc.tiers.mid.van_dispatch == "needed")
+        return cls(
+            np.array([parse_clock(w.cutoff) for w in waves]),
+            np.array([[parse_clock(w.window[0]), parse_clock(w.window[1])] for w in waves]),
+            VanFleet.from_scenario(sc, net, fdcs),
+            mode=sc.router.vans,
+            volume_l=volume_l,
+            vans_as_needed=sc.tiers.mid.van_dispatch == "needed",
+        )
 
-    def __init__(self, cutoffs_s: np.ndarray, windows_s: np.ndarray, fleet: VanFleet, *, mode: str = "approx",
-                 volume_l: Callable[[np.ndarray], np.ndarray] | None = None, vans_as_needed: bool = False) -> None:
+    def __init__(
+        self,
+        cutoffs_s: np.ndarray,
+        windows_s: np.ndarray,
+        fleet: VanFleet,
+        *,
+        mode: str = "approx",
+        volume_l: Callable[[np.ndarray], np.ndarray] | None = None,
+        vans_as_needed: bool = False,
+    ) -> None:
         """`mode` is ``router.vans`` (a key of `VAN_MODES`); `volume_l` gives orders' litres (the solver's loads);
         `vans_as_needed` (``tiers.mid.van_dispatch: needed``): an approx wave sends the fewest vans that carry its
         orders by volume and by the stops a van makes in the window, instead of every van."""
-        vans, van_capacity_l, van_speed_kmh, van_stop_s = fleet.vans, fleet.capacity_l, fleet.speed_kmh, fleet.stop_s
+        vans, van_capacity_l, van_speed_kmh, van_stop_s = (
+            fleet.vans,
+            fleet.capacity_l,
+            fleet.speed_kmh,
+            fleet.stop_s,
+        )
         fdc_lat, fdc_lon, reach_km, circuity = fleet.fdc_lat, fleet.fdc_lon, fleet.reach_km, fleet.circuity
         per_stop, per_km = fleet.per_stop, fleet.per_km
         self.cut = np.asarray(cutoffs_s, float)  # (W,) time of day
@@ -94,7 +124,9 @@ class Waves:
         self.fdc_lat, self.fdc_lon, self.reach, self.circuity = fdc_lat, fdc_lon, reach_km, circuity
         self.per_stop, self.per_km = per_stop, per_km
         self.used: dict[int, np.ndarray] = {}  # wave index -> orders assigned per FDC
-        self.queue: dict[int, list[tuple[np.ndarray, ...]]] = {}  # wave index -> chunks (ref, fdc, lat, lon, km)
+        self.queue: dict[
+            int, list[tuple[np.ndarray, ...]]
+        ] = {}  # wave index -> chunks (ref, fdc, lat, lon, km)
         self.van_busy = np.zeros(len(vans))
         if mode not in VAN_MODES:
             raise ValueError(f"router.vans: unknown mode {mode!r}; expected one of {sorted(VAN_MODES)}")
@@ -133,15 +165,18 @@ class Waves:
         root = (-k + np.sqrt(k**2 + 4.0 * s * spare)) / (2.0 * s)  # n s + k sqrt(n) = spare
         return cast(np.ndarray, np.maximum(np.minimum(by_volume, np.floor(root**2)), 1))
 
-    def capacity(self, g: int, mean_order_l: float, mean_km: np.ndarray, pickers: np.ndarray,
-                 mean_pick_s: np.ndarray) -> np.ndarray:
+    def capacity(
+        self, g: int, mean_order_l: float, mean_km: np.ndarray, pickers: np.ndarray, mean_pick_s: np.ndarray
+    ) -> np.ndarray:
         """Orders each FDC can still add to wave g: what its vans carry and its pickers pick since the last cut-off."""
         vans = self.vans * self.per_van_orders(g, mean_order_l, mean_km)
         span = self.cutoff_s(g) - (self.cutoff_s(g - 1) if g > 0 else self.cutoff_s(g) - self.cut[0])
         picks = np.floor(pickers * span / mean_pick_s)
         return cast(np.ndarray, np.maximum(np.minimum(vans, picks) - self.used.get(g, 0), 0).astype(np.int64))
 
-    def add(self, g: int, ref: np.ndarray, fdc: np.ndarray, lat: np.ndarray, lon: np.ndarray, km: np.ndarray) -> None:
+    def add(
+        self, g: int, ref: np.ndarray, fdc: np.ndarray, lat: np.ndarray, lon: np.ndarray, km: np.ndarray
+    ) -> None:
         self.used[g] = self.used.get(g, 0) + np.bincount(fdc, minlength=len(self.vans))
         self.queue.setdefault(g, []).append((ref, fdc, lat, lon, km))
 
@@ -170,8 +205,9 @@ class Waves:
         return WaveResult(ref, delivered, cost, busy)
 
 
-def approx_fdc(w: Waves, f: int, g: int, lat: np.ndarray, lon: np.ndarray, km: np.ndarray,
-               vol: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def approx_fdc(
+    w: Waves, f: int, g: int, lat: np.ndarray, lon: np.ndarray, km: np.ndarray, vol: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``vans: approx``: sweep by polar angle, BHH tour per van, delivery times spread over the window.
     Returns per-order delivery time and van cost, and each van's busy seconds (at most the window)."""
     a, b = w.window_s(g)
@@ -180,7 +216,9 @@ def approx_fdc(w: Waves, f: int, g: int, lat: np.ndarray, lon: np.ndarray, km: n
     order = np.argsort(ang, kind="stable")
     n_vans = int(min(w.vans[f], lat.size))
     if w.vans_as_needed:  # the sweep splits by count; the wave's volume was checked when orders joined it
-        stops = w.per_van_orders(g, float(vol.mean()) if vol.size else 0.0, np.full(len(w.vans), float(km.mean())))[f]
+        stops = w.per_van_orders(
+            g, float(vol.mean()) if vol.size else 0.0, np.full(len(w.vans), float(km.mean()))
+        )[f]
         need = max(np.ceil(vol.sum() / w.van_l[f] - 1e-9), np.ceil(lat.size / stops - 1e-9), 1.0)
         n_vans = int(min(n_vans, need))
     area = np.pi * w.reach[f] ** 2 / n_vans
@@ -195,5 +233,8 @@ def approx_fdc(w: Waves, f: int, g: int, lat: np.ndarray, lon: np.ndarray, km: n
     return delivered, cost, busy
 
 
-VanMode = Callable[[Waves, int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+VanMode = Callable[
+    [Waves, int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    tuple[np.ndarray, np.ndarray, np.ndarray],
+]
 VAN_MODES: dict[str, VanMode] = {"approx": approx_fdc, "solver": solver_fdc}  # router.vans

@@ -43,8 +43,10 @@ from sim.run import prepare
 from sim.spec import parse_spec, split_top_level
 
 # (file stem, x KPI, y KPI): cost per order against service and against speed
-PARETO_PLOTS = (("pareto_cost_perfect", "cost_per_order_cny", "perfect_order_rate"),
-                ("pareto_cost_p90", "cost_per_order_cny", "delivery_p90_min"))
+PARETO_PLOTS = (
+    ("pareto_cost_perfect", "cost_per_order_cny", "perfect_order_rate"),
+    ("pareto_cost_p90", "cost_per_order_cny", "delivery_p90_min"),
+)
 
 
 def parse_policies(policies: str | Sequence[str]) -> list[str]:
@@ -72,8 +74,16 @@ def write_pareto_plots(table: pd.DataFrame, out: Path, key: str, title: str) -> 
         labels = [k for k in fx.index if k in fy.index]
         pts = pd.DataFrame({"x": fx.loc[labels, "mean"], "y": fy.loc[labels, "mean"]}).to_numpy(float)
         front = pareto_front(pts, (BY_NAME[x].sense or "min", BY_NAME[y].sense or "min"))
-        fig = pareto_plot(table, x, y, key=key, front=front, xlabel=BY_NAME[x].label, ylabel=BY_NAME[y].label,
-                          title=f"{title}: {BY_NAME[y].label} against {BY_NAME[x].label}")
+        fig = pareto_plot(
+            table,
+            x,
+            y,
+            key=key,
+            front=front,
+            xlabel=BY_NAME[x].label,
+            ylabel=BY_NAME[y].label,
+            title=f"{title}: {BY_NAME[y].label} against {BY_NAME[x].label}",
+        )
         path = out / "plots" / f"{stem}.png"
         save(fig, path)
         written[stem] = path
@@ -84,12 +94,25 @@ def default_out(kind: str, name: str) -> Path:
     return Path("runs") / f"{kind}-{name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
-def compare(scenario: Scenario | str | Path, policies: str | Sequence[str], *, replications: int = 5,
-            out: str | Path | None = None, executor: str = "local", address: str | None = None,
-            workers: int | None = None, ci_width: float | None = None, max_replications: int = 30,
-            router: str | None = None, days: int | None = None, seed: int | None = None,
-            overrides: Sequence[str] | None = None, progress: bool | None = None,
-            plots: bool = True, label: str | None = None) -> ExperimentResult:
+def compare(
+    scenario: Scenario | str | Path,
+    policies: str | Sequence[str],
+    *,
+    replications: int = 5,
+    out: str | Path | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    ci_width: float | None = None,
+    max_replications: int = 30,
+    router: str | None = None,
+    days: int | None = None,
+    seed: int | None = None,
+    overrides: Sequence[str] | None = None,
+    progress: bool | None = None,
+    plots: bool = True,
+    label: str | None = None,
+) -> ExperimentResult:
     """Run every policy for `replications` replications with common random numbers and compare them.
 
     The first policy is the baseline of the paired differences. `ci_width` adds replications in rounds
@@ -102,45 +125,116 @@ def compare(scenario: Scenario | str | Path, policies: str | Sequence[str], *, r
     specs = parse_policies(policies)
     groups = []
     for spec in specs:
-        sc = prepare(scenario, seed=seed, days=days, policy=spec, router=router, overrides=list(overrides or []))
+        sc = prepare(
+            scenario, seed=seed, days=days, policy=spec, router=router, overrides=list(overrides or [])
+        )
         groups.append(Group(spec, parse_spec(spec).slug, sc))
     unique_slugs(groups, "--policies")
     sc0 = groups[0].scenario
-    info = {"scenario": sc0.name, "policies": specs, "replications": replications, "ci_width": ci_width,
-            "executor": executor, "router": sc0.router.name, "days": sc0.horizon.days, "seed": sc0.seed,
-            "overrides": list(overrides or []), "label": label}
+    info = {
+        "scenario": sc0.name,
+        "policies": specs,
+        "replications": replications,
+        "ci_width": ci_width,
+        "executor": executor,
+        "router": sc0.router.name,
+        "days": sc0.horizon.days,
+        "seed": sc0.seed,
+        "overrides": list(overrides or []),
+        "label": label,
+    }
     return run_experiment(
-        "compare", groups, info, key="policy", stem="comparison", out=out, replications=replications,
-        executor=executor, address=address, workers=workers, ci_width=ci_width, max_replications=max_replications,
+        "compare",
+        groups,
+        info,
+        key="policy",
+        stem="comparison",
+        out=out,
+        replications=replications,
+        executor=executor,
+        address=address,
+        workers=workers,
+        ci_width=ci_width,
+        max_replications=max_replications,
         progress=progress,
-        plots=(lambda table, target, name: write_pareto_plots(table, target, "policy", name)) if plots else None)
+        plots=(lambda table, target, name: write_pareto_plots(table, target, "policy", name))
+        if plots
+        else None,
+    )
 
 
-def run_experiment(kind: str, groups: Sequence[Group], info: dict[str, Any], *, key: str, stem: str,
-                   out: str | Path | None, replications: int, executor: str, address: str | None,
-                   workers: int | None, ci_width: float | None, max_replications: int, progress: bool | None,
-                   plots: Callable[[pd.DataFrame, Path, str], dict[str, Path]] | None) -> ExperimentResult:
+def run_experiment(
+    kind: str,
+    groups: Sequence[Group],
+    info: dict[str, Any],
+    *,
+    key: str,
+    stem: str,
+    out: str | Path | None,
+    replications: int,
+    executor: str,
+    address: str | None,
+    workers: int | None,
+    ci_width: float | None,
+    max_replications: int,
+    progress: bool | None,
+    plots: Callable[[pd.DataFrame, Path, str], dict[str, Path]] | None,
+) -> ExperimentResult:
     """The flow compare and sweep share: output folder, marker, rounds of jobs, tables, plots, final marker."""
     sc0 = groups[0].scenario
     target = Path(out) if out is not None else default_out(kind, sc0.name)
     prepare_out(target, kind)
     with exclusive(target):  # a second compare into the same folder is refused, not run twice
-        return _run_locked(kind, groups, info, key=key, stem=stem, target=target, replications=replications,
-                           executor=executor, address=address, workers=workers, ci_width=ci_width,
-                           max_replications=max_replications, progress=progress, plots=plots)
+        return _run_locked(
+            kind,
+            groups,
+            info,
+            key=key,
+            stem=stem,
+            target=target,
+            replications=replications,
+            executor=executor,
+            address=address,
+            workers=workers,
+            ci_width=ci_width,
+            max_replications=max_replications,
+            progress=progress,
+            plots=plots,
+        )
 
 
-def _run_locked(kind: str, groups: Sequence[Group], info: dict[str, Any], *, key: str, stem: str, target: Path,
-                replications: int, executor: str, address: str | None, workers: int | None,
-                ci_width: float | None, max_replications: int, progress: bool | None,
-                plots: Callable[[pd.DataFrame, Path, str], dict[str, Path]] | None) -> ExperimentResult:
+def _run_locked(
+    kind: str,
+    groups: Sequence[Group],
+    info: dict[str, Any],
+    *,
+    key: str,
+    stem: str,
+    target: Path,
+    replications: int,
+    executor: str,
+    address: str | None,
+    workers: int | None,
+    ci_width: float | None,
+    max_replications: int,
+    progress: bool | None,
+    plots: Callable[[pd.DataFrame, Path, str], dict[str, Path]] | None,
+) -> ExperimentResult:
     sc0 = groups[0].scenario
     write_marker(target, kind, {**info, "status": "running"})
-    outcomes, rounds = run_rounds(groups, out=target, replications=replications, executor=executor,
-                                  address=address, workers=workers, ci_width=ci_width,
-                                  max_replications=max_replications, progress=progress, name=f"{kind} {sc0.name}",
-                                  meta={"experiment": kind, "label": info.get("label"),
-                                        "overrides": info.get("overrides")})
+    outcomes, rounds = run_rounds(
+        groups,
+        out=target,
+        replications=replications,
+        executor=executor,
+        address=address,
+        workers=workers,
+        ci_width=ci_width,
+        max_replications=max_replications,
+        progress=progress,
+        name=f"{kind} {sc0.name}",
+        meta={"experiment": kind, "label": info.get("label"), "overrides": info.get("overrides")},
+    )
     table = summary_table(outcomes, groups, key)
     reps = replications_table(outcomes, groups, key, target)
     write_table(table, target, stem)
@@ -158,9 +252,17 @@ def _run_locked(kind: str, groups: Sequence[Group], info: dict[str, Any], *, key
 
 def status_info(result: ExperimentResult) -> dict[str, object]:
     """The experiment.json fields describing how it went."""
-    return {"status": "done", "rounds": result.rounds, "jobs": len(result.outcomes), "ran": result.ran,
-            "reused": result.reused,
-            "replications_per_group": {g.label: sum(o.group == g.label and o.ok for o in result.outcomes)
-                                       for g in result.groups},
-            "failures": [{"group": o.group, "replication": o.replication, "run_dir": o.out, "error": o.error}
-                         for o in result.failures]}
+    return {
+        "status": "done",
+        "rounds": result.rounds,
+        "jobs": len(result.outcomes),
+        "ran": result.ran,
+        "reused": result.reused,
+        "replications_per_group": {
+            g.label: sum(o.group == g.label and o.ok for o in result.outcomes) for g in result.groups
+        },
+        "failures": [
+            {"group": o.group, "replication": o.replication, "run_dir": o.out, "error": o.error}
+            for o in result.failures
+        ],
+    }

@@ -40,8 +40,13 @@ class Executor(Protocol):
     @property
     def workers(self) -> int: ...
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T], fail: Callable[[T, BaseException], R],
-            on_done: Callable[[R], None] | None = None) -> list[R]: ...
+    def map(
+        self,
+        fn: Callable[[T], R],
+        items: Sequence[T],
+        fail: Callable[[T, BaseException], R],
+        on_done: Callable[[R], None] | None = None,
+    ) -> list[R]: ...
 
     def close(self) -> None: ...
 
@@ -167,12 +172,18 @@ class LocalExecutor:
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=mp_context(), initializer=worker_init,
-                                             initargs=(os.getpid(),))
+            self._pool = ProcessPoolExecutor(
+                self._workers, mp_context=mp_context(), initializer=worker_init, initargs=(os.getpid(),)
+            )
         return self._pool
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T], fail: Callable[[T, BaseException], R],
-            on_done: Callable[[R], None] | None = None) -> list[R]:
+    def map(
+        self,
+        fn: Callable[[T], R],
+        items: Sequence[T],
+        fail: Callable[[T, BaseException], R],
+        on_done: Callable[[R], None] | None = None,
+    ) -> list[R]:
         results: list[Any] = [None] * len(items)
         if not items:
             return results
@@ -218,32 +229,51 @@ class DaskExecutor:
             import dask
             from dask.distributed import Client, LocalCluster
         except ImportError as exc:
-            raise ScenarioError(f"--executor dask: dask.distributed is not installed ({exc.name} missing); "
-                                "pip install 'dask[distributed]'") from None
+            raise ScenarioError(
+                f"--executor dask: dask.distributed is not installed ({exc.name} missing); "
+                "pip install 'dask[distributed]'"
+            ) from None
         self._cluster: Any = None
         if workers is not None and workers < 1:
             raise ScenarioError(f"--workers: must be >= 1, got {workers}")
         try:
             if address is None:
                 env = {v: 1 for v in THREAD_VARS}
-                with dask.config.set({"distributed.nanny.pre-spawn-environ": {
-                        **dask.config.get("distributed.nanny.pre-spawn-environ", {}), **env}}):
-                    self._cluster = LocalCluster(n_workers=int(workers or default_workers()), threads_per_worker=1,
-                                                 processes=True, dashboard_address=None,
-                                                 silence_logs=logging.ERROR)
+                with dask.config.set(
+                    {
+                        "distributed.nanny.pre-spawn-environ": {
+                            **dask.config.get("distributed.nanny.pre-spawn-environ", {}),
+                            **env,
+                        }
+                    }
+                ):
+                    self._cluster = LocalCluster(
+                        n_workers=int(workers or default_workers()),
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                        silence_logs=logging.ERROR,
+                    )
                 self._client = Client(self._cluster)
             else:
                 self._client = Client(address, timeout="10s")
         except OSError as exc:
             self.close()
-            raise ScenarioError(f"--address: cannot connect to a Dask scheduler at {address}: {exc}") from None
+            raise ScenarioError(
+                f"--address: cannot connect to a Dask scheduler at {address}: {exc}"
+            ) from None
 
     @property
     def workers(self) -> int:
         return len(self._client.scheduler_info().get("workers", {}))
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T], fail: Callable[[T, BaseException], R],
-            on_done: Callable[[R], None] | None = None) -> list[R]:
+    def map(
+        self,
+        fn: Callable[[T], R],
+        items: Sequence[T],
+        fail: Callable[[T, BaseException], R],
+        on_done: Callable[[R], None] | None = None,
+    ) -> list[R]:
         from dask.distributed import as_completed
 
         results: list[Any] = [None] * len(items)
@@ -285,9 +315,16 @@ def make_executor(name: str, *, address: str | None = None, workers: int | None 
     raise ScenarioError(f"--executor: expected one of {', '.join(EXECUTORS)}, got {name!r}")
 
 
-def run_all(executor: Executor, fn: Callable[[T], R], items: Sequence[T], fail: Callable[[T, BaseException], R],
-            *, description: str = "jobs", progress: bool | None = None,
-            failed: Callable[[R], bool] = lambda r: False) -> list[R]:
+def run_all(
+    executor: Executor,
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    fail: Callable[[T, BaseException], R],
+    *,
+    description: str = "jobs",
+    progress: bool | None = None,
+    failed: Callable[[R], bool] = lambda r: False,
+) -> list[R]:
     """``executor.map`` with a rich progress bar over jobs on stderr when it is a terminal
     (`progress` None) or when asked (True); `failed` says which results to count as failures."""
     from rich.console import Console
@@ -296,9 +333,15 @@ def run_all(executor: Executor, fn: Callable[[T], R], items: Sequence[T], fail: 
     console = Console(stderr=True)
     show = console.is_terminal if progress is None else progress
     n_failed = 0
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console,
-                  disable=not show) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not show,
+    ) as bar:
         task = bar.add_task(description, total=len(items), info="")
 
         def done(r: R) -> None:

@@ -40,8 +40,22 @@ from sim.io.scenario import Scenario, scenario_hash
 MARKER = "experiment.json"
 CI_KPIS = ("cost_per_order_cny", "perfect_order_rate")  # the headline intervals ci_width controls
 LEVEL = 0.95
-SUMMARY_COLUMNS = ("kpi", "n", "n_failed", "mean", "std", "ci_low", "ci_high", "half_width", "diff_mean",
-                   "diff_std", "diff_ci_low", "diff_ci_high", "diff_n", "corr")
+SUMMARY_COLUMNS = (
+    "kpi",
+    "n",
+    "n_failed",
+    "mean",
+    "std",
+    "ci_low",
+    "ci_high",
+    "half_width",
+    "diff_mean",
+    "diff_std",
+    "diff_ci_low",
+    "diff_ci_high",
+    "diff_n",
+    "corr",
+)
 
 
 @dataclass(frozen=True)
@@ -93,7 +107,9 @@ def prepare_out(out: Path, kind: str) -> None:
         if not out.is_dir():
             raise ScenarioError(f"--out: {out} exists and is not a directory")
         if any(p.name != LOCK_NAME for p in out.iterdir()) and not (out / MARKER).is_file():
-            raise ScenarioError(f"--out: {out} is not empty and is not a compare/sweep directory (no {MARKER})")
+            raise ScenarioError(
+                f"--out: {out} is not empty and is not a compare/sweep directory (no {MARKER})"
+            )
         if (out / MARKER).is_file():
             try:
                 old = json.loads((out / MARKER).read_text(encoding="utf-8")).get("kind")
@@ -111,8 +127,10 @@ def unique_slugs(groups: Sequence[Group], what: str) -> None:
     seen: dict[str, str] = {}
     for g in groups:
         if g.slug in seen:
-            raise ScenarioError(f"{what}: {g.label!r} and {seen[g.slug]!r} are the same configuration "
-                                f"(run directory {g.slug})")
+            raise ScenarioError(
+                f"{what}: {g.label!r} and {seen[g.slug]!r} are the same configuration "
+                f"(run directory {g.slug})"
+            )
         seen[g.slug] = g.label
 
 
@@ -149,10 +167,20 @@ def next_n(outcomes: Sequence[JobOutcome], groups: Sequence[Group], n: int, ci_w
     return want
 
 
-def run_rounds(groups: Sequence[Group], *, out: Path, replications: int, executor: str = "local",
-               address: str | None = None, workers: int | None = None, ci_width: float | None = None,
-               max_replications: int = 30, progress: bool | None = None,
-               name: str = "experiment", meta: dict[str, Any] | None = None) -> tuple[list[JobOutcome], int]:
+def run_rounds(
+    groups: Sequence[Group],
+    *,
+    out: Path,
+    replications: int,
+    executor: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    ci_width: float | None = None,
+    max_replications: int = 30,
+    progress: bool | None = None,
+    name: str = "experiment",
+    meta: dict[str, Any] | None = None,
+) -> tuple[list[JobOutcome], int]:
     """Run every group for replications 0..K-1 (more with ci_width); reuse finished identical runs.
 
     `meta` (the experiment's kind, label, overrides) goes into every run's manifest.json with the group's
@@ -166,9 +194,18 @@ def run_rounds(groups: Sequence[Group], *, out: Path, replications: int, executo
         while n > have:
             rounds += 1
             active = [g for g in groups if all(o.ok for o in outcomes if o.group == g.label)]
-            jobs = [Job(g.label, r, g.scenario, hashes[g.label], str(out / "runs" / g.slug / f"r{r}"),
-                        {**(meta or {}), "group": g.label, **({"grid": dict(g.columns)} if g.columns else {})})
-                    for g in active for r in range(have, n)]
+            jobs = [
+                Job(
+                    g.label,
+                    r,
+                    g.scenario,
+                    hashes[g.label],
+                    str(out / "runs" / g.slug / f"r{r}"),
+                    {**(meta or {}), "group": g.label, **({"grid": dict(g.columns)} if g.columns else {})},
+                )
+                for g in active
+                for r in range(have, n)
+            ]
             todo: list[Job] = []
             for job in jobs:
                 done = reuse(job)
@@ -180,8 +217,15 @@ def run_rounds(groups: Sequence[Group], *, out: Path, replications: int, executo
                 if ex is None:
                     ex = make_executor(executor, address=address, workers=workers)
                 label = f"{name}: round {rounds}, replications {have}..{n - 1}" if ci_width else name
-                outcomes += run_all(ex, run_job, todo, _failed, description=label, progress=progress,
-                                    failed=lambda o: not o.ok)
+                outcomes += run_all(
+                    ex,
+                    run_job,
+                    todo,
+                    _failed,
+                    description=label,
+                    progress=progress,
+                    failed=lambda o: not o.ok,
+                )
             have = n
             if ci_width is None or n >= max_replications:
                 break
@@ -195,8 +239,9 @@ def run_rounds(groups: Sequence[Group], *, out: Path, replications: int, executo
     return outcomes, rounds
 
 
-def check_options(executor: str, address: str | None, replications: int, ci_width: float | None,
-                  max_replications: int) -> None:
+def check_options(
+    executor: str, address: str | None, replications: int, ci_width: float | None, max_replications: int
+) -> None:
     """Refuse bad run options (exit 2) before anything is written or run, even if every job is reused."""
     if executor not in EXECUTORS:
         raise ScenarioError(f"--executor: expected one of {', '.join(EXECUTORS)}, got {executor!r}")
@@ -208,7 +253,9 @@ def check_options(executor: str, address: str | None, replications: int, ci_widt
         if not ci_width > 0:
             raise ScenarioError(f"--ci-width: must be > 0, got {ci_width}")
         if max_replications < max(replications, 2):
-            raise ScenarioError(f"--max-replications: must be >= max(--replications, 2), got {max_replications}")
+            raise ScenarioError(
+                f"--max-replications: must be >= max(--replications, 2), got {max_replications}"
+            )
 
 
 def _failed(job: Job, exc: BaseException) -> JobOutcome:
@@ -217,24 +264,44 @@ def _failed(job: Job, exc: BaseException) -> JobOutcome:
 
 
 # --------------------------------------------------------------------------- tables
-def replications_table(outcomes: Sequence[JobOutcome], groups: Sequence[Group], key: str, out: Path) -> pd.DataFrame:
+def replications_table(
+    outcomes: Sequence[JobOutcome], groups: Sequence[Group], key: str, out: Path
+) -> pd.DataFrame:
     """One row per job: the group's columns, replication, status, error, run directory (relative to
     `out`), wall seconds of this run (0 if reused) and the headline KPIs (NaN if failed)."""
     cols = {g.label: g.columns for g in groups}
     rows = []
     for o in outcomes:
-        row: dict[str, Any] = {key: o.group, **cols[o.group], "replication": o.replication, "status": o.status,
-                               "error": o.error or "", "run_dir": os.path.relpath(o.out, out),
-                               "wall_s": round(o.wall_s, 3)}
+        row: dict[str, Any] = {
+            key: o.group,
+            **cols[o.group],
+            "replication": o.replication,
+            "status": o.status,
+            "error": o.error or "",
+            "run_dir": os.path.relpath(o.out, out),
+            "wall_s": round(o.wall_s, 3),
+        }
         row.update({k: (o.metrics or {}).get(k, math.nan) for k in KPI_NAMES})
         rows.append(row)
-    return pd.DataFrame(rows, columns=[key, *next(iter(cols.values()), {}).keys(), "replication", "status",
-                                       "error", "run_dir", "wall_s", *KPI_NAMES])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            key,
+            *next(iter(cols.values()), {}).keys(),
+            "replication",
+            "status",
+            "error",
+            "run_dir",
+            "wall_s",
+            *KPI_NAMES,
+        ],
+    )
 
 
 def summary_table(outcomes: Sequence[JobOutcome], groups: Sequence[Group], key: str) -> pd.DataFrame:
     """Per group and headline KPI: n, mean, std, 95% t interval, and the paired difference to the
     first group (pairs = same replication, both successful) with its interval and correlation."""
+
     def values(label: str) -> dict[int, dict[str, float]]:
         return {o.replication: o.metrics for o in outcomes if o.group == label and o.metrics is not None}
 
@@ -246,16 +313,37 @@ def summary_table(outcomes: Sequence[JobOutcome], groups: Sequence[Group], key: 
         common = sorted(set(mine) & set(base))
         for kpi in KPI_NAMES:
             s = summarize([mine[r][kpi] for r in sorted(mine)], LEVEL)
-            row: dict[str, Any] = {key: g.label, **g.columns, "kpi": kpi, "n": s.n, "n_failed": n_failed,
-                                   "mean": s.mean, "std": s.std, "ci_low": s.ci_low, "ci_high": s.ci_high,
-                                   "half_width": s.half_width}
+            row: dict[str, Any] = {
+                key: g.label,
+                **g.columns,
+                "kpi": kpi,
+                "n": s.n,
+                "n_failed": n_failed,
+                "mean": s.mean,
+                "std": s.std,
+                "ci_low": s.ci_low,
+                "ci_high": s.ci_high,
+                "half_width": s.half_width,
+            }
             if g is groups[0]:
-                row.update(diff_mean=math.nan, diff_std=math.nan, diff_ci_low=math.nan, diff_ci_high=math.nan,
-                           diff_n=0, corr=math.nan)
+                row.update(
+                    diff_mean=math.nan,
+                    diff_std=math.nan,
+                    diff_ci_low=math.nan,
+                    diff_ci_high=math.nan,
+                    diff_n=0,
+                    corr=math.nan,
+                )
             else:
                 d = paired_difference([mine[r][kpi] for r in common], [base[r][kpi] for r in common], LEVEL)
-                row.update(diff_mean=d.mean, diff_std=d.std, diff_ci_low=d.ci_low, diff_ci_high=d.ci_high,
-                           diff_n=d.n, corr=d.corr)
+                row.update(
+                    diff_mean=d.mean,
+                    diff_std=d.std,
+                    diff_ci_low=d.ci_low,
+                    diff_ci_high=d.ci_high,
+                    diff_n=d.n,
+                    corr=d.corr,
+                )
             rows.append(row)
     columns = [key, *(groups[0].columns if groups else {}).keys(), *SUMMARY_COLUMNS]
     df = pd.DataFrame(rows, columns=columns)

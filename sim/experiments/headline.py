@@ -23,8 +23,16 @@ from sim.metrics.registry import Kpi
 HEADLINE: tuple[Kpi, ...] = reg.shown_in("compare")
 KPI_NAMES: tuple[str, ...] = tuple(k.name for k in HEADLINE)
 BY_NAME: dict[str, Kpi] = {k.name: k for k in HEADLINE}
-ORDER_COLUMNS = ("created_s", "delivered_s", "status", "warmup", "on_time", "served_tier", "requested_tier",
-                 "downgraded")
+ORDER_COLUMNS = (
+    "created_s",
+    "delivered_s",
+    "status",
+    "warmup",
+    "on_time",
+    "served_tier",
+    "requested_tier",
+    "downgraded",
+)
 
 
 def read_orders(run_dir: str | Path) -> pd.DataFrame:

@@ -38,8 +38,20 @@ from sim.routing.hindsight import Problem
 
 TIER_CODE = {"near": 0, "mid": 1, "far": 2}
 OPEN_REASONS = ("option", "no_stock", "no_capacity", "slower_tier")
-EXPLAIN_COLUMNS = ("epoch_s", "order_id", "requested_tier", "node_id", "tier", "handling_cny", "transport_cny",
-                   "accept_p", "reason", "chosen", "repaired", "outcome")
+EXPLAIN_COLUMNS = (
+    "epoch_s",
+    "order_id",
+    "requested_tier",
+    "node_id",
+    "tier",
+    "handling_cny",
+    "transport_cny",
+    "accept_p",
+    "reason",
+    "chosen",
+    "repaired",
+    "outcome",
+)
 
 
 @dataclass(frozen=True)
@@ -65,8 +77,10 @@ def read_run(path: str | Path) -> RunFacts:
     lines = lines[lines["order_id"].isin(ids)].reset_index(drop=True)
     if "substitute_sku" in lines.columns and lines["substitute_sku"].notna().any():
         # the bound's stock rows are the candidates' own SKUs: a line shipped as another SKU is outside it
-        raise ValueError(f"{path}: the run substituted lines; the hindsight bound models no substitution "
-                         "(re-run with --set tiers.substitution.enabled=false)")
+        raise ValueError(
+            f"{path}: the run substituted lines; the hindsight bound models no substitution "
+            "(re-run with --set tiers.substitution.enabled=false)"
+        )
     ex = pd.read_parquet(path / "explain.parquet", columns=list(EXPLAIN_COLUMNS))
     ex = ex[ex["order_id"].isin(ids)].reset_index(drop=True)
     inv = pd.read_parquet(path / "inventory.parquet", columns=["day", "node_id", "sku", "start", "received"])
@@ -96,7 +110,9 @@ class Built:
     order_ids: np.ndarray
     paid: list[float]  # each run's routing cost
     choices: list[np.ndarray]  # each run's decision as option rows of the problem (-1: lost)
-    fallback_orders: list[int]  # per run: served orders whose final decision could not be read (priced at their option)
+    fallback_orders: list[
+        int
+    ]  # per run: served orders whose final decision could not be read (priced at their option)
 
 
 def build(paths: list[str | Path], imperfect_cny: float = 0.0) -> Built:
@@ -108,7 +124,9 @@ def build(paths: list[str | Path], imperfect_cny: float = 0.0) -> Built:
     ids = runs[0].orders["order_id"].to_numpy()
     for r in runs[1:]:
         if not np.array_equal(r.orders["order_id"].to_numpy(), ids):
-            raise ValueError(f"{r.path}: measured orders differ from {runs[0].path} (not common random numbers)")
+            raise ValueError(
+                f"{r.path}: measured orders differ from {runs[0].path} (not common random numbers)"
+            )
     pos = pd.Series(np.arange(ids.size), index=ids)
     lost = runs[0].lost_cost
     # options: (order, node, tier) pairs with the lowest cost any run saw
@@ -119,7 +137,9 @@ def build(paths: list[str | Path], imperfect_cny: float = 0.0) -> Built:
         e = ex.loc[ok, ["order_id", "node_id", "tier"]].copy()
         e["cost"] = _pair_cost(ex[ok], lost, imperfect_cny)
         frames.append(e)
-    pairs = pd.concat(frames).groupby(["order_id", "node_id", "tier"], observed=True)["cost"].min().reset_index()
+    pairs = (
+        pd.concat(frames).groupby(["order_id", "node_id", "tier"], observed=True)["cost"].min().reset_index()
+    )
     # split decisions as extra options
     split_rows = []
     for r in runs:
@@ -127,7 +147,9 @@ def build(paths: list[str | Path], imperfect_cny: float = 0.0) -> Built:
         for oid, cost in zip(sp["order_id"].tolist(), sp["cost_cny"].tolist(), strict=True):
             split_rows.append((int(oid), float(cost) + imperfect_cny, r))
     n_pair = len(pairs)
-    opt_order = np.concatenate([pos.reindex(pairs["order_id"]).to_numpy(), [pos[o] for o, _, _ in split_rows]])
+    opt_order = np.concatenate(
+        [pos.reindex(pairs["order_id"]).to_numpy(), [pos[o] for o, _, _ in split_rows]]
+    )
     opt_cost = np.concatenate([pairs["cost"].to_numpy(float), [c for _, c, _ in split_rows]]).astype(float)
     # stock: resources (node, sku) with the largest period stock over the runs
     stock = runs[0].stock
@@ -136,7 +158,12 @@ def build(paths: list[str | Path], imperfect_cny: float = 0.0) -> Built:
     res_index = pd.Series(np.arange(stock.size), index=stock.index)
     lines = runs[0].lines[["order_id", "sku", "qty"]]
     # whole-order options take every line at their node
-    m = pairs[["order_id", "node_id"]].reset_index().rename(columns={"index": "opt"}).merge(lines, on="order_id")
+    m = (
+        pairs[["order_id", "node_id"]]
+        .reset_index()
+        .rename(columns={"index": "opt"})
+        .merge(lines, on="order_id")
+    )
     key = pd.MultiIndex.from_arrays([m["node_id"].to_numpy(), m["sku"].to_numpy()])
     res = res_index.reindex(key).to_numpy()
     uo, ur, uq = [m["opt"].to_numpy()], [res], [m["qty"].to_numpy()]
@@ -149,10 +176,20 @@ def build(paths: list[str | Path], imperfect_cny: float = 0.0) -> Built:
     use_res = np.concatenate(ur)
     cap = np.concatenate([stock.to_numpy(float), [0.0]])  # a (node, SKU) never stocked: one empty resource
     use_res = np.where(np.isnan(use_res), cap.size - 1, use_res).astype(np.int64)
-    problem = Problem(ids.size, opt_order.astype(np.int64), opt_cost, lost.to_numpy(float) + imperfect_cny,
-                      np.concatenate(uo).astype(np.int64), use_res, np.concatenate(uq).astype(np.int64), cap)
+    problem = Problem(
+        ids.size,
+        opt_order.astype(np.int64),
+        opt_cost,
+        lost.to_numpy(float) + imperfect_cny,
+        np.concatenate(uo).astype(np.int64),
+        use_res,
+        np.concatenate(uq).astype(np.int64),
+        cap,
+    )
     # what each run paid, and its decision as problem rows
-    pair_row = pd.Series(range(n_pair), index=pd.MultiIndex.from_frame(pairs[["order_id", "node_id", "tier"]]))
+    pair_row = pd.Series(
+        range(n_pair), index=pd.MultiIndex.from_frame(pairs[["order_id", "node_id", "tier"]])
+    )
     paid, choices, fallbacks = [], [], []
     for r in runs:
         pay, choice, fb = _paid(r, lost, pair_row, pos, split_rows, n_pair, imperfect_cny)
@@ -162,9 +199,15 @@ def build(paths: list[str | Path], imperfect_cny: float = 0.0) -> Built:
     return Built(problem, ids, paid, choices, fallbacks)
 
 
-def _paid(r: RunFacts, lost: pd.Series, pair_row: pd.Series, pos: pd.Series,
-          split_rows: list[tuple[int, float, RunFacts]], n_pair: int,
-          imperfect: float = 0.0) -> tuple[float, np.ndarray, int]:
+def _paid(
+    r: RunFacts,
+    lost: pd.Series,
+    pair_row: pd.Series,
+    pos: pd.Series,
+    split_rows: list[tuple[int, float, RunFacts]],
+    n_pair: int,
+    imperfect: float = 0.0,
+) -> tuple[float, np.ndarray, int]:
     ex = r.explain
     fin = ex[ex["chosen"] & ~ex["repaired"] & ex["outcome"].isin(["assigned", "accepted", "declined"])]
     fin = fin.sort_values("epoch_s").groupby("order_id").tail(1)
@@ -175,7 +218,9 @@ def _paid(r: RunFacts, lost: pd.Series, pair_row: pd.Series, pos: pd.Series,
     paid[idx] = cost
     rows = pair_row.reindex(pd.MultiIndex.from_frame(fin[["order_id", "node_id", "tier"]])).to_numpy(float)
     if np.isnan(rows).any():
-        raise ValueError(f"{r.path}: a chosen candidate is not among the options (explain.parquet inconsistent)")
+        raise ValueError(
+            f"{r.path}: a chosen candidate is not among the options (explain.parquet inconsistent)"
+        )
     choice[idx] = rows.astype(np.int64)
     for s, (oid, c, rr) in enumerate(split_rows):
         if rr is r:
@@ -190,6 +235,8 @@ def _paid(r: RunFacts, lost: pd.Series, pair_row: pd.Series, pos: pd.Series,
         if row is not None:
             choice[pos[oid]] = int(row)
             ex_o = ex[(ex["order_id"] == oid) & (ex["node_id"] == node) & (ex["tier"] == tier)]
-            paid[pos[oid]] = float(_pair_cost(ex_o, lost, imperfect).min()) if len(ex_o) else float(lost[oid]) + imperfect
+            paid[pos[oid]] = (
+                float(_pair_cost(ex_o, lost, imperfect).min()) if len(ex_o) else float(lost[oid]) + imperfect
+            )
             fb += 1
     return float(paid.sum()), choice, fb

@@ -28,8 +28,13 @@ from sim import __version__
 if TYPE_CHECKING:
     from sim.io.scenario import Scenario
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-               "NUMEXPR_NUM_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
 FINGERPRINT_KEYS = ("scenario_hash", "policy", "router", "replication", "shangou_version")
 
 
@@ -46,9 +51,13 @@ class Job:
 
     @property
     def fingerprint(self) -> dict[str, Any]:
-        return {"scenario_hash": self.scenario_hash, "policy": self.scenario.policy,
-                "router": self.scenario.router.name, "replication": self.replication,
-                "shangou_version": __version__}
+        return {
+            "scenario_hash": self.scenario_hash,
+            "policy": self.scenario.policy,
+            "router": self.scenario.router.name,
+            "replication": self.replication,
+            "shangou_version": __version__,
+        }
 
 
 @dataclass
@@ -119,14 +128,23 @@ def run_job(job: Job) -> JobOutcome:
     try:
         # no per-run report.html / plots: matplotlib would cost more than a toy run
         # (``shangou report DIR/runs/<slug>/r<k>`` writes one when wanted)
-        res = simulate(job.scenario, replication=job.replication, out=job.out, force=True, report=False,
-                       meta=job.meta)
+        res = simulate(
+            job.scenario, replication=job.replication, out=job.out, force=True, report=False, meta=job.meta
+        )
         metrics = headline(res.kpis, res.path)
     except Exception as exc:  # reported with the job, the others go on
-        return JobOutcome(job.group, job.replication, job.out, "failed", error=error_line(exc),
-                          detail=traceback.format_exc(), wall_s=time.perf_counter() - t0)
-    return JobOutcome(job.group, job.replication, job.out, "ran", metrics=metrics,
-                      wall_s=time.perf_counter() - t0)
+        return JobOutcome(
+            job.group,
+            job.replication,
+            job.out,
+            "failed",
+            error=error_line(exc),
+            detail=traceback.format_exc(),
+            wall_s=time.perf_counter() - t0,
+        )
+    return JobOutcome(
+        job.group, job.replication, job.out, "ran", metrics=metrics, wall_s=time.perf_counter() - t0
+    )
 
 
 def reuse(job: Job) -> JobOutcome | None:

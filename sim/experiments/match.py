@@ -61,8 +61,17 @@ def _to(u: float, log: bool) -> float:
     return math.exp(u) if log else u
 
 
-def search(measure: Callable[[float], float], lo: float, hi: float, target: float, *, tol: float = 0.02,
-           max_iter: int = 10, log: bool = False, integer: bool = False) -> tuple[float, float, bool, bool]:
+def search(
+    measure: Callable[[float], float],
+    lo: float,
+    hi: float,
+    target: float,
+    *,
+    tol: float = 0.02,
+    max_iter: int = 10,
+    log: bool = False,
+    integer: bool = False,
+) -> tuple[float, float, bool, bool]:
     """(x, measure(x), converged, bracketed) for the x in [lo, hi] whose measure is closest to `target`.
 
     `measure` must be monotone (either way) in x; see the module docstring for the method.
@@ -121,11 +130,26 @@ def search(measure: Callable[[float], float], lo: float, hi: float, target: floa
     return done(False, True)
 
 
-def match_inventory(scenario: Scenario | str | Path, policy: str, param: str, lo: float, hi: float,
-                    target_value_cny: float, *, days: int = 1, replications: int = 3, tol: float = 0.02,
-                    max_iter: int = 10, scale: str = "auto", integer: bool | None = None,
-                    out: str | Path | None = None, workers: int | None = None, router: str | None = None,
-                    seed: int | None = None, overrides: Sequence[str] | None = None) -> MatchResult:
+def match_inventory(
+    scenario: Scenario | str | Path,
+    policy: str,
+    param: str,
+    lo: float,
+    hi: float,
+    target_value_cny: float,
+    *,
+    days: int = 1,
+    replications: int = 3,
+    tol: float = 0.02,
+    max_iter: int = 10,
+    scale: str = "auto",
+    integer: bool | None = None,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    router: str | None = None,
+    seed: int | None = None,
+    overrides: Sequence[str] | None = None,
+) -> MatchResult:
     """Set `param` of `policy` (a SPEC; its other parameters are kept) in [lo, hi] so the mean forward
     inventory value over `replications` runs of `days` measured days is within `tol` of the target.
 
@@ -151,21 +175,38 @@ def match_inventory(scenario: Scenario | str | Path, policy: str, param: str, lo
         return str(Spec(spec.name, {**spec.params, param: x}))
 
     def measure(x: float) -> float:
-        res = compare(scenario, [at(x)], replications=replications, out=target / f"{param}={x:.6g}",
-                      workers=workers, router=router, days=days, seed=seed, overrides=overrides,
-                      progress=False, plots=False)
+        res = compare(
+            scenario,
+            [at(x)],
+            replications=replications,
+            out=target / f"{param}={x:.6g}",
+            workers=workers,
+            router=router,
+            days=days,
+            seed=seed,
+            overrides=overrides,
+            progress=False,
+            plots=False,
+        )
         if res.failures:
             raise RuntimeError(f"{at(x)}: {res.failures[0].error}")
         row = res.table[res.table["kpi"] == KPI].iloc[0]
         steps.append(Step(float(x), float(row["mean"]), float(row["half_width"])))
         return float(row["mean"])
 
-    x, inv, converged, bracketed = search(measure, lo, hi, target_value_cny, tol=tol, max_iter=max_iter, log=log,
-                                          integer=bool(integer))
+    x, inv, converged, bracketed = search(
+        measure, lo, hi, target_value_cny, tol=tol, max_iter=max_iter, log=log, integer=bool(integer)
+    )
     result = MatchResult(at(x), param, float(x), inv, float(target_value_cny), converged, bracketed, steps)
     target.mkdir(parents=True, exist_ok=True)
-    info: dict[str, Any] = {**asdict(result), "relative_error": result.relative_error, "days": days,
-                            "replications": replications, "tol": tol, "scale": "log" if log else "linear",
-                            "written": dt.datetime.now().isoformat(timespec="seconds")}
+    info: dict[str, Any] = {
+        **asdict(result),
+        "relative_error": result.relative_error,
+        "days": days,
+        "replications": replications,
+        "tol": tol,
+        "scale": "log" if log else "linear",
+        "written": dt.datetime.now().isoformat(timespec="seconds"),
+    }
     (target / "match.json").write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
     return result

@@ -86,8 +86,9 @@ def summarize(values: Sequence[float] | np.ndarray, level: float = 0.95) -> Summ
     return Summary(n, mean, std, mean - hw, mean + hw)
 
 
-def paired_difference(x: Sequence[float] | np.ndarray, baseline: Sequence[float] | np.ndarray,
-                      level: float = 0.95) -> Paired:
+def paired_difference(
+    x: Sequence[float] | np.ndarray, baseline: Sequence[float] | np.ndarray, level: float = 0.95
+) -> Paired:
     """Interval for E[x - baseline] from pairs (x[r], baseline[r]) of the same replication r.
 
     The two arrays are aligned by position; pairs with a NaN on either side are dropped. The

@@ -100,9 +100,16 @@ def point_slug(point: Mapping[str, str]) -> str:
     return slug
 
 
-def grid_groups(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[str]], *, policy: str | None,
-                router: str | None, days: int | None, seed: int | None,
-                overrides: Sequence[str] | None) -> list[Group]:
+def grid_groups(
+    scenario: Scenario | str | Path,
+    grid: Mapping[str, Sequence[str]],
+    *,
+    policy: str | None,
+    router: str | None,
+    days: int | None,
+    seed: int | None,
+    overrides: Sequence[str] | None,
+) -> list[Group]:
     """One resolved configuration per grid point (bad paths or values fail here, before any run)."""
     paths = list(grid)
     groups: list[Group] = []
@@ -111,8 +118,14 @@ def grid_groups(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[str
         point = dict(zip(paths, values, strict=True))
         sets = list(overrides or []) + [f"{p}={v}" for p, v in point.items() if p not in SPECIAL]
         try:
-            sc = prepare(scenario, seed=seed, days=days, policy=point.get("policy", policy),
-                         router=point.get("router", router), overrides=sets)
+            sc = prepare(
+                scenario,
+                seed=seed,
+                days=days,
+                policy=point.get("policy", policy),
+                router=point.get("router", router),
+                overrides=sets,
+            )
         except ScenarioError as exc:
             label = ", ".join(f"{p}={v}" for p, v in point.items())
             raise ScenarioError([f"--grid ({label}): {line}" for line in exc.problems]) from None
@@ -124,12 +137,26 @@ def grid_groups(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[str
     return groups
 
 
-def sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]] | Sequence[str], *,
-          replications: int = 3, out: str | Path | None = None, executor: str = "local",
-          address: str | None = None, workers: int | None = None, ci_width: float | None = None,
-          max_replications: int = 30, policy: str | None = None, router: str | None = None,
-          days: int | None = None, seed: int | None = None, overrides: Sequence[str] | None = None,
-          progress: bool | None = None, plots: bool = True, label: str | None = None) -> ExperimentResult:
+def sweep(
+    scenario: Scenario | str | Path,
+    grid: Mapping[str, Sequence[Any]] | Sequence[str],
+    *,
+    replications: int = 3,
+    out: str | Path | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    ci_width: float | None = None,
+    max_replications: int = 30,
+    policy: str | None = None,
+    router: str | None = None,
+    days: int | None = None,
+    seed: int | None = None,
+    overrides: Sequence[str] | None = None,
+    progress: bool | None = None,
+    plots: bool = True,
+    label: str | None = None,
+) -> ExperimentResult:
     """Run every point of `grid` for `replications` replications (common random numbers) and tabulate.
 
     `policy` / `router` apply to every point unless the grid varies them. The first point is the
@@ -142,15 +169,38 @@ def sweep(scenario: Scenario | str | Path, grid: Mapping[str, Sequence[Any]] | S
             policy = str(parse_spec(policy))
         except ValueError as exc:
             raise ScenarioError(f"--policy: {exc}") from None
-    groups = grid_groups(scenario, axes, policy=policy, router=router, days=days, seed=seed, overrides=overrides)
+    groups = grid_groups(
+        scenario, axes, policy=policy, router=router, days=days, seed=seed, overrides=overrides
+    )
     sc0 = groups[0].scenario
-    info = {"scenario": sc0.name, "grid": axes, "policy": policy, "replications": replications,
-            "ci_width": ci_width, "executor": executor, "days": sc0.horizon.days, "seed": sc0.seed,
-            "overrides": list(overrides or []), "label": label}
+    info = {
+        "scenario": sc0.name,
+        "grid": axes,
+        "policy": policy,
+        "replications": replications,
+        "ci_width": ci_width,
+        "executor": executor,
+        "days": sc0.horizon.days,
+        "seed": sc0.seed,
+        "overrides": list(overrides or []),
+        "label": label,
+    }
     return run_experiment(
-        "sweep", groups, info, key="point", stem="sweep", out=out, replications=replications, executor=executor,
-        address=address, workers=workers, ci_width=ci_width, max_replications=max_replications, progress=progress,
-        plots=(lambda table, target, name: write_sweep_plots(table, target, axes, name)) if plots else None)
+        "sweep",
+        groups,
+        info,
+        key="point",
+        stem="sweep",
+        out=out,
+        replications=replications,
+        executor=executor,
+        address=address,
+        workers=workers,
+        ci_width=ci_width,
+        max_replications=max_replications,
+        progress=progress,
+        plots=(lambda table, target, name: write_sweep_plots(table, target, axes, name)) if plots else None,
+    )
 
 
 def write_sweep_plots(table: Any, out: Path, axes: Mapping[str, list[str]], name: str) -> dict[str, Path]:
@@ -162,12 +212,27 @@ def write_sweep_plots(table: Any, out: Path, axes: Mapping[str, list[str]], name
     for kpi in GRID_PLOT_KPIS:
         k = BY_NAME[kpi]
         if len(paths) == 2:
-            fig = heatmap(table, kpi, paths[0], paths[1], row_values=axes[paths[0]], col_values=axes[paths[1]],
-                          label=k.label, percent=k.percent, title=f"{name}: {k.label} (mean, ±95% CI)")
+            fig = heatmap(
+                table,
+                kpi,
+                paths[0],
+                paths[1],
+                row_values=axes[paths[0]],
+                col_values=axes[paths[1]],
+                label=k.label,
+                percent=k.percent,
+                title=f"{name}: {k.label} (mean, ±95% CI)",
+            )
             stem = f"heatmap_{kpi}"
         elif len(paths) == 1:
-            fig = sweep_line(table, kpi, paths[0], values=axes[paths[0]], label=k.label,
-                             title=f"{name}: {k.label} against {paths[0]}")
+            fig = sweep_line(
+                table,
+                kpi,
+                paths[0],
+                values=axes[paths[0]],
+                label=k.label,
+                title=f"{name}: {k.label} against {paths[0]}",
+            )
             stem = f"sweep_{kpi}"
         else:
             continue

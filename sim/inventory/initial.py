@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from sim.network.build import Network
 
 
-def place_initial_stock(sc: Scenario, net: Network, cat: Catalog, inv: InventoryState, pipeline: Pipeline) -> np.ndarray:
+def place_initial_stock(
+    sc: Scenario, net: Network, cat: Catalog, inv: InventoryState, pipeline: Pipeline
+) -> np.ndarray:
     """Apply the scenario's starting stock; returns (N,) bool, True for nodes the file specifies."""
     from sim.io.stock import scenario_stock
 

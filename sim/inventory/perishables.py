@@ -32,7 +32,9 @@ def root_supplier(supplier: np.ndarray) -> np.ndarray:
     return np.where(supplier[root] < 0, root, -1)
 
 
-def echelon_rate(rate: np.ndarray, supplier: np.ndarray, node_kind: np.ndarray, store_kind: int = 2) -> np.ndarray:
+def echelon_rate(
+    rate: np.ndarray, supplier: np.ndarray, node_kind: np.ndarray, store_kind: int = 2
+) -> np.ndarray:
     """(N, S) own-tier rate plus, at a node that supplies stores, those stores' rates (with_downstream's rule)."""
     out = np.array(rate, float, copy=True)
     stores = np.flatnonzero((node_kind == store_kind) & (supplier >= 0))
@@ -53,8 +55,14 @@ def supply_depth(supplier: np.ndarray) -> np.ndarray:
     return depth
 
 
-def cap_fresh_targets(targets: np.ndarray, forecast: np.ndarray, life_days: np.ndarray, supplier: np.ndarray,
-                      node_kind: np.ndarray, carry_age: bool = False) -> np.ndarray:
+def cap_fresh_targets(
+    targets: np.ndarray,
+    forecast: np.ndarray,
+    life_days: np.ndarray,
+    supplier: np.ndarray,
+    node_kind: np.ndarray,
+    carry_age: bool = False,
+) -> np.ndarray:
     """Targets with every forward node's fresh SKUs capped at what sells in their shelf life less a day. With
     ``carry_age`` (a unit arrives as old as it left upstream) a node gets the life left after two days per node
     above it (a day held there, a day lost to whole-day cohorts): ``ceil(rate x max(life - 1 - 2 x depth, 1))``,
@@ -71,8 +79,14 @@ def cap_fresh_targets(targets: np.ndarray, forecast: np.ndarray, life_days: np.n
     return out
 
 
-def fresh_draw(targets: np.ndarray, rate: np.ndarray, supplier: np.ndarray, ndcs: np.ndarray,
-               far_eligible: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+def fresh_draw(
+    targets: np.ndarray,
+    rate: np.ndarray,
+    supplier: np.ndarray,
+    ndcs: np.ndarray,
+    far_eligible: np.ndarray,
+    fresh: np.ndarray,
+) -> np.ndarray:
     """(len(ndcs), len(fresh)) expected units per day each NDC hands out of each fresh SKU.
 
     `rate` is the (N, S) own-tier demand per day (NDC rows: every tier), `targets` the forward
@@ -91,8 +105,9 @@ def fresh_draw(targets: np.ndarray, rate: np.ndarray, supplier: np.ndarray, ndcs
     return out
 
 
-def unfilled(targets: np.ndarray, position: np.ndarray, supplier: np.ndarray, ndcs: np.ndarray,
-             fresh: np.ndarray) -> np.ndarray:
+def unfilled(
+    targets: np.ndarray, position: np.ndarray, supplier: np.ndarray, ndcs: np.ndarray, fresh: np.ndarray
+) -> np.ndarray:
     """(len(ndcs), len(fresh)) what the NDCs' direct customers still ask for (target - position > 0)."""
     col = np.full(supplier.size, -1, np.int64)
     col[ndcs] = np.arange(ndcs.size)

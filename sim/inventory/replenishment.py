@@ -49,7 +49,9 @@ def _aged(ship: Shipment, split: tuple[np.ndarray, np.ndarray, np.ndarray] | Non
 
 
 def _concat(parts: list[Shipment]) -> Shipment:
-    origin = None if all(p.origin_day is None for p in parts) else np.concatenate([p.origins() for p in parts])
+    origin = (
+        None if all(p.origin_day is None for p in parts) else np.concatenate([p.origins() for p in parts])
+    )
     a, n, s, q = (np.concatenate([getattr(p, f) for p in parts]) for f in ("arrive_s", "node", "sku", "qty"))
     return Shipment(a, n, s, q, origin_day=origin)
 
@@ -77,9 +79,18 @@ def ration(request: np.ndarray, supply: np.ndarray, group: np.ndarray) -> np.nda
     return cast(np.ndarray, np.minimum(give, request))
 
 
-def plan_replenishment(inv: InventoryState, targets: np.ndarray, supplier: np.ndarray, level: np.ndarray,
-                       volume_l: np.ndarray, truck_capacity_m3: np.ndarray, truck_fixed_cny: np.ndarray,
-                       truck_per_unit_cny: np.ndarray, lead_time_s: np.ndarray, now_s: float) -> tuple[Shipment, float]:
+def plan_replenishment(
+    inv: InventoryState,
+    targets: np.ndarray,
+    supplier: np.ndarray,
+    level: np.ndarray,
+    volume_l: np.ndarray,
+    truck_capacity_m3: np.ndarray,
+    truck_fixed_cny: np.ndarray,
+    truck_per_unit_cny: np.ndarray,
+    lead_time_s: np.ndarray,
+    now_s: float,
+) -> tuple[Shipment, float]:
     """Create the review's shipments (stock leaves suppliers now) and return them with their cost (CNY).
 
     `level` orders the echelons: nodes with a smaller level are replenished first (FDCs before stores).
@@ -107,7 +118,9 @@ def plan_replenishment(inv: InventoryState, targets: np.ndarray, supplier: np.nd
         inv.ship_in(node, sku, give)
         vol_m3 = np.bincount(node, weights=give * volume_l[sku], minlength=supplier.size) / 1000.0
         units = np.bincount(node, weights=give, minlength=supplier.size)
-        trucks = np.ceil(np.divide(vol_m3, truck_capacity_m3, out=np.zeros_like(vol_m3), where=units > 0) - 1e-9)
+        trucks = np.ceil(
+            np.divide(vol_m3, truck_capacity_m3, out=np.zeros_like(vol_m3), where=units > 0) - 1e-9
+        )
         cost += float((trucks * truck_fixed_cny).sum() + (units * truck_per_unit_cny).sum())
         parts.append(_aged(Shipment(now_s + lead_time_s[node], node, sku, give), split, now_s))
     if not parts:
@@ -115,8 +128,9 @@ def plan_replenishment(inv: InventoryState, targets: np.ndarray, supplier: np.nd
     return _concat(parts), cost
 
 
-def lateral_transfers(inv: InventoryState, moves: Any, net: Network, sc: Scenario, volume_l: np.ndarray,
-                      now_s: float) -> tuple[Shipment, float]:
+def lateral_transfers(
+    inv: InventoryState, moves: Any, net: Network, sc: Scenario, volume_l: np.ndarray, now_s: float
+) -> tuple[Shipment, float]:
     """Move stock between nodes as a policy asks (e.g. rebalancing FDCs), capped at what the source has.
 
     Each (src, dst) pair is one lane priced like an NDC->FDC lane (``lanes.ndc_fdc``) over the road
@@ -141,8 +155,12 @@ def lateral_transfers(inv: InventoryState, moves: Any, net: Network, sc: Scenari
     inv.ship_in(dst, sku, qty)
     lane = sc.lanes.ndc_fdc
     pair, inverse = np.unique(np.stack([src, dst]), axis=1, return_inverse=True)
-    km = haversine_km(net.node_lat[pair[0]], net.node_lon[pair[0]], net.node_lat[pair[1]],
-                      net.node_lon[pair[1]]) * sc.geography.circuity
+    km = (
+        haversine_km(
+            net.node_lat[pair[0]], net.node_lon[pair[0]], net.node_lat[pair[1]], net.node_lon[pair[1]]
+        )
+        * sc.geography.circuity
+    )
     vol_m3 = np.bincount(inverse, weights=qty * volume_l[sku], minlength=pair.shape[1]) / 1000.0
     trucks = np.ceil(vol_m3 / lane.truck_capacity_m3 - 1e-9)
     cost = float((trucks * (lane.fixed_cny + lane.per_km_cny * km)).sum() + qty.sum() * lane.per_unit_cny)
@@ -150,8 +168,14 @@ def lateral_transfers(inv: InventoryState, moves: Any, net: Network, sc: Scenari
     ship = Shipment(now_s + lead[inverse], dst, sku, qty)
     if pieces:
         at = np.cumsum(keep) - 1  # original row -> row of the kept ones
-        ship = _aged(ship, (at[np.concatenate([p[0] for p in pieces])], *(np.concatenate([p[k] for p in pieces])
-                                                                           for k in (1, 2))), now_s)
+        ship = _aged(
+            ship,
+            (
+                at[np.concatenate([p[0] for p in pieces])],
+                *(np.concatenate([p[k] for p in pieces]) for k in (1, 2)),
+            ),
+            now_s,
+        )
     return ship, cost
 
 
@@ -159,13 +183,19 @@ class Pipeline:
     """Shipments in transit; `arrivals(until)` pops everything due."""
 
     def __init__(self) -> None:
-        self.pending = Shipment(np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
+        self.pending = Shipment(
+            np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+        )
         self.origin = np.empty(0, np.int64)  # per pending row: Shipment.origin_day (-1: received new)
 
     def add(self, s: Shipment) -> None:
         if s.qty.size:
-            self.pending = Shipment(*(np.concatenate([getattr(self.pending, f), getattr(s, f)])
-                                      for f in ("arrive_s", "node", "sku", "qty")))
+            self.pending = Shipment(
+                *(
+                    np.concatenate([getattr(self.pending, f), getattr(s, f)])
+                    for f in ("arrive_s", "node", "sku", "qty")
+                )
+            )
             self.origin = np.concatenate([self.origin, s.origins()])
 
     def add_external(self, arrive_s: float, node: np.ndarray, sku: np.ndarray, qty: np.ndarray) -> None:

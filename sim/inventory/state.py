@@ -30,7 +30,9 @@ class InventoryState:
         self.transferred_out = np.zeros(shape, np.int64)
         self.spoiled = np.zeros(shape, np.int64)
         self.lost_demand = np.zeros(shape, np.int64)
-        self.offline = offline  # counter sales at shops (sim.engine.offline): the sold_offline flow is recorded
+        self.offline = (
+            offline  # counter sales at shops (sim.engine.offline): the sold_offline flow is recorded
+        )
         self.carry_age = False  # inventory.fresh.carry_age: a perishable unit keeps its age through transfers
         self.sold_offline = np.zeros(shape, np.int64)
         # perishables: units received per day cohort, [age_slot, node, perishable sku]
@@ -39,11 +41,15 @@ class InventoryState:
         self.life = life[self.perishable]
         self.max_life = int(self.life.max()) if self.perishable.size else 0
         self.cohorts = np.zeros((max(self.max_life, 1), n_nodes, self.perishable.size), np.int64)
-        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # (time, node, sku, qty)
+        self._pending: list[
+            tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+        ] = []  # (time, node, sku, qty)
         self._rows: list[InventoryRecords] = []
 
     # ------------------------------------------------------------------ queries
-    def available(self, nodes: np.ndarray | slice = slice(None), skus: np.ndarray | slice = slice(None)) -> np.ndarray:
+    def available(
+        self, nodes: np.ndarray | slice = slice(None), skus: np.ndarray | slice = slice(None)
+    ) -> np.ndarray:
         return self.on_hand[nodes, skus] - self.reserved[nodes, skus]
 
     def position(self) -> np.ndarray:
@@ -83,8 +89,9 @@ class InventoryState:
         np.add.at(self.sold_offline, (node, sku), qty)
         self._consume_cohorts(node, sku, qty)
 
-    def transfer_out(self, node: np.ndarray, sku: np.ndarray, qty: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    def transfer_out(
+        self, node: np.ndarray, sku: np.ndarray, qty: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """Units leave `node` for another node. With ``carry_age`` returns the rows split by age, FIFO in row
         order: (row, age slot, units) (slot 0 for non-perishables); else None."""
         np.add.at(self.on_hand, (node, sku), -qty)
@@ -94,8 +101,9 @@ class InventoryState:
             return None
         return self._take_by_row(node, sku, qty)
 
-    def _take_by_row(self, node: np.ndarray, sku: np.ndarray, qty: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                                                                           np.ndarray]:
+    def _take_by_row(
+        self, node: np.ndarray, sku: np.ndarray, qty: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Take rows' units from the cohorts oldest first, rows of one (node, SKU) in order; (row, slot, units)."""
         qty = np.asarray(qty, np.int64)
         rows = np.arange(qty.size)
@@ -109,7 +117,9 @@ class InventoryState:
             cum = np.cumsum(q)
             g_first = np.r_[True, (n[1:] != n[:-1]) | (c[1:] != c[:-1])]
             g_start = np.maximum.accumulate(np.where(g_first, np.arange(q.size), 0))
-            hi = cum - np.where(g_start > 0, cum[g_start - 1], 0)  # the row's units are [hi - q, hi) of its group
+            hi = cum - np.where(
+                g_start > 0, cum[g_start - 1], 0
+            )  # the row's units are [hi - q, hi) of its group
             lo = hi - q
             base = np.zeros(q.size, np.int64)
             for slot in range(self.cohorts.shape[0] - 1, -1, -1):  # oldest slot first
@@ -135,8 +145,14 @@ class InventoryState:
         """Units put on a truck towards `node` (pipeline until they arrive)."""
         np.add.at(self.pipeline, (node, sku), qty)
 
-    def receive(self, node: np.ndarray, sku: np.ndarray, qty: np.ndarray, from_pipeline: bool = True,
-                slot: np.ndarray | None = None) -> None:
+    def receive(
+        self,
+        node: np.ndarray,
+        sku: np.ndarray,
+        qty: np.ndarray,
+        from_pipeline: bool = True,
+        slot: np.ndarray | None = None,
+    ) -> None:
         """Units arrive; perishables enter cohort `slot` (days already aged; None: new, slot 0)."""
         if from_pipeline:
             np.add.at(self.pipeline, (node, sku), -qty)
@@ -197,24 +213,54 @@ class InventoryState:
     def close_day(self, day: int) -> None:
         """Apply the day's remaining picks, record one row per active cell, reset the flows."""
         self.apply_picks((day + 1) * DAY)
-        active = (self.start | self.received | self.shipped | self.transferred_out | self.spoiled
-                  | self.on_hand | self.lost_demand | self.sold_offline) != 0
+        active = (
+            self.start
+            | self.received
+            | self.shipped
+            | self.transferred_out
+            | self.spoiled
+            | self.on_hand
+            | self.lost_demand
+            | self.sold_offline
+        ) != 0
         node, sku = np.nonzero(active)
-        self._rows.append(InventoryRecords(
-            day=np.full(node.size, day, np.int32), node=node.astype(np.int32), sku=sku.astype(np.int32),
-            start=self.start[active], received=self.received[active], shipped=self.shipped[active],
-            transferred_out=self.transferred_out[active], spoiled=self.spoiled[active],
-            end=self.on_hand[active].copy(), lost_demand=self.lost_demand[active],
-            sold_offline=self.sold_offline[active] if self.offline else None))
+        self._rows.append(
+            InventoryRecords(
+                day=np.full(node.size, day, np.int32),
+                node=node.astype(np.int32),
+                sku=sku.astype(np.int32),
+                start=self.start[active],
+                received=self.received[active],
+                shipped=self.shipped[active],
+                transferred_out=self.transferred_out[active],
+                spoiled=self.spoiled[active],
+                end=self.on_hand[active].copy(),
+                lost_demand=self.lost_demand[active],
+                sold_offline=self.sold_offline[active] if self.offline else None,
+            )
+        )
         self.start = self.on_hand.copy()
-        for a in (self.received, self.shipped, self.transferred_out, self.spoiled, self.lost_demand, self.sold_offline):
+        for a in (
+            self.received,
+            self.shipped,
+            self.transferred_out,
+            self.spoiled,
+            self.lost_demand,
+            self.sold_offline,
+        ):
             a.fill(0)
 
     def records(self) -> InventoryRecords:
         rows = self._rows
         fields = InventoryRecords.__dataclass_fields__
-        out = {f: np.concatenate([getattr(r, f) for r in rows]) if rows else np.empty(0, np.int64)
-               for f in fields if f != "sold_offline"}
-        sold = np.concatenate([r.sold_offline for r in rows if r.sold_offline is not None]) if rows and self.offline \
+        out = {
+            f: np.concatenate([getattr(r, f) for r in rows]) if rows else np.empty(0, np.int64)
+            for f in fields
+            if f != "sold_offline"
+        }
+        sold = (
+            np.concatenate([r.sold_offline for r in rows if r.sold_offline is not None])
+            if rows and self.offline
             else None
+        )
         return InventoryRecords(**out, sold_offline=sold)

@@ -27,8 +27,22 @@ RUN_FILES = frozenset({"manifest.json", "kpis.json", "scenario.yaml", "report.ht
 RUN_FILE_SUFFIXES = (".parquet",)  # orders, lines, inventory, nodes, skus, explain, ...
 RUN_SUBDIRS = {"plots": (".png", ".svg", ".pdf")}
 #: OSError numbers that are the user's place, not a bug: full disk, quota, read-only, permissions, paths
-USER_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR,
-                         errno.EISDIR, errno.ENAMETOOLONG, errno.ENOENT, errno.ELOOP, errno.EFBIG, errno.EMFILE})
+USER_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EROFS,
+        errno.EACCES,
+        errno.EPERM,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.ENAMETOOLONG,
+        errno.ENOENT,
+        errno.ELOOP,
+        errno.EFBIG,
+        errno.EMFILE,
+    }
+)
 PROBE_BYTES = 64 * 1024  # written and removed by the probe: a full disk shows before the run, not after
 
 
@@ -40,8 +54,10 @@ def hidden_sibling(path: Path, tag: str, suffix: str = "") -> Path:
 
 def _leftover_re(name: str) -> re.Pattern[str]:
     # current form (pid-hex) and the earlier one (12 hex digits, no pid)
-    return re.compile(rf"^\.{re.escape(name)}\.(?:(\d+)-[0-9a-f]{{8}}|[0-9a-f]{{12}})\.(?:partial|old)"
-                      rf"(?:\.[A-Za-z0-9]{{1,8}})?$")
+    return re.compile(
+        rf"^\.{re.escape(name)}\.(?:(\d+)-[0-9a-f]{{8}}|[0-9a-f]{{12}})\.(?:partial|old)"
+        rf"(?:\.[A-Za-z0-9]{{1,8}})?$"
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -166,11 +182,14 @@ def check_out_dir(out: Path, force: bool, *, probe: bool = True) -> None:
                 raise ScenarioError(f"--out: {out} exists and is not empty (pass --force to replace it)")
             why = not_a_run(out)
             if why is not None:
-                raise ScenarioError(f"--out: {out} is not a Shangou run directory ({why}); --force replaces "
-                                    "only an earlier run or an empty directory, nothing else is deleted")
+                raise ScenarioError(
+                    f"--out: {out} is not a Shangou run directory ({why}); --force replaces "
+                    "only an earlier run or an empty directory, nothing else is deleted"
+                )
         if _contains_cwd(out):
-            raise ScenarioError(f"--out: {out} is the current directory (or contains it); choose a directory "
-                                "outside it")
+            raise ScenarioError(
+                f"--out: {out} is the current directory (or contains it); choose a directory outside it"
+            )
     if probe:
         probe_writable(out)
 
@@ -214,8 +233,10 @@ def exclusive(folder: Path, what: str = "--out") -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
-            raise ScenarioError(f"{what}: {folder} is in use by another experiment (pid {holder}); wait for it "
-                                "to finish or choose another --out") from None
+            raise ScenarioError(
+                f"{what}: {folder} is in use by another experiment (pid {holder}); wait for it "
+                "to finish or choose another --out"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         try:

@@ -96,8 +96,14 @@ def _positive(raw: Any, rows: np.ndarray, where: str, col: str, *, empty: float 
     return val
 
 
-def _tiers(raw: Any, rows: np.ndarray, where: str, category: np.ndarray, names: tuple[str, ...],
-           category_tiers: dict[str, tuple[str, ...]]) -> np.ndarray:
+def _tiers(
+    raw: Any,
+    rows: np.ndarray,
+    where: str,
+    category: np.ndarray,
+    names: tuple[str, ...],
+    category_tiers: dict[str, tuple[str, ...]],
+) -> np.ndarray:
     default = np.array([[t in category_tiers.get(c, TIER_NAMES) for t in TIER_NAMES] for c in names], bool)
     out = default[category].reshape(len(category), 3)
     if "tiers" not in raw.columns:
@@ -109,8 +115,16 @@ def _tiers(raw: Any, rows: np.ndarray, where: str, category: np.ndarray, names: 
         unknown = [w for w in words if w not in TIER_NAMES]
         if unknown:
             hit = cells.codes == k
-            raise bad_rows(where, rows[hit], "tiers", [f"unknown tier {unknown[0]!r}; use near, mid, far separated "
-                                                       f"by '|' (e.g. near|mid), got {text!r}"] * int(hit.sum()))
+            raise bad_rows(
+                where,
+                rows[hit],
+                "tiers",
+                [
+                    f"unknown tier {unknown[0]!r}; use near, mid, far separated "
+                    f"by '|' (e.g. near|mid), got {text!r}"
+                ]
+                * int(hit.sum()),
+            )
         parsed.append(np.array([t in words for t in TIER_NAMES]) if words else None)
     for k, mask in enumerate(parsed):
         if mask is not None:
@@ -122,8 +136,10 @@ def _read(path: Path, where: str, category_tiers: dict[str, tuple[str, ...]]) ->
     raw, first = read_table(path, where, TEXT)
     missing = [c for c in REQUIRED if c not in raw.columns]
     if missing:
-        raise ScenarioError(f"{where}: missing column(s) {', '.join(missing)}; needs {', '.join(REQUIRED)} "
-                            f"(optional {', '.join(OPTIONAL)}); got {', '.join(raw.columns) or 'none'}")
+        raise ScenarioError(
+            f"{where}: missing column(s) {', '.join(missing)}; needs {', '.join(REQUIRED)} "
+            f"(optional {', '.join(OPTIONAL)}); got {', '.join(raw.columns) or 'none'}"
+        )
     if raw.empty:
         raise ScenarioError(f"{where}: no rows")
     n = len(raw)
@@ -140,8 +156,12 @@ def _read(path: Path, where: str, category_tiers: dict[str, tuple[str, ...]]) ->
         else:
             seen[int(c)] = i
     if dup:
-        raise bad_rows(where, rows[[i for i, _ in dup]], "sku",
-                       [f"duplicate SKU id {ids.values[ids.codes[i]]!r} (first on row {rows[j]})" for i, j in dup])
+        raise bad_rows(
+            where,
+            rows[[i for i, _ in dup]],
+            "sku",
+            [f"duplicate SKU id {ids.values[ids.codes[i]]!r} (first on row {rows[j]})" for i, j in dup],
+        )
     sku_id = tuple(str(ids.values[c]) for c in ids.codes)
     if "name" in raw.columns:
         nc = Cells.of(raw["name"])
@@ -162,8 +182,11 @@ def _read(path: Path, where: str, category_tiers: dict[str, tuple[str, ...]]) ->
     category = np.array([code_of[str(cc.values[c])] for c in cc.codes], np.int16)
     value = _positive(raw, rows, where, "value_cny", empty=None)
     volume = _positive(raw, rows, where, "volume_l", empty=None)
-    life = (_positive(raw, rows, where, "shelf_life_days", empty=np.inf) if "shelf_life_days" in raw.columns
-            else np.full(n, np.inf))
+    life = (
+        _positive(raw, rows, where, "shelf_life_days", empty=np.inf)
+        if "shelf_life_days" in raw.columns
+        else np.full(n, np.inf)
+    )
     tiers = _tiers(raw, rows, where, category, tuple(names), category_tiers)
     none = ~tiers.any(axis=1)
     if none.any():
@@ -173,12 +196,25 @@ def _read(path: Path, where: str, category_tiers: dict[str, tuple[str, ...]]) ->
         pop, _ = numbers(raw["popularity"], rows, where, "popularity")
         bad = ~(np.isfinite(pop) & (pop >= 0))
         if bad.any():
-            raise bad_rows(where, rows[bad], "popularity",
-                           [f"must be a number >= 0, got {v}" for v in pop[bad][:MAX_BAD_ROWS]])
+            raise bad_rows(
+                where,
+                rows[bad],
+                "popularity",
+                [f"must be a number >= 0, got {v}" for v in pop[bad][:MAX_BAD_ROWS]],
+            )
         if pop.sum() <= 0:
             raise ScenarioError(f"{where}: column popularity: needs a positive sum")
-    return Products(sku_id=sku_id, name=name, category=category, category_names=tuple(names), value_cny=value,
-                    volume_l=volume, shelf_life_days=life, tier_eligible=tiers, popularity=pop)
+    return Products(
+        sku_id=sku_id,
+        name=name,
+        category=category,
+        category_names=tuple(names),
+        value_cny=value,
+        volume_l=volume,
+        shelf_life_days=life,
+        tier_eligible=tiers,
+        popularity=pop,
+    )
 
 
 def scenario_products(sc: Any) -> Products:
@@ -217,6 +253,15 @@ def products_catalog(sc: Any) -> Catalog:
     rank = np.empty(n, np.int32)
     rank[order] = np.arange(n, dtype=np.int32)
     life_s = np.where(np.isfinite(p.shelf_life_days), p.shelf_life_days * units.DAY, np.inf)
-    return Catalog(category=p.category.copy(), category_names=p.category_names, popularity=popularity, rank=rank,
-                   value_cny=p.value_cny.astype(float), volume_l=p.volume_l.astype(float), shelf_life_s=life_s,
-                   tier_eligible=p.tier_eligible.copy(), sku_id=p.sku_id, sku_name=p.name)
+    return Catalog(
+        category=p.category.copy(),
+        category_names=p.category_names,
+        popularity=popularity,
+        rank=rank,
+        value_cny=p.value_cny.astype(float),
+        volume_l=p.volume_l.astype(float),
+        shelf_life_s=life_s,
+        tier_eligible=p.tier_eligible.copy(),
+        sku_id=p.sku_id,
+        sku_name=p.name,
+    )

@@ -43,8 +43,19 @@ from sim.vocab import TIER_NAMES
 
 META = ("run_id", "policy", "replication", "seed")
 OPTIONAL_TABLES = ("skus", "order_ids")  # sim/io/skus.py: every run since skus.parquet; history replays
-HEADLINE = ("orders", "delivered", "lost", "perfect_order_rate", "requested_tier_rate", "lost_sales_rate",
-            "downgrade_rate", "split_rate", "line_fill_rate", "local_fulfilment_rate", "cost_per_order_cny")
+HEADLINE = (
+    "orders",
+    "delivered",
+    "lost",
+    "perfect_order_rate",
+    "requested_tier_rate",
+    "lost_sales_rate",
+    "downgrade_rate",
+    "split_rate",
+    "line_fill_rate",
+    "local_fulfilment_rate",
+    "cost_per_order_cny",
+)
 TIERS = TIER_NAMES
 HEADLINE_COLUMNS = (*HEADLINE, *(f"{t}_{k}" for t in TIERS for k in ("share", "on_time_rate", "p90_min")))
 OUTPUT_SUFFIXES = (".csv", ".parquet")
@@ -71,8 +82,10 @@ def find_runs(root: str | Path) -> list[Path]:
             found.append(here)
             dirnames[:] = []  # a run directory holds no other runs
     if not found:
-        raise ScenarioError(f"{base}: not a run directory and no run directories under it "
-                            f"(a run directory holds {', '.join(RUN_FILES)})")
+        raise ScenarioError(
+            f"{base}: not a run directory and no run directories under it "
+            f"(a run directory holds {', '.join(RUN_FILES)})"
+        )
     return sorted(found)
 
 
@@ -131,36 +144,69 @@ class Catalogue:
         for p in self.paths:
             man = _read_json(p / "manifest.json")
             self.kpis.append(_read_json(p / "kpis.json"))
-            self.meta.append({
-                "run_id": _run_id(p, self.root), "policy": man.get("policy"),
-                "replication": _int64(man.get("replication")), "seed": _int64(man.get("seed")),
-                "scenario": man.get("scenario"), "router": man.get("router"),
-                "warmup_days": _int64(man.get("warmup_days")), "measured_days": _int64(man.get("measured_days")),
-                "wall_s": man.get("wall_s"), "shangou_version": man.get("shangou_version"),
-                "path": str(p.resolve()),
-            })
+            self.meta.append(
+                {
+                    "run_id": _run_id(p, self.root),
+                    "policy": man.get("policy"),
+                    "replication": _int64(man.get("replication")),
+                    "seed": _int64(man.get("seed")),
+                    "scenario": man.get("scenario"),
+                    "router": man.get("router"),
+                    "warmup_days": _int64(man.get("warmup_days")),
+                    "measured_days": _int64(man.get("measured_days")),
+                    "wall_s": man.get("wall_s"),
+                    "shangou_version": man.get("shangou_version"),
+                    "path": str(p.resolve()),
+                }
+            )
 
     def runs_table(self) -> pa.Table:
         rows = [{**m, **headline(k)} for m, k in zip(self.meta, self.kpis, strict=True)]
-        schema = pa.schema([("run_id", pa.string()), ("policy", pa.string()), ("replication", pa.int64()),
-                            ("seed", pa.int64()), ("scenario", pa.string()), ("router", pa.string()),
-                            ("warmup_days", pa.int64()), ("measured_days", pa.int64()), ("wall_s", pa.float64()),
-                            ("shangou_version", pa.string()), ("path", pa.string()),
-                            *((c, pa.int64() if c in ("orders", "delivered", "lost") else pa.float64())
-                              for c in HEADLINE_COLUMNS)])
+        schema = pa.schema(
+            [
+                ("run_id", pa.string()),
+                ("policy", pa.string()),
+                ("replication", pa.int64()),
+                ("seed", pa.int64()),
+                ("scenario", pa.string()),
+                ("router", pa.string()),
+                ("warmup_days", pa.int64()),
+                ("measured_days", pa.int64()),
+                ("wall_s", pa.float64()),
+                ("shangou_version", pa.string()),
+                ("path", pa.string()),
+                *(
+                    (c, pa.int64() if c in ("orders", "delivered", "lost") else pa.float64())
+                    for c in HEADLINE_COLUMNS
+                ),
+            ]
+        )
         return pa.Table.from_pylist(rows, schema=schema)
 
     def kpis_table(self) -> pa.Table:
-        rows = [{**{c: m[c] for c in META}, "key": key, "value": value}
-                for m, k in zip(self.meta, self.kpis, strict=True)
-                for key, value in flatten({a: b for a, b in k.items() if a != "by_day"})]
-        schema = pa.schema([("run_id", pa.string()), ("policy", pa.string()), ("replication", pa.int64()),
-                            ("seed", pa.int64()), ("key", pa.string()), ("value", pa.float64())])
+        rows = [
+            {**{c: m[c] for c in META}, "key": key, "value": value}
+            for m, k in zip(self.meta, self.kpis, strict=True)
+            for key, value in flatten({a: b for a, b in k.items() if a != "by_day"})
+        ]
+        schema = pa.schema(
+            [
+                ("run_id", pa.string()),
+                ("policy", pa.string()),
+                ("replication", pa.int64()),
+                ("seed", pa.int64()),
+                ("key", pa.string()),
+                ("value", pa.float64()),
+            ]
+        )
         return pa.Table.from_pylist(rows, schema=schema)
 
     def by_day_table(self) -> pd.DataFrame:
-        rows = [{**{c: m[c] for c in META}, **day}
-                for m, k in zip(self.meta, self.kpis, strict=True) for day in k.get("by_day") or []]
+        rows = [
+            {**{c: m[c] for c in META}, **day}
+            for m, k in zip(self.meta, self.kpis, strict=True)
+            for day in k.get("by_day") or []
+        ]
         return pd.DataFrame(rows, columns=None if rows else list(META))
 
 
@@ -175,13 +221,17 @@ def _table_sql(table: str, meta: list[dict[str, Any]]) -> str:
     files = [(Path(m["path"]) / f"{table}.parquet").as_posix() for m in meta]
     if len(meta) == 1:
         m = meta[0]
-        consts = ", ".join(f"{_sql_value(m[c])}::{typ} AS {c}" for c, typ in
-                           zip(META, ("VARCHAR", "VARCHAR", "BIGINT", "BIGINT"), strict=True))
+        consts = ", ".join(
+            f"{_sql_value(m[c])}::{typ} AS {c}"
+            for c, typ in zip(META, ("VARCHAR", "VARCHAR", "BIGINT", "BIGINT"), strict=True)
+        )
         return f"SELECT {consts}, * FROM read_parquet({_sql_str(files[0])})"
     listing = ", ".join(_sql_str(f) for f in files)
-    return (f"SELECT f.run_id, f.policy, f.replication, f.seed, p.* EXCLUDE (filename) "
-            f"FROM read_parquet([{listing}], filename = true, union_by_name = true) AS p "
-            f"JOIN run_files AS f ON f.tbl = '{table}' AND f.file = p.filename")
+    return (
+        f"SELECT f.run_id, f.policy, f.replication, f.seed, p.* EXCLUDE (filename) "
+        f"FROM read_parquet([{listing}], filename = true, union_by_name = true) AS p "
+        f"JOIN run_files AS f ON f.tbl = '{table}' AND f.file = p.filename"
+    )
 
 
 def _sql_value(v: Any) -> str:
@@ -193,16 +243,37 @@ def connect(root: str | Path) -> duckdb.DuckDBPyConnection:
     cat = Catalogue(root)
     con = duckdb.connect(":memory:")
     runs_tbl, kpis_tbl, by_day = cat.runs_table(), cat.kpis_table(), cat.by_day_table()
-    optional = {t: [m for m in cat.meta if (Path(m["path"]) / f"{t}.parquet").is_file()] for t in OPTIONAL_TABLES}
+    optional = {
+        t: [m for m in cat.meta if (Path(m["path"]) / f"{t}.parquet").is_file()] for t in OPTIONAL_TABLES
+    }
     files = pa.Table.from_pylist(
-        [{**{c: m[c] for c in META}, "tbl": t, "file": (Path(m["path"]) / f"{t}.parquet").as_posix()}
-         for m in cat.meta for t in TABLES]
-        + [{**{c: m[c] for c in META}, "tbl": t, "file": (Path(m["path"]) / f"{t}.parquet").as_posix()}
-           for t, ms in optional.items() for m in ms],
-        schema=pa.schema([("run_id", pa.string()), ("policy", pa.string()), ("replication", pa.int64()),
-                          ("seed", pa.int64()), ("tbl", pa.string()), ("file", pa.string())]))
-    for name, obj in (("_runs_src", runs_tbl), ("_kpis_src", kpis_tbl), ("_by_day_src", by_day),
-                      ("_run_files_src", files)):
+        [
+            {**{c: m[c] for c in META}, "tbl": t, "file": (Path(m["path"]) / f"{t}.parquet").as_posix()}
+            for m in cat.meta
+            for t in TABLES
+        ]
+        + [
+            {**{c: m[c] for c in META}, "tbl": t, "file": (Path(m["path"]) / f"{t}.parquet").as_posix()}
+            for t, ms in optional.items()
+            for m in ms
+        ],
+        schema=pa.schema(
+            [
+                ("run_id", pa.string()),
+                ("policy", pa.string()),
+                ("replication", pa.int64()),
+                ("seed", pa.int64()),
+                ("tbl", pa.string()),
+                ("file", pa.string()),
+            ]
+        ),
+    )
+    for name, obj in (
+        ("_runs_src", runs_tbl),
+        ("_kpis_src", kpis_tbl),
+        ("_by_day_src", by_day),
+        ("_run_files_src", files),
+    ):
         con.register(name, obj)
     con.execute("CREATE TABLE runs AS SELECT * FROM _runs_src")
     con.execute("CREATE TABLE kpis AS SELECT * FROM _kpis_src")

@@ -40,27 +40,62 @@ TABLES = ("orders", "lines", "inventory", "nodes")
 RUN_FILES = ("manifest.json", "kpis.json", *(f"{t}.parquet" for t in TABLES))
 PACKAGES = ("numpy", "pandas", "pyarrow", "simpy", "ortools", "networkx")
 
-ORDERS_SCHEMA = pa.schema([
-    ("order_id", pa.int64()), ("created_s", pa.float64()), ("zone_id", pa.int32()), ("n_lines", pa.int16()),
-    ("units", pa.int32()), ("requested_tier", pa.string()), ("served_tier", pa.string()),
-    ("node_id", pa.string()), ("status", pa.string()), ("promised_s", pa.float64()),
-    ("delivered_s", pa.float64()), ("downgraded", pa.bool_()), ("n_shipments", pa.int8()),
-    ("on_time", pa.bool_()), ("perfect", pa.bool_()), ("warmup", pa.bool_()), ("cost_cny", pa.float64()),
-    ("cost_handling_cny", pa.float64()), ("cost_transport_cny", pa.float64()), ("cost_split_cny", pa.float64()),
-    ("cost_penalty_cny", pa.float64()),
-])
-LINES_SCHEMA = pa.schema([
-    ("order_id", pa.int64()), ("sku", pa.int32()), ("qty", pa.int32()), ("preferred_node_id", pa.string()),
-    ("node_id", pa.string()), ("served_tier", pa.string()), ("status", pa.string()),
-])
+ORDERS_SCHEMA = pa.schema(
+    [
+        ("order_id", pa.int64()),
+        ("created_s", pa.float64()),
+        ("zone_id", pa.int32()),
+        ("n_lines", pa.int16()),
+        ("units", pa.int32()),
+        ("requested_tier", pa.string()),
+        ("served_tier", pa.string()),
+        ("node_id", pa.string()),
+        ("status", pa.string()),
+        ("promised_s", pa.float64()),
+        ("delivered_s", pa.float64()),
+        ("downgraded", pa.bool_()),
+        ("n_shipments", pa.int8()),
+        ("on_time", pa.bool_()),
+        ("perfect", pa.bool_()),
+        ("warmup", pa.bool_()),
+        ("cost_cny", pa.float64()),
+        ("cost_handling_cny", pa.float64()),
+        ("cost_transport_cny", pa.float64()),
+        ("cost_split_cny", pa.float64()),
+        ("cost_penalty_cny", pa.float64()),
+    ]
+)
+LINES_SCHEMA = pa.schema(
+    [
+        ("order_id", pa.int64()),
+        ("sku", pa.int32()),
+        ("qty", pa.int32()),
+        ("preferred_node_id", pa.string()),
+        ("node_id", pa.string()),
+        ("served_tier", pa.string()),
+        ("status", pa.string()),
+    ]
+)
 INVENTORY_FLOWS = ("start", "received", "shipped", "transferred_out", "spoiled", "end", "lost_demand")
-INVENTORY_SCHEMA = pa.schema([("day", pa.int32()), ("node_id", pa.string()), ("sku", pa.int32()),
-                              *((c, pa.int64()) for c in INVENTORY_FLOWS)])
-NODES_SCHEMA = pa.schema([
-    ("id", pa.string()), ("kind", pa.string()), ("city", pa.string()), ("lat", pa.float64()), ("lon", pa.float64()),
-    ("orders", pa.int64()),
-    *((f"{r}_{c}", pa.float64()) for r in RESOURCES for c in ("busy_s", "available_s", "utilisation")),
-])
+INVENTORY_SCHEMA = pa.schema(
+    [
+        ("day", pa.int32()),
+        ("node_id", pa.string()),
+        ("sku", pa.int32()),
+        *((c, pa.int64()) for c in INVENTORY_FLOWS),
+    ]
+)
+NODES_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("kind", pa.string()),
+        ("city", pa.string()),
+        ("lat", pa.float64()),
+        ("lon", pa.float64()),
+        ("orders", pa.int64()),
+        *((f"{r}_{c}", pa.float64()) for r in RESOURCES for c in ("busy_s", "available_s", "utilisation")),
+    ]
+)
 
 
 @dataclass
@@ -93,16 +128,31 @@ def orders_table(records: RunRecords, network: Any) -> pa.Table:
     """orders.parquet: one row per order, in creation order, exactly the contract's columns."""
     o = records.orders
     cols = [
-        o.order_id.astype(np.int64), o.created_s.astype(np.float64), o.zone.astype(np.int32),
-        o.n_lines.astype(np.int16), o.units.astype(np.int32), _names(o.requested_tier, TIER_NAMES),
-        _names(o.served_tier, TIER_NAMES), _names(o.node, network.node_ids), _names(o.status, STATUS_NAMES),
-        o.promised_s.astype(np.float64), o.delivered_s.astype(np.float64), o.downgraded.astype(bool),
-        o.n_shipments.astype(np.int8), o.on_time, o.perfect, o.warmup.astype(bool), o.cost.astype(np.float64),
-        o.cost_handling.astype(np.float64), o.cost_transport.astype(np.float64), o.cost_split.astype(np.float64),
+        o.order_id.astype(np.int64),
+        o.created_s.astype(np.float64),
+        o.zone.astype(np.int32),
+        o.n_lines.astype(np.int16),
+        o.units.astype(np.int32),
+        _names(o.requested_tier, TIER_NAMES),
+        _names(o.served_tier, TIER_NAMES),
+        _names(o.node, network.node_ids),
+        _names(o.status, STATUS_NAMES),
+        o.promised_s.astype(np.float64),
+        o.delivered_s.astype(np.float64),
+        o.downgraded.astype(bool),
+        o.n_shipments.astype(np.int8),
+        o.on_time,
+        o.perfect,
+        o.warmup.astype(bool),
+        o.cost.astype(np.float64),
+        o.cost_handling.astype(np.float64),
+        o.cost_transport.astype(np.float64),
+        o.cost_split.astype(np.float64),
         o.cost_penalty.astype(np.float64),
     ]
-    table = pa.Table.from_arrays([pa.array(c) if isinstance(c, np.ndarray) else c for c in cols],
-                                 schema=ORDERS_SCHEMA)
+    table = pa.Table.from_arrays(
+        [pa.array(c) if isinstance(c, np.ndarray) else c for c in cols], schema=ORDERS_SCHEMA
+    )
     if o.oversold is not None:  # nodes.stores.offline: sent back once from a store whose shelf was short
         table = table.append_column(pa.field("oversold", pa.bool_()), pa.array(o.oversold.astype(bool)))
     return table
@@ -113,11 +163,18 @@ def lines_table(records: RunRecords, network: Any, catalog: Any = None) -> pa.Ta
     table (``catalog.sku_id`` set) two more columns follow: the planner's ``sku_id`` and ``sku_name``. With
     substitution on (``tiers.substitution``) ``substitute_sku`` follows: the SKU shipped instead (null: none)."""
     ln = records.lines
-    table = pa.Table.from_arrays([
-        pa.array(ln.order_id.astype(np.int64)), pa.array(ln.sku.astype(np.int32)), pa.array(ln.qty.astype(np.int32)),
-        _names(ln.preferred_node, network.node_ids), _names(ln.node, network.node_ids),
-        _names(ln.served_tier, TIER_NAMES), _names(ln.status, STATUS_NAMES),
-    ], schema=LINES_SCHEMA)
+    table = pa.Table.from_arrays(
+        [
+            pa.array(ln.order_id.astype(np.int64)),
+            pa.array(ln.sku.astype(np.int32)),
+            pa.array(ln.qty.astype(np.int32)),
+            _names(ln.preferred_node, network.node_ids),
+            _names(ln.node, network.node_ids),
+            _names(ln.served_tier, TIER_NAMES),
+            _names(ln.status, STATUS_NAMES),
+        ],
+        schema=LINES_SCHEMA,
+    )
     if catalog is not None and getattr(catalog, "sku_id", None) is not None:
         table = table.append_column(pa.field("sku_id", pa.string()), _names(ln.sku, catalog.sku_id))
         table = table.append_column(pa.field("sku_name", pa.string()), _names(ln.sku, catalog.sku_name))
@@ -133,13 +190,19 @@ def inventory_table(records: RunRecords, network: Any) -> pa.Table:
     (start + received - shipped - transferred_out - spoiled - sold_offline = end)."""
     v = records.inventory
     order = np.lexsort((v.sku, v.node, v.day))
-    table = pa.Table.from_arrays([
-        pa.array(v.day[order].astype(np.int32)), _names(v.node[order], network.node_ids),
-        pa.array(v.sku[order].astype(np.int32)),
-        *(pa.array(np.asarray(getattr(v, c))[order].astype(np.int64)) for c in INVENTORY_FLOWS),
-    ], schema=INVENTORY_SCHEMA)
+    table = pa.Table.from_arrays(
+        [
+            pa.array(v.day[order].astype(np.int32)),
+            _names(v.node[order], network.node_ids),
+            pa.array(v.sku[order].astype(np.int32)),
+            *(pa.array(np.asarray(getattr(v, c))[order].astype(np.int64)) for c in INVENTORY_FLOWS),
+        ],
+        schema=INVENTORY_SCHEMA,
+    )
     if v.sold_offline is not None:
-        table = table.append_column(pa.field("sold_offline", pa.int64()), pa.array(v.sold_offline[order].astype(np.int64)))
+        table = table.append_column(
+            pa.field("sold_offline", pa.int64()), pa.array(v.sold_offline[order].astype(np.int64))
+        )
     return table
 
 
@@ -150,9 +213,12 @@ def nodes_table(records: RunRecords, network: Any) -> pa.Table:
     sel = ~o.warmup & (o.node >= 0)
     served = np.bincount(o.node[sel], minlength=n)[:n].astype(np.int64)
     cols: list[Any] = [
-        pa.array(list(network.node_ids), pa.string()), _names(np.asarray(network.node_kind), KIND_NAMES),
-        _names(np.asarray(network.node_city), network.city_names), pa.array(np.asarray(network.node_lat, float)),
-        pa.array(np.asarray(network.node_lon, float)), pa.array(served),
+        pa.array(list(network.node_ids), pa.string()),
+        _names(np.asarray(network.node_kind), KIND_NAMES),
+        _names(np.asarray(network.node_city), network.city_names),
+        pa.array(np.asarray(network.node_lat, float)),
+        pa.array(np.asarray(network.node_lon, float)),
+        pa.array(served),
     ]
     for r in RESOURCES:
         busy = np.asarray(records.nodes.busy_s.get(r, np.zeros(n)), float)
@@ -165,8 +231,17 @@ def nodes_table(records: RunRecords, network: Any) -> pa.Table:
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
     """Fixed writer options (no wall-clock anywhere), so equal tables give equal bytes."""
-    pq.write_table(table, path, version="2.6", compression="zstd", compression_level=3, use_dictionary=True,
-                   write_statistics=True, row_group_size=1 << 20, data_page_size=1 << 20)
+    pq.write_table(
+        table,
+        path,
+        version="2.6",
+        compression="zstd",
+        compression_level=3,
+        use_dictionary=True,
+        write_statistics=True,
+        row_group_size=1 << 20,
+        data_page_size=1 << 20,
+    )
 
 
 # --------------------------------------------------------------------------- json
@@ -199,9 +274,16 @@ def manifest(scenario: Any, records: RunRecords, meta: dict[str, Any]) -> dict[s
     """manifest.json: what produced the run. `meta` may set seed, replication, policy, router, wall_s
     (defaults from the scenario) and add any other key."""
     out: dict[str, Any] = {
-        "shangou_version": __version__, "scenario": scenario.name, "scenario_hash": scenario_hash(scenario),
-        "seed": scenario.seed, "replication": 0, "policy": scenario.policy, "router": scenario.router.name,
-        "wall_s": None, "warmup_days": records.warmup_days, "measured_days": records.measured_days,
+        "shangou_version": __version__,
+        "scenario": scenario.name,
+        "scenario_hash": scenario_hash(scenario),
+        "seed": scenario.seed,
+        "replication": 0,
+        "policy": scenario.policy,
+        "router": scenario.router.name,
+        "wall_s": None,
+        "warmup_days": records.warmup_days,
+        "measured_days": records.measured_days,
         "packages": _versions(),
     }
     out.update(meta)
@@ -212,9 +294,18 @@ def manifest(scenario: Any, records: RunRecords, meta: dict[str, Any]) -> dict[s
 check_out_dir = outdir.check_out_dir  # public: refuse a bad --out before spending time on the simulation
 
 
-def write_run(out_dir: Path, records: RunRecords, network: Any, scenario: Any, catalog_values: np.ndarray,
-              meta: dict[str, Any], *, force: bool, extra: dict[str, pa.Table] | None = None,
-              catalog: Any = None) -> Path:
+def write_run(
+    out_dir: Path,
+    records: RunRecords,
+    network: Any,
+    scenario: Any,
+    catalog_values: np.ndarray,
+    meta: dict[str, Any],
+    *,
+    force: bool,
+    extra: dict[str, pa.Table] | None = None,
+    catalog: Any = None,
+) -> Path:
     """Write the run directory atomically and return its path.
 
     `catalog_values` are unit values per SKU (CNY, for the inventory value KPIs); `meta` goes into
@@ -234,9 +325,16 @@ def write_run(out_dir: Path, records: RunRecords, network: Any, scenario: Any, c
     except OSError as e:
         raise ScenarioError(f"--out: cannot create a directory next to {out}: {e.strerror or e}") from e
     try:
-        kpis = compute_kpis(records, network, catalog_values,
-                            {"start_date": scenario.horizon.start_date,
-                             "near_promise_min": scenario.tiers.near.promise_min, **meta})
+        kpis = compute_kpis(
+            records,
+            network,
+            catalog_values,
+            {
+                "start_date": scenario.horizon.start_date,
+                "near_promise_min": scenario.tiers.near.promise_min,
+                **meta,
+            },
+        )
         (tmp / "scenario.yaml").write_text(to_yaml(scenario), encoding="utf-8")
         for name, build in (("orders", orders_table), ("inventory", inventory_table), ("nodes", nodes_table)):
             _write_parquet(build(records, network), tmp / f"{name}.parquet")
@@ -282,8 +380,13 @@ def _stamp(p: Path) -> tuple[Any, ...]:
 
 def _copy_run(r: RunResult) -> RunResult:
     tables = {t: getattr(r, t).copy(deep=False) for t in TABLES}
-    return RunResult(path=r.path, kpis=copy.deepcopy(r.kpis), manifest=copy.deepcopy(r.manifest),
-                     skus=None if r.skus is None else r.skus.copy(deep=False), **tables)
+    return RunResult(
+        path=r.path,
+        kpis=copy.deepcopy(r.kpis),
+        manifest=copy.deepcopy(r.manifest),
+        skus=None if r.skus is None else r.skus.copy(deep=False),
+        **tables,
+    )
 
 
 def load_run(path: str | Path) -> RunResult:

@@ -24,11 +24,20 @@ from sim.catalog import TIER_NAMES, Catalog
 from sim.demand.orders import ORDER_ID_STRIDE
 from sim.units import DAY
 
-SKUS_SCHEMA = pa.schema([
-    ("sku", pa.int32()), ("sku_id", pa.string()), ("name", pa.string()), ("category", pa.string()),
-    ("value_cny", pa.float64()), ("volume_l", pa.float64()), ("shelf_life_days", pa.float64()),
-    ("tiers", pa.string()), ("popularity", pa.float64()), ("rank", pa.int32()),
-])
+SKUS_SCHEMA = pa.schema(
+    [
+        ("sku", pa.int32()),
+        ("sku_id", pa.string()),
+        ("name", pa.string()),
+        ("category", pa.string()),
+        ("value_cny", pa.float64()),
+        ("volume_l", pa.float64()),
+        ("shelf_life_days", pa.float64()),
+        ("tiers", pa.string()),
+        ("popularity", pa.float64()),
+        ("rank", pa.int32()),
+    ]
+)
 ORDER_IDS_SCHEMA = pa.schema([("order_id", pa.int64()), ("source_order_id", pa.string())])
 
 
@@ -45,15 +54,24 @@ def skus_table(catalog: Catalog, sku_map: dict[str, int] | None = None) -> pa.Ta
         ids = ["|".join(m) if m else None for m in mapped]
         names = [None] * n
     life = catalog.shelf_life_s / DAY
-    tiers = ["|".join(t for t, ok in zip(TIER_NAMES, row, strict=True) if ok) for row in catalog.tier_eligible]
-    return pa.Table.from_arrays([
-        pa.array(np.arange(n, dtype=np.int32)), pa.array(ids, pa.string()), pa.array(names, pa.string()),
-        pa.array([catalog.category_names[c] for c in catalog.category], pa.string()),
-        pa.array(catalog.value_cny.astype(np.float64)), pa.array(catalog.volume_l.astype(np.float64)),
-        pa.array(np.where(np.isfinite(life), life, 0.0), mask=~np.isfinite(life)),
-        pa.array(tiers, pa.string()), pa.array(catalog.popularity.astype(np.float64)),
-        pa.array(catalog.rank.astype(np.int32)),
-    ], schema=SKUS_SCHEMA)
+    tiers = [
+        "|".join(t for t, ok in zip(TIER_NAMES, row, strict=True) if ok) for row in catalog.tier_eligible
+    ]
+    return pa.Table.from_arrays(
+        [
+            pa.array(np.arange(n, dtype=np.int32)),
+            pa.array(ids, pa.string()),
+            pa.array(names, pa.string()),
+            pa.array([catalog.category_names[c] for c in catalog.category], pa.string()),
+            pa.array(catalog.value_cny.astype(np.float64)),
+            pa.array(catalog.volume_l.astype(np.float64)),
+            pa.array(np.where(np.isfinite(life), life, 0.0), mask=~np.isfinite(life)),
+            pa.array(tiers, pa.string()),
+            pa.array(catalog.popularity.astype(np.float64)),
+            pa.array(catalog.rank.astype(np.int32)),
+        ],
+        schema=SKUS_SCHEMA,
+    )
 
 
 def order_ids_table(sc: Any, network: Any, catalog: Catalog, order_id: np.ndarray) -> pa.Table | None:
@@ -73,7 +91,9 @@ def order_ids_table(sc: Any, network: Any, catalog: Catalog, order_id: np.ndarra
         m = day == d
         seq = order_id[m] - d * ORDER_ID_STRIDE
         source[m] = keys[seq]
-    return pa.Table.from_arrays([pa.array(order_id), pa.array(source.tolist(), pa.string())], schema=ORDER_IDS_SCHEMA)
+    return pa.Table.from_arrays(
+        [pa.array(order_id), pa.array(source.tolist(), pa.string())], schema=ORDER_IDS_SCHEMA
+    )
 
 
 def history_sku_map(sc: Any, network: Any, catalog: Catalog) -> dict[str, int]:
@@ -94,11 +114,17 @@ def order_lines(run_dir: Any, order_id: int) -> list[dict[str, Any]]:
 
     p = Path(run_dir)
     flt = [("order_id", "=", int(order_id))]
-    lines = pq.read_table(p / "lines.parquet", filters=flt).to_pylist() if (p / "lines.parquet").is_file() else []
+    lines = (
+        pq.read_table(p / "lines.parquet", filters=flt).to_pylist() if (p / "lines.parquet").is_file() else []
+    )
     skus: dict[int, dict[str, Any]] = {}
     if (p / "skus.parquet").is_file():
-        skus = {r["sku"]: r for r in pq.read_table(p / "skus.parquet", columns=["sku", "sku_id", "name", "category"])
-                .to_pylist()}
+        skus = {
+            r["sku"]: r
+            for r in pq.read_table(
+                p / "skus.parquet", columns=["sku", "sku_id", "name", "category"]
+            ).to_pylist()
+        }
     source = None
     if (p / "order_ids.parquet").is_file():
         hit = pq.read_table(p / "order_ids.parquet", filters=flt).to_pylist()
@@ -106,9 +132,18 @@ def order_lines(run_dir: Any, order_id: int) -> list[dict[str, Any]]:
     out = []
     for ln in lines:
         s = skus.get(ln["sku"], {})
-        out.append({"sku": ln["sku"], "sku_id": ln.get("sku_id") or s.get("sku_id"),
-                    "name": ln.get("sku_name") or s.get("name"), "category": s.get("category"), "qty": ln["qty"],
-                    "node_id": ln["node_id"], "status": ln["status"], "source_order_id": source})
+        out.append(
+            {
+                "sku": ln["sku"],
+                "sku_id": ln.get("sku_id") or s.get("sku_id"),
+                "name": ln.get("sku_name") or s.get("name"),
+                "category": s.get("category"),
+                "qty": ln["qty"],
+                "node_id": ln["node_id"],
+                "status": ln["status"],
+                "source_order_id": source,
+            }
+        )
     return out
 
 

@@ -40,10 +40,14 @@ def read_profile(path: Path, stores: Sequence[str]) -> np.ndarray:
         if s not in index:
             problems.append(f"{where} row {row}, column store: {s!r} is not a store of the scenario")
         elif not (np.isfinite(h) and h == int(h) and 0 <= h < 24):
-            problems.append(f"{where} row {row}, column hour: expected a whole hour 0-23, got {raw['hour'].iloc[r]!r}")
+            problems.append(
+                f"{where} row {row}, column hour: expected a whole hour 0-23, got {raw['hour'].iloc[r]!r}"
+            )
         elif not (np.isfinite(n) and n == int(n) and 0 <= n <= 10_000):
-            problems.append(f"{where} row {row}, column riders: expected a whole number 0-10000, got "
-                            f"{raw['riders'].iloc[r]!r}")
+            problems.append(
+                f"{where} row {row}, column riders: expected a whole number 0-10000, got "
+                f"{raw['riders'].iloc[r]!r}"
+            )
         elif np.isfinite(out[index[s], int(h)]):
             problems.append(f"{where} row {row}: store {s} hour {int(h)} is listed twice")
         else:

@@ -21,7 +21,9 @@ from yaml.nodes import MappingNode, Node
 
 from sim.errors import ScenarioError
 
-MAX_DEPTH = 64  # the deepest scenario section is ~6 levels; brackets nested thousands deep are an attack or a typo
+MAX_DEPTH = (
+    64  # the deepest scenario section is ~6 levels; brackets nested thousands deep are an attack or a typo
+)
 MAX_YAML_BYTES = 16 * 2**20  # a scenario file is a few KiB; node lists live in nodes.file
 MAX_CSV_BYTES = 2 * 2**30  # a nodes or history CSV: large but finite (a full national node list is ~1 MiB)
 
@@ -42,7 +44,9 @@ class StrictLoader(yaml.SafeLoader):
         try:
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark
-                raise yaml.MarkedYAMLError(problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=mark)
+                raise yaml.MarkedYAMLError(
+                    problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=mark
+                )
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -59,9 +63,11 @@ class StrictLoader(yaml.SafeLoader):
                 continue
             line = key_node.start_mark.line + 1
             if first is not None:
-                raise DuplicateKeyError(problem=f"duplicate key {key!r} (lines {first} and {line}); "
-                                        "YAML keeps only the last, remove or merge one",
-                                        problem_mark=key_node.start_mark)
+                raise DuplicateKeyError(
+                    problem=f"duplicate key {key!r} (lines {first} and {line}); "
+                    "YAML keeps only the last, remove or merge one",
+                    problem_mark=key_node.start_mark,
+                )
             seen[key] = line
         return super().construct_mapping(node, deep=deep)
 
@@ -69,18 +75,26 @@ class StrictLoader(yaml.SafeLoader):
 # numbers are re-declared below; timestamps stay strings, so pydantic parses dates and names the field of an
 # impossible one (2026-02-30) instead of the YAML constructor failing with a bare ValueError
 StrictLoader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in rules
-         if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp")]
+    ch: [
+        (tag, rx)
+        for tag, rx in rules
+        if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp")
+    ]
     for ch, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+|0o[0-7_]+)$"),
-    list("-+0123456789"))
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+|0o[0-7_]+)$"),
+    list("-+0123456789"),
+)
 StrictLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
-               r"|\.(?:nan|NaN|NAN))$"),
-    list("-+0123456789."))
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+        r"|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
 
 
 def parse_yaml(text: str) -> Any:
@@ -89,7 +103,11 @@ def parse_yaml(text: str) -> Any:
         return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except RecursionError:
         raise yaml.YAMLError(f"nested too deeply (more than {MAX_DEPTH} levels)") from None
-    except (ValueError, TypeError, OverflowError) as exc:  # an explicit tag on a bad value: !!timestamp 2026-02-30
+    except (
+        ValueError,
+        TypeError,
+        OverflowError,
+    ) as exc:  # an explicit tag on a bad value: !!timestamp 2026-02-30
         raise yaml.YAMLError(f"invalid value: {exc}") from None
 
 
@@ -116,8 +134,10 @@ def check_regular_file(path: Path, what: str, max_bytes: int) -> int:
     if not stat.S_ISREG(st.st_mode):
         raise ScenarioError(f"{what}: not a regular file (a device, pipe or socket)")
     if st.st_size > max_bytes:
-        raise ScenarioError(f"{what}: {st.st_size / 2**20:,.1f} MiB, over the limit of "
-                            f"{max_bytes / 2**20:,.0f} MiB for this file")
+        raise ScenarioError(
+            f"{what}: {st.st_size / 2**20:,.1f} MiB, over the limit of "
+            f"{max_bytes / 2**20:,.0f} MiB for this file"
+        )
     return int(st.st_size)
 
 

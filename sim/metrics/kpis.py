@@ -74,8 +74,11 @@ class _OrderFlags:
         self.perfect = o.perfect
         self.at_tier = self.delivered & (o.served_tier >= 0) & (o.served_tier <= o.requested_tier)
         self.split = self.delivered & (o.n_shipments > 1)
-        served_city = np.where(o.node >= 0, node_city[np.clip(o.node, 0, None)], -1) if len(node_city) else \
-            np.full(o.n, -1)
+        served_city = (
+            np.where(o.node >= 0, node_city[np.clip(o.node, 0, None)], -1)
+            if len(node_city)
+            else np.full(o.n, -1)
+        )
         self.local = self.delivered & (served_city == o.city)
         self.downgraded = np.asarray(o.downgraded, bool)
         self.day = np.floor(o.created_s / DAY).astype(np.int64)
@@ -112,7 +115,9 @@ def _daily_costs(records: RunRecords) -> tuple[dict[str, float], dict[int, float
     return totals, per_day
 
 
-def _tiers(records: RunRecords, f: _OrderFlags, near_promise_min: float | None) -> dict[str, dict[str, float | None]]:
+def _tiers(
+    records: RunRecords, f: _OrderFlags, near_promise_min: float | None
+) -> dict[str, dict[str, float | None]]:
     o = records.orders
     dlv = f.measured & f.delivered
     n_dlv = int(dlv.sum())
@@ -122,17 +127,33 @@ def _tiers(records: RunRecords, f: _OrderFlags, near_promise_min: float | None) 
         n = int(sel.sum())
         share = rate(n, n_dlv)
         if n == 0:
-            out[name] = {"share": share, "on_time_rate": None, "p50_min": None, "p90_min": None, "p99_min": None,
-                         "mean_min": None, "within_promise_rate": None}
+            out[name] = {
+                "share": share,
+                "on_time_rate": None,
+                "p50_min": None,
+                "p90_min": None,
+                "p99_min": None,
+                "mean_min": None,
+                "within_promise_rate": None,
+            }
             continue
         minutes = (o.delivered_s[sel] - o.created_s[sel]) / MINUTE
         p50, p90, p99 = np.percentile(minutes, [50, 90, 99])
         # the nominal promise: near's advertised minutes; mid and far are judged by their own deadline
-        within = minutes <= near_promise_min + 1e-9 if code == 0 and near_promise_min is not None else \
-            o.delivered_s[sel] <= o.promised_s[sel] + 1e-6
-        out[name] = {"share": share, "on_time_rate": rate((f.on_time & sel).sum(), n),
-                     "p50_min": num(p50), "p90_min": num(p90), "p99_min": num(p99),
-                     "mean_min": num(minutes.mean()), "within_promise_rate": rate(within.sum(), n)}
+        within = (
+            minutes <= near_promise_min + 1e-9
+            if code == 0 and near_promise_min is not None
+            else o.delivered_s[sel] <= o.promised_s[sel] + 1e-6
+        )
+        out[name] = {
+            "share": share,
+            "on_time_rate": rate((f.on_time & sel).sum(), n),
+            "p50_min": num(p50),
+            "p90_min": num(p90),
+            "p99_min": num(p99),
+            "mean_min": num(minutes.mean()),
+            "within_promise_rate": rate(within.sum(), n),
+        }
     return out
 
 
@@ -144,11 +165,17 @@ def _riders(records: RunRecords, f: _OrderFlags, daily: dict[str, float]) -> dic
     near = f.measured & f.delivered & (o.served_tier == 0)
     n = int(near.sum())
     pay = float(o.cost_transport[near].sum()) + daily.get("rider_idle", 0.0)
-    return {"near_orders": n, "rider_days": num(r.get("rider_days")), "rider_hours": num(r.get("rider_hours")),
-            "orders_per_rider_day": rate(n, r.get("rider_days")), "orders_per_rider_hour": rate(n, r.get("rider_hours")),
-            "hours_per_rider_day": rate(r.get("rider_hours"), r.get("rider_days")),
-            "utilisation": rate(r.get("busy_hours"), r.get("rider_hours")),
-            "cost_per_near_order_cny": rate(pay, n), "utilisation_by_hour": r.get("utilisation_by_hour")}
+    return {
+        "near_orders": n,
+        "rider_days": num(r.get("rider_days")),
+        "rider_hours": num(r.get("rider_hours")),
+        "orders_per_rider_day": rate(n, r.get("rider_days")),
+        "orders_per_rider_hour": rate(n, r.get("rider_hours")),
+        "hours_per_rider_day": rate(r.get("rider_hours"), r.get("rider_days")),
+        "utilisation": rate(r.get("busy_hours"), r.get("rider_hours")),
+        "cost_per_near_order_cny": rate(pay, n),
+        "utilisation_by_hour": r.get("utilisation_by_hour"),
+    }
 
 
 def _utilisation(records: RunRecords) -> dict[str, float | None]:
@@ -196,8 +223,10 @@ def _offline(records: RunRecords, f: _OrderFlags, node_kind: np.ndarray) -> dict
     day = np.asarray(inv.day, np.int64)
     sel = (day >= days.start) & (day < days.stop) & (node_kind[inv.node] == KIND_NAMES.index("store"))
     off = float(inv.sold_offline[sel].sum())
-    return {"oversell_rate": rate((o.oversold & m).sum(), m.sum()),
-            "store_unit_share": rate(off, off + float(inv.shipped[sel].sum()))}
+    return {
+        "oversell_rate": rate((o.oversold & m).sum(), m.sum()),
+        "store_unit_share": rate(off, off + float(inv.shipped[sel].sum())),
+    }
 
 
 def _start_date(meta: dict[str, Any]) -> dt.date | None:
@@ -207,8 +236,9 @@ def _start_date(meta: dict[str, Any]) -> dt.date | None:
     return s if isinstance(s, dt.date) else dt.date.fromisoformat(str(s))
 
 
-def _by_day(records: RunRecords, f: _OrderFlags, per_day_cost: dict[int, float],
-            start: dt.date | None) -> list[dict[str, Any]]:
+def _by_day(
+    records: RunRecords, f: _OrderFlags, per_day_cost: dict[int, float], start: dt.date | None
+) -> list[dict[str, Any]]:
     out = []
     for d in measured_days(records):
         sel = f.measured & (f.day == d)
@@ -233,7 +263,9 @@ def _by_city(records: RunRecords, f: _OrderFlags, city_names: tuple[str, ...]) -
     return out
 
 
-def compute_kpis(records: RunRecords, network: Any, sku_value_cny: np.ndarray, meta: dict[str, Any]) -> dict[str, Any]:
+def compute_kpis(
+    records: RunRecords, network: Any, sku_value_cny: np.ndarray, meta: dict[str, Any]
+) -> dict[str, Any]:
     """The kpis.json dict (every key of DESIGN.md 10; see the module docstring for scopes).
 
     `network` needs ``node_kind``, ``node_city`` and ``city_names``; `meta` may hold ``start_date``
@@ -277,8 +309,12 @@ def compute_kpis(records: RunRecords, network: Any, sku_value_cny: np.ndarray, m
         "cost_breakdown_cny": breakdown,
         "utilisation": _utilisation(records),
         "inventory": _inventory(records, np.asarray(network.node_kind), sku_value_cny),
-        "router": {"epochs": int(rs.epochs), "solver_ms_mean": rate(rs.solver_ms_total, rs.epochs),
-                   "repairs": int(rs.repairs), "fallbacks": int(rs.fallbacks)},
+        "router": {
+            "epochs": int(rs.epochs),
+            "solver_ms_mean": rate(rs.solver_ms_total, rs.epochs),
+            "repairs": int(rs.repairs),
+            "fallbacks": int(rs.fallbacks),
+        },
         "by_day": _by_day(records, f, per_day, _start_date(meta)),
         "by_city": _by_city(records, f, tuple(network.city_names)),
         **extra,

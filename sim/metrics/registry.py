@@ -66,7 +66,7 @@ class Kpi:
 
     @property
     def sense(self) -> str | None:
-        """"min" / "max" (the optimiser's and Pareto front's words for lower / higher is better)."""
+        """ "min" / "max" (the optimiser's and Pareto front's words for lower / higher is better)."""
         return None if self.better is None else ("max" if self.better == "higher" else "min")
 
     @property
@@ -217,121 +217,389 @@ def _forward_value(kpis: dict[str, Any]) -> float | None:
 
 _ALL = ("kpis.json", "run", "compare", "sweep", "cli")
 for _k in (
-    Kpi("cost_per_order_cny", "Cost per order", "CNY", "lower",
+    Kpi(
+        "cost_per_order_cny",
+        "Cost per order",
+        "CNY",
+        "lower",
         "all costs of the measured days (order handling, transport, splits, lateness penalties, fixed, holding, "
-        "transfer, spoilage, and lost-sale cost incl. drain days) / orders created", (*_ALL, "headline")),
-    Kpi("perfect_order_rate", "Perfect-order rate", "%", "higher",
+        "transfer, spoilage, and lost-sale cost incl. drain days) / orders created",
+        (*_ALL, "headline"),
+    ),
+    Kpi(
+        "perfect_order_rate",
+        "Perfect-order rate",
+        "%",
+        "higher",
         "orders delivered on time, complete, in one shipment, at the requested tier or faster, with no line "
         "substituted (tiers.substitution; most platforms count a substituted order imperfect) / orders created",
-        (*_ALL, "headline")),
-    Kpi("requested_tier_rate", "Requested tier or faster", "%", "higher",
-        "orders delivered at the requested tier or a faster one / orders created", _ALL),
-    Kpi("lost_sales_rate", "Lost sales", "%", "lower", "orders lost (nothing delivered) / orders created",
-        (*_ALL, "headline")),
-    Kpi("near_mid_share", "Near+mid share", "%", "higher",
-        "orders served near or mid / orders delivered", ("compare", "sweep"), "derived",
-        lambda k: _share(k, "near", "mid")),
-    Kpi("delivery_p90_min", "p90 delivery", "min", "lower",
-        "90th percentile of creation-to-delivery time over delivered orders, every tier", ("compare", "sweep"),
-        "orders", _delivery_p90_min),
-    Kpi("tiers.near.p90_min", "Near p90", "min", "lower",
-        "90th percentile of creation-to-delivery time of orders delivered near", ("kpis.json", "compare", "run")),
-    Kpi("tiers.mid.p90_min", "Mid p90", "min", "lower",
-        "90th percentile of creation-to-delivery time of orders delivered mid", ("kpis.json", "compare", "run")),
-    Kpi("tiers.far.p90_min", "Far p90", "min", "lower",
-        "90th percentile of creation-to-delivery time of orders delivered far", ("kpis.json", "compare", "run")),
-    Kpi("forward_inventory_value_cny", "Forward inventory", "CNY", None,
-        "average end-of-day stock value at FDCs plus stores over the measured days", ("compare", "sweep"),
-        "derived", _forward_value),
-    Kpi("on_time_requested_rate", "On time of requested orders", "%", "higher",
+        (*_ALL, "headline"),
+    ),
+    Kpi(
+        "requested_tier_rate",
+        "Requested tier or faster",
+        "%",
+        "higher",
+        "orders delivered at the requested tier or a faster one / orders created",
+        _ALL,
+    ),
+    Kpi(
+        "lost_sales_rate",
+        "Lost sales",
+        "%",
+        "lower",
+        "orders lost (nothing delivered) / orders created",
+        (*_ALL, "headline"),
+    ),
+    Kpi(
+        "near_mid_share",
+        "Near+mid share",
+        "%",
+        "higher",
+        "orders served near or mid / orders delivered",
+        ("compare", "sweep"),
+        "derived",
+        lambda k: _share(k, "near", "mid"),
+    ),
+    Kpi(
+        "delivery_p90_min",
+        "p90 delivery",
+        "min",
+        "lower",
+        "90th percentile of creation-to-delivery time over delivered orders, every tier",
+        ("compare", "sweep"),
+        "orders",
+        _delivery_p90_min,
+    ),
+    Kpi(
+        "tiers.near.p90_min",
+        "Near p90",
+        "min",
+        "lower",
+        "90th percentile of creation-to-delivery time of orders delivered near",
+        ("kpis.json", "compare", "run"),
+    ),
+    Kpi(
+        "tiers.mid.p90_min",
+        "Mid p90",
+        "min",
+        "lower",
+        "90th percentile of creation-to-delivery time of orders delivered mid",
+        ("kpis.json", "compare", "run"),
+    ),
+    Kpi(
+        "tiers.far.p90_min",
+        "Far p90",
+        "min",
+        "lower",
+        "90th percentile of creation-to-delivery time of orders delivered far",
+        ("kpis.json", "compare", "run"),
+    ),
+    Kpi(
+        "forward_inventory_value_cny",
+        "Forward inventory",
+        "CNY",
+        None,
+        "average end-of-day stock value at FDCs plus stores over the measured days",
+        ("compare", "sweep"),
+        "derived",
+        _forward_value,
+    ),
+    Kpi(
+        "on_time_requested_rate",
+        "On time of requested orders",
+        "%",
+        "higher",
         "orders delivered by the promise of the requested tier or a faster one / orders created (lost, open, "
-        "downgraded and slower-tier orders count as not on time)", ("headline", "run", "compare", "sweep", "cli"),
-        "orders", _on_time_requested_rate),
-    Kpi("on_time_delivered_rate", "On time (of delivered orders)", "%", "higher",
+        "downgraded and slower-tier orders count as not on time)",
+        ("headline", "run", "compare", "sweep", "cli"),
+        "orders",
+        _on_time_requested_rate,
+    ),
+    Kpi(
+        "on_time_delivered_rate",
+        "On time (of delivered orders)",
+        "%",
+        "higher",
         "orders delivered by their served tier's promise / orders delivered (lost orders are not in it)",
-        ("run",), "orders", _on_time_delivered_rate),
-    Kpi("orders", "Orders created", "orders", None, "measured (non-warm-up) orders created", ("kpis.json", "run", "cli")),
+        ("run",),
+        "orders",
+        _on_time_delivered_rate,
+    ),
+    Kpi(
+        "orders",
+        "Orders created",
+        "orders",
+        None,
+        "measured (non-warm-up) orders created",
+        ("kpis.json", "run", "cli"),
+    ),
     Kpi("delivered", "Delivered", "orders", None, "measured orders delivered", ("kpis.json", "run")),
     Kpi("lost", "Lost", "orders", None, "measured orders lost", ("kpis.json", "run")),
-    Kpi("open", "Open", "orders", None, "measured orders neither delivered nor lost at the end", ("kpis.json", "run")),
+    Kpi(
+        "open",
+        "Open",
+        "orders",
+        None,
+        "measured orders neither delivered nor lost at the end",
+        ("kpis.json", "run"),
+    ),
     Kpi("measured_days", "Measured days", "days", None, "days whose orders are measured", ("kpis.json",)),
-    Kpi("downgrade_rate", "Downgraded", "%", "lower", "orders flagged downgraded / orders created",
-        ("kpis.json", "run", "cli")),
-    Kpi("split_rate", "Split", "%", "lower", "orders delivered in more than one shipment / orders created",
-        ("kpis.json", "run")),
-    Kpi("line_fill_rate", "Line fill rate", "%", "higher", "delivered lines / lines of measured orders",
-        ("kpis.json", "run")),
-    Kpi("local_fulfilment_rate", "Local fulfilment", "%", "higher",
-        "orders delivered from a node in the order's own city / orders created", ("kpis.json", "run", "cli")),
+    Kpi(
+        "downgrade_rate",
+        "Downgraded",
+        "%",
+        "lower",
+        "orders flagged downgraded / orders created",
+        ("kpis.json", "run", "cli"),
+    ),
+    Kpi(
+        "split_rate",
+        "Split",
+        "%",
+        "lower",
+        "orders delivered in more than one shipment / orders created",
+        ("kpis.json", "run"),
+    ),
+    Kpi(
+        "line_fill_rate",
+        "Line fill rate",
+        "%",
+        "higher",
+        "delivered lines / lines of measured orders",
+        ("kpis.json", "run"),
+    ),
+    Kpi(
+        "local_fulfilment_rate",
+        "Local fulfilment",
+        "%",
+        "higher",
+        "orders delivered from a node in the order's own city / orders created",
+        ("kpis.json", "run", "cli"),
+    ),
 ):
     register(_k)
 
 for _t in TIERS:
-    register(Kpi(f"tiers.{_t}.share", f"{_t.capitalize()} share", "%", "higher" if _t == "near" else None,
-                 f"orders delivered {_t} / orders delivered", ("kpis.json", "run", "headline") if _t == "near"
-                 else ("kpis.json", "run")))
-    register(Kpi(f"tiers.{_t}.on_time_rate", f"{_t.capitalize()} on time (of delivered {_t} orders)", "%", "higher",
-                 f"orders delivered {_t} by its promise / orders delivered {_t}",
-                 ("kpis.json", "run", "headline") if _t == "near" else ("kpis.json", "run")))
+    register(
+        Kpi(
+            f"tiers.{_t}.share",
+            f"{_t.capitalize()} share",
+            "%",
+            "higher" if _t == "near" else None,
+            f"orders delivered {_t} / orders delivered",
+            ("kpis.json", "run", "headline") if _t == "near" else ("kpis.json", "run"),
+        )
+    )
+    register(
+        Kpi(
+            f"tiers.{_t}.on_time_rate",
+            f"{_t.capitalize()} on time (of delivered {_t} orders)",
+            "%",
+            "higher",
+            f"orders delivered {_t} by its promise / orders delivered {_t}",
+            ("kpis.json", "run", "headline") if _t == "near" else ("kpis.json", "run"),
+        )
+    )
     for _p in ("p50", "p99"):
-        register(Kpi(f"tiers.{_t}.{_p}_min", f"{_t.capitalize()} {_p}", "min", "lower",
-                     f"{_p[1:]}th percentile of creation-to-delivery time of orders delivered {_t}", ("kpis.json",)))
-    register(Kpi(f"tiers.{_t}.mean_min", f"{_t.capitalize()} mean", "min", "lower",
-                 f"mean creation-to-delivery time of orders delivered {_t}",
-                 ("kpis.json", "run", "compare") if _t == "near" else ("kpis.json", "run")))
-    register(Kpi(f"tiers.{_t}.within_promise_rate", f"{_t.capitalize()} within the nominal promise", "%", "higher",
-                 f"orders delivered {_t} within the tier's nominal promise (near: tiers.near.promise_min from creation, "
-                 f"the advertised 30 minutes, whatever ETA was quoted; mid, far: their own deadline) / orders "
-                 f"delivered {_t}", ("kpis.json", "run", "compare") if _t == "near" else ("kpis.json", "run")))
+        register(
+            Kpi(
+                f"tiers.{_t}.{_p}_min",
+                f"{_t.capitalize()} {_p}",
+                "min",
+                "lower",
+                f"{_p[1:]}th percentile of creation-to-delivery time of orders delivered {_t}",
+                ("kpis.json",),
+            )
+        )
+    register(
+        Kpi(
+            f"tiers.{_t}.mean_min",
+            f"{_t.capitalize()} mean",
+            "min",
+            "lower",
+            f"mean creation-to-delivery time of orders delivered {_t}",
+            ("kpis.json", "run", "compare") if _t == "near" else ("kpis.json", "run"),
+        )
+    )
+    register(
+        Kpi(
+            f"tiers.{_t}.within_promise_rate",
+            f"{_t.capitalize()} within the nominal promise",
+            "%",
+            "higher",
+            f"orders delivered {_t} within the tier's nominal promise (near: tiers.near.promise_min from creation, "
+            f"the advertised 30 minutes, whatever ETA was quoted; mid, far: their own deadline) / orders "
+            f"delivered {_t}",
+            ("kpis.json", "run", "compare") if _t == "near" else ("kpis.json", "run"),
+        )
+    )
 # issue #13: present only when the trip or staffing mechanism is on (OPTIONAL)
 _RIDERS = (
     ("near_orders", "Near orders (riders)", "orders", None, "measured orders delivered near"),
     ("rider_days", "Rider-days", "", None, "riders with an hour on shift, summed over store-days"),
     ("rider_hours", "Rider-hours on shift", "", None, "rider-hours on shift over the measured days"),
-    ("orders_per_rider_day", "Near orders per rider-day", "orders", "higher", "near orders delivered / rider-days"),
-    ("orders_per_rider_hour", "Near orders per rider-hour", "orders", "higher",
-     "near orders delivered / rider-hours on shift"),
+    (
+        "orders_per_rider_day",
+        "Near orders per rider-day",
+        "orders",
+        "higher",
+        "near orders delivered / rider-days",
+    ),
+    (
+        "orders_per_rider_hour",
+        "Near orders per rider-hour",
+        "orders",
+        "higher",
+        "near orders delivered / rider-hours on shift",
+    ),
     ("hours_per_rider_day", "Hours per rider-day", "", None, "rider-hours on shift / rider-days"),
     ("utilisation", "Rider utilisation on shift", "%", None, "busy rider-hours / rider-hours on shift"),
-    ("cost_per_near_order_cny", "Rider cost per near order", "CNY", "lower",
-     "rider pay of near orders (+ idle shift pay, fleet) / near orders delivered"),
+    (
+        "cost_per_near_order_cny",
+        "Rider cost per near order",
+        "CNY",
+        "lower",
+        "rider pay of near orders (+ idle shift pay, fleet) / near orders delivered",
+    ),
 )
 for _rk, _l, _u, _b, _d in _RIDERS:
     register(Kpi(f"riders.{_rk}", _l, _u, _b, _d, ("kpis.json", "run")))
 # issue #14: present only when tiers.substitution is on (OPTIONAL)
-register(Kpi("substitution_rate", "Substituted lines", "%", None,
-             "lines of measured orders shipped as a substitute SKU (the customer took one for a short line, "
-             "tiers.substitution) / lines of measured orders", ("kpis.json", "run")))
-register(Kpi("offline.oversell_rate", "Oversold orders", "%", "lower",
-             "measured orders a store sent back because units the online view showed had just been sold over its "
-             "counter (nodes.stores.offline sync lag) / orders created", ("kpis.json", "run")))
-register(Kpi("offline.store_unit_share", "Counter share of store units", "%", None,
-             "units sold over the stores' counters / all units the stores sold (counter + online orders), measured "
-             "days", ("kpis.json", "run")))
-OPTIONAL = ("riders.", "cost_breakdown_cny.rider_idle", "substitution_rate", "offline.")  # keys only some runs have
+register(
+    Kpi(
+        "substitution_rate",
+        "Substituted lines",
+        "%",
+        None,
+        "lines of measured orders shipped as a substitute SKU (the customer took one for a short line, "
+        "tiers.substitution) / lines of measured orders",
+        ("kpis.json", "run"),
+    )
+)
+register(
+    Kpi(
+        "offline.oversell_rate",
+        "Oversold orders",
+        "%",
+        "lower",
+        "measured orders a store sent back because units the online view showed had just been sold over its "
+        "counter (nodes.stores.offline sync lag) / orders created",
+        ("kpis.json", "run"),
+    )
+)
+register(
+    Kpi(
+        "offline.store_unit_share",
+        "Counter share of store units",
+        "%",
+        None,
+        "units sold over the stores' counters / all units the stores sold (counter + online orders), measured "
+        "days",
+        ("kpis.json", "run"),
+    )
+)
+OPTIONAL = (
+    "riders.",
+    "cost_breakdown_cny.rider_idle",
+    "substitution_rate",
+    "offline.",
+)  # keys only some runs have
 for _r in ("pickers", "riders", "vans"):
-    register(Kpi(f"utilisation.{_r}", f"{_r.capitalize()} utilisation", "%", None,
-                 f"busy / available {_r[:-1]}-seconds summed over nodes, whole run", ("kpis.json", "run")))
+    register(
+        Kpi(
+            f"utilisation.{_r}",
+            f"{_r.capitalize()} utilisation",
+            "%",
+            None,
+            f"busy / available {_r[:-1]}-seconds summed over nodes, whole run",
+            ("kpis.json", "run"),
+        )
+    )
 for _e in ("ndc", "fdc", "store"):
-    register(Kpi(f"inventory.avg_units.{_e}", f"Stock at {_e.upper()}s", "units", None,
-                 f"average end-of-day units on hand at {_e.upper()}s over the measured days", ("kpis.json", "run")))
-    register(Kpi(f"inventory.avg_value_cny.{_e}", f"Stock value at {_e.upper()}s", "CNY", None,
-                 f"average end-of-day stock value at {_e.upper()}s over the measured days", ("kpis.json", "run")))
-    register(Kpi(f"inventory.days_of_supply.{_e}", f"Days of supply at {_e.upper()}s", "days", None,
-                 f"average units on hand / average daily outflow (shipped + transferred) at {_e.upper()}s",
-                 ("kpis.json", "run")))
-for _c in ("handling", "transport", "split", "penalty", "fixed", "holding", "transfer", "spoilage", "lost_sales",
-           "rider_idle"):
-    register(Kpi(f"cost_breakdown_cny.{_c}", f"{_c.replace('_', ' ').capitalize()} cost", "CNY", "lower",
-                 f"total {_c.replace('_', ' ')} cost of the measured days (divide by orders for per order)",
-                 ("kpis.json",)))
+    register(
+        Kpi(
+            f"inventory.avg_units.{_e}",
+            f"Stock at {_e.upper()}s",
+            "units",
+            None,
+            f"average end-of-day units on hand at {_e.upper()}s over the measured days",
+            ("kpis.json", "run"),
+        )
+    )
+    register(
+        Kpi(
+            f"inventory.avg_value_cny.{_e}",
+            f"Stock value at {_e.upper()}s",
+            "CNY",
+            None,
+            f"average end-of-day stock value at {_e.upper()}s over the measured days",
+            ("kpis.json", "run"),
+        )
+    )
+    register(
+        Kpi(
+            f"inventory.days_of_supply.{_e}",
+            f"Days of supply at {_e.upper()}s",
+            "days",
+            None,
+            f"average units on hand / average daily outflow (shipped + transferred) at {_e.upper()}s",
+            ("kpis.json", "run"),
+        )
+    )
+for _c in (
+    "handling",
+    "transport",
+    "split",
+    "penalty",
+    "fixed",
+    "holding",
+    "transfer",
+    "spoilage",
+    "lost_sales",
+    "rider_idle",
+):
+    register(
+        Kpi(
+            f"cost_breakdown_cny.{_c}",
+            f"{_c.replace('_', ' ').capitalize()} cost",
+            "CNY",
+            "lower",
+            f"total {_c.replace('_', ' ')} cost of the measured days (divide by orders for per order)",
+            ("kpis.json",),
+        )
+    )
 register(Kpi("router.epochs", "Routing epochs", "", None, "routing batches solved", ("kpis.json",)))
-register(Kpi("router.solver_ms_mean", "Solver time per epoch", "ms", "lower", "mean solver wall time / epochs",
-             ("kpis.json",)))
-register(Kpi("router.repairs", "Stock repairs", "", None, "epochs whose assignment needed the stock repair",
-             ("kpis.json",)))
-register(Kpi("router.fallbacks", "Router fallbacks", "", None, "epochs solved by the fallback router",
-             ("kpis.json",)))
+register(
+    Kpi(
+        "router.solver_ms_mean",
+        "Solver time per epoch",
+        "ms",
+        "lower",
+        "mean solver wall time / epochs",
+        ("kpis.json",),
+    )
+)
+register(
+    Kpi(
+        "router.repairs",
+        "Stock repairs",
+        "",
+        None,
+        "epochs whose assignment needed the stock repair",
+        ("kpis.json",),
+    )
+)
+register(
+    Kpi(
+        "router.fallbacks",
+        "Router fallbacks",
+        "",
+        None,
+        "epochs solved by the fallback router",
+        ("kpis.json",),
+    )
+)
 # by_day / by_city rows repeat the headline rates above with the day's (the city's) orders as
 # denominator; by_day.on_time_rate is of the day's delivered orders
 BY_DAY_ON_TIME = "on_time_rate"
@@ -339,11 +607,15 @@ BY_DAY_ON_TIME = "on_time_rate"
 
 def markdown_table(kpis: Iterable[Kpi] | None = None) -> str:
     """The KPI table as Markdown (docs/kpis.md is this, kept in sync by a test)."""
-    rows = ["| key | label | unit | better | source | definition (denominator) | shown in |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
+    rows = [
+        "| key | label | unit | better | source | definition (denominator) | shown in |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for k in kpis if kpis is not None else REGISTRY.values():
-        rows.append(f"| `{k.key}` | {k.label} | {k.unit or '-'} | {k.better or '-'} | {k.source} | {k.definition} | "
-                    f"{', '.join(k.shown)} |")
+        rows.append(
+            f"| `{k.key}` | {k.label} | {k.unit or '-'} | {k.better or '-'} | {k.source} | {k.definition} | "
+            f"{', '.join(k.shown)} |"
+        )
     return "\n".join(rows) + "\n"
 
 

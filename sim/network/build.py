@@ -142,8 +142,17 @@ def build_network(sc: Any) -> Network:
                 continue
             ci = cidx[cname]
             m = zone_city == ci
-            la, lo = place_nodes(streams, kname, cname, n, (cities[ci].lat, cities[ci].lon),
-                                 zone_lat[m], zone_lon[m], zone_weight[m], cities[ci].radius_km)
+            la, lo = place_nodes(
+                streams,
+                kname,
+                cname,
+                n,
+                (cities[ci].lat, cities[ci].lon),
+                zone_lat[m],
+                zone_lon[m],
+                zone_weight[m],
+                cities[ci].radius_km,
+            )
             placed = [nid for nid, c in group.placed_ids(kname) if c == cname]
             ids.extend(placed)
             kind.extend([k] * n)
@@ -163,13 +172,17 @@ def build_network(sc: Any) -> Network:
     node_lat, node_lon = np.array(lat, float), np.array(lon, float)
     road = distance_matrix_km(zone_lat, zone_lon, node_lat, node_lon) * np.float32(geo.circuity)
     radius = np.array([c.radius_km for c in cities])
-    reach = np.array([
-        c.rider_radius_km if k == STORE else (c.van_radius_km or radius[ci]) if k == FDC else np.inf
-        for k, c, ci in zip(node_kind, caps, node_city, strict=True)])
+    reach = np.array(
+        [
+            c.rider_radius_km if k == STORE else (c.van_radius_km or radius[ci]) if k == FDC else np.inf
+            for k, c, ci in zip(node_kind, caps, node_city, strict=True)
+        ]
+    )
 
     lanes = _supply_lanes(sc, ids, node_kind, node_city, node_lat, node_lon)
-    ndc_city_km = distance_matrix_km(node_lat, node_lon, np.array([c.lat for c in cities]),
-                                     np.array([c.lon for c in cities]))
+    ndc_city_km = distance_matrix_km(
+        node_lat, node_lon, np.array([c.lat for c in cities]), np.array([c.lon for c in cities])
+    )
     far = np.zeros((len(ids), len(cities)), dtype=np.int16)
     for n in np.flatnonzero(node_kind == NDC):
         far[n] = [_transit_days(sc, float(km)) for km in ndc_city_km[n]]
@@ -179,18 +192,43 @@ def build_network(sc: Any) -> Network:
 
     supplier, lead, truck_cap, truck_fixed, truck_unit = lanes
     net = Network(
-        city_names=names, city_lat=np.array([c.lat for c in cities]), city_lon=np.array([c.lon for c in cities]),
-        city_population=pop, city_radius_km=radius, zone_city=zone_city.astype(np.int32), zone_lat=zone_lat,
-        zone_lon=zone_lon, zone_weight=zone_weight, node_ids=tuple(ids), node_kind=node_kind, node_city=node_city,
-        node_lat=node_lat, node_lon=node_lon, node_capacity=tuple(caps), road_km=road, reach_km=reach,
-        supplier=supplier, lead_time_s=lead, truck_capacity_m3=truck_cap, truck_fixed_cny=truck_fixed,
-        truck_per_unit_cny=truck_unit, far_transit_days=far, graph=nx.DiGraph(circuity=geo.circuity))
+        city_names=names,
+        city_lat=np.array([c.lat for c in cities]),
+        city_lon=np.array([c.lon for c in cities]),
+        city_population=pop,
+        city_radius_km=radius,
+        zone_city=zone_city.astype(np.int32),
+        zone_lat=zone_lat,
+        zone_lon=zone_lon,
+        zone_weight=zone_weight,
+        node_ids=tuple(ids),
+        node_kind=node_kind,
+        node_city=node_city,
+        node_lat=node_lat,
+        node_lon=node_lon,
+        node_capacity=tuple(caps),
+        road_km=road,
+        reach_km=reach,
+        supplier=supplier,
+        lead_time_s=lead,
+        truck_capacity_m3=truck_cap,
+        truck_fixed_cny=truck_fixed,
+        truck_per_unit_cny=truck_unit,
+        far_transit_days=far,
+        graph=nx.DiGraph(circuity=geo.circuity),
+    )
     _fill_graph(net)
     return net
 
 
-def _kinds_of(group: Any, n: int, kc: list[Any], zones: tuple[np.ndarray, np.ndarray, np.ndarray], lat: np.ndarray,
-              lon: np.ndarray) -> list[int]:
+def _kinds_of(
+    group: Any,
+    n: int,
+    kc: list[Any],
+    zones: tuple[np.ndarray, np.ndarray, np.ndarray],
+    lat: np.ndarray,
+    lon: np.ndarray,
+) -> list[int]:
     """Kind index (-1: none) of a city's n placed stores: as many of each kind as ``kind_of`` gives; kinds with
     ``placement: cover`` take, in order, the stores covering the most demand (``cover_first``), the others keep
     ``kind_of``'s even spread over the stores left."""
@@ -211,19 +249,29 @@ def _kinds_of(group: Any, n: int, kc: list[Any], zones: tuple[np.ndarray, np.nda
 
 def _typed(capacity: Any, overrides: dict[str, float]) -> dict[str, Any]:
     """Site overrides cast to the field types of the group's capacity (CSV numbers arrive as float)."""
-    return {k: type(getattr(capacity, k))(v) if getattr(capacity, k) is not None else v for k, v in overrides.items()}
+    return {
+        k: type(getattr(capacity, k))(v) if getattr(capacity, k) is not None else v
+        for k, v in overrides.items()
+    }
 
 
-def _supply_lanes(sc: Any, ids: list[str], kind: np.ndarray, city: np.ndarray, lat: np.ndarray,
-                  lon: np.ndarray) -> tuple[np.ndarray, ...]:
+def _supply_lanes(
+    sc: Any, ids: list[str], kind: np.ndarray, city: np.ndarray, lat: np.ndarray, lon: np.ndarray
+) -> tuple[np.ndarray, ...]:
     n = len(ids)
     d = distance_matrix_km(lat, lon, lat, lon).astype(float) * sc.geography.circuity
     supplier = np.full(n, -1, dtype=np.int64)
     ndcs, fdcs = np.flatnonzero(kind == NDC), np.flatnonzero(kind == FDC)
     own = None  # scope regional: the region's NDC of every city
     if sc.nodes.ndcs.capacity.scope == "regional":
-        own = ndcs[city_regions(np.array([c.lat for c in sc.geography.cities]),
-                                np.array([c.lon for c in sc.geography.cities]), lat[ndcs], lon[ndcs])]
+        own = ndcs[
+            city_regions(
+                np.array([c.lat for c in sc.geography.cities]),
+                np.array([c.lon for c in sc.geography.cities]),
+                lat[ndcs],
+                lon[ndcs],
+            )
+        ]
     for i in range(n):
         if kind[i] == FDC:
             supplier[i] = int(ndcs[d[i, ndcs].argmin()]) if own is None else int(own[city[i]])
@@ -240,13 +288,19 @@ def _supply_lanes(sc: Any, ids: list[str], kind: np.ndarray, city: np.ndarray, l
         supplier[i] = idx[o.from_]
     lead = np.zeros(n)
     cap, fixed, unit = np.zeros(n), np.zeros(n), np.zeros(n)
-    cls: dict[tuple[int, int], Any] = {(NDC, FDC): sc.lanes.ndc_fdc, (FDC, STORE): sc.lanes.fdc_store, (NDC, STORE): sc.lanes.ndc_store}
+    cls: dict[tuple[int, int], Any] = {
+        (NDC, FDC): sc.lanes.ndc_fdc,
+        (FDC, STORE): sc.lanes.fdc_store,
+        (NDC, STORE): sc.lanes.ndc_store,
+    }
     for i in map(int, np.flatnonzero(supplier >= 0)):
         s = int(supplier[i])
         lane = cls[(int(kind[s]), int(kind[i]))]
         km = d[s, i]
         o = over.get(i)
-        lead[i] = units.hours(o.lead_time_h if o and o.lead_time_h else lane.base_h + km / lane.truck_speed_kmh)
+        lead[i] = units.hours(
+            o.lead_time_h if o and o.lead_time_h else lane.base_h + km / lane.truck_speed_kmh
+        )
         cap[i] = o.truck_capacity_m3 if o and o.truck_capacity_m3 else lane.truck_capacity_m3
         fixed[i] = o.fixed_cny if o and o.fixed_cny is not None else lane.fixed_cny + lane.per_km_cny * km
         unit[i] = o.per_unit_cny if o and o.per_unit_cny is not None else lane.per_unit_cny
@@ -256,16 +310,38 @@ def _supply_lanes(sc: Any, ids: list[str], kind: np.ndarray, city: np.ndarray, l
 def _fill_graph(net: Network) -> None:
     g = net.graph
     for i, nid in enumerate(net.node_ids):
-        g.add_node(nid, kind=KINDS[net.node_kind[i]], city=net.city_names[net.node_city[i]],
-                   lat=float(net.node_lat[i]), lon=float(net.node_lon[i]))
+        g.add_node(
+            nid,
+            kind=KINDS[net.node_kind[i]],
+            city=net.city_names[net.node_city[i]],
+            lat=float(net.node_lat[i]),
+            lon=float(net.node_lon[i]),
+        )
     for i in map(int, np.flatnonzero(net.supplier >= 0)):
-        g.add_edge(net.node_ids[net.supplier[i]], net.node_ids[i], kind="lane",
-                   lead_time_h=float(net.lead_time_s[i] / units.HOUR), truck_capacity_m3=float(net.truck_capacity_m3[i]),
-                   fixed_cny=float(net.truck_fixed_cny[i]), per_unit_cny=float(net.truck_per_unit_cny[i]))
+        g.add_edge(
+            net.node_ids[net.supplier[i]],
+            net.node_ids[i],
+            kind="lane",
+            lead_time_h=float(net.lead_time_s[i] / units.HOUR),
+            truck_capacity_m3=float(net.truck_capacity_m3[i]),
+            fixed_cny=float(net.truck_fixed_cny[i]),
+            per_unit_cny=float(net.truck_per_unit_cny[i]),
+        )
     for z in range(net.n_zones):
-        g.add_node(f"zone:{z}", kind="zone", city=net.city_names[net.zone_city[z]], weight=float(net.zone_weight[z]),
-                   lat=float(net.zone_lat[z]), lon=float(net.zone_lon[z]))
+        g.add_node(
+            f"zone:{z}",
+            kind="zone",
+            city=net.city_names[net.zone_city[z]],
+            weight=float(net.zone_weight[z]),
+            lat=float(net.zone_lat[z]),
+            lon=float(net.zone_lon[z]),
+        )
     zz, nn = np.nonzero(net.covers())
     for z, n in zip(zz.tolist(), nn.tolist(), strict=True):
-        g.add_edge(net.node_ids[n], f"zone:{z}", kind="service", tier=TIER_NAMES[TIER_OF_KIND[net.node_kind[n]]],
-                   road_km=float(net.road_km[z, n]))
+        g.add_edge(
+            net.node_ids[n],
+            f"zone:{z}",
+            kind="service",
+            tier=TIER_NAMES[TIER_OF_KIND[net.node_kind[n]]],
+            road_km=float(net.road_km[z, n]),
+        )

@@ -14,14 +14,22 @@ from sim.units import EARTH_RADIUS_KM, haversine_km
 KM_PER_DEG_LAT = np.pi * EARTH_RADIUS_KM / 180.0
 
 
-def distance_matrix_km(lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray, lon_b: np.ndarray) -> np.ndarray:
+def distance_matrix_km(
+    lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray, lon_b: np.ndarray
+) -> np.ndarray:
     """Great-circle km between every a and every b, shape (len(a), len(b)), float32."""
-    d = haversine_km(np.asarray(lat_a, float)[:, None], np.asarray(lon_a, float)[:, None],
-                     np.asarray(lat_b, float)[None, :], np.asarray(lon_b, float)[None, :])
+    d = haversine_km(
+        np.asarray(lat_a, float)[:, None],
+        np.asarray(lon_a, float)[:, None],
+        np.asarray(lat_b, float)[None, :],
+        np.asarray(lon_b, float)[None, :],
+    )
     return d.astype(np.float32)
 
 
-def offset_latlon(lat0: float, lon0: float, dx_km: np.ndarray, dy_km: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def offset_latlon(
+    lat0: float, lon0: float, dx_km: np.ndarray, dy_km: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Points dx km east and dy km north of (lat0, lon0) (local tangent plane; fine within a city)."""
     lat = lat0 + np.asarray(dy_km) / KM_PER_DEG_LAT
     lon = lon0 + np.asarray(dx_km) / (KM_PER_DEG_LAT * np.cos(np.radians(lat0)))

@@ -25,7 +25,11 @@ def _kmeans(rng: np.random.Generator, pts: np.ndarray, k: int) -> np.ndarray:
     d2 = ((pts - centres[0]) ** 2).sum(1)
     for _ in range(1, k):
         total = d2.sum()
-        pick = int(np.searchsorted(np.cumsum(d2), rng.random() * total)) if total > 0 else int(rng.integers(len(pts)))
+        pick = (
+            int(np.searchsorted(np.cumsum(d2), rng.random() * total))
+            if total > 0
+            else int(rng.integers(len(pts)))
+        )
         c = pts[min(pick, len(pts) - 1)]
         centres.append(c)
         d2 = np.minimum(d2, ((pts - c) ** 2).sum(1))
@@ -42,9 +46,17 @@ def _kmeans(rng: np.random.Generator, pts: np.ndarray, k: int) -> np.ndarray:
     return cen
 
 
-def place_nodes(streams: RandomStreams, kind: str, city: str, k: int, centre: tuple[float, float],
-                zone_lat: np.ndarray, zone_lon: np.ndarray, zone_weight: np.ndarray,
-                radius_km: float) -> tuple[np.ndarray, np.ndarray]:
+def place_nodes(
+    streams: RandomStreams,
+    kind: str,
+    city: str,
+    k: int,
+    centre: tuple[float, float],
+    zone_lat: np.ndarray,
+    zone_lon: np.ndarray,
+    zone_weight: np.ndarray,
+    radius_km: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Latitudes and longitudes of `k` nodes of `kind` spread over `city`'s demand."""
     rng = streams.get(f"network.placement/{kind}/{city}")
     lat0, lon0 = centre
@@ -57,8 +69,16 @@ def place_nodes(streams: RandomStreams, kind: str, city: str, k: int, centre: tu
     return offset_latlon(lat0, lon0, cen[:, 0], cen[:, 1])
 
 
-def cover_first(zone_lat: np.ndarray, zone_lon: np.ndarray, zone_weight: np.ndarray, node_lat: np.ndarray,
-                node_lon: np.ndarray, reach_km: float, k: int, among: np.ndarray) -> np.ndarray:
+def cover_first(
+    zone_lat: np.ndarray,
+    zone_lon: np.ndarray,
+    zone_weight: np.ndarray,
+    node_lat: np.ndarray,
+    node_lon: np.ndarray,
+    reach_km: float,
+    k: int,
+    among: np.ndarray,
+) -> np.ndarray:
     """`k` of the nodes `among` (indices into node_lat/lon) chosen greedily to cover the most zone weight within
     straight-line `reach_km`: each step takes the node adding the most uncovered weight (ties: the lower
     index), then the rest in index order once nothing more can be covered. Deterministic."""

@@ -22,7 +22,9 @@ from sim.network.geo import distance_matrix_km
 from sim.vocab import NodeKind
 
 
-def city_regions(city_lat: np.ndarray, city_lon: np.ndarray, ndc_lat: np.ndarray, ndc_lon: np.ndarray) -> np.ndarray:
+def city_regions(
+    city_lat: np.ndarray, city_lon: np.ndarray, ndc_lat: np.ndarray, ndc_lon: np.ndarray
+) -> np.ndarray:
     """(C,) index into the NDC list of each city's region: its nearest NDC (ties: the first listed)."""
     d = distance_matrix_km(city_lat, city_lon, ndc_lat, ndc_lon)
     return np.argmin(d, axis=1).astype(np.int64)  # argmin returns the first of equal minima
@@ -48,15 +50,19 @@ def region_links(net: Any, limit: int = 3) -> list[str]:
     cross = cov & (zone_reg[:, None] != node_reg[fwd][None, :])
     for z, j in zip(*np.nonzero(cross), strict=True):
         n = int(fwd[j])
-        out.append(f"{net.node_ids[n]} (region {names[node_reg[n]]}) covers a zone of "
-                   f"{net.city_names[net.zone_city[z]]} (region {names[zone_reg[z]]})")
+        out.append(
+            f"{net.node_ids[n]} (region {names[node_reg[n]]}) covers a zone of "
+            f"{net.city_names[net.zone_city[z]]} (region {names[zone_reg[z]]})"
+        )
         if len(out) >= limit:
             return out
     for n in map(int, np.flatnonzero(net.supplier >= 0)):
         s = int(net.supplier[n])
         if node_reg[s] != node_reg[n]:
-            out.append(f"{net.node_ids[n]} (region {names[node_reg[n]]}) is replenished from {net.node_ids[s]} "
-                       f"(region {names[node_reg[s]]})")
+            out.append(
+                f"{net.node_ids[n]} (region {names[node_reg[n]]}) is replenished from {net.node_ids[s]} "
+                f"(region {names[node_reg[s]]})"
+            )
             if len(out) >= limit:
                 break
     return out

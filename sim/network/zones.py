@@ -34,8 +34,9 @@ def _radii(rng: np.random.Generator, n: int, scale: float, radius: float) -> np.
     return out[:n]
 
 
-def make_city_zones(streams: RandomStreams, city: str, lat: float, lon: float, n: int,
-                    radius_km: float, spread: float) -> CityZones:
+def make_city_zones(
+    streams: RandomStreams, city: str, lat: float, lon: float, n: int, radius_km: float, spread: float
+) -> CityZones:
     rng = streams.get(f"network.zones/{city}")
     r = _radii(rng, n, spread * radius_km, radius_km)
     theta = rng.uniform(0.0, 2.0 * np.pi, size=n)

@@ -30,18 +30,28 @@ from sim.vocab import NodeKind
 class PolicyCosts:
     """Money per node / SKU that ``cost_optimal`` trades off (see ``sim.policies.costs``)."""
 
-    serve_cny: np.ndarray  # (N,) variable cost (handling + transport) of one order served at the node's own tier
-    fallback_cny: np.ndarray  # (N, 2) cost of the two next-best slower options for an order the node cannot serve (inf: none)
+    serve_cny: (
+        np.ndarray
+    )  # (N,) variable cost (handling + transport) of one order served at the node's own tier
+    fallback_cny: (
+        np.ndarray
+    )  # (N, 2) cost of the two next-best slower options for an order the node cannot serve (inf: none)
     fallback_accept: np.ndarray  # (N, 2) probability the customer accepts each of those offers
     lost_margin_rate: float  # lost sale = margin_rate x unit value + goodwill
     lost_goodwill_cny: float
     holding_per_day: float  # share of unit value per day
     shelf_life_days: np.ndarray  # (S,) inf for non-perishables
-    transfer_unit_cny: np.ndarray  # (N,) per-unit handling of bringing a unit to the node along its supply path
+    transfer_unit_cny: (
+        np.ndarray
+    )  # (N,) per-unit handling of bringing a unit to the node along its supply path
     transfer_litre_cny: np.ndarray  # (N,) truck fixed cost per litre (full-truck share) along that path
-    qty_per_line: float = 1.0  # mean units per order line (a missing SKU sends its order, ~one line, elsewhere)
+    qty_per_line: float = (
+        1.0  # mean units per order line (a missing SKU sends its order, ~one line, elsewhere)
+    )
     other_lines: float = 0.0  # mean number of *other* lines in the order of a given line: E[L^2] / E[L] - 1
-    fallback_tier: np.ndarray | None = None  # (N, 2) tier of each fallback offer (1 mid, 2 far, -1 none); None: unchecked
+    fallback_tier: np.ndarray | None = (
+        None  # (N, 2) tier of each fallback offer (1 mid, 2 far, -1 none); None: unchecked
+    )
     tier_eligible: np.ndarray | None = None  # (S, 3) may SKU s be served near / mid / far (None: every tier)
 
 
@@ -78,9 +88,13 @@ class PolicyContext:
     position: np.ndarray | None = None  # (N, S) on hand - reserved + pipeline (None: use on_hand)
     forecast_ahead: Callable[[int], np.ndarray] | None = field(default=None, repr=False)
     # forecast_ahead(d) for d >= day: (N, S) forecast of day d as known at this review (forecast_ahead(day) == forecast)
-    forecast_cv: float | None = None  # coefficient of variation of the forecast error on the rate (negbin dispersion)
+    forecast_cv: float | None = (
+        None  # coefficient of variation of the forecast error on the rate (negbin dispersion)
+    )
     costs: PolicyCosts | None = None  # money figures for cost_optimal (None: parameters.md defaults)
-    cover_window: bool = False  # cover means from the daily forecasts over the window (inventory.cover_window)
+    cover_window: bool = (
+        False  # cover means from the daily forecasts over the window (inventory.cover_window)
+    )
 
     @property
     def lead_s(self) -> np.ndarray:
@@ -115,14 +129,15 @@ class Policy(Protocol):
 class TransfersStock(Policy, Protocol):
     """A policy declaring ``PolicyCapabilities(transfers=True)``."""
 
-    def transfers(self, ctx: PolicyContext, targets: np.ndarray) -> Transfers:
-        ...
+    def transfers(self, ctx: PolicyContext, targets: np.ndarray) -> Transfers: ...
 
 
 def policy_capabilities(policy: object) -> PolicyCapabilities:
     """The policy's declared ``capabilities`` (a policy that declares none supports only ``targets``)."""
     caps = getattr(policy, "capabilities", NO_POLICY_CAPABILITIES)
-    assert isinstance(caps, PolicyCapabilities), f"policy capabilities must be PolicyCapabilities, got {caps!r}"
+    assert isinstance(caps, PolicyCapabilities), (
+        f"policy capabilities must be PolicyCapabilities, got {caps!r}"
+    )
     return caps
 
 
@@ -139,8 +154,9 @@ def make_policy(spec: Spec) -> Policy:
     known = [p for p in inspect.signature(cls).parameters if p != "self"]
     unknown = [k for k in spec.params if k not in known]
     if unknown:
-        raise PolicyParameterError(f"policy: {spec.name}: unknown parameter {unknown[0]!r}; "
-                                   f"known: {', '.join(known) or 'none'}")
+        raise PolicyParameterError(
+            f"policy: {spec.name}: unknown parameter {unknown[0]!r}; known: {', '.join(known) or 'none'}"
+        )
     try:
         return cls(**spec.params)
     except (TypeError, ValueError) as exc:
@@ -157,7 +173,7 @@ def fit_capacity(levels: np.ndarray, ctx: PolicyContext) -> np.ndarray:
         row = out[n]
         held = np.flatnonzero(row > 0)
         if held.size > ctx.slots[n]:  # keep the SKUs with the largest forecast
-            drop = held[np.argsort(-ctx.forecast[n, held], kind="stable")[int(ctx.slots[n]):]]
+            drop = held[np.argsort(-ctx.forecast[n, held], kind="stable")[int(ctx.slots[n]) :]]
             row[drop] = 0
         vol = float((row * ctx.volume_l).sum()) / 1000.0
         if vol > ctx.volume_m3[n]:
@@ -191,8 +207,9 @@ def check_choice(name: str, key: str, value: Any, choices: tuple[str, ...]) -> s
     return str(value)
 
 
-def check_number(name: str, key: str, value: Any, lo: float, hi: float, *, open_lo: bool = False,
-                 open_hi: bool = False) -> float:
+def check_number(
+    name: str, key: str, value: Any, lo: float, hi: float, *, open_lo: bool = False, open_hi: bool = False
+) -> float:
     """`value` as a float inside [lo, hi] (ends open when asked), else a ValueError naming it."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
     if ok:

@@ -37,8 +37,9 @@ MEASURES = ("cycle", "fill")
 DEFAULT_CV = 0.4  # CV of mean-1 lognormal noise whose WAPE is 0.30 (parameters.md default forecast error)
 
 
-def validated(name: str, service: float, measure: str, dist: str, cv: float | None,
-              normal_above: float) -> tuple[float, str, str, float | None, float]:
+def validated(
+    name: str, service: float, measure: str, dist: str, cv: float | None, normal_above: float
+) -> tuple[float, str, str, float | None, float]:
     """Check the shared base-stock parameters; ValueError naming the policy and parameter."""
     service = check_number(name, "service", service, 0.0, 1.0, open_lo=True, open_hi=True)
     measure = check_choice(name, "measure", measure, MEASURES)
@@ -57,7 +58,9 @@ def demand_model(dist: str, cv: float | None, normal_above: float, ctx: PolicyCo
     return DemandModel("negbin", float(c), normal_above)
 
 
-def levels_for(model: DemandModel, service: float, measure: str, mu_l: np.ndarray, mu_rl: np.ndarray) -> np.ndarray:
+def levels_for(
+    model: DemandModel, service: float, measure: str, mu_l: np.ndarray, mu_rl: np.ndarray
+) -> np.ndarray:
     """Order-up-to levels for demand means over L (`mu_l`) and R + L (`mu_rl`), any shape (int64)."""
     mu_l = np.asarray(mu_l, float)
     mu_rl = np.asarray(mu_rl, float)
@@ -102,10 +105,17 @@ class BaseStock:
 
     name = "base_stock"
 
-    def __init__(self, service: float = 0.95, measure: str = "cycle", dist: str = "poisson",
-                 cv: float | None = None, normal_above: float = 500.0) -> None:
+    def __init__(
+        self,
+        service: float = 0.95,
+        measure: str = "cycle",
+        dist: str = "poisson",
+        cv: float | None = None,
+        normal_above: float = 500.0,
+    ) -> None:
         self.service, self.measure, self.dist, self.cv, self.normal_above = validated(
-            self.name, service, measure, dist, cv, normal_above)
+            self.name, service, measure, dist, cv, normal_above
+        )
 
     def raw_levels(self, ctx: PolicyContext) -> np.ndarray:
         """Unconstrained levels of the forward nodes (NDC rows 0)."""

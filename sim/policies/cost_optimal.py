@@ -83,15 +83,19 @@ from sim.vocab import TIER_OF_KIND, NodeKind
 DEFAULT_SERVICES = (0.5, 0.75, 0.9, 0.95, 0.99)
 
 
-def unit_saving(costs: PolicyCosts, n: int, value_cny: np.ndarray, mean_value_cny: float = 0.0,
-                tier: int = -1) -> np.ndarray:
+def unit_saving(
+    costs: PolicyCosts, n: int, value_cny: np.ndarray, mean_value_cny: float = 0.0, tier: int = -1
+) -> np.ndarray:
     """(S,) CNY saved per unit of node n's own-tier demand served from n (see the module docstring).
 
     `mean_value_cny` is the unit value of the node's demand mix (the other lines of an order), `tier`
     the node's own tier (0 near, 1 mid; -1: eligibility not checked).
     """
     q = max(costs.qty_per_line, 1e-9)
-    lost = costs.lost_margin_rate * q * (value_cny + costs.other_lines * mean_value_cny) + costs.lost_goodwill_cny
+    lost = (
+        costs.lost_margin_rate * q * (value_cny + costs.other_lines * mean_value_cny)
+        + costs.lost_goodwill_cny
+    )
     fb = lost.copy()  # the router may leave an order unassigned at its lost-sale cost
     elig = costs.tier_eligible
     for j in range(costs.fallback_cny.shape[1]):
@@ -114,9 +118,20 @@ def mean_unit_value(forecast: np.ndarray, value_cny: np.ndarray, popularity: np.
     return float((w * value_cny).sum() / max(w.sum(), 1e-12))
 
 
-def item_values(model: DemandModel, costs: PolicyCosts, n: int, f: np.ndarray, skus: np.ndarray,
-                levels: np.ndarray, review_days: float, lead_days: float, value_cny: np.ndarray,
-                volume_l: np.ndarray, holding_weight: float, saving: np.ndarray | None = None) -> np.ndarray:
+def item_values(
+    model: DemandModel,
+    costs: PolicyCosts,
+    n: int,
+    f: np.ndarray,
+    skus: np.ndarray,
+    levels: np.ndarray,
+    review_days: float,
+    lead_days: float,
+    value_cny: np.ndarray,
+    volume_l: np.ndarray,
+    holding_weight: float,
+    saving: np.ndarray | None = None,
+) -> np.ndarray:
     """Value per review period of stocking `levels` (I,) of `skus` (I,) with forecast `f` (I,) at node n."""
     k = levels.astype(float)
     mu_r, mu_l = f * review_days, f * lead_days
@@ -140,30 +155,54 @@ class CostOptimal:
 
     name = "cost_optimal"
 
-    def __init__(self, services: list[float] | tuple[float, ...] = DEFAULT_SERVICES, dist: str = "poisson",
-                 cv: float | None = None, holding_weight: float = 1.0, candidates_per_slot: float = 2.0,
-                 solver: str = "auto", max_deterministic_time: float = 0.5, core: int = 200, gap: float = 1e-3,
-                 normal_above: float = 500.0) -> None:
+    def __init__(
+        self,
+        services: list[float] | tuple[float, ...] = DEFAULT_SERVICES,
+        dist: str = "poisson",
+        cv: float | None = None,
+        holding_weight: float = 1.0,
+        candidates_per_slot: float = 2.0,
+        solver: str = "auto",
+        max_deterministic_time: float = 0.5,
+        core: int = 200,
+        gap: float = 1e-3,
+        normal_above: float = 500.0,
+    ) -> None:
         if isinstance(services, (int, float)):
             services = [services]
         if not isinstance(services, (list, tuple)) or not services:
-            raise ValueError(f"policy {self.name}: services must be a non-empty list of numbers in (0, 1), got {services!r}")
-        self.services = tuple(sorted({check_number(self.name, "services", q, 0, 1, open_lo=True, open_hi=True)
-                                      for q in services}))
+            raise ValueError(
+                f"policy {self.name}: services must be a non-empty list of numbers in (0, 1), got {services!r}"
+            )
+        self.services = tuple(
+            sorted(
+                {check_number(self.name, "services", q, 0, 1, open_lo=True, open_hi=True) for q in services}
+            )
+        )
         self.dist = check_choice(self.name, "dist", dist, DISTS)
         self.cv = None if cv is None else check_number(self.name, "cv", cv, 0.0, 10.0)
         self.holding_weight = check_number(self.name, "holding_weight", holding_weight, 0.0, 1e6)
-        self.candidates_per_slot = check_number(self.name, "candidates_per_slot", candidates_per_slot, 1.0, 1e6)
+        self.candidates_per_slot = check_number(
+            self.name, "candidates_per_slot", candidates_per_slot, 1.0, 1e6
+        )
         self.solver = check_choice(self.name, "solver", solver, METHODS)
-        self.max_deterministic_time = check_number(self.name, "max_deterministic_time", max_deterministic_time,
-                                                   0.0, 1e6, open_lo=True)
+        self.max_deterministic_time = check_number(
+            self.name, "max_deterministic_time", max_deterministic_time, 0.0, 1e6, open_lo=True
+        )
         self.core = int(check_number(self.name, "core", core, 1, 1e7))
         self.gap = check_number(self.name, "gap", gap, 0.0, 1.0)
         self.normal_above = check_number(self.name, "normal_above", normal_above, 0.0, np.inf, open_lo=True)
         self.last_stats: dict[str, Any] = {}
 
-    def node_items(self, ctx: PolicyContext, costs: PolicyCosts, model: DemandModel, n: int, slots: float,
-                   held: np.ndarray | None) -> Items:
+    def node_items(
+        self,
+        ctx: PolicyContext,
+        costs: PolicyCosts,
+        model: DemandModel,
+        n: int,
+        slots: float,
+        held: np.ndarray | None,
+    ) -> Items:
         """Candidate (SKU, level) items with positive value at node n (SKUs in `held` use no new slot)."""
         f_all = np.maximum(np.asarray(ctx.forecast[n], float), 0.0)
         cand = np.flatnonzero(f_all > 0)
@@ -176,8 +215,13 @@ class CostOptimal:
         if cand.size == 0:
             return Items(*(np.empty(0, t) for t in (np.int64, np.int64, float, float, float)))
         value_cny = np.asarray(ctx.value_cny, float)
-        saving = unit_saving(costs, n, value_cny, mean_unit_value(f_all, value_cny, ctx.popularity),
-                             tier=int(TIER_OF_KIND[ctx.node_kind[n]]))
+        saving = unit_saving(
+            costs,
+            n,
+            value_cny,
+            mean_unit_value(f_all, value_cny, ctx.popularity),
+            tier=int(TIER_OF_KIND[ctx.node_kind[n]]),
+        )
         cand = cand[saving[cand] > 0]
         review, lead = ctx.review_days, float(ctx.lead_s[n]) / DAY
         f = f_all[cand]
@@ -187,8 +231,20 @@ class CostOptimal:
         ok[:, 1:] &= lv[:, 1:] != lv[:, :-1]
         row, col = np.nonzero(ok)
         skus, levels = cand[row], lv[row, col]
-        value = item_values(model, costs, n, f[row], skus, levels, review, lead, value_cny,
-                            np.asarray(ctx.volume_l, float), self.holding_weight, saving)
+        value = item_values(
+            model,
+            costs,
+            n,
+            f[row],
+            skus,
+            levels,
+            review,
+            lead,
+            value_cny,
+            np.asarray(ctx.volume_l, float),
+            self.holding_weight,
+            saving,
+        )
         keep = value > 1e-12
         skus, levels, value = skus[keep], levels[keep], value[keep]
         slot = np.ones(skus.size) if held is None else np.where(held[skus], 0.0, 1.0)
@@ -196,7 +252,11 @@ class CostOptimal:
 
     def targets(self, ctx: PolicyContext) -> np.ndarray:
         kind = np.asarray(ctx.node_kind)
-        costs = ctx.costs if ctx.costs is not None else default_costs(kind, np.asarray(ctx.supplier), ctx.forecast.shape[1])
+        costs = (
+            ctx.costs
+            if ctx.costs is not None
+            else default_costs(kind, np.asarray(ctx.supplier), ctx.forecast.shape[1])
+        )
         model = demand_model(self.dist, self.cv, self.normal_above, ctx)
         own = np.zeros(np.shape(ctx.forecast), np.int64)
         vol = np.asarray(ctx.volume_l, float)
@@ -214,12 +274,29 @@ class CostOptimal:
                 slots = float(ctx.slots[n]) - (float(held.sum()) if held is not None else 0.0)
                 vol_l = float(ctx.volume_m3[n]) * 1000.0 - float((down[n] * vol).sum())
                 items = self.node_items(ctx, costs, model, n, max(slots, 0.0), held)
-                sol = solve(items, max(slots, 0.0), max(vol_l, 0.0), method=self.solver, core=self.core,
-                            gap=self.gap, max_deterministic_time=self.max_deterministic_time)
+                sol = solve(
+                    items,
+                    max(slots, 0.0),
+                    max(vol_l, 0.0),
+                    method=self.solver,
+                    core=self.core,
+                    gap=self.gap,
+                    max_deterministic_time=self.max_deterministic_time,
+                )
                 own[n, items.group[sol.chosen]] = items.level[sol.chosen]
                 dt = time.perf_counter() - t0
                 methods[sol.method] = methods.get(sol.method, 0) + 1
-                t_total, t_max, n_items, obj = t_total + dt, max(t_max, dt), n_items + items.size, obj + sol.objective
-        self.last_stats = {"methods": methods, "wall_s": t_total, "max_node_wall_s": t_max, "items": n_items,
-                           "objective_cny": obj}
+                t_total, t_max, n_items, obj = (
+                    t_total + dt,
+                    max(t_max, dt),
+                    n_items + items.size,
+                    obj + sol.objective,
+                )
+        self.last_stats = {
+            "methods": methods,
+            "wall_s": t_total,
+            "max_node_wall_s": t_max,
+            "items": n_items,
+            "objective_cny": obj,
+        }
         return with_downstream(fit_capacity(own, ctx), ctx)

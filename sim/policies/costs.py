@@ -72,8 +72,15 @@ def _far_cost(sc: Scenario, net: Network) -> np.ndarray:
     return cast(np.ndarray, sc.costs.ndc_handling_per_order_cny + parcel.min(axis=0))
 
 
-def policy_costs(sc: Scenario, net: Network, cat: Catalog, *, transport_cny: np.ndarray | None = None,
-                 rider_batch: float = 1.0, van_orders_per_tour: float = VAN_ORDERS_PER_TOUR) -> PolicyCosts:
+def policy_costs(
+    sc: Scenario,
+    net: Network,
+    cat: Catalog,
+    *,
+    transport_cny: np.ndarray | None = None,
+    rider_batch: float = 1.0,
+    van_orders_per_tour: float = VAN_ORDERS_PER_TOUR,
+) -> PolicyCosts:
     """PolicyCosts of a scenario (see the module docstring for every formula)."""
     if rider_batch < 1 or van_orders_per_tour < 1:
         raise ValueError("rider_batch and van_orders_per_tour must be >= 1")
@@ -90,8 +97,11 @@ def policy_costs(sc: Scenario, net: Network, cat: Catalog, *, transport_cny: np.
             handling[n] = c.picker_per_hour_cny * (cap.pick_base_s + cap.pick_per_line_s * lines) / HOUR
             km = km_store[n]
             r = c.riders
-            trip = (r.base_per_trip_cny + r.per_km_cny * km if r.model == "platform"
-                    else r.per_hour_cny * 2.0 * km / cap.rider_speed_kmh)
+            trip = (
+                r.base_per_trip_cny + r.per_km_cny * km
+                if r.model == "platform"
+                else r.per_hour_cny * 2.0 * km / cap.rider_speed_kmh
+            )
             transport[n] = trip / rider_batch
         elif kind[n] == FDC:
             handling[n] = c.picker_per_hour_cny * (cap.pick_base_s + cap.pick_per_line_s * lines) / HOUR
@@ -123,21 +133,30 @@ def policy_costs(sc: Scenario, net: Network, cat: Catalog, *, transport_cny: np.
 
     unit = np.zeros(N)
     litre = np.zeros(N)
-    per_litre = np.divide(net.truck_fixed_cny, net.truck_capacity_m3 * 1000.0,
-                          out=np.zeros(N), where=net.truck_capacity_m3 > 0)
+    per_litre = np.divide(
+        net.truck_fixed_cny, net.truck_capacity_m3 * 1000.0, out=np.zeros(N), where=net.truck_capacity_m3 > 0
+    )
     for n in range(N):  # walk the supply path to the NDC
         m, hops = n, 0
         while net.supplier[m] >= 0 and hops < N:
             unit[n] += net.truck_per_unit_cny[m]
             litre[n] += per_litre[m]
             m, hops = int(net.supplier[m]), hops + 1
-    return PolicyCosts(serve_cny=serve, fallback_cny=fallback, fallback_accept=accept,
-                       lost_margin_rate=float(c.lost_sale.margin_rate), lost_goodwill_cny=float(c.lost_sale.goodwill_cny),
-                       holding_per_day=float(c.holding_rate_per_year) / 365.0,
-                       shelf_life_days=np.asarray(cat.shelf_life_s, float) / 86400.0,
-                       transfer_unit_cny=unit, transfer_litre_cny=litre, qty_per_line=float(sc.demand.basket.mean_qty),
-                       other_lines=other_lines(lines, int(sc.demand.basket.max_lines), cat.n_skus),
-                       fallback_tier=tier, tier_eligible=np.asarray(cat.tier_eligible, bool))
+    return PolicyCosts(
+        serve_cny=serve,
+        fallback_cny=fallback,
+        fallback_accept=accept,
+        lost_margin_rate=float(c.lost_sale.margin_rate),
+        lost_goodwill_cny=float(c.lost_sale.goodwill_cny),
+        holding_per_day=float(c.holding_rate_per_year) / 365.0,
+        shelf_life_days=np.asarray(cat.shelf_life_s, float) / 86400.0,
+        transfer_unit_cny=unit,
+        transfer_litre_cny=litre,
+        qty_per_line=float(sc.demand.basket.mean_qty),
+        other_lines=other_lines(lines, int(sc.demand.basket.max_lines), cat.n_skus),
+        fallback_tier=tier,
+        tier_eligible=np.asarray(cat.tier_eligible, bool),
+    )
 
 
 def other_lines(mean_lines: float, max_lines: int, n_skus: int) -> float:
@@ -163,27 +182,46 @@ def default_costs(node_kind: np.ndarray, supplier: np.ndarray, n_skus: int) -> P
     pick_store = c.picker_per_hour_cny * (st.pick_base_s + st.pick_per_line_s * lines) / HOUR
     pick_fdc = c.picker_per_hour_cny * (fd.pick_base_s + fd.pick_per_line_s * lines) / HOUR
     far = c.ndc_handling_per_order_cny + c.parcel.per_order_cny
-    serve = np.where(node_kind == STORE, pick_store + c.riders.base_per_trip_cny + c.riders.per_km_cny * DEFAULT_STORE_KM,
-                     np.where(node_kind == FDC, pick_fdc + c.van.per_stop_cny
-                              + c.van.per_km_cny * 2 * DEFAULT_FDC_KM / VAN_ORDERS_PER_TOUR, far))
+    serve = np.where(
+        node_kind == STORE,
+        pick_store + c.riders.base_per_trip_cny + c.riders.per_km_cny * DEFAULT_STORE_KM,
+        np.where(
+            node_kind == FDC,
+            pick_fdc + c.van.per_stop_cny + c.van.per_km_cny * 2 * DEFAULT_FDC_KM / VAN_ORDERS_PER_TOUR,
+            far,
+        ),
+    )
     fallback = np.full((N, 2), np.inf)
     accept = np.zeros((N, 2))
     store, fdc = node_kind == STORE, node_kind == FDC
     has_fdc = store & (supplier >= 0) & (node_kind[np.maximum(supplier, 0)] == FDC)
     tier = np.full((N, 2), -1, np.int64)
-    fallback[has_fdc, 0], accept[has_fdc, 0], tier[has_fdc, 0] = (serve[fdc].mean() if fdc.any() else np.inf,
-                                                                  acc.near_mid, MID)
+    fallback[has_fdc, 0], accept[has_fdc, 0], tier[has_fdc, 0] = (
+        serve[fdc].mean() if fdc.any() else np.inf,
+        acc.near_mid,
+        MID,
+    )
     fallback[store, 1], accept[store, 1], tier[store, 1] = far, acc.near_far, FAR
     fallback[fdc, 0], accept[fdc, 0], tier[fdc, 0] = far, acc.mid_far, FAR
     lane_unit = np.where(supplier >= 0, lane.per_unit_cny, 0.0)
-    lane_litre = np.where(node_kind == FDC, DEFAULT_NDC_FDC_TRUCK_CNY,
-                          np.where(supplier >= 0, lane.fixed_cny, 0.0)) / (lane.truck_capacity_m3 * 1000.0)
+    lane_litre = np.where(
+        node_kind == FDC, DEFAULT_NDC_FDC_TRUCK_CNY, np.where(supplier >= 0, lane.fixed_cny, 0.0)
+    ) / (lane.truck_capacity_m3 * 1000.0)
     unit, litre = lane_unit.copy(), lane_litre.copy()
     up = np.flatnonzero((supplier >= 0) & (node_kind[np.maximum(supplier, 0)] == FDC))
     unit[up] += lane_unit[supplier[up]]
     litre[up] += lane_litre[supplier[up]]
-    return PolicyCosts(serve_cny=serve, fallback_cny=fallback, fallback_accept=accept,
-                       lost_margin_rate=c.lost_sale.margin_rate, lost_goodwill_cny=c.lost_sale.goodwill_cny,
-                       holding_per_day=c.holding_rate_per_year / 365.0, shelf_life_days=np.full(n_skus, np.inf),
-                       transfer_unit_cny=unit, transfer_litre_cny=litre, qty_per_line=basket.mean_qty,
-                       other_lines=other_lines(lines, basket.max_lines, n_skus), fallback_tier=tier)
+    return PolicyCosts(
+        serve_cny=serve,
+        fallback_cny=fallback,
+        fallback_accept=accept,
+        lost_margin_rate=c.lost_sale.margin_rate,
+        lost_goodwill_cny=c.lost_sale.goodwill_cny,
+        holding_per_day=c.holding_rate_per_year / 365.0,
+        shelf_life_days=np.full(n_skus, np.inf),
+        transfer_unit_cny=unit,
+        transfer_litre_cny=litre,
+        qty_per_line=basket.mean_qty,
+        other_lines=other_lines(lines, basket.max_lines, n_skus),
+        fallback_tier=tier,
+    )

@@ -66,14 +66,26 @@ class ForecastPush:
     name = "forecast_push"
     capabilities = PolicyCapabilities(transfers=True)
 
-    def __init__(self, service: float = 0.95, measure: str = "cycle", dist: str = "poisson",
-                 cv: float | None = None, horizon_days: int = 3, min_lift: float = 0.25, rebalance: bool = True,
-                 min_lot: int = 50, normal_above: float = 500.0) -> None:
+    def __init__(
+        self,
+        service: float = 0.95,
+        measure: str = "cycle",
+        dist: str = "poisson",
+        cv: float | None = None,
+        horizon_days: int = 3,
+        min_lift: float = 0.25,
+        rebalance: bool = True,
+        min_lot: int = 50,
+        normal_above: float = 500.0,
+    ) -> None:
         self.service, self.measure, self.dist, self.cv, self.normal_above = validated(
-            self.name, service, measure, dist, cv, normal_above)
+            self.name, service, measure, dist, cv, normal_above
+        )
         h = check_number(self.name, "horizon_days", horizon_days, 0, 60)
         if h != int(h):
-            raise ValueError(f"policy {self.name}: horizon_days must be a whole number of days, got {horizon_days!r}")
+            raise ValueError(
+                f"policy {self.name}: horizon_days must be a whole number of days, got {horizon_days!r}"
+            )
         self.horizon_days = int(h)
         self.min_lift = check_number(self.name, "min_lift", min_lift, 0.0, 1e6)
         if not isinstance(rebalance, bool):
@@ -86,7 +98,11 @@ class ForecastPush:
         today = np.maximum(np.asarray(ctx.forecast, float)[fwd], 0.0)
         out = [today]
         for j in range(1, n_days):
-            f = today if ctx.forecast_ahead is None else np.maximum(np.asarray(ctx.forecast_ahead(ctx.day + j), float)[fwd], 0.0)
+            f = (
+                today
+                if ctx.forecast_ahead is None
+                else np.maximum(np.asarray(ctx.forecast_ahead(ctx.day + j), float)[fwd], 0.0)
+            )
             out.append(f)
         return out
 
@@ -112,27 +128,40 @@ class ForecastPush:
         days = self.daily(ctx, fwd, n_days)
         grp = self.groups(ctx)[fwd]
         # (days, F): each node's group total (per-cell noise averages out), summed per group and spread back
-        tot = np.array([np.bincount(grp, weights=f.sum(axis=1), minlength=np.asarray(ctx.node_kind).size)[grp]
-                        for f in days])
+        tot = np.array(
+            [
+                np.bincount(grp, weights=f.sum(axis=1), minlength=np.asarray(ctx.node_kind).size)[grp]
+                for f in days
+            ]
+        )
 
         def window(k: int, length: np.ndarray, cells: bool) -> np.ndarray:
             start = np.full_like(L, float(k))
             w = np.array([overlap(start, k + length, j) for j in range(n_days)])  # (days, F)
             if not cells:
                 return cast(np.ndarray, (w * tot).sum(axis=0))
-            return sum((w[j][:, None] * days[j] for j in range(n_days) if w[j].any()), np.zeros(days[0].shape))
+            return sum(
+                (w[j][:, None] * days[j] for j in range(n_days) if w[j].any()), np.zeros(days[0].shape)
+            )
 
         mu_l, mu_rl = window(0, L, True), window(0, R + L, True)
         best = levels_for(model, self.service, self.measure, mu_l, mu_rl)
         base_l, base_rl = window(0, L, False), window(0, R + L, False)
         for k in range(1, self.horizon_days + 1):
-            lift_rl = np.divide(window(k, R + L, False), base_rl, out=np.ones_like(base_rl), where=base_rl > 0)
+            lift_rl = np.divide(
+                window(k, R + L, False), base_rl, out=np.ones_like(base_rl), where=base_rl > 0
+            )
             lift_l = np.divide(window(k, L, False), base_l, out=lift_rl.copy(), where=base_l > 0)
             peak = lift_rl >= 1.0 + self.min_lift
             if peak.any():
                 rows = np.flatnonzero(peak)
-                lv = levels_for(model, self.service, self.measure, mu_l[rows] * lift_l[rows, None],
-                                mu_rl[rows] * lift_rl[rows, None])
+                lv = levels_for(
+                    model,
+                    self.service,
+                    self.measure,
+                    mu_l[rows] * lift_l[rows, None],
+                    mu_rl[rows] * lift_rl[rows, None],
+                )
                 best[rows] = np.maximum(best[rows], lv)
         out[fwd] = best
         return out

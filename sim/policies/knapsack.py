@@ -56,8 +56,11 @@ def objective(items: Items, chosen: np.ndarray) -> float:
 
 def feasible(items: Items, chosen: np.ndarray, slots: float, volume_l: float) -> bool:
     one_each = np.bincount(items.group[chosen]).max(initial=0) <= 1
-    return bool(one_each and items.slot[chosen].sum() <= slots + 1e-9
-                and items.volume[chosen].sum() <= volume_l * (1 + 1e-12) + 1e-9)
+    return bool(
+        one_each
+        and items.slot[chosen].sum() <= slots + 1e-9
+        and items.volume[chosen].sum() <= volume_l * (1 + 1e-12) + 1e-9
+    )
 
 
 def best_per_group(items: Items) -> np.ndarray:
@@ -115,7 +118,9 @@ def _starts(items: Items) -> np.ndarray:
     return cast(np.ndarray, np.r_[0, np.flatnonzero(np.diff(items.group)) + 1])
 
 
-def _pick(items: Items, starts: np.ndarray, gi: np.ndarray, ls: float, lv: float) -> tuple[np.ndarray, np.ndarray, float]:
+def _pick(
+    items: Items, starts: np.ndarray, gi: np.ndarray, ls: float, lv: float
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Each SKU's item of largest adjusted value value - ls slot - lv volume if positive, each SKU's
     margin, and the sum of the positive adjusted values (the Lagrangian bound less the multipliers' term)."""
     adj = items.value - ls * items.slot - lv * items.volume
@@ -132,7 +137,9 @@ def _pick(items: Items, starts: np.ndarray, gi: np.ndarray, ls: float, lv: float
     return chosen, margin, float(np.maximum(best, 0.0).sum())
 
 
-def lagrange(items: Items, slots: float, volume_l: float, iters: int = 40) -> tuple[np.ndarray, np.ndarray, float]:
+def lagrange(
+    items: Items, slots: float, volume_l: float, iters: int = 40
+) -> tuple[np.ndarray, np.ndarray, float]:
     """A feasible start from Lagrange multipliers on slots and volume (bisection), each SKU's margin,
     and the Lagrangian upper bound of the optimum at the final multipliers."""
     starts = _starts(items)
@@ -172,8 +179,14 @@ def lagrange(items: Items, slots: float, volume_l: float, iters: int = 40) -> tu
     return res[0], res[1], res[2]
 
 
-def cp_sat(items: Items, slots: float, volume_l: float, hint: np.ndarray,
-           max_deterministic_time: float, presolve: bool = False) -> np.ndarray | None:
+def cp_sat(
+    items: Items,
+    slots: float,
+    volume_l: float,
+    hint: np.ndarray,
+    max_deterministic_time: float,
+    presolve: bool = False,
+) -> np.ndarray | None:
     """CP-SAT (module docstring, 2); None when it stops without a solution."""
     from ortools.sat.python import cp_model
 
@@ -207,8 +220,16 @@ def cp_sat(items: Items, slots: float, volume_l: float, hint: np.ndarray,
     return vals
 
 
-def solve(items: Items, slots: float, volume_l: float, *, method: str = "auto",
-          max_deterministic_time: float = 1.0, core: int = 300, gap: float = 1e-4) -> Solution:
+def solve(
+    items: Items,
+    slots: float,
+    volume_l: float,
+    *,
+    method: str = "auto",
+    max_deterministic_time: float = 1.0,
+    core: int = 300,
+    gap: float = 1e-4,
+) -> Solution:
     """The node's stocking choice (see the module docstring); never raises on a solver failure."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -243,8 +264,15 @@ def solve(items: Items, slots: float, volume_l: float, *, method: str = "auto",
     return Solution(x, objective(items, x), "cp_sat")
 
 
-def _solve_core(items: Items, slots: float, volume_l: float, start: np.ndarray, margin: np.ndarray, core: int,
-                max_deterministic_time: float) -> np.ndarray | None:
+def _solve_core(
+    items: Items,
+    slots: float,
+    volume_l: float,
+    start: np.ndarray,
+    margin: np.ndarray,
+    core: int,
+    max_deterministic_time: float,
+) -> np.ndarray | None:
     """CP-SAT on the `core` SKUs of smallest margin; the other SKUs keep their `start` items."""
     groups = np.unique(items.group)
     if groups.size <= core:
@@ -253,8 +281,13 @@ def _solve_core(items: Items, slots: float, volume_l: float, start: np.ndarray, 
     free = np.isin(items.group, keep)
     fixed = start & ~free
     sub = Items(items.group[free], items.level[free], items.value[free], items.slot[free], items.volume[free])
-    x = cp_sat(sub, slots - float(items.slot[fixed].sum()), volume_l - float(items.volume[fixed].sum()),
-               start[free], max_deterministic_time)
+    x = cp_sat(
+        sub,
+        slots - float(items.slot[fixed].sum()),
+        volume_l - float(items.volume[fixed].sum()),
+        start[free],
+        max_deterministic_time,
+    )
     if x is None:
         return None
     out = fixed.copy()

@@ -65,7 +65,9 @@ class DemandModel:
         ok = k >= 0
         if self.negbin:
             r = 1.0 / self.cv**2
-            out[ok] = 1.0 - special.betainc(r + extra, k[ok] + 1.0, r / (r + mu[ok]))  # betaincc is ~6x slower
+            out[ok] = 1.0 - special.betainc(
+                r + extra, k[ok] + 1.0, r / (r + mu[ok])
+            )  # betaincc is ~6x slower
         else:
             out[ok] = special.pdtrc(k[ok], mu[ok])
         return out
@@ -94,7 +96,9 @@ class DemandModel:
         small = pos & ~big
         if big.any():
             sd = np.sqrt(self.variance(mu_arr[big]))
-            out[big] = np.maximum(np.ceil(mu_arr[big] + sd * special.ndtri(q_arr[big]) - 0.5), 0).astype(np.int64)
+            out[big] = np.maximum(np.ceil(mu_arr[big] + sd * special.ndtri(q_arr[big]) - 0.5), 0).astype(
+                np.int64
+            )
         if small.any():
             qs, ms = q_arr[small], mu_arr[small]
             sd = np.sqrt(self.variance(ms))

@@ -41,8 +41,9 @@ def outlines(bbox: tuple[float, float, float, float], level: str = "prefecture")
     return out
 
 
-def pad(bbox: tuple[float, float, float, float], frac: float = 0.08,
-        least: float = 0.05) -> tuple[float, float, float, float]:
+def pad(
+    bbox: tuple[float, float, float, float], frac: float = 0.08, least: float = 0.05
+) -> tuple[float, float, float, float]:
     """`bbox` grown by `frac` of its size on each side (at least `least` degrees)."""
     x0, y0, x1, y1 = bbox
     dx, dy = max((x1 - x0) * frac, least), max((y1 - y0) * frac, least)

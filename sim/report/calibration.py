@@ -75,9 +75,16 @@ class Target:
     def range_text(self) -> str:
         def f(v: float) -> str:
             return f"{v:.0%}" if self.unit == "share" else f"{v:g}"
+
         if self.low is not None and self.high is not None:
             return f"{f(self.low)} - {f(self.high)}"
-        return f">= {f(self.low)}" if self.low is not None else f"<= {f(self.high)}" if self.high is not None else "any"
+        return (
+            f">= {f(self.low)}"
+            if self.low is not None
+            else f"<= {f(self.high)}"
+            if self.high is not None
+            else "any"
+        )
 
 
 def default_targets_path() -> Path:
@@ -100,7 +107,9 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
     for i, r in enumerate(rows, start=2):
         fid = (r["id"] or "").strip()
         if fid not in FIGURES:
-            raise ScenarioError(f"{p}: row {i}, column id: unknown figure {fid!r} (known: {', '.join(FIGURES)})")
+            raise ScenarioError(
+                f"{p}: row {i}, column id: unknown figure {fid!r} (known: {', '.join(FIGURES)})"
+            )
         if fid in seen:
             raise ScenarioError(f"{p}: row {i}, column id: duplicate figure {fid!r}")
         seen.add(fid)
@@ -110,14 +119,18 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
             try:
                 v = float(cell) if cell else None
             except ValueError:
-                raise ScenarioError(f"{p}: row {i}, column {col}: expected a number or empty, got {cell!r}") from None
+                raise ScenarioError(
+                    f"{p}: row {i}, column {col}: expected a number or empty, got {cell!r}"
+                ) from None
             if v is not None and not math.isfinite(v):
                 raise ScenarioError(f"{p}: row {i}, column {col}: must be finite, got {cell!r}")
             bounds.append(v)
         lo, hi = bounds
         if lo is not None and hi is not None and lo > hi:
             raise ScenarioError(f"{p}: row {i}, column low: {lo:g} is above high {hi:g}")
-        out.append(Target(fid, r["figure"].strip(), lo, hi, (r["unit"] or "").strip(), (r["source"] or "").strip()))
+        out.append(
+            Target(fid, r["figure"].strip(), lo, hi, (r["unit"] or "").strip(), (r["source"] or "").strip())
+        )
     return out
 
 
@@ -169,6 +182,7 @@ def figure(fid: str) -> Callable[[Figure], Figure]:
     def deco(fn: Figure) -> Figure:
         FIGURES[fid] = fn
         return fn
+
     return deco
 
 
@@ -271,7 +285,9 @@ def _stockout_lines(t: RunTables) -> pd.DataFrame:
     rank = {"near": 0, "mid": 1, "far": 2}
     li = t.run.lines.merge(t.orders[["order_id", "requested_tier"]], on="order_id")
     slower = li["served_tier"].map(rank) > li["requested_tier"].map(rank)
-    subst = li["substitute_sku"].notna() if "substitute_sku" in li.columns else pd.Series(False, index=li.index)
+    subst = (
+        li["substitute_sku"].notna() if "substitute_sku" in li.columns else pd.Series(False, index=li.index)
+    )
     hit = li["preferred_node_id"].notna() & ((li["status"] == "lost") | slower | subst)
     return li.assign(substituted=subst)[hit]
 
@@ -316,8 +332,9 @@ def _peak(t: RunTables) -> float | None | str:
     if not promos:
         return NA
     o = t.run.orders
-    per_day = np.bincount(np.floor(o["created_s"].to_numpy() / DAY).astype(np.int64),
-                          minlength=t.warmup_days + t.measured_days).astype(float)
+    per_day = np.bincount(
+        np.floor(o["created_s"].to_numpy() / DAY).astype(np.int64), minlength=t.warmup_days + t.measured_days
+    ).astype(float)
     start = t.sc.horizon.start_date
     peak_days = [(p.date - start).days for p in promos]
     peak_days = [d for d in peak_days if 0 <= d < per_day.size]
@@ -331,7 +348,9 @@ def _fulfilment_cost(t: RunTables) -> float:
     o = t.orders
     order_part = float(o[["cost_handling_cny", "cost_transport_cny", "cost_split_cny"]].to_numpy().sum())
     cb = t.run.kpis.get("cost_breakdown_cny", {})
-    return order_part + sum(float(cb.get(k, 0.0) or 0.0) for k in ("fixed", "holding", "transfer", "spoilage"))
+    return order_part + sum(
+        float(cb.get(k, 0.0) or 0.0) for k in ("fixed", "holding", "transfer", "spoilage")
+    )
 
 
 @figure("fulfilment_cost_per_order")
@@ -376,9 +395,21 @@ def calibration_table(runs: list[RunResult], targets: list[Target] | None = None
             s = summarize([float(v) for v in vals])  # type: ignore[arg-type]
             mean, lo, hi = s.mean, s.ci_low, s.ci_high
             status = IN if tg.contains(mean) else OUT
-        rows.append({"id": tg.id, "figure": tg.figure, "value": mean, "ci_low": lo, "ci_high": hi,
-                     "unit": tg.unit, "low": tg.low, "high": tg.high, "target": tg.range_text(),
-                     "status": status, "source": tg.source})
+        rows.append(
+            {
+                "id": tg.id,
+                "figure": tg.figure,
+                "value": mean,
+                "ci_low": lo,
+                "ci_high": hi,
+                "unit": tg.unit,
+                "low": tg.low,
+                "high": tg.high,
+                "target": tg.range_text(),
+                "status": status,
+                "source": tg.source,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -397,6 +428,7 @@ def format_value(row: pd.Series) -> str:
 
     def f(x: float) -> str:
         return f"{x:.1%}" if share else f"{x:,.2f}"
+
     text = f(v)
     if row["ci_low"] == row["ci_low"]:
         text += f" [{f(row['ci_low'])}, {f(row['ci_high'])}]"
@@ -405,11 +437,18 @@ def format_value(row: pd.Series) -> str:
 
 def report_table(table: pd.DataFrame) -> pd.DataFrame:
     """The table as a reader sees it (report.html and the CLI)."""
-    return pd.DataFrame({
-        "figure": table["figure"], "model (95% CI)": [format_value(r) for _, r in table.iterrows()],
-        "target": [f"{t} {u}".strip() for t, u in zip(table["target"], table["unit"].replace("share", ""),
-                                                       strict=True)],
-        "in/out": table["status"], "source": table["source"]})
+    return pd.DataFrame(
+        {
+            "figure": table["figure"],
+            "model (95% CI)": [format_value(r) for _, r in table.iterrows()],
+            "target": [
+                f"{t} {u}".strip()
+                for t, u in zip(table["target"], table["unit"].replace("share", ""), strict=True)
+            ],
+            "in/out": table["status"],
+            "source": table["source"],
+        }
+    )
 
 
 def calibrate_dirs(paths: list[Path], targets_path: str | Path | None = None) -> pd.DataFrame:

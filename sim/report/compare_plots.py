@@ -32,17 +32,34 @@ def _whiskers(df: pd.DataFrame) -> np.ndarray:
     return np.nan_to_num(err, nan=0.0)
 
 
-def pareto_plot(table: pd.DataFrame, x: str, y: str, *, key: str = "policy",
-                front: Sequence[bool] | np.ndarray | None = None, xlabel: str | None = None,
-                ylabel: str | None = None, title: str = "") -> Figure:
+def pareto_plot(
+    table: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    key: str = "policy",
+    front: Sequence[bool] | np.ndarray | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    title: str = "",
+) -> Figure:
     """KPI `y` against KPI `x` per configuration (mean, 95% CI whiskers on both axes), the front joined."""
     fx, fy = kpi_frame(table, x, key), kpi_frame(table, y, key)
     labels = [k for k in fx.index if k in fy.index]
     fx, fy = fx.loc[labels], fy.loc[labels]
     mx, my = fx["mean"].to_numpy(float), fy["mean"].to_numpy(float)
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
-    ax.errorbar(mx, my, xerr=_whiskers(fx), yerr=_whiskers(fy), fmt="o", color="#2166ac", ecolor="#6baed6",
-                capsize=3, label="mean, 95% CI")
+    ax.errorbar(
+        mx,
+        my,
+        xerr=_whiskers(fx),
+        yerr=_whiskers(fy),
+        fmt="o",
+        color="#2166ac",
+        ecolor="#6baed6",
+        capsize=3,
+        label="mean, 95% CI",
+    )
     if front is not None:
         on = np.asarray(front, dtype=bool)
         if on.size == len(labels) and on.any():
@@ -61,9 +78,18 @@ def pareto_plot(table: pd.DataFrame, x: str, y: str, *, key: str = "policy",
     return fig
 
 
-def heatmap(table: pd.DataFrame, kpi: str, rows: str, cols: str, *, row_values: Sequence[Any] | None = None,
-            col_values: Sequence[Any] | None = None, label: str | None = None, percent: bool = False,
-            title: str = "") -> Figure:
+def heatmap(
+    table: pd.DataFrame,
+    kpi: str,
+    rows: str,
+    cols: str,
+    *,
+    row_values: Sequence[Any] | None = None,
+    col_values: Sequence[Any] | None = None,
+    label: str | None = None,
+    percent: bool = False,
+    title: str = "",
+) -> Figure:
     """Mean of `kpi` over a 2-D grid (`rows` x `cols` columns of the table), each cell annotated with
     its mean and 95% CI half-width; cells with no successful replication are blank."""
     df = table[table["kpi"] == kpi]
@@ -88,8 +114,15 @@ def heatmap(table: pd.DataFrame, kpi: str, rows: str, cols: str, *, row_values: 
             text = f"{mean[i, j]:.1%}" if percent else f"{mean[i, j]:,.3g}"
             if np.isfinite(half[i, j]):
                 text += f"\n±{half[i, j]:.1%}" if percent else f"\n±{half[i, j]:,.2g}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                    color="black" if mean[i, j] > mid else "white")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="black" if mean[i, j] > mid else "white",
+            )
     ax.set_xticks(range(len(cv)), [str(v) for v in cv])
     ax.set_yticks(range(len(rv)), [str(v) for v in rv])
     ax.set_xlabel(cols)
@@ -99,16 +132,30 @@ def heatmap(table: pd.DataFrame, kpi: str, rows: str, cols: str, *, row_values: 
     return fig
 
 
-def sweep_line(table: pd.DataFrame, kpi: str, x: str, *, values: Sequence[Any] | None = None,
-               label: str | None = None, title: str = "") -> Figure:
+def sweep_line(
+    table: pd.DataFrame,
+    kpi: str,
+    x: str,
+    *,
+    values: Sequence[Any] | None = None,
+    label: str | None = None,
+    title: str = "",
+) -> Figure:
     """Mean of `kpi` with 95% CI whiskers against the one swept parameter `x` (in grid order)."""
     df = table[table["kpi"] == kpi]
     xs = list(values) if values is not None else list(dict.fromkeys(df[x]))
     df = df.set_index(x).loc[[v for v in xs if v in set(df[x])]]
     pos = np.arange(len(df))
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.errorbar(pos, df["mean"].to_numpy(float), yerr=_whiskers(df), fmt="o-", color="#2166ac", capsize=3,
-                label="mean, 95% CI")
+    ax.errorbar(
+        pos,
+        df["mean"].to_numpy(float),
+        yerr=_whiskers(df),
+        fmt="o-",
+        color="#2166ac",
+        capsize=3,
+        label="mean, 95% CI",
+    )
     ax.set_xticks(pos, [str(v) for v in df.index], rotation=20, ha="right")
     ax.set_xlabel(x)
     ax.set_ylabel(label or kpi)

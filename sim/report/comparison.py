@@ -20,12 +20,22 @@ from scipy import stats
 
 REQUIRED = ("policy", "kpi", "mean", "ci_low", "ci_high")
 DIFF = ("diff_mean", "diff_ci_low", "diff_ci_high", "corr")
-FALLBACK_KPIS = ("cost_per_order_cny", "perfect_order_rate", "requested_tier_rate", "lost_sales_rate",
-                 "local_fulfilment_rate", "near_share", "mid_share", "far_share")
+FALLBACK_KPIS = (
+    "cost_per_order_cny",
+    "perfect_order_rate",
+    "requested_tier_rate",
+    "lost_sales_rate",
+    "local_fulfilment_rate",
+    "near_share",
+    "mid_share",
+    "far_share",
+)
 LEVEL = 0.95
 
 
-def t_interval(values: Sequence[float] | np.ndarray, level: float = LEVEL) -> tuple[int, float, float, float, float]:
+def t_interval(
+    values: Sequence[float] | np.ndarray, level: float = LEVEL
+) -> tuple[int, float, float, float, float]:
     """(n, mean, std, lo, hi): the Student-t interval of the mean of the finite values (NaN bounds if n < 2)."""
     x = np.asarray(values, float)
     x = x[np.isfinite(x)]
@@ -46,7 +56,9 @@ def policy_order(runs: pd.DataFrame, preferred: Sequence[str] = ()) -> list[str]
     return first + [p for p in dict.fromkeys(runs["policy"]) if p not in first]
 
 
-def summarise(runs: pd.DataFrame, kpis: Sequence[str] = FALLBACK_KPIS, order: Sequence[str] = ()) -> pd.DataFrame:
+def summarise(
+    runs: pd.DataFrame, kpis: Sequence[str] = FALLBACK_KPIS, order: Sequence[str] = ()
+) -> pd.DataFrame:
     """Per (policy, kpi) the columns of comparison.parquet, from one row per run (policy, replication, KPIs);
     the baseline is the first policy, differences are paired by replication."""
     pols = policy_order(runs, order)
@@ -59,9 +71,21 @@ def summarise(runs: pd.DataFrame, kpis: Sequence[str] = FALLBACK_KPIS, order: Se
             if k not in mine:
                 continue
             n, mean, std, lo, hi = t_interval(mine[k].to_numpy(float))
-            row: dict[str, Any] = {"policy": p, "kpi": k, "n": n, "mean": mean, "std": std, "ci_low": lo,
-                                   "ci_high": hi, "diff_mean": np.nan, "diff_ci_low": np.nan,
-                                   "diff_ci_high": np.nan, "diff_n": 0, "corr": np.nan, "baseline": pols[0]}
+            row: dict[str, Any] = {
+                "policy": p,
+                "kpi": k,
+                "n": n,
+                "mean": mean,
+                "std": std,
+                "ci_low": lo,
+                "ci_high": hi,
+                "diff_mean": np.nan,
+                "diff_ci_low": np.nan,
+                "diff_ci_high": np.nan,
+                "diff_n": 0,
+                "corr": np.nan,
+                "baseline": pols[0],
+            }
             if p != pols[0] and reps:
                 a, b = base.loc[reps, k].to_numpy(float), mine.loc[reps, k].to_numpy(float)
                 dn, dmean, _, dlo, dhi = t_interval(b - a)
@@ -69,8 +93,24 @@ def summarise(runs: pd.DataFrame, kpis: Sequence[str] = FALLBACK_KPIS, order: Se
                 if len(reps) >= 3 and np.std(a) > 0 and np.std(b) > 0:
                     row["corr"] = float(np.corrcoef(a, b)[0, 1])
             rows.append(row)
-    return pd.DataFrame(rows, columns=["policy", "kpi", "n", "mean", "std", "ci_low", "ci_high", "diff_mean",
-                                       "diff_ci_low", "diff_ci_high", "diff_n", "corr", "baseline"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "policy",
+            "kpi",
+            "n",
+            "mean",
+            "std",
+            "ci_low",
+            "ci_high",
+            "diff_mean",
+            "diff_ci_low",
+            "diff_ci_high",
+            "diff_n",
+            "corr",
+            "baseline",
+        ],
+    )
 
 
 def summary_from(table: pd.DataFrame, runs: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -79,12 +119,16 @@ def summary_from(table: pd.DataFrame, runs: pd.DataFrame) -> tuple[pd.DataFrame,
     if all(c in table.columns for c in (*REQUIRED, *DIFF)):
         return table, "comparison.parquet"
     order = list(dict.fromkeys(table["policy"])) if "policy" in table.columns else []
-    return summarise(runs, order=order), "recomputed from the runs' kpis.json (comparison.parquet lacks " \
-                                         f"{', '.join(c for c in (*REQUIRED, *DIFF) if c not in table.columns)})"
+    return (
+        summarise(runs, order=order),
+        "recomputed from the runs' kpis.json (comparison.parquet lacks "
+        f"{', '.join(c for c in (*REQUIRED, *DIFF) if c not in table.columns)})",
+    )
 
 
 def ranking(summary: pd.DataFrame) -> pd.DataFrame:
     """One row per policy: replications and 'mean [lo, hi]' per KPI, cheapest first when cost is known."""
+
     def cell(r: Any) -> str:
         if r["mean"] != r["mean"]:
             return "-"
@@ -94,8 +138,9 @@ def ranking(summary: pd.DataFrame) -> pd.DataFrame:
 
     s = summary.assign(cell=summary.apply(cell, axis=1))
     pols = list(dict.fromkeys(s["policy"]))
-    wide = s.pivot(index="policy", columns="kpi", values="cell").reindex(index=pols,
-                                                                        columns=list(dict.fromkeys(s["kpi"])))
+    wide = s.pivot(index="policy", columns="kpi", values="cell").reindex(
+        index=pols, columns=list(dict.fromkeys(s["kpi"]))
+    )
     n = s.groupby("policy")["n"].max()
     if "cost_per_order_cny" in set(s["kpi"]):
         cost = s[s["kpi"] == "cost_per_order_cny"].set_index("policy")["mean"].reindex(pols)
@@ -108,8 +153,11 @@ def paired(summary: pd.DataFrame) -> pd.DataFrame:
     """Paired differences to the baseline with their CI and the CRN correlation (non-baseline rows)."""
     base = summary["baseline"].iloc[0] if "baseline" in summary and len(summary) else None
     rows = summary[summary["policy"] != base] if base is not None else summary.iloc[0:0]
-    cols = [c for c in ("policy", "baseline", "kpi", "diff_n", "diff_mean", "diff_ci_low", "diff_ci_high", "corr")
-            if c in rows.columns]
+    cols = [
+        c
+        for c in ("policy", "baseline", "kpi", "diff_n", "diff_mean", "diff_ci_low", "diff_ci_high", "corr")
+        if c in rows.columns
+    ]
     return rows[cols].reset_index(drop=True)
 
 
@@ -131,7 +179,17 @@ def mean_cost_kpis(runs_kpis: dict[str, list[dict[str, Any]]]) -> dict[str, dict
     out: dict[str, dict[str, Any]] = {}
     for policy, ks in runs_kpis.items():
         keys = sorted({key for k in ks for key in (k.get("cost_breakdown_cny") or {})})
-        per = {key: float(np.mean([float((k.get("cost_breakdown_cny") or {}).get(key) or 0.0)
-                                   / max(float(k.get("orders") or 0), 1.0) for k in ks])) for key in keys}
+        per = {
+            key: float(
+                np.mean(
+                    [
+                        float((k.get("cost_breakdown_cny") or {}).get(key) or 0.0)
+                        / max(float(k.get("orders") or 0), 1.0)
+                        for k in ks
+                    ]
+                )
+            )
+            for key in keys
+        }
         out[policy] = {"orders": 1, "cost_breakdown_cny": per}
     return out

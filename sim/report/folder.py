@@ -19,8 +19,16 @@ from sim.io.query import Catalogue
 from sim.metrics import registry as reg
 from sim.report.comparison import t_interval
 
-ORDER_COLUMNS = ["created_s", "delivered_s", "status", "warmup", "on_time", "served_tier", "requested_tier",
-                 "downgraded"]
+ORDER_COLUMNS = [
+    "created_s",
+    "delivered_s",
+    "status",
+    "warmup",
+    "on_time",
+    "served_tier",
+    "requested_tier",
+    "downgraded",
+]
 
 
 def _groups(cat: Catalogue) -> list[str]:
@@ -39,8 +47,14 @@ def runs_and_days(root: str | Path | Catalogue) -> tuple[pd.DataFrame, pd.DataFr
     rows, days = [], []
     for g, m, k, p in zip(_groups(cat), cat.meta, cat.kpis, cat.paths, strict=True):
         orders = pd.read_parquet(Path(p) / "orders.parquet", columns=ORDER_COLUMNS)
-        rows.append({"config": g, "policy": m["policy"], "replication": m["replication"],
-                     **{kk.key: reg.value(kk.key, k, orders) for kk in reg.shown_in("compare")}})
+        rows.append(
+            {
+                "config": g,
+                "policy": m["policy"],
+                "replication": m["replication"],
+                **{kk.key: reg.value(kk.key, k, orders) for kk in reg.shown_in("compare")},
+            }
+        )
         extra = reg.orders_kpis(orders, by="day").set_index("day") if len(orders) else pd.DataFrame()
         for d in k.get("by_day") or []:
             row: dict[str, Any] = {"config": g, "policy": m["policy"], "replication": m["replication"], **d}
@@ -61,8 +75,18 @@ def per_day(days: pd.DataFrame, key: str, by: str = "config") -> pd.DataFrame:
     out = []
     for (c, _), g in days.groupby([by, "day"], sort=False):
         n, mean, _, lo, hi = t_interval(g[key].to_numpy(float))
-        out.append({by: c, "day": int(g["day"].iloc[0]), "date": g["date"].iloc[0] if "date" in g else None,
-                    "n": n, "mean": mean, "ci_low": lo, "ci_high": hi, "orders": float(g["orders"].mean())})
+        out.append(
+            {
+                by: c,
+                "day": int(g["day"].iloc[0]),
+                "date": g["date"].iloc[0] if "date" in g else None,
+                "n": n,
+                "mean": mean,
+                "ci_low": lo,
+                "ci_high": hi,
+                "orders": float(g["orders"].mean()),
+            }
+        )
     df = pd.DataFrame(out)
     if len(df):
         busiest = df.groupby("day")["orders"].mean().idxmax()

@@ -37,8 +37,23 @@ from sim.report.markup import (  # re-exported: the building blocks live in sim.
     section,
 )
 
-__all__ = ["COMPARE_SECTIONS", "CSS", "PLOTS_DIR", "REPORT", "RUN_FIGURES", "RUN_SECTIONS", "df_table", "esc",
-           "figure_html", "files_section", "kv_table", "page", "png_base64", "section", "write_report"]
+__all__ = [
+    "COMPARE_SECTIONS",
+    "CSS",
+    "PLOTS_DIR",
+    "REPORT",
+    "RUN_FIGURES",
+    "RUN_SECTIONS",
+    "df_table",
+    "esc",
+    "figure_html",
+    "files_section",
+    "kv_table",
+    "page",
+    "png_base64",
+    "section",
+    "write_report",
+]
 
 
 def write_report(path: str | Path, baseline: str | None = None) -> Path:
@@ -74,8 +89,10 @@ def write_report(path: str | Path, baseline: str | None = None) -> Path:
 
         text = run_report(root, root / PLOTS_DIR)
     else:
-        raise ScenarioError(f"{root}: not a run directory (no manifest.json, kpis.json and Parquet files) "
-                            "and not a comparison or sweep directory (no comparison.parquet or sweep.parquet)")
+        raise ScenarioError(
+            f"{root}: not a run directory (no manifest.json, kpis.json and Parquet files) "
+            "and not a comparison or sweep directory (no comparison.parquet or sweep.parquet)"
+        )
     target = root / REPORT
     _write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))
     return target

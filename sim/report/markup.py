@@ -22,26 +22,72 @@ from sim.report import result_plots as rp
 
 REPORT = "report.html"
 PLOTS_DIR = "plots"
-RUN_SECTIONS = ("headline", "by-day", "by-city", "map", "summary", "method", "kpis", "calibration", "plots", "stockouts",
-                "files")
-COMPARE_SECTIONS = ("verdict", "ranking", "per-day", "per-tier", "compare-plots", "summary", "method", "crn", "runs",
-                    "comparison-table", "files")
+RUN_SECTIONS = (
+    "headline",
+    "by-day",
+    "by-city",
+    "map",
+    "summary",
+    "method",
+    "kpis",
+    "calibration",
+    "plots",
+    "stockouts",
+    "files",
+)
+COMPARE_SECTIONS = (
+    "verdict",
+    "ranking",
+    "per-day",
+    "per-tier",
+    "compare-plots",
+    "summary",
+    "method",
+    "crn",
+    "runs",
+    "comparison-table",
+    "files",
+)
 RUN_FIGURES: tuple[tuple[str, str, Callable[[Any], Figure], str], ...] = (
-    ("tier_share", "Served tier over the day", rp.tier_share_by_hour,
-     "Share of delivered orders per served tier by the hour they were created; the black line is the share of "
-     "that hour's orders lost."),
-    ("delivery_times", "Delivery time by tier", rp.delivery_times,
-     "Creation-to-delivery time per served tier, with each order's promise (outline) and the median promise."),
-    ("service_by_hour", "On-time and perfect-order rate per hour", rp.service_by_hour,
-     "On time is of delivered orders; perfect (on time, complete, unsplit, requested tier or faster) of created."),
-    ("cost_breakdown", "Cost per order", rp.cost_breakdown,
-     "All costs of the measured days per created order; inventory = holding + spoilage + transfer, transport "
-     "includes split shipments."),
-    ("inventory", "Inventory by echelon", rp.inventory_by_echelon,
-     "Units on hand at the end of each simulated day, per echelon."),
-    ("node_map", "Nodes", rp.node_map,
-     "Nodes on their coordinates: marker area = measured orders served, colour = utilisation of the busiest "
-     "resource (pickers, riders or vans)."),
+    (
+        "tier_share",
+        "Served tier over the day",
+        rp.tier_share_by_hour,
+        "Share of delivered orders per served tier by the hour they were created; the black line is the share of "
+        "that hour's orders lost.",
+    ),
+    (
+        "delivery_times",
+        "Delivery time by tier",
+        rp.delivery_times,
+        "Creation-to-delivery time per served tier, with each order's promise (outline) and the median promise.",
+    ),
+    (
+        "service_by_hour",
+        "On-time and perfect-order rate per hour",
+        rp.service_by_hour,
+        "On time is of delivered orders; perfect (on time, complete, unsplit, requested tier or faster) of created.",
+    ),
+    (
+        "cost_breakdown",
+        "Cost per order",
+        rp.cost_breakdown,
+        "All costs of the measured days per created order; inventory = holding + spoilage + transfer, transport "
+        "includes split shipments.",
+    ),
+    (
+        "inventory",
+        "Inventory by echelon",
+        rp.inventory_by_echelon,
+        "Units on hand at the end of each simulated day, per echelon.",
+    ),
+    (
+        "node_map",
+        "Nodes",
+        rp.node_map,
+        "Nodes on their coordinates: marker area = measured orders served, colour = utilisation of the busiest "
+        "resource (pickers, riders or vans).",
+    ),
 )
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
@@ -89,8 +135,12 @@ def df_table(df: pd.DataFrame, max_rows: int = 200) -> str:
     head = "".join(f"<th>{esc(c)}</th>" for c in df.columns)
     rows = []
     for rec in df.head(max_rows).itertuples(index=False):
-        cells = "".join(f'<td class="n">{esc(_fmt(v))}</td>' if isinstance(v, int | float) and not isinstance(v, bool)
-                        else f"<td>{esc(_fmt(v))}</td>" for v in rec)
+        cells = "".join(
+            f'<td class="n">{esc(_fmt(v))}</td>'
+            if isinstance(v, int | float) and not isinstance(v, bool)
+            else f"<td>{esc(_fmt(v))}</td>"
+            for v in rec
+        )
         rows.append(f"<tr>{cells}</tr>")
     more = f'<p class="muted">... {len(df) - max_rows:,} more rows</p>' if len(df) > max_rows else ""
     return f'<div class="scroll"><table><tr>{head}</tr>{"".join(rows)}</table></div>{more}'
@@ -116,18 +166,22 @@ def figure_html(name: str, title: str, fig: Figure, caption: str, plots_dir: Pat
     import matplotlib.pyplot as plt
 
     plt.close(fig)
-    return (f'<figure id="fig-{esc(name)}"><h3>{esc(title)}</h3><img alt="{esc(title)}" '
-            f'src="data:image/png;base64,{text}"><figcaption>{esc(caption)}</figcaption></figure>')
+    return (
+        f'<figure id="fig-{esc(name)}"><h3>{esc(title)}</h3><img alt="{esc(title)}" '
+        f'src="data:image/png;base64,{text}"><figcaption>{esc(caption)}</figcaption></figure>'
+    )
 
 
 def page(title: str, sections: list[str], nav: Iterable[tuple[str, str]], scripts: str = "") -> str:
     """The whole document; `scripts` (the chart library and loader, sim.report.vega) goes last."""
     links = "".join(f'<a href="#{sid}">{esc(label)}</a>' for sid, label in nav)
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
-            f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1>"
-            f'<p class="muted">Shangou {esc(__version__)} report, written {stamp}; self-contained (no network).</p>'
-            f"<nav>{links}</nav>{''.join(sections)}{scripts}</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
+        f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1>"
+        f'<p class="muted">Shangou {esc(__version__)} report, written {stamp}; self-contained (no network).</p>'
+        f"<nav>{links}</nav>{''.join(sections)}{scripts}</body></html>\n"
+    )
 
 
 def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
@@ -136,8 +190,10 @@ def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
 
 
 def files_section(root: Path, man: dict[str, Any], yaml_text: str) -> str:
-    body = (f"<p>Reproduce this run with <code>shangou run {esc(root / 'scenario.yaml')} --replication "
-            f"{esc(man.get('replication', 0))}</code> (the resolved scenario, every default filled in).</p>"
-            f"<details><summary>manifest.json</summary><pre>{esc(json.dumps(man, indent=2, sort_keys=True))}</pre>"
-            f"</details><details><summary>scenario.yaml</summary><pre>{esc(yaml_text)}</pre></details>")
+    body = (
+        f"<p>Reproduce this run with <code>shangou run {esc(root / 'scenario.yaml')} --replication "
+        f"{esc(man.get('replication', 0))}</code> (the resolved scenario, every default filled in).</p>"
+        f"<details><summary>manifest.json</summary><pre>{esc(json.dumps(man, indent=2, sort_keys=True))}</pre>"
+        f"</details><details><summary>scenario.yaml</summary><pre>{esc(yaml_text)}</pre></details>"
+    )
     return section("files", "Files", body)

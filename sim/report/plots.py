@@ -13,8 +13,11 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from sim.vocab import NodeKind  # noqa: E402
 
-KIND_STYLE = {NodeKind.NDC: ("NDC", "s", "#b2182b", 90), NodeKind.FDC: ("FDC", "^", "#2166ac", 60),
-              NodeKind.STORE: ("store", "o", "#1b7837", 10)}
+KIND_STYLE = {
+    NodeKind.NDC: ("NDC", "s", "#b2182b", 90),
+    NodeKind.FDC: ("FDC", "^", "#2166ac", 60),
+    NodeKind.STORE: ("store", "o", "#1b7837", 10),
+}
 
 
 def network_map(net: Any, title: str = "") -> Figure:
@@ -25,11 +28,26 @@ def network_map(net: Any, title: str = "") -> Figure:
     for k, (label, marker, colour, size) in KIND_STYLE.items():
         m = net.node_kind == k
         if m.any():
-            ax.scatter(net.node_lon[m], net.node_lat[m], s=size, marker=marker, c=colour, label=f"{label} ({m.sum()})",
-                       edgecolors="white", linewidths=0.4, zorder=3)
+            ax.scatter(
+                net.node_lon[m],
+                net.node_lat[m],
+                s=size,
+                marker=marker,
+                c=colour,
+                label=f"{label} ({m.sum()})",
+                edgecolors="white",
+                linewidths=0.4,
+                zorder=3,
+            )
     for i, name in enumerate(net.city_names):
         if net.city_population[i] >= np.sort(net.city_population)[-12:].min():
-            ax.annotate(name, (net.city_lon[i], net.city_lat[i]), fontsize=8, xytext=(4, 4), textcoords="offset points")
+            ax.annotate(
+                name,
+                (net.city_lon[i], net.city_lat[i]),
+                fontsize=8,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     ax.set_aspect(1.0 / np.cos(np.radians(float(np.mean(net.city_lat)))))
@@ -44,9 +62,21 @@ def intraday_profile(hour_share: np.ndarray, hour_counts: np.ndarray, title: str
     fig, ax = plt.subplots(figsize=(8, 4))
     hours = np.arange(24)
     total = max(int(np.sum(hour_counts)), 1)
-    ax.bar(hours + 0.5, np.asarray(hour_counts) / total, width=0.9, color="#9ecae1", label=f"measured ({total:,} orders)")
-    ax.step(np.append(hours, 24), np.append(hour_share, hour_share[-1]), where="post", color="#08519c",
-            linewidth=1.8, label="expected (demand.intraday)")
+    ax.bar(
+        hours + 0.5,
+        np.asarray(hour_counts) / total,
+        width=0.9,
+        color="#9ecae1",
+        label=f"measured ({total:,} orders)",
+    )
+    ax.step(
+        np.append(hours, 24),
+        np.append(hour_share, hour_share[-1]),
+        where="post",
+        color="#08519c",
+        linewidth=1.8,
+        label="expected (demand.intraday)",
+    )
     ax.set_xlim(0, 24)
     ax.set_xticks(range(0, 25, 3))
     ax.set_xlabel("hour of day")
@@ -57,7 +87,9 @@ def intraday_profile(hour_share: np.ndarray, hour_counts: np.ndarray, title: str
     return fig
 
 
-def popularity_curve(units_by_rank: np.ndarray, model_share: np.ndarray, zipf: np.ndarray, title: str = "") -> Figure:
+def popularity_curve(
+    units_by_rank: np.ndarray, model_share: np.ndarray, zipf: np.ndarray, title: str = ""
+) -> Figure:
     """SKU unit shares by popularity rank (log-log) and the cumulative share, measured against the model."""
     fig, (ax, cum) = plt.subplots(1, 2, figsize=(10, 4))
     units = np.asarray(units_by_rank, dtype=float)

@@ -28,12 +28,27 @@ TIER_COLOUR = {"near": "#1b9e77", "mid": "#7570b3", "far": "#d95f02"}
 KINDS = {"ndc": ("NDC", "s", "#b2182b"), "fdc": ("FDC", "^", "#2166ac"), "store": ("stores", "o", "#1b7837")}
 # cost_breakdown_cny keys grouped as a planner reads them; keys not listed fall into "other"
 COST_GROUPS: dict[str, tuple[str, ...]] = {
-    "fixed": ("fixed",), "handling": ("handling",), "transport": ("transport", "split"),
-    "inventory": ("holding", "spoilage", "transfer"), "lateness": ("penalty",), "lost sales": ("lost_sales",),
+    "fixed": ("fixed",),
+    "handling": ("handling",),
+    "transport": ("transport", "split"),
+    "inventory": ("holding", "spoilage", "transfer"),
+    "lateness": ("penalty",),
+    "lost sales": ("lost_sales",),
 }
-COST_COLOUR = {"fixed": "#6a51a3", "handling": "#9e9ac8", "transport": "#3182bd", "inventory": "#31a354",
-               "lateness": "#fd8d3c", "lost sales": "#de2d26", "other": "#969696"}
-TIER_UNIT = {"near": ("minutes", 1.0), "mid": ("hours", 60.0), "far": ("hours", 60.0)}  # (label, minutes per unit)
+COST_COLOUR = {
+    "fixed": "#6a51a3",
+    "handling": "#9e9ac8",
+    "transport": "#3182bd",
+    "inventory": "#31a354",
+    "lateness": "#fd8d3c",
+    "lost sales": "#de2d26",
+    "other": "#969696",
+}
+TIER_UNIT = {
+    "near": ("minutes", 1.0),
+    "mid": ("hours", 60.0),
+    "far": ("hours", 60.0),
+}  # (label, minutes per unit)
 SIZE_MIN, SIZE_SPAN = 20.0, 380.0  # node marker area = SIZE_MIN + SIZE_SPAN * orders / max orders
 HOURS = np.arange(24)
 
@@ -98,8 +113,17 @@ def delivery_times(run: Any, title: str = "") -> Figure:
         if len(d):
             med = float(np.median(promise))
             if np.ptp(promise) > 0.01 * max(med, 1e-9):  # promises vary (waves, transit days): show them
-                ax.hist(promise, bins=bins, histtype="step", color="#333333", linewidth=1, label="promise (per order)")
-            ax.axvline(med, color="#000000", linestyle="--", linewidth=1.4, label=f"median promise {med:.3g} {unit}")
+                ax.hist(
+                    promise,
+                    bins=bins,
+                    histtype="step",
+                    color="#333333",
+                    linewidth=1,
+                    label="promise (per order)",
+                )
+            ax.axvline(
+                med, color="#000000", linestyle="--", linewidth=1.4, label=f"median promise {med:.3g} {unit}"
+            )
         on_time = float(d["on_time"].mean()) if len(d) else float("nan")
         ax.set_title(f"{t}: {len(d):,} orders, {on_time:.1%} on time", fontsize=10)
         ax.set_xlabel(f"{unit} from order to delivery")
@@ -119,8 +143,13 @@ def service_by_hour(run: Any, title: str = "") -> Figure:
     perfect = _per_hour(o[o["perfect"].astype(bool)].groupby("hour").size(), created)
     fig, ax = plt.subplots(figsize=(9, 4))
     back = ax.twinx()
-    back.bar(HOURS + 0.5, created.reindex(HOURS, fill_value=0).to_numpy(), width=0.9, color="#dddddd",
-             label="orders created")
+    back.bar(
+        HOURS + 0.5,
+        created.reindex(HOURS, fill_value=0).to_numpy(),
+        width=0.9,
+        color="#dddddd",
+        label="orders created",
+    )
     back.set_ylabel("orders created")
     ax.set_zorder(back.get_zorder() + 1)
     ax.patch.set_visible(False)
@@ -167,8 +196,9 @@ def cost_breakdown(runs: Any, title: str = "") -> Figure:
         ax.barh(y, w, left=left, height=0.6, color=COST_COLOUR.get(g, "#969696"), label=g)
         left += w
     for i, total in enumerate(left):
-        ax.annotate(f"{total:.2f} CNY", (total, i), xytext=(4, 0), textcoords="offset points", va="center",
-                    fontsize=9)
+        ax.annotate(
+            f"{total:.2f} CNY", (total, i), xytext=(4, 0), textcoords="offset points", va="center", fontsize=9
+        )
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.set_xlim(0, max(float(left.max(initial=0.0)), 1e-9) * 1.18)
@@ -235,13 +265,31 @@ def node_map(run: Any, title: str = "") -> Figure:
         if not m.any():
             continue
         sizes = SIZE_MIN + SIZE_SPAN * n["orders"].to_numpy(float)[m] / top
-        sc = ax.scatter(n["lon"].to_numpy()[m], n["lat"].to_numpy()[m], s=sizes, c=util[m],
-                        cmap=cmap, vmin=0.0, vmax=1.0, marker=marker, edgecolors="#333333", linewidths=0.6,
-                        label=f"{label} ({int(m.sum())})", zorder=3, plotnonfinite=True)
+        sc = ax.scatter(
+            n["lon"].to_numpy()[m],
+            n["lat"].to_numpy()[m],
+            s=sizes,
+            c=util[m],
+            cmap=cmap,
+            vmin=0.0,
+            vmax=1.0,
+            marker=marker,
+            edgecolors="#333333",
+            linewidths=0.6,
+            label=f"{label} ({int(m.sum())})",
+            zorder=3,
+            plotnonfinite=True,
+        )
     big = n[n["kind"] != "store"]
     if len(big) <= 25:
         for _, row in big.iterrows():
-            ax.annotate(str(row["id"]), (row["lon"], row["lat"]), fontsize=7, xytext=(5, 4), textcoords="offset points")
+            ax.annotate(
+                str(row["id"]),
+                (row["lon"], row["lat"]),
+                fontsize=7,
+                xytext=(5, 4),
+                textcoords="offset points",
+            )
     if sc is not None:
         fig.colorbar(sc, ax=ax, shrink=0.7, label="utilisation of the busiest resource (grey: none)")
         ax.set_aspect(1.0 / np.cos(np.radians(float(n["lat"].mean()))), adjustable="datalim")

@@ -40,8 +40,10 @@ def headline_html(kpis: dict[str, Any], orders: pd.DataFrame, targets: dict[str,
     boxes = "".join(
         f'<div class="card {c.status}"><div class="lab">{esc(c.label)}</div><div class="val">{esc(c.value)}</div>'
         f'<div class="det">{esc(c.detail)}</div>'
-        + (f'<div class="tgt">{esc(c.target)}: <b>{esc(c.status)}</b></div>' if c.target else "") + "</div>"
-        for c in cards)
+        + (f'<div class="tgt">{esc(c.target)}: <b>{esc(c.status)}</b></div>' if c.target else "")
+        + "</div>"
+        for c in cards
+    )
     return f'<p class="verdict">{esc(vd.run_sentence(kpis, cards))}</p><div class="cards">{boxes}</div>'
 
 
@@ -61,9 +63,15 @@ def day_table(days: pd.DataFrame) -> pd.DataFrame:
     if days.empty:
         return days
     peak = int(days["orders"].to_numpy().argmax())
-    cols = {"orders": "orders", "perfect_order_rate": None, "on_time_requested_rate": None,
-            "on_time_delivered_rate": None, "requested_tier_rate": None, "lost_sales_rate": None,
-            "cost_per_order_cny": None}
+    cols = {
+        "orders": "orders",
+        "perfect_order_rate": None,
+        "on_time_requested_rate": None,
+        "on_time_delivered_rate": None,
+        "requested_tier_rate": None,
+        "lost_sales_rate": None,
+        "cost_per_order_cny": None,
+    }
     rows = []
     for i, (_, d) in enumerate(days.iterrows()):
         row = {"day": f"{d.get('date') or d['day']}" + (" (peak)" if i == peak and len(days) > 1 else "")}
@@ -77,7 +85,13 @@ def city_table(kpis: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for city, d in (kpis.get("by_city") or {}).items():
         row = {"city": city}
-        for key in ("orders", "perfect_order_rate", "requested_tier_rate", "lost_sales_rate", "local_fulfilment_rate"):
+        for key in (
+            "orders",
+            "perfect_order_rate",
+            "requested_tier_rate",
+            "lost_sales_rate",
+            "local_fulfilment_rate",
+        ):
             row[reg.get(key).label_unit] = reg.get(key).fmt(d.get(key))
         rows.append(row)
     return pd.DataFrame(rows)
@@ -98,9 +112,11 @@ def calibration_html(run_dir: Path) -> str:
 
     table = cal.calibrate_dirs([run_dir])
     n_in, n_app = int((table["status"] == cal.IN).sum()), int((table["status"] != cal.NA).sum())
-    return (f"<p>{n_in} of {n_app} applicable figures in range (not measured counts as out; n/a: the target "
-            "does not apply to this scenario). Targets: sim/data/calibration_targets.csv, from parameters.md "
-            "Calibration targets.</p>" + df_table(cal.report_table(table)))
+    return (
+        f"<p>{n_in} of {n_app} applicable figures in range (not measured counts as out; n/a: the target "
+        "does not apply to this scenario). Targets: sim/data/calibration_targets.csv, from parameters.md "
+        "Calibration targets.</p>" + df_table(cal.report_table(table))
+    )
 
 
 def run_report(run_dir: Path, plots_dir: Path | None = None) -> str:
@@ -112,54 +128,107 @@ def run_report(run_dir: Path, plots_dir: Path | None = None) -> str:
     con = connect(run_dir)
     try:
         stock = sec.top_stockouts(con)
-        if "sku" in stock.columns and len(stock):  # the planner's SKU ids and names (products table or history)
+        if "sku" in stock.columns and len(
+            stock
+        ):  # the planner's SKU ids and names (products table or history)
             from sim.io.skus import sku_labels
 
             labels = sku_labels(run_dir)
-            stock.insert(list(stock.columns).index("sku") + 1, "product",
-                         [labels.get(int(x), f"SKU {int(x)}") for x in stock["sku"]])
+            stock.insert(
+                list(stock.columns).index("sku") + 1,
+                "product",
+                [labels.get(int(x), f"SKU {int(x)}") for x in stock["sku"]],
+            )
         gap_lost, gap_down = sec.uncovered_lines(con)
         nodes = map_nodes(run, con)
     finally:
         con.close()
     days = day_frame(k, run.orders)
     extras = extra.run_sections(run_dir, run)
-    head_chart = vega.chart_html(
-        "headline-days", "The four numbers per measured day", charts.headline_days(days, DAY_KEYS, targets),
-        "Bars: value per measured day (outlined: the peak day, most orders); dashed red: the scenario's target "
-        "(report.targets). On time of requested orders is of created orders.") if len(days) else ""
-    figs = "".join(figure_html(name, title, fn(run), caption, plots_dir) for name, title, fn, caption in RUN_FIGURES)
+    head_chart = (
+        vega.chart_html(
+            "headline-days",
+            "The four numbers per measured day",
+            charts.headline_days(days, DAY_KEYS, targets),
+            "Bars: value per measured day (outlined: the peak day, most orders); dashed red: the scenario's target "
+            "(report.targets). On time of requested orders is of created orders.",
+        )
+        if len(days)
+        else ""
+    )
+    figs = "".join(
+        figure_html(name, title, fn(run), caption, plots_dir) for name, title, fn, caption in RUN_FIGURES
+    )
     body = [
         section("headline", "Verdict", headline_html(k, run.orders, targets) + head_chart),
-        section("by-day", "Per day",
-                "<p>Rates of the day's created orders, except on time (of delivered orders), which leaves lost "
-                "orders out; on time of requested orders counts them as late.</p>" + df_table(day_table(days))),
-        section("by-city", "Per city", "<p>Rates of the city's created orders.</p>" + df_table(city_table(k))),
-        section("map", "Network map", vega.chart_html(
-            "network-map", "Nodes on the map", charts.network_map(nodes),
-            "Province and prefecture outlines (offline base; " + charts.basemap.source_note() + "). Colour: the KPI "
-            "chosen above the map; hover a node for its figures. Stock-outs: measured lines lost or downgraded "
-            "whose preferred node it was.")),
+        section(
+            "by-day",
+            "Per day",
+            "<p>Rates of the day's created orders, except on time (of delivered orders), which leaves lost "
+            "orders out; on time of requested orders counts them as late.</p>" + df_table(day_table(days)),
+        ),
+        section(
+            "by-city", "Per city", "<p>Rates of the city's created orders.</p>" + df_table(city_table(k))
+        ),
+        section(
+            "map",
+            "Network map",
+            vega.chart_html(
+                "network-map",
+                "Nodes on the map",
+                charts.network_map(nodes),
+                "Province and prefecture outlines (offline base; "
+                + charts.basemap.source_note()
+                + "). Colour: the KPI "
+                "chosen above the map; hover a node for its figures. Stock-outs: measured lines lost or downgraded "
+                "whose preferred node it was.",
+            ),
+        ),
         section("summary", "Scenario", kv_table(sec.scenario_rows(sc, man, run.nodes))),
         section("method", "Method", kv_table(sec.method_rows(man, k, sec.drain_days(run.inventory, man)))),
-        section("kpis", "All KPIs (measured days)",
-                kv_table(sec.kpi_rows(k, run.orders)) + "<h3>Tiers (of delivered orders)</h3>"
-                + df_table(sec.tier_table(k)) + "<h3>Costs</h3>" + df_table(sec.cost_table(k))
-                + "<h3>Inventory and utilisation</h3>" + df_table(sec.resource_table(k))),
+        section(
+            "kpis",
+            "All KPIs (measured days)",
+            kv_table(sec.kpi_rows(k, run.orders))
+            + "<h3>Tiers (of delivered orders)</h3>"
+            + df_table(sec.tier_table(k))
+            + "<h3>Costs</h3>"
+            + df_table(sec.cost_table(k))
+            + "<h3>Inventory and utilisation</h3>"
+            + df_table(sec.resource_table(k)),
+        ),
         section("calibration", "Calibration against public figures", calibration_html(run_dir)),
         section("plots", "Figures", figs),
-        section("stockouts", "Top stock-outs",
-                "<p>Preferred node &times; SKU with the most lost or downgraded lines among measured orders "
-                "(a line is lost when its order was lost, downgraded when delivered at a slower tier than "
-                "requested).</p>" + df_table(stock)
-                + f"<p>Not stock-outs: {gap_lost:,} lost and {gap_down:,} downgraded lines had no preferred node "
-                "(no node of the requested tier reaches the order's zone, a coverage gap).</p>"),
+        section(
+            "stockouts",
+            "Top stock-outs",
+            "<p>Preferred node &times; SKU with the most lost or downgraded lines among measured orders "
+            "(a line is lost when its order was lost, downgraded when delivered at a slower tier than "
+            "requested).</p>"
+            + df_table(stock)
+            + f"<p>Not stock-outs: {gap_lost:,} lost and {gap_down:,} downgraded lines had no preferred node "
+            "(no node of the requested tier reaches the order's zone, a coverage gap).</p>",
+        ),
         *(section(sid, title, html) for sid, title, html in extras),
         files_section(run_dir, man, yaml_text),
     ]
-    nav = [("headline", "verdict"), ("by-day", "per day"), ("by-city", "per city"), ("map", "map"),
-           ("summary", "scenario"), ("method", "method"), ("kpis", "KPIs"), ("calibration", "calibration"), ("plots", "figures"),
-           ("stockouts", "stock-outs"), *((sid, title.lower()) for sid, title, _ in extras),
-           ("files", "files")]
-    return page(f"Shangou run: {man.get('scenario', run_dir.name)} - {man.get('policy', '')}", body, nav,
-                scripts=vega.scripts())
+    nav = [
+        ("headline", "verdict"),
+        ("by-day", "per day"),
+        ("by-city", "per city"),
+        ("map", "map"),
+        ("summary", "scenario"),
+        ("method", "method"),
+        ("kpis", "KPIs"),
+        ("calibration", "calibration"),
+        ("plots", "figures"),
+        ("stockouts", "stock-outs"),
+        *((sid, title.lower()) for sid, title, _ in extras),
+        ("files", "files"),
+    ]
+    return page(
+        f"Shangou run: {man.get('scenario', run_dir.name)} - {man.get('policy', '')}",
+        body,
+        nav,
+        scripts=vega.scripts(),
+    )

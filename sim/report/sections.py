@@ -97,22 +97,37 @@ def scenario_rows(sc: dict[str, Any], man: dict[str, Any], nodes: pd.DataFrame |
     d = sc.get("demand") or {}
     mix = d.get("tier_mix") or {}
     h = sc.get("horizon") or {}
-    rows: Rows = [("scenario", str(man.get("scenario") or sc.get("name") or "-")),
-                  ("description", str(sc.get("description") or "-")),
-                  ("cities with demand", ", ".join(cities) or "-")]
+    rows: Rows = [
+        ("scenario", str(man.get("scenario") or sc.get("name") or "-")),
+        ("description", str(sc.get("description") or "-")),
+        ("cities with demand", ", ".join(cities) or "-"),
+    ]
     if nodes is not None:
         counts = nodes["kind"].value_counts()
-        rows.append(("nodes", ", ".join(f"{int(counts.get(k, 0))} {k.upper() if k != 'store' else 'stores'}"
-                                        for k in ("ndc", "fdc", "store"))))
-    rows += [("SKUs", num((sc.get("catalog") or {}).get("n_skus"), 0)),
-             ("orders per day (expected)", num(d.get("orders_per_day"), 0)),
-             ("requested tier mix", ", ".join(f"{t} {pct(mix.get(t))}" for t in ("near", "mid", "far")) if mix else "-"),
-             ("policy", str(man.get("policy", "-"))), ("router", str(man.get("router", "-"))),
-             ("seed / replication", f"{man.get('seed', '-')} / {man.get('replication', '-')}"),
-             ("start date", str(h.get("start_date", "-"))),
-             ("shangou version", str(man.get("shangou_version", "-"))),
-             ("scenario hash", str(man.get("scenario_hash", "-"))[:16]),
-             ("wall time", f"{num(man.get('wall_s'), 1)} s ({num(man.get('orders_per_s'), 0)} orders/s)")]
+        rows.append(
+            (
+                "nodes",
+                ", ".join(
+                    f"{int(counts.get(k, 0))} {k.upper() if k != 'store' else 'stores'}"
+                    for k in ("ndc", "fdc", "store")
+                ),
+            )
+        )
+    rows += [
+        ("SKUs", num((sc.get("catalog") or {}).get("n_skus"), 0)),
+        ("orders per day (expected)", num(d.get("orders_per_day"), 0)),
+        (
+            "requested tier mix",
+            ", ".join(f"{t} {pct(mix.get(t))}" for t in ("near", "mid", "far")) if mix else "-",
+        ),
+        ("policy", str(man.get("policy", "-"))),
+        ("router", str(man.get("router", "-"))),
+        ("seed / replication", f"{man.get('seed', '-')} / {man.get('replication', '-')}"),
+        ("start date", str(h.get("start_date", "-"))),
+        ("shangou version", str(man.get("shangou_version", "-"))),
+        ("scenario hash", str(man.get("scenario_hash", "-"))[:16]),
+        ("wall time", f"{num(man.get('wall_s'), 1)} s ({num(man.get('orders_per_s'), 0)} orders/s)"),
+    ]
     return rows
 
 
@@ -125,19 +140,28 @@ def drain_days(inventory: pd.DataFrame, man: dict[str, Any]) -> int:
 def method_rows(man: dict[str, Any], kpis: dict[str, Any], drain: int, replications: int = 1) -> Rows:
     """How the numbers were made: warm-up, measured days, drain, replications, CI method."""
     warm, measured = int(man.get("warmup_days") or 0), int(man.get("measured_days") or 0)
-    ci = ("none: a single run has no confidence interval (run `shangou compare --replications K` for Student-t "
-          "95% intervals over replications with common random numbers)" if replications <= 1 else
-          "Student t, 95%, over replications; differences to the baseline are paired by replication "
-          "(common random numbers)")
+    ci = (
+        "none: a single run has no confidence interval (run `shangou compare --replications K` for Student-t "
+        "95% intervals over replications with common random numbers)"
+        if replications <= 1
+        else "Student t, 95%, over replications; differences to the baseline are paired by replication "
+        "(common random numbers)"
+    )
     return [
         ("warm-up", f"{warm} day(s) fill the pipeline and forward stock; excluded from every KPI"),
         ("measured", f"{measured} day(s): orders created then are the KPIs' population"),
-        ("drain", f"{drain} day(s) after the measured days without new orders, until every measured order is "
-                  f"delivered or lost (measured orders still open: {kpis.get('open', '-')})"),
+        (
+            "drain",
+            f"{drain} day(s) after the measured days without new orders, until every measured order is "
+            f"delivered or lost (measured orders still open: {kpis.get('open', '-')})",
+        ),
         ("replications", f"{replications}" + (" (this run)" if replications <= 1 else " per policy")),
         ("confidence intervals", ci),
-        ("rates", "perfect-order, requested-tier, lost-sales, downgrade, split and local rates are over created "
-                  "orders; tier shares, on-time rates and delivery times over delivered orders"),
+        (
+            "rates",
+            "perfect-order, requested-tier, lost-sales, downgrade, split and local rates are over created "
+            "orders; tier shares, on-time rates and delivery times over delivered orders",
+        ),
     ]
 
 
@@ -145,9 +169,11 @@ def kpi_rows(k: dict[str, Any], orders: pd.DataFrame | None = None) -> Rows:
     """The run KPIs (registry entries shown in "run" that are not per tier / resource / echelon),
     labelled and formatted by the registry; `orders` adds the KPIs computed from the orders table."""
     grouped = ("tiers.", "utilisation.", "inventory.")
-    return [(f"{kpi.label_unit}", kpi.fmt(reg.value(kpi.key, k, orders)))
-            for kpi in reg.shown_in("run") if not kpi.key.startswith(grouped)
-            and (kpi.source != "orders" or orders is not None)]
+    return [
+        (f"{kpi.label_unit}", kpi.fmt(reg.value(kpi.key, k, orders)))
+        for kpi in reg.shown_in("run")
+        if not kpi.key.startswith(grouped) and (kpi.source != "orders" or orders is not None)
+    ]
 
 
 def tier_table(k: dict[str, Any]) -> pd.DataFrame:
@@ -156,10 +182,18 @@ def tier_table(k: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for t in ("near", "mid", "far"):
         d = (k.get("tiers") or {}).get(t) or {}
-        rows.append({"tier": t, "share": pct(d.get("share")), "on time": pct(d.get("on_time_rate")),
-                     "within promise": pct(d.get("within_promise_rate")), "mean": duration(d.get("mean_min")),
-                     "p50": duration(d.get("p50_min")), "p90": duration(d.get("p90_min")),
-                     "p99": duration(d.get("p99_min"))})
+        rows.append(
+            {
+                "tier": t,
+                "share": pct(d.get("share")),
+                "on time": pct(d.get("on_time_rate")),
+                "within promise": pct(d.get("within_promise_rate")),
+                "mean": duration(d.get("mean_min")),
+                "p50": duration(d.get("p50_min")),
+                "p90": duration(d.get("p90_min")),
+                "p99": duration(d.get("p99_min")),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -167,8 +201,10 @@ def cost_table(k: dict[str, Any]) -> pd.DataFrame:
     """cost_breakdown_cny: total and per created order, with the grand total."""
     bd = k.get("cost_breakdown_cny") or {}
     n = k.get("orders") or 0
-    rows = [{"cost": key, "total CNY": num(v), "per order CNY": num(float(v or 0) / n if n else None)}
-            for key, v in bd.items()]
+    rows = [
+        {"cost": key, "total CNY": num(v), "per order CNY": num(float(v or 0) / n if n else None)}
+        for key, v in bd.items()
+    ]
     total = sum(float(v or 0) for v in bd.values())
     rows.append({"cost": "all", "total CNY": num(total), "per order CNY": num(total / n if n else None)})
     return pd.DataFrame(rows)
@@ -177,20 +213,40 @@ def cost_table(k: dict[str, Any]) -> pd.DataFrame:
 def resource_table(k: dict[str, Any]) -> pd.DataFrame:
     """Utilisation per resource and inventory per echelon (units, value, days of supply)."""
     inv = k.get("inventory") or {}
-    rows = [{"echelon": e, "avg units": num((inv.get("avg_units") or {}).get(e), 0),
-             "avg value CNY": num((inv.get("avg_value_cny") or {}).get(e), 0),
-             "days of supply": num((inv.get("days_of_supply") or {}).get(e))} for e in ("ndc", "fdc", "store")]
+    rows = [
+        {
+            "echelon": e,
+            "avg units": num((inv.get("avg_units") or {}).get(e), 0),
+            "avg value CNY": num((inv.get("avg_value_cny") or {}).get(e), 0),
+            "days of supply": num((inv.get("days_of_supply") or {}).get(e)),
+        }
+        for e in ("ndc", "fdc", "store")
+    ]
     util = k.get("utilisation") or {}
     for r in ("pickers", "riders", "vans"):
-        rows.append({"echelon": f"{r} utilisation", "avg units": pct(util.get(r)), "avg value CNY": "",
-                     "days of supply": ""})
+        rows.append(
+            {
+                "echelon": f"{r} utilisation",
+                "avg units": pct(util.get(r)),
+                "avg value CNY": "",
+                "days of supply": "",
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def by_day_table(k: dict[str, Any]) -> pd.DataFrame:
     """kpis.json by_day, formatted."""
-    rows = [{"day": d.get("date") or d.get("day"), "orders": num(d.get("orders"), 0),
-             "perfect": pct(d.get("perfect_order_rate")), "requested tier": pct(d.get("requested_tier_rate")),
-             "lost": pct(d.get("lost_sales_rate")), "on time": pct(d.get("on_time_rate")),
-             "cost/order CNY": num(d.get("cost_per_order_cny"))} for d in k.get("by_day") or []]
+    rows = [
+        {
+            "day": d.get("date") or d.get("day"),
+            "orders": num(d.get("orders"), 0),
+            "perfect": pct(d.get("perfect_order_rate")),
+            "requested tier": pct(d.get("requested_tier_rate")),
+            "lost": pct(d.get("lost_sales_rate")),
+            "on time": pct(d.get("on_time_rate")),
+            "cost/order CNY": num(d.get("cost_per_order_cny")),
+        }
+        for d in k.get("by_day") or []
+    ]
     return pd.DataFrame(rows)

@@ -21,7 +21,13 @@ from sim.report import charts, vega
 from sim.report import comparison as cmp
 from sim.report.markup import df_table, esc, figure_html, kv_table, page, section
 
-KEYS = ("cost_per_order_cny", "perfect_order_rate", "on_time_requested_rate", "lost_sales_rate", "delivery_p90_min")
+KEYS = (
+    "cost_per_order_cny",
+    "perfect_order_rate",
+    "on_time_requested_rate",
+    "lost_sales_rate",
+    "delivery_p90_min",
+)
 
 
 def _cell(k: reg.Kpi, r: pd.Series) -> str:
@@ -66,8 +72,10 @@ def verdict(table: pd.DataFrame, axes: list[str]) -> str:
     means = cost["mean"].to_numpy(float)
     best, worst = cost.iloc[int(np.nanargmin(means))], cost.iloc[int(np.nanargmax(means))]
     where = ", ".join(f"{a} = {best[a]}" for a in axes) or str(best["point"])
-    return (f"Cheapest point: {where} at {k.fmt(best['mean'])} per order; the dearest costs "
-            f"{k.fmt(worst['mean'] - best['mean'])} more per order ({len(cost)} points, means over replications).")
+    return (
+        f"Cheapest point: {where} at {k.fmt(best['mean'])} per order; the dearest costs "
+        f"{k.fmt(worst['mean'] - best['mean'])} more per order ({len(cost)} points, means over replications)."
+    )
 
 
 def _label(row: pd.Series, axes: list[str]) -> str:
@@ -86,12 +94,24 @@ def frontier_figure(table: pd.DataFrame, axes: list[str], plots_dir: Path | None
     cost, perfect = (sub[sub["kpi"] == k].set_index("label")["mean"] for k in (x, y))
     labels = [lab for lab in cost.index if lab in perfect.index]
     front = cmp.pareto_front(cost.loc[labels].to_numpy(), perfect.loc[labels].to_numpy(), ("min", "max"))
-    fig = pareto_plot(sub, x, y, key="label", front=list(front), xlabel=reg.get(x).label_unit,
-                      ylabel=reg.get(y).label_unit, title="Cost per order against perfect-order rate")
-    return figure_html("sweep_frontier", "Cost against perfect orders", fig,
-                       "Mean per point with 95% CI whiskers; the dashed line joins the points no other beats on "
-                       "both (with router.imperfect_order_cny on the grid: the router's cost-vs-perfect frontier).",
-                       plots_dir)
+    fig = pareto_plot(
+        sub,
+        x,
+        y,
+        key="label",
+        front=list(front),
+        xlabel=reg.get(x).label_unit,
+        ylabel=reg.get(y).label_unit,
+        title="Cost per order against perfect-order rate",
+    )
+    return figure_html(
+        "sweep_frontier",
+        "Cost against perfect orders",
+        fig,
+        "Mean per point with 95% CI whiskers; the dashed line joins the points no other beats on "
+        "both (with router.imperfect_order_cny on the grid: the router's cost-vs-perfect frontier).",
+        plots_dir,
+    )
 
 
 def sweep_report(root: Path, plots_dir: Path | None = None) -> str:
@@ -100,22 +120,42 @@ def sweep_report(root: Path, plots_dir: Path | None = None) -> str:
     info = json.loads((root / "experiment.json").read_text(encoding="utf-8"))
     axes = [a for a in info.get("grid", {}) if a in table.columns]
     keys = [k for k in KEYS if (table["kpi"] == k).any()]
-    method = [("grid", "; ".join(f"{k} = {', '.join(map(str, v))}" for k, v in info.get("grid", {}).items())),
-              ("replications per point", str(info.get("replications_per_group", info.get("replications")))),
-              ("confidence intervals", "Student t, 95%, over replications; differences to the first point paired "
-                                       "by replication (common random numbers: the same orders at every point); "
-                                       "* = the difference's 95% CI excludes 0"),
-              ("scenario", f"{info.get('scenario')} (seed {info.get('seed')}, {info.get('days')} measured day(s))")]
-    figs = [vega.chart_html(f"sweep-{key}", reg.get(key).label_unit, charts.sweep_chart(table, key, axes),
-                            "Mean over replications with 95% CIs (hover for the values).")
-            for key in keys[:4] if axes]
+    method = [
+        ("grid", "; ".join(f"{k} = {', '.join(map(str, v))}" for k, v in info.get("grid", {}).items())),
+        ("replications per point", str(info.get("replications_per_group", info.get("replications")))),
+        (
+            "confidence intervals",
+            "Student t, 95%, over replications; differences to the first point paired "
+            "by replication (common random numbers: the same orders at every point); "
+            "* = the difference's 95% CI excludes 0",
+        ),
+        ("scenario", f"{info.get('scenario')} (seed {info.get('seed')}, {info.get('days')} measured day(s))"),
+    ]
+    figs = [
+        vega.chart_html(
+            f"sweep-{key}",
+            reg.get(key).label_unit,
+            charts.sweep_chart(table, key, axes),
+            "Mean over replications with 95% CIs (hover for the values).",
+        )
+        for key in keys[:4]
+        if axes
+    ]
     figs.append(frontier_figure(table, axes, plots_dir))
-    body = [section("verdict", "Verdict", f'<p class="verdict">{esc(verdict(table, axes))}</p>'),
-            section("points", "Points (mean ± 95% CI half-width; Δ to the first point)",
-                    df_table(points_table(table, axes, keys))),
-            section("sweep-plots", "Figures", "".join(figs)),
-            section("method", "Method", kv_table(method)),
-            section("sweep-table", "sweep.parquet",
-                    f"<details><summary>{len(table)} rows</summary>{df_table(table)}</details>")]
+    body = [
+        section("verdict", "Verdict", f'<p class="verdict">{esc(verdict(table, axes))}</p>'),
+        section(
+            "points",
+            "Points (mean ± 95% CI half-width; Δ to the first point)",
+            df_table(points_table(table, axes, keys)),
+        ),
+        section("sweep-plots", "Figures", "".join(figs)),
+        section("method", "Method", kv_table(method)),
+        section(
+            "sweep-table",
+            "sweep.parquet",
+            f"<details><summary>{len(table)} rows</summary>{df_table(table)}</details>",
+        ),
+    ]
     nav = [(s, s.replace("-", " ")) for s in ("verdict", "points", "sweep-plots", "method", "sweep-table")]
     return page(f"Shangou sweep: {info.get('scenario', root.name)}", body, nav, scripts=vega.scripts())

@@ -84,10 +84,12 @@ def spec_of(chart: Any) -> dict[str, Any]:
 def chart_html(cid: str, title: str, chart: Any, caption: str) -> str:
     """A figure holding one interactive chart (`cid` unique in the page)."""
     text = json.dumps(spec_of(chart), separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
-    return (f'<figure class="chart" id="chart-{html.escape(cid)}"><h3>{html.escape(title)}</h3>'
-            f'<div class="vega-chart" id="vis-{html.escape(cid)}"></div>'
-            f'<script type="application/json" class="vega-spec" data-target="vis-{html.escape(cid)}">{text}</script>'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    return (
+        f'<figure class="chart" id="chart-{html.escape(cid)}"><h3>{html.escape(title)}</h3>'
+        f'<div class="vega-chart" id="vis-{html.escape(cid)}"></div>'
+        f'<script type="application/json" class="vega-spec" data-target="vis-{html.escape(cid)}">{text}</script>'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
 
 
 def scripts() -> str:

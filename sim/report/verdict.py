@@ -16,11 +16,21 @@ import pandas as pd
 from sim.metrics import registry as reg
 
 # report.targets field -> registry key
-TARGET_KEYS = {"perfect_order_rate": "perfect_order_rate", "cost_per_order_cny": "cost_per_order_cny",
-               "near_share": "tiers.near.share", "on_time_requested_rate": "on_time_requested_rate",
-               "lost_sales_rate": "lost_sales_rate"}
+TARGET_KEYS = {
+    "perfect_order_rate": "perfect_order_rate",
+    "cost_per_order_cny": "cost_per_order_cny",
+    "near_share": "tiers.near.share",
+    "on_time_requested_rate": "on_time_requested_rate",
+    "lost_sales_rate": "lost_sales_rate",
+}
 # the four numbers, in the order a planner reads them
-FOUR = ("perfect_order_rate", "cost_per_order_cny", "tiers.near.share", "on_time_requested_rate", "lost_sales_rate")
+FOUR = (
+    "perfect_order_rate",
+    "cost_per_order_cny",
+    "tiers.near.share",
+    "on_time_requested_rate",
+    "lost_sales_rate",
+)
 
 
 @dataclass(frozen=True)
@@ -55,12 +65,12 @@ def run_cards(kpis: dict[str, Any], orders: pd.DataFrame | None, targets: dict[s
     near = (kpis.get("tiers") or {}).get("near") or {}
     details = {
         "perfect_order_rate": "of orders created: delivered on time, complete, in one shipment, at the requested "
-                              "tier or faster",
+        "tier or faster",
         "cost_per_order_cny": "all costs of the measured days / orders created",
         "tiers.near.share": f"of delivered orders; {reg.get('tiers.near.on_time_rate').fmt(near.get('on_time_rate'))} "
-                            f"of them on time against the near quote, p90 {reg.fmt_value(near.get('p90_min'), 'min')}",
+        f"of them on time against the near quote, p90 {reg.fmt_value(near.get('p90_min'), 'min')}",
         "on_time_requested_rate": "of orders created, on time at the requested tier or faster (lost and downgraded "
-                                  "orders count as not on time)",
+        "orders count as not on time)",
         "lost_sales_rate": "of orders created: nothing delivered",
     }
     cards = []
@@ -76,10 +86,12 @@ def run_sentence(kpis: dict[str, Any], cards: list[Card]) -> str:
     """One sentence: scale, perfect orders and cost, near share, on time of requested, lost, targets."""
     c = {x.key: x for x in cards}
     days = int(kpis.get("measured_days") or 0)
-    text = (f"Over {days} measured day{'s' if days != 1 else ''} and {int(kpis.get('orders') or 0):,} orders, "
-            f"{c['perfect_order_rate'].value} were perfect at {c['cost_per_order_cny'].value} per order; "
-            f"{c['tiers.near.share'].value} of deliveries went near, {c['on_time_requested_rate'].value} of orders "
-            f"arrived on time at the tier requested and {c['lost_sales_rate'].value} were lost")
+    text = (
+        f"Over {days} measured day{'s' if days != 1 else ''} and {int(kpis.get('orders') or 0):,} orders, "
+        f"{c['perfect_order_rate'].value} were perfect at {c['cost_per_order_cny'].value} per order; "
+        f"{c['tiers.near.share'].value} of deliveries went near, {c['on_time_requested_rate'].value} of orders "
+        f"arrived on time at the tier requested and {c['lost_sales_rate'].value} were lost"
+    )
     judged = [x for x in cards if x.status]
     missed = [x.label.lower() for x in judged if x.status == "missed"]
     if not judged:
@@ -101,7 +113,9 @@ def ranking_order(summary: pd.DataFrame, key: str = "cost_per_order_cny", name: 
     return list(r.sort_values(ascending=asc, kind="stable", na_position="last").index)
 
 
-def paired_to(runs: pd.DataFrame, key: str, a: str, b: str, name: str = "policy") -> tuple[int, float, float, float]:
+def paired_to(
+    runs: pd.DataFrame, key: str, a: str, b: str, name: str = "policy"
+) -> tuple[int, float, float, float]:
     """(n, mean, lo, hi) of the paired difference a - b of `key` over common replications (Student t)."""
     from sim.report.comparison import t_interval
 
@@ -116,8 +130,13 @@ def significant(lo: float, hi: float) -> bool:
     return bool(lo > 0 or hi < 0)
 
 
-def compare_sentence(summary: pd.DataFrame, runs: pd.DataFrame, baseline: str, key: str = "cost_per_order_cny",
-                     name: str = "policy") -> str:
+def compare_sentence(
+    summary: pd.DataFrame,
+    runs: pd.DataFrame,
+    baseline: str,
+    key: str = "cost_per_order_cny",
+    name: str = "policy",
+) -> str:
     """'forecast_push is cheapest; its lead over base_stock is 0.18 ± 0.09 CNY/order, significant'."""
     order = ranking_order(summary, key, name)
     if not order:
@@ -134,18 +153,27 @@ def compare_sentence(summary: pd.DataFrame, runs: pd.DataFrame, baseline: str, k
     unit = " CNY/order" if k.unit == "CNY" else (" points" if k.percent else f" {k.unit}")
     scale = 100.0 if k.percent else 1.0
     if n < 2 or hi != hi:
-        return (f"{best} is {word}; its lead over {other} is {mean * scale:.2f}{unit} from {n} paired "
-                f"replication(s), too few for a confidence interval.")
+        return (
+            f"{best} is {word}; its lead over {other} is {mean * scale:.2f}{unit} from {n} paired "
+            f"replication(s), too few for a confidence interval."
+        )
     half = (hi - lo) / 2 * scale
     sig = "significant (95% CI excludes 0)" if significant(lo, hi) else "not significant (95% CI includes 0)"
-    return (f"{best} is {word}; its lead over {other} is {mean * scale:.2f} ± {half:.2f}{unit} over {n} paired "
-            f"replications, {sig}.")
+    return (
+        f"{best} is {word}; its lead over {other} is {mean * scale:.2f} ± {half:.2f}{unit} over {n} paired "
+        f"replications, {sig}."
+    )
 
 
-def ranking_table(summary: pd.DataFrame, runs: pd.DataFrame, baseline: str, keys: list[str],
-                  key: str = "cost_per_order_cny", name: str = "policy",
-                  diff_keys: tuple[str, ...] = ("cost_per_order_cny", "perfect_order_rate", "lost_sales_rate")
-                  ) -> pd.DataFrame:
+def ranking_table(
+    summary: pd.DataFrame,
+    runs: pd.DataFrame,
+    baseline: str,
+    keys: list[str],
+    key: str = "cost_per_order_cny",
+    name: str = "policy",
+    diff_keys: tuple[str, ...] = ("cost_per_order_cny", "perfect_order_rate", "lost_sales_rate"),
+) -> pd.DataFrame:
     """Best first on `key`: per KPI the mean; for `key` its difference to the best, and for
     `diff_keys` to the baseline (paired over replications, * = 95% CI excludes 0); strings, few
     columns, so the table fits a page."""
@@ -153,8 +181,11 @@ def ranking_table(summary: pd.DataFrame, runs: pd.DataFrame, baseline: str, keys
     best = order[0] if order else None
     out: list[dict[str, Any]] = []
     for p in order:
-        row: dict[str, Any] = {name: p, "rank": len(out) + 1,
-                               "n": int(float(_rows(summary, key, name).loc[p, "n"]))}  # type: ignore[arg-type]
+        row: dict[str, Any] = {
+            name: p,
+            "rank": len(out) + 1,
+            "n": int(float(_rows(summary, key, name).loc[p, "n"])),  # type: ignore[arg-type]
+        }
         for kk in keys:
             if not (summary["kpi"] == kk).any() or kk not in runs:
                 continue

@@ -40,7 +40,9 @@ class Batch:
     # Optional, filled by the engine when available (routers must work without them):
     opt_reservation: np.ndarray | None = None  # (K,) CNY reservation price of the stock the option takes
     # (a look-ahead decision signal, never a cost; see sim.routing.lookahead.option_reservation)
-    opt_stock_key: np.ndarray | None = None  # (K,) int64 index into stock_left of the option's node x SKU, -1 none
+    opt_stock_key: np.ndarray | None = (
+        None  # (K,) int64 index into stock_left of the option's node x SKU, -1 none
+    )
     # (single-line orders only; see stock_keys)
     stock_left: np.ndarray | None = None  # (M,) int64 units available per stock key at routing time
     # Stock every option takes, one row per option x order line (see option_stock): option row, stock key
@@ -59,7 +61,9 @@ class Capabilities:
     (the engine reads this instead of sniffing types or attributes)."""
 
     max_shipments: int = 1  # > 1: ``route_lines`` may split an order over up to this many nodes (RoutesLines)
-    counts_fallbacks: bool = False  # a ``fallbacks`` counter of epochs answered by another model (CountsFallbacks)
+    counts_fallbacks: bool = (
+        False  # a ``fallbacks`` counter of epochs answered by another model (CountsFallbacks)
+    )
     decision_cost: bool = False  # ``decision_cost(batch)``: what it minimises per option (ShowsDecisionCost)
 
 
@@ -89,8 +93,7 @@ class RoutesLines(Protocol):
 
     max_shipments: int
 
-    def route_lines(self, batch: Batch) -> LineChoice:
-        ...
+    def route_lines(self, batch: Batch) -> LineChoice: ...
 
 
 @runtime_checkable
@@ -106,8 +109,7 @@ class ShowsDecisionCost(Protocol):
     """A router whose per-option objective differs from ``Batch.opt_cost`` (e.g. plus look-ahead
     reservations): ``decision_cost(batch)`` is what it minimises per option row (shown by --explain)."""
 
-    def decision_cost(self, batch: Batch) -> np.ndarray:
-        ...
+    def decision_cost(self, batch: Batch) -> np.ndarray: ...
 
 
 register_router = ROUTERS.register
@@ -133,8 +135,9 @@ def batch_objective(batch: Batch, choice: np.ndarray, *, with_reservation: bool 
     return total
 
 
-def stock_keys(opt_node: np.ndarray, opt_sku: np.ndarray, on_hand: np.ndarray,
-               reserved: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def stock_keys(
+    opt_node: np.ndarray, opt_sku: np.ndarray, on_hand: np.ndarray, reserved: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(opt_stock_key, stock_left) for Batch: one key per distinct (node, SKU) that single-line options draw on.
 
     ``opt_sku`` is the option's SKU for a single-line order and -1 otherwise (multi-line orders get no
@@ -154,8 +157,14 @@ def stock_keys(opt_node: np.ndarray, opt_sku: np.ndarray, on_hand: np.ndarray,
     return key, np.maximum(left, 0)
 
 
-def option_stock(opt_node: np.ndarray, use_option: np.ndarray, use_sku: np.ndarray, single: np.ndarray,
-                 on_hand: np.ndarray, reserved: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def option_stock(
+    opt_node: np.ndarray,
+    use_option: np.ndarray,
+    use_sku: np.ndarray,
+    single: np.ndarray,
+    on_hand: np.ndarray,
+    reserved: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(opt_stock_key, use_key, stock_left) for Batch from every option line (option row, SKU).
 
     One key per distinct (node, SKU) any option line draws on, numbered in (node, SKU) order;
@@ -184,8 +193,13 @@ def option_ranges(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def greedy_by_key(batch: Batch, key: np.ndarray, allowed: np.ndarray, choice: np.ndarray | None = None,
-                  left: np.ndarray | None = None) -> np.ndarray:
+def greedy_by_key(
+    batch: Batch,
+    key: np.ndarray,
+    allowed: np.ndarray,
+    choice: np.ndarray | None = None,
+    left: np.ndarray | None = None,
+) -> np.ndarray:
     """Give each still-unassigned order its allowed option with the smallest key whose node has capacity left.
 
     Orders compete in batch order. `choice` and `left` (capacity per node) are updated in place when

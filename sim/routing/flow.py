@@ -73,7 +73,6 @@ from sim.routing.integer_costs import COST_SCALE, as_capacity, as_unassigned, fi
 __all__ = ["COST_SCALE", "Flow", "assign_min_cost", "solve_assignment"]
 
 
-
 def assign_min_cost(cost: np.ndarray, capacity: np.ndarray, unassigned_cost: np.ndarray) -> np.ndarray:
     """Optimal order -> node assignment (node index or -1 per order), within n/(2S) of the optimum.
 
@@ -87,8 +86,10 @@ def assign_min_cost(cost: np.ndarray, capacity: np.ndarray, unassigned_cost: np.
     cap = as_capacity(capacity, n_nodes, "capacity")
     u = as_unassigned(unassigned_cost, n)
     if np.isnan(c).any():
-        raise ValueError(f"cost contains NaN at (order, node) {tuple(int(x) for x in np.argwhere(np.isnan(c))[0])}; "
-                         "use numpy.inf for infeasible pairs")
+        raise ValueError(
+            f"cost contains NaN at (order, node) {tuple(int(x) for x in np.argwhere(np.isnan(c))[0])}; "
+            "use numpy.inf for infeasible pairs"
+        )
     if np.isneginf(c).any():
         raise ValueError("cost contains -inf; costs must be finite or +inf (infeasible)")
     rows, cols = np.nonzero(np.isfinite(c))  # row-major: grouped by order, as the solver expects
@@ -99,9 +100,16 @@ def assign_min_cost(cost: np.ndarray, capacity: np.ndarray, unassigned_cost: np.
     return out
 
 
-def solve_assignment(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt_cost: np.ndarray,
-                     unassigned_cost: np.ndarray, node_capacity: np.ndarray, opt_key: np.ndarray | None = None,
-                     key_capacity: np.ndarray | None = None) -> np.ndarray:
+def solve_assignment(
+    n_orders: int,
+    opt_order: np.ndarray,
+    opt_node: np.ndarray,
+    opt_cost: np.ndarray,
+    unassigned_cost: np.ndarray,
+    node_capacity: np.ndarray,
+    opt_key: np.ndarray | None = None,
+    key_capacity: np.ndarray | None = None,
+) -> np.ndarray:
     """Min-cost choice of one option row per order (or -1) under node and optional stock-key capacities.
 
     Options are sparse rows (order, node, cost[, key]); ``key_capacity[k]`` bounds the options using
@@ -112,10 +120,14 @@ def solve_assignment(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray,
     opt_cost = np.asarray(opt_cost, dtype=float)
     u = as_unassigned(unassigned_cost, n_orders)
     node_capacity = np.asarray(node_capacity)
-    cap = as_capacity(node_capacity, node_capacity.shape[0] if node_capacity.ndim == 1 else -1, "node_capacity")
+    cap = as_capacity(
+        node_capacity, node_capacity.shape[0] if node_capacity.ndim == 1 else -1, "node_capacity"
+    )
     if not (opt_order.shape == opt_node.shape == opt_cost.shape) or opt_order.ndim != 1:
-        raise ValueError(f"option arrays must be 1-D of one length, got {opt_order.shape}, {opt_node.shape}, "
-                         f"{opt_cost.shape}")
+        raise ValueError(
+            f"option arrays must be 1-D of one length, got {opt_order.shape}, {opt_node.shape}, "
+            f"{opt_cost.shape}"
+        )
     if np.isnan(opt_cost).any() or np.isneginf(opt_cost).any():
         raise ValueError("option costs must be finite or +inf (no NaN, no -inf)")
     if opt_order.size and (opt_order.min() < 0 or opt_order.max() >= n_orders):
@@ -154,7 +166,9 @@ def solve_assignment(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray,
     use = np.bincount(np.concatenate([f_rn, f_rk]) % (n_res + 1), minlength=n_res + 1)
     reach = (use > res_cap) & binding
     active = np.zeros(orders.size, bool)
-    while True:  # orders a residual path from an over-used resource can reach; the rest keep their first choice
+    while (
+        True
+    ):  # orders a residual path from an over-used resource can reach; the rest keep their first choice
         new = ~active & (reach[f_rn] | reach[f_rk])
         if not new.any():
             break
@@ -167,14 +181,25 @@ def solve_assignment(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray,
     choice[orders[keep_first]] = rows[first[keep_first]]
     if active.any():
         sub = active[o_idx]
-        local = _min_cost_flow(o_idx[sub], rn[sub], rk[sub], q[sub], q_un, active, res_cap, cap.size, key_node)
+        local = _min_cost_flow(
+            o_idx[sub], rn[sub], rk[sub], q[sub], q_un, active, res_cap, cap.size, key_node
+        )
         got = local >= 0
         choice[orders[got]] = rows[np.flatnonzero(sub)[local[got]]]
     return choice
 
 
-def _min_cost_flow(o_idx: np.ndarray, rn: np.ndarray, rk: np.ndarray, q: np.ndarray, q_un: np.ndarray,
-                   active: np.ndarray, res_cap: np.ndarray, n_nodes: int, key_node: np.ndarray) -> np.ndarray:
+def _min_cost_flow(
+    o_idx: np.ndarray,
+    rn: np.ndarray,
+    rk: np.ndarray,
+    q: np.ndarray,
+    q_un: np.ndarray,
+    active: np.ndarray,
+    res_cap: np.ndarray,
+    n_nodes: int,
+    key_node: np.ndarray,
+) -> np.ndarray:
     """Solve the reduced network (active orders, binding resources) with OR-Tools; option index per order."""
     orders = np.flatnonzero(active)
     m = orders.size
@@ -185,7 +210,9 @@ def _min_cost_flow(o_idx: np.ndarray, rn: np.ndarray, rk: np.ndarray, q: np.ndar
     g_res = np.full(res_cap.size, sink, np.int64)  # a resource that cannot bind (or "none"): the sink
     g_res[res] = m + np.arange(res.size)
     is_key = res >= n_nodes
-    res_next = np.full(res.size, sink, np.int64)  # a key's arc leads to its node if that node binds, else the sink
+    res_next = np.full(
+        res.size, sink, np.int64
+    )  # a key's arc leads to its node if that node binds, else the sink
     res_next[is_key] = g_res[key_node[res[is_key] - n_nodes]]
     head = np.where(rk >= 0, g_res[rk], g_res[rn])
     tails = np.concatenate([loc[o_idx], m + np.arange(res.size), np.arange(m)])
@@ -207,8 +234,9 @@ def _min_cost_flow(o_idx: np.ndarray, rn: np.ndarray, rk: np.ndarray, q: np.ndar
     return out
 
 
-def _as_keys(opt_key: np.ndarray | None, key_capacity: np.ndarray | None,
-             shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _as_keys(
+    opt_key: np.ndarray | None, key_capacity: np.ndarray | None, shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     """Stock key per option (-1: none) and units per key; no keys at all when opt_key is None."""
     if opt_key is None:
         return np.full(shape, -1, np.int64), np.zeros(0, np.int64)
@@ -246,5 +274,13 @@ class Flow:
         return batch.opt_cost
 
     def route(self, batch: Batch) -> np.ndarray:
-        return solve_assignment(batch.n_orders, batch.opt_order, batch.opt_node, self.decision_cost(batch),
-                                batch.unassigned_cost, batch.node_capacity, batch.opt_stock_key, batch.stock_left)
+        return solve_assignment(
+            batch.n_orders,
+            batch.opt_order,
+            batch.opt_node,
+            self.decision_cost(batch),
+            batch.unassigned_cost,
+            batch.node_capacity,
+            batch.opt_stock_key,
+            batch.stock_left,
+        )

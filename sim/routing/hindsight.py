@@ -78,11 +78,20 @@ def hindsight_lp(p: Problem) -> Bound:
     rows = np.concatenate([p.opt_order[opts], np.arange(n)])
     a_eq = coo_matrix((np.ones(K + n), (rows, np.arange(K + n))), shape=(n, K + n)).tocsr()
     m = (local[p.use_option] >= 0) & np.isfinite(p.res_cap[p.use_res])
-    a_ub = coo_matrix((p.use_qty[m].astype(float), (p.use_res[m], local[p.use_option[m]])), shape=(M, K + n)).tocsr()
+    a_ub = coo_matrix(
+        (p.use_qty[m].astype(float), (p.use_res[m], local[p.use_option[m]])), shape=(M, K + n)
+    ).tocsr()
     cap = np.where(np.isfinite(p.res_cap), p.res_cap, 0.0).astype(float)
     used = np.bincount(p.use_res[m], minlength=M) > 0
-    res = linprog(c, A_ub=a_ub[used] if used.any() else None, b_ub=cap[used] if used.any() else None,
-                  A_eq=a_eq, b_eq=np.ones(n), bounds=(0, None), method="highs")
+    res = linprog(
+        c,
+        A_ub=a_ub[used] if used.any() else None,
+        b_ub=cap[used] if used.any() else None,
+        A_eq=a_eq,
+        b_eq=np.ones(n),
+        bounds=(0, None),
+        method="highs",
+    )
     if res.status != 0:
         raise RuntimeError(f"hindsight LP not solved: {res.message}")
     x = np.zeros(p.opt_order.size)
@@ -107,7 +116,8 @@ def brute_force(p: Problem) -> float:
         if chosen and (use[chosen].sum(axis=0) > p.res_cap + 1e-9).any():
             continue
         cost = sum(float(p.opt_cost[k]) for k in chosen) + sum(
-            float(p.lost_cost[i]) for i, k in enumerate(pick) if k < 0)
+            float(p.lost_cost[i]) for i, k in enumerate(pick) if k < 0
+        )
         best = min(best, cost)
     return float(best)
 

@@ -14,7 +14,9 @@ UNITS_PER_CNY = 2 * COST_SCALE
 INT_BUDGET = 2**62  # max |integer cost| * (graph nodes + 1) must stay below this (OR-Tools' cost range check)
 
 
-def integer_costs(o_idx: np.ndarray, c: np.ndarray, u: np.ndarray, n_graph: int) -> tuple[np.ndarray, np.ndarray]:
+def integer_costs(
+    o_idx: np.ndarray, c: np.ndarray, u: np.ndarray, n_graph: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Integer option costs and unassigned costs per order, shifted per order (see the module docstring)."""
     m = u.size
     must = ~np.isfinite(u)
@@ -45,9 +47,11 @@ def first_choice(o_idx: np.ndarray, q: np.ndarray, q_un: np.ndarray) -> np.ndarr
 
 
 def too_wide(spread: float, limit: int) -> None:
-    raise ValueError(f"costs within one order differ by up to {spread / UNITS_PER_CNY:.3g} CNY, beyond what "
-                     f"the integer scale S={COST_SCALE} can represent here ({limit / UNITS_PER_CNY:.3g} CNY); "
-                     "use numpy.inf for infeasible options or unassigned orders that must be served")
+    raise ValueError(
+        f"costs within one order differ by up to {spread / UNITS_PER_CNY:.3g} CNY, beyond what "
+        f"the integer scale S={COST_SCALE} can represent here ({limit / UNITS_PER_CNY:.3g} CNY); "
+        "use numpy.inf for infeasible options or unassigned orders that must be served"
+    )
 
 
 def as_capacity(capacity: np.ndarray, n: int, name: str) -> np.ndarray:
@@ -58,7 +62,9 @@ def as_capacity(capacity: np.ndarray, n: int, name: str) -> np.ndarray:
         if np.isnan(a).any():
             raise ValueError(f"{name} contains NaN")
         if (a < 0).any():
-            raise ValueError(f"{name} must be >= 0, got {a[a < 0][0]} at node {int(np.flatnonzero(a < 0)[0])}")
+            raise ValueError(
+                f"{name} must be >= 0, got {a[a < 0][0]} at node {int(np.flatnonzero(a < 0)[0])}"
+            )
         if (np.isfinite(a) & (a != np.floor(a))).any():
             raise ValueError(f"{name} must be whole numbers of orders")
         a = np.minimum(a, np.iinfo(np.int64).max // 4)

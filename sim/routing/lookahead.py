@@ -73,11 +73,19 @@ def prob_at_least(mean: np.ndarray | float, a: np.ndarray | float) -> np.ndarray
     return out
 
 
-def reservation_price(mean: np.ndarray | float, available: np.ndarray | float, value: np.ndarray | float,
-                      units: np.ndarray | int = 1) -> np.ndarray:
+def reservation_price(
+    mean: np.ndarray | float,
+    available: np.ndarray | float,
+    value: np.ndarray | float,
+    units: np.ndarray | int = 1,
+) -> np.ndarray:
     """Δ · Σ_{j<q} P(N ≥ a − j): expected opportunity cost of taking q units out of a (N ~ Poisson(mean))."""
-    mean_b, a, delta, q = np.broadcast_arrays(np.asarray(mean, float), np.asarray(available, float),
-                                              np.asarray(value, float), np.asarray(units, np.int64))
+    mean_b, a, delta, q = np.broadcast_arrays(
+        np.asarray(mean, float),
+        np.asarray(available, float),
+        np.asarray(value, float),
+        np.asarray(units, np.int64),
+    )
     total = np.zeros(mean_b.shape)
     for j in range(int(q.max()) if q.size else 0):
         m = q > j
@@ -85,10 +93,18 @@ def reservation_price(mean: np.ndarray | float, available: np.ndarray | float, v
     return cast(np.ndarray, np.maximum(delta, 0.0) * total)
 
 
-def option_reservation(line_option: np.ndarray, line_node: np.ndarray, line_sku: np.ndarray,
-                       line_qty: np.ndarray, charged: np.ndarray, rate: np.ndarray, available: np.ndarray,
-                       horizon_s: np.ndarray | float, value: np.ndarray | float,
-                       reserved: np.ndarray | None = None) -> np.ndarray:
+def option_reservation(
+    line_option: np.ndarray,
+    line_node: np.ndarray,
+    line_sku: np.ndarray,
+    line_qty: np.ndarray,
+    charged: np.ndarray,
+    rate: np.ndarray,
+    available: np.ndarray,
+    horizon_s: np.ndarray | float,
+    value: np.ndarray | float,
+    reserved: np.ndarray | None = None,
+) -> np.ndarray:
     """Reservation price per option (Batch.opt_reservation), summed over the option's order lines.
 
     Per line (one row per option x order line): its option row, node, SKU and units. ``charged`` (K,)
@@ -129,20 +145,34 @@ def day_share(hour_share: np.ndarray, t0: np.ndarray | float, t1: np.ndarray | f
     return cast(np.ndarray, np.maximum(F(t1) - F(t0), 0.0))
 
 
-def capacity_reservation(orders_per_day: np.ndarray, share: np.ndarray | float, slots: np.ndarray,
-                         value: np.ndarray | float) -> np.ndarray:
+def capacity_reservation(
+    orders_per_day: np.ndarray, share: np.ndarray | float, slots: np.ndarray, value: np.ndarray | float
+) -> np.ndarray:
     """Δ · P(N ≥ slots), N ~ Poisson(orders_per_day · share): expected cost to a node's own-tier
     customers of one of its `slots` places taken now by another (an upgraded) order."""
     mean = np.asarray(orders_per_day, float) * np.asarray(share, float)
-    return cast(np.ndarray, np.maximum(np.asarray(value, float), 0.0) * prob_at_least(mean, np.maximum(slots, 1)))
+    return cast(
+        np.ndarray, np.maximum(np.asarray(value, float), 0.0) * prob_at_least(mean, np.maximum(slots, 1))
+    )
 
 
-def shortfall_value(lost_sale_cny: np.ndarray | float, acceptance: np.ndarray | float,
-                    extra_cost_cny: np.ndarray | float = 0.0, imperfect_cny: float = 0.0) -> np.ndarray:
+def shortfall_value(
+    lost_sale_cny: np.ndarray | float,
+    acceptance: np.ndarray | float,
+    extra_cost_cny: np.ndarray | float = 0.0,
+    imperfect_cny: float = 0.0,
+) -> np.ndarray:
     """Δ for a node's own-tier customer who finds no unit: offered the next slower tier, accepted with
     probability p at `extra_cost_cny` more than serving here, else lost: Δ = p·extra + (1 − p)·lost, plus
     the planner's price of an imperfect order (``router.imperfect_order_cny``), which that customer's order
     is either way (downgraded or lost)."""
     p = np.clip(np.asarray(acceptance, float), 0.0, 1.0)
-    return cast(np.ndarray, np.maximum(p * np.asarray(extra_cost_cny, float) + (1.0 - p) * np.asarray(lost_sale_cny, float)
-                                       + max(float(imperfect_cny), 0.0), 0.0))
+    return cast(
+        np.ndarray,
+        np.maximum(
+            p * np.asarray(extra_cost_cny, float)
+            + (1.0 - p) * np.asarray(lost_sale_cny, float)
+            + max(float(imperfect_cny), 0.0),
+            0.0,
+        ),
+    )

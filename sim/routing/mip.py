@@ -67,20 +67,39 @@ def stock_uses(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     if batch.use_option is not None and batch.use_key is not None and batch.use_qty is not None:
         if batch.stock_left is None:
             raise ValueError("Batch.use_key needs stock_left (units available per key)")
-        return (np.asarray(batch.use_option, np.int64), np.asarray(batch.use_key, np.int64),
-                np.asarray(batch.use_qty, np.int64), np.asarray(batch.stock_left, np.int64))
+        return (
+            np.asarray(batch.use_option, np.int64),
+            np.asarray(batch.use_key, np.int64),
+            np.asarray(batch.use_qty, np.int64),
+            np.asarray(batch.stock_left, np.int64),
+        )
     if batch.opt_stock_key is None or batch.stock_left is None:
         z = np.zeros(0, np.int64)
         return z, z, z, z
     k = np.flatnonzero(batch.opt_stock_key >= 0)
-    return (k, batch.opt_stock_key[k].astype(np.int64), np.ones(k.size, np.int64),
-            np.asarray(batch.stock_left, np.int64))
+    return (
+        k,
+        batch.opt_stock_key[k].astype(np.int64),
+        np.ones(k.size, np.int64),
+        np.asarray(batch.stock_left, np.int64),
+    )
 
 
-def solve_orders(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt_cost: np.ndarray,
-                 unassigned_cost: np.ndarray, node_capacity: np.ndarray, use_option: np.ndarray,
-                 use_key: np.ndarray, use_qty: np.ndarray, stock_left: np.ndarray, *,
-                 max_deterministic_time: float = DEFAULT_DETERMINISTIC_TIME, reduce: bool = True) -> np.ndarray | None:
+def solve_orders(
+    n_orders: int,
+    opt_order: np.ndarray,
+    opt_node: np.ndarray,
+    opt_cost: np.ndarray,
+    unassigned_cost: np.ndarray,
+    node_capacity: np.ndarray,
+    use_option: np.ndarray,
+    use_key: np.ndarray,
+    use_qty: np.ndarray,
+    stock_left: np.ndarray,
+    *,
+    max_deterministic_time: float = DEFAULT_DETERMINISTIC_TIME,
+    reduce: bool = True,
+) -> np.ndarray | None:
     """Optimal option row per order (or -1) under node capacity and stock per key; None if CP-SAT
     stopped without proving an optimum (see the module docstring for the model and the reduction).
     ``reduce=False`` hands every order and resource to one CP-SAT model (benchmarks and tests only)."""
@@ -95,8 +114,11 @@ def solve_orders(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt
     choice = np.full(n_orders, -1, np.int64)
 
     # options that can never be taken: no arc, as in flow
-    short = np.bincount(use_option[use_qty > left[use_key]], minlength=c.size) > 0 if use_option.size else \
-        np.zeros(c.size, bool)
+    short = (
+        np.bincount(use_option[use_qty > left[use_key]], minlength=c.size) > 0
+        if use_option.size
+        else np.zeros(c.size, bool)
+    )
     keep = np.isfinite(c) & (c < u[opt_order]) & (cap[opt_node] > 0) & ~short
     rows = np.flatnonzero(keep)
     if rows.size == 0:
@@ -138,8 +160,11 @@ def solve_orders(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt
         return choice
 
     sub = np.flatnonzero(active[o_idx])  # local options of active orders
-    comp = _components(o_idx[sub], inc_opt, inc_res, sub, rows.size, res_cap.size) if reduce else \
-        np.zeros(sub.size, np.int64)
+    comp = (
+        _components(o_idx[sub], inc_opt, inc_res, sub, rows.size, res_cap.size)
+        if reduce
+        else np.zeros(sub.size, np.int64)
+    )
     for g in range(int(comp.max()) + 1):
         opts = sub[comp == g]
         got = _cp_sat(opts, o_idx, q, q_un, inc_opt, inc_res, inc_amt, res_cap, max_deterministic_time)
@@ -149,8 +174,9 @@ def solve_orders(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt
     return choice
 
 
-def _components(order_of: np.ndarray, inc_opt: np.ndarray, inc_res: np.ndarray, sub: np.ndarray,
-                n_opts: int, n_res: int) -> np.ndarray:
+def _components(
+    order_of: np.ndarray, inc_opt: np.ndarray, inc_res: np.ndarray, sub: np.ndarray, n_opts: int, n_res: int
+) -> np.ndarray:
     """Connected component of each option in `sub` (graph: option - its order, option - its binding resources)."""
     pos = np.full(n_opts, -1, np.int64)
     pos[sub] = np.arange(sub.size)
@@ -162,14 +188,22 @@ def _components(order_of: np.ndarray, inc_opt: np.ndarray, inc_res: np.ndarray, 
     n_v = sub.size + n_ord + n_res
     g = coo_matrix((np.ones(a.size), (a, bb)), shape=(n_v, n_v))
     _, labels = connected_components(g, directed=False)
-    lab = labels[:sub.size]
+    lab = labels[: sub.size]
     _, dense = np.unique(lab, return_inverse=True)  # components numbered by their first option
     return dense.ravel()
 
 
-def _cp_sat(opts: np.ndarray, o_idx: np.ndarray, q: np.ndarray, q_un: np.ndarray, inc_opt: np.ndarray,
-            inc_res: np.ndarray, inc_amt: np.ndarray, res_cap: np.ndarray,
-            max_deterministic_time: float) -> np.ndarray | None:
+def _cp_sat(
+    opts: np.ndarray,
+    o_idx: np.ndarray,
+    q: np.ndarray,
+    q_un: np.ndarray,
+    inc_opt: np.ndarray,
+    inc_res: np.ndarray,
+    inc_amt: np.ndarray,
+    res_cap: np.ndarray,
+    max_deterministic_time: float,
+) -> np.ndarray | None:
     """Solve one component (local option indices `opts`); the chosen options, or None if not proven optimal."""
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{k}") for k in opts.tolist()]
@@ -188,8 +222,10 @@ def _cp_sat(opts: np.ndarray, o_idx: np.ndarray, q: np.ndarray, q_un: np.ndarray
     p, r, a = p[seq], r[seq], a[seq]
     bounds = np.flatnonzero(np.r_[True, r[1:] != r[:-1], True])
     for s, e in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        model.add(cp_model.LinearExpr.weighted_sum([x[i] for i in p[s:e].tolist()], a[s:e].tolist())
-                  <= int(res_cap[r[s]]))
+        model.add(
+            cp_model.LinearExpr.weighted_sum([x[i] for i in p[s:e].tolist()], a[s:e].tolist())
+            <= int(res_cap[r[s]])
+        )
     coef = q[opts] - q_un[ords]  # u_i (1 - Σ x) + Σ c x = const + Σ (c - u_i) x
     model.minimize(cp_model.LinearExpr.weighted_sum(x, coef.tolist()))
     solver = cp_model.CpSolver()
@@ -211,8 +247,12 @@ class Mip:
 
     name = "mip"
 
-    def __init__(self, lookahead: bool = True, max_deterministic_time: float = DEFAULT_DETERMINISTIC_TIME,
-                 max_shipments: int = DEFAULT_MAX_SHIPMENTS) -> None:
+    def __init__(
+        self,
+        lookahead: bool = True,
+        max_deterministic_time: float = DEFAULT_DETERMINISTIC_TIME,
+        max_shipments: int = DEFAULT_MAX_SHIPMENTS,
+    ) -> None:
         self.lookahead = lookahead
         self.max_deterministic_time = max_deterministic_time
         self.max_shipments = max_shipments  # shipments per split order (1: never split)
@@ -230,9 +270,19 @@ class Mip:
 
     def route(self, batch: Batch) -> np.ndarray:
         use_option, use_key, use_qty, left = stock_uses(batch)
-        choice = solve_orders(batch.n_orders, batch.opt_order, batch.opt_node, self.decision_cost(batch),
-                              batch.unassigned_cost, batch.node_capacity, use_option, use_key, use_qty, left,
-                              max_deterministic_time=self.max_deterministic_time)
+        choice = solve_orders(
+            batch.n_orders,
+            batch.opt_order,
+            batch.opt_node,
+            self.decision_cost(batch),
+            batch.unassigned_cost,
+            batch.node_capacity,
+            use_option,
+            use_key,
+            use_qty,
+            left,
+            max_deterministic_time=self.max_deterministic_time,
+        )
         if choice is None:
             self.fallbacks += 1
             return Flow(lookahead=self.lookahead).route(batch)
@@ -248,12 +298,27 @@ class Mip:
             ship = ship if rows.ship_reservation is None else ship + rows.ship_reservation
             line = line if rows.sl_reservation is None else line + rows.sl_reservation
         use_option, use_key, use_qty, left = stock_uses(batch)
-        got = solve_split(batch.n_orders, batch.opt_order, batch.opt_node, self.decision_cost(batch), batch.opt_offer,
-                          batch.unassigned_cost, batch.node_capacity, use_option, use_key, use_qty, left,
-                          rows, ship, line, max_deterministic_time=self.max_deterministic_time,
-                          max_shipments=self.max_shipments)
+        got = solve_split(
+            batch.n_orders,
+            batch.opt_order,
+            batch.opt_node,
+            self.decision_cost(batch),
+            batch.opt_offer,
+            batch.unassigned_cost,
+            batch.node_capacity,
+            use_option,
+            use_key,
+            use_qty,
+            left,
+            rows,
+            ship,
+            line,
+            max_deterministic_time=self.max_deterministic_time,
+            max_shipments=self.max_shipments,
+        )
         if got is None:
             self.fallbacks += 1
-            return LineChoice(Flow(lookahead=self.lookahead).route(batch),
-                              np.full(rows.line_order.size, -1, np.int64))
+            return LineChoice(
+                Flow(lookahead=self.lookahead).route(batch), np.full(rows.line_order.size, -1, np.int64)
+            )
         return got

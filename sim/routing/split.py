@@ -80,11 +80,25 @@ def _int(c: np.ndarray) -> np.ndarray:
     return cast(np.ndarray, np.rint(np.asarray(c, float) * 2 * COST_SCALE).astype(np.int64))
 
 
-def solve_split(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt_cost: np.ndarray,
-                opt_offer: np.ndarray, unassigned_cost: np.ndarray, node_capacity: np.ndarray,
-                use_option: np.ndarray, use_key: np.ndarray, use_qty: np.ndarray, stock_left: np.ndarray,
-                rows: SplitRows, ship_cost: np.ndarray, sl_cost: np.ndarray, *, max_deterministic_time: float,
-                max_shipments: int = DEFAULT_MAX_SHIPMENTS) -> LineChoice | None:
+def solve_split(
+    n_orders: int,
+    opt_order: np.ndarray,
+    opt_node: np.ndarray,
+    opt_cost: np.ndarray,
+    opt_offer: np.ndarray,
+    unassigned_cost: np.ndarray,
+    node_capacity: np.ndarray,
+    use_option: np.ndarray,
+    use_key: np.ndarray,
+    use_qty: np.ndarray,
+    stock_left: np.ndarray,
+    rows: SplitRows,
+    ship_cost: np.ndarray,
+    sl_cost: np.ndarray,
+    *,
+    max_deterministic_time: float,
+    max_shipments: int = DEFAULT_MAX_SHIPMENTS,
+) -> LineChoice | None:
     """Optimal whole options and shipments (module docstring), or None if CP-SAT stopped unproven.
     ``ship_cost`` / ``sl_cost`` are the decision costs of the rows (money, plus reservation if looking ahead)."""
     opt_order, opt_node = np.asarray(opt_order, np.int64), np.asarray(opt_node, np.int64)
@@ -109,10 +123,18 @@ def solve_split(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt_
     ok_s &= np.bincount(sl_ship[ok_r], minlength=s_order.size) > 0
     has_rows = np.bincount(s_order, minlength=n_orders) > 0
 
-    short = np.bincount(use_option[use_qty > left[use_key]], minlength=c.size) > 0 if use_option.size else \
-        np.zeros(c.size, bool)
-    whole = (np.asarray(opt_offer, bool) | ~has_rows[opt_order]) & np.isfinite(c) & (c < u[opt_order]) \
-        & (cap[opt_node] > 0) & ~short
+    short = (
+        np.bincount(use_option[use_qty > left[use_key]], minlength=c.size) > 0
+        if use_option.size
+        else np.zeros(c.size, bool)
+    )
+    whole = (
+        (np.asarray(opt_offer, bool) | ~has_rows[opt_order])
+        & np.isfinite(c)
+        & (c < u[opt_order])
+        & (cap[opt_node] > 0)
+        & ~short
+    )
     W, S, R = np.flatnonzero(whole), np.flatnonzero(ok_s), np.flatnonzero(ok_r)
     if W.size + S.size == 0:
         return LineChoice(choice, line_ship)
@@ -124,7 +146,9 @@ def solve_split(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt_
     vpos_s = np.full(s_order.size, -1, np.int64)
     vpos_s[S] = nW + np.arange(nS)
     m = vpos_w[use_option] >= 0 if use_option.size else np.zeros(0, bool)
-    inc_var = np.concatenate([np.arange(nW), nW + np.arange(nS), vpos_w[use_option[m]], nW + nS + np.arange(R.size)])
+    inc_var = np.concatenate(
+        [np.arange(nW), nW + np.arange(nS), vpos_w[use_option[m]], nW + nS + np.arange(R.size)]
+    )
     inc_res = np.concatenate([opt_node[W], s_node[S], n_nodes + use_key[m], n_nodes + sl_key[R]])
     inc_amt = np.concatenate([np.ones(nW + nS, np.int64), use_qty[m], sl_qty[R]])
     res_cap = np.concatenate([cap, left])
@@ -139,9 +163,11 @@ def solve_split(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt_
     o_loc[orders] = np.arange(orders.size)
     res_used, r_loc = np.unique(inc_res, return_inverse=True)
     nv = orders.size + res_used.size
-    gph = coo_matrix((np.ones(inc_var.size), (o_loc[var_order[inc_var]], orders.size + r_loc.ravel())), shape=(nv, nv))
+    gph = coo_matrix(
+        (np.ones(inc_var.size), (o_loc[var_order[inc_var]], orders.size + r_loc.ravel())), shape=(nv, nv)
+    )
     _, lab = connected_components(gph, directed=False)
-    _, comp = np.unique(lab[:orders.size], return_inverse=True)
+    _, comp = np.unique(lab[: orders.size], return_inverse=True)
     comp = comp.ravel()
     sizes = np.bincount(comp)
     model_of_comp = np.zeros(sizes.size, np.int64)
@@ -158,8 +184,30 @@ def solve_split(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt_
     var_model = model_of_order[var_order]
     for mdl in range(k + 1):
         sel = np.flatnonzero(var_model == mdl)
-        got = _cp_sat(sel, nW, nS, W, S, R, opt_order, s_order, sl_ship, sl_line, rows.line_order, u, qc, qf, qg,
-                      qsig, int(max_shipments), inc_var, inc_res, inc_amt, res_cap, max_deterministic_time)
+        got = _cp_sat(
+            sel,
+            nW,
+            nS,
+            W,
+            S,
+            R,
+            opt_order,
+            s_order,
+            sl_ship,
+            sl_line,
+            rows.line_order,
+            u,
+            qc,
+            qf,
+            qg,
+            qsig,
+            int(max_shipments),
+            inc_var,
+            inc_res,
+            inc_amt,
+            res_cap,
+            max_deterministic_time,
+        )
         if got is None:
             return None
         gw, gr = got
@@ -168,11 +216,30 @@ def solve_split(n_orders: int, opt_order: np.ndarray, opt_node: np.ndarray, opt_
     return LineChoice(choice, line_ship)
 
 
-def _cp_sat(sel: np.ndarray, nW: int, nS: int, W: np.ndarray, S: np.ndarray, R: np.ndarray, opt_order: np.ndarray,
-            s_order: np.ndarray, sl_ship: np.ndarray, sl_line: np.ndarray, line_order: np.ndarray, u: np.ndarray,
-            qc: np.ndarray, qf: np.ndarray, qg: np.ndarray, qsig: int, max_ship: int, inc_var: np.ndarray,
-            inc_res: np.ndarray, inc_amt: np.ndarray, res_cap: np.ndarray,
-            max_deterministic_time: float) -> tuple[np.ndarray, np.ndarray] | None:
+def _cp_sat(
+    sel: np.ndarray,
+    nW: int,
+    nS: int,
+    W: np.ndarray,
+    S: np.ndarray,
+    R: np.ndarray,
+    opt_order: np.ndarray,
+    s_order: np.ndarray,
+    sl_ship: np.ndarray,
+    sl_line: np.ndarray,
+    line_order: np.ndarray,
+    u: np.ndarray,
+    qc: np.ndarray,
+    qf: np.ndarray,
+    qg: np.ndarray,
+    qsig: int,
+    max_ship: int,
+    inc_var: np.ndarray,
+    inc_res: np.ndarray,
+    inc_amt: np.ndarray,
+    res_cap: np.ndarray,
+    max_deterministic_time: float,
+) -> tuple[np.ndarray, np.ndarray] | None:
     """One model over the variables `sel`: (chosen whole-row positions into W, chosen line-row positions into R)."""
     model = cp_model.CpModel()
     var: dict[int, cp_model.IntVar] = {v: model.new_bool_var(f"v{v}") for v in sel.tolist()}
@@ -238,8 +305,10 @@ def _cp_sat(sel: np.ndarray, nW: int, nS: int, W: np.ndarray, S: np.ndarray, R: 
     p, r, a = p[seq], r[seq], a[seq]
     bounds = np.flatnonzero(np.r_[True, r[1:] != r[:-1], True]) if r.size else np.zeros(1, np.int64)
     for s0, e0 in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        model.add(cp_model.LinearExpr.weighted_sum([var[int(v)] for v in p[s0:e0]], a[s0:e0].tolist())
-                  <= int(res_cap[r[s0]]))
+        model.add(
+            cp_model.LinearExpr.weighted_sum([var[int(v)] for v in p[s0:e0]], a[s0:e0].tolist())
+            <= int(res_cap[r[s0]])
+        )
     model.minimize(cp_model.LinearExpr.weighted_sum(obj_v, obj_c))
     solver = cp_model.CpSolver()
     prm = solver.parameters

@@ -182,8 +182,13 @@ def _pyvrp(p: VanProblem, k: int, iterations: int, seed: int) -> VanRoutes:
     m = Model()
     depot = m.add_depot(m.add_location(0.0, 0.0))
     for i in range(p.n):
-        m.add_client(m.add_location(0.0, 0.0), delivery=[int(demand[i])], service_duration=int(service[i]),
-                     tw_early=int(np.ceil(p.open_s)), tw_late=int(late[i]))
+        m.add_client(
+            m.add_location(0.0, 0.0),
+            delivery=[int(demand[i])],
+            service_duration=int(service[i]),
+            tw_early=int(np.ceil(p.open_s)),
+            tw_late=int(late[i]),
+        )
     m.add_vehicle_type(num_available=k, capacity=[cap])
     locs = m.locations
     for a, b in itertools.permutations(range(p.n + 1), 2):

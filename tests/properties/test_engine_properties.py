@@ -35,24 +35,40 @@ def scenarios(draw) -> dict:
     review = draw(st.sampled_from([1, 2]))
     n_skus = draw(st.integers(5, 30))
     data = {
-        "name": "prop", "seed": draw(st.integers(0, 2**31 - 1)),
+        "name": "prop",
+        "seed": draw(st.integers(0, 2**31 - 1)),
         "horizon": {"days": 1, "warmup_days": 1, "start_date": "2026-11-02"},
         "geography": {"cities": [{"name": "Hangzhou", "zones": draw(st.integers(3, 12)), "radius_km": 3.0}]},
         "nodes": {
             "ndcs": {"sites": [{"id": "NDC", "city": "Hangzhou"}]},
             "fdcs": {"count_per_city": {"Hangzhou": draw(st.integers(0, 1))}},
-            "stores": {"count_per_city": {"Hangzhou": draw(st.integers(1, 3))},
-                       "capacity": {"pickers": draw(st.integers(1, 3)), "riders": draw(st.integers(1, 4))}},
+            "stores": {
+                "count_per_city": {"Hangzhou": draw(st.integers(1, 3))},
+                "capacity": {"pickers": draw(st.integers(1, 3)), "riders": draw(st.integers(1, 4))},
+            },
         },
         "lanes": {"ndc_fdc": {"base_h": 3.0}, "fdc_store": {"base_h": 2.0}, "ndc_store": {"base_h": 3.0}},
-        "catalog": {"n_skus": n_skus, "categories": [
-            {"name": "dry", "share": 0.6, "value_cny": 20, "volume_l": 0.5},
-            {"name": "fresh", "share": 0.4, "value_cny": 30, "volume_l": 1.0, "shelf_life_days": 2,
-             "tiers": ["near", "mid"]}]},
+        "catalog": {
+            "n_skus": n_skus,
+            "categories": [
+                {"name": "dry", "share": 0.6, "value_cny": 20, "volume_l": 0.5},
+                {
+                    "name": "fresh",
+                    "share": 0.4,
+                    "value_cny": 30,
+                    "volume_l": 1.0,
+                    "shelf_life_days": 2,
+                    "tiers": ["near", "mid"],
+                },
+            ],
+        },
         "demand": {"orders_per_day": draw(st.integers(80, 400)), "tier_mix": mix},
         "inventory": {"review_period_days": review},
         "policy": f"top_n(n={draw(st.integers(1, n_skus))}, cover={draw(st.sampled_from([1, 3]))})",
-        "router": {"name": draw(st.sampled_from(["nearest", "tier_first", "cheapest", "flow", "mip"])), "epoch_s": 60},
+        "router": {
+            "name": draw(st.sampled_from(["nearest", "tier_first", "cheapest", "flow", "mip"])),
+            "epoch_s": 60,
+        },
     }
     return data
 
@@ -94,8 +110,12 @@ def check_orders(o: pd.DataFrame, lines: pd.DataFrame) -> None:
     assert (d["delivered_s"] >= d["created_s"]).all() and d["served_tier"].notna().all()
     lost = o[o["status"] == "lost"]
     assert lost["served_tier"].isna().all() and lost["delivered_s"].isna().all()
-    assert (lines.groupby("order_id").size().reindex(o["order_id"]).to_numpy() == o["n_lines"].to_numpy()).all()
-    assert (lines.groupby("order_id")["qty"].sum().reindex(o["order_id"]).to_numpy() == o["units"].to_numpy()).all()
+    assert (
+        lines.groupby("order_id").size().reindex(o["order_id"]).to_numpy() == o["n_lines"].to_numpy()
+    ).all()
+    assert (
+        lines.groupby("order_id")["qty"].sum().reindex(o["order_id"]).to_numpy() == o["units"].to_numpy()
+    ).all()
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
@@ -116,18 +136,25 @@ def test_random_small_scenarios(data):
 
         # same seed => identical bytes
         for t in TABLES:
-            assert (tmp / "a" / f"{t}.parquet").read_bytes() == (tmp / "again" / f"{t}.parquet").read_bytes(), t
+            assert (tmp / "a" / f"{t}.parquet").read_bytes() == (
+                tmp / "again" / f"{t}.parquet"
+            ).read_bytes(), t
 
         # another replication => other demand, the same network
-        pd.testing.assert_frame_equal(a.nodes[["id", "kind", "city", "lat", "lon"]],
-                                      rep.nodes[["id", "kind", "city", "lat", "lon"]])
-        assert not (len(a.orders) == len(rep.orders)
-                    and np.array_equal(a.orders["created_s"].to_numpy(), rep.orders["created_s"].to_numpy()))
+        pd.testing.assert_frame_equal(
+            a.nodes[["id", "kind", "city", "lat", "lon"]], rep.nodes[["id", "kind", "city", "lat", "lon"]]
+        )
+        assert not (
+            len(a.orders) == len(rep.orders)
+            and np.array_equal(a.orders["created_s"].to_numpy(), rep.orders["created_s"].to_numpy())
+        )
 
         # common random numbers: every policy sees the same customers
         cols = ["order_id", "created_s", "zone_id", "n_lines", "units", "requested_tier", "warmup"]
         pd.testing.assert_frame_equal(a.orders[cols], central.orders[cols])
-        pd.testing.assert_frame_equal(a.lines[["order_id", "sku", "qty"]], central.lines[["order_id", "sku", "qty"]])
+        pd.testing.assert_frame_equal(
+            a.lines[["order_id", "sku", "qty"]], central.lines[["order_id", "sku", "qty"]]
+        )
         pd.testing.assert_frame_equal(a.nodes[["id", "lat", "lon"]], central.nodes[["id", "lat", "lon"]])
 
         # central_only keeps nothing forward and serves only from the NDC

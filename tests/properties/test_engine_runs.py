@@ -52,8 +52,9 @@ def test_policies_see_the_same_customers(runs):
 
 
 def test_replications_differ(runs):
-    assert not np.array_equal(runs["a"].orders["created_s"].to_numpy()[:50],
-                              runs["rep1"].orders["created_s"].to_numpy()[:50])
+    assert not np.array_equal(
+        runs["a"].orders["created_s"].to_numpy()[:50], runs["rep1"].orders["created_s"].to_numpy()[:50]
+    )
 
 
 def test_central_only_serves_everything_far(runs):
@@ -103,11 +104,25 @@ def test_perfect_means_on_time_complete_and_fast_enough(runs):
 
 def test_orders_contract_columns_and_types(runs):
     o = runs["a"].orders
-    expected = {"order_id": "int64", "created_s": "float64", "zone_id": "int32", "n_lines": "int16", "units": "int32",
-                "promised_s": "float64", "delivered_s": "float64", "downgraded": "bool", "n_shipments": "int8",
-                "on_time": "bool", "perfect": "bool", "warmup": "bool", "cost_cny": "float64",
-                "cost_handling_cny": "float64", "cost_transport_cny": "float64", "cost_split_cny": "float64",
-                "cost_penalty_cny": "float64"}
+    expected = {
+        "order_id": "int64",
+        "created_s": "float64",
+        "zone_id": "int32",
+        "n_lines": "int16",
+        "units": "int32",
+        "promised_s": "float64",
+        "delivered_s": "float64",
+        "downgraded": "bool",
+        "n_shipments": "int8",
+        "on_time": "bool",
+        "perfect": "bool",
+        "warmup": "bool",
+        "cost_cny": "float64",
+        "cost_handling_cny": "float64",
+        "cost_transport_cny": "float64",
+        "cost_split_cny": "float64",
+        "cost_penalty_cny": "float64",
+    }
     for col, dtype in expected.items():
         assert str(o[col].dtype) == dtype, col
     for col in ("requested_tier", "served_tier", "node_id", "status"):

@@ -19,8 +19,10 @@ VARIANTS = [("central_only", "nearest"), ("top_n(n=50)", "cheapest"), ("top_n(n=
 
 
 def forecasts(policy: str, router: str, seed: int, replication: int, days: int = 6) -> dict[str, np.ndarray]:
-    sc = load_scenario(SCENARIOS / "toy.yaml", [f"policy={policy}", f"router.name={router}", f"seed={seed}",
-                                                "demand.orders_per_day=500"])
+    sc = load_scenario(
+        SCENARIOS / "toy.yaml",
+        [f"policy={policy}", f"router.name={router}", f"seed={seed}", "demand.orders_per_day=500"],
+    )
     net, cat = build_network(sc), build_catalog(sc)
     streams = RandomStreams(sc.seed, replication)
     fc = {m: Forecaster(sc, net, cat, streams, method=m) for m in METHODS}

@@ -67,8 +67,13 @@ def rate(num, den):
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("kpis") / "toy"
     # the toy (3 warm-up + 2 measured days), pinned to what the rebuilt network-level costs assume
-    simulate(SCENARIOS / "toy.yaml", out=out, router="nearest", report=False,
-             overrides=["inventory.ndc_supply.mode=unlimited", "inventory.review_period_days=1"])
+    simulate(
+        SCENARIOS / "toy.yaml",
+        out=out,
+        router="nearest",
+        report=False,
+        overrides=["inventory.ndc_supply.mode=unlimited", "inventory.review_period_days=1"],
+    )
     kpis = json.loads((out / "kpis.json").read_text())
     t = {name: pd.read_parquet(out / f"{name}.parquet") for name in ("orders", "lines", "inventory", "nodes")}
     raw = yaml.safe_load((out / "scenario.yaml").read_text())
@@ -87,23 +92,37 @@ def frame(run):
     m["is_lost"] = m["status"] == "lost"
     # on time and perfect from the raw columns, not the precomputed booleans
     m["on_time_c"] = m["delivered"] & (m["delivered_s"] <= m["promised_s"] + 1e-6)
-    n_delivered_lines = (lines[lines["status"] == "delivered"].groupby("order_id").size()
-                         .reindex(m["order_id"], fill_value=0).to_numpy())
+    n_delivered_lines = (
+        lines[lines["status"] == "delivered"]
+        .groupby("order_id")
+        .size()
+        .reindex(m["order_id"], fill_value=0)
+        .to_numpy()
+    )
     n_lines_seen = lines.groupby("order_id").size().reindex(m["order_id"], fill_value=0).to_numpy()
     m["complete"] = n_delivered_lines == m["n_lines"].to_numpy()
     assert (n_lines_seen == m["n_lines"].to_numpy()).all()
     m["at_tier"] = m["delivered"] & (m["served_tier"].map(RANK) <= m["requested_tier"].map(RANK))
     # tiers.substitution (on in the toy): an order with a line shipped as a substitute is not perfect
-    n_subst = (lines[lines["substitute_sku"].notna()].groupby("order_id").size()
-               .reindex(m["order_id"], fill_value=0).to_numpy())
+    n_subst = (
+        lines[lines["substitute_sku"].notna()]
+        .groupby("order_id")
+        .size()
+        .reindex(m["order_id"], fill_value=0)
+        .to_numpy()
+    )
     m["substituted"] = n_subst > 0
-    m["perfect_c"] = m["on_time_c"] & (m["n_shipments"] == 1) & m["complete"] & m["at_tier"] & ~m["substituted"]
+    m["perfect_c"] = (
+        m["on_time_c"] & (m["n_shipments"] == 1) & m["complete"] & m["at_tier"] & ~m["substituted"]
+    )
     m["split"] = m["delivered"] & (m["n_shipments"] > 1)
     m["city"] = [net.city_names[c] for c in net.zone_city[m["zone_id"].to_numpy()]]  # not in any Parquet
     node_city = dict(zip(nodes["id"], nodes["city"], strict=True))
     m["local"] = m["delivered"] & (m["node_id"].map(node_city) == m["city"])
     m["day"] = (m["created_s"] // DAY).astype(int)
-    m["cost_parts"] = m[["cost_handling_cny", "cost_transport_cny", "cost_split_cny", "cost_penalty_cny"]].sum(axis=1)
+    m["cost_parts"] = m[
+        ["cost_handling_cny", "cost_transport_cny", "cost_split_cny", "cost_penalty_cny"]
+    ].sum(axis=1)
     return m
 
 
@@ -144,12 +163,22 @@ def lanes(run) -> pd.DataFrame:
         km = _haversine(n["lat"], n["lon"], pool["lat"].to_numpy(), pool["lon"].to_numpy()) * circuity
         j = int(np.argmin(km))
         sup = pool.iloc[j]
-        lane = raw["lanes"][{("ndc", "fdc"): "ndc_fdc", ("fdc", "store"): "fdc_store",
-                             ("ndc", "store"): "ndc_store"}[(sup["kind"], n["kind"])]]
-        rows.append({"node_id": n["id"], "supplier": sup["id"], "km": km[j],
-                     "lead_h": lane["base_h"] + km[j] / lane["truck_speed_kmh"],
-                     "truck_m3": lane["truck_capacity_m3"], "fixed": lane["fixed_cny"] + lane["per_km_cny"] * km[j],
-                     "per_unit": lane["per_unit_cny"]})
+        lane = raw["lanes"][
+            {("ndc", "fdc"): "ndc_fdc", ("fdc", "store"): "fdc_store", ("ndc", "store"): "ndc_store"}[
+                (sup["kind"], n["kind"])
+            ]
+        ]
+        rows.append(
+            {
+                "node_id": n["id"],
+                "supplier": sup["id"],
+                "km": km[j],
+                "lead_h": lane["base_h"] + km[j] / lane["truck_speed_kmh"],
+                "truck_m3": lane["truck_capacity_m3"],
+                "fixed": lane["fixed_cny"] + lane["per_km_cny"] * km[j],
+                "per_unit": lane["per_unit_cny"],
+            }
+        )
     return pd.DataFrame(rows).set_index("node_id")
 
 
@@ -207,13 +236,40 @@ def daily_network_costs(run, frame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- tests
 def test_every_contract_key_is_there(run):
     k = run["k"]
-    top = {"orders", "delivered", "lost", "open", "perfect_order_rate", "requested_tier_rate", "lost_sales_rate",
-           "downgrade_rate", "split_rate", "line_fill_rate", "local_fulfilment_rate", "cost_per_order_cny", "tiers",
-           "cost_breakdown_cny", "utilisation", "inventory", "router", "by_day", "by_city"}
+    top = {
+        "orders",
+        "delivered",
+        "lost",
+        "open",
+        "perfect_order_rate",
+        "requested_tier_rate",
+        "lost_sales_rate",
+        "downgrade_rate",
+        "split_rate",
+        "line_fill_rate",
+        "local_fulfilment_rate",
+        "cost_per_order_cny",
+        "tiers",
+        "cost_breakdown_cny",
+        "utilisation",
+        "inventory",
+        "router",
+        "by_day",
+        "by_city",
+    }
     assert top <= set(k)
     assert set(k["tiers"]) == set(RANK)
-    assert set(k["cost_breakdown_cny"]) == {"handling", "transport", "split", "penalty", "fixed", "holding",
-                                            "transfer", "spoilage", "lost_sales"}
+    assert set(k["cost_breakdown_cny"]) == {
+        "handling",
+        "transport",
+        "split",
+        "penalty",
+        "fixed",
+        "holding",
+        "transfer",
+        "spoilage",
+        "lost_sales",
+    }
     assert set(k["utilisation"]) == {"pickers", "riders", "vans"}
     assert set(k["inventory"]) == {"avg_units", "avg_value_cny", "days_of_supply"}
     assert set(k["router"]) >= {"epochs", "solver_ms_mean", "repairs", "fallbacks"}
@@ -317,7 +373,9 @@ def test_utilisation(run, frame):
     days = measured_days(run)
     inside = (assigned > days.start * DAY) & (assigned <= days.stop * DAY)
     dur = near["cost_handling_cny"] * 3600.0 / raw["costs"]["picker_per_hour_cny"]
-    assert dur[inside].sum() == pytest.approx(nodes["pickers_busy_s"].sum(), rel=1e-3)  # exact without carries
+    assert dur[inside].sum() == pytest.approx(
+        nodes["pickers_busy_s"].sum(), rel=1e-3
+    )  # exact without carries
 
 
 def _clock(s: str) -> float:

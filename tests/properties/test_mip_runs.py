@@ -20,7 +20,9 @@ SHORT = ["horizon.warmup_days=2", "policy=base_stock"]
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("mip_runs")
-    return [simulate(TOY, out=base / name, days=1, router="mip", overrides=SHORT, report=False) for name in "ab"]
+    return [
+        simulate(TOY, out=base / name, days=1, router="mip", overrides=SHORT, report=False) for name in "ab"
+    ]
 
 
 @pytest.mark.parametrize("name", ["orders", "lines", "inventory", "nodes"])
@@ -46,17 +48,22 @@ def test_mip_run_splits_orders(runs):
     k = json.loads((runs[0].path / "kpis.json").read_text())
     assert len(split) > 0 and k["split_rate"] > 0
     assert (split.n_lines > 1).all() and (split.status == "delivered").all()
-    assert np.allclose(split.cost_split_cny, 2.0 * (split.n_shipments - 1))  # costs.split_per_extra_shipment_cny
+    assert np.allclose(
+        split.cost_split_cny, 2.0 * (split.n_shipments - 1)
+    )  # costs.split_per_extra_shipment_cny
     assert (o[o.n_shipments <= 1].cost_split_cny == 0).all()
     assert not split.downgraded.any() and not split.perfect.any()
     tiers = {"near": 0, "mid": 1, "far": 2}
     sl = lines[lines.order_id.isin(split.order_id)]
-    per = sl.groupby("order_id").agg(nodes=("node_id", "nunique"),
-                                     slowest=("served_tier", lambda s: max(tiers[t] for t in s)))
+    per = sl.groupby("order_id").agg(
+        nodes=("node_id", "nunique"), slowest=("served_tier", lambda s: max(tiers[t] for t in s))
+    )
     sp = split.set_index("order_id")
     assert (per.nodes == sp.n_shipments.loc[per.index]).all()
     assert (per.slowest == sp.served_tier.loc[per.index].map(tiers)).all()
-    assert (sp.served_tier.map(tiers) <= sp.requested_tier.map(tiers)).all()  # shipments at the requested tier or faster
+    assert (
+        sp.served_tier.map(tiers) <= sp.requested_tier.map(tiers)
+    ).all()  # shipments at the requested tier or faster
     # the order's node ships the most units
     units = sl.groupby(["order_id", "node_id"]).qty.sum()
     biggest = units.groupby(level=0).max()

@@ -11,8 +11,13 @@ from sim.engine.simulation import Simulation
 from sim.io.scenario import load_scenario
 
 TOY = Path(__file__).resolve().parents[2] / "scenarios" / "toy.yaml"
-ON = ["nodes.stores.trip.return_to=pool", "nodes.stores.capacity.rider_reach_s=360",
-      "nodes.stores.capacity.rider_handover_s=150", "nodes.stores.trip.travel_cv=0.25", "horizon.warmup_days=2"]
+ON = [
+    "nodes.stores.trip.return_to=pool",
+    "nodes.stores.capacity.rider_reach_s=360",
+    "nodes.stores.capacity.rider_handover_s=150",
+    "nodes.stores.trip.travel_cv=0.25",
+    "horizon.warmup_days=2",
+]
 
 
 def run(policy: str, overrides: list[str]) -> Simulation:

@@ -20,5 +20,7 @@ import golden  # noqa: E402
 def test_quick_matrix_is_byte_identical() -> None:
     recorded = json.loads(golden.GOLDEN.read_text())
     if recorded["packages"] != golden.versions():
-        pytest.skip(f"package versions differ from the recording: {recorded['packages']} vs {golden.versions()}")
+        pytest.skip(
+            f"package versions differ from the recording: {recorded['packages']} vs {golden.versions()}"
+        )
     assert golden.check(golden.QUICK, workers=2) == []

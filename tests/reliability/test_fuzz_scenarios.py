@@ -43,19 +43,78 @@ def _leaves(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
 
 LEAVES = sorted(_leaves(BASE), key=repr)
 # the fields that matter most for size and time, reached through --set as a user would
-SIZE_FIELDS = ["catalog.n_skus", "demand.orders_per_day", "geography.zones_per_city", "horizon.days",
-               "horizon.warmup_days", "router.epoch_s", "demand.basket.mean_lines", "demand.basket.max_lines",
-               "demand.basket.mean_qty", "seed", "nodes.fdcs.count_per_city.Hangzhou",
-               "nodes.stores.count_per_city.Hangzhou", "nodes.stores.capacity.riders", "geography.city_radius_km",
-               "inventory.review_period_days", "forecast.window_days", "router.max_deterministic_time",
-               "nodes.ndcs.sites[0].lat", "nodes.ndcs.sites[0].lon", "horizon.start_date"]
-ODD_VALUES = st.sampled_from([
-    "abc", "", -1, 0, 1, 0.000001, 1e10, 1e308, -1e308, 2**63, 2**64, 10**15, True, None, [], {}, [1, 2],
-    {"a": 1}, "2026-02-30", "2026-13-01", "nan", ".inf", "1e999", "0x10", "22:00", "24:01", "杭州", "\x00",
-    "[" * 200 + "]" * 200, "top_n(n=-5)", "base_stock(service=2)", "x" * 10_000,
-])
-SPECS = st.sampled_from(["top_n(n=-5)", "top_n(n=1e30)", "nope", "top_n(", "top_n(n=1,n=2)", "base_stock(service=nan)",
-                         "cost_optimal(x=1)", "forecast_push(service=-1)", "central_only()", "top_n(n=[1])"])
+SIZE_FIELDS = [
+    "catalog.n_skus",
+    "demand.orders_per_day",
+    "geography.zones_per_city",
+    "horizon.days",
+    "horizon.warmup_days",
+    "router.epoch_s",
+    "demand.basket.mean_lines",
+    "demand.basket.max_lines",
+    "demand.basket.mean_qty",
+    "seed",
+    "nodes.fdcs.count_per_city.Hangzhou",
+    "nodes.stores.count_per_city.Hangzhou",
+    "nodes.stores.capacity.riders",
+    "geography.city_radius_km",
+    "inventory.review_period_days",
+    "forecast.window_days",
+    "router.max_deterministic_time",
+    "nodes.ndcs.sites[0].lat",
+    "nodes.ndcs.sites[0].lon",
+    "horizon.start_date",
+]
+ODD_VALUES = st.sampled_from(
+    [
+        "abc",
+        "",
+        -1,
+        0,
+        1,
+        0.000001,
+        1e10,
+        1e308,
+        -1e308,
+        2**63,
+        2**64,
+        10**15,
+        True,
+        None,
+        [],
+        {},
+        [1, 2],
+        {"a": 1},
+        "2026-02-30",
+        "2026-13-01",
+        "nan",
+        ".inf",
+        "1e999",
+        "0x10",
+        "22:00",
+        "24:01",
+        "杭州",
+        "\x00",
+        "[" * 200 + "]" * 200,
+        "top_n(n=-5)",
+        "base_stock(service=2)",
+        "x" * 10_000,
+    ]
+)
+SPECS = st.sampled_from(
+    [
+        "top_n(n=-5)",
+        "top_n(n=1e30)",
+        "nope",
+        "top_n(",
+        "top_n(n=1,n=2)",
+        "base_stock(service=nan)",
+        "cost_optimal(x=1)",
+        "forecast_push(service=-1)",
+        "central_only()",
+        "top_n(n=[1])",
+    ]
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -78,8 +137,16 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     import os
 
     os.mkfifo(fifo)
-    return {"dir": d, "gbk": gbk, "utf16": utf16, "fifo": fifo, "zero": Path("/dev/zero"),
-            "missing": d / "missing.yaml", "self": TOY, "history": TOY_HISTORY}
+    return {
+        "dir": d,
+        "gbk": gbk,
+        "utf16": utf16,
+        "fifo": fifo,
+        "zero": Path("/dev/zero"),
+        "missing": d / "missing.yaml",
+        "self": TOY,
+        "history": TOY_HISTORY,
+    }
 
 
 class _Hang(BaseException):  # not an Exception: the CLI's internal-error handler must not swallow it
@@ -120,23 +187,34 @@ def _set(data: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @FUZZ
 @given(leaf=st.sampled_from(LEAVES), value=ODD_VALUES)
-def test_leaf_type_mutations(capsys: pytest.CaptureFixture[str], places: dict[str, Path], leaf: tuple[Any, ...],
-                             value: Any) -> None:
+def test_leaf_type_mutations(
+    capsys: pytest.CaptureFixture[str], places: dict[str, Path], leaf: tuple[Any, ...], value: Any
+) -> None:
     data = copy.deepcopy(BASE)
     _set(data, leaf, value)
     _check(capsys, ["validate", str(_write(places["dir"], data))])
 
 
 @FUZZ
-@given(field=st.sampled_from(SIZE_FIELDS),
-       value=st.one_of(st.integers(-(2**70), 2**70), st.floats(allow_nan=True, allow_infinity=True),
-                       st.sampled_from([0, 1, 10**6, 10**9, 10**15, 1e-9, -0.0])))
+@given(
+    field=st.sampled_from(SIZE_FIELDS),
+    value=st.one_of(
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.sampled_from([0, 1, 10**6, 10**9, 10**15, 1e-9, -0.0]),
+    ),
+)
 def test_range_mutations(capsys: pytest.CaptureFixture[str], field: str, value: Any) -> None:
     _check(capsys, ["validate", str(TOY), "--set", f"{field}={value}"])
 
@@ -150,8 +228,9 @@ def test_spec_mutations(capsys: pytest.CaptureFixture[str], spec: str, where: st
 
 @settings(FUZZ, max_examples=25)
 @given(section=st.sampled_from(sorted(BASE)), place=st.sampled_from(["top", "nested"]))
-def test_duplicated_keys(capsys: pytest.CaptureFixture[str], places: dict[str, Path], section: str,
-                         place: str) -> None:
+def test_duplicated_keys(
+    capsys: pytest.CaptureFixture[str], places: dict[str, Path], section: str, place: str
+) -> None:
     text = TOY.read_text()
     if place == "top":
         text += f"\n{section}: {yaml.safe_dump(BASE[section], default_flow_style=True).strip()}\n"
@@ -163,10 +242,13 @@ def test_duplicated_keys(capsys: pytest.CaptureFixture[str], places: dict[str, P
 
 
 @settings(FUZZ, max_examples=30)
-@given(field=st.sampled_from(["extends", "nodes.file", "demand.file", "<argument>"]),
-       place=st.sampled_from(["dir", "gbk", "utf16", "fifo", "zero", "missing", "self"]))
-def test_path_mutations(capsys: pytest.CaptureFixture[str], places: dict[str, Path], field: str,
-                        place: str) -> None:
+@given(
+    field=st.sampled_from(["extends", "nodes.file", "demand.file", "<argument>"]),
+    place=st.sampled_from(["dir", "gbk", "utf16", "fifo", "zero", "missing", "self"]),
+)
+def test_path_mutations(
+    capsys: pytest.CaptureFixture[str], places: dict[str, Path], field: str, place: str
+) -> None:
     target = str(places[place])
     if field == "<argument>":
         _check(capsys, ["validate", target])

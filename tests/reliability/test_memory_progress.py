@@ -16,12 +16,16 @@ ROOT = Path(__file__).resolve().parents[2]
 TOY = ROOT / "scenarios" / "toy.yaml"
 
 
-@pytest.mark.parametrize(("sets", "field"), [
-    (["catalog.n_skus=10000000"], "catalog.n_skus"),
-    (["demand.orders_per_day=100000000"], "demand.orders_per_day"),
-])
-def test_memory_refusal_names_the_dominating_field(capsys: pytest.CaptureFixture[str], sets: list[str],
-                                                   field: str) -> None:
+@pytest.mark.parametrize(
+    ("sets", "field"),
+    [
+        (["catalog.n_skus=10000000"], "catalog.n_skus"),
+        (["demand.orders_per_day=100000000"], "demand.orders_per_day"),
+    ],
+)
+def test_memory_refusal_names_the_dominating_field(
+    capsys: pytest.CaptureFixture[str], sets: list[str], field: str
+) -> None:
     code = main(["validate", str(TOY), "--max-memory", "8GiB", *(a for s in sets for a in ("--set", s))])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith(f"error: {field}: the run needs an estimated"), err
@@ -49,9 +53,21 @@ def test_progress_plain_and_force_over_a_run(tmp_path: Path, capsys: pytest.Capt
     (out / "plots" / "inventory.png").write_bytes(b"")
     (out / "report.html").write_text("")
     (out / "orders.parquet").write_text("")
-    (out / "manifest.json").write_text(json.dumps({"shangou_version": "0", "scenario": "toy", "scenario_hash": "x",
-                                                   "seed": 7, "policy": "p", "router": "nearest"}))
-    code = main(["run", str(TOY), "--days", "1", "--out", str(out), "--force", "--progress", "plain", "--no-report"])
+    (out / "manifest.json").write_text(
+        json.dumps(
+            {
+                "shangou_version": "0",
+                "scenario": "toy",
+                "scenario_hash": "x",
+                "seed": 7,
+                "policy": "p",
+                "router": "nearest",
+            }
+        )
+    )
+    code = main(
+        ["run", str(TOY), "--days", "1", "--out", str(out), "--force", "--progress", "plain", "--no-report"]
+    )
     cap = capsys.readouterr()
     assert code == 0, cap.err
     days = [ln for ln in cap.err.splitlines() if ln.startswith("progress: toy: day ")]
@@ -62,11 +78,22 @@ def test_progress_plain_and_force_over_a_run(tmp_path: Path, capsys: pytest.Capt
 
 
 # peak RSS (GiB) measured by benchmarks/bench_memory.py on 2026-12-06 (national: the measurement)
-MEASURED = [("toy", [], 0.31), ("toy", ["demand.orders_per_day=100000", "nodes.stores.capacity.riders=200",
-                                        "nodes.stores.capacity.pickers=100"], 0.53),
-            ("toy", ["catalog.n_skus=200000", "policy=central_only"], 1.14),
-            ("toy", ["catalog.n_skus=200000", "policy=top_n(n=20000)"], 1.14),
-            ("shanghai_hangzhou", [], 2.26), ("national", ["nodes.ndcs.capacity.scope=national"], 16.3)]
+MEASURED = [
+    ("toy", [], 0.31),
+    (
+        "toy",
+        [
+            "demand.orders_per_day=100000",
+            "nodes.stores.capacity.riders=200",
+            "nodes.stores.capacity.pickers=100",
+        ],
+        0.53,
+    ),
+    ("toy", ["catalog.n_skus=200000", "policy=central_only"], 1.14),
+    ("toy", ["catalog.n_skus=200000", "policy=top_n(n=20000)"], 1.14),
+    ("shanghai_hangzhou", [], 2.26),
+    ("national", ["nodes.ndcs.capacity.scope=national"], 16.3),
+]
 
 
 @pytest.mark.parametrize(("name", "sets", "peak_gib"), MEASURED)

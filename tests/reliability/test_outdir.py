@@ -16,8 +16,14 @@ from sim.io import files, outdir
 
 ROOT = Path(__file__).resolve().parents[2]
 TOY = ROOT / "scenarios" / "toy.yaml"
-MANIFEST = {"shangou_version": "0.1.0", "scenario": "toy", "scenario_hash": "ab", "seed": 7, "policy": "p",
-            "router": "nearest"}
+MANIFEST = {
+    "shangou_version": "0.1.0",
+    "scenario": "toy",
+    "scenario_hash": "ab",
+    "seed": 7,
+    "policy": "p",
+    "router": "nearest",
+}
 
 
 def _pwa(tmp: Path) -> Path:
@@ -38,8 +44,9 @@ def _fake_run(path: Path) -> Path:
     return path
 
 
-def test_force_refuses_a_foreign_manifest_dir_before_simulating(tmp_path: Path,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_force_refuses_a_foreign_manifest_dir_before_simulating(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     p = _pwa(tmp_path)
     code = main(["run", str(TOY), "--days", "1", "--out", str(p), "--force", "--quiet"])
     err = capsys.readouterr().err
@@ -49,8 +56,9 @@ def test_force_refuses_a_foreign_manifest_dir_before_simulating(tmp_path: Path,
     assert json.loads((p / "manifest.json").read_text()) == {"name": "my-pwa"}
 
 
-def test_force_dot_inside_user_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_force_dot_inside_user_dir(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     p = _pwa(tmp_path)
     monkeypatch.chdir(p)
     assert main(["run", str(TOY), "--days", "1", "--out", ".", "--force", "--quiet"]) == 2
@@ -111,8 +119,9 @@ def test_swap_over_a_symlink_leaves_no_old_entry(tmp_path: Path) -> None:
 
 
 def test_leftovers_of_dead_writers_are_cleaned(tmp_path: Path) -> None:
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     pid = int(dead.stdout)
     out = tmp_path / "run"
     stale = [tmp_path / f".run.{pid}-0123abcd.partial", tmp_path / ".run.0123456789ab.old"]
@@ -151,14 +160,18 @@ def test_out_under_a_file_is_refused(tmp_path: Path) -> None:
         outdir.check_out_dir(tmp_path / "f" / "run", force=False)
 
 
-def test_full_disk_and_permission_errors_exit_2(capsys: pytest.CaptureFixture[str],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_full_disk_and_permission_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import errno
 
     import sim.network
 
-    for exc in (OSError(errno.ENOSPC, "No space left on device", "/data/run/orders.parquet"),
-                PermissionError(errno.EACCES, "Permission denied", "/data/run")):
+    for exc in (
+        OSError(errno.ENOSPC, "No space left on device", "/data/run/orders.parquet"),
+        PermissionError(errno.EACCES, "Permission denied", "/data/run"),
+    ):
+
         def boom(sc: object, exc: OSError = exc) -> None:
             raise exc
 
@@ -168,8 +181,9 @@ def test_full_disk_and_permission_errors_exit_2(capsys: pytest.CaptureFixture[st
         assert err.startswith(f"error: {exc.filename}: {exc.strerror}") and err.count("\n") == 1
 
 
-def test_internal_error_says_what_to_report(capsys: pytest.CaptureFixture[str],
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_internal_error_says_what_to_report(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import sim.network
 
     def boom(sc: object) -> None:

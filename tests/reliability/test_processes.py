@@ -36,8 +36,13 @@ def _running(pid: int) -> bool:
 
 
 def _owner_and_workers(*args: str) -> tuple[subprocess.Popen[str], list[int]]:
-    p = subprocess.Popen([sys.executable, str(OWNER), *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         text=True, env=_env())
+    p = subprocess.Popen(
+        [sys.executable, str(OWNER), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=_env(),
+    )
     assert p.stdout is not None
     line = p.stdout.readline()
     pids = [int(x) for x in line.split()]
@@ -52,8 +57,10 @@ def _cleanup(p: subprocess.Popen[str], pids: list[int]) -> None:
     p.wait(10)
 
 
-@pytest.mark.parametrize(("sig", "args", "code"), [(signal.SIGKILL, (), -signal.SIGKILL),
-                                                   (signal.SIGTERM, ("--cli-signals",), 130)])
+@pytest.mark.parametrize(
+    ("sig", "args", "code"),
+    [(signal.SIGKILL, (), -signal.SIGKILL), (signal.SIGTERM, ("--cli-signals",), 130)],
+)
 def test_workers_exit_with_their_owner(sig: int, args: tuple[str, ...], code: int) -> None:
     p, pids = _owner_and_workers(*args)
     try:
@@ -71,9 +78,17 @@ def test_workers_exit_with_their_owner(sig: int, args: tuple[str, ...], code: in
 
 def test_second_experiment_into_a_folder_in_use_is_refused(tmp_path: Path) -> None:
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from sim.io.outdir import exclusive\n"
-         "with exclusive(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)", str(tmp_path)],
-        stdout=subprocess.PIPE, text=True, env=_env())
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from sim.io.outdir import exclusive\n"
+            "with exclusive(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         with pytest.raises(ScenarioError, match=rf"in use by another experiment \(pid {holder.pid}\)"):

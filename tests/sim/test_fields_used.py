@@ -26,8 +26,16 @@ from sim.io.scenario.models import Scenario
 ROOT = Path(__file__).resolve().parents[2]
 TOY = ROOT / "scenarios" / "toy.yaml"
 #: a tiny, fast base run: the toy network, fewer orders, long epochs, one measured day, the default router
-BASE = ["horizon.days=1", "horizon.warmup_days=2", "demand.orders_per_day=150", "catalog.n_skus=60",
-        "geography.zones_per_city=10", "router.epoch_s=600", "router.name=flow", "policy=base_stock(service=0.9)"]
+BASE = [
+    "horizon.days=1",
+    "horizon.warmup_days=2",
+    "demand.orders_per_day=150",
+    "catalog.n_skus=60",
+    "geography.zones_per_city=10",
+    "router.epoch_s=600",
+    "router.name=flow",
+    "policy=base_stock(service=0.9)",
+]
 
 #: fields that act only under a condition: the overrides that switch it on for that field's check
 CONDITIONS: dict[str, list[str]] = {
@@ -44,7 +52,10 @@ CONDITIONS: dict[str, list[str]] = {
     "forecast.alpha": ["forecast.method=exp_smoothing"],
     "nodes.ndcs.capacity.outbound_per_day": ["nodes.ndcs.capacity.outbound_per_day=20"],
     "nodes.fdcs.capacity.pickers": ["nodes.fdcs.capacity.pickers=1", "nodes.fdcs.capacity.pick_base_s=3000"],
-    "nodes.fdcs.capacity.van_capacity_m3": ["nodes.fdcs.capacity.vans=1", "nodes.fdcs.capacity.van_capacity_m3=0.01"],
+    "nodes.fdcs.capacity.van_capacity_m3": [
+        "nodes.fdcs.capacity.vans=1",
+        "nodes.fdcs.capacity.van_capacity_m3=0.01",
+    ],
     "nodes.fdcs.capacity.slots": ["nodes.fdcs.capacity.slots=5"],
     "nodes.fdcs.capacity.volume_m3": ["nodes.fdcs.capacity.volume_m3=0.05"],
     "nodes.stores.capacity.slots": ["nodes.stores.capacity.slots=5"],
@@ -52,8 +63,14 @@ CONDITIONS: dict[str, list[str]] = {
     "tiers.lateness_penalty.near_per_min_cny": ["nodes.stores.capacity.riders=1"],
     "demand.basket.max_lines": ["demand.basket.mean_lines=2.5", "demand.basket.max_lines=3"],
     "lanes.ndc_store": ["nodes.fdcs.count_per_city.Hangzhou=0"],
-    "nodes.stores.capacity.rider_reach_s": ["nodes.stores.trip.return_to=pool", "nodes.stores.capacity.rider_reach_s=300"],
-    "nodes.stores.trip.reach_cv": ["nodes.stores.trip.return_to=pool", "nodes.stores.capacity.rider_reach_s=300"],
+    "nodes.stores.capacity.rider_reach_s": [
+        "nodes.stores.trip.return_to=pool",
+        "nodes.stores.capacity.rider_reach_s=300",
+    ],
+    "nodes.stores.trip.reach_cv": [
+        "nodes.stores.trip.return_to=pool",
+        "nodes.stores.capacity.rider_reach_s=300",
+    ],
     # a sync lag of minutes oversells nothing on the tiny base run; hours do (tests/sim/engine/test_offline.py)
     "nodes.stores.offline.sync_s": ["nodes.stores.offline.sync_s=7200"],
     # the tiny catalogue has under 20 in-band SKUs per category: from 1 candidate, a second one acts
@@ -68,11 +85,11 @@ EXCEPTIONS: dict[str, str] = {
     "nodes.stores.kinds": "empty here; store kinds in tests/unit/test_store_kinds.py",
     "nodes.stores.staffing.by_hour": "null = a constant fleet; shifts in tests/unit/test_rider_shifts.py",
     "nodes.stores.offline.by_hour": "null = the online intraday profile; an own profile in "
-                                    "tests/sim/engine/test_offline.py (counter draw)",
+    "tests/sim/engine/test_offline.py (counter draw)",
     "nodes.stores.staffing.promotion_multiplier": "acts on demand.promotions dates only (none on the toy); "
-                                                  "tests/unit/test_rider_shifts.py",
+    "tests/unit/test_rider_shifts.py",
     "inventory.fresh.ndc_lead_time_h": "the daily fresh delivery lands before the NDC ships either way on this "
-                                       "horizon; tests/unit/test_perishables.py",
+    "horizon; tests/unit/test_perishables.py",
     "name": "a label (run directory name, reports)",
     "description": "a label",
     "extends": "resolved at load time (the file this one overrides); null once resolved",
@@ -80,7 +97,7 @@ EXCEPTIONS: dict[str, str] = {
     "geography.preset": "null here; a preset fills geography.cities at load time (tests/unit/test_network.py)",
     "geography.cities[0].name": "a reference: renaming breaks the node sites' cities (refused)",
     "geography.cities[0].population": "sets the city's default demand weight; the toy has one demand city, "
-                                      "whose share is 1 whatever its weight",
+    "whose share is 1 whatever its weight",
     "geography.cities[0].demand_weight": "as population: one demand city",
     "nodes.file": "null here; a CSV of nodes merges into sites at load time (tests/unit/test_scenario_errors.py)",
     "nodes.ndcs.sites[0].id": "a reference (lanes, parcel lanes name it)",
@@ -99,14 +116,14 @@ EXCEPTIONS: dict[str, str] = {
     "policy": "a spec string: every policy is run by the golden matrix (tools/golden.py)",
     "router.name": "every router is run by the golden matrix (tools/golden.py)",
     "router.max_shipments": "splits over 3+ nodes do not occur on the toy (one FDC, five stores); "
-                            "tests/validation/test_mip_split.py holds the cap",
+    "tests/validation/test_mip_split.py holds the cap",
     "router.max_deterministic_time": "a solver limit: it changes a run only when CP-SAT stops at it without a "
-                                     "proven optimum (then flow answers; tests/validation/test_mip_router.py)",
+    "proven optimum (then flow answers; tests/validation/test_mip_router.py)",
     "tiers.lateness_penalty.mid_per_min_cny": "a mid order is late only on a `router.vans: solver` route that overruns "
-                                              "its window (approx spreads stops within it); not on a toy run",
+    "its window (approx spreads stops within it); not on a toy run",
     "tiers.lateness_penalty.far_per_day_cny": "never charged in this model: parcels ship at the cut-off within the "
-                                              "outbound capacity the router respects and arrive by 21:00 of the "
-                                              "promised day (sim.engine.parcel); kept for a late-parcel mechanism",
+    "outbound capacity the router respects and arrive by 21:00 of the "
+    "promised day (sim.engine.parcel); kept for a late-parcel mechanism",
 }
 
 
@@ -181,7 +198,9 @@ def digest(overrides: list[str]) -> str | None:
 
     try:
         sc = load_scenario(TOY, [*BASE, *overrides])
-        sim = Simulation(sc, seed=sc.seed, replication=0, days=sc.horizon.days, policy=sc.policy, router=sc.router.name)
+        sim = Simulation(
+            sc, seed=sc.seed, replication=0, days=sc.horizon.days, policy=sc.policy, router=sc.router.name
+        )
         rec = sim.run()
     except ScenarioError:
         return None
@@ -226,14 +245,19 @@ def unused_fields() -> list[str]:
             continue
         got = digest([*cond, f"{key}={_value_text(new)}"])
         if got is not None and got == base[cond]:
-            out.append(f"{key}: {node!r} -> {new!r} changes nothing" + (f" (with {', '.join(cond)})" if cond else ""))
+            out.append(
+                f"{key}: {node!r} -> {new!r} changes nothing" + (f" (with {', '.join(cond)})" if cond else "")
+            )
     return out
 
 
 @pytest.mark.slow
 def test_every_field_is_honoured_or_refused() -> None:
     unused = unused_fields()
-    assert not unused, "scenario fields that change nothing (honour, refuse or list them in EXCEPTIONS):\n" + "\n".join(unused)
+    assert not unused, (
+        "scenario fields that change nothing (honour, refuse or list them in EXCEPTIONS):\n"
+        + "\n".join(unused)
+    )
 
 
 if __name__ == "__main__":  # python tests/sim/test_fields_used.py: list them

@@ -17,9 +17,15 @@ SIM = Path(__file__).resolve().parents[2] / "sim"
 #: (importer prefix, imported prefix) pairs that must not occur: metrics/io/inventory read results,
 #: never the simulation; SimPy-side engine code is imported by nothing below it
 FORBIDDEN = [
-    ("sim.metrics", "sim.engine"), ("sim.io", "sim.engine"), ("sim.inventory", "sim.engine"),
-    ("sim.routing", "sim.engine"), ("sim.policies", "sim.engine"), ("sim.demand", "sim.engine"),
-    ("sim.network", "sim.engine"), ("sim.records", "sim.engine"), ("sim.vocab", "sim"),
+    ("sim.metrics", "sim.engine"),
+    ("sim.io", "sim.engine"),
+    ("sim.inventory", "sim.engine"),
+    ("sim.routing", "sim.engine"),
+    ("sim.policies", "sim.engine"),
+    ("sim.demand", "sim.engine"),
+    ("sim.network", "sim.engine"),
+    ("sim.records", "sim.engine"),
+    ("sim.vocab", "sim"),
 ]
 
 #: solver and clock libraries and the only packages that may import them (DESIGN.md section 3, the
@@ -50,7 +56,11 @@ def import_graph() -> nx.DiGraph:
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):
-                mod = ".".join(base[: len(base) - node.level + 1] + [node.module or ""]) if node.level else node.module or ""
+                mod = (
+                    ".".join(base[: len(base) - node.level + 1] + [node.module or ""])
+                    if node.level
+                    else node.module or ""
+                )
                 names = [mod.rstrip("."), *(f"{mod.rstrip('.')}.{a.name}" for a in node.names)]
             else:
                 continue
@@ -77,8 +87,12 @@ def test_no_import_cycles() -> None:
 
 def test_layers() -> None:
     g = import_graph()
-    bad = [f"{a} -> {b}" for a, b in g.edges for src, dst in FORBIDDEN
-           if (a == src or a.startswith(src + ".")) and (b == dst or b.startswith(dst + "."))]
+    bad = [
+        f"{a} -> {b}"
+        for a, b in g.edges
+        for src, dst in FORBIDDEN
+        if (a == src or a.startswith(src + ".")) and (b == dst or b.startswith(dst + "."))
+    ]
     assert not bad, f"imports across layers: {bad}"
 
 
@@ -102,7 +116,13 @@ def third_party_imports() -> dict[str, set[str]]:
 
 def test_solvers_and_simpy_only_where_allowed() -> None:
     imports = third_party_imports()
-    assert "simpy" in imports["sim.engine.simulation"] and "ortools" in imports["sim.decide.sites"]  # it sees them
-    bad = [f"{m} imports {pkg}" for m, pkgs in imports.items() for pkg, allowed in ALLOWED_THIRD_PARTY.items()
-           if pkg in pkgs and not any(m == a or m.startswith(a + ".") for a in allowed)]
+    assert (
+        "simpy" in imports["sim.engine.simulation"] and "ortools" in imports["sim.decide.sites"]
+    )  # it sees them
+    bad = [
+        f"{m} imports {pkg}"
+        for m, pkgs in imports.items()
+        for pkg, allowed in ALLOWED_THIRD_PARTY.items()
+        if pkg in pkgs and not any(m == a or m.startswith(a + ".") for a in allowed)
+    ]
     assert not bad, f"solver / clock imports outside their layers: {bad}"

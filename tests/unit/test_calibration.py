@@ -62,12 +62,16 @@ def independent(path: Path) -> dict[str, float | None]:
     kind = inv.node_id.map(dict(zip(nodes.id, nodes.kind, strict=True)))
     fresh = np.isfinite(cat.shelf_life_s)[inv.sku]
     f: dict[str, float | None] = {
-        "near_mean_min": tier["near"].minutes.mean(), "mid_mean_min": tier["mid"].minutes.mean(),
-        "far_mean_h": tier["far"].minutes.mean() / 60, "near_on_time_quoted": None,
-        "near_within_30min": (tier["near"].minutes <= 30).mean(), "mid_within_4h": (tier["mid"].minutes <= 240).mean(),
+        "near_mean_min": tier["near"].minutes.mean(),
+        "mid_mean_min": tier["mid"].minutes.mean(),
+        "far_mean_h": tier["far"].minutes.mean() / 60,
+        "near_on_time_quoted": None,
+        "near_within_30min": (tier["near"].minutes <= 30).mean(),
+        "mid_within_4h": (tier["mid"].minutes <= 240).mean(),
         "far_on_time": tier["far"].on_time.mean(),
         # 24 h service: a rider-day is 86,400 rider-seconds
-        "rider_orders_per_day": len(tier["near"]) / (nodes[nodes.kind == "store"].riders_available_s.sum() / DAY),
+        "rider_orders_per_day": len(tier["near"])
+        / (nodes[nodes.kind == "store"].riders_available_s.sum() / DAY),
         "rider_cost_per_order": tier["near"].cost_transport_cny.mean(),
         "spoilage_pct_fresh": inv.spoiled[fresh].sum() / inv.received[fresh & (kind == "ndc")].sum(),
     }
@@ -78,8 +82,10 @@ def independent(path: Path) -> dict[str, float | None]:
     rank = {"near": 0, "mid": 1, "far": 2}
     j = li.merge(m[["order_id", "requested_tier"]], on="order_id")
     subst = j.substitute_sku.notna()  # tiers.substitution (on by default): the line shipped a substitute
-    so = j[j.preferred_node_id.notna() & ((j.status == "lost")
-                                          | (j.served_tier.map(rank) > j.requested_tier.map(rank)) | subst)]
+    so = j[
+        j.preferred_node_id.notna()
+        & ((j.status == "lost") | (j.served_tier.map(rank) > j.requested_tier.map(rank)) | subst)
+    ]
     f["stockout_substitution_rate"] = so.substitute_sku.notna().mean()
     f["stockout_lost_rate"] = (so.status == "lost").mean()
     hour = (m.created_s % DAY) / 3600
@@ -89,8 +95,15 @@ def independent(path: Path) -> dict[str, float | None]:
     per_day = np.floor(o.created_s / DAY).value_counts().sort_index()
     f["peak_multiplier"] = per_day[4.0] / per_day.drop(4.0).mean()  # 2026-11-06 is day 4
     cb = kpis["cost_breakdown_cny"]
-    cost = (m.cost_handling_cny.sum() + m.cost_transport_cny.sum() + m.cost_split_cny.sum()
-            + cb["fixed"] + cb["holding"] + cb["transfer"] + cb["spoilage"])
+    cost = (
+        m.cost_handling_cny.sum()
+        + m.cost_transport_cny.sum()
+        + m.cost_split_cny.sum()
+        + cb["fixed"]
+        + cb["holding"]
+        + cb["transfer"]
+        + cb["spoilage"]
+    )
     f["fulfilment_cost_per_order"] = cost / len(d)
     j["value"] = j.qty * cat.value_cny[j.sku]
     f["fulfilment_cost_share"] = cost / j[j.order_id.isin(d.order_id)].value.sum()
@@ -135,16 +148,49 @@ def test_exit_code_follows_the_table(runs: Any, tmp_path: Path) -> None:
     v1 = independent(paths[1])
     measured = [k for k in v if v[k] is not None]
     around = [(k, min(v[k], v1[k]) - 1, max(v[k], v1[k]) + 1) for k in measured]  # type: ignore[type-var,operator]
-    assert main(["calibrate", str(yaml), "--runs", str(runs_dir), "--targets",
-                 str(_targets(tmp_path / "in.csv", around))]) == 0
+    assert (
+        main(
+            [
+                "calibrate",
+                str(yaml),
+                "--runs",
+                str(runs_dir),
+                "--targets",
+                str(_targets(tmp_path / "in.csv", around)),
+            ]
+        )
+        == 0
+    )
     # one figure out of range -> 1
     k0, lo0, hi0 = around[0]
     off = [(k0, hi0 + 5, hi0 + 6), *around[1:]]
-    assert main(["calibrate", str(yaml), "--runs", str(runs_dir), "--targets",
-                 str(_targets(tmp_path / "out.csv", off))]) == 1
+    assert (
+        main(
+            [
+                "calibrate",
+                str(yaml),
+                "--runs",
+                str(runs_dir),
+                "--targets",
+                str(_targets(tmp_path / "out.csv", off)),
+            ]
+        )
+        == 1
+    )
     # a figure not measured counts as out
-    assert main(["calibrate", str(yaml), "--runs", str(runs_dir), "--targets",
-                 str(_targets(tmp_path / "nm.csv", [*around, ("near_on_time_quoted", 0.9, 1.0)]))]) == 1
+    assert (
+        main(
+            [
+                "calibrate",
+                str(yaml),
+                "--runs",
+                str(runs_dir),
+                "--targets",
+                str(_targets(tmp_path / "nm.csv", [*around, ("near_on_time_quoted", 0.9, 1.0)])),
+            ]
+        )
+        == 1
+    )
     # the bundled targets: the exit code is what the table says, and --to writes that table
     table = calibrate_dirs(paths)
     code = main(["calibrate", str(yaml), "--runs", str(runs_dir), "--to", str(tmp_path / "t.csv")])

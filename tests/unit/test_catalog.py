@@ -95,7 +95,9 @@ def test_zipf_top_share_analytic():
     assert top_count(3, 0.2) == 1 and top_count(200, 0.2) == 40
     with pytest.raises(ValueError):
         zipf_top_share(0, 1.0)
-    assert zipf_probabilities(4, 2.0).tolist() == pytest.approx(np.array([1, 1 / 4, 1 / 9, 1 / 16]) / (1 + 1 / 4 + 1 / 9 + 1 / 16))
+    assert zipf_probabilities(4, 2.0).tolist() == pytest.approx(
+        np.array([1, 1 / 4, 1 / 9, 1 / 16]) / (1 + 1 / 4 + 1 / 9 + 1 / 16)
+    )
 
 
 def test_value_and_volume_are_lognormal_with_the_category_mean_and_cv():

@@ -58,7 +58,13 @@ def test_shoppers_at_a_longer_promise_are_a_subset():
     key_b = set(zip(b.created_s.tolist(), b.u_service.tolist(), strict=True))
     assert key_b < key_a
     gone = key_a - key_b
-    tier_a = dict(zip(zip(a.created_s.tolist(), a.u_service.tolist(), strict=True), a.requested_tier.tolist(), strict=True))
+    tier_a = dict(
+        zip(
+            zip(a.created_s.tolist(), a.u_service.tolist(), strict=True),
+            a.requested_tier.tolist(),
+            strict=True,
+        )
+    )
     assert {tier_a[k] for k in gone} == {0}  # only near shoppers decide on the near promise
     # the same promise draws the same shoppers whatever else differs (common random numbers across policies)
     again = day(*setup(ON, "tiers.near.promise_min=60", "policy=top_n(n=10)", "router.name=flow"))
@@ -67,12 +73,22 @@ def test_shoppers_at_a_longer_promise_are_a_subset():
 
 def test_volume_and_tier_shares_match_the_thinning():
     """Over many days, orders per tier / expected = share_t(promise) / c_ref x tier_mix_t (exact expectation)."""
-    flat = ["demand.weekly=[1, 1, 1, 1, 1, 1, 1]", "demand.day_cv=0", "catalog.n_skus=20",
-            "catalog.categories=[{name: g, share: 1, value_cny: 20, volume_l: 1}]"]
+    flat = [
+        "demand.weekly=[1, 1, 1, 1, 1, 1, 1]",
+        "demand.day_cv=0",
+        "catalog.n_skus=20",
+        "catalog.categories=[{name: g, share: 1, value_cny: 20, volume_l: 1}]",
+    ]
     base, net, cat = setup(*flat)
-    sc, _, _ = setup(*flat, ON, "tiers.near.promise_min=60", "tiers.mid.rolling.every_min=120",
-                     "tiers.mid.rolling.window_end_min=240", "tiers.mid.rolling.last_cutoff=19:00",
-                     "tiers.mid.max_promise_h=6")
+    sc, _, _ = setup(
+        *flat,
+        ON,
+        "tiers.near.promise_min=60",
+        "tiers.mid.rolling.every_min=120",
+        "tiers.mid.rolling.window_end_min=240",
+        "tiers.mid.rolling.last_cutoff=19:00",
+        "tiers.mid.max_promise_h=6",
+    )
     model = ConversionModel.of(sc)
     assert model is not None and ConversionModel.of(base) is None
     conv = sc.demand.conversion
@@ -84,7 +100,9 @@ def test_volume_and_tier_shares_match_the_thinning():
     counts = np.zeros(3)
     for d in range(days):
         counts += np.bincount(day(sc, net, cat, d).requested_tier, minlength=3)
-    expected = float(sc.demand.orders_per_day) * days * np.array([0.55, 0.15, 0.30]) * model.share / model.c_ref
+    expected = (
+        float(sc.demand.orders_per_day) * days * np.array([0.55, 0.15, 0.30]) * model.share / model.c_ref
+    )
     z = (counts - expected) / np.sqrt(expected)  # Poisson counts: |z| < 4 fails by chance ~1e-4 of the time
     assert np.all(np.abs(z) < 4), (counts, expected)
 
@@ -113,14 +131,19 @@ def test_schema_refuses_bad_curves_and_a_mid_promise_past_its_bound():
     with pytest.raises(ScenarioError, match="minutes"):
         load_scenario(SCENARIOS / "toy.yaml", ["demand.conversion.near={minutes: [30, 20], share: [1, 0.9]}"])
     with pytest.raises(ScenarioError, match="share"):
-        load_scenario(SCENARIOS / "toy.yaml", ["demand.conversion.near={minutes: [20, 30], share: [0.8, 0.9]}"])
+        load_scenario(
+            SCENARIOS / "toy.yaml", ["demand.conversion.near={minutes: [20, 30], share: [0.8, 0.9]}"]
+        )
     with pytest.raises(ScenarioError, match="max_promise_h"):
         load_scenario(SCENARIOS / "toy.yaml", ["tiers.mid.rolling.every_min=120"])
 
 
 def test_promise_bundles():
     base = prepare(SCENARIOS / "toy.yaml")
-    assert near_overrides(base, 60, None) == ["tiers.near.promise_min=60", "nodes.stores.capacity.rider_radius_km=6"]
+    assert near_overrides(base, 60, None) == [
+        "tiers.near.promise_min=60",
+        "nodes.stores.capacity.rider_radius_km=6",
+    ]
     assert near_overrides(base, 45, 4.0)[1].endswith("=4")
     eta = prepare(SCENARIOS / "toy.yaml", overrides=["tiers.near.quote=eta", "tiers.near.max_quote_min=40"])
     assert near_overrides(eta, 60, None)[2] == "tiers.near.max_quote_min=80"  # the longest quote grows too
@@ -128,11 +151,16 @@ def test_promise_bundles():
         sc = prepare(base, overrides=mid_overrides(h))
         assert sc.tiers.mid.promise_min() == pytest.approx(60 * h)
         assert all(int(w.window[1][:2]) < 24 for w in sc.tiers.mid.waves)
-    assert prepare(base, overrides=mid_overrides(4)).tiers.mid.waves == base.tiers.mid.waves  # the bundled 4 h
+    assert (
+        prepare(base, overrides=mid_overrides(4)).tiers.mid.waves == base.tiers.mid.waves
+    )  # the bundled 4 h
     groups = designs(base, parse_near("30,60:5"), parse_mid("2,4"), [])
     assert [g.columns for g in groups] == [
-        {"near_min": 30, "rider_radius_km": 3.0, "mid_h": 2}, {"near_min": 60, "rider_radius_km": 5.0, "mid_h": 2},
-        {"near_min": 30, "rider_radius_km": 3.0, "mid_h": 4}, {"near_min": 60, "rider_radius_km": 5.0, "mid_h": 4}]
+        {"near_min": 30, "rider_radius_km": 3.0, "mid_h": 2},
+        {"near_min": 60, "rider_radius_km": 5.0, "mid_h": 2},
+        {"near_min": 30, "rider_radius_km": 3.0, "mid_h": 4},
+        {"near_min": 60, "rider_radius_km": 5.0, "mid_h": 4},
+    ]
     assert all(g.scenario.demand.conversion.enabled for g in groups)
     kept_off = designs(base, parse_near("30"), parse_mid("4"), ["demand.conversion.enabled=false"])
     assert not kept_off[0].scenario.demand.conversion.enabled

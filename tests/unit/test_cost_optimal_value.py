@@ -23,11 +23,20 @@ VALUE = np.array([20.0, 40.0])
 def one_store_costs(*, fdc: bool = True, holding_per_day: float = 0.001) -> PolicyCosts:
     fallback = np.array([[np.inf, np.inf], [MID_COST if fdc else np.inf, FAR_COST]])
     return PolicyCosts(
-        serve_cny=np.array([9.5, SERVE]), fallback_cny=fallback, fallback_accept=np.array([[0.0, 0.0], [A_MID, A_FAR]]),
-        lost_margin_rate=MARGIN, lost_goodwill_cny=GOODWILL, holding_per_day=holding_per_day,
-        shelf_life_days=np.full(2, np.inf), transfer_unit_cny=np.array([0.0, 0.1]),
-        transfer_litre_cny=np.array([0.0, 0.02]), qty_per_line=Q, other_lines=OTHER,
-        fallback_tier=np.array([[-1, -1], [1, 2]]), tier_eligible=np.array([[True, True, True], [True, True, False]]))
+        serve_cny=np.array([9.5, SERVE]),
+        fallback_cny=fallback,
+        fallback_accept=np.array([[0.0, 0.0], [A_MID, A_FAR]]),
+        lost_margin_rate=MARGIN,
+        lost_goodwill_cny=GOODWILL,
+        holding_per_day=holding_per_day,
+        shelf_life_days=np.full(2, np.inf),
+        transfer_unit_cny=np.array([0.0, 0.1]),
+        transfer_litre_cny=np.array([0.0, 0.02]),
+        qty_per_line=Q,
+        other_lines=OTHER,
+        fallback_tier=np.array([[-1, -1], [1, 2]]),
+        tier_eligible=np.array([[True, True, True], [True, True, False]]),
+    )
 
 
 def hand_saving(v: float, vbar: float, far_ok: bool, fdc: bool = True) -> float:
@@ -49,11 +58,17 @@ def test_unit_saving_matches_the_hand_computed_formula():
     # SKU 1 (fresh): L = 28.75, only the mid offer: 19.375
     assert got[1] == pytest.approx((19.375 - 4.0) / 1.25) == pytest.approx(hand_saving(40.0, vbar, False))
     no_fdc = unit_saving(one_store_costs(fdc=False), 1, VALUE, vbar, tier=0)
-    assert no_fdc[0] == pytest.approx(hand_saving(20.0, vbar, True, fdc=False))  # far offer: 0.3 x 9 + 0.7 x 22.5
-    assert no_fdc[1] == pytest.approx((28.75 - 4.0) / 1.25)  # fresh without an FDC: every displaced order is lost
+    assert no_fdc[0] == pytest.approx(
+        hand_saving(20.0, vbar, True, fdc=False)
+    )  # far offer: 0.3 x 9 + 0.7 x 22.5
+    assert no_fdc[1] == pytest.approx(
+        (28.75 - 4.0) / 1.25
+    )  # fresh without an FDC: every displaced order is lost
     # a SKU the node's tier may not serve is worth nothing there
     costs = one_store_costs()
-    bulky = PolicyCosts(**{**costs.__dict__, "tier_eligible": np.array([[False, True, True], [True, True, False]])})
+    bulky = PolicyCosts(
+        **{**costs.__dict__, "tier_eligible": np.array([[False, True, True], [True, True, False]])}
+    )
     assert unit_saving(bulky, 1, VALUE, vbar, tier=0)[0] == 0.0
 
 
@@ -62,10 +77,21 @@ def test_item_value_of_one_sku_at_one_store_matches_the_formula():
     rate, h = 2.0, 0.001
     costs = one_store_costs(holding_per_day=h)
     forecast = np.array([[0.0, 0.0], [rate, 0.0]])
-    ctx = PolicyContext(day=0, forecast=forecast, cover_s=np.array([DAY, DAY]), node_kind=np.array([0, 2]),
-                        slots=np.array([0, 10]), volume_m3=np.array([np.inf, 10.0]), volume_l=np.array([1.5, 1.0]),
-                        value_cny=VALUE, popularity=np.array([0.5, 0.5]), on_hand=np.zeros((2, 2), np.int64),
-                        supplier=np.array([-1, 0]), review_s=DAY, costs=costs)
+    ctx = PolicyContext(
+        day=0,
+        forecast=forecast,
+        cover_s=np.array([DAY, DAY]),
+        node_kind=np.array([0, 2]),
+        slots=np.array([0, 10]),
+        volume_m3=np.array([np.inf, 10.0]),
+        volume_l=np.array([1.5, 1.0]),
+        value_cny=VALUE,
+        popularity=np.array([0.5, 0.5]),
+        on_hand=np.zeros((2, 2), np.int64),
+        supplier=np.array([-1, 0]),
+        review_s=DAY,
+        costs=costs,
+    )
     pol = CostOptimal(services=[0.9])
     from sim.policies.base_stock import demand_model
 
@@ -96,7 +122,9 @@ def test_forward_value_never_rises_with_the_holding_weight():
     """The knob: forward target value is monotone non-increasing in holding_weight and spans a wide range."""
     ctx = synthetic_ctx(n_skus=300)
     fwd = ctx.node_kind > 0
-    value = [float((CostOptimal(holding_weight=w).targets(ctx)[fwd] * ctx.value_cny).sum())
-             for w in (0.0, 1.0, 10.0, 100.0, 1000.0, 10_000.0)]
+    value = [
+        float((CostOptimal(holding_weight=w).targets(ctx)[fwd] * ctx.value_cny).sum())
+        for w in (0.0, 1.0, 10.0, 100.0, 1000.0, 10_000.0)
+    ]
     assert all(a >= b for a, b in itertools.pairwise(value)), value
     assert value[-1] < 0.25 * value[0], value

@@ -23,6 +23,7 @@ def ctx(window: bool, peak_in: int = 1):
 
     def ahead(d: int) -> np.ndarray:
         return today * (PEAK if d - base.day == peak_in else 1.0)
+
     return dataclasses.replace(base, forecast_ahead=ahead, cover_window=window)
 
 
@@ -35,7 +36,9 @@ def test_window_sums_the_daily_forecasts_by_overlap() -> None:
     assert mu_l[stores] == pytest.approx(0.5 * f[stores])
     assert mu_rl[stores] == pytest.approx((1.0 + 0.5 * PEAK) * f[stores])
     off_l, off_rl = cover_means(off)
-    assert off_rl[stores] == pytest.approx(1.5 * f[stores]) and off_l[stores] == pytest.approx(0.5 * f[stores])
+    assert off_rl[stores] == pytest.approx(1.5 * f[stores]) and off_l[stores] == pytest.approx(
+        0.5 * f[stores]
+    )
     # a peak beyond the window changes nothing; a flat forecast gives today's rate held over the window
     far_l, far_rl = cover_means(ctx(True, peak_in=3))
     assert np.allclose(far_rl, off_rl) and np.allclose(far_l, off_l)

@@ -26,8 +26,10 @@ from sim.network import build_network
 from sim.rng import RandomStreams
 from tests.conftest import SCENARIOS
 
-PROMO = ("demand.promotions=[{date: 2026-11-11, multiplier: 10, pre_days: 2, pre_multiplier: 1.5, "
-         "post_days: 1, post_multiplier: 0.8}]")
+PROMO = (
+    "demand.promotions=[{date: 2026-11-11, multiplier: 10, pre_days: 2, pre_multiplier: 1.5, "
+    "post_days: 1, post_multiplier: 0.8}]"
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +54,19 @@ def test_promotion_windows(promo):
     d = promo.demand
     f = {day: promotion_factor(d, dt.date(2026, 11, day)) for day in range(7, 15)}
     assert f == {7: 1.0, 8: 1.0, 9: 1.5, 10: 1.5, 11: 10.0, 12: 0.8, 13: 1.0, 14: 1.0}
-    assert day_factor(d, dt.date(2026, 11, 11)) == pytest.approx(10 * weekday_factor(d, dt.date(2026, 11, 11)))
+    assert day_factor(d, dt.date(2026, 11, 11)) == pytest.approx(
+        10 * weekday_factor(d, dt.date(2026, 11, 11))
+    )
 
 
 def test_overlapping_promotions_multiply():
-    sc = load_scenario(SCENARIOS / "toy.yaml", [
-        "demand.promotions=[{date: 2026-11-11, multiplier: 10, post_days: 1, post_multiplier: 2}, "
-        "{date: 2026-11-12, multiplier: 3}]"])
+    sc = load_scenario(
+        SCENARIOS / "toy.yaml",
+        [
+            "demand.promotions=[{date: 2026-11-11, multiplier: 10, post_days: 1, post_multiplier: 2}, "
+            "{date: 2026-11-12, multiplier: 3}]"
+        ],
+    )
     assert promotion_factor(sc.demand, dt.date(2026, 11, 12)) == pytest.approx(6.0)
 
 
@@ -111,12 +119,18 @@ def test_stream_keys_are_named_by_date_and_city():
 def make_orders(times, lens, city=0):
     n = len(times)
     offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-    return Orders(order_id=np.arange(n, dtype=np.int64), created_s=np.asarray(times, dtype=np.float64),
-                  zone=np.zeros(n, np.int32), city=np.full(n, city, np.int32),
-                  requested_tier=np.zeros(n, np.int8), line_offsets=offsets,
-                  line_sku=np.arange(offsets[-1], dtype=np.int32) + 100 * city,
-                  line_qty=np.arange(1, offsets[-1] + 1, dtype=np.int32),
-                  u_service=np.linspace(0, 0.5, n), u_decision=np.linspace(0.5, 1, n, endpoint=False))
+    return Orders(
+        order_id=np.arange(n, dtype=np.int64),
+        created_s=np.asarray(times, dtype=np.float64),
+        zone=np.zeros(n, np.int32),
+        city=np.full(n, city, np.int32),
+        requested_tier=np.zeros(n, np.int8),
+        line_offsets=offsets,
+        line_sku=np.arange(offsets[-1], dtype=np.int32) + 100 * city,
+        line_qty=np.arange(1, offsets[-1] + 1, dtype=np.int32),
+        u_service=np.linspace(0, 0.5, n),
+        u_decision=np.linspace(0.5, 1, n, endpoint=False),
+    )
 
 
 def test_orders_helpers_take_and_concat():
@@ -157,7 +171,9 @@ def test_generated_day_is_well_formed(toy):
 
 def test_unknown_category_in_tier_mix_is_a_scenario_error():
     with pytest.raises(ScenarioError, match="tier_mix_by_category"):
-        load_scenario(SCENARIOS / "toy.yaml", ["demand.tier_mix_by_category={frozen: {near: 1, mid: 0, far: 0}}"])
+        load_scenario(
+            SCENARIOS / "toy.yaml", ["demand.tier_mix_by_category={frozen: {near: 1, mid: 0, far: 0}}"]
+        )
 
 
 class FixedUniforms:

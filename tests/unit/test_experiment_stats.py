@@ -86,8 +86,10 @@ def test_pareto_front() -> None:
 
 # --------------------------------------------------------------------------- adaptive replications
 def _outcomes(group: str, cost: list[float], perfect: list[float]) -> list[JobOutcome]:
-    return [JobOutcome(group, r, f"r{r}", "ran", metrics={"cost_per_order_cny": c, "perfect_order_rate": p})
-            for r, (c, p) in enumerate(zip(cost, perfect, strict=True))]
+    return [
+        JobOutcome(group, r, f"r{r}", "ran", metrics={"cost_per_order_cny": c, "perfect_order_rate": p})
+        for r, (c, p) in enumerate(zip(cost, perfect, strict=True))
+    ]
 
 
 def test_needed_is_the_smallest_sufficient_n() -> None:
@@ -100,8 +102,9 @@ def test_needed_is_the_smallest_sufficient_n() -> None:
 
 def test_next_n_rule() -> None:
     g = [Group("a", "a", None), Group("b", "b", None)]  # type: ignore[arg-type]
-    tight = _outcomes("a", [40.0, 40.1, 39.9], [0.60, 0.61, 0.60]) + _outcomes("b", [30.0, 30.1, 29.9],
-                                                                              [0.70, 0.70, 0.71])
+    tight = _outcomes("a", [40.0, 40.1, 39.9], [0.60, 0.61, 0.60]) + _outcomes(
+        "b", [30.0, 30.1, 29.9], [0.70, 0.70, 0.71]
+    )
     assert next_n(tight, g, 3, ci_width=0.05) == 3  # both intervals narrow enough: no more rounds
     loose = _outcomes("a", [40.0, 44.0, 36.0], [0.60, 0.61, 0.60]) + tight[3:]
     assert next_n(loose, g, 3, ci_width=0.02) > 3  # cost ±2% of 40 needs more replications
@@ -120,14 +123,31 @@ def test_parse_policies() -> None:
 
 
 def test_parse_grid() -> None:
-    g = parse_grid(["nodes.fdcs.capacity.slots=2000,8000", "policy=top_n(n=50),top_n(n=100)", "x.y=[1,2],[3]"])
-    assert g == {"nodes.fdcs.capacity.slots": ["2000", "8000"], "policy": ["top_n(n=50)", "top_n(n=100)"],
-                 "x.y": ["[1,2]", "[3]"]}
+    g = parse_grid(
+        ["nodes.fdcs.capacity.slots=2000,8000", "policy=top_n(n=50),top_n(n=100)", "x.y=[1,2],[3]"]
+    )
+    assert g == {
+        "nodes.fdcs.capacity.slots": ["2000", "8000"],
+        "policy": ["top_n(n=50)", "top_n(n=100)"],
+        "x.y": ["[1,2]", "[3]"],
+    }
     assert parse_grid({"forecast.error": [0.1, 0.3], "flag": [True], "name": ["a"]}) == {
-        "forecast.error": ["0.1", "0.3"], "flag": ["true"], "name": ["a"]}
+        "forecast.error": ["0.1", "0.3"],
+        "flag": ["true"],
+        "name": ["a"],
+    }
     assert format_value(None) == "null"
-    for bad in (["forecast.error"], ["=1,2"], ["a=1", "a=2"], ["a="], ["a=1,1"], ["policy=top n"], ["a=(1,2"],
-                [], ["seed=1,2"]):
+    for bad in (
+        ["forecast.error"],
+        ["=1,2"],
+        ["a=1", "a=2"],
+        ["a="],
+        ["a=1,1"],
+        ["policy=top n"],
+        ["a=(1,2"],
+        [],
+        ["seed=1,2"],
+    ):
         with pytest.raises(ScenarioError, match="--grid"):
             parse_grid(bad)
 

@@ -17,8 +17,16 @@ from sim.routing.lookahead import option_reservation, prob_at_least, reservation
 NEAR, MID, FAR = 0, 1, 2
 
 
-def random_batch(seed: int, *, keyed: bool = True, reservation: bool = False, n_max: int = 12,
-                 nodes_max: int = 6, multi_line: float = 0.0, reach: float = 0.6) -> Batch:
+def random_batch(
+    seed: int,
+    *,
+    keyed: bool = True,
+    reservation: bool = False,
+    n_max: int = 12,
+    nodes_max: int = 6,
+    multi_line: float = 0.0,
+    reach: float = 0.6,
+) -> Batch:
     """Single-line orders (a `multi_line` share without a stock key); nodes of each tier; each node is an
     option with probability `reach` (at, faster or slower than requested), only where it has the SKU."""
     rng = np.random.default_rng(seed)
@@ -28,7 +36,9 @@ def random_batch(seed: int, *, keyed: bool = True, reservation: bool = False, n_
     req = rng.integers(0, 3, n).astype(np.int8)
     sku = rng.integers(0, n_skus, n)
     on_hand = rng.integers(0, 3, (n_nodes, n_skus))
-    rows = [(i, j) for i in range(n) for j in range(n_nodes) if rng.random() < reach and on_hand[j, sku[i]] > 0]
+    rows = [
+        (i, j) for i in range(n) for j in range(n_nodes) if rng.random() < reach and on_hand[j, sku[i]] > 0
+    ]
     o = np.array([r[0] for r in rows], np.int64)
     nd = np.array([r[1] for r in rows], np.int64)
     tier = node_tier[nd].astype(np.int8)
@@ -39,12 +49,33 @@ def random_batch(seed: int, *, keyed: bool = True, reservation: bool = False, n_
     res = None
     if reservation:
         charged = tier < req[o]
-        res = option_reservation(np.arange(o.size), nd, sku[o], np.ones(o.size, np.int64), charged,
-                                 rng.uniform(0, 1e-3, (n_nodes, n_skus)), on_hand, 3600.0 * 4, 25.0)
-    return Batch(n_orders=n, requested_tier=req, opt_order=o, opt_node=nd, opt_tier=tier,
-                 opt_km=rng.uniform(0, 20, o.size), opt_cost=cost, opt_eta_s=rng.uniform(0, 1e4, o.size),
-                 opt_offer=offer, unassigned_cost=rng.uniform(5, 40, n), node_capacity=rng.integers(0, 4, n_nodes),
-                 opt_reservation=res, opt_stock_key=key, stock_left=left)
+        res = option_reservation(
+            np.arange(o.size),
+            nd,
+            sku[o],
+            np.ones(o.size, np.int64),
+            charged,
+            rng.uniform(0, 1e-3, (n_nodes, n_skus)),
+            on_hand,
+            3600.0 * 4,
+            25.0,
+        )
+    return Batch(
+        n_orders=n,
+        requested_tier=req,
+        opt_order=o,
+        opt_node=nd,
+        opt_tier=tier,
+        opt_km=rng.uniform(0, 20, o.size),
+        opt_cost=cost,
+        opt_eta_s=rng.uniform(0, 1e4, o.size),
+        opt_offer=offer,
+        unassigned_cost=rng.uniform(5, 40, n),
+        node_capacity=rng.integers(0, 4, n_nodes),
+        opt_reservation=res,
+        opt_stock_key=key,
+        stock_left=left,
+    )
 
 
 def milp_batch(batch: Batch, cost: np.ndarray) -> float:
@@ -53,19 +84,30 @@ def milp_batch(batch: Batch, cost: np.ndarray) -> float:
     if n == 0:
         return 0.0
     c = np.concatenate([cost, batch.unassigned_cost])
-    a_ord = coo_matrix((np.ones(k + n), (np.concatenate([batch.opt_order, np.arange(n)]), np.arange(k + n))),
-                       shape=(n, k + n))
+    a_ord = coo_matrix(
+        (np.ones(k + n), (np.concatenate([batch.opt_order, np.arange(n)]), np.arange(k + n))),
+        shape=(n, k + n),
+    )
     cons = [LinearConstraint(a_ord, 1, 1)]
     if k:
         n_nodes = batch.node_capacity.size
-        cons.append(LinearConstraint(coo_matrix((np.ones(k), (batch.opt_node, np.arange(k))), shape=(n_nodes, k + n)),
-                                     -np.inf, batch.node_capacity.astype(float)))
+        cons.append(
+            LinearConstraint(
+                coo_matrix((np.ones(k), (batch.opt_node, np.arange(k))), shape=(n_nodes, k + n)),
+                -np.inf,
+                batch.node_capacity.astype(float),
+            )
+        )
         if batch.opt_stock_key is not None and batch.stock_left is not None and batch.stock_left.size:
             m = batch.opt_stock_key >= 0
-            a_key = coo_matrix((np.ones(m.sum()), (batch.opt_stock_key[m], np.flatnonzero(m))),
-                               shape=(batch.stock_left.size, k + n))
+            a_key = coo_matrix(
+                (np.ones(m.sum()), (batch.opt_stock_key[m], np.flatnonzero(m))),
+                shape=(batch.stock_left.size, k + n),
+            )
             cons.append(LinearConstraint(a_key, -np.inf, batch.stock_left.astype(float)))
-    res = milp(c, constraints=cons, integrality=np.ones(k + n), bounds=Bounds(0, 1), options={"mip_rel_gap": 0.0})
+    res = milp(
+        c, constraints=cons, integrality=np.ones(k + n), bounds=Bounds(0, 1), options={"mip_rel_gap": 0.0}
+    )
     assert res.status == 0, res.message
     return float(c @ np.rint(res.x))
 
@@ -74,7 +116,9 @@ def check_feasible(batch: Batch, choice: np.ndarray) -> None:
     assert choice.shape == (batch.n_orders,)
     got = choice >= 0
     assert (batch.opt_order[choice[got]] == np.flatnonzero(got)).all()
-    assert (np.bincount(batch.opt_node[choice[got]], minlength=batch.node_capacity.size) <= batch.node_capacity).all()
+    assert (
+        np.bincount(batch.opt_node[choice[got]], minlength=batch.node_capacity.size) <= batch.node_capacity
+    ).all()
     if batch.opt_stock_key is not None and batch.stock_left is not None:
         k = batch.opt_stock_key[choice[got]]
         assert (np.bincount(k[k >= 0], minlength=batch.stock_left.size) <= batch.stock_left).all()
@@ -97,8 +141,14 @@ def test_flow_equals_milp_on_larger_batches() -> None:
     """Bigger batches: conflicts propagate through several stores and stock keys (the exact reduction)."""
     router = Flow()
     for seed in range(40):
-        batch = random_batch(1000 + seed, reservation=seed % 2 == 0, n_max=90, nodes_max=25,
-                             multi_line=0.2 * (seed % 3), reach=(0.1, 0.2, 0.5)[seed % 3])
+        batch = random_batch(
+            1000 + seed,
+            reservation=seed % 2 == 0,
+            n_max=90,
+            nodes_max=25,
+            multi_line=0.2 * (seed % 3),
+            reach=(0.1, 0.2, 0.5)[seed % 3],
+        )
         choice = router.route(batch)
         check_feasible(batch, choice)
         ours = batch_objective(batch, choice, with_reservation=seed % 2 == 0)
@@ -127,10 +177,19 @@ def test_flow_is_registered_and_deterministic() -> None:
 
 def test_lookahead_off_ignores_reservation() -> None:
     batch = random_batch(11, reservation=True)
-    assert np.array_equal(Flow(lookahead=False).route(batch),
-                          solve_assignment(batch.n_orders, batch.opt_order, batch.opt_node, batch.opt_cost,
-                                           batch.unassigned_cost, batch.node_capacity, batch.opt_stock_key,
-                                           batch.stock_left))
+    assert np.array_equal(
+        Flow(lookahead=False).route(batch),
+        solve_assignment(
+            batch.n_orders,
+            batch.opt_order,
+            batch.opt_node,
+            batch.opt_cost,
+            batch.unassigned_cost,
+            batch.node_capacity,
+            batch.opt_stock_key,
+            batch.stock_left,
+        ),
+    )
 
 
 def test_stock_keys() -> None:
@@ -143,10 +202,19 @@ def test_stock_keys() -> None:
 
 def test_empty_batch() -> None:
     empty = np.zeros(0)
-    batch = Batch(n_orders=0, requested_tier=empty.astype(np.int8), opt_order=empty.astype(np.int64),
-                  opt_node=empty.astype(np.int64), opt_tier=empty.astype(np.int8), opt_km=empty, opt_cost=empty,
-                  opt_eta_s=empty, opt_offer=empty.astype(bool), unassigned_cost=empty,
-                  node_capacity=np.array([1, 2]))
+    batch = Batch(
+        n_orders=0,
+        requested_tier=empty.astype(np.int8),
+        opt_order=empty.astype(np.int64),
+        opt_node=empty.astype(np.int64),
+        opt_tier=empty.astype(np.int8),
+        opt_km=empty,
+        opt_cost=empty,
+        opt_eta_s=empty,
+        opt_offer=empty.astype(bool),
+        unassigned_cost=empty,
+        node_capacity=np.array([1, 2]),
+    )
     assert make_router("flow").route(batch).shape == (0,)
 
 
@@ -162,7 +230,10 @@ def test_reservation_price_multi_unit() -> None:
     # taking 3 of 2 units: P(N >= 2) + P(N >= 1) + P(N >= 0)
     r = reservation_price(1.5, 2, 10.0, units=3)
     assert r == pytest.approx(10.0 * (poisson.sf(1, 1.5) + poisson.sf(0, 1.5) + 1.0))
-    assert reservation_price(np.array([0.0, 5.0]), np.array([1, 1]), -4.0).tolist() == [0.0, 0.0]  # Δ < 0 -> 0
+    assert reservation_price(np.array([0.0, 5.0]), np.array([1, 1]), -4.0).tolist() == [
+        0.0,
+        0.0,
+    ]  # Δ < 0 -> 0
 
 
 def test_option_reservation_sums_lines_of_charged_options() -> None:
@@ -171,14 +242,32 @@ def test_option_reservation_sums_lines_of_charged_options() -> None:
     horizon = np.array([[7200.0], [3600.0]])  # per node
     value = np.array([[10.0, 20.0]])  # per SKU
     # option 0: lines (node 0, sku 0, 1 unit), (node 0, sku 1, 2 units); option 1 not charged; option 2 at node 1
-    r = option_reservation(np.array([0, 0, 1, 2]), np.array([0, 0, 0, 1]), np.array([0, 1, 0, 0]),
-                           np.array([1, 2, 1, 1]), np.array([True, False, True]), rate, available, horizon, value)
+    r = option_reservation(
+        np.array([0, 0, 1, 2]),
+        np.array([0, 0, 0, 1]),
+        np.array([0, 1, 0, 0]),
+        np.array([1, 2, 1, 1]),
+        np.array([True, False, True]),
+        rate,
+        available,
+        horizon,
+        value,
+    )
     exp0 = 10 * poisson.sf(0, 2.0) + 20 * (poisson.sf(1, 4.0) + poisson.sf(0, 4.0))
     assert r == pytest.approx([exp0, 0.0, 10 * poisson.sf(3, 0.5)])
     on_hand, reserved = available + 3, np.full_like(available, 3)
-    r2 = option_reservation(np.array([0, 0, 1, 2]), np.array([0, 0, 0, 1]), np.array([0, 1, 0, 0]),
-                            np.array([1, 2, 1, 1]), np.array([True, False, True]), rate, on_hand, horizon, value,
-                            reserved=reserved)
+    r2 = option_reservation(
+        np.array([0, 0, 1, 2]),
+        np.array([0, 0, 0, 1]),
+        np.array([0, 1, 0, 0]),
+        np.array([1, 2, 1, 1]),
+        np.array([True, False, True]),
+        rate,
+        on_hand,
+        horizon,
+        value,
+        reserved=reserved,
+    )
     assert r2 == pytest.approx(r)
 
 
@@ -208,12 +297,33 @@ def epoch(requested: int, stock: np.ndarray, lookahead: bool) -> tuple[Batch, in
     if lookahead:
         rate = np.array([[1.0 / 3600.0], [0.0]])  # the store's near-tier forecast: 1 unit/h
         delta = shortfall_value(LOST, ACCEPT, NDC_COST - STORE_COST)  # a near customer short at the store
-        res = option_reservation(np.arange(nd.size), nd, np.zeros(nd.size, np.int64), np.ones(nd.size, np.int64),
-                                 tr < req[o], rate, stock, 6 * 3600.0, delta)
-    batch = Batch(n_orders=1, requested_tier=req, opt_order=o, opt_node=nd, opt_tier=tr, opt_km=np.array(
-        [2.0, 0.0][-nd.size:]), opt_cost=np.array(cost), opt_eta_s=np.zeros(nd.size), opt_offer=np.array(offer),
-        unassigned_cost=np.array([LOST]), node_capacity=np.array([5, 5]), opt_reservation=res,
-        opt_stock_key=key, stock_left=left)
+        res = option_reservation(
+            np.arange(nd.size),
+            nd,
+            np.zeros(nd.size, np.int64),
+            np.ones(nd.size, np.int64),
+            tr < req[o],
+            rate,
+            stock,
+            6 * 3600.0,
+            delta,
+        )
+    batch = Batch(
+        n_orders=1,
+        requested_tier=req,
+        opt_order=o,
+        opt_node=nd,
+        opt_tier=tr,
+        opt_km=np.array([2.0, 0.0][-nd.size :]),
+        opt_cost=np.array(cost),
+        opt_eta_s=np.zeros(nd.size),
+        opt_offer=np.array(offer),
+        unassigned_cost=np.array([LOST]),
+        node_capacity=np.array([5, 5]),
+        opt_reservation=res,
+        opt_stock_key=key,
+        stock_left=left,
+    )
     choice = make_router("flow").route(batch)
     return batch, int(nd[choice[0]])
 

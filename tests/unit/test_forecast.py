@@ -48,7 +48,7 @@ def run(sc, net, cat, fc: dict[str, Forecaster], days: range, streams: RandomStr
 @pytest.mark.parametrize("target", [0.05, 0.3, 0.74, 1.5])
 def test_sigma_gives_the_target_mean_absolute_deviation(target):
     s = sigma_for_wape(target)
-    dist = stats.lognorm(s, scale=np.exp(-s**2 / 2))
+    dist = stats.lognorm(s, scale=np.exp(-(s**2) / 2))
     mad = integrate.quad(lambda x: abs(x - 1) * dist.pdf(x), 0, np.inf, limit=200)[0]
     assert dist.mean() == pytest.approx(1.0)
     assert mad == pytest.approx(target, abs=1e-6)
@@ -176,7 +176,9 @@ def test_rolling_methods_start_from_the_days_before_the_run():
     sc, net, cat = setup()
     f = Forecaster(sc, net, cat, RandomStreams(1), method="moving_average")
     assert f.history_range() == range(-7, 0)
-    earlier = sc.model_copy(update={"horizon": sc.horizon.model_copy(update={"start_date": dt.date(2026, 10, 26)})})
+    earlier = sc.model_copy(
+        update={"horizon": sc.horizon.model_copy(update={"start_date": dt.date(2026, 10, 26)})}
+    )
     streams = RandomStreams(1)
     mean = sum(f.realised(generate_day(earlier, net, cat, streams, d)) for d in range(7)) / 7
     assert np.allclose(f.forecast(0), mean)
@@ -210,10 +212,26 @@ def test_history_file_rows_before_the_start_feed_the_forecasts(tmp_path):
 def test_moving_average_and_smoothing_recover_a_stationary_rate():
     """Flat week, no day noise: WAPE against λ shrinks with the window and with smaller alpha."""
     sc, net, cat = setup("demand.orders_per_day=5000", "demand.day_cv=0", FLAT)
-    fc = {f"ma{w}": Forecaster(sc.model_copy(update={"forecast": sc.forecast.model_copy(update={"window_days": w})}),
-                               net, cat, RandomStreams(1), method="moving_average") for w in (1, 3, 7, 14)}
-    fc |= {f"es{a}": Forecaster(sc.model_copy(update={"forecast": sc.forecast.model_copy(update={"alpha": a})}),
-                                net, cat, RandomStreams(1), method="exp_smoothing") for a in (0.8, 0.3, 0.1)}
+    fc = {
+        f"ma{w}": Forecaster(
+            sc.model_copy(update={"forecast": sc.forecast.model_copy(update={"window_days": w})}),
+            net,
+            cat,
+            RandomStreams(1),
+            method="moving_average",
+        )
+        for w in (1, 3, 7, 14)
+    }
+    fc |= {
+        f"es{a}": Forecaster(
+            sc.model_copy(update={"forecast": sc.forecast.model_copy(update={"alpha": a})}),
+            net,
+            cat,
+            RandomStreams(1),
+            method="exp_smoothing",
+        )
+        for a in (0.8, 0.3, 0.1)
+    }
     out, lam, act = run(sc, net, cat, fc, range(100))
     scored = slice(70, 100)  # the prior (which equals λ here) has faded: 0.9^70 < 0.1 %
     w = {k: wape(v[scored], lam[scored]) for k, v in out.items()}
@@ -232,7 +250,9 @@ PROMO = "demand.promotions=[{date: 2026-11-16, multiplier: 10, pre_days: 1, pre_
 
 def promo_run(known: bool):
     sc, net, cat = setup("demand.orders_per_day=5000", "demand.day_cv=0", FLAT, PROMO % str(known).lower())
-    fc = {m: Forecaster(sc, net, cat, RandomStreams(1), method=m) for m in ("exp_smoothing", "promotion_aware")}
+    fc = {
+        m: Forecaster(sc, net, cat, RandomStreams(1), method=m) for m in ("exp_smoothing", "promotion_aware")
+    }
     out, lam, _ = run(sc, net, cat, fc, range(18))
     return {k: v.sum(axis=(1, 2)) / lam.sum(axis=(1, 2)) for k, v in out.items()}  # forecast / λ per day
 
@@ -243,7 +263,9 @@ def test_promotion_aware_scales_known_promotion_days():
     assert pa[13] == pytest.approx(1.0, abs=0.1)  # the pre-event dip (x0.6)
     assert pa[14] == pytest.approx(1.0, abs=0.1)  # the x10 day, foreseen
     assert es[14] < 0.2  # plain smoothing expects a normal day
-    assert pa[15] == pytest.approx(1.0, abs=0.1) and pa[16] == pytest.approx(1.0, abs=0.1)  # baseline unpolluted
+    assert pa[15] == pytest.approx(1.0, abs=0.1) and pa[16] == pytest.approx(
+        1.0, abs=0.1
+    )  # baseline unpolluted
     assert es[15] > 2.0  # plain smoothing carries the spike into the next days
 
 

@@ -22,7 +22,12 @@ def test_transfer_rows_take_the_oldest_units_first_in_row_order() -> None:
     inv = _inv()
     r, slot, q = inv.transfer_out(np.array([0, 0, 0]), np.array([0, 1, 0]), np.array([4, 2, 3]))  # type: ignore[misc]
     # row 0: the 3 two-day-old units, then 1 new; row 1 (not perishable): new; row 2: 3 new
-    assert list(zip(r.tolist(), slot.tolist(), q.tolist(), strict=True)) == [(0, 0, 1), (0, 2, 3), (1, 0, 2), (2, 0, 3)]
+    assert list(zip(r.tolist(), slot.tolist(), q.tolist(), strict=True)) == [
+        (0, 0, 1),
+        (0, 2, 3),
+        (1, 0, 2),
+        (2, 0, 3),
+    ]
     assert inv.cohorts[:, 0, 0].tolist() == [1, 0, 0, 0] and inv.on_hand[0].tolist() == [1, 3]
 
 
@@ -31,9 +36,15 @@ def test_age_survives_the_road_and_spoils_a_shelf_life_after_entry() -> None:
     day = 5
     split = inv.transfer_out(np.array([0]), np.array([0]), np.array([4]))
     inv.ship_in(np.array([1]), np.array([0]), np.array([4]))
-    ship = _aged(Shipment(np.array([day * DAY + 20 * 3600.0]), np.array([1]), np.array([0]), np.array([4])), split,
-                 day * DAY + 3600.0)
-    assert ship.origin_day is not None and sorted(ship.origin_day.tolist()) == [3, 5]  # day 5 - age 2; new: day 5
+    ship = _aged(
+        Shipment(np.array([day * DAY + 20 * 3600.0]), np.array([1]), np.array([0]), np.array([4])),
+        split,
+        day * DAY + 3600.0,
+    )
+    assert ship.origin_day is not None and sorted(ship.origin_day.tolist()) == [
+        3,
+        5,
+    ]  # day 5 - age 2; new: day 5
     pipe = Pipeline()
     pipe.add(ship)
     arr = pipe.arrivals((day + 1) * DAY + 60.0)  # applied the next morning: one more day on the road

@@ -20,8 +20,18 @@ from sim.network import build_network
 from sim.rng import RandomStreams
 from tests.conftest import SCENARIOS
 
-FIELDS = ("order_id", "created_s", "zone", "city", "requested_tier", "line_offsets", "line_sku", "line_qty",
-          "u_service", "u_decision")
+FIELDS = (
+    "order_id",
+    "created_s",
+    "zone",
+    "city",
+    "requested_tier",
+    "line_offsets",
+    "line_sku",
+    "line_qty",
+    "u_service",
+    "u_decision",
+)
 TIERS = np.array(["near", "mid", "far"])
 
 
@@ -34,9 +44,17 @@ def toy_world():
 def orders_frame(o, net) -> pd.DataFrame:
     """One row per line, as a planner's export would have them (seconds from the start, zone centres)."""
     lo = o.line_order()
-    return pd.DataFrame({"order_id": o.order_id[lo], "created": o.created_s[lo], "lat": net.zone_lat[o.zone[lo]],
-                         "lon": net.zone_lon[o.zone[lo]], "sku": o.line_sku, "qty": o.line_qty,
-                         "requested_tier": TIERS[o.requested_tier[lo]]})
+    return pd.DataFrame(
+        {
+            "order_id": o.order_id[lo],
+            "created": o.created_s[lo],
+            "lat": net.zone_lat[o.zone[lo]],
+            "lon": net.zone_lon[o.zone[lo]],
+            "sku": o.line_sku,
+            "qty": o.line_qty,
+            "requested_tier": TIERS[o.requested_tier[lo]],
+        }
+    )
 
 
 def replay(path: Path, *overrides: str):
@@ -88,14 +106,17 @@ def test_sample_file_and_scenario():
 
 # --------------------------------------------------------------------------- column rules
 def test_iso_times_local_and_with_offsets(tmp_path):
-    p = write_csv(tmp_path, """
+    p = write_csv(
+        tmp_path,
+        """
 created,city,sku,qty
 2026-11-02T08:00:00,Hangzhou,3,1
 2026-11-02 09:30:15,Hangzhou,4,2
 2026-11-03T00:30:00+00:00,Hangzhou,5,1
 2026-11-02T23:00:00Z,Hangzhou,6,1
 2026-11-01T12:00:00,Hangzhou,7,1
-""")
+""",
+    )
     sc, net, cat = replay(p)
     h = load_history(sc, net, cat)
     assert history_days(sc, net, cat) == [-1, 0, 1] and history_day_indices(sc, net, cat) == [0, 1]
@@ -141,14 +162,17 @@ def test_string_ids_map_by_popularity_and_keep_tiers_eligible(tmp_path, toy_worl
 
 
 def test_order_ids_group_lines_and_repeated_skus_merge(tmp_path):
-    p = write_csv(tmp_path, """
+    p = write_csv(
+        tmp_path,
+        """
 order_id,created,city,sku,qty,requested_tier
 A,100,Hangzhou,5,1,near
 B,50,Hangzhou,7,2,
 A,100,Hangzhou,9,1,near
 A,100,Hangzhou,5,2,near
 ,60,Hangzhou,8,1,mid
-""")
+""",
+    )
     sc, net, cat = replay(p)
     o = history_day(sc, net, cat, RandomStreams(1), 0)
     assert o.created_s.tolist() == [50.0, 60.0, 100.0]  # sorted by creation time
@@ -184,7 +208,10 @@ BAD = [
     ("created,city,sku,qty\n10,Hangzhou,1,1\nyesterday,Hangzhou,1,1", "row 3, column created"),
     ("created,city,sku,qty\n10,Hangzhou,1,0", "row 2, column qty: must be a positive integer, got '0'"),
     ("created,city,sku,qty\n10,Hangzhou,1,1.5", "row 2, column qty"),
-    ("created,city,sku,qty\n10,Hangzhou,1,1\n20,Hangzhuo,1,1", "row 3, column city: city 'Hangzhuo' is not in"),
+    (
+        "created,city,sku,qty\n10,Hangzhou,1,1\n20,Hangzhuo,1,1",
+        "row 3, column city: city 'Hangzhuo' is not in",
+    ),
     ("created,city,sku,qty\n10,Hangzhou,999,1", "row 2, column sku: index 999 out of range"),
     ("created,city,sku,qty\n10,Hangzhou,,1", "row 2, column sku: missing SKU"),
     ("created,city,sku,qty,requested_tier\n10,Hangzhou,1,1,express", "row 2, column requested_tier"),
@@ -192,7 +219,10 @@ BAD = [
     ("created,lat,lon,sku,qty\n10,39.9,116.4,1,1", "row 2, column lat: (39.9, 116.4) is"),
     ("created,lat,lon,sku,qty\n10,95,120,1,1", "row 2, column lat: must be within"),
     ("created,city,lat,lon,sku,qty\n10,,,,1,1", "row 2, column city: needs a city or lat and lon"),
-    ("order_id,created,city,sku,qty\nA,10,Hangzhou,1,1\nA,11,Hangzhou,2,1", "row 3, column created: order 'A'"),
+    (
+        "order_id,created,city,sku,qty\nA,10,Hangzhou,1,1\nA,11,Hangzhou,2,1",
+        "row 3, column created: order 'A'",
+    ),
     ("created,sku,qty\n10,1,1", "needs columns created, sku, qty and city and/or lat, lon"),
     ("created,city,sku,qty\n-5,Hangzhou,1,1", "no orders on or after horizon.start_date"),
 ]

@@ -94,7 +94,9 @@ def broken_chain(r):
 
 def vanished_row(r):
     v = r.inventory
-    i = _inv_row(r, lambda v: (v.day > v.day.min()) & (v.day < v.day.max()) & (v.start > 0) & (v.shipped == 0))
+    i = _inv_row(
+        r, lambda v: (v.day > v.day.min()) & (v.day < v.day.max()) & (v.start > 0) & (v.shipped == 0)
+    )
     keep = np.arange(len(v.day)) != i
     for name, col in vars(v).items():
         if col is not None:  # optional columns (sold_offline) are None when their mechanism is off
@@ -169,8 +171,10 @@ def test_open_orders_are_fine_until_the_drain(toy):
     assert check_invariants(r, drained=False) == []
     problems = check_invariants(r, drained=True)
     assert len(problems) == 1
-    assert re.match(r"open = 0 for measured orders after the drain: 4 of \d+ measured orders are still open; e\.g\. ",
-                    problems[0])
+    assert re.match(
+        r"open = 0 for measured orders after the drain: 4 of \d+ measured orders are still open; e\.g\. ",
+        problems[0],
+    )
 
 
 @pytest.mark.parametrize(("corrupt", "name"), CASES, ids=[c.__name__ for c, _ in CASES])
@@ -184,8 +188,15 @@ def test_each_corruption_is_detected(base, corrupt, name):
 
 
 def test_targeted_corruptions_report_only_their_invariant(base):
-    for corrupt in (bad_status, early_promise, unbalanced_row, broken_chain, duplicate_row, shipped_mismatch,
-                    wrong_n_lines):
+    for corrupt in (
+        bad_status,
+        early_promise,
+        unbalanced_row,
+        broken_chain,
+        duplicate_row,
+        shipped_mismatch,
+        wrong_n_lines,
+    ):
         r = clone(base)
         corrupt(r)
         assert len(check_invariants(r, drained=True)) == 1, corrupt.__name__
@@ -199,4 +210,8 @@ def test_assert_lists_every_violation(base):
         assert_invariants(r, drained=True)
     err = exc.value
     assert isinstance(err, ShangouError) and err.exit_code == 1
-    assert len(err.problems) == 2 and "1 of 300 orders" in str(err) and "inventory rows do not balance" in str(err)
+    assert (
+        len(err.problems) == 2
+        and "1 of 300 orders" in str(err)
+        and "inventory rows do not balance" in str(err)
+    )

@@ -26,16 +26,23 @@ def test_cover_first_by_hand() -> None:
     s = np.array([1.0, 2.0, 5.0, 9.0])
     got = cover_first(lat, lon, w, np.full(4, 30.0), 120.0 + s * KM_LON, 1.5, 4, np.arange(4))
     assert got.tolist() == [3, 0, 2, 1]
-    assert cover_first(lat, lon, w, np.full(4, 30.0), 120.0 + s * KM_LON, 1.5, 2, np.array([1, 2])).tolist() == [1, 2]
+    assert cover_first(
+        lat, lon, w, np.full(4, 30.0), 120.0 + s * KM_LON, 1.5, 2, np.array([1, 2])
+    ).tolist() == [1, 2]
 
 
 def test_cover_placement_keeps_counts_and_reaches_all() -> None:
     """Shanghai-Hangzhou: as many 24 h stores either way; placed to cover, they reach every zone a store reaches."""
     out = []
     for placement in ("even", "cover"):
-        sc = load_scenario(ROOT / "scenarios" / "shanghai_hangzhou.yaml",
-                           [f"nodes.stores.kinds[0].placement={placement}", "geography.cities[0].zones=120",
-                            "geography.cities[1].zones=60"])
+        sc = load_scenario(
+            ROOT / "scenarios" / "shanghai_hangzhou.yaml",
+            [
+                f"nodes.stores.kinds[0].placement={placement}",
+                "geography.cities[0].zones=120",
+                "geography.cities[1].zones=60",
+            ],
+        )
         net = build_network(sc)
         st = np.flatnonzero(net.node_kind == STORE)
         h24 = np.array([net.node_capacity[i].service_hours == ("00:00", "24:00") for i in st])

@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return sim.simulate(ROOT / "scenarios" / "toy.yaml", out=tmp_path_factory.mktemp("reg") / "run", days=1,
-                        report=False)
+    return sim.simulate(
+        ROOT / "scenarios" / "toy.yaml", out=tmp_path_factory.mktemp("reg") / "run", days=1, report=False
+    )
 
 
 def test_docs_page_is_the_registry() -> None:
@@ -43,9 +44,12 @@ def test_registry_and_kpis_json_agree(run: Any) -> None:
 def test_on_time_of_requested_orders(run: Any) -> None:
     o = run.orders[~run.orders["warmup"]]
     rank = {"near": 0, "mid": 1, "far": 2}
-    ok = [(s == "delivered") and bool(t) and (rank[st] <= rank[rt]) and not d
-          for s, t, st, rt, d in zip(o["status"], o["on_time"], o["served_tier"], o["requested_tier"], o["downgraded"],
-                                     strict=True)]
+    ok = [
+        (s == "delivered") and bool(t) and (rank[st] <= rank[rt]) and not d
+        for s, t, st, rt, d in zip(
+            o["status"], o["on_time"], o["served_tier"], o["requested_tier"], o["downgraded"], strict=True
+        )
+    ]
     got = reg.value("on_time_requested_rate", run.kpis, run.orders)
     assert got == pytest.approx(float(np.mean(ok)))
     # lost and downgraded orders are in the denominator and never on time
@@ -75,7 +79,9 @@ def test_formats_and_errors() -> None:
     assert reg.get("delivery_p90_min").fmt(28.04) == "28.0 min"
     assert reg.get("perfect_order_rate").fmt(None) == "-"
     assert reg.get("lost_sales_rate").fmt(0.012, signed=True) == "+1.2 pp"
-    assert reg.get("cost_per_order_cny").is_better(1.0, 2.0) and reg.get("perfect_order_rate").is_better(0.9, 0.8)
+    assert reg.get("cost_per_order_cny").is_better(1.0, 2.0) and reg.get("perfect_order_rate").is_better(
+        0.9, 0.8
+    )
     with pytest.raises(ValueError, match="registered twice"):
         reg.register(reg.Kpi("orders", "x", "orders", None, "x"))
     with pytest.raises(ValueError, match="unit"):

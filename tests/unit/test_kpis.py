@@ -25,6 +25,7 @@ W, M = 2, 2
 def _no_nan(text: str) -> dict:
     def bad(c: str) -> None:
         raise AssertionError(f"{c} in kpis.json")
+
     return json.loads(text, parse_constant=bad)
 
 
@@ -55,8 +56,13 @@ def _measured(tables, net) -> pd.DataFrame:
 
 
 def _rates(m: pd.DataFrame) -> dict:
-    return {"orders": len(m), "perfect_order_rate": m["perfect"].mean(), "requested_tier_rate": m["at_tier"].mean(),
-            "lost_sales_rate": (m["status"] == "lost").mean(), "local_fulfilment_rate": m["local"].mean()}
+    return {
+        "orders": len(m),
+        "perfect_order_rate": m["perfect"].mean(),
+        "requested_tier_rate": m["at_tier"].mean(),
+        "lost_sales_rate": (m["status"] == "lost").mean(),
+        "local_fulfilment_rate": m["local"].mean(),
+    }
 
 
 def _close(a, b) -> None:
@@ -67,7 +73,11 @@ def test_headline_rates(run, net):
     rec, k, t = run
     m = _measured(t, net)
     assert (k["orders"], k["delivered"], k["lost"], k["open"]) == (
-        len(m), int(m["delivered"].sum()), int((m["status"] == "lost").sum()), int((m["status"] == "open").sum()))
+        len(m),
+        int(m["delivered"].sum()),
+        int((m["status"] == "lost").sum()),
+        int((m["status"] == "open").sum()),
+    )
     assert k["open"] == 6 and k["orders"] == k["delivered"] + k["lost"] + k["open"]
     for key, v in _rates(m).items():
         _close(k[key], v)
@@ -75,7 +85,9 @@ def test_headline_rates(run, net):
     _close(k["split_rate"], (m["delivered"] & (m["n_shipments"] > 1)).mean())
     lines = t["lines"][t["lines"]["order_id"].isin(m["order_id"])]
     _close(k["line_fill_rate"], (lines["status"] == "delivered").mean())
-    assert 0 < k["local_fulfilment_rate"] < k["delivered"] / k["orders"]  # the fixture serves some orders remotely
+    assert (
+        0 < k["local_fulfilment_rate"] < k["delivered"] / k["orders"]
+    )  # the fixture serves some orders remotely
 
 
 def test_tiers(run, net):
@@ -93,7 +105,11 @@ def test_tiers(run, net):
         _close(got["mean_min"], minutes[sel].mean())
         # within the nominal promise: near 30 minutes from creation (the toy's tiers.near.promise_min); mid and far
         # their own deadline
-        within = minutes[sel] <= 30 if tier == "near" else d.loc[sel, "delivered_s"] <= d.loc[sel, "promised_s"] + 1e-6
+        within = (
+            minutes[sel] <= 30
+            if tier == "near"
+            else d.loc[sel, "delivered_s"] <= d.loc[sel, "promised_s"] + 1e-6
+        )
         _close(got["within_promise_rate"], within.mean())
     assert sum(k["tiers"][x]["share"] for x in RANK) == pytest.approx(1.0)
 
@@ -148,21 +164,57 @@ def test_utilisation_inventory_router(run, net):
         units = g["end"].sum() / M
         _close(k["inventory"]["avg_units"][kind], units)
         _close(k["inventory"]["avg_value_cny"][kind], (g["end"] * value[g["sku"]]).sum() / M)
-        _close(k["inventory"]["days_of_supply"][kind], units / ((g["shipped"] + g["transferred_out"]).sum() / M))
+        _close(
+            k["inventory"]["days_of_supply"][kind], units / ((g["shipped"] + g["transferred_out"]).sum() / M)
+        )
     assert k["router"] == {"epochs": 500, "solver_ms_mean": 1234.5 / 500, "repairs": 3, "fallbacks": 1}
 
 
 def test_every_contract_key(run):
     _, k, _ = run
-    top = {"orders", "delivered", "lost", "open", "perfect_order_rate", "requested_tier_rate", "lost_sales_rate",
-           "downgrade_rate", "split_rate", "line_fill_rate", "local_fulfilment_rate", "cost_per_order_cny", "tiers",
-           "cost_breakdown_cny", "utilisation", "inventory", "router", "by_day", "by_city"}
+    top = {
+        "orders",
+        "delivered",
+        "lost",
+        "open",
+        "perfect_order_rate",
+        "requested_tier_rate",
+        "lost_sales_rate",
+        "downgrade_rate",
+        "split_rate",
+        "line_fill_rate",
+        "local_fulfilment_rate",
+        "cost_per_order_cny",
+        "tiers",
+        "cost_breakdown_cny",
+        "utilisation",
+        "inventory",
+        "router",
+        "by_day",
+        "by_city",
+    }
     assert top <= set(k)
     for tier in RANK:
-        assert set(k["tiers"][tier]) == {"share", "on_time_rate", "p50_min", "p90_min", "p99_min", "mean_min",
-                                         "within_promise_rate"}
-    assert set(k["cost_breakdown_cny"]) == {"handling", "transport", "split", "penalty", "fixed", "holding",
-                                            "transfer", "spoilage", "lost_sales"}
+        assert set(k["tiers"][tier]) == {
+            "share",
+            "on_time_rate",
+            "p50_min",
+            "p90_min",
+            "p99_min",
+            "mean_min",
+            "within_promise_rate",
+        }
+    assert set(k["cost_breakdown_cny"]) == {
+        "handling",
+        "transport",
+        "split",
+        "penalty",
+        "fixed",
+        "holding",
+        "transfer",
+        "spoilage",
+        "lost_sales",
+    }
     assert set(k["utilisation"]) == {"pickers", "riders", "vans"}
     for part in ("avg_units", "avg_value_cny", "days_of_supply"):
         assert set(k["inventory"][part]) == {"ndc", "fdc", "store"}
@@ -175,12 +227,23 @@ def test_empty_tier_and_empty_run_give_null_not_nan(tmp_path, toy, net):
     mid = o.served_tier == 1
     o.status[mid], o.served_tier[mid], o.node[mid] = LOST, -1, -1
     o.delivered_s[mid] = np.nan
-    k = _no_nan((write_run(tmp_path / "a", rec, net, toy, sku_values(), {}, force=False) / "kpis.json").read_text())
-    assert k["tiers"]["mid"] == {"share": 0.0, "on_time_rate": None, "p50_min": None, "p90_min": None,
-                                 "p99_min": None, "mean_min": None, "within_promise_rate": None}
+    k = _no_nan(
+        (write_run(tmp_path / "a", rec, net, toy, sku_values(), {}, force=False) / "kpis.json").read_text()
+    )
+    assert k["tiers"]["mid"] == {
+        "share": 0.0,
+        "on_time_rate": None,
+        "p50_min": None,
+        "p90_min": None,
+        "p99_min": None,
+        "mean_min": None,
+        "within_promise_rate": None,
+    }
     empty = clone(rec)
     empty.orders.warmup[:] = True
-    k = _no_nan((write_run(tmp_path / "b", empty, net, toy, sku_values(), {}, force=False) / "kpis.json").read_text())
+    k = _no_nan(
+        (write_run(tmp_path / "b", empty, net, toy, sku_values(), {}, force=False) / "kpis.json").read_text()
+    )
     assert k["orders"] == 0 and k["perfect_order_rate"] is None and k["cost_per_order_cny"] is None
     assert k["by_city"] == {} and all(r["orders"] == 0 and r["on_time_rate"] is None for r in k["by_day"])
     assert all(v["share"] is None for v in k["tiers"].values())

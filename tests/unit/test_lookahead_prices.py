@@ -14,7 +14,9 @@ def test_day_share_integrates_the_hourly_profile() -> None:
     assert day_share(h, 0.0, DAY) == pytest.approx(1.0)
     assert day_share(h, 3 * DAY, 5 * DAY) == pytest.approx(2.0)  # whole days, any start
     # 18:00-20:30 = hours 18 and 19 and half of 20
-    assert day_share(h, DAY + 18 * HOUR, DAY + 20.5 * HOUR) == pytest.approx(share[18] + share[19] + share[20] / 2)
+    assert day_share(h, DAY + 18 * HOUR, DAY + 20.5 * HOUR) == pytest.approx(
+        share[18] + share[19] + share[20] / 2
+    )
     # across midnight: 23:00 to 01:00 next day
     assert day_share(h, 23 * HOUR, DAY + HOUR) == pytest.approx(share[23] + share[0])
     assert day_share(h, 5 * HOUR, 4 * HOUR) == 0.0  # empty span

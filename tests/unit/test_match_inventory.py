@@ -70,8 +70,9 @@ def test_match_inventory_drives_compare_and_records_every_step(monkeypatch, tmp_
         def __init__(self, spec):
             w = float(spec.split("holding_weight=")[1].split(",")[0].rstrip(")"))
             inv = 200_000.0 / (1.0 + w / 30.0)
-            self.table = pd.DataFrame([{"policy": spec, "kpi": "forward_inventory_value_cny", "mean": inv,
-                                        "half_width": 100.0}])
+            self.table = pd.DataFrame(
+                [{"policy": spec, "kpi": "forward_inventory_value_cny", "mean": inv, "half_width": 100.0}]
+            )
 
     def fake_compare(scenario, policies, **kw):
         assert kw["days"] == 1 and kw["replications"] == 2 and kw["plots"] is False
@@ -80,8 +81,18 @@ def test_match_inventory_drives_compare_and_records_every_step(monkeypatch, tmp_
 
     compare_mod = importlib.import_module("sim.experiments.compare")  # the package re-exports the function
     monkeypatch.setattr(compare_mod, "compare", fake_compare)
-    res = match_inventory("scenarios/toy.yaml", "cost_optimal(services=[0.9,0.99])", "holding_weight", 0.01, 10_000.0,
-                          150_000.0, days=1, replications=2, tol=0.01, out=tmp_path)
+    res = match_inventory(
+        "scenarios/toy.yaml",
+        "cost_optimal(services=[0.9,0.99])",
+        "holding_weight",
+        0.01,
+        10_000.0,
+        150_000.0,
+        days=1,
+        replications=2,
+        tol=0.01,
+        out=tmp_path,
+    )
     assert res.converged and abs(res.relative_error) <= 0.01
     assert res.policy.startswith("cost_optimal(holding_weight=") and "services=[0.9, 0.99]" in res.policy
     assert [s.value for s in res.steps] == [float(p.split("holding_weight=")[1].split(",")[0]) for p in seen]
@@ -103,8 +114,10 @@ def test_cost_optimal_forward_value_falls_with_holding_weight_on_the_toy():
     ctx = caught[0]
     assert ctx.costs is not None and ctx.costs.tier_eligible is not None
     fwd = ctx.node_kind > 0
-    value = [float((CostOptimal(holding_weight=w).targets(ctx)[fwd] * ctx.value_cny).sum())
-             for w in (0.0, 1.0, 30.0, 300.0, 3000.0)]
+    value = [
+        float((CostOptimal(holding_weight=w).targets(ctx)[fwd] * ctx.value_cny).sum())
+        for w in (0.0, 1.0, 30.0, 300.0, 3000.0)
+    ]
     assert all(a >= b for a, b in itertools.pairwise(value)), value
     assert value[2] < 0.9 * value[1] and value[-1] < 0.3 * value[0], value
 

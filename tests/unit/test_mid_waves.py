@@ -26,8 +26,9 @@ def test_default_schedule() -> None:
 
 @pytest.mark.parametrize("every,start,end", [(60, 60, 180), (30, 30, 210), (120, 30, 120), (45, 0, 195)])
 def test_every_order_in_hours_is_promised_within_4h(every: float, start: float, end: float) -> None:
-    r = RollingWaves(every_min=every, window_start_min=start, window_end_min=end, first_cutoff="08:00",
-                     last_cutoff="20:00")
+    r = RollingWaves(
+        every_min=every, window_start_min=start, window_end_min=end, first_cutoff="08:00", last_cutoff="20:00"
+    )
     waves = r.waves()
     cut = np.array([parse_clock(w.cutoff) for w in waves])
     close = np.array([parse_clock(w.window[1]) for w in waves])
@@ -41,17 +42,36 @@ def test_bad_schedules_name_the_field() -> None:
     with pytest.raises(ScenarioError, match="tiers.mid.rolling"):
         load_scenario(TOY, ["tiers.mid.rolling.every_min=90", "tiers.mid.rolling.window_end_min=180"])
     with pytest.raises(ScenarioError, match="rolling.enabled"):
-        load_scenario(TOY, ['tiers.mid.waves=[{"cutoff": "09:00", "window": ["10:00", "12:00"]}]',
-                            "tiers.mid.rolling.enabled=true"])
+        load_scenario(
+            TOY,
+            [
+                'tiers.mid.waves=[{"cutoff": "09:00", "window": ["10:00", "12:00"]}]',
+                "tiers.mid.rolling.enabled=true",
+            ],
+        )
     sc = load_scenario(TOY, ['tiers.mid.waves=[{"cutoff": "09:00", "window": ["10:00", "12:00"]}]'])
     assert not sc.tiers.mid.rolling.enabled and len(sc.tiers.mid.waves) == 1  # listed waves win, visibly
 
 
 def _waves(vans_as_needed: bool) -> Waves:
-    fleet = VanFleet(np.array([10]), np.array([5300.0]), np.array([30.0]), np.array([120.0]), np.array([30.0]),
-                     np.array([120.0]), np.array([8.0]), 1.32, 4.0, 2.5)
-    return Waves(np.array([parse_clock("09:00")]), np.array([[parse_clock("10:00"), parse_clock("12:00")]]), fleet,
-                 vans_as_needed=vans_as_needed)
+    fleet = VanFleet(
+        np.array([10]),
+        np.array([5300.0]),
+        np.array([30.0]),
+        np.array([120.0]),
+        np.array([30.0]),
+        np.array([120.0]),
+        np.array([8.0]),
+        1.32,
+        4.0,
+        2.5,
+    )
+    return Waves(
+        np.array([parse_clock("09:00")]),
+        np.array([[parse_clock("10:00"), parse_clock("12:00")]]),
+        fleet,
+        vans_as_needed=vans_as_needed,
+    )
 
 
 def test_vans_as_needed() -> None:

@@ -76,8 +76,10 @@ def test_kmeans_placement_beats_random_placement(toy, net):
 
     placed = cost(net.node_lat[stores], net.node_lon[stores])
     rng = np.random.default_rng(0)
-    random_costs = [cost(net.zone_lat[hz][p], net.zone_lon[hz][p])
-                    for p in (rng.choice(len(hz), size=len(stores), replace=False) for _ in range(200))]
+    random_costs = [
+        cost(net.zone_lat[hz][p], net.zone_lon[hz][p])
+        for p in (rng.choice(len(hz), size=len(stores), replace=False) for _ in range(200))
+    ]
     assert placed < np.percentile(random_costs, 10)
 
 
@@ -96,7 +98,9 @@ def test_supply_rule_and_lead_times(toy, net):
     assert net.lead_time_s[fdc] == pytest.approx((lane.base_h + km / lane.truck_speed_kmh) * 3600, rel=1e-5)
     assert net.truck_fixed_cny[fdc] == pytest.approx(lane.fixed_cny + lane.per_km_cny * km, rel=1e-5)
     edges = {(u, v) for u, v, d in net.graph.edges(data=True) if d["kind"] == "lane"}
-    assert edges == {(net.node_ids[net.supplier[i]], net.node_ids[i]) for i in np.flatnonzero(net.supplier >= 0)}
+    assert edges == {
+        (net.node_ids[net.supplier[i]], net.node_ids[i]) for i in np.flatnonzero(net.supplier >= 0)
+    }
 
 
 def test_store_without_local_fdc_is_supplied_by_the_ndc():
@@ -107,11 +111,14 @@ def test_store_without_local_fdc_is_supplied_by_the_ndc():
 
 
 def test_lane_override_sets_supplier_and_figures():
-    sc = load_scenario(SCENARIOS / "toy.yaml", [
-        "nodes.fdcs.count_per_city.Hangzhou=0",
-        "nodes.fdcs.sites=[{id: F1, city: Hangzhou}, {id: F2, city: Hangzhou, lat: 30.2, lon: 120.1}]",
-        "lanes.overrides=[{from: F2, to: store-Hangzhou-001, lead_time_h: 2.5, fixed_cny: 100}]",
-    ])
+    sc = load_scenario(
+        SCENARIOS / "toy.yaml",
+        [
+            "nodes.fdcs.count_per_city.Hangzhou=0",
+            "nodes.fdcs.sites=[{id: F1, city: Hangzhou}, {id: F2, city: Hangzhou, lat: 30.2, lon: 120.1}]",
+            "lanes.overrides=[{from: F2, to: store-Hangzhou-001, lead_time_h: 2.5, fixed_cny: 100}]",
+        ],
+    )
     net = build_network(sc)
     s = net.node_ids.index("store-Hangzhou-001")
     assert net.node_ids[net.supplier[s]] == "F2"
@@ -122,8 +129,12 @@ def test_coverage_recomputed_independently(toy, net):
     cov = net.coverage()
     for tier, kind in (("near", STORE), ("mid", FDC), ("far", NDC)):
         nodes = np.flatnonzero(net.node_kind == kind)
-        d = great_circle(net.zone_lat[:, None], net.zone_lon[:, None], net.node_lat[nodes][None, :],
-                         net.node_lon[nodes][None, :])
+        d = great_circle(
+            net.zone_lat[:, None],
+            net.zone_lon[:, None],
+            net.node_lat[nodes][None, :],
+            net.node_lon[nodes][None, :],
+        )
         reach = np.array([net.reach_km[n] for n in nodes])
         ok = (d <= reach[None, :] + 1e-6).any(axis=1)
         assert cov[tier]["all"] == pytest.approx(net.zone_weight[ok].sum(), abs=1e-9), tier
@@ -137,7 +148,9 @@ def test_service_edges_match_coverage(net):
 
 
 def test_far_transit_bands():
-    sc = load_scenario(SCENARIOS / "toy.yaml", ["lanes.far.bands=[{max_km: 100, days: 1}, {max_km: null, days: 2}]"])
+    sc = load_scenario(
+        SCENARIOS / "toy.yaml", ["lanes.far.bands=[{max_km: 100, days: 1}, {max_km: null, days: 2}]"]
+    )
     net = build_network(sc)
     ndc = net.node_ids.index("NDC-SH")
     hz, sh = net.city_names.index("Hangzhou"), net.city_names.index("Shanghai")

@@ -23,7 +23,7 @@ def test_experiment_calls_pass_the_worker_setting() -> None:
                 if depth == 0:
                     break
                 i += 1
-            assert "workers=WORKERS" in src[m.start():i], (path.name, src[m.start():i])
+            assert "workers=WORKERS" in src[m.start() : i], (path.name, src[m.start() : i])
         if calls:
             assert "SHANGOU_NB_WORKERS" in src
     assert calls >= 1

@@ -45,8 +45,9 @@ class Noisy:
 
 def test_recovers_known_optimum_under_noise() -> None:
     space = parse_space(["x=0..10"])
-    res = optimize_designs(space, Noisy(6.3), parse_objective("cost_per_order_cny"), [], budget=30,
-                           replications=2, seed=1)
+    res = optimize_designs(
+        space, Noisy(6.3), parse_objective("cost_per_order_cny"), [], budget=30, replications=2, seed=1
+    )
     assert res.chosen is not None
     assert abs(float(res.chosen["x"]) - 6.3) < 0.8
     # common random numbers: the search's noise is shared, so the finalists differ by little
@@ -56,8 +57,15 @@ def test_recovers_known_optimum_under_noise() -> None:
 def test_constraint_binds_at_the_known_boundary() -> None:
     # minimise cost with optimum at x=6.3, but perfect = 0.5 + 0.04x >= 0.82 requires x >= 8
     space = parse_space(["x=0..10"])
-    res = optimize_designs(space, Noisy(6.3, common_sd=0.5, own_sd=0.05), parse_objective("cost_per_order_cny"),
-                           [parse_constraint("perfect_order_rate>=0.82")], budget=30, replications=2, seed=3)
+    res = optimize_designs(
+        space,
+        Noisy(6.3, common_sd=0.5, own_sd=0.05),
+        parse_objective("cost_per_order_cny"),
+        [parse_constraint("perfect_order_rate>=0.82")],
+        budget=30,
+        replications=2,
+        seed=3,
+    )
     assert res.chosen is not None
     x = float(res.chosen["x"])
     assert 8.0 <= x < 8.8
@@ -67,26 +75,48 @@ def test_constraint_binds_at_the_known_boundary() -> None:
 
 def test_infeasible_everywhere_chooses_nothing() -> None:
     space = parse_space(["x=0..10"])
-    res = optimize_designs(space, Noisy(5), parse_objective("cost_per_order_cny"),
-                           [parse_constraint("perfect_order_rate>=0.99")], budget=6, replications=1, seed=0)
+    res = optimize_designs(
+        space,
+        Noisy(5),
+        parse_objective("cost_per_order_cny"),
+        [parse_constraint("perfect_order_rate>=0.99")],
+        budget=6,
+        replications=1,
+        seed=0,
+    )
     assert res.chosen is None and res.finalists.empty and len(res.trials) == 6
 
 
 def test_same_seed_same_designs_and_small_discrete_space_terminates() -> None:
     space = parse_space(["x=0..10"])
-    a = optimize_designs(space, Noisy(4), parse_objective("cost_per_order_cny"), [], budget=8, replications=1, seed=5)
-    b = optimize_designs(space, Noisy(4), parse_objective("cost_per_order_cny"), [], budget=8, replications=1, seed=5)
+    a = optimize_designs(
+        space, Noisy(4), parse_objective("cost_per_order_cny"), [], budget=8, replications=1, seed=5
+    )
+    b = optimize_designs(
+        space, Noisy(4), parse_objective("cost_per_order_cny"), [], budget=8, replications=1, seed=5
+    )
     assert a.trials["x"].tolist() == b.trials["x"].tolist()
     small = parse_space(["x=1..3"])  # integers: only 3 designs exist
     ev = Noisy(2)
-    c = optimize_designs(small, ev, parse_objective("cost_per_order_cny"), [], budget=10, replications=1, seed=0)
+    c = optimize_designs(
+        small, ev, parse_objective("cost_per_order_cny"), [], budget=10, replications=1, seed=0
+    )
     assert sorted(c.trials["x"]) == [1, 2, 3] and c.chosen == {"x": 2}
 
 
 def test_selection_flags_a_clearly_worse_finalist() -> None:
     space = parse_space(["x=0..10"])
-    res = optimize_designs(space, Noisy(2, common_sd=1.0, own_sd=0.01), parse_objective("cost_per_order_cny"), [],
-                           budget=12, replications=2, seed=2, select_top=12, select_replications=6)
+    res = optimize_designs(
+        space,
+        Noisy(2, common_sd=1.0, own_sd=0.01),
+        parse_objective("cost_per_order_cny"),
+        [],
+        budget=12,
+        replications=2,
+        seed=2,
+        select_top=12,
+        select_replications=6,
+    )
     fin = res.finalists
     chosen_x = float(fin.loc[fin["chosen"], "x"].iloc[0])
     far = fin[(fin["x"] - chosen_x).abs() > 2]
@@ -96,14 +126,24 @@ def test_selection_flags_a_clearly_worse_finalist() -> None:
 
 def test_search_evaluates_each_design_once() -> None:
     ev = Noisy(3)
-    optimize_designs(parse_space(["x=1..4"]), ev, parse_objective("cost_per_order_cny"), [], budget=4,
-                     replications=2, seed=0, select_top=1, select_replications=2)
+    optimize_designs(
+        parse_space(["x=1..4"]),
+        ev,
+        parse_objective("cost_per_order_cny"),
+        [],
+        budget=4,
+        replications=2,
+        seed=0,
+        select_top=1,
+        select_replications=2,
+    )
     search_calls = ev.calls[:8]
     assert len(set(search_calls)) == len(search_calls)
 
 
-@pytest.mark.parametrize("text", ["x", "x=", "x=5..1", "x=1..2:log..", "x=0..1:log", "seed=1..5", "a b=1..2",
-                                  "x=a||b"])
+@pytest.mark.parametrize(
+    "text", ["x", "x=", "x=5..1", "x=1..2:log..", "x=0..1:log", "seed=1..5", "a b=1..2", "x=a||b"]
+)
 def test_bad_params_are_refused(text: str) -> None:
     with pytest.raises(ScenarioError):
         parse_param(text)

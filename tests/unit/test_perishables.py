@@ -79,8 +79,16 @@ def test_ndc_holds_no_fresh_nobody_draws(toy_records) -> None:
     sim, rec = toy_records
     v = rec.inventory
     fresh = np.isfinite(sim.cat.shelf_life_s)
-    df = pd.DataFrame({"day": v.day, "node": v.node, "sku": v.sku, "received": v.received, "end": v.end,
-                       "out": v.transferred_out + v.shipped})
+    df = pd.DataFrame(
+        {
+            "day": v.day,
+            "node": v.node,
+            "sku": v.sku,
+            "received": v.received,
+            "end": v.end,
+            "out": v.transferred_out + v.shipped,
+        }
+    )
     df = df[fresh[df.sku]]
     ndc = np.isin(df.node, sim.ndcs)
     forward_skus = set(df.loc[~ndc & (df.received > 0), "sku"])

@@ -24,8 +24,13 @@ from sim.rng import RandomStreams
 from sim.spec import parse_spec
 from sim.units import DAY
 
-ALL = ["base_stock(service=0.9)", "base_stock(service=0.95,measure='fill',dist='negbin',cv=0.3)",
-       "cost_optimal", "forecast_push(service=0.9)", "top_n(n=50)"]
+ALL = [
+    "base_stock(service=0.9)",
+    "base_stock(service=0.95,measure='fill',dist='negbin',cv=0.3)",
+    "cost_optimal",
+    "forecast_push(service=0.9)",
+    "top_n(n=50)",
+]
 
 
 def fwd_mu(ctx):
@@ -75,8 +80,9 @@ def test_base_stock_fill_rate_is_the_smallest_level_meeting_the_loss_function_ta
         ml, mrl = mu_l[n, s], mu_rl[n, s]
 
         def fill(k, ml=ml, mrl=mrl):
-            short = (brute_loss(k, mrl, lambda d: stats.poisson.pmf(d, mrl))
-                     - brute_loss(k, ml, lambda d: stats.poisson.pmf(d, ml)))
+            short = brute_loss(k, mrl, lambda d: stats.poisson.pmf(d, mrl)) - brute_loss(
+                k, ml, lambda d: stats.poisson.pmf(d, ml)
+            )
             return 1 - short / (mrl - ml)
 
         k = got[n, s]
@@ -92,20 +98,26 @@ def test_base_stock_switches_to_normal_only_for_large_means():
     exact = stats.poisson.ppf(0.95, mu[0])
     assert np.array_equal(got[:3], exact[:3].astype(np.int64))  # below normal_above: exact
     assert np.all(np.abs(got[3:] - exact[3:]) <= 1)  # normal with continuity correction
-    assert np.array_equal(BaseStock(service=0.95, normal_above=1e9).raw_levels(ctx)[1], exact.astype(np.int64))
+    assert np.array_equal(
+        BaseStock(service=0.95, normal_above=1e9).raw_levels(ctx)[1], exact.astype(np.int64)
+    )
 
 
 @pytest.mark.parametrize("measure", ["cycle", "fill"])
 @pytest.mark.parametrize("dist", ["poisson", "negbin"])
 def test_higher_service_gives_higher_levels(measure, dist):
-    ctx = synthetic_ctx(n_skus=300, store_slots=10**6, fdc_slots=10**6, store_volume_m3=1e9, fdc_volume_m3=1e9)
+    ctx = synthetic_ctx(
+        n_skus=300, store_slots=10**6, fdc_slots=10**6, store_volume_m3=1e9, fdc_volume_m3=1e9
+    )
     levels = [BaseStock(service=q, measure=measure, dist=dist).targets(ctx) for q in (0.8, 0.9, 0.95, 0.99)]
     for a, b in itertools.pairwise(levels):
         assert (b >= a).all() and (b > a).any()
 
 
 def test_fdc_targets_include_their_stores():
-    ctx = synthetic_ctx(n_skus=100, store_slots=10**6, fdc_slots=10**6, store_volume_m3=1e9, fdc_volume_m3=1e9)
+    ctx = synthetic_ctx(
+        n_skus=100, store_slots=10**6, fdc_slots=10**6, store_volume_m3=1e9, fdc_volume_m3=1e9
+    )
     pol = BaseStock(service=0.9)
     raw, tg = pol.raw_levels(ctx), pol.targets(ctx)
     for f in np.flatnonzero(ctx.node_kind == 1):
@@ -131,21 +143,24 @@ def test_policies_are_deterministic(spec):
     assert np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("spec, words", [
-    ("base_stock(service=1.5)", ("base_stock", "service")),
-    ("base_stock(service=0)", ("base_stock", "service")),
-    ("base_stock(measure='ready')", ("base_stock", "measure")),
-    ("base_stock(dist='gamma')", ("base_stock", "dist")),
-    ("base_stock(cv=-1)", ("base_stock", "cv")),
-    ("base_stock(servce=0.9)", ("base_stock", "servce")),
-    ("cost_optimal(services=[0.5,1.2])", ("cost_optimal", "services")),
-    ("cost_optimal(solver='scip')", ("cost_optimal", "solver")),
-    ("cost_optimal(holding_weight=-2)", ("cost_optimal", "holding_weight")),
-    ("cost_optimal(max_deterministic_time=0)", ("cost_optimal", "max_deterministic_time")),
-    ("forecast_push(horizon_days=1.5)", ("forecast_push", "horizon_days")),
-    ("forecast_push(rebalance=3)", ("forecast_push", "rebalance")),
-    ("forecast_push(service='high')", ("forecast_push", "service")),
-])
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ("base_stock(service=1.5)", ("base_stock", "service")),
+        ("base_stock(service=0)", ("base_stock", "service")),
+        ("base_stock(measure='ready')", ("base_stock", "measure")),
+        ("base_stock(dist='gamma')", ("base_stock", "dist")),
+        ("base_stock(cv=-1)", ("base_stock", "cv")),
+        ("base_stock(servce=0.9)", ("base_stock", "servce")),
+        ("cost_optimal(services=[0.5,1.2])", ("cost_optimal", "services")),
+        ("cost_optimal(solver='scip')", ("cost_optimal", "solver")),
+        ("cost_optimal(holding_weight=-2)", ("cost_optimal", "holding_weight")),
+        ("cost_optimal(max_deterministic_time=0)", ("cost_optimal", "max_deterministic_time")),
+        ("forecast_push(horizon_days=1.5)", ("forecast_push", "horizon_days")),
+        ("forecast_push(rebalance=3)", ("forecast_push", "rebalance")),
+        ("forecast_push(service='high')", ("forecast_push", "service")),
+    ],
+)
 def test_bad_parameters_name_the_policy_and_parameter(spec, words):
     with pytest.raises(ValueError) as exc:
         make_policy(parse_spec(spec))
@@ -247,7 +262,9 @@ def test_cost_optimal_never_worse_than_greedy_and_uses_the_solver_when_volume_bi
 
 def test_cost_optimal_holds_less_when_holding_costs_more():
     ctx = synthetic_ctx(n_skus=300)
-    units = [CostOptimal(holding_weight=w).targets(ctx)[ctx.node_kind > 0].sum() for w in (0.5, 1.0, 4.0, 20.0)]
+    units = [
+        CostOptimal(holding_weight=w).targets(ctx)[ctx.node_kind > 0].sum() for w in (0.5, 1.0, 4.0, 20.0)
+    ]
     assert all(a >= b for a, b in itertools.pairwise(units)) and units[0] > units[-1]
 
 
@@ -256,8 +273,12 @@ def test_cost_optimal_uses_the_context_costs():
 
     ctx = synthetic_ctx(n_skus=300)
     base = default_costs(ctx.node_kind, ctx.supplier, 300)
-    cheap_fallback = replace(base, fallback_cny=np.minimum(base.fallback_cny, base.serve_cny[:, None] + 0.01),
-                             lost_goodwill_cny=0.0, lost_margin_rate=0.0)
+    cheap_fallback = replace(
+        base,
+        fallback_cny=np.minimum(base.fallback_cny, base.serve_cny[:, None] + 0.01),
+        lost_goodwill_cny=0.0,
+        lost_margin_rate=0.0,
+    )
     rich = CostOptimal().targets(replace(ctx, costs=base))
     poor = CostOptimal().targets(replace(ctx, costs=cheap_fallback))
     assert poor[ctx.node_kind > 0].sum() < 0.2 * rich[ctx.node_kind > 0].sum()
@@ -286,7 +307,9 @@ def test_fdc_keeps_room_for_its_stores():
 
 # ----------------------------------------------------------------------------- forecast_push
 def promo_ctx(day, promo_day, factor=10.0, **kw):
-    base = synthetic_ctx(n_skus=200, store_slots=10**6, fdc_slots=10**6, store_volume_m3=1e9, fdc_volume_m3=1e9)
+    base = synthetic_ctx(
+        n_skus=200, store_slots=10**6, fdc_slots=10**6, store_volume_m3=1e9, fdc_volume_m3=1e9
+    )
     plain = base.forecast
 
     def ahead(d):
@@ -329,7 +352,12 @@ def test_forecast_push_rebalances_between_fdcs_only_when_the_supplier_is_short()
     ctx = replace(ctx, on_hand=on_hand)
     tr = ForecastPush(min_lot=0).transfers(ctx, targets)
     assert isinstance(tr, Transfers)
-    assert tr.src.tolist() == [1] and tr.dst.tolist() == [2] and tr.sku.tolist() == [0] and tr.qty.tolist() == [300]
+    assert (
+        tr.src.tolist() == [1]
+        and tr.dst.tolist() == [2]
+        and tr.sku.tolist() == [0]
+        and tr.qty.tolist() == [300]
+    )
     assert ForecastPush(min_lot=1000).transfers(ctx, targets).qty.size == 0
     assert ForecastPush(rebalance=False).transfers(ctx, targets).qty.size == 0
 
@@ -354,10 +382,14 @@ def test_knapsack_core_solve_is_feasible_and_no_worse_than_its_start():
 
 
 def test_forecast_push_does_not_push_forecast_noise():
-    base = synthetic_ctx(n_skus=300, store_slots=10**6, fdc_slots=10**6, store_volume_m3=1e9, fdc_volume_m3=1e9)
+    base = synthetic_ctx(
+        n_skus=300, store_slots=10**6, fdc_slots=10**6, store_volume_m3=1e9, fdc_volume_m3=1e9
+    )
 
     def noisy(d):  # independent 30%-WAPE-like noise every day, no peak
-        return base.forecast * RandomStreams(3, 0).get(f"tests.noise/{d}").lognormal(-0.08, 0.4, base.forecast.shape)
+        return base.forecast * RandomStreams(3, 0).get(f"tests.noise/{d}").lognormal(
+            -0.08, 0.4, base.forecast.shape
+        )
 
     ctx = replace(base, day=5, forecast=noisy(5), forecast_ahead=noisy)
     fwd = ctx.node_kind > 0
@@ -385,8 +417,12 @@ def test_policy_costs_from_the_toy_scenario(toy):
     assert c.fallback_accept[stores].tolist() == [[acc.near_mid, acc.near_far]] * stores.size
     assert c.fallback_cny[fdc, 0] == pytest.approx(far) and c.fallback_accept[fdc, 0] == acc.mid_far
     # store stock pays both lanes, FDC stock one
-    assert c.transfer_unit_cny[stores] == pytest.approx(net.truck_per_unit_cny[stores] + net.truck_per_unit_cny[fdc])
-    assert c.transfer_litre_cny[fdc] == pytest.approx(net.truck_fixed_cny[fdc] / net.truck_capacity_m3[fdc] / 1000)
+    assert c.transfer_unit_cny[stores] == pytest.approx(
+        net.truck_per_unit_cny[stores] + net.truck_per_unit_cny[fdc]
+    )
+    assert c.transfer_litre_cny[fdc] == pytest.approx(
+        net.truck_fixed_cny[fdc] / net.truck_capacity_m3[fdc] / 1000
+    )
     assert c.qty_per_line == toy.demand.basket.mean_qty
     learned = policy_costs(toy, net, cat, transport_cny=np.where(kind == 2, 2.0, np.nan))
     assert (learned.serve_cny[stores] < c.serve_cny[stores]).all()

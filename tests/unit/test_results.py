@@ -16,21 +16,71 @@ from sim.errors import ScenarioError
 from sim.io.results import load_run, write_run
 from sim.network.build import build_network
 
-S, F64, I64, I32, I16, I8, B = pa.string(), pa.float64(), pa.int64(), pa.int32(), pa.int16(), pa.int8(), pa.bool_()
+S, F64, I64, I32, I16, I8, B = (
+    pa.string(),
+    pa.float64(),
+    pa.int64(),
+    pa.int32(),
+    pa.int16(),
+    pa.int8(),
+    pa.bool_(),
+)
 CONTRACT = {
-    "orders": [("order_id", I64), ("created_s", F64), ("zone_id", I32), ("n_lines", I16), ("units", I32),
-               ("requested_tier", S), ("served_tier", S), ("node_id", S), ("status", S), ("promised_s", F64),
-               ("delivered_s", F64), ("downgraded", B), ("n_shipments", I8), ("on_time", B), ("perfect", B),
-               ("warmup", B), ("cost_cny", F64), ("cost_handling_cny", F64), ("cost_transport_cny", F64),
-               ("cost_split_cny", F64), ("cost_penalty_cny", F64)],
-    "lines": [("order_id", I64), ("sku", I32), ("qty", I32), ("preferred_node_id", S), ("node_id", S),
-              ("served_tier", S), ("status", S)],
+    "orders": [
+        ("order_id", I64),
+        ("created_s", F64),
+        ("zone_id", I32),
+        ("n_lines", I16),
+        ("units", I32),
+        ("requested_tier", S),
+        ("served_tier", S),
+        ("node_id", S),
+        ("status", S),
+        ("promised_s", F64),
+        ("delivered_s", F64),
+        ("downgraded", B),
+        ("n_shipments", I8),
+        ("on_time", B),
+        ("perfect", B),
+        ("warmup", B),
+        ("cost_cny", F64),
+        ("cost_handling_cny", F64),
+        ("cost_transport_cny", F64),
+        ("cost_split_cny", F64),
+        ("cost_penalty_cny", F64),
+    ],
+    "lines": [
+        ("order_id", I64),
+        ("sku", I32),
+        ("qty", I32),
+        ("preferred_node_id", S),
+        ("node_id", S),
+        ("served_tier", S),
+        ("status", S),
+    ],
 }
-INVENTORY = ["day", "node_id", "sku", "start", "received", "shipped", "transferred_out", "spoiled", "end",
-             "lost_demand"]
+INVENTORY = [
+    "day",
+    "node_id",
+    "sku",
+    "start",
+    "received",
+    "shipped",
+    "transferred_out",
+    "spoiled",
+    "end",
+    "lost_demand",
+]
 NODES = ["id", "kind", "city", "lat", "lon", "orders"]
-FILES = {"manifest.json", "scenario.yaml", "orders.parquet", "lines.parquet", "inventory.parquet", "nodes.parquet",
-         "kpis.json"}
+FILES = {
+    "manifest.json",
+    "scenario.yaml",
+    "orders.parquet",
+    "lines.parquet",
+    "inventory.parquet",
+    "nodes.parquet",
+    "kpis.json",
+}
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +125,8 @@ def test_values_and_nulls(tmp_path, records, net, toy):
     inv = res.inventory
     node_index = inv["node_id"].map({n: i for i, n in enumerate(net.node_ids)})
     assert list(zip(inv["day"], node_index, inv["sku"], strict=True)) == sorted(
-        zip(inv["day"], node_index, inv["sku"], strict=True))  # canonical row order
+        zip(inv["day"], node_index, inv["sku"], strict=True)
+    )  # canonical row order
     assert inv["shipped"].sum() == records.inventory.shipped.sum()
     nodes = res.nodes
     assert list(nodes["id"]) == list(net.node_ids) and list(nodes["kind"][:2]) == ["ndc", "fdc"]
@@ -89,14 +140,18 @@ def test_manifest(tmp_path, records, net, toy):
     from sim import __version__
     from sim.io.scenario import load_scenario, scenario_hash
 
-    out = _write(tmp_path / "run", records, net, toy, replication=2, wall_s=1.25, policy="top_n(n=5)", host="x")
+    out = _write(
+        tmp_path / "run", records, net, toy, replication=2, wall_s=1.25, policy="top_n(n=5)", host="x"
+    )
     m = json.loads((out / "manifest.json").read_text())
     assert m["shangou_version"] == __version__ and m["scenario"] == "toy"
     assert m["scenario_hash"] == scenario_hash(toy) and m["seed"] == toy.seed
     assert (m["replication"], m["wall_s"], m["policy"], m["host"]) == (2, 1.25, "top_n(n=5)", "x")
     assert m["router"] == toy.router.name  # defaults from the scenario
     assert set(m["packages"]) == {"numpy", "pandas", "pyarrow", "simpy", "ortools", "networkx"}
-    assert scenario_hash(load_scenario(out / "scenario.yaml")) == scenario_hash(toy)  # re-running reproduces it
+    assert scenario_hash(load_scenario(out / "scenario.yaml")) == scenario_hash(
+        toy
+    )  # re-running reproduces it
 
 
 def test_byte_identical(tmp_path, records, net, toy):
@@ -169,7 +224,15 @@ def test_load_run_rejects_what_is_not_a_run(tmp_path, records, net, toy):
 
 def test_loaded_frames_keep_contract_dtypes(tmp_path, records, net, toy):
     o = load_run(_write(tmp_path / "run", records, net, toy)).orders
-    expect = {"order_id": "int64", "created_s": "float64", "zone_id": "int32", "n_lines": "int16", "units": "int32",
-              "n_shipments": "int8", "perfect": "bool", "warmup": "bool"}
+    expect = {
+        "order_id": "int64",
+        "created_s": "float64",
+        "zone_id": "int32",
+        "n_lines": "int16",
+        "units": "int32",
+        "n_shipments": "int8",
+        "perfect": "bool",
+        "warmup": "bool",
+    }
     assert {c: str(o[c].dtype) for c in expect} == expect
     assert pd.api.types.is_string_dtype(o["status"])

@@ -22,17 +22,47 @@ V = 18.0  # km/h all day (outside the legacy peak hours at 03:00): 3 km take 600
 T3 = 3 * HOUR
 
 
-def two_stores(riders: list[int], pool_of: list[int] | None, max_batch: int = 1, trip: TripParams | None = None,
-               pickers: int = 1) -> StoreOps:
-    rules = StoreRules(pick_cv=0.0, speed_kmh=V, peak_speed_kmh=15.0, max_batch=max_batch, max_hold_s=0.0,
-                       circuity=1.3, rider_model="platform", base_per_trip=3.0, per_km=0.6, per_hour=30.0)
-    return StoreOps(np.full(2, pickers, np.int64), np.array(riders, np.int64), rules, np.array([30.0, 30.0]),
-                    np.array([120.0, 120.0]), trip=trip, pool_of=None if pool_of is None else np.array(pool_of))
+def two_stores(
+    riders: list[int],
+    pool_of: list[int] | None,
+    max_batch: int = 1,
+    trip: TripParams | None = None,
+    pickers: int = 1,
+) -> StoreOps:
+    rules = StoreRules(
+        pick_cv=0.0,
+        speed_kmh=V,
+        peak_speed_kmh=15.0,
+        max_batch=max_batch,
+        max_hold_s=0.0,
+        circuity=1.3,
+        rider_model="platform",
+        base_per_trip=3.0,
+        per_km=0.6,
+        per_hour=30.0,
+    )
+    return StoreOps(
+        np.full(2, pickers, np.int64),
+        np.array(riders, np.int64),
+        rules,
+        np.array([30.0, 30.0]),
+        np.array([120.0, 120.0]),
+        trip=trip,
+        pool_of=None if pool_of is None else np.array(pool_of),
+    )
 
 
 def feed(o: StoreOps, store: int, ref: int, ready: float, km: float, u: np.ndarray | None = None) -> None:
-    o.ready(np.array([store]), np.array([ref]), np.array([ready]), np.array([km]), np.array([0]), np.array([1e9]),
-            u=u, assigned_s=ready)
+    o.ready(
+        np.array([store]),
+        np.array([ref]),
+        np.array([ready]),
+        np.array([km]),
+        np.array([0]),
+        np.array([1e9]),
+        u=u,
+        assigned_s=ready,
+    )
 
 
 def test_two_stores_share_one_rider_by_hand() -> None:
@@ -61,9 +91,17 @@ def test_own_pools_keep_their_riders() -> None:
 
 def test_distinct_pools_equal_own_pools() -> None:
     """pool_of with one store per pool is the engine with each store's own riders, trip mechanism on."""
-    tp = TripParams(pool=True, reach_s=np.full(2, 360.0), reach_cv=0.5, pickup_trip_s=np.full(2, 60.0),
-                    pickup_order_s=np.full(2, 20.0), handover_s=np.full(2, 150.0), travel_cv=0.3,
-                    speed_hour=np.full(24, V), day_factor=None)
+    tp = TripParams(
+        pool=True,
+        reach_s=np.full(2, 360.0),
+        reach_cv=0.5,
+        pickup_trip_s=np.full(2, 60.0),
+        pickup_order_s=np.full(2, 20.0),
+        handover_s=np.full(2, 150.0),
+        travel_cv=0.3,
+        speed_hour=np.full(24, V),
+        day_factor=None,
+    )
     out = []
     for pool_of in (None, [0, 1]):
         o = two_stores([2, 2], pool_of, max_batch=3, trip=tp)
@@ -116,14 +154,20 @@ def test_city_pool_shifts_follow_any_open_store() -> None:
     """A city pool of a 10:00-22:00 store (4 riders) and a 24 h one (6): 10 riders x by_hour, on shift in every
     hour since one store is open all day; the stores' own pools send the brand store's riders home at night."""
     by_hour = "[" + ",".join(["0.5"] * 24) + "]"
-    sc = load_scenario(TOY, overrides=[f"nodes.stores.staffing.by_hour={by_hour}", "nodes.stores.staffing.pool=city"])
+    sc = load_scenario(
+        TOY, overrides=[f"nodes.stores.staffing.by_hour={by_hour}", "nodes.stores.staffing.pool=city"]
+    )
     hours = (np.array([10 * HOUR, 0.0]), np.array([22 * HOUR, 24 * HOUR]))
     pool_of = pool_of_stores(sc, np.array([0, 0]))
     assert pool_of is not None and pool_of.tolist() == [0, 0]
     sh = build_shifts(sc, pooled(np.array([4, 6]), pool_of), 1, hours, pool_of=pool_of)
     assert sh is not None and sh.count.tolist() == [[5] * 24]
     own = build_shifts(sc, np.array([4, 6]), 1, hours)
-    assert own is not None and own.count[0].tolist() == [0] * 10 + [2] * 12 + [0] * 2 and own.count[1].tolist() == [3] * 24
+    assert (
+        own is not None
+        and own.count[0].tolist() == [0] * 10 + [2] * 12 + [0] * 2
+        and own.count[1].tolist() == [3] * 24
+    )
 
 
 def test_earlier_share_by_hand() -> None:
@@ -152,8 +196,9 @@ def test_queue_places_and_rider_by_hand() -> None:
     rider = o.queued_rider(0.0, np.zeros(3, np.int64), ahead, np.full(3, 1000.0))
     assert rider.tolist() == [500.0, 900.0, 1000.0]
     # order 1 not counted (a carried order, or a slower request): order 2 has only order 0 ahead
-    ready, ahead = queue_places(sim, np.array([0, 1, 2]), np.zeros(3, np.int64), 0.0, np.full(3, 60.0),
-                                np.array([True, False, True]))
+    ready, ahead = queue_places(
+        sim, np.array([0, 1, 2]), np.zeros(3, np.int64), 0.0, np.full(3, 60.0), np.array([True, False, True])
+    )
     assert ready.tolist() == [160.0, 460.0, 460.0] and ahead.tolist() == [1.0, 2.0, 2.0]
 
 

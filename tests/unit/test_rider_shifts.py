@@ -32,7 +32,9 @@ def test_next_on_shift_and_availability() -> None:
     sh = shifts(count)
     free = np.array([[0.5 * HOUR, 1.5 * HOUR]])
     assert sh.available(free, np.array([0])).tolist() == [[0.5 * HOUR, 3 * HOUR]]
-    assert sh.available(np.array([[1.2 * HOUR, 3.5 * HOUR]]), np.array([0])).tolist() == [[2 * HOUR, 3.5 * HOUR]]
+    assert sh.available(np.array([[1.2 * HOUR, 3.5 * HOUR]]), np.array([0])).tolist() == [
+        [2 * HOUR, 3.5 * HOUR]
+    ]
     assert np.isinf(sh.available(np.array([[4.5 * HOUR, np.inf]]), np.array([0]))).all()
 
 
@@ -47,17 +49,50 @@ def test_zero_riders_in_an_hour_sends_no_trip_in_it() -> None:
     trip called at 09:59 still runs."""
     count = np.full((1, 48), 2)
     count[0, 10] = 0
-    tp = TripParams(pool=False, reach_s=np.zeros(1), reach_cv=0.0, pickup_trip_s=np.full(1, 60.0),
-                    pickup_order_s=np.zeros(1), handover_s=np.full(1, 120.0), travel_cv=0.0,
-                    speed_hour=np.full(24, 20.0), day_factor=None)
-    rules = StoreRules(pick_cv=0.0, speed_kmh=20.0, peak_speed_kmh=20.0, max_batch=1, max_hold_s=0.0, circuity=1.32,
-                       rider_model="platform", base_per_trip=3.0, per_km=0.6, per_hour=30.0)
-    o = StoreOps(np.ones(1, np.int64), np.full(1, 2, np.int64), rules, np.zeros(1), np.zeros(1), trip=tp,
-                 shifts=shifts(count))
+    tp = TripParams(
+        pool=False,
+        reach_s=np.zeros(1),
+        reach_cv=0.0,
+        pickup_trip_s=np.full(1, 60.0),
+        pickup_order_s=np.zeros(1),
+        handover_s=np.full(1, 120.0),
+        travel_cv=0.0,
+        speed_hour=np.full(24, 20.0),
+        day_factor=None,
+    )
+    rules = StoreRules(
+        pick_cv=0.0,
+        speed_kmh=20.0,
+        peak_speed_kmh=20.0,
+        max_batch=1,
+        max_hold_s=0.0,
+        circuity=1.32,
+        rider_model="platform",
+        base_per_trip=3.0,
+        per_km=0.6,
+        per_hour=30.0,
+    )
+    o = StoreOps(
+        np.ones(1, np.int64),
+        np.full(1, 2, np.int64),
+        rules,
+        np.zeros(1),
+        np.zeros(1),
+        trip=tp,
+        shifts=shifts(count),
+    )
     ready = np.array([9 * HOUR + 3540, 10 * HOUR + 300, 10 * HOUR + 1200, 10 * HOUR + 2400, 11 * HOUR + 600])
     for i, r in enumerate(ready):  # one order per trip (max_batch 1), assigned 5 min before it is ready
-        o.ready(np.zeros(1, np.int64), np.array([i]), np.array([r]), np.full(1, 2.0), np.zeros(1, np.int64),
-                np.full(1, 1e9), u=np.full((1, N_U), 0.5), assigned_s=r - 300)
+        o.ready(
+            np.zeros(1, np.int64),
+            np.array([i]),
+            np.array([r]),
+            np.full(1, 2.0),
+            np.zeros(1, np.int64),
+            np.full(1, 1e9),
+            u=np.full((1, N_U), 0.5),
+            assigned_s=r - 300,
+        )
     d = o.take_delivered()
     depart = dict(zip(d.ref.tolist(), (d.delivered_s - 360 - 120).tolist(), strict=True))
     assert depart[0] == ready[0] + 60  # called at 09:59, before the gap

@@ -13,25 +13,57 @@ from sim.rng import RandomStreams
 V = 20.0  # km/h all day: 2 km take 360 s
 
 
-def trip(pool: bool = False, reach: float = 0.0, travel_cv: float = 0.0, speed: np.ndarray | None = None,
-         n: int = 1) -> TripParams:
-    return TripParams(pool=pool, reach_s=np.full(n, reach), reach_cv=0.0, pickup_trip_s=np.full(n, 60.0),
-                      pickup_order_s=np.full(n, 20.0), handover_s=np.full(n, 150.0), travel_cv=travel_cv,
-                      speed_hour=np.full(24, V) if speed is None else speed, day_factor=None)
+def trip(
+    pool: bool = False,
+    reach: float = 0.0,
+    travel_cv: float = 0.0,
+    speed: np.ndarray | None = None,
+    n: int = 1,
+) -> TripParams:
+    return TripParams(
+        pool=pool,
+        reach_s=np.full(n, reach),
+        reach_cv=0.0,
+        pickup_trip_s=np.full(n, 60.0),
+        pickup_order_s=np.full(n, 20.0),
+        handover_s=np.full(n, 150.0),
+        travel_cv=travel_cv,
+        speed_hour=np.full(24, V) if speed is None else speed,
+        day_factor=None,
+    )
 
 
 def ops(tp: TripParams | None, riders: int = 1, max_batch: int = 2, n: int = 1) -> StoreOps:
     zl = np.array([30.0, 30.0])
-    rules = StoreRules(pick_cv=0.0, speed_kmh=V, peak_speed_kmh=V, max_batch=max_batch, max_hold_s=0.0,
-                       circuity=1.32, rider_model="fleet", base_per_trip=0.0, per_km=0.0, per_hour=36.0)
-    return StoreOps(np.full(n, 1, np.int64), np.full(n, riders, np.int64), rules, zl, np.array([120.0, 120.0]),
-                    trip=tp)
+    rules = StoreRules(
+        pick_cv=0.0,
+        speed_kmh=V,
+        peak_speed_kmh=V,
+        max_batch=max_batch,
+        max_hold_s=0.0,
+        circuity=1.32,
+        rider_model="fleet",
+        base_per_trip=0.0,
+        per_km=0.0,
+        per_hour=36.0,
+    )
+    return StoreOps(
+        np.full(n, 1, np.int64), np.full(n, riders, np.int64), rules, zl, np.array([120.0, 120.0]), trip=tp
+    )
 
 
 def feed(o: StoreOps, refs: list[int], ready: list[float], km: float = 2.0, assigned: float = 900.0) -> None:
     k = len(refs)
-    o.ready(np.zeros(k, np.int64), np.array(refs), np.array(ready), np.full(k, km), np.zeros(k, np.int64),
-            np.full(k, 1e9), u=np.full((k, N_U), 0.5), assigned_s=assigned)
+    o.ready(
+        np.zeros(k, np.int64),
+        np.array(refs),
+        np.array(ready),
+        np.full(k, km),
+        np.zeros(k, np.int64),
+        np.full(k, 1e9),
+        u=np.full((k, N_U), 0.5),
+        assigned_s=assigned,
+    )
 
 
 def test_store_rider_timeline_by_hand() -> None:
@@ -42,8 +74,10 @@ def test_store_rider_timeline_by_hand() -> None:
     d = o.take_delivered()
     depart = 1010.0 + 60 + 2 * 20  # 1110
     # same zone: order 0's door at +360 s of riding, delivered after its handover; order 1 right after
-    assert dict(zip(d.ref.tolist(), d.delivered_s.tolist(), strict=True)) == {0: depart + 360 + 150,
-                                                                             1: depart + 360 + 150 + 150}
+    assert dict(zip(d.ref.tolist(), d.delivered_s.tolist(), strict=True)) == {
+        0: depart + 360 + 150,
+        1: depart + 360 + 150 + 150,
+    }
     assert o.rider_free[0, 0] == depart + 360 + 300 + 360  # back at the store
     assert o.rider_busy[0] == 100 + 360 + 300 + 360  # pickup + legs + handovers + return
     assert np.allclose(d.cost, 36.0 * (100 + 1020) / 3600 / 2)  # fleet pay for the busy time, per order
@@ -77,9 +111,17 @@ def test_mechanism_off_is_the_old_engine() -> None:
 
 
 def test_zero_handover_and_pickup_match_the_off_times() -> None:
-    tp = TripParams(pool=False, reach_s=np.zeros(1), reach_cv=0.0, pickup_trip_s=np.zeros(1),
-                    pickup_order_s=np.zeros(1), handover_s=np.zeros(1), travel_cv=0.0,
-                    speed_hour=speed_by_hour("legacy", V, V, (1.0,) * 24), day_factor=None)
+    tp = TripParams(
+        pool=False,
+        reach_s=np.zeros(1),
+        reach_cv=0.0,
+        pickup_trip_s=np.zeros(1),
+        pickup_order_s=np.zeros(1),
+        handover_s=np.zeros(1),
+        travel_cv=0.0,
+        speed_hour=speed_by_hour("legacy", V, V, (1.0,) * 24),
+        day_factor=None,
+    )
     a, b = ops(tp), ops(None)
     for o in (a, b):
         feed(o, [0, 1], [1000.0, 1010.0])

@@ -44,7 +44,9 @@ def test_different_names_seeds_and_replications_differ():
     assert not np.array_equal(draw(s, "demand.a"), draw(RandomStreams(1, 1), "demand.a"))
 
 
-@pytest.mark.parametrize("name", ["network.zones/Shanghai", "network.placement/store/Hangzhou", "catalog.skus"])
+@pytest.mark.parametrize(
+    "name", ["network.zones/Shanghai", "network.placement/store/Hangzhou", "catalog.skus"]
+)
 def test_network_and_catalog_streams_ignore_the_replication(name):
     assert ignores_replication(name)
     assert np.array_equal(draw(RandomStreams(5, 0), name), draw(RandomStreams(5, 9), name))

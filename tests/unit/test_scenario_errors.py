@@ -99,7 +99,9 @@ def only_line(probs: list[str]) -> str:
 # --------------------------------------------------------------------------- sanity
 def test_site_override_equal_to_the_group_value_is_accepted(tmp_path: Path) -> None:
     data = copy.deepcopy(BASE)
-    set_in(data, "nodes.stores.sites", [{"id": "S-1", "city": "Hangzhou", "capacity": {"rider_max_batch": 3}}])
+    set_in(
+        data, "nodes.stores.sites", [{"id": "S-1", "city": "Hangzhou", "capacity": {"rider_max_batch": 3}}]
+    )
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(data))
     assert load_scenario(path).nodes.stores.sites[0].capacity == {"rider_max_batch": 3}
@@ -126,7 +128,9 @@ def test_directory_instead_of_file(tmp_path: Path) -> None:
     assert "directory" in line
 
 
-@pytest.mark.parametrize("text", ["", "   \n\n", "# only a comment\n", "---\n"], ids=["empty", "blank", "comment", "doc-marker"])
+@pytest.mark.parametrize(
+    "text", ["", "   \n\n", "# only a comment\n", "---\n"], ids=["empty", "blank", "comment", "doc-marker"]
+)
 def test_empty_file(tmp_path: Path, text: str) -> None:
     p = tmp_path / "empty.yaml"
     p.write_text(text)
@@ -154,8 +158,9 @@ def test_yaml_syntax_error_bad_indentation(tmp_path: Path) -> None:
     assert "line 4" in line
 
 
-@pytest.mark.parametrize("data, kind", [(["a", "b"], "list"), ("hello", "str"), (42, "int")],
-                         ids=["list", "string", "number"])
+@pytest.mark.parametrize(
+    "data, kind", [(["a", "b"], "list"), ("hello", "str"), (42, "int")], ids=["list", "string", "number"]
+)
 def test_top_level_not_a_mapping(tmp_path: Path, data: Any, kind: str) -> None:
     p = write(tmp_path, data)
     line = only_line(problems(p))
@@ -178,21 +183,47 @@ def deleting(path: str) -> Mut:
 # (id, mutation, expected path, substrings the line must contain)
 CASES: list[tuple[str, Mut, str, list[str]]] = [
     # unknown keys, with a close-match suggestion
-    ("unknown-key", setting("demand.orders_per_dy", 5000), "demand.orders_per_dy",
-     ["unknown key", "did you mean 'orders_per_day'"]),
-    ("unknown-section", setting("demnd", {"orders_per_day": 1}), "demnd", ["unknown key", "did you mean 'demand'"]),
-    ("unknown-capacity-key", setting("nodes.stores.capacity.ridres", 3), "nodes.stores.capacity.ridres",
-     ["unknown key", "did you mean 'riders'"]),
-    ("unknown-key-in-list-item", setting("geography.cities[1].zone", 3), "geography.cities[1].zone",
-     ["unknown key", "did you mean 'zones'"]),
+    (
+        "unknown-key",
+        setting("demand.orders_per_dy", 5000),
+        "demand.orders_per_dy",
+        ["unknown key", "did you mean 'orders_per_day'"],
+    ),
+    (
+        "unknown-section",
+        setting("demnd", {"orders_per_day": 1}),
+        "demnd",
+        ["unknown key", "did you mean 'demand'"],
+    ),
+    (
+        "unknown-capacity-key",
+        setting("nodes.stores.capacity.ridres", 3),
+        "nodes.stores.capacity.ridres",
+        ["unknown key", "did you mean 'riders'"],
+    ),
+    (
+        "unknown-key-in-list-item",
+        setting("geography.cities[1].zone", 3),
+        "geography.cities[1].zone",
+        ["unknown key", "did you mean 'zones'"],
+    ),
     # missing required fields
     ("missing-geography", deleting("geography"), "geography", ["required"]),
     ("missing-name", deleting("name"), "name", ["required"]),
     # wrong types
-    ("string-for-int", setting("catalog.n_skus", "lots"), "catalog.n_skus", ["expected an integer", "got 'lots'"]),
+    (
+        "string-for-int",
+        setting("catalog.n_skus", "lots"),
+        "catalog.n_skus",
+        ["expected an integer", "got 'lots'"],
+    ),
     ("fraction-for-int", setting("horizon.days", 1.5), "horizon.days", ["expected an integer", "got 1.5"]),
-    ("string-for-float", setting("demand.orders_per_day", "many"), "demand.orders_per_day",
-     ["expected a number", "got 'many'"]),
+    (
+        "string-for-float",
+        setting("demand.orders_per_day", "many"),
+        "demand.orders_per_day",
+        ["expected a number", "got 'many'"],
+    ),
     ("list-for-mapping", setting("demand.tier_mix", [0.5, 0.5]), "demand.tier_mix", ["expected a mapping"]),
     ("bad-date", setting("horizon.start_date", "2026-13-40"), "horizon.start_date", ["date"]),
     ("bad-name", setting("name", "has spaces"), "name", ["must match", "got 'has spaces'"]),
@@ -200,110 +231,304 @@ CASES: list[tuple[str, Mut, str, list[str]]] = [
     # NaN and infinities
     ("nan", setting("demand.orders_per_day", float("nan")), "demand.orders_per_day", ["finite", "got nan"]),
     ("inf", setting("demand.orders_per_day", float("inf")), "demand.orders_per_day", ["finite", "got inf"]),
-    ("minus-inf", setting("nodes.stores.capacity.rider_speed_kmh", float("-inf")),
-     "nodes.stores.capacity.rider_speed_kmh", ["finite"]),
-    ("nan-probability", setting("tiers.downgrade_acceptance.near_mid", float("nan")),
-     "tiers.downgrade_acceptance.near_mid", ["finite"]),
+    (
+        "minus-inf",
+        setting("nodes.stores.capacity.rider_speed_kmh", float("-inf")),
+        "nodes.stores.capacity.rider_speed_kmh",
+        ["finite"],
+    ),
+    (
+        "nan-probability",
+        setting("tiers.downgrade_acceptance.near_mid", float("nan")),
+        "tiers.downgrade_acceptance.near_mid",
+        ["finite"],
+    ),
     # negative or zero counts, capacities, speeds
-    ("negative-orders", setting("demand.orders_per_day", -5), "demand.orders_per_day", ["must be > 0", "got -5"]),
+    (
+        "negative-orders",
+        setting("demand.orders_per_day", -5),
+        "demand.orders_per_day",
+        ["must be > 0", "got -5"],
+    ),
     ("zero-orders", setting("demand.orders_per_day", 0), "demand.orders_per_day", ["must be > 0", "got 0"]),
     ("zero-skus", setting("catalog.n_skus", 0), "catalog.n_skus", ["must be > 0", "got 0"]),
     ("zero-days", setting("horizon.days", 0), "horizon.days", ["must be > 0", "got 0"]),
-    ("negative-warmup", setting("horizon.warmup_days", -1), "horizon.warmup_days", ["must be >= 0", "got -1"]),
-    ("zero-pickers", setting("nodes.stores.capacity.pickers", 0), "nodes.stores.capacity.pickers",
-     ["must be > 0", "got 0"]),
-    ("negative-riders", setting("nodes.stores.capacity.riders", -2), "nodes.stores.capacity.riders",
-     ["must be > 0", "got -2"]),
-    ("negative-speed", setting("nodes.stores.capacity.rider_speed_kmh", -1), "nodes.stores.capacity.rider_speed_kmh",
-     ["must be > 0", "got -1"]),
-    ("zero-van-capacity", setting("nodes.fdcs.capacity.van_capacity_m3", 0), "nodes.fdcs.capacity.van_capacity_m3",
-     ["must be > 0"]),
-    ("zero-truck-speed", setting("lanes.ndc_fdc", {"base_h": 10, "truck_speed_kmh": 0}),
-     "lanes.ndc_fdc.truck_speed_kmh", ["must be > 0"]),
+    (
+        "negative-warmup",
+        setting("horizon.warmup_days", -1),
+        "horizon.warmup_days",
+        ["must be >= 0", "got -1"],
+    ),
+    (
+        "zero-pickers",
+        setting("nodes.stores.capacity.pickers", 0),
+        "nodes.stores.capacity.pickers",
+        ["must be > 0", "got 0"],
+    ),
+    (
+        "negative-riders",
+        setting("nodes.stores.capacity.riders", -2),
+        "nodes.stores.capacity.riders",
+        ["must be > 0", "got -2"],
+    ),
+    (
+        "negative-speed",
+        setting("nodes.stores.capacity.rider_speed_kmh", -1),
+        "nodes.stores.capacity.rider_speed_kmh",
+        ["must be > 0", "got -1"],
+    ),
+    (
+        "zero-van-capacity",
+        setting("nodes.fdcs.capacity.van_capacity_m3", 0),
+        "nodes.fdcs.capacity.van_capacity_m3",
+        ["must be > 0"],
+    ),
+    (
+        "zero-truck-speed",
+        setting("lanes.ndc_fdc", {"base_h": 10, "truck_speed_kmh": 0}),
+        "lanes.ndc_fdc.truck_speed_kmh",
+        ["must be > 0"],
+    ),
     ("zero-epoch", setting("router.epoch_s", 0), "router.epoch_s", ["must be >= 1"]),
-    ("negative-count-per-city", setting("nodes.fdcs.count_per_city.Hangzhou", -1),
-     "nodes.fdcs.count_per_city.Hangzhou", ["must be >= 0", "got -1"]),
-    ("negative-cost", setting("costs.parcel.per_order_cny", -8), "costs.parcel.per_order_cny", ["must be >= 0"]),
-    ("site-capacity-zero", setting("nodes.ndcs.sites[0].capacity", {"outbound_per_day": 0}),
-     "nodes.ndcs.sites[0].capacity.outbound_per_day", ["must be > 0"]),
+    (
+        "negative-count-per-city",
+        setting("nodes.fdcs.count_per_city.Hangzhou", -1),
+        "nodes.fdcs.count_per_city.Hangzhou",
+        ["must be >= 0", "got -1"],
+    ),
+    (
+        "negative-cost",
+        setting("costs.parcel.per_order_cny", -8),
+        "costs.parcel.per_order_cny",
+        ["must be >= 0"],
+    ),
+    (
+        "site-capacity-zero",
+        setting("nodes.ndcs.sites[0].capacity", {"outbound_per_day": 0}),
+        "nodes.ndcs.sites[0].capacity.outbound_per_day",
+        ["must be > 0"],
+    ),
     # capacity fields applied per group (sim.io.scenario.checks.GROUP_ONLY) are refused per site, not ignored
-    *[(f"site-{f}", setting("nodes.stores.sites", [{"id": "S-1", "city": "Hangzhou", "capacity": {f: v}}]),
-       f"nodes.stores.sites[0].capacity.{f}", ["per-site values are not supported", f"set nodes.stores.capacity.{f}"])
-      for f, v in (("rider_max_batch", 5), ("rider_speed_kmh", 25.0), ("pick_cv", 0.9), ("rider_max_hold_s", 60.0),
-                   ("rider_peak_speed_kmh", 12.0))],
-    ("ndc-scope-unknown", setting("nodes.ndcs.capacity", {"scope": "global"}), "nodes.ndcs.capacity.scope",
-     ["regional", "global"]),
+    *[
+        (
+            f"site-{f}",
+            setting("nodes.stores.sites", [{"id": "S-1", "city": "Hangzhou", "capacity": {f: v}}]),
+            f"nodes.stores.sites[0].capacity.{f}",
+            ["per-site values are not supported", f"set nodes.stores.capacity.{f}"],
+        )
+        for f, v in (
+            ("rider_max_batch", 5),
+            ("rider_speed_kmh", 25.0),
+            ("pick_cv", 0.9),
+            ("rider_max_hold_s", 60.0),
+            ("rider_peak_speed_kmh", 12.0),
+        )
+    ],
+    (
+        "ndc-scope-unknown",
+        setting("nodes.ndcs.capacity", {"scope": "global"}),
+        "nodes.ndcs.capacity.scope",
+        ["regional", "global"],
+    ),
     # probabilities outside [0, 1]
-    ("probability-above-1", setting("tiers.downgrade_acceptance.near_mid", 1.5), "tiers.downgrade_acceptance.near_mid",
-     ["must be <= 1", "got 1.5"]),
-    ("probability-below-0", setting("tiers.downgrade_acceptance.mid_far", -0.1), "tiers.downgrade_acceptance.mid_far",
-     ["must be >= 0", "got -0.1"]),
-    ("margin-rate-above-1", setting("costs.lost_sale.margin_rate", 2), "costs.lost_sale.margin_rate", ["must be <= 1"]),
-    ("tier-share-above-1", setting("demand.tier_mix", {"near": 1.2, "mid": 0.0, "far": 0.0}), "demand.tier_mix.near",
-     ["must be <= 1"]),
+    (
+        "probability-above-1",
+        setting("tiers.downgrade_acceptance.near_mid", 1.5),
+        "tiers.downgrade_acceptance.near_mid",
+        ["must be <= 1", "got 1.5"],
+    ),
+    (
+        "probability-below-0",
+        setting("tiers.downgrade_acceptance.mid_far", -0.1),
+        "tiers.downgrade_acceptance.mid_far",
+        ["must be >= 0", "got -0.1"],
+    ),
+    (
+        "margin-rate-above-1",
+        setting("costs.lost_sale.margin_rate", 2),
+        "costs.lost_sale.margin_rate",
+        ["must be <= 1"],
+    ),
+    (
+        "tier-share-above-1",
+        setting("demand.tier_mix", {"near": 1.2, "mid": 0.0, "far": 0.0}),
+        "demand.tier_mix.near",
+        ["must be <= 1"],
+    ),
     # shares that must sum to 1
-    ("tier-mix-sum", setting("demand.tier_mix", {"near": 0.6, "mid": 0.4, "far": 0.3}), "demand.tier_mix",
-     ["shares must sum to 1, got 1.3"]),
-    ("category-shares-sum", setting("catalog.categories", [
-        {"name": "a", "share": 0.5, "value_cny": 10, "volume_l": 1},
-        {"name": "b", "share": 0.2, "value_cny": 10, "volume_l": 1}]), "catalog.categories",
-     ["must sum to 1", "got 0.7"]),
+    (
+        "tier-mix-sum",
+        setting("demand.tier_mix", {"near": 0.6, "mid": 0.4, "far": 0.3}),
+        "demand.tier_mix",
+        ["shares must sum to 1, got 1.3"],
+    ),
+    (
+        "category-shares-sum",
+        setting(
+            "catalog.categories",
+            [
+                {"name": "a", "share": 0.5, "value_cny": 10, "volume_l": 1},
+                {"name": "b", "share": 0.2, "value_cny": 10, "volume_l": 1},
+            ],
+        ),
+        "catalog.categories",
+        ["must sum to 1", "got 0.7"],
+    ),
     # unknown names, with suggestions
-    ("unknown-city", setting("geography.cities[0].name", "Hangzou"), "geography.cities[0].name",
-     ["unknown city 'Hangzou'", "did you mean 'Hangzhou'"]),
-    ("unknown-preset", setting("geography.preset", "shanghai_hangzou"), "geography.preset",
-     ["unknown preset 'shanghai_hangzou'", "did you mean 'shanghai_hangzhou'"]),
-    ("unknown-policy", setting("policy", "top_m(n=5)"), "policy", ["unknown policy 'top_m'", "did you mean 'top_n'"]),
+    (
+        "unknown-city",
+        setting("geography.cities[0].name", "Hangzou"),
+        "geography.cities[0].name",
+        ["unknown city 'Hangzou'", "did you mean 'Hangzhou'"],
+    ),
+    (
+        "unknown-preset",
+        setting("geography.preset", "shanghai_hangzou"),
+        "geography.preset",
+        ["unknown preset 'shanghai_hangzou'", "did you mean 'shanghai_hangzhou'"],
+    ),
+    (
+        "unknown-policy",
+        setting("policy", "top_m(n=5)"),
+        "policy",
+        ["unknown policy 'top_m'", "did you mean 'top_n'"],
+    ),
     ("malformed-policy-spec", setting("policy", "top_n(n=5"), "policy", ["top_n(n=5"]),
-    ("unknown-router", setting("router.name", "flw"), "router.name", ["unknown router 'flw'", "did you mean 'flow'"]),
-    ("site-in-unknown-city", setting("nodes.ndcs.sites[0].city", "Shanghia"), "nodes.ndcs.sites[0].city",
-     ["not in geography.cities", "did you mean 'Shanghai'"]),
-    ("count-in-unknown-city", setting("nodes.fdcs.count_per_city", {"Hangzou": 1}),
-     "nodes.fdcs.count_per_city.Hangzou", ["not in geography.cities", "did you mean 'Hangzhou'"]),
-    ("unknown-category", setting("demand.tier_mix_by_category", {"fresch": {"near": 1, "mid": 0, "far": 0}}),
-     "demand.tier_mix_by_category.fresch", ["no such catalog category", "did you mean 'fresh'"]),
+    (
+        "unknown-router",
+        setting("router.name", "flw"),
+        "router.name",
+        ["unknown router 'flw'", "did you mean 'flow'"],
+    ),
+    (
+        "site-in-unknown-city",
+        setting("nodes.ndcs.sites[0].city", "Shanghia"),
+        "nodes.ndcs.sites[0].city",
+        ["not in geography.cities", "did you mean 'Shanghai'"],
+    ),
+    (
+        "count-in-unknown-city",
+        setting("nodes.fdcs.count_per_city", {"Hangzou": 1}),
+        "nodes.fdcs.count_per_city.Hangzou",
+        ["not in geography.cities", "did you mean 'Hangzhou'"],
+    ),
+    (
+        "unknown-category",
+        setting("demand.tier_mix_by_category", {"fresch": {"near": 1, "mid": 0, "far": 0}}),
+        "demand.tier_mix_by_category.fresch",
+        ["no such catalog category", "did you mean 'fresh'"],
+    ),
     # node ids and references
-    ("duplicate-node-id", setting("nodes.ndcs.sites", [
-        {"id": "NDC-SH", "city": "Shanghai", "lat": 31.35, "lon": 121.25},
-        {"id": "NDC-SH", "city": "Shanghai"}]), "nodes.ndcs.sites[1].id", ["duplicate node id 'NDC-SH'"]),
-    ("duplicate-id-across-kinds", setting("nodes.fdcs.sites", [{"id": "NDC-SH", "city": "Hangzhou"}]),
-     "nodes.fdcs.sites[0].id", ["duplicate node id 'NDC-SH'"]),
-    ("site-clashes-with-generated-id", setting("nodes.stores.sites", [{"id": "store-Hangzhou-001", "city": "Hangzhou"}]),
-     "nodes.stores.count_per_city", ["'store-Hangzhou-001'", "clashes"]),
+    (
+        "duplicate-node-id",
+        setting(
+            "nodes.ndcs.sites",
+            [
+                {"id": "NDC-SH", "city": "Shanghai", "lat": 31.35, "lon": 121.25},
+                {"id": "NDC-SH", "city": "Shanghai"},
+            ],
+        ),
+        "nodes.ndcs.sites[1].id",
+        ["duplicate node id 'NDC-SH'"],
+    ),
+    (
+        "duplicate-id-across-kinds",
+        setting("nodes.fdcs.sites", [{"id": "NDC-SH", "city": "Hangzhou"}]),
+        "nodes.fdcs.sites[0].id",
+        ["duplicate node id 'NDC-SH'"],
+    ),
+    (
+        "site-clashes-with-generated-id",
+        setting("nodes.stores.sites", [{"id": "store-Hangzhou-001", "city": "Hangzhou"}]),
+        "nodes.stores.count_per_city",
+        ["'store-Hangzhou-001'", "clashes"],
+    ),
     ("no-ndc", setting("nodes.ndcs", {}), "nodes.ndcs", ["at least one NDC"]),
-    ("lane-from-missing-node", setting("lanes.overrides", [{"from": "NDC-SX", "to": "fdc-Hangzhou-001"}]),
-     "lanes.overrides[0].from", ["no node with id 'NDC-SX'", "did you mean 'NDC-SH'"]),
-    ("lane-to-missing-node", setting("lanes.overrides", [{"from": "NDC-SH", "to": "fdc-Hangzhou-009"}]),
-     "lanes.overrides[0].to", ["no node with id 'fdc-Hangzhou-009'"]),
-    ("lane-wrong-direction", setting("lanes.overrides", [{"from": "store-Hangzhou-001", "to": "fdc-Hangzhou-001"}]),
-     "lanes.overrides[0]", ["store->fdc"]),
-    ("far-override-unknown-ndc", setting("lanes.far", {"overrides": [{"ndc": "NDC-X", "city": "Hangzhou", "days": 1}]}),
-     "lanes.far.overrides[0].ndc", ["no NDC with id 'NDC-X'"]),
+    (
+        "lane-from-missing-node",
+        setting("lanes.overrides", [{"from": "NDC-SX", "to": "fdc-Hangzhou-001"}]),
+        "lanes.overrides[0].from",
+        ["no node with id 'NDC-SX'", "did you mean 'NDC-SH'"],
+    ),
+    (
+        "lane-to-missing-node",
+        setting("lanes.overrides", [{"from": "NDC-SH", "to": "fdc-Hangzhou-009"}]),
+        "lanes.overrides[0].to",
+        ["no node with id 'fdc-Hangzhou-009'"],
+    ),
+    (
+        "lane-wrong-direction",
+        setting("lanes.overrides", [{"from": "store-Hangzhou-001", "to": "fdc-Hangzhou-001"}]),
+        "lanes.overrides[0]",
+        ["store->fdc"],
+    ),
+    (
+        "far-override-unknown-ndc",
+        setting("lanes.far", {"overrides": [{"ndc": "NDC-X", "city": "Hangzhou", "days": 1}]}),
+        "lanes.far.overrides[0].ndc",
+        ["no NDC with id 'NDC-X'"],
+    ),
     # coordinates
-    ("latitude-out-of-range", setting("nodes.ndcs.sites[0].lat", 91), "nodes.ndcs.sites[0].lat", ["must be <= 90", "got 91"]),
-    ("lat-without-lon", setting("nodes.ndcs.sites[0]", {"id": "NDC-SH", "city": "Shanghai", "lat": 31.3}),
-     "nodes.ndcs.sites[0]", ["both lat and lon"]),
+    (
+        "latitude-out-of-range",
+        setting("nodes.ndcs.sites[0].lat", 91),
+        "nodes.ndcs.sites[0].lat",
+        ["must be <= 90", "got 91"],
+    ),
+    (
+        "lat-without-lon",
+        setting("nodes.ndcs.sites[0]", {"id": "NDC-SH", "city": "Shanghai", "lat": 31.3}),
+        "nodes.ndcs.sites[0]",
+        ["both lat and lon"],
+    ),
     # times of day
     ("time-25h", setting("tiers.far.cutoff", "25:00"), "tiers.far.cutoff", ["00:00 and 24:00", "'25:00'"]),
     ("time-60min", setting("tiers.far.cutoff", "23:60"), "tiers.far.cutoff", ["00:00 and 24:00", "'23:60'"]),
-    ("time-after-24", setting("tiers.far.cutoff", "24:01"), "tiers.far.cutoff", ["00:00 and 24:00", "'24:01'"]),
+    (
+        "time-after-24",
+        setting("tiers.far.cutoff", "24:01"),
+        "tiers.far.cutoff",
+        ["00:00 and 24:00", "'24:01'"],
+    ),
     ("time-not-a-time", setting("tiers.far.cutoff", "noon"), "tiers.far.cutoff", ["HH:MM", "'noon'"]),
-    ("service-hours-reversed", setting("tiers.near.service_hours", ["23:00", "08:00"]), "tiers.near.service_hours",
-     ["end must be after start"]),
-    ("waves-not-increasing", setting("tiers.mid.waves", [
-        {"cutoff": "12:00", "window": ["13:00", "16:00"]}, {"cutoff": "09:00", "window": ["10:00", "13:00"]}]),
-     "tiers.mid.waves", ["increasing"]),
+    (
+        "service-hours-reversed",
+        setting("tiers.near.service_hours", ["23:00", "08:00"]),
+        "tiers.near.service_hours",
+        ["end must be after start"],
+    ),
+    (
+        "waves-not-increasing",
+        setting(
+            "tiers.mid.waves",
+            [
+                {"cutoff": "12:00", "window": ["13:00", "16:00"]},
+                {"cutoff": "09:00", "window": ["10:00", "13:00"]},
+            ],
+        ),
+        "tiers.mid.waves",
+        ["increasing"],
+    ),
     # horizon
-    ("warmup-too-short", setting("horizon.warmup_days", 0), "horizon.warmup_days",
-     ["review period plus the longest lead time", "got 0"]),
-    ("warmup-shorter-than-review", setting("inventory.review_period_days", 5), "horizon.warmup_days",
-     ["review period plus the longest lead time", "5 d", "got 3"]),
+    (
+        "warmup-too-short",
+        setting("horizon.warmup_days", 0),
+        "horizon.warmup_days",
+        ["review period plus the longest lead time", "got 0"],
+    ),
+    (
+        "warmup-shorter-than-review",
+        setting("inventory.review_period_days", 5),
+        "horizon.warmup_days",
+        ["review period plus the longest lead time", "5 d", "got 3"],
+    ),
 ]
 
 
 @pytest.mark.parametrize("mutate, path, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_field_gives_one_line_naming_the_path(tmp_path: Path, mutate: Mut, path: str,
-                                                  expected: list[str]) -> None:
+def test_bad_field_gives_one_line_naming_the_path(
+    tmp_path: Path, mutate: Mut, path: str, expected: list[str]
+) -> None:
     data = base()
     mutate(data)
     line = only_line(problems(write(tmp_path, data)))
@@ -346,7 +571,9 @@ def test_mid_wave_ending_more_than_4h_after_cutoff(tmp_path: Path) -> None:
     data = base()
     data["tiers"] = {"mid": {"waves": [{"cutoff": "09:00", "window": ["10:00", "13:30"]}]}}
     probs = problems(write(tmp_path, data))
-    wave = [p for p in probs if p.startswith("tiers.mid.waves: [0] ")]  # the bound is max_promise_h (issue #18)
+    wave = [
+        p for p in probs if p.startswith("tiers.mid.waves: [0] ")
+    ]  # the bound is max_promise_h (issue #18)
     assert len(wave) == 1, probs
     assert "4.5 h after the cut-off 09:00" in wave[0]
     assert "at most 4 h" in wave[0]
@@ -383,8 +610,11 @@ def test_warmup_rule_uses_lead_time(tmp_path: Path) -> None:
 
 def test_duplicate_city_names(tmp_path: Path) -> None:
     data = base()
-    data["geography"]["cities"] = [{"name": "Hangzhou", "zones": 5}, {"name": "Hangzhou", "zones": 50},
-                                   {"name": "Shanghai", "demand_weight": 0, "zones": 4}]
+    data["geography"]["cities"] = [
+        {"name": "Hangzhou", "zones": 5},
+        {"name": "Hangzhou", "zones": 50},
+        {"name": "Shanghai", "demand_weight": 0, "zones": 4},
+    ]
     line = only_line(problems(write(tmp_path, data)))
     assert line.startswith("geography.cities[1]")
     assert "duplicate" in line and "Hangzhou" in line
@@ -406,9 +636,10 @@ def _csv_scenario(tmp_path: Path, csv_text: str) -> Path:
 
 
 def test_nodes_csv_is_read(tmp_path: Path) -> None:
-    p = _csv_scenario(tmp_path, "id,kind,city,lat,lon,pickers\n"
-                                "NDC-A,ndc,Shanghai,31.3,121.2,\n"
-                                "S1,store,Hangzhou,30.25,120.15,3\n")
+    p = _csv_scenario(
+        tmp_path,
+        "id,kind,city,lat,lon,pickers\nNDC-A,ndc,Shanghai,31.3,121.2,\nS1,store,Hangzhou,30.25,120.15,3\n",
+    )
     sc = load_scenario(p)
     assert [s.id for s in sc.nodes.ndcs.sites] == ["NDC-A"]
     assert [s.id for s in sc.nodes.stores.sites] == ["S1"]
@@ -418,9 +649,9 @@ def test_nodes_csv_is_read(tmp_path: Path) -> None:
 
 
 def test_nodes_csv_bad_number_names_row_and_column(tmp_path: Path) -> None:
-    p = _csv_scenario(tmp_path, "id,kind,city,lat,lon\n"
-                                "NDC-A,ndc,Shanghai,31.3,121.2\n"
-                                "S1,store,Hangzhou,thirty,120.1\n")
+    p = _csv_scenario(
+        tmp_path, "id,kind,city,lat,lon\nNDC-A,ndc,Shanghai,31.3,121.2\nS1,store,Hangzhou,thirty,120.1\n"
+    )
     line = only_line(problems(p))
     assert line.startswith("nodes.file")
     assert "nodes.csv" in line
@@ -429,13 +660,19 @@ def test_nodes_csv_bad_number_names_row_and_column(tmp_path: Path) -> None:
     assert "'thirty'" in line
 
 
-@pytest.mark.parametrize("csv_text, expected", [
-    ("id,kind,city,lat,lon\nX,warehouse,Shanghai,31.3,121.2\n", ["row 2", "column kind", "'warehouse'"]),
-    ("id,city,lat,lon\nX,Shanghai,31.3,121.2\n", ["missing column", "kind"]),
-    ("id,kind,city,lat,lon\nX,ndc,Shanghai,31.3\n", ["row 2", "columns"]),
-    ("id,kind,city,lat,lon,ridres\nNDC-A,ndc,Shanghai,31.3,121.2,\nS,store,Hangzhou,30.2,120.1,4\n",
-     ["row 3", "column ridres", "did you mean 'riders'"]),
-], ids=["bad-kind", "missing-column", "short-row", "unknown-capacity-column"])
+@pytest.mark.parametrize(
+    "csv_text, expected",
+    [
+        ("id,kind,city,lat,lon\nX,warehouse,Shanghai,31.3,121.2\n", ["row 2", "column kind", "'warehouse'"]),
+        ("id,city,lat,lon\nX,Shanghai,31.3,121.2\n", ["missing column", "kind"]),
+        ("id,kind,city,lat,lon\nX,ndc,Shanghai,31.3\n", ["row 2", "columns"]),
+        (
+            "id,kind,city,lat,lon,ridres\nNDC-A,ndc,Shanghai,31.3,121.2,\nS,store,Hangzhou,30.2,120.1,4\n",
+            ["row 3", "column ridres", "did you mean 'riders'"],
+        ),
+    ],
+    ids=["bad-kind", "missing-column", "short-row", "unknown-capacity-column"],
+)
 def test_nodes_csv_other_problems(tmp_path: Path, csv_text: str, expected: list[str]) -> None:
     line = only_line(problems(_csv_scenario(tmp_path, csv_text)))
     assert line.startswith("nodes.file"), line
@@ -480,8 +717,12 @@ def test_many_bad_fields_all_reported(tmp_path: Path) -> None:
     data["horizon"]["days"] = "two"
     probs = problems(write(tmp_path, data))
     heads = sorted(p.split(": ")[0] for p in probs)
-    assert heads == ["demand.orders_per_dy", "horizon.days", "tiers.downgrade_acceptance.near_mid",
-                     "tiers.far.cutoff"], probs
+    assert heads == [
+        "demand.orders_per_dy",
+        "horizon.days",
+        "tiers.downgrade_acceptance.near_mid",
+        "tiers.far.cutoff",
+    ], probs
 
 
 def test_cross_section_problems_all_reported(tmp_path: Path) -> None:
@@ -503,9 +744,15 @@ def test_override_changes_value(tmp_path: Path) -> None:
 
 
 def test_override_values_are_yaml(tmp_path: Path) -> None:
-    sc = load_scenario(write(tmp_path, base()), [
-        "demand.tier_mix={near: 0.5, mid: 0.25, far: 0.25}", "router.lookahead=false",
-        "policy=top_n(n=5)", "lanes.ndc_fdc.base_h=2"])
+    sc = load_scenario(
+        write(tmp_path, base()),
+        [
+            "demand.tier_mix={near: 0.5, mid: 0.25, far: 0.25}",
+            "router.lookahead=false",
+            "policy=top_n(n=5)",
+            "lanes.ndc_fdc.base_h=2",
+        ],
+    )
     assert (sc.demand.tier_mix.near, sc.demand.tier_mix.mid, sc.demand.tier_mix.far) == (0.5, 0.25, 0.25)
     assert sc.router.lookahead is False
     assert sc.policy == "top_n(n=5)"  # '=' inside the value is kept
@@ -517,10 +764,17 @@ def test_override_later_wins(tmp_path: Path) -> None:
     assert sc.catalog.n_skus == 20
 
 
-@pytest.mark.parametrize("path, value", [
-    ("demand.orders_per_day", -5), ("tiers.downgrade_acceptance.near_mid", 1.5), ("tiers.far.cutoff", "noon"),
-    ("router.name", "flw"), ("catalog.n_skus", "lots"), ("demand.orders_per_dy", 5),
-])
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        ("demand.orders_per_day", -5),
+        ("tiers.downgrade_acceptance.near_mid", 1.5),
+        ("tiers.far.cutoff", "noon"),
+        ("router.name", "flw"),
+        ("catalog.n_skus", "lots"),
+        ("demand.orders_per_dy", 5),
+    ],
+)
 def test_override_error_equals_file_error(tmp_path: Path, path: str, value: Any) -> None:
     data = base()
     set_in(data, path, value)
@@ -537,10 +791,11 @@ def test_override_quoted_time(tmp_path: Path) -> None:
     assert line == "tiers.far.cutoff: time must be between 00:00 and 24:00, got '25:00'"
 
 
-_SEXAGESIMAL = ("bug: an unquoted HH:MM from 10:00 up is read by PyYAML (YAML 1.1) as a base-60 integer "
-                "(22:00 -> 1320), so the time is rejected with 'expected a string, got 1320' (and 25:00 never "
-                "reaches the 00:00-24:00 rule); times before 10:00 stay strings")
-
+_SEXAGESIMAL = (
+    "bug: an unquoted HH:MM from 10:00 up is read by PyYAML (YAML 1.1) as a base-60 integer "
+    "(22:00 -> 1320), so the time is rejected with 'expected a string, got 1320' (and 25:00 never "
+    "reaches the 00:00-24:00 rule); times before 10:00 stay strings"
+)
 
 
 def test_override_unquoted_time(tmp_path: Path) -> None:
@@ -548,12 +803,10 @@ def test_override_unquoted_time(tmp_path: Path) -> None:
     assert load_scenario(p, ["tiers.far.cutoff=22:00"]).tiers.far.cutoff == "22:00"
 
 
-
 def test_override_unquoted_out_of_range_time_names_the_rule(tmp_path: Path) -> None:
     line = only_line(problems(write(tmp_path, base()), ["tiers.far.cutoff=25:00"]))
     assert line.startswith("tiers.far.cutoff: ")
     assert "00:00 and 24:00" in line
-
 
 
 def test_unquoted_times_in_a_file(tmp_path: Path) -> None:
@@ -586,12 +839,16 @@ def test_override_index_out_of_range(tmp_path: Path) -> None:
     assert "out of range" in line and "1 item" in line
 
 
-@pytest.mark.parametrize("item, expected", [
-    ("demand.orders_per_day", "expected path=value"),
-    ("=5", "expected path=value"),
-    ("demand..orders_per_day=5", "demand..orders_per_day"),
-    ("nodes.ndcs.sites[x].lat=1", "sites[x]"),
-], ids=["no-equals", "no-path", "empty-segment", "bad-index"])
+@pytest.mark.parametrize(
+    "item, expected",
+    [
+        ("demand.orders_per_day", "expected path=value"),
+        ("=5", "expected path=value"),
+        ("demand..orders_per_day=5", "demand..orders_per_day"),
+        ("nodes.ndcs.sites[x].lat=1", "sites[x]"),
+    ],
+    ids=["no-equals", "no-path", "empty-segment", "bad-index"],
+)
 def test_malformed_override(tmp_path: Path, item: str, expected: str) -> None:
     line = only_line(problems(write(tmp_path, base()), [item]))
     assert line.startswith("--set "), line
@@ -630,9 +887,10 @@ def test_resolved_scenario_round_trips(tmp_path: Path) -> None:
 
 
 def test_csv_scenario_round_trips_from_another_directory(tmp_path: Path) -> None:
-    p = _csv_scenario(tmp_path, "id,kind,city,lat,lon,riders\n"
-                                "NDC-A,ndc,Shanghai,31.3,121.2,\n"
-                                "S1,store,Hangzhou,30.25,120.15,9\n")
+    p = _csv_scenario(
+        tmp_path,
+        "id,kind,city,lat,lon,riders\nNDC-A,ndc,Shanghai,31.3,121.2,\nS1,store,Hangzhou,30.25,120.15,9\n",
+    )
     sc = load_scenario(p)
     again = _roundtrip(sc, tmp_path / "other" / "dir")
     assert to_dict(again) == to_dict(sc)

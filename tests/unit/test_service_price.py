@@ -18,9 +18,13 @@ def test_shortfall_value_adds_the_imperfect_price_whatever_the_customer_does() -
     # p = 0.5 accepts the slower offer at 3 CNY more, else a 20 CNY lost sale; either way the order is imperfect
     assert shortfall_value(20.0, 0.5, 3.0) == pytest.approx(0.5 * 3 + 0.5 * 20)
     assert shortfall_value(20.0, 0.5, 3.0, imperfect_cny=8.0) == pytest.approx(0.5 * 3 + 0.5 * 20 + 8)
-    assert shortfall_value(20.0, 1.0, 0.0, imperfect_cny=8.0) == pytest.approx(8.0)  # accepted: still downgraded
-    np.testing.assert_array_equal(shortfall_value(np.array([20.0, 4.0]), 0.3, imperfect_cny=0.0),
-                                  shortfall_value(np.array([20.0, 4.0]), 0.3))  # price 0: the value before
+    assert shortfall_value(20.0, 1.0, 0.0, imperfect_cny=8.0) == pytest.approx(
+        8.0
+    )  # accepted: still downgraded
+    np.testing.assert_array_equal(
+        shortfall_value(np.array([20.0, 4.0]), 0.3, imperfect_cny=0.0),
+        shortfall_value(np.array([20.0, 4.0]), 0.3),
+    )  # price 0: the value before
 
 
 def test_count_served_adds_time_critical_orders_other_than_the_nodes_own_catchment_by_hand() -> None:
@@ -34,13 +38,26 @@ def test_count_served_adds_time_critical_orders_other_than_the_nodes_own_catchme
 
     N, S = 3, 4
     sim = SimpleNamespace(
-        preferred=np.array([[0, 1], [2, 2], [-1, -1]]), la_other=np.zeros((N, S)), la_other_orders=np.zeros(N),
-        book=SimpleNamespace(line_offsets=np.array([0, 1, 3, 4, 5, 6]), line_sku=np.array([0, 1, 2, 3, 1, 0]),
-                             line_qty=np.array([1, 2, 1, 5, 4, 1])))
+        preferred=np.array([[0, 1], [2, 2], [-1, -1]]),
+        la_other=np.zeros((N, S)),
+        la_other_orders=np.zeros(N),
+        book=SimpleNamespace(
+            line_offsets=np.array([0, 1, 3, 4, 5, 6]),
+            line_sku=np.array([0, 1, 2, 3, 1, 0]),
+            line_qty=np.array([1, 2, 1, 5, 4, 1]),
+        ),
+    )
     # one candidate pair per order: (order row, node, tier)
-    ep = SimpleNamespace(idx=np.arange(5), zone=np.array([0, 1, 0, 0, 0]), req=np.array([0, 0, 1, 2, 0]),
-                         n_lines=np.array([1, 2, 1, 1, 1]), p_row=np.arange(5), p_node=np.array([0, 0, 0, 0, 2]),
-                         p_tier=np.array([0, 0, 0, 0, 1]), offer=np.array([False, False, False, False, True]))
+    ep = SimpleNamespace(
+        idx=np.arange(5),
+        zone=np.array([0, 1, 0, 0, 0]),
+        req=np.array([0, 0, 1, 2, 0]),
+        n_lines=np.array([1, 2, 1, 1, 1]),
+        p_row=np.arange(5),
+        p_node=np.array([0, 0, 0, 0, 2]),
+        p_tier=np.array([0, 0, 0, 0, 1]),
+        offer=np.array([False, False, False, False, True]),
+    )
     count_served(sim, ep, np.arange(5))  # type: ignore[arg-type]
     want = np.zeros((N, S))
     want[0, 1], want[0, 2] = 2, 1  # order 1's two lines
@@ -56,7 +73,9 @@ def test_served_stream_raises_the_reservation_price_by_hand() -> None:
     now is missed iff N_o + N_x ≥ 3, N_o + N_x ~ Poisson(3); own-only it was Poisson(2)."""
     delta, a = 30.0, 3
     served = float(reservation_price(2.0 + 1.0, a, delta))
-    p_tail = 1.0 - sum(np.exp(-3.0) * 3.0**k / np.prod(range(1, k + 1)) for k in range(a))  # P(Poisson(3) ≥ 3)
+    p_tail = 1.0 - sum(
+        np.exp(-3.0) * 3.0**k / np.prod(range(1, k + 1)) for k in range(a)
+    )  # P(Poisson(3) ≥ 3)
     assert served == pytest.approx(delta * p_tail, rel=1e-12)
     assert served == pytest.approx(delta * poisson.sf(a - 1, 3.0), rel=1e-12)
     assert served > float(reservation_price(2.0, a, delta))
@@ -66,8 +85,12 @@ def _batches(sets: list[str]) -> tuple[list, object]:
     from sim.engine.simulation import Simulation
     from sim.run import prepare
 
-    sc = prepare(ROOT / "scenarios" / "toy.yaml", days=1, router="flow",
-                 overrides=["demand.orders_per_day=400", "horizon.warmup_days=2", "router.lookahead=false", *sets])
+    sc = prepare(
+        ROOT / "scenarios" / "toy.yaml",
+        days=1,
+        router="flow",
+        overrides=["demand.orders_per_day=400", "horizon.warmup_days=2", "router.lookahead=false", *sets],
+    )
     sim = Simulation(sc, seed=sc.seed, replication=0, days=1, policy=sc.policy, router="flow")
     seen: list = []
     route = sim.router.route
@@ -100,8 +123,12 @@ def test_review_adds_the_mean_served_day_to_the_forecast_rate() -> None:
     from sim.units import DAY
 
     def sim_with(mode: str, price: float = 10.0) -> Simulation:
-        sc = prepare(ROOT / "scenarios" / "toy.yaml", days=1, router="flow",
-                     overrides=[f"router.lookahead_demand={mode}", f"router.imperfect_order_cny={price}"])
+        sc = prepare(
+            ROOT / "scenarios" / "toy.yaml",
+            days=1,
+            router="flow",
+            overrides=[f"router.lookahead_demand={mode}", f"router.imperfect_order_cny={price}"],
+        )
         return Simulation(sc, seed=sc.seed, replication=0, days=1, policy=sc.policy, router="flow")
 
     own, served = sim_with("own"), sim_with("served")
@@ -112,6 +139,8 @@ def test_review_adds_the_mean_served_day_to_the_forecast_rate() -> None:
     served._review(2)  # two days counted so far: their mean day
     np.testing.assert_allclose(served.la_rate, own.la_rate + served.la_other / (2 * DAY), rtol=1e-12)
     np.testing.assert_allclose(served.la_orders, own.la_orders + served.la_other_orders / 2, rtol=1e-12)
-    free = sim_with("own", 0.0)  # the price adds to every own-tier customer's shortfall value, stock and places
+    free = sim_with(
+        "own", 0.0
+    )  # the price adds to every own-tier customer's shortfall value, stock and places
     np.testing.assert_allclose(own.la_value, free.la_value + 10.0, rtol=1e-12)
     np.testing.assert_allclose(own.la_cap_value, free.la_cap_value + 10.0, rtol=1e-12)

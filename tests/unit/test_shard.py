@@ -24,7 +24,12 @@ from sim.run import simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "toy_regions.yaml"
-SMALL = ["demand.orders_per_day=500", "geography.zones_per_city=10", "catalog.n_skus=80", "policy=top_n(n=50)"]
+SMALL = [
+    "demand.orders_per_day=500",
+    "geography.zones_per_city=10",
+    "catalog.n_skus=80",
+    "policy=top_n(n=50)",
+]
 PARQUETS = ("orders", "lines", "inventory", "nodes", "skus")
 
 
@@ -42,7 +47,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def _kpis(path: Path) -> dict:
     k = json.loads((path / "kpis.json").read_text())
-    k["router"].pop("solver_ms_mean")  # wall-clock solver time (sim/io/results.py): differs between any two runs
+    k["router"].pop(
+        "solver_ms_mean"
+    )  # wall-clock solver time (sim/io/results.py): differs between any two runs
     return k
 
 
@@ -88,7 +95,9 @@ def test_each_regional_dc_serves_and_replenishes_only_its_region(runs: tuple[Pat
     far = orders[orders["served_tier"] == "far"]
     assert len(far) > 0
     city_of_zone = np.asarray(net.zone_city)[far["zone_id"].to_numpy()]
-    own = [net.node_ids[ndcs[r]] for r in region[[np.flatnonzero(net.node_city == c)[0] for c in city_of_zone]]]
+    own = [
+        net.node_ids[ndcs[r]] for r in region[[np.flatnonzero(net.node_city == c)[0] for c in city_of_zone]]
+    ]
     assert far["node_id"].tolist() == own
     nodes = pd.read_parquet(serial / "nodes.parquet")
     assert nodes["id"].tolist() == list(net.node_ids)
@@ -110,21 +119,38 @@ def test_interacting_regions_are_refused(tmp_path: Path, capsys: pytest.CaptureF
     for extra in ([], ["--executor", "local", "--workers", "2"]):
         assert main(["run", str(p), "--out", str(tmp_path / "r"), "--quiet", *extra]) == 2
         err = capsys.readouterr().err
-        assert "regions interact" in err and "store-Chengdu-001 (region RDC-West) is replenished from " \
-            "fdc-Hangzhou-001 (region RDC-East)" in err
+        assert (
+            "regions interact" in err
+            and "store-Chengdu-001 (region RDC-West) is replenished from fdc-Hangzhou-001 (region RDC-East)"
+            in err
+        )
         assert not (tmp_path / "r").exists()
 
 
-def test_national_scope_is_one_component_and_not_sharded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["run", str(SCENARIO), "--set", "nodes.ndcs.capacity.scope=national", "--executor", "local",
-                 "--out", str(tmp_path / "r"), "--quiet"])
+def test_national_scope_is_one_component_and_not_sharded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "run",
+            str(SCENARIO),
+            "--set",
+            "nodes.ndcs.capacity.scope=national",
+            "--executor",
+            "local",
+            "--out",
+            str(tmp_path / "r"),
+            "--quiet",
+        ]
+    )
     assert code == 2
     assert "cannot be sharded" in capsys.readouterr().err and not (tmp_path / "r").exists()
     assert main(["run", str(SCENARIO), "--workers", "2", "--out", str(tmp_path / "r")]) == 2
 
 
-def test_a_failed_shard_fails_the_run_naming_its_region(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failed_shard_fails_the_run_naming_its_region(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     real = shard_mod.run_shard
 
     def flaky(shard: shard_mod.Shard) -> shard_mod.ShardOutput:
@@ -134,8 +160,17 @@ def test_a_failed_shard_fails_the_run_naming_its_region(tmp_path: Path, monkeypa
 
     monkeypatch.setattr(shard_mod, "run_shard", flaky)
     out = tmp_path / "run"
-    code = main(["run", str(SCENARIO), *(a for s in SMALL for a in ("--set", s)), "--out", str(out), "--quiet",
-                 "--no-report"])
+    code = main(
+        [
+            "run",
+            str(SCENARIO),
+            *(a for s in SMALL for a in ("--set", s)),
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-report",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert "shard region RDC-West (Chengdu) failed: MemoryError: worker out of memory" in err
@@ -149,9 +184,18 @@ def test_a_region_that_settled_early_keeps_its_stock_on_the_later_days() -> None
     from sim.records import InventoryRecords
 
     z = np.zeros(3, np.int64)
-    v = InventoryRecords(day=np.array([4, 5, 5], np.int32), node=np.array([0, 0, 1], np.int32),
-                         sku=np.array([2, 2, 3], np.int32), start=np.array([5, 4, 0]), received=z, shipped=z,
-                         transferred_out=z, spoiled=z, end=np.array([4, 4, 0]), lost_demand=z)
+    v = InventoryRecords(
+        day=np.array([4, 5, 5], np.int32),
+        node=np.array([0, 0, 1], np.int32),
+        sku=np.array([2, 2, 3], np.int32),
+        start=np.array([5, 4, 0]),
+        received=z,
+        shipped=z,
+        transferred_out=z,
+        spoiled=z,
+        end=np.array([4, 4, 0]),
+        lost_demand=z,
+    )
     out = shard_mod._carry_to(v, 7)
     assert out.day.tolist() == [4, 5, 5, 6, 7] and out.node.tolist() == [0, 0, 1, 0, 0]
     assert out.start[3:].tolist() == [4, 4] and out.end[3:].tolist() == [4, 4] and not out.shipped[3:].any()

@@ -82,13 +82,16 @@ def test_auto_candidates_are_spaced_and_include_existing() -> None:
     assert len(cands) == 1 + 3 and len({c.id for c in cands}) == len(cands)
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ("id,city,lat\nA,Hangzhou,30.2\n", "missing column 'lon'"),
-    ("id,city,lat,lon\nA,Hangzhou,x,120.1\n", "row 2, column lat"),
-    ("id,city,lat,lon\nA,Hangzhou,30.2,120.1\nA,Hangzhou,30.3,120.2\n", "row 3, column id"),
-    ("id,city,lat,lon\nA,Beijing,39.9,116.4\n", "row 2, column city"),
-    ("id,city,lat,lon\nA,Hangzhou,130.2,120.1\n", "row 2, column lat"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("id,city,lat\nA,Hangzhou,30.2\n", "missing column 'lon'"),
+        ("id,city,lat,lon\nA,Hangzhou,x,120.1\n", "row 2, column lat"),
+        ("id,city,lat,lon\nA,Hangzhou,30.2,120.1\nA,Hangzhou,30.3,120.2\n", "row 3, column id"),
+        ("id,city,lat,lon\nA,Beijing,39.9,116.4\n", "row 2, column city"),
+        ("id,city,lat,lon\nA,Hangzhou,130.2,120.1\n", "row 2, column lat"),
+    ],
+)
 def test_bad_candidate_files(tmp_path: Path, text: str, needle: str) -> None:
     p = tmp_path / "c.csv"
     p.write_text(text, encoding="utf-8")
@@ -98,18 +101,44 @@ def test_bad_candidate_files(tmp_path: Path, text: str, needle: str) -> None:
 
 def test_cli_sites_on_the_toy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cands = tmp_path / "cands.csv"
-    cands.write_text("id,city,lat,lon\nFDC-A,Hangzhou,30.27,120.15\nFDC-B,Hangzhou,30.30,120.10\n", encoding="utf-8")
+    cands.write_text(
+        "id,city,lat,lon\nFDC-A,Hangzhou,30.27,120.15\nFDC-B,Hangzhou,30.30,120.10\n", encoding="utf-8"
+    )
     out = tmp_path / "s"
-    code = main(["sites", str(TOY), "--candidates", str(cands), "--open", "0..1", "--replications", "1", "--days", "1",
-                 "--workers", "2", "--out", str(out), "--set", "demand.orders_per_day=300", "--set",
-                 "horizon.warmup_days=2", "--set", "router.epoch_s=300"])
+    code = main(
+        [
+            "sites",
+            str(TOY),
+            "--candidates",
+            str(cands),
+            "--open",
+            "0..1",
+            "--replications",
+            "1",
+            "--days",
+            "1",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "--set",
+            "demand.orders_per_day=300",
+            "--set",
+            "horizon.warmup_days=2",
+            "--set",
+            "router.epoch_s=300",
+        ]
+    )
     cap = capsys.readouterr()
     assert code == 0, cap.err
     for f in ("sites.csv", "proposals.csv", "candidates.csv", "report.html", "experiment.json"):
         assert (out / f).is_file()
     assert sorted(p.parent.parent.name for p in (out / "runs").rglob("manifest.json")) == ["open-0", "open-1"]
     assert "Cheapest: open" in (out / "report.html").read_text()
-    assert main(["sites", str(TOY), "--candidates", str(cands), "--open", "5", "--out", str(tmp_path / "x")]) == 2
+    assert (
+        main(["sites", str(TOY), "--candidates", str(cands), "--open", "5", "--out", str(tmp_path / "x")])
+        == 2
+    )
 
 
 def test_candidate_files_that_are_not_utf8_text_or_not_files(tmp_path: Path) -> None:

@@ -44,14 +44,20 @@ def _simulated_p_wait_within(c: int, lam: float, mean_s: float, slack: float, n:
 
 
 @pytest.mark.parametrize(("c", "lam", "mean_s", "slack"), [(3, 1 / 60, 150.0, 60.0), (8, 0.05, 140.0, 30.0)])
-def test_wait_probability_matches_a_direct_mmc_simulation(c: int, lam: float, mean_s: float, slack: float) -> None:
+def test_wait_probability_matches_a_direct_mmc_simulation(
+    c: int, lam: float, mean_s: float, slack: float
+) -> None:
     est = np.array([_simulated_p_wait_within(c, lam, mean_s, slack, 40_000, s) for s in range(5)])
     half = 4.6 * est.std(ddof=1) / np.sqrt(est.size) + 0.005  # 99% t interval, plus the warm-up bias
     assert abs(est.mean() - p_wait_within(c, lam, mean_s, slack)) < half
 
 
 def test_min_servers_is_the_fewest() -> None:
-    for lam, mean_s, slack, target in [(0.01, 300.0, 120.0, 0.9), (0.2, 60.0, 10.0, 0.95), (1e-4, 90.0, 0.0, 0.99)]:
+    for lam, mean_s, slack, target in [
+        (0.01, 300.0, 120.0, 0.9),
+        (0.2, 60.0, 10.0, 0.95),
+        (1e-4, 90.0, 0.0, 0.99),
+    ]:
         c = min_servers(lam, mean_s, slack, target)
         assert p_wait_within(c, lam, mean_s, slack) >= target
         assert c == 1 or p_wait_within(c - 1, lam, mean_s, slack) < target
@@ -83,9 +89,28 @@ def test_targets_and_bounds() -> None:
 
 def test_cli_staff_on_the_toy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "staff"
-    code = main(["staff", str(TOY), "--target", "near.on_time>=0.85", "--replications", "3", "--workers", "2",
-                 "--out", str(out), "--set", "demand.orders_per_day=800", "--set", "horizon.warmup_days=2",
-                 "--set", "router.epoch_s=120", "--set", "horizon.days=1"])
+    code = main(
+        [
+            "staff",
+            str(TOY),
+            "--target",
+            "near.on_time>=0.85",
+            "--replications",
+            "3",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "--set",
+            "demand.orders_per_day=800",
+            "--set",
+            "horizon.warmup_days=2",
+            "--set",
+            "router.epoch_s=120",
+            "--set",
+            "horizon.days=1",
+        ]
+    )
     cap = capsys.readouterr()
     assert code == 0, cap.err
     info = json.loads((out / "experiment.json").read_text())
@@ -106,12 +131,16 @@ def test_cli_staff_on_the_toy(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert staffing["riders"].sum() == chosen["riders"] and (staffing["riders"] >= 1).all()
     profile = pd.read_csv(out / "staffing_profile.csv")
     assert len(profile) == 24 * len(staffing) and profile["riders"].sum() == chosen["rider_hours"]
-    assert (profile.groupby("store")["riders"].max().reindex(staffing["store"]).to_numpy() == staffing["riders"]).all()
+    assert (
+        profile.groupby("store")["riders"].max().reindex(staffing["store"]).to_numpy() == staffing["riders"]
+    ).all()
     # the staffed scenario runs as it is, carries the chosen pickers per store and reads the profile back
     sc = load_scenario(out / "staffed.yaml")
     assert sorted(s.capacity["pickers"] for s in sc.nodes.stores.sites) == sorted(staffing["pickers"])
     assert sc.nodes.stores.staffing.profile == (out / "staffing_profile.csv").resolve()
     slug = f"p{chosen['alpha_pickers']:g}-r{chosen['alpha_riders']:g}"
-    reps = sorted(p.parent.name for p in (out / "runs").rglob("manifest.json") if p.parent.parent.name == slug)
+    reps = sorted(
+        p.parent.name for p in (out / "runs").rglob("manifest.json") if p.parent.parent.name == slug
+    )
     assert reps == [f"r{i}" for i in range(6)]  # search replications 0-2, fresh verification 3-5
     assert "rider-hours" in (out / "report.html").read_text()

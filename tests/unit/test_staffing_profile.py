@@ -16,13 +16,21 @@ from sim.io.staffing_profile import read_profile
 from sim.run import prepare
 
 TOY = Path(__file__).resolve().parents[2] / "scenarios" / "toy.yaml"
-SMALL = ["horizon.days=1", "horizon.warmup_days=2", "demand.orders_per_day=300", "catalog.n_skus=60",
-         "geography.zones_per_city=10", "router.epoch_s=300"]
+SMALL = [
+    "horizon.days=1",
+    "horizon.warmup_days=2",
+    "demand.orders_per_day=300",
+    "catalog.n_skus=60",
+    "geography.zones_per_city=10",
+    "router.epoch_s=300",
+]
 STORES = [f"store-Hangzhou-00{i}" for i in range(1, 6)]
 
 
 def write(tmp: Path, riders: np.ndarray, name: str = "p.csv") -> Path:
-    rows = [{"store": s, "hour": h, "riders": int(riders[i, h])} for i, s in enumerate(STORES) for h in range(24)]
+    rows = [
+        {"store": s, "hour": h, "riders": int(riders[i, h])} for i, s in enumerate(STORES) for h in range(24)
+    ]
     path = tmp / name
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
@@ -55,17 +63,25 @@ def test_stores_left_out_keep_the_group_rule(tmp_path: Path) -> None:
     assert (table[0] == 3).all() and np.isnan(table[1:]).all()
 
 
-@pytest.mark.parametrize(("rows", "needle"), [
-    ({"store": ["nope"], "hour": [0], "riders": [1]}, "row 2, column store: 'nope' is not a store"),
-    ({"store": [STORES[0]], "hour": [24], "riders": [1]}, "row 2, column hour"),
-    ({"store": [STORES[0]], "hour": [3], "riders": [1.5]}, "row 2, column riders"),
-    ({"store": [STORES[0]] * 2, "hour": [3, 3], "riders": [1, 1]}, "row 3: store store-Hangzhou-001 hour 3 is listed twice"),
-    ({"store": [STORES[0]], "hour": [3], "riders": [1]}, "lists 1 of the 24 hours"),
-    ({"store": [STORES[0]], "hours": [3], "riders": [1]}, "missing column(s) hour"),
-])
+@pytest.mark.parametrize(
+    ("rows", "needle"),
+    [
+        ({"store": ["nope"], "hour": [0], "riders": [1]}, "row 2, column store: 'nope' is not a store"),
+        ({"store": [STORES[0]], "hour": [24], "riders": [1]}, "row 2, column hour"),
+        ({"store": [STORES[0]], "hour": [3], "riders": [1.5]}, "row 2, column riders"),
+        (
+            {"store": [STORES[0]] * 2, "hour": [3, 3], "riders": [1, 1]},
+            "row 3: store store-Hangzhou-001 hour 3 is listed twice",
+        ),
+        ({"store": [STORES[0]], "hour": [3], "riders": [1]}, "lists 1 of the 24 hours"),
+        ({"store": [STORES[0]], "hours": [3], "riders": [1]}, "missing column(s) hour"),
+    ],
+)
 def test_bad_tables_name_file_row_and_column(tmp_path: Path, rows: dict, needle: str) -> None:
     path = tmp_path / "bad.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     with pytest.raises(ScenarioError) as exc:
         prepare(TOY, overrides=[f"nodes.stores.staffing.profile={path}"])
-    assert any(needle in p and "nodes.stores.staffing.profile: bad.csv" in p for p in exc.value.problems), exc.value.problems
+    assert any(needle in p and "nodes.stores.staffing.profile: bad.csv" in p for p in exc.value.problems), (
+        exc.value.problems
+    )

@@ -12,9 +12,11 @@ from sim.traps import estimated_variable_cost_per_order, scenario_warnings, staf
 
 ROOT = Path(__file__).resolve().parents[2]
 TOY = ROOT / "scenarios" / "toy.yaml"
-SUZHOU = ["geography.cities=[{name: Hangzhou}, {name: Shanghai, demand_weight: 0, zones: 4}, "
-          "{name: Suzhou, demand_weight: 1, zones: 10}]",
-          "nodes.stores.sites=[{id: store-SZ, city: Suzhou}]"]
+SUZHOU = [
+    "geography.cities=[{name: Hangzhou}, {name: Shanghai, demand_weight: 0, zones: 4}, "
+    "{name: Suzhou, demand_weight: 1, zones: 10}]",
+    "nodes.stores.sites=[{id: store-SZ, city: Suzhou}]",
+]
 
 
 def test_a_city_weighted_1_next_to_populations_is_flagged_and_its_store_serves_no_one() -> None:
@@ -36,12 +38,23 @@ def test_fixed_costs_above_half_are_flagged_with_their_figures() -> None:
     # the threshold is half of the estimate: fixed per order = variable per order
     v = estimated_variable_cost_per_order(small)
     at_half = fixed / v
-    assert not [ln for ln in scenario_warnings(load_scenario(TOY, [f"demand.orders_per_day={at_half * 1.01}"]),
-                                               network=False) if ln.startswith("costs.fixed")]
-    assert [ln for ln in scenario_warnings(load_scenario(TOY, [f"demand.orders_per_day={at_half * 0.99}"]),
-                                           network=False) if ln.startswith("costs.fixed")]
-    free = load_scenario(TOY, ["demand.orders_per_day=200", "costs.fixed.store_per_day_cny=0",
-                               "costs.fixed.fdc_per_day_cny=0"])
+    assert not [
+        ln
+        for ln in scenario_warnings(
+            load_scenario(TOY, [f"demand.orders_per_day={at_half * 1.01}"]), network=False
+        )
+        if ln.startswith("costs.fixed")
+    ]
+    assert [
+        ln
+        for ln in scenario_warnings(
+            load_scenario(TOY, [f"demand.orders_per_day={at_half * 0.99}"]), network=False
+        )
+        if ln.startswith("costs.fixed")
+    ]
+    free = load_scenario(
+        TOY, ["demand.orders_per_day=200", "costs.fixed.store_per_day_cny=0", "costs.fixed.fdc_per_day_cny=0"]
+    )
     assert not [ln for ln in scenario_warnings(free, network=False) if ln.startswith("costs.fixed")]
 
 
@@ -49,11 +62,19 @@ def test_free_rider_headcount_is_flagged_only_when_staffing_varies_under_platfor
     sc = load_scenario(TOY)
     assert staffing_warnings(sc, ["nodes.stores.capacity.riders"])
     assert not staffing_warnings(sc, ["forecast.error"])
-    assert not staffing_warnings(load_scenario(TOY, ["costs.riders.model=fleet"]), ["nodes.stores.capacity.riders"])
+    assert not staffing_warnings(
+        load_scenario(TOY, ["costs.riders.model=fleet"]), ["nodes.stores.capacity.riders"]
+    )
 
 
 def test_validate_prints_warnings_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["validate", str(TOY), *[a for s in SUZHOU for a in ("--set", s)], "--set", "nodes.stores.capacity.riders=9"]
+    argv = [
+        "validate",
+        str(TOY),
+        *[a for s in SUZHOU for a in ("--set", s)],
+        "--set",
+        "nodes.stores.capacity.riders=9",
+    ]
     assert main(argv) == 0
     cap = capsys.readouterr()
     assert cap.err == ""

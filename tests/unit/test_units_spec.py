@@ -10,7 +10,9 @@ from sim.cities import lookup_city
 from sim.spec import Spec, parse_spec, parse_spec_list, split_top_level
 
 
-@pytest.mark.parametrize("text, seconds", [("00:00", 0), ("08:30", 30600), ("23:59", 86340), ("24:00", 86400)])
+@pytest.mark.parametrize(
+    "text, seconds", [("00:00", 0), ("08:30", 30600), ("23:59", 86340), ("24:00", 86400)]
+)
 def test_parse_clock(text, seconds):
     assert units.parse_clock(text) == seconds
 

@@ -15,8 +15,16 @@ def wave(seed: int, n: int = 40, vans: int = 4, close_h: float = 4.0) -> VanProb
     xy[0] = 0.0
     km = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1)) * 1.3
     count = rng.integers(1, 5, n)
-    return VanProblem(km=km, demand_l=count * rng.uniform(3.0, 30.0, n), service_s=180.0 * count, vans=vans,
-                      capacity_l=700.0, speed_kmh=30.0, open_s=3600.0, close_s=close_h * 3600.0)
+    return VanProblem(
+        km=km,
+        demand_l=count * rng.uniform(3.0, 30.0, n),
+        service_s=180.0 * count,
+        vans=vans,
+        capacity_l=700.0,
+        speed_kmh=30.0,
+        open_s=3600.0,
+        close_s=close_h * 3600.0,
+    )
 
 
 SOLVERS = {"pyvrp": lambda p: solve_pyvrp(p, 200), "ortools": lambda p: solve_ortools(p, 30)}
@@ -68,8 +76,16 @@ def test_loads_beyond_the_fleet_get_extra_trips():
 
 def test_schedule_by_hand():
     km = np.array([[0.0, 15.0, 30.0], [15.0, 0.0, 15.0], [30.0, 15.0, 0.0]])  # 30 km/h: 30 min a leg of 15 km
-    p = VanProblem(km=km, demand_l=np.array([1.0, 1.0]), service_s=np.array([600.0, 300.0]), vans=1,
-                   capacity_l=10.0, speed_kmh=30.0, open_s=3600.0, close_s=4 * 3600.0)
+    p = VanProblem(
+        km=km,
+        demand_l=np.array([1.0, 1.0]),
+        service_s=np.array([600.0, 300.0]),
+        vans=1,
+        capacity_l=10.0,
+        speed_kmh=30.0,
+        open_s=3600.0,
+        close_s=4 * 3600.0,
+    )
     r = schedule(p, [[0, 1]])
     # wait at stop 0 until the window opens (arrive 1800 s), serve 600 s, drive 1800 s to stop 1
     assert r.start_s.tolist() == [3600.0, 3600.0 + 600.0 + 1800.0]

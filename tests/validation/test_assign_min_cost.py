@@ -11,8 +11,9 @@ from sim.routing import assign_min_cost
 from sim.routing.flow import COST_SCALE
 
 
-def milp_assignment(cost: np.ndarray, capacity: np.ndarray, unassigned: np.ndarray, shift: float = 0.0,
-                    scale: float = 1.0) -> float:
+def milp_assignment(
+    cost: np.ndarray, capacity: np.ndarray, unassigned: np.ndarray, shift: float = 0.0, scale: float = 1.0
+) -> float:
     """Optimal total cost by HiGHS: x[i, j] for finite entries, y[i] unassigned; sum_j x + y = 1, sum_i x <= cap.
 
     HiGHS solves (cost - shift) * scale (the same argmin: every order pays exactly one arc), so costs
@@ -32,8 +33,13 @@ def milp_assignment(cost: np.ndarray, capacity: np.ndarray, unassigned: np.ndarr
     cons = [LinearConstraint(a_ord, 1, 1)]
     if m:
         cons.append(LinearConstraint(a_cap, -np.inf, capacity.astype(float)))
-    res = milp(c, constraints=cons, integrality=np.ones(k + n), bounds=Bounds(0, 1),
-               options={"mip_rel_gap": 0.0, "presolve": True})
+    res = milp(
+        c,
+        constraints=cons,
+        integrality=np.ones(k + n),
+        bounds=Bounds(0, 1),
+        options={"mip_rel_gap": 0.0, "presolve": True},
+    )
     assert res.status == 0, res.message
     x = np.rint(res.x)
     return float(c_orig @ x)
@@ -82,7 +88,10 @@ def test_matches_milp_within_bound(chunk: int) -> None:
         choice = assign_min_cost(cost, capacity, unassigned)
         check_feasible(cost, capacity, choice)
         shift, scale = (7.0, 1e6) if seed % 4 == 2 else (0.0, 1.0)
-        ours, best = total(cost, unassigned, choice), milp_assignment(cost, capacity, unassigned, shift, scale)
+        ours, best = (
+            total(cost, unassigned, choice),
+            milp_assignment(cost, capacity, unassigned, shift, scale),
+        )
         bound = cost.shape[0] / (2 * COST_SCALE)
         assert ours <= best + bound + 1e-9, (seed, ours, best)
         assert ours >= best - 1e-9 * max(1.0, abs(best)), (seed, ours, best)
@@ -120,18 +129,21 @@ def test_capacity_and_cost_dtypes() -> None:
         assert assign_min_cost(cost, cap, np.array([9.0, 9.0])).tolist() == [1, 0]
 
 
-@pytest.mark.parametrize(("cost", "capacity", "unassigned", "match"), [
-    (np.ones(3), np.ones(3, int), np.ones(3), "2-D"),
-    (np.ones((2, 3)), np.ones(2, int), np.ones(2), r"capacity must have shape \(3,\)"),
-    (np.ones((2, 3)), np.ones(3, int), np.ones(3), r"unassigned_cost must have shape \(2,\)"),
-    (np.array([[1.0, np.nan]]), np.ones(2, int), np.ones(1), "NaN"),
-    (np.ones((1, 2)), np.ones(2, int), np.array([np.nan]), "NaN"),
-    (np.ones((1, 2)), np.array([1, -1]), np.ones(1), "must be >= 0"),
-    (np.ones((1, 2)), np.array([1.0, -2.0]), np.ones(1), "must be >= 0"),
-    (np.ones((1, 2)), np.array([1.5, 1.0]), np.ones(1), "whole numbers"),
-    (np.array([[1.0, -np.inf]]), np.ones(2, int), np.ones(1), "-inf"),
-    (np.ones((1, 2)), np.ones(2, int), np.array([-np.inf]), "-inf"),
-])
+@pytest.mark.parametrize(
+    ("cost", "capacity", "unassigned", "match"),
+    [
+        (np.ones(3), np.ones(3, int), np.ones(3), "2-D"),
+        (np.ones((2, 3)), np.ones(2, int), np.ones(2), r"capacity must have shape \(3,\)"),
+        (np.ones((2, 3)), np.ones(3, int), np.ones(3), r"unassigned_cost must have shape \(2,\)"),
+        (np.array([[1.0, np.nan]]), np.ones(2, int), np.ones(1), "NaN"),
+        (np.ones((1, 2)), np.ones(2, int), np.array([np.nan]), "NaN"),
+        (np.ones((1, 2)), np.array([1, -1]), np.ones(1), "must be >= 0"),
+        (np.ones((1, 2)), np.array([1.0, -2.0]), np.ones(1), "must be >= 0"),
+        (np.ones((1, 2)), np.array([1.5, 1.0]), np.ones(1), "whole numbers"),
+        (np.array([[1.0, -np.inf]]), np.ones(2, int), np.ones(1), "-inf"),
+        (np.ones((1, 2)), np.ones(2, int), np.array([-np.inf]), "-inf"),
+    ],
+)
 def test_value_errors(cost: np.ndarray, capacity: np.ndarray, unassigned: np.ndarray, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         assign_min_cost(cost, capacity, unassigned)

@@ -25,13 +25,17 @@ from sim.network import build_network
 from sim.rng import RandomStreams
 from tests.conftest import SCENARIOS
 
-CUT_CATEGORIES = ("catalog.categories=[{name: a, share: 0.5, value_cny: 10, volume_l: 1, tiers: [near]}, "
-                  "{name: b, share: 0.3, value_cny: 10, volume_l: 1, tiers: [far, mid]}, "
-                  "{name: c, share: 0.2, value_cny: 10, volume_l: 1}]")
+CUT_CATEGORIES = (
+    "catalog.categories=[{name: a, share: 0.5, value_cny: 10, volume_l: 1, tiers: [near]}, "
+    "{name: b, share: 0.3, value_cny: 10, volume_l: 1, tiers: [far, mid]}, "
+    "{name: c, share: 0.2, value_cny: 10, volume_l: 1}]"
+)
 
 
 def sample(*overrides: str, seed: int = 1):
-    sc = load_scenario(SCENARIOS / "toy.yaml", ["demand.orders_per_day=1000000", "demand.day_cv=0", *overrides])
+    sc = load_scenario(
+        SCENARIOS / "toy.yaml", ["demand.orders_per_day=1000000", "demand.day_cv=0", *overrides]
+    )
     net, cat = build_network(sc), build_catalog(sc)
     o = generate_day(sc, net, cat, RandomStreams(seed), 0)
     emp = np.zeros((cat.n_skus, 3))
@@ -87,8 +91,13 @@ def test_the_naive_rate_is_rejected():
     """popularity x E[lines] x mix ignores the renormalisation over eligible tiers: far off."""
     sc, cat, o, emp, bm = sample()
     mix = np.array([sc.demand.tier_mix.near, sc.demand.tier_mix.mid, sc.demand.tier_mix.far])
-    naive = (cat.popularity[:, None] * expected_lines_per_order(sc, cat.n_skus) * sc.demand.basket.mean_qty
-             * mix[None, :] * cat.tier_eligible)
+    naive = (
+        cat.popularity[:, None]
+        * expected_lines_per_order(sc, cat.n_skus)
+        * sc.demand.basket.mean_qty
+        * mix[None, :]
+        * cat.tier_eligible
+    )
     z = z_scores(emp, naive, o.n_orders, sc.demand.basket.mean_qty)
     assert (z**2).mean() > 20
     fresh = cat.category == cat.category_names.index("fresh")

@@ -87,9 +87,14 @@ def test_successive_sampling_of_distinct_skus_is_exact():
 
 
 def test_distinct_skus_even_when_baskets_exhaust_a_tiny_steep_catalog():
-    sc, net, cat = setup("demand.orders_per_day=5000", "catalog.n_skus=6", "catalog.zipf_s=3",
-                         "demand.basket.mean_lines=5", "demand.basket.max_lines=12",
-                         "catalog.categories=[{name: all, share: 1, value_cny: 10, volume_l: 1}]")
+    sc, net, cat = setup(
+        "demand.orders_per_day=5000",
+        "catalog.n_skus=6",
+        "catalog.zipf_s=3",
+        "demand.basket.mean_lines=5",
+        "demand.basket.max_lines=12",
+        "catalog.categories=[{name: all, share: 1, value_cny: 10, volume_l: 1}]",
+    )
     o = generate_day(sc, net, cat, RandomStreams(3), 0)
     assert o.lines_per_order().max() == 6  # capped at the catalog size
     assert_distinct(o)
@@ -136,8 +141,12 @@ def nb_variance_tolerance(mu: float, cv: float, days: int) -> tuple[float, float
 @pytest.mark.parametrize("cv", [0.0, 0.15])
 def test_daily_totals_are_gamma_poisson_with_day_cv(cv):
     mu, days = 3000.0, 500
-    sc, net, cat = setup(f"demand.orders_per_day={mu}", f"demand.day_cv={cv}", "demand.weekly=[1,1,1,1,1,1,1]",
-                         "demand.basket.mean_lines=1")
+    sc, net, cat = setup(
+        f"demand.orders_per_day={mu}",
+        f"demand.day_cv={cv}",
+        "demand.weekly=[1,1,1,1,1,1,1]",
+        "demand.basket.mean_lines=1",
+    )
     streams = RandomStreams(21)
     counts = np.array([generate_day(sc, net, cat, streams, d).n_orders for d in range(days)], dtype=float)
     var, tol = nb_variance_tolerance(mu, cv, days)
@@ -149,8 +158,11 @@ def test_daily_totals_are_gamma_poisson_with_day_cv(cv):
 
 def test_promotion_days_scale_volume_and_leave_other_days_alone():
     base = setup("demand.orders_per_day=2000")
-    promo = setup("demand.orders_per_day=2000", "demand.promotions=[{date: 2026-11-11, multiplier: 10, "
-                  "pre_days: 2, pre_multiplier: 1.5, post_days: 1, post_multiplier: 0.8}]")
+    promo = setup(
+        "demand.orders_per_day=2000",
+        "demand.promotions=[{date: 2026-11-11, multiplier: 10, "
+        "pre_days: 2, pre_multiplier: 1.5, post_days: 1, post_multiplier: 0.8}]",
+    )
     # start 2026-11-02: day 7 = 11-09 (pre), day 9 = 11-11, day 10 = 11-12 (post), day 12 untouched
     for day, factor in ((7, 1.5), (9, 10.0), (10, 0.8)):
         n_base = n_promo = 0
@@ -200,10 +212,16 @@ def test_requested_tier_is_eligible_for_every_line_and_follows_the_mix():
 
 
 def test_orders_without_a_common_tier_keep_their_first_line():
-    cats = ("catalog.categories=[{name: a, share: 0.5, value_cny: 10, volume_l: 1, tiers: [near]}, "
-            "{name: b, share: 0.5, value_cny: 10, volume_l: 1, tiers: [far]}]")
-    sc, net, cat = setup("demand.orders_per_day=20000", "demand.basket.mean_lines=3", cats,
-                         "demand.tier_mix={near: 0, mid: 1, far: 0}")
+    cats = (
+        "catalog.categories=[{name: a, share: 0.5, value_cny: 10, volume_l: 1, tiers: [near]}, "
+        "{name: b, share: 0.5, value_cny: 10, volume_l: 1, tiers: [far]}]"
+    )
+    sc, net, cat = setup(
+        "demand.orders_per_day=20000",
+        "demand.basket.mean_lines=3",
+        cats,
+        "demand.tier_mix={near: 0, mid: 1, far: 0}",
+    )
     o = generate_day(sc, net, cat, RandomStreams(9), 0)
     order_cat = cat.category[o.line_sku]
     starts = o.line_offsets[:-1]
@@ -218,7 +236,9 @@ def test_orders_without_a_common_tier_keep_their_first_line():
 
 
 def test_tier_mix_by_category_uses_the_first_lines_category():
-    sc, net, cat = setup("demand.orders_per_day=10000", "demand.tier_mix_by_category={fresh: {near: 1, mid: 0, far: 0}}")
+    sc, net, cat = setup(
+        "demand.orders_per_day=10000", "demand.tier_mix_by_category={fresh: {near: 1, mid: 0, far: 0}}"
+    )
     o = generate_day(sc, net, cat, RandomStreams(2), 0)
     fresh = cat.category[o.first_sku()] == cat.category_names.index("fresh")
     near_ok = order_eligibility(o, cat)[:, 0]
@@ -230,8 +250,18 @@ def test_tier_mix_by_category_uses_the_first_lines_category():
 
 
 # --------------------------------------------------------------------------- determinism and keying
-ARRAYS = ("order_id", "created_s", "zone", "city", "requested_tier", "line_offsets", "line_sku", "line_qty",
-          "u_service", "u_decision")
+ARRAYS = (
+    "order_id",
+    "created_s",
+    "zone",
+    "city",
+    "requested_tier",
+    "line_offsets",
+    "line_sku",
+    "line_qty",
+    "u_service",
+    "u_decision",
+)
 
 
 def assert_same_orders(a, b, fields=ARRAYS):
@@ -258,8 +288,11 @@ def test_a_day_alone_equals_that_day_in_a_longer_run():
 
 def test_adding_a_city_leaves_another_citys_orders_unchanged():
     one = setup("demand.orders_per_day=2000", "geography.cities[0].demand_weight=1")
-    two = setup("demand.orders_per_day=4000", "geography.cities=[{name: Hangzhou, demand_weight: 1}, "
-                "{name: Shanghai, demand_weight: 0, zones: 4}, {name: Suzhou, demand_weight: 1}]")
+    two = setup(
+        "demand.orders_per_day=4000",
+        "geography.cities=[{name: Hangzhou, demand_weight: 1}, "
+        "{name: Shanghai, demand_weight: 0, zones: 4}, {name: Suzhou, demand_weight: 1}]",
+    )
     a = generate_day(*one, RandomStreams(1), 2)
     b = generate_day(*two, RandomStreams(1), 2)
     assert set(np.unique(b.city).tolist()) == {0, 2}

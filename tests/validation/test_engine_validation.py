@@ -51,22 +51,39 @@ def little_scenario(tmp_path):
     of its creation epoch), stock for every SKU. Plenty of riders, whose batches never fill up (full
     batches are covered by the test at the end of this file)."""
     data = {
-        "name": "little", "seed": 5,
+        "name": "little",
+        "seed": 5,
         "horizon": {"days": 1, "warmup_days": 2, "start_date": "2026-11-02"},
         "geography": {"cities": [{"name": "Hangzhou", "zones": 12, "radius_km": 1.5}]},
         "nodes": {
             "ndcs": {"sites": [{"id": "NDC", "city": "Hangzhou"}]},
-            "stores": {"count_per_city": {"Hangzhou": 1},
-                       "capacity": {"pickers": PICKERS, "pick_base_s": 60.0, "pick_per_line_s": 10.0, "pick_cv": 1.0,
-                                    "riders": 20, "rider_radius_km": 10.0, "rider_max_batch": 20}},
+            "stores": {
+                "count_per_city": {"Hangzhou": 1},
+                "capacity": {
+                    "pickers": PICKERS,
+                    "pick_base_s": 60.0,
+                    "pick_per_line_s": 10.0,
+                    "pick_cv": 1.0,
+                    "riders": 20,
+                    "rider_radius_km": 10.0,
+                    "rider_max_batch": 20,
+                },
+            },
         },
         "lanes": {"ndc_store": {"base_h": 1.0}},
         # daily reviews (whole days): two warm-up days cover review + lead time (the loader checks it)
         "inventory": {"review_period_days": 1, "ndc_supply": {"initial_days_of_supply": 60}},
-        "catalog": {"n_skus": 10, "categories": [{"name": "all", "share": 1.0, "value_cny": 10, "volume_l": 0.1}]},
-        "demand": {"orders_per_day": 0.75 * PICKERS / 70.0 * DAY, "day_cv": 0.0, "intraday": [1.0] * 24,
-                   "tier_mix": {"near": 1.0, "mid": 0.0, "far": 0.0},
-                   "basket": {"mean_lines": 1.0, "max_lines": 1, "mean_qty": 1.0}},
+        "catalog": {
+            "n_skus": 10,
+            "categories": [{"name": "all", "share": 1.0, "value_cny": 10, "volume_l": 0.1}],
+        },
+        "demand": {
+            "orders_per_day": 0.75 * PICKERS / 70.0 * DAY,
+            "day_cv": 0.0,
+            "intraday": [1.0] * 24,
+            "tier_mix": {"near": 1.0, "mid": 0.0, "far": 0.0},
+            "basket": {"mean_lines": 1.0, "max_lines": 1, "mean_qty": 1.0},
+        },
         "tiers": {"near": {"promise_min": 6000, "service_hours": ["00:00", "24:00"]}},
         "costs": {"picker_per_hour_cny": PICKER_CNY_H},
         "policy": "top_n(n=10, cover=20)",
@@ -90,7 +107,9 @@ def in_system(arrive: np.ndarray, depart: np.ndarray, t: float) -> int:
     return int(np.count_nonzero((arrive <= t) & (depart > t)))
 
 
-def check_little(arrive: np.ndarray, depart: np.ndarray, t0: float, t1: float, what: str) -> tuple[float, float]:
+def check_little(
+    arrive: np.ndarray, depart: np.ndarray, t0: float, t1: float, what: str
+) -> tuple[float, float]:
     """L = λW on [t0, t1]: exact up to the orders in the system at t0 and t1, each off by at most W_max.
 
     λ = arrivals in [t0, t1) / T; W = their mean time in the system; L = time-average of N(t).
@@ -100,7 +119,9 @@ def check_little(arrive: np.ndarray, depart: np.ndarray, t0: float, t1: float, w
     inside = (arrive >= t0) & (arrive < t1)
     L = integral(arrive, depart, t0, t1) / T
     lam_w = float((depart[inside] - arrive[inside]).sum()) / T
-    bound = (in_system(arrive, depart, t0) + in_system(arrive, depart, t1)) * float((depart - arrive).max()) / T
+    bound = (
+        (in_system(arrive, depart, t0) + in_system(arrive, depart, t1)) * float((depart - arrive).max()) / T
+    )
     assert abs(L - lam_w) <= bound + 1e-9, (what, L, lam_w, bound)
     assert bound <= 0.1 * L, (what, L, bound)  # the window is long enough for the check to bite
     # over the whole run the system starts and ends empty: the identity is exact
@@ -112,7 +133,9 @@ def check_little(arrive: np.ndarray, depart: np.ndarray, t0: float, t1: float, w
 @pytest.fixture(scope="module")
 def little(tmp_path_factory):
     sc = little_scenario(tmp_path_factory.mktemp("little"))
-    sim = Simulation(sc, seed=sc.seed, replication=0, days=sc.horizon.days, policy=sc.policy, router="nearest")
+    sim = Simulation(
+        sc, seed=sc.seed, replication=0, days=sc.horizon.days, policy=sc.policy, router="nearest"
+    )
     rec = sim.run()
     return sc, sim, rec
 
@@ -120,7 +143,10 @@ def little(tmp_path_factory):
 def test_littles_law_at_a_store(little):
     sc, sim, rec = little
     o, b = rec.orders, sim.book
-    t0, t1 = sc.horizon.warmup_days * DAY, (sc.horizon.warmup_days + sc.horizon.days) * DAY  # the measured day
+    t0, t1 = (
+        sc.horizon.warmup_days * DAY,
+        (sc.horizon.warmup_days + sc.horizon.days) * DAY,
+    )  # the measured day
     near = o.served_tier == 0
     assert near[~o.warmup].all(), "every measured order is served by the store"
     assert (o.status[near] == 0).all(), "every order the store served is delivered"
@@ -150,7 +176,9 @@ def test_pickers_are_a_work_conserving_fifo_c_server(little):
         m = near & (o.node == s)
         created, start = o.created_s[m], b.pick_start_s[m]
         end = start + o.cost_handling[m] * 3600.0 / PICKER_CNY_H
-        assigned = (np.floor(created / EPOCH_S) + 1) * EPOCH_S  # routed at the end of its epoch (never carried)
+        assigned = (
+            np.floor(created / EPOCH_S) + 1
+        ) * EPOCH_S  # routed at the end of its epoch (never carried)
         assert (start >= assigned - 1e-9).all()
         ev = np.unique(np.concatenate([assigned, start, end]))
         gap = np.diff(ev)
@@ -168,19 +196,37 @@ def test_pickers_are_a_work_conserving_fifo_c_server(little):
 # =========================================================================== unlimited stock and capacity
 def unlimited_data() -> dict:
     return {
-        "name": "unlimited", "seed": 3,
+        "name": "unlimited",
+        "seed": 3,
         "horizon": {"days": 2, "warmup_days": 3, "start_date": "2026-11-02"},
         "geography": {"cities": [{"name": "Hangzhou", "zones": 16, "radius_km": 2.0}]},
         "nodes": {
-            "ndcs": {"sites": [{"id": "NDC", "city": "Hangzhou"}], "capacity": {"outbound_per_day": 1_000_000}},
-            "fdcs": {"count_per_city": {"Hangzhou": 1},
-                     "capacity": {"pickers": 500, "vans": 100, "van_capacity_m3": 50.0, "van_radius_km": 20.0}},
-            "stores": {"count_per_city": {"Hangzhou": 2},
-                       "capacity": {"pickers": 50, "riders": 100, "rider_radius_km": 10.0}},
+            "ndcs": {
+                "sites": [{"id": "NDC", "city": "Hangzhou"}],
+                "capacity": {"outbound_per_day": 1_000_000},
+            },
+            "fdcs": {
+                "count_per_city": {"Hangzhou": 1},
+                "capacity": {"pickers": 500, "vans": 100, "van_capacity_m3": 50.0, "van_radius_km": 20.0},
+            },
+            "stores": {
+                "count_per_city": {"Hangzhou": 2},
+                "capacity": {"pickers": 50, "riders": 100, "rider_radius_km": 10.0},
+            },
         },
         "lanes": {"ndc_fdc": {"base_h": 2.0}, "fdc_store": {"base_h": 1.0}, "ndc_store": {"base_h": 1.0}},
-        "catalog": {"n_skus": 20, "categories": [{"name": "all", "share": 1.0, "value_cny": 10, "volume_l": 0.2,
-                                                  "tiers": ["near", "mid", "far"]}]},
+        "catalog": {
+            "n_skus": 20,
+            "categories": [
+                {
+                    "name": "all",
+                    "share": 1.0,
+                    "value_cny": 10,
+                    "volume_l": 0.2,
+                    "tiers": ["near", "mid", "far"],
+                }
+            ],
+        },
         "demand": {"orders_per_day": 400, "tier_mix": {"near": 0.5, "mid": 0.25, "far": 0.25}},
         "tiers": {"near": {"service_hours": ["00:00", "24:00"]}},
         "inventory": {"ndc_supply": {"initial_days_of_supply": 60}},
@@ -215,7 +261,10 @@ def test_unlimited_stock_and_capacity_serve_every_order_at_its_tier_on_time(tmp_
     path = write(tmp_path, unlimited_data())
     sc = load_scenario(path)
     net = build_network(sc)
-    assert net.covers()[:, net.node_kind == 2].any(axis=1).all() and net.covers()[:, net.node_kind == 1].any(axis=1).all()
+    assert (
+        net.covers()[:, net.node_kind == 2].any(axis=1).all()
+        and net.covers()[:, net.node_kind == 1].any(axis=1).all()
+    )
     r = simulate(path, out=tmp_path / "run", report=False)
     o = r.orders[~r.orders.warmup].reset_index(drop=True)
     assert len(o) > 500 and set(o["requested_tier"]) == set(RANK)
@@ -229,7 +278,9 @@ def test_unlimited_stock_and_capacity_serve_every_order_at_its_tier_on_time(tmp_
     assert (o["delivered_s"] <= promise + 1e-6).all() and (o["delivered_s"] >= o["created_s"]).all()
     assert o["on_time"].all() and o["perfect"].all()
     kinds = dict(zip(r.nodes["id"], r.nodes["kind"], strict=True))
-    assert (o["node_id"].map(kinds) == o["requested_tier"].map({"near": "store", "mid": "fdc", "far": "ndc"})).all()
+    assert (
+        o["node_id"].map(kinds) == o["requested_tier"].map({"near": "store", "mid": "fdc", "far": "ndc"})
+    ).all()
     lines = r.lines[r.lines["order_id"].isin(o["order_id"])]
     assert (lines["status"] == "delivered").all()
     k = r.kpis
@@ -248,18 +299,26 @@ def stockout_data(variant: str) -> dict:
     `fdc_only`: stores cannot hold anything (volume ~0) but the FDC holds every SKU; with near_far = 0
     a near order's only possible offer is mid."""
     data = {
-        "name": f"stockout-{variant}", "seed": 9,
+        "name": f"stockout-{variant}",
+        "seed": 9,
         "horizon": {"days": 1, "warmup_days": 2, "start_date": "2026-11-02"},
         "geography": {"cities": [{"name": "Hangzhou", "zones": 16, "radius_km": 2.0}]},
         "nodes": {
             "ndcs": {"sites": [{"id": "NDC", "city": "Hangzhou"}]},
-            "fdcs": {"count_per_city": {"Hangzhou": 1},
-                     "capacity": {"pickers": 500, "vans": 100, "van_capacity_m3": 50.0, "van_radius_km": 20.0}},
-            "stores": {"count_per_city": {"Hangzhou": 2},
-                       "capacity": {"pickers": 50, "riders": 100, "rider_radius_km": 10.0}},
+            "fdcs": {
+                "count_per_city": {"Hangzhou": 1},
+                "capacity": {"pickers": 500, "vans": 100, "van_capacity_m3": 50.0, "van_radius_km": 20.0},
+            },
+            "stores": {
+                "count_per_city": {"Hangzhou": 2},
+                "capacity": {"pickers": 50, "riders": 100, "rider_radius_km": 10.0},
+            },
         },
         "lanes": {"ndc_fdc": {"base_h": 2.0}, "fdc_store": {"base_h": 1.0}, "ndc_store": {"base_h": 1.0}},
-        "catalog": {"n_skus": 20, "categories": [{"name": "all", "share": 1.0, "value_cny": 10, "volume_l": 0.2}]},
+        "catalog": {
+            "n_skus": 20,
+            "categories": [{"name": "all", "share": 1.0, "value_cny": 10, "volume_l": 0.2}],
+        },
         "demand": {"orders_per_day": 600, "tier_mix": {"near": 0.6, "mid": 0.25, "far": 0.15}},
         "tiers": {"near": {"service_hours": ["00:00", "24:00"]}, "downgrade_acceptance": dict(ACCEPT)},
         "inventory": {"ndc_supply": {"initial_days_of_supply": 60}},
@@ -279,9 +338,13 @@ def regenerate_uniforms(sc, n_days: int) -> pd.DataFrame:
     net, cat = build_network(sc), build_catalog(sc)
     streams = RandomStreams(sc.seed, 0)
     days = [generate_day(sc, net, cat, streams, d) for d in range(n_days)]
-    return pd.DataFrame({"order_id": np.concatenate([d.order_id for d in days]),
-                         "created_g": np.concatenate([d.created_s for d in days]),
-                         "u": np.concatenate([d.u_decision for d in days])})
+    return pd.DataFrame(
+        {
+            "order_id": np.concatenate([d.order_id for d in days]),
+            "created_g": np.concatenate([d.created_s for d in days]),
+            "u": np.concatenate([d.u_decision for d in days]),
+        }
+    )
 
 
 @pytest.mark.parametrize("variant", ["central", "fdc_only"])
@@ -317,15 +380,17 @@ def test_stockout_downgrades_and_lost_sales_are_exactly_those_the_uniforms_imply
     assert (stocked["status"] == "delivered").all() and not stocked["downgraded"].any()
     assert (stocked["served_tier"] == stocked["requested_tier"]).all()
     # every lost or downgraded unit is counted as lost demand at the node its requested tier preferred
-    lines = r.lines.merge(r.orders[["order_id", "status", "downgraded"]].rename(columns={"status": "o_status"}),
-                          on="order_id")
+    lines = r.lines.merge(
+        r.orders[["order_id", "status", "downgraded"]].rename(columns={"status": "o_status"}), on="order_id"
+    )
     missed = lines[(lines["o_status"] == "lost") | lines["downgraded"]]
     want = missed.groupby(["preferred_node_id", "sku"])["qty"].sum()
     got = r.inventory.groupby(["node_id", "sku"])["lost_demand"].sum()
     got = got[got > 0]
     got.index.names = want.index.names
-    pd.testing.assert_series_equal(got.sort_index().astype("int64"), want.sort_index().astype("int64"),
-                                   check_names=False)
+    pd.testing.assert_series_equal(
+        got.sort_index().astype("int64"), want.sort_index().astype("int64"), check_names=False
+    )
     k = r.kpis
     m = o[~o["warmup"]]
     assert k["lost"] == int((m["status"] == "lost").sum())
@@ -335,21 +400,31 @@ def test_stockout_downgrades_and_lost_sales_are_exactly_those_the_uniforms_imply
 # =========================================================================== known engine bug
 def test_orders_in_full_rider_batches_are_delivered(tmp_path):
     data = {
-        "name": "full-batches", "seed": 1,
+        "name": "full-batches",
+        "seed": 1,
         "horizon": {"days": 1, "warmup_days": 2, "start_date": "2026-11-02"},
         "geography": {"cities": [{"name": "Hangzhou", "zones": 6, "radius_km": 1.5}]},
-        "nodes": {"ndcs": {"sites": [{"id": "NDC", "city": "Hangzhou"}]},
-                  "stores": {"count_per_city": {"Hangzhou": 1},
-                             "capacity": {"rider_max_batch": 1, "rider_radius_km": 10.0}}},
+        "nodes": {
+            "ndcs": {"sites": [{"id": "NDC", "city": "Hangzhou"}]},
+            "stores": {
+                "count_per_city": {"Hangzhou": 1},
+                "capacity": {"rider_max_batch": 1, "rider_radius_km": 10.0},
+            },
+        },
         "lanes": {"ndc_store": {"base_h": 1.0}},
         "inventory": {"review_period_days": 1},
-        "catalog": {"n_skus": 5, "categories": [{"name": "all", "share": 1.0, "value_cny": 10, "volume_l": 0.1}]},
+        "catalog": {
+            "n_skus": 5,
+            "categories": [{"name": "all", "share": 1.0, "value_cny": 10, "volume_l": 0.1}],
+        },
         "demand": {"orders_per_day": 100, "tier_mix": {"near": 1.0, "mid": 0.0, "far": 0.0}},
         "tiers": {"near": {"service_hours": ["00:00", "24:00"]}},
         "policy": "top_n(n=5, cover=20)",
         "router": {"name": "nearest", "epoch_s": 300},
     }
-    r = simulate(write(tmp_path, data), out=tmp_path / "run", report=False)  # raises InvariantViolation while the bug lasts
+    r = simulate(
+        write(tmp_path, data), out=tmp_path / "run", report=False
+    )  # raises InvariantViolation while the bug lasts
     m = r.orders[~r.orders.warmup]
     assert (m["served_tier"] == "near").sum() > 50
     assert r.kpis["open"] == 0

@@ -10,8 +10,15 @@ from sim.routing.benchmarks import ma2023, online
 
 
 def tiny(instance: int, *, n_max: int = 2, T: int = 6) -> ma2023.Instance:
-    return ma2023.generate(instance, n_items=4, n_max=n_max, n_per=2, T=T, cities=ma2023.WARMUP_CITIES[:3],
-                           fcs=ma2023.WARMUP_FCS[:2])
+    return ma2023.generate(
+        instance,
+        n_items=4,
+        n_max=n_max,
+        n_per=2,
+        T=T,
+        cities=ma2023.WARMUP_CITIES[:3],
+        fcs=ma2023.WARMUP_FCS[:2],
+    )
 
 
 def test_generator_reproduces_the_published_set_up() -> None:
@@ -74,11 +81,13 @@ def test_dlp_is_the_lp_at_expected_counts_and_prices_stock() -> None:
     # the shares of every (type, region) route each item once
     for q, items in enumerate(inst.types):
         if items:
-            np.testing.assert_allclose(lp.share[q, :, :len(items)].sum(axis=-1), 1.0, atol=1e-7)
+            np.testing.assert_allclose(lp.share[q, :, : len(items)].sum(axis=-1), 1.0, atol=1e-7)
     # with unlimited stock the LP cost is every order's cheapest split, which no policy can beat
     free = ma2023.Instance(**{**inst.__dict__, "stock": np.full_like(inst.stock, 10**6)})
     q, j = ma2023.arrivals(free, 0, instance=1)
-    assert online.run("mip", free, q, j) == pytest.approx(ma2023.lp_bound(free, ma2023.counts(free, q, j)).value)
+    assert online.run("mip", free, q, j) == pytest.approx(
+        ma2023.lp_bound(free, ma2023.counts(free, q, j)).value
+    )
 
 
 @pytest.mark.parametrize("instance", range(2))
@@ -111,7 +120,9 @@ def test_brute_force_brackets_multi_item_orders(instance: int) -> None:
     best = ma2023.offline_optimum(inst, q, j)
     lp = ma2023.lp_bound(inst, n).value
     assert lp <= best + 1e-6
-    assert ma2023.lp_bound(inst, n, integer=True).value <= best + 1e-6  # aggregated integer flows relax it too
+    assert (
+        ma2023.lp_bound(inst, n, integer=True).value <= best + 1e-6
+    )  # aggregated integer flows relax it too
     for p in ("mip", "myopic", "nearest"):
         assert best <= online.run(p, inst, q, j) + 1e-9
 
@@ -123,4 +134,6 @@ def test_mip_routes_one_order_at_its_cheapest_split() -> None:
             continue
         for j in (0, 1, 4):
             arr_q, arr_j = np.array([q]), np.array([j])
-            assert online.run("mip", inst, arr_q, arr_j) == pytest.approx(ma2023.offline_optimum(inst, arr_q, arr_j))
+            assert online.run("mip", inst, arr_q, arr_j) == pytest.approx(
+                ma2023.offline_optimum(inst, arr_q, arr_j)
+            )

@@ -28,8 +28,16 @@ def random_problem(seed: int, *, multi: bool) -> Problem:
                 uo.append(k)
                 ur.append(r)
                 uq.append(int(g.integers(1, 3)) if multi else 1)
-    return Problem(n, np.array(opt_order), np.array(opt_cost), g.uniform(5, 15, n), np.array(uo), np.array(ur),
-                   np.array(uq), g.integers(0, 3, n_res).astype(float))
+    return Problem(
+        n,
+        np.array(opt_order),
+        np.array(opt_cost),
+        g.uniform(5, 15, n),
+        np.array(uo),
+        np.array(ur),
+        np.array(uq),
+        g.integers(0, 3, n_res).astype(float),
+    )
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -50,12 +58,28 @@ def test_lp_is_below_brute_force_with_multi_line_orders(seed: int) -> None:
 
 def test_a_fractional_optimum_is_strictly_below_the_integer_one() -> None:
     # two orders each needing units of both resources (1 unit each): only one fits whole, the LP halves both
-    p = Problem(2, np.array([0, 1]), np.array([1.0, 1.0]), np.array([10.0, 10.0]), np.array([0, 0, 1, 1]),
-                np.array([0, 1, 0, 1]), np.array([1, 1, 1, 1]), np.array([1.0, 1.0]))
+    p = Problem(
+        2,
+        np.array([0, 1]),
+        np.array([1.0, 1.0]),
+        np.array([10.0, 10.0]),
+        np.array([0, 0, 1, 1]),
+        np.array([0, 1, 0, 1]),
+        np.array([1, 1, 1, 1]),
+        np.array([1.0, 1.0]),
+    )
     assert brute_force(p) == pytest.approx(11.0)
     assert hindsight_lp(p).value == pytest.approx(11.0)  # integral here: one order served, one lost
-    q = Problem(3, np.array([0, 1, 2]), np.array([0.0, 0.0, 0.0]), np.array([10.0, 10.0, 10.0]),
-                np.array([0, 0, 1, 1, 2, 2]), np.array([0, 1, 1, 2, 0, 2]), np.ones(6, np.int64), np.ones(3))
+    q = Problem(
+        3,
+        np.array([0, 1, 2]),
+        np.array([0.0, 0.0, 0.0]),
+        np.array([10.0, 10.0, 10.0]),
+        np.array([0, 0, 1, 1, 2, 2]),
+        np.array([0, 1, 1, 2, 0, 2]),
+        np.ones(6, np.int64),
+        np.ones(3),
+    )
     assert brute_force(q) == pytest.approx(20.0)  # an odd cycle: one order served
     assert hindsight_lp(q).value == pytest.approx(15.0)  # the LP serves each order half
 
@@ -66,10 +90,20 @@ def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     # the bound keeps each candidate's own SKUs: no substitution (read_run refuses a run that substituted)
     sets = ["demand.orders_per_day=300", "horizon.warmup_days=2", "tiers.substitution.enabled=false"]
     out = []
-    for name, router, extra in (("myopic", "flow", ["router.lookahead=false"]), ("mip", "mip", []),
-                                ("cheapest", "cheapest", [])):
-        simulate(SCENARIOS / "toy.yaml", days=1, router=router, overrides=sets + extra, out=base / name,
-                 report=False, explain=True)
+    for name, router, extra in (
+        ("myopic", "flow", ["router.lookahead=false"]),
+        ("mip", "mip", []),
+        ("cheapest", "cheapest", []),
+    ):
+        simulate(
+            SCENARIOS / "toy.yaml",
+            days=1,
+            router=router,
+            overrides=sets + extra,
+            out=base / name,
+            report=False,
+            explain=True,
+        )
         out.append(base / name)
     return out
 
@@ -111,7 +145,12 @@ def test_service_price_adds_to_every_imperfect_decision_and_keeps_the_bound(tiny
 
 
 def test_bound_needs_explain(tmp_path: Path) -> None:
-    simulate(SCENARIOS / "toy.yaml", days=1, overrides=["demand.orders_per_day=100", "horizon.warmup_days=2"],
-             out=tmp_path / "r", report=False)
+    simulate(
+        SCENARIOS / "toy.yaml",
+        days=1,
+        overrides=["demand.orders_per_day=100", "horizon.warmup_days=2"],
+        out=tmp_path / "r",
+        report=False,
+    )
     with pytest.raises(FileNotFoundError, match="explain"):
         build([tmp_path / "r"])

@@ -86,12 +86,24 @@ class Node:
     def review(self, t: float, backlog: int = 0) -> None:
         """Order up to S on the inventory position net of the backlog (targets S + backlog)."""
         targets = np.array([[0], [self.s + backlog]])
-        ship, _ = plan_replenishment(self.inv, targets, np.array([-1, 0]), np.array([0, 1]), np.array([1.0]),
-                                     np.array([np.inf, np.inf]), np.zeros(2), np.zeros(2), self.lead, t)
+        ship, _ = plan_replenishment(
+            self.inv,
+            targets,
+            np.array([-1, 0]),
+            np.array([0, 1]),
+            np.array([1.0]),
+            np.array([np.inf, np.inf]),
+            np.zeros(2),
+            np.zeros(2),
+            self.lead,
+            t,
+        )
         self.pipe.add(ship)
 
 
-def lost_sales_fill(s: int, lam_per_day: float, lead_days: float, days: float, warmup_days: float, rep: int) -> float:
+def lost_sales_fill(
+    s: int, lam_per_day: float, lead_days: float, days: float, warmup_days: float, rep: int
+) -> float:
     rng = RandomStreams(2026, rep).get("validation.palm.arrivals")
     times = np.sort(rng.uniform(0.0, days * DAY, rng.poisson(lam_per_day * days)))
     node = Node(s, lead_days * DAY)
@@ -114,12 +126,15 @@ def test_palm_lost_sales_fill_rate_is_one_minus_erlang_b():
     theory = 1.0 - erlang_b(S, LAM * L)
     fills = [lost_sales_fill(S, LAM, L, days=500.0, warmup_days=10.0, rep=r) for r in range(REPS)]
     lo, hi = ci99(fills)
-    assert lo <= theory <= hi, f"1 - ErlangB({S}, {LAM * L}) = {theory:.4f} outside 99% CI [{lo:.4f}, {hi:.4f}]"
+    assert lo <= theory <= hi, (
+        f"1 - ErlangB({S}, {LAM * L}) = {theory:.4f} outside 99% CI [{lo:.4f}, {hi:.4f}]"
+    )
     assert abs(np.mean(fills) - theory) < 0.02
 
 
-def backorder_run(s: int, lam_per_day: float, review_days: int, lead_days: int, periods: int, warmup: int,
-                  rep: int) -> tuple[float, float]:
+def backorder_run(
+    s: int, lam_per_day: float, review_days: int, lead_days: int, periods: int, warmup: int, rep: int
+) -> tuple[float, float]:
     """(fill rate, share of cycles ending without backorders) of a periodic-review order-up-to S."""
     rng = RandomStreams(2026, rep).get("validation.periodic.arrivals")
     R = review_days * DAY
@@ -163,7 +178,9 @@ def test_periodic_review_backorders_match_poisson_over_review_plus_lead():
     assert lo <= csl <= hi, f"cycle service {csl:.4f} outside 99% CI [{lo:.4f}, {hi:.4f}]"
     # the policies' own formulas are the same theory
     model = DemandModel("poisson")
-    assert float(fill_rate(model, np.array([S]), np.array([mu_l]), np.array([mu_l + mu_r]))[0]) == pytest.approx(fill, abs=1e-10)
+    assert float(
+        fill_rate(model, np.array([S]), np.array([mu_l]), np.array([mu_l + mu_r]))[0]
+    ) == pytest.approx(fill, abs=1e-10)
     assert int(cycle_level(model, csl - 1e-9, np.array([mu_l + mu_r]))[0]) == S
     assert int(cycle_level(model, csl + 1e-9, np.array([mu_l + mu_r]))[0]) == S + 1
 

@@ -25,9 +25,21 @@ from sim.routing.lookahead import option_reservation
 from sim.routing.mip import Mip, solve_orders, stock_uses
 
 
-def multi_line_batch(seed: int, *, n_min: int = 1, n_max: int = 4, nodes_max: int = 3, n_skus: int = 3, lines_max: int = 3,
-                     qty_max: int = 2, must: float = 0.3, reach: float = 0.8, cap_max: int = 3,
-                     stock_max: int = 4, reservation: bool = False) -> Batch:
+def multi_line_batch(
+    seed: int,
+    *,
+    n_min: int = 1,
+    n_max: int = 4,
+    nodes_max: int = 3,
+    n_skus: int = 3,
+    lines_max: int = 3,
+    qty_max: int = 2,
+    must: float = 0.3,
+    reach: float = 0.8,
+    cap_max: int = 3,
+    stock_max: int = 4,
+    reservation: bool = False,
+) -> Batch:
     rng = np.random.default_rng(seed)
     n, n_nodes = int(rng.integers(n_min, n_max + 1)), int(rng.integers(2, nodes_max + 1))
     on_hand = rng.integers(0, stock_max, (n_nodes, n_skus))
@@ -53,21 +65,46 @@ def multi_line_batch(seed: int, *, n_min: int = 1, n_max: int = 4, nodes_max: in
     cost = rng.choice([rng.uniform(1, 30, opt_order.size), rng.integers(1, 5, opt_order.size).astype(float)])
     res = None
     if reservation:
-        res = option_reservation(use_option, opt_node[use_option], use_sku, use_qty, tier < req[opt_order],
-                                 rng.uniform(0, 1e-3, (n_nodes, n_skus)), on_hand, 4 * 3600.0, 25.0)
+        res = option_reservation(
+            use_option,
+            opt_node[use_option],
+            use_sku,
+            use_qty,
+            tier < req[opt_order],
+            rng.uniform(0, 1e-3, (n_nodes, n_skus)),
+            on_hand,
+            4 * 3600.0,
+            25.0,
+        )
     unassigned = np.where(rng.random(n) < must, np.inf, rng.uniform(5, 40, n))
-    return Batch(n_orders=n, requested_tier=req, opt_order=opt_order, opt_node=opt_node, opt_tier=tier,
-                 opt_km=rng.uniform(0, 20, opt_order.size), opt_cost=cost, opt_eta_s=np.zeros(opt_order.size),
-                 opt_offer=tier > req[opt_order], unassigned_cost=unassigned,
-                 node_capacity=rng.integers(0, cap_max + 1, n_nodes), opt_reservation=res, opt_stock_key=opt_key,
-                 stock_left=left, use_option=use_option, use_key=use_key, use_qty=use_qty)
+    return Batch(
+        n_orders=n,
+        requested_tier=req,
+        opt_order=opt_order,
+        opt_node=opt_node,
+        opt_tier=tier,
+        opt_km=rng.uniform(0, 20, opt_order.size),
+        opt_cost=cost,
+        opt_eta_s=np.zeros(opt_order.size),
+        opt_offer=tier > req[opt_order],
+        unassigned_cost=unassigned,
+        node_capacity=rng.integers(0, cap_max + 1, n_nodes),
+        opt_reservation=res,
+        opt_stock_key=opt_key,
+        stock_left=left,
+        use_option=use_option,
+        use_key=use_key,
+        use_qty=use_qty,
+    )
 
 
 def feasible(batch: Batch, choice: np.ndarray) -> bool:
     got = choice >= 0
     if not (batch.opt_order[choice[got]] == np.flatnonzero(got)).all():
         return False
-    if (np.bincount(batch.opt_node[choice[got]], minlength=batch.node_capacity.size) > batch.node_capacity).any():
+    if (
+        np.bincount(batch.opt_node[choice[got]], minlength=batch.node_capacity.size) > batch.node_capacity
+    ).any():
         return False
     use_option, use_key, use_qty, left = stock_uses(batch)
     taken = np.zeros(batch.opt_order.size, bool)
@@ -82,14 +119,18 @@ def score(batch: Batch, choice: np.ndarray, cost: np.ndarray) -> tuple[int, floa
     got = choice >= 0
     u = batch.unassigned_cost
     use_option, use_key, use_qty, left = stock_uses(batch)
-    usable = (batch.node_capacity[batch.opt_node] > 0) & ~np.isin(np.arange(cost.size),
-                                                                   use_option[use_qty > left[use_key]])
+    usable = (batch.node_capacity[batch.opt_node] > 0) & ~np.isin(
+        np.arange(cost.size), use_option[use_qty > left[use_key]]
+    )
     cheapest = np.full(batch.n_orders, np.inf)
     np.minimum.at(cheapest, batch.opt_order[usable], cost[usable])
     carried = ~got & ~np.isfinite(u)
     unserved = int(carried.sum())
-    money = cost[choice[got]].sum() + u[~got & np.isfinite(u)].sum() + np.where(np.isfinite(cheapest), cheapest,
-                                                                                 0.0)[carried].sum()
+    money = (
+        cost[choice[got]].sum()
+        + u[~got & np.isfinite(u)].sum()
+        + np.where(np.isfinite(cheapest), cheapest, 0.0)[carried].sum()
+    )
     return unserved, float(money)
 
 
@@ -117,8 +158,14 @@ def test_mip_equals_brute_force_on_tiny_multi_line_batches(monkeypatch: pytest.M
     reached = 0
     for seed in range(240):
         tight = seed % 2 == 1  # scarcer stock and capacity: more contested batches
-        batch = multi_line_batch(seed, n_min=2, reservation=seed % 3 == 0, stock_max=3 if tight else 4,
-                                 cap_max=2 if tight else 3, reach=0.9)
+        batch = multi_line_batch(
+            seed,
+            n_min=2,
+            reservation=seed % 3 == 0,
+            stock_max=3 if tight else 4,
+            cap_max=2 if tight else 3,
+            reach=0.9,
+        )
         before = solves[0]
         choice = router.route(batch)
         reached += solves[0] > before
@@ -150,16 +197,31 @@ def milp_money(batch: Batch, cost: np.ndarray) -> float:
     """HiGHS optimum with exact stock per key (finite unassigned costs only)."""
     n, k = batch.n_orders, batch.opt_order.size
     c = np.concatenate([cost, batch.unassigned_cost])
-    rows = [coo_matrix((np.ones(k + n), (np.concatenate([batch.opt_order, np.arange(n)]), np.arange(k + n))),
-                       shape=(n, k + n))]
+    rows = [
+        coo_matrix(
+            (np.ones(k + n), (np.concatenate([batch.opt_order, np.arange(n)]), np.arange(k + n))),
+            shape=(n, k + n),
+        )
+    ]
     cons = [LinearConstraint(rows[0], 1, 1)]
-    cons.append(LinearConstraint(coo_matrix((np.ones(k), (batch.opt_node, np.arange(k))),
-                                            shape=(batch.node_capacity.size, k + n)), -np.inf,
-                                 batch.node_capacity.astype(float)))
+    cons.append(
+        LinearConstraint(
+            coo_matrix((np.ones(k), (batch.opt_node, np.arange(k))), shape=(batch.node_capacity.size, k + n)),
+            -np.inf,
+            batch.node_capacity.astype(float),
+        )
+    )
     use_option, use_key, use_qty, left = stock_uses(batch)
-    cons.append(LinearConstraint(coo_matrix((use_qty.astype(float), (use_key, use_option)), shape=(left.size, k + n)),
-                                 -np.inf, left.astype(float)))
-    res = milp(c, constraints=cons, integrality=np.ones(k + n), bounds=Bounds(0, 1), options={"mip_rel_gap": 0.0})
+    cons.append(
+        LinearConstraint(
+            coo_matrix((use_qty.astype(float), (use_key, use_option)), shape=(left.size, k + n)),
+            -np.inf,
+            left.astype(float),
+        )
+    )
+    res = milp(
+        c, constraints=cons, integrality=np.ones(k + n), bounds=Bounds(0, 1), options={"mip_rel_gap": 0.0}
+    )
     assert res.status == 0, res.message
     return float(c @ np.rint(res.x))
 
@@ -170,16 +232,34 @@ def test_mip_equals_highs_and_beats_repaired_flow_on_larger_batches(reservation:
     router, flow = Mip(), Flow()
     worse = 0
     for seed in range(30):
-        batch = multi_line_batch(500 + seed, n_max=60, nodes_max=8, n_skus=6, lines_max=3, must=0.0,
-                                 reach=0.5, cap_max=12, stock_max=5, reservation=reservation)
+        batch = multi_line_batch(
+            500 + seed,
+            n_max=60,
+            nodes_max=8,
+            n_skus=6,
+            lines_max=3,
+            must=0.0,
+            reach=0.5,
+            cap_max=12,
+            stock_max=5,
+            reservation=reservation,
+        )
         cost = router.decision_cost(batch)
         choice = router.route(batch)
         assert feasible(batch, choice), seed
         ours = score(batch, choice, cost)[1]
         best = milp_money(batch, cost)
         assert best - 1e-6 <= ours <= best + batch.n_orders / (2 * COST_SCALE) + 1e-6, seed
-        whole = solve_orders(batch.n_orders, batch.opt_order, batch.opt_node, cost, batch.unassigned_cost,
-                             batch.node_capacity, *stock_uses(batch), reduce=False)  # one model, no reduction
+        whole = solve_orders(
+            batch.n_orders,
+            batch.opt_order,
+            batch.opt_node,
+            cost,
+            batch.unassigned_cost,
+            batch.node_capacity,
+            *stock_uses(batch),
+            reduce=False,
+        )  # one model, no reduction
         assert whole is not None and score(batch, whole, cost)[1] == pytest.approx(ours, abs=1e-6), seed
         f = repaired(batch, flow.route(batch))
         assert feasible(batch, f)
@@ -193,8 +273,17 @@ def test_mip_equals_flow_on_single_line_single_unit_batches() -> None:
     """Both are exact there and share the integer costs: the same objective (choices may differ on ties)."""
     mip, flow = Mip(), Flow()
     for seed in range(80):
-        batch = multi_line_batch(900 + seed, n_max=40, nodes_max=6, n_skus=4, lines_max=1, qty_max=1,
-                                 must=0.2, cap_max=8, reservation=seed % 2 == 0)
+        batch = multi_line_batch(
+            900 + seed,
+            n_max=40,
+            nodes_max=6,
+            n_skus=4,
+            lines_max=1,
+            qty_max=1,
+            must=0.2,
+            cap_max=8,
+            reservation=seed % 2 == 0,
+        )
         a, b = mip.route(batch), flow.route(batch)
         cost = mip.decision_cost(batch)
         assert feasible(batch, b)
@@ -203,11 +292,14 @@ def test_mip_equals_flow_on_single_line_single_unit_batches() -> None:
 
 
 def test_forced_fallback_returns_flow_and_counts() -> None:
-    batch = multi_line_batch(42, n_max=120, nodes_max=10, n_skus=8, lines_max=3, must=0.0, reach=0.7,
-                             cap_max=30, stock_max=6)
+    batch = multi_line_batch(
+        42, n_max=120, nodes_max=10, n_skus=8, lines_max=3, must=0.0, reach=0.7, cap_max=30, stock_max=6
+    )
     router = make_router("mip", max_deterministic_time=1e-9)
     assert isinstance(router, Mip) and router.fallbacks == 0
-    assert make_router("nearest", max_deterministic_time=1e-9).name == "nearest"  # settings it does not declare
+    assert (
+        make_router("nearest", max_deterministic_time=1e-9).name == "nearest"
+    )  # settings it does not declare
     choice = router.route(batch)
     assert router.fallbacks == 1
     assert np.array_equal(choice, Flow().route(batch))
@@ -220,8 +312,17 @@ def test_mip_is_deterministic_and_works_without_option_lines() -> None:
     assert np.array_equal(Mip().route(batch), Mip().route(batch))
     # without option lines mip sees flow's model (single-line keys, one unit each): the same objective
     bare = Batch(**{**batch.__dict__, "use_option": None, "use_key": None, "use_qty": None})
-    assert batch_objective(bare, Mip().route(bare)) == pytest.approx(batch_objective(bare, Flow().route(bare)),
-                                                                     abs=batch.n_orders / COST_SCALE)
-    empty = Batch(**{**batch.__dict__, "opt_stock_key": None, "stock_left": None, "use_option": None,
-                     "use_key": None, "use_qty": None})
+    assert batch_objective(bare, Mip().route(bare)) == pytest.approx(
+        batch_objective(bare, Flow().route(bare)), abs=batch.n_orders / COST_SCALE
+    )
+    empty = Batch(
+        **{
+            **batch.__dict__,
+            "opt_stock_key": None,
+            "stock_left": None,
+            "use_option": None,
+            "use_key": None,
+            "use_qty": None,
+        }
+    )
     assert Mip().route(empty).shape == (batch.n_orders,)

@@ -49,36 +49,63 @@ def split_batch(seed: int, *, reservation: bool = False) -> tuple[Batch, np.ndar
                 f = float(rng.uniform(0.5, 4) if friendly else rng.uniform(1, 10))
                 g = rng.uniform(0.2, 3, lines.size)
                 for ln in lines[has]:
-                    r_ship.append(len(s_order)), r_line.append(int(ln)), r_cost.append(float(g[lines == ln][0]))
+                    (
+                        r_ship.append(len(s_order)),
+                        r_line.append(int(ln)),
+                        r_cost.append(float(g[lines == ln][0])),
+                    )
                 s_order.append(i), s_node.append(j), s_cost.append(f)
                 if has.all():  # the whole-order option the engine also builds (flow's view)
                     o.append(i), nd.append(j), cost.append(f + float(g.sum())), offer.append(False)
             elif node_tier[j] > req[i] and has.all() and rng.random() < 0.7:
                 o.append(i), nd.append(j), cost.append(float(rng.uniform(3, 25))), offer.append(True)
     opt_order, opt_node = np.array(o, np.int64), np.array(nd, np.int64)
-    use_option = np.concatenate([np.full(int((lo == i).sum()), k) for k, i in enumerate(o)] or [[]]).astype(np.int64)
+    use_option = np.concatenate([np.full(int((lo == i).sum()), k) for k, i in enumerate(o)] or [[]]).astype(
+        np.int64
+    )
     use_line = np.concatenate([np.flatnonzero(lo == i) for i in o] or [[]]).astype(np.int64)
     use_key = (opt_node[use_option] * n_skus + ls[use_line]).astype(np.int64)
     sl_ship, sl_line = np.array(r_ship, np.int64), np.array(r_line, np.int64)
     ship_node = np.array(s_node, np.int64)
-    rows = SplitRows(line_order=lo, ship_order=np.array(s_order, np.int64), ship_node=ship_node,
-                     ship_cost=np.array(s_cost), sl_ship=sl_ship, sl_line=sl_line, sl_cost=np.array(r_cost),
-                     sl_key=ship_node[sl_ship] * n_skus + ls[sl_line], sl_qty=lq[sl_line].astype(np.int64),
-                     split_cost=float(rng.choice([0.0, 0.5, 2.0, 6.0])),
-                     ship_reservation=rng.uniform(0, 2, len(s_order)) if reservation else None,
-                     sl_reservation=rng.uniform(0, 1, len(r_ship)) if reservation else None)
+    rows = SplitRows(
+        line_order=lo,
+        ship_order=np.array(s_order, np.int64),
+        ship_node=ship_node,
+        ship_cost=np.array(s_cost),
+        sl_ship=sl_ship,
+        sl_line=sl_line,
+        sl_cost=np.array(r_cost),
+        sl_key=ship_node[sl_ship] * n_skus + ls[sl_line],
+        sl_qty=lq[sl_line].astype(np.int64),
+        split_cost=float(rng.choice([0.0, 0.5, 2.0, 6.0])),
+        ship_reservation=rng.uniform(0, 2, len(s_order)) if reservation else None,
+        sl_reservation=rng.uniform(0, 1, len(r_ship)) if reservation else None,
+    )
     must = rng.random(n) < 0.4
-    batch = Batch(n_orders=n, requested_tier=req, opt_order=opt_order, opt_node=opt_node,
-                  opt_tier=node_tier[opt_node].astype(np.int8), opt_km=np.zeros(opt_order.size),
-                  opt_cost=np.array(cost), opt_eta_s=np.zeros(opt_order.size), opt_offer=np.array(offer, bool),
-                  unassigned_cost=np.where(must, np.inf, rng.uniform(5, 40, n)),
-                  node_capacity=rng.integers(1 if friendly else 0, 3, n_nodes), stock_left=on_hand.ravel().astype(np.int64),
-                  use_option=use_option, use_key=use_key, use_qty=lq[use_line].astype(np.int64), split=rows)
+    batch = Batch(
+        n_orders=n,
+        requested_tier=req,
+        opt_order=opt_order,
+        opt_node=opt_node,
+        opt_tier=node_tier[opt_node].astype(np.int8),
+        opt_km=np.zeros(opt_order.size),
+        opt_cost=np.array(cost),
+        opt_eta_s=np.zeros(opt_order.size),
+        opt_offer=np.array(offer, bool),
+        unassigned_cost=np.where(must, np.inf, rng.uniform(5, 40, n)),
+        node_capacity=rng.integers(1 if friendly else 0, 3, n_nodes),
+        stock_left=on_hand.ravel().astype(np.int64),
+        use_option=use_option,
+        use_key=use_key,
+        use_qty=lq[use_line].astype(np.int64),
+        split=rows,
+    )
     return batch, ls, lq, on_hand
 
 
-def order_states(batch: Batch, i: int, ls: np.ndarray, lq: np.ndarray, on_hand: np.ndarray,
-                 max_ship: int) -> list[tuple[float, int, np.ndarray, int, tuple[int, ...]]]:
+def order_states(
+    batch: Batch, i: int, ls: np.ndarray, lq: np.ndarray, on_hand: np.ndarray, max_ship: int
+) -> list[tuple[float, int, np.ndarray, int, tuple[int, ...]]]:
     """Every way to serve order i: (decision cost, must-serve left unserved, resource use, shipments, line nodes)."""
     rows = batch.split
     assert rows is not None
@@ -112,13 +139,16 @@ def order_states(batch: Batch, i: int, ls: np.ndarray, lq: np.ndarray, on_hand: 
         v[nodes] += 1
         for ln, nd in zip(lines, combo, strict=True):
             v[n_nodes + nd * n_skus + ls[ln]] += lq[ln]
-        c = sum(fixed[nd] for nd in nodes) + sum(per_line[(int(ln), nd)] for ln, nd in zip(lines, combo, strict=True))
+        c = sum(fixed[nd] for nd in nodes) + sum(
+            per_line[(int(ln), nd)] for ln, nd in zip(lines, combo, strict=True)
+        )
         out.append((c + rows.split_cost * (len(nodes) - 1), 0, v, len(nodes), tuple(combo)))
     return out
 
 
-def brute_force(batch: Batch, ls: np.ndarray, lq: np.ndarray, on_hand: np.ndarray,
-                max_ship: int) -> tuple[int, float, int]:
+def brute_force(
+    batch: Batch, ls: np.ndarray, lq: np.ndarray, on_hand: np.ndarray, max_ship: int
+) -> tuple[int, float, int]:
     """(must-serve unserved, money, shipments of the largest split) of the best feasible combination."""
     states = [order_states(batch, i, ls, lq, on_hand, max_ship) for i in range(batch.n_orders)]
     limit = np.concatenate([batch.node_capacity, on_hand.ravel()])
@@ -132,8 +162,9 @@ def brute_force(batch: Batch, ls: np.ndarray, lq: np.ndarray, on_hand: np.ndarra
     return best
 
 
-def evaluate(batch: Batch, got: LineChoice, ls: np.ndarray, lq: np.ndarray, on_hand: np.ndarray,
-             max_ship: int) -> tuple[int, float, int]:
+def evaluate(
+    batch: Batch, got: LineChoice, ls: np.ndarray, lq: np.ndarray, on_hand: np.ndarray, max_ship: int
+) -> tuple[int, float, int]:
     """Check the router's answer independently (feasible, each order fully served or not) and score it."""
     rows = batch.split
     assert rows is not None
@@ -146,13 +177,18 @@ def evaluate(batch: Batch, got: LineChoice, ls: np.ndarray, lq: np.ndarray, on_h
         if got.choice[i] >= 0:
             k = int(got.choice[i])
             assert batch.opt_order[k] == i and (sh < 0).all()
-            state = next(s for s in order_states(batch, i, ls, lq, on_hand, max_ship)
-                         if s[4][0] == -2 and s[0] == float(batch.opt_cost[k]))
+            state = next(
+                s
+                for s in order_states(batch, i, ls, lq, on_hand, max_ship)
+                if s[4][0] == -2 and s[0] == float(batch.opt_cost[k])
+            )
         elif (sh >= 0).any():
             assert (sh >= 0).all(), f"order {i} partly served"
             assert (rows.ship_order[sh] == i).all()
             combo = tuple(int(rows.ship_node[s]) for s in sh)
-            assert all(((rows.sl_ship == s) & (rows.sl_line == ln)).any() for s, ln in zip(sh, lines, strict=True))
+            assert all(
+                ((rows.sl_ship == s) & (rows.sl_line == ln)).any() for s, ln in zip(sh, lines, strict=True)
+            )
             state = next(s for s in order_states(batch, i, ls, lq, on_hand, max_ship) if s[4] == combo)
         else:
             state = order_states(batch, i, ls, lq, on_hand, max_ship)[0]
@@ -219,6 +255,9 @@ def test_coverable_equals_brute_force() -> None:
         got = coverable(ship_order, mask, full.astype(np.int64), n, k)
         for i in range(n):
             ms = mask[ship_order == i].tolist()
-            want = any(np.bitwise_or.reduce(c) == full[i] for r in range(1, k + 1)
-                       for c in itertools.combinations(ms, r))
+            want = any(
+                np.bitwise_or.reduce(c) == full[i]
+                for r in range(1, k + 1)
+                for c in itertools.combinations(ms, r)
+            )
             assert got[i] == want

@@ -27,25 +27,51 @@ def test_single_rider_is_mg1() -> None:
     rng = RandomStreams(2026).get("test.mg1")
     ready = np.cumsum(rng.exponential(1 / lam, N))
     u = rng.random((N, N_U))
-    tp = TripParams(pool=False, reach_s=np.zeros(1), reach_cv=0.0, pickup_trip_s=np.full(1, PICKUP),
-                    pickup_order_s=np.zeros(1), handover_s=np.full(1, HANDOVER), travel_cv=CV,
-                    speed_hour=np.full(24, 20.0), day_factor=None)  # 2 km at 20 km/h: 360 s a leg
-    rules = StoreRules(pick_cv=0.0, speed_kmh=20.0, peak_speed_kmh=20.0, max_batch=1, max_hold_s=0.0, circuity=1.32,
-                       rider_model="platform", base_per_trip=3.0, per_km=0.6, per_hour=30.0)
+    tp = TripParams(
+        pool=False,
+        reach_s=np.zeros(1),
+        reach_cv=0.0,
+        pickup_trip_s=np.full(1, PICKUP),
+        pickup_order_s=np.zeros(1),
+        handover_s=np.full(1, HANDOVER),
+        travel_cv=CV,
+        speed_hour=np.full(24, 20.0),
+        day_factor=None,
+    )  # 2 km at 20 km/h: 360 s a leg
+    rules = StoreRules(
+        pick_cv=0.0,
+        speed_kmh=20.0,
+        peak_speed_kmh=20.0,
+        max_batch=1,
+        max_hold_s=0.0,
+        circuity=1.32,
+        rider_model="platform",
+        base_per_trip=3.0,
+        per_km=0.6,
+        per_hour=30.0,
+    )
     o = StoreOps(np.ones(1, np.int64), np.ones(1, np.int64), rules, np.zeros(1), np.zeros(1), trip=tp)
     depart = np.empty(N)
     chunk = 1000  # feed in ready order, as epochs would
     for a in range(0, N, chunk):
         b = min(a + chunk, N)
         for i in range(a, b):
-            o.ready(np.zeros(1, np.int64), np.array([i]), ready[i:i + 1], np.full(1, 2.0), np.zeros(1, np.int64),
-                    np.full(1, 1e12), u=u[i:i + 1], assigned_s=ready[i])
+            o.ready(
+                np.zeros(1, np.int64),
+                np.array([i]),
+                ready[i : i + 1],
+                np.full(1, 2.0),
+                np.zeros(1, np.int64),
+                np.full(1, 1e12),
+                u=u[i : i + 1],
+                assigned_s=ready[i],
+            )
         d = o.take_delivered()
         out_leg = LEG * np.exp(np.sqrt(np.log1p(CV**2)) * stats.norm.ppf(u[d.ref, 0]) - np.log1p(CV**2) / 2)
         depart[d.ref] = d.delivered_s - HANDOVER - out_leg
     wait = depart - ready - PICKUP
     assert wait.min() >= -1e-6
-    w = wait[N // 10:]
+    w = wait[N // 10 :]
     batches = w[: w.size // 20 * 20].reshape(20, -1).mean(axis=1)
     half = stats.t.ppf(0.995, 19) * batches.std(ddof=1) / np.sqrt(20)
     assert abs(batches.mean() - wq) < half, (batches.mean(), wq, half)

@@ -25,8 +25,16 @@ def random_wave(rng: np.random.Generator, n: int, tight: bool) -> VanProblem:
     capacity = float(max(demand.max(), np.ceil(demand.sum() / vans * rng.uniform(1.0, 1.6))))
     service = 180.0 * rng.integers(1, 6, n)
     close = 3600.0 + (rng.uniform(0.6, 1.2) if tight else 4.0) * 3600.0
-    return VanProblem(km=km, demand_l=demand, service_s=service, vans=vans, capacity_l=capacity, speed_kmh=30.0,
-                      open_s=3600.0, close_s=close)
+    return VanProblem(
+        km=km,
+        demand_l=demand,
+        service_s=service,
+        vans=vans,
+        capacity_l=capacity,
+        speed_kmh=30.0,
+        open_s=3600.0,
+        close_s=close,
+    )
 
 
 def brute_force_m(p: VanProblem) -> float:

@@ -18,6 +18,17 @@ from sim.io.scenario.load import (
 from sim.io.scenario.models import TIERS, Scenario
 
 __all__ = [
-    "TIERS", "Scenario", "apply_overrides", "estimate_memory_bytes", "json_schema", "load_scenario",
-    "longest_lead_time_h", "node_kinds", "read_yaml", "resolve", "scenario_hash", "to_dict", "to_yaml",
+    "TIERS",
+    "Scenario",
+    "apply_overrides",
+    "estimate_memory_bytes",
+    "json_schema",
+    "load_scenario",
+    "longest_lead_time_h",
+    "node_kinds",
+    "read_yaml",
+    "resolve",
+    "scenario_hash",
+    "to_dict",
+    "to_yaml",
 ]

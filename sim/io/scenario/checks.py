@@ -29,7 +29,9 @@ GROUP_ONLY: dict[str, tuple[str, ...]] = {
 }
 
 
-def _capacity_overrides(kind: str, group: Any, key: str, where: str, i: int, capacity: dict[str, Any]) -> list[str]:
+def _capacity_overrides(
+    kind: str, group: Any, key: str, where: str, i: int, capacity: dict[str, Any]
+) -> list[str]:
     """A site's or a store kind's capacity overrides: valid merged with the group's, and none of the
     fields the engine holds once per group (``GROUP_ONLY``) set to another value."""
     if not capacity:
@@ -42,8 +44,10 @@ def _capacity_overrides(kind: str, group: Any, key: str, where: str, i: int, cap
         out += validation_lines(exc, _CAPACITY[kind], prefix=(*key.split("."), where, i, "capacity"))
     for f in GROUP_ONLY.get(kind, ()):
         if f in capacity and capacity[f] != group_value[f]:
-            out.append(f"{key}.{where}[{i}].capacity.{f}: per-{where[:-1]} values are not supported (one value "
-                       f"for every {kind}: set {key}.capacity.{f}), got {capacity[f]!r} vs the group's {group_value[f]!r}")
+            out.append(
+                f"{key}.{where}[{i}].capacity.{f}: per-{where[:-1]} values are not supported (one value "
+                f"for every {kind}: set {key}.capacity.{f}), got {capacity[f]!r} vs the group's {group_value[f]!r}"
+            )
     return out
 
 
@@ -58,14 +62,18 @@ def _check_nodes(sc: Scenario) -> list[str]:
             if seen[site.id] == 2:
                 out.append(f"{key}.sites[{i}].id: duplicate node id {site.id!r}")
             if site.city not in cities:
-                out.append(f"{key}.sites[{i}].city: city {site.city!r} is not in geography.cities"
-                           f"{suggest(site.city, cities)}")
+                out.append(
+                    f"{key}.sites[{i}].city: city {site.city!r} is not in geography.cities"
+                    f"{suggest(site.city, cities)}"
+                )
             out += _capacity_overrides(kind, group, key, "sites", i, site.capacity)
         for i, kd in enumerate(getattr(group, "kinds", ())):
             out += _capacity_overrides(kind, group, key, "kinds", i, kd.capacity)
         for city in group.count_per_city:
             if city not in cities:
-                out.append(f"{key}.count_per_city.{city}: city is not in geography.cities{suggest(city, cities)}")
+                out.append(
+                    f"{key}.count_per_city.{city}: city is not in geography.cities{suggest(city, cities)}"
+                )
         for nid, _ in group.placed_ids(kind):
             seen[nid] += 1
             if seen[nid] == 2:
@@ -84,23 +92,35 @@ def _check_references(sc: Scenario) -> list[str]:
         for end, nid in (("from", lane.from_), ("to", lane.to)):
             if nid not in kinds:
                 out.append(f"{where}.{end}: no node with id {nid!r}{suggest(nid, list(kinds))}")
-        if lane.from_ in kinds and lane.to in kinds and (kinds[lane.from_], kinds[lane.to]) not in _LANE_KINDS:
-            out.append(f"{where}: a lane must run ndc->fdc, fdc->store or ndc->store, "
-                       f"got {kinds[lane.from_]}->{kinds[lane.to]}")
+        if (
+            lane.from_ in kinds
+            and lane.to in kinds
+            and (kinds[lane.from_], kinds[lane.to]) not in _LANE_KINDS
+        ):
+            out.append(
+                f"{where}: a lane must run ndc->fdc, fdc->store or ndc->store, "
+                f"got {kinds[lane.from_]}->{kinds[lane.to]}"
+            )
     refs = [(f"lanes.far.overrides[{i}]", o.ndc, o.city) for i, o in enumerate(sc.lanes.far.overrides)]
     refs += [(f"costs.parcel.by_lane[{i}]", o.ndc, o.city) for i, o in enumerate(sc.costs.parcel.by_lane)]
     for where, ndc, city in refs:
         if kinds.get(ndc) != "ndc":
-            out.append(f"{where}.ndc: no NDC with id {ndc!r}{suggest(ndc, [k for k, v in kinds.items() if v == 'ndc'])}")
+            out.append(
+                f"{where}.ndc: no NDC with id {ndc!r}{suggest(ndc, [k for k, v in kinds.items() if v == 'ndc'])}"
+            )
         if city not in cities:
             out.append(f"{where}.city: city {city!r} is not in geography.cities{suggest(city, cities)}")
     categories = [c.name for c in sc.catalog.categories]
     for cat in sc.demand.tier_mix_by_category:
         if cat not in categories:
-            out.append(f"demand.tier_mix_by_category.{cat}: no such catalog category{suggest(cat, categories)}")
+            out.append(
+                f"demand.tier_mix_by_category.{cat}: no such catalog category{suggest(cat, categories)}"
+            )
     for cat in sc.tiers.substitution.accept_by_category:
         if cat not in categories:
-            out.append(f"tiers.substitution.accept_by_category.{cat}: no such catalog category{suggest(cat, categories)}")
+            out.append(
+                f"tiers.substitution.accept_by_category.{cat}: no such catalog category{suggest(cat, categories)}"
+            )
     if sc.demand.source == "file" and sc.demand.file is not None and not Path(sc.demand.file).exists():
         out.append(f"demand.file: file not found ({sc.demand.file})")
     return out
@@ -111,13 +131,17 @@ def _check_names(sc: Scenario) -> list[str]:
     try:
         spec = parse_spec(sc.policy)
         if spec.name not in POLICIES.names():
-            out.append(f"policy: unknown policy {spec.name!r}{suggest(spec.name, POLICIES.names())}; "
-                       f"known: {', '.join(POLICIES.names())}")
+            out.append(
+                f"policy: unknown policy {spec.name!r}{suggest(spec.name, POLICIES.names())}; "
+                f"known: {', '.join(POLICIES.names())}"
+            )
     except ValueError as exc:
         out.append(f"policy: {exc}")
     if sc.router.name not in ROUTERS.names():
-        out.append(f"router.name: unknown router {sc.router.name!r}{suggest(sc.router.name, ROUTERS.names())}; "
-                   f"known: {', '.join(ROUTERS.names())}")
+        out.append(
+            f"router.name: unknown router {sc.router.name!r}{suggest(sc.router.name, ROUTERS.names())}; "
+            f"known: {', '.join(ROUTERS.names())}"
+        )
     return out
 
 
@@ -168,9 +192,11 @@ def _check_warmup(sc: Scenario) -> list[str]:
         return []
     need_h = sc.inventory.review_period_days * 24 + longest_lead_time_h(sc)
     if sc.horizon.warmup_days * 24 < need_h - 1e-9:
-        return [f"horizon.warmup_days: must cover the review period plus the longest lead time "
-                f"({sc.inventory.review_period_days:g} d + {need_h - sc.inventory.review_period_days * 24:.1f} h "
-                f"= {need_h / 24:.2f} d), got {sc.horizon.warmup_days}"]
+        return [
+            f"horizon.warmup_days: must cover the review period plus the longest lead time "
+            f"({sc.inventory.review_period_days:g} d + {need_h - sc.inventory.review_period_days * 24:.1f} h "
+            f"= {need_h / 24:.2f} d), got {sc.horizon.warmup_days}"
+        ]
     return []
 
 

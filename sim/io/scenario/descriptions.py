@@ -29,14 +29,14 @@ DESCRIPTIONS: dict[str, str] = {
     "Scenario.forecast": "the demand forecast the policies (never the true demand) see",
     # geography
     "Geography.cities": "cities with demand and/or nodes; names from sim/data/cn_cities.csv, or give lat, lon, "
-                        "population",
+    "population",
     "Geography.zones_per_city": "demand zones per city unless a city sets zones",
     "City.name": "city name (English or Chinese as in cn_cities.csv, or any name with lat, lon and population)",
     "City.lon": "centre longitude; looked up in cn_cities.csv when omitted",
     "City.population": "inhabitants (people); looked up in cn_cities.csv when omitted; the default demand_weight",
     # nodes
     "Nodes.ndcs": "national / regional distribution centres (node kind ndc): serve the far tier by parcel, "
-                  "supply FDCs and stores",
+    "supply FDCs and stores",
     "Nodes.fdcs": "city forward warehouses (node kind fdc, 前置仓): serve the mid tier by van waves, supply stores",
     "Nodes.stores": "stores and dark stores (node kind store): serve the near tier by pickers and riders",
     "NdcGroup.sites": "NDCs at given places",
@@ -47,10 +47,10 @@ DESCRIPTIONS: dict[str, str] = {
     "StoreGroup.capacity": "capacity of every store (a site's capacity: overrides per field)",
     "StoreGroup.staffing": "riders on shift by the hour and per day (surge staffing); by_hour null: a constant fleet",
     "StoreGroup.kinds": "kinds of the placed stores (e.g. 24 h flash warehouses beside brand stores), each a share "
-                        "with capacity overrides",
+    "with capacity overrides",
     "StoreKind.name": "the kind's name (e.g. flash, brand)",
     "StoreGroup.trip": "how riders ride: return to the store or a pool, riding-time noise, speed by hour "
-                       "(sim/engine/riders.py; the defaults are the engine before it)",
+    "(sim/engine/riders.py; the defaults are the engine before it)",
     "Site.id": "node id, unique; spelled the same in every output (orders, lines, inventory, nodes, stock files)",
     "Site.city": "the city the node belongs to (one of geography.cities)",
     "Site.lat": "latitude; the city centre when omitted",
@@ -87,18 +87,18 @@ DESCRIPTIONS: dict[str, str] = {
     "FarTransitOverride.days": "parcel transit days",
     # catalog
     "Catalog.categories": "SKU categories of the synthetic catalog (shares sum to 1); with a products table "
-                          "they only lend default tiers to products of the same category name",
+    "they only lend default tiers to products of the same category name",
     "Category.name": "category name (demand.tier_mix_by_category keys use it)",
     "Category.value_cv": "coefficient of variation of unit values in the category",
     "Category.volume_cv": "coefficient of variation of unit volumes in the category",
     # demand
     "Demand.source": "synthetic (generated from the fields below) or file (replay demand.file)",
     "Demand.orders_per_day": "mean orders per day over all cities (synthetic); with a history file, the "
-                             "forecasts' prior before any day is observed",
+    "forecasts' prior before any day is observed",
     "Demand.promotions": "dated demand multipliers (Double 11) [params: Demand, peaks]",
     "Demand.tier_mix": "share of orders requesting each tier (among the tiers eligible for every line)",
     "Demand.tier_mix_by_category": "tier mix per catalog category name, replacing tier_mix for orders whose "
-                                   "first line is in it",
+    "first line is in it",
     "Demand.basket": "lines per order and units per line",
     "Promotion.name": "label in reports",
     "Promotion.date": "the peak day",
@@ -129,14 +129,14 @@ DESCRIPTIONS: dict[str, str] = {
     "Lateness.far_per_day_cny": "CNY per day a far order is late",
     # costs
     "Costs.fixed": "fixed cost per open node per day (rent, base staff); size it to your sites: validate warns "
-                   "when it is over half the estimated total",
+    "when it is over half the estimated total",
     "Costs.riders": "rider pay: per trip (platform) or per rider-hour (fleet)",
     "Costs.van": "FDC van cost per stop and per km",
     "Costs.parcel": "parcel cost per far order, overall and per lane",
     "Costs.lost_sale": "cost of a lost order: margin on its value plus goodwill",
     "FixedCosts.ndc_per_day_cny": "fixed cost per NDC-day (0: the NDC is a sunk cost of every policy)",
     "RiderCosts.model": "platform: paid per trip (base + per km, shared by a batch), so headcount is free; fleet: "
-                        "paid per rider-hour of the store's riders [params: Fixed costs, labour, trucks]",
+    "paid per rider-hour of the store's riders [params: Fixed costs, labour, trucks]",
     "ParcelCosts.by_lane": "per-order parcel cost for given (NDC, city) lanes",
     "ParcelLane.ndc": "NDC id",
     "ParcelLane.city": "destination city",
@@ -148,12 +148,12 @@ DESCRIPTIONS: dict[str, str] = {
     "NdcSupply.mode": "unlimited: refilled to target at each day start; lead_time: orders arrive lead_time_days later",
     "NdcSupply.lead_time_days": "supplier lead time in lead_time mode",
     "NdcSupply.initial_days_of_supply": "days of expected draw an NDC holds (start and refill target); perishables "
-                                        "at most their shelf life minus one day (at least one), so the NDC never "
-                                        "plants weeks of fresh goods; a stock file (inventory.initial) replaces "
-                                        "the start for the NDCs it lists",
+    "at most their shelf life minus one day (at least one), so the NDC never "
+    "plants weeks of fresh goods; a stock file (inventory.initial) replaces "
+    "the start for the NDCs it lists",
     "Router.lookahead": "price forward stock and capacity by their expected later use (reservation prices)",
     "Forecast.method": "oracle (true rate with error noise), moving_average, exp_smoothing, promotion_aware, "
-                       "hindsight (the realised demand, an upper bound)",
+    "hindsight (the realised demand, an upper bound)",
     "Forecast.window_days": "days averaged by moving_average",
     "Forecast.alpha": "smoothing weight of exp_smoothing and promotion_aware",
 }
@@ -164,8 +164,11 @@ def describe(namespace: dict[str, Any]) -> None:
     without an inline one, and rebuild the models so their JSON schemas carry them."""
     from pydantic import BaseModel
 
-    models = [v for v in namespace.values() if isinstance(v, type) and issubclass(v, BaseModel)
-              and v.__module__ == namespace.get("__name__")]
+    models = [
+        v
+        for v in namespace.values()
+        if isinstance(v, type) and issubclass(v, BaseModel) and v.__module__ == namespace.get("__name__")
+    ]
     for model in models:  # leaves are defined before the models that use them
         changed = False
         for name, info in model.model_fields.items():

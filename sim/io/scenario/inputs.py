@@ -38,7 +38,9 @@ def resolve_inputs(sc: Scenario, data: dict[str, Any], base: Path, problems: lis
     from sim.io.products import read_products
 
     try:
-        p = read_products(Path(data["catalog"]["file"]), {c.name: tuple(c.tiers) for c in sc.catalog.categories})
+        p = read_products(
+            Path(data["catalog"]["file"]), {c.name: tuple(c.tiers) for c in sc.catalog.categories}
+        )
     except ScenarioError as exc:
         problems.extend(exc.problems)
         return
@@ -49,8 +51,12 @@ def check_inputs(sc: Scenario) -> list[str]:
     """Problems of the starting-stock file against the resolved scenario's nodes and products, and of a
     history's SKU ids against the products table (the rest of a history is checked when it is read)."""
     out: list[str] = []
-    if sc.catalog.file is not None and sc.demand.source == "file" and sc.demand.file is not None \
-            and Path(sc.demand.file).exists():
+    if (
+        sc.catalog.file is not None
+        and sc.demand.source == "file"
+        and sc.demand.file is not None
+        and Path(sc.demand.file).exists()
+    ):
         out += _history_skus(sc)
     if sc.nodes.stores.staffing.profile is not None:
         from sim.io.scenario.models import node_kinds
@@ -91,9 +97,15 @@ def _history_skus(sc: Scenario) -> list[str]:
     if not unknown.any():
         return []
     rows = np.arange(first, first + len(raw))
-    return bad_rows(f"demand.file: {Path(str(sc.demand.file)).name}", rows[unknown], "sku",
-                    [f"SKU {v!r} is not in the products table (catalog.file)"
-                     for v in cells.text(unknown)[:MAX_BAD_ROWS]]).problems
+    return bad_rows(
+        f"demand.file: {Path(str(sc.demand.file)).name}",
+        rows[unknown],
+        "sku",
+        [
+            f"SKU {v!r} is not in the products table (catalog.file)"
+            for v in cells.text(unknown)[:MAX_BAD_ROWS]
+        ],
+    ).problems
 
 
 def stock_covers_forward(sc: Scenario) -> bool:

@@ -127,8 +127,10 @@ def _resolve_cities(sc: Scenario, data: dict[str, Any], problems: list[str]) -> 
     names: list[str] = []
     if sc.geography.preset is not None:
         if sc.geography.preset not in PRESETS:
-            problems.append(f"geography.preset: unknown preset {sc.geography.preset!r}"
-                            f"{suggest(sc.geography.preset, list(PRESETS))}; known: {', '.join(PRESETS)}")
+            problems.append(
+                f"geography.preset: unknown preset {sc.geography.preset!r}"
+                f"{suggest(sc.geography.preset, list(PRESETS))}; known: {', '.join(PRESETS)}"
+            )
             return
         names = list(preset_cities(sc.geography.preset))
     explicit = {c.name: c for c in sc.geography.cities}
@@ -150,8 +152,10 @@ def _resolve_cities(sc: Scenario, data: dict[str, Any], problems: list[str]) -> 
         given = c.model_dump(exclude_none=True) if c else {"name": name}
         if rec is None and (c is None or c.lat is None or c.lon is None or c.population is None):
             i = [x.name for x in sc.geography.cities].index(name) if c else 0
-            problems.append(f"geography.cities[{i}].name: unknown city {name!r}{suggest_city(name)}; "
-                            "give lat, lon and population for a city not in cn_cities.csv")
+            problems.append(
+                f"geography.cities[{i}].name: unknown city {name!r}{suggest_city(name)}; "
+                "give lat, lon and population for a city not in cn_cities.csv"
+            )
             continue
         full: dict[str, Any] = {"lat": rec.lat, "lon": rec.lon, "population": rec.population} if rec else {}
         full.update(given)
@@ -180,7 +184,9 @@ def _read_nodes_csv(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[
             continue
         kind = row["kind"].strip().lower()
         if kind not in NODE_KINDS:
-            problems.append(f"{where} row {rowno}, column kind: must be one of ndc, fdc, store, got {row['kind']!r}")
+            problems.append(
+                f"{where} row {rowno}, column kind: must be one of ndc, fdc, store, got {row['kind']!r}"
+            )
             continue
         site: dict[str, Any] = {"id": row["id"].strip(), "city": row["city"].strip(), "capacity": {}}
         for col in cols:
@@ -197,8 +203,10 @@ def _read_nodes_csv(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[
             elif col in CAPACITY_MODELS[kind].model_fields:
                 site["capacity"][col] = int(num) if num.is_integer() else num
             else:
-                problems.append(f"{where} row {rowno}, column {col}: not a capacity field of a {kind}"
-                                f"{suggest(col, list(CAPACITY_MODELS[kind].model_fields))}")
+                problems.append(
+                    f"{where} row {rowno}, column {col}: not a capacity field of a {kind}"
+                    f"{suggest(col, list(CAPACITY_MODELS[kind].model_fields))}"
+                )
         rows.append((kind, site))
     return rows, problems
 
@@ -270,8 +278,9 @@ def read_with_extends(path: Path, _seen: tuple[Path, ...] = (), _what: str | Non
     return _deep_merge(read_with_extends(base_path, (*_seen, path.resolve()), what), data)
 
 
-def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
-                  max_memory: int | None = None) -> Scenario:
+def load_scenario(
+    path: str | Path, overrides: list[str] | tuple[str, ...] = (), max_memory: int | None = None
+) -> Scenario:
     """Read, override, validate and resolve a scenario file (ScenarioError on any problem).
 
     `max_memory` (bytes) refuses a scenario whose estimated peak memory is larger.

@@ -50,12 +50,27 @@ def parts(sc: Scenario) -> list[Part]:
     nodes = sc.nodes.count()
     zones = sum(c.zones or sc.geography.zones_per_city for c in sc.geography.cities)
     return [
-        Part("demand.orders_per_day", f"{orders:,.0f} orders over {total_days} days", orders, BYTES_PER_ORDER),
-        Part("demand.orders_per_day", f"{sc.demand.orders_per_day * peak:,.0f} orders on the busiest day",
-             sc.demand.orders_per_day * peak, BYTES_PER_DAY_ORDER),
-        Part("catalog.n_skus", f"{nodes * sc.catalog.n_skus:,} node x SKU cells", nodes * sc.catalog.n_skus,
-             BYTES_PER_CELL),
-        Part("geography.zones_per_city", f"{zones * nodes:,} zone x node pairs", zones * nodes, BYTES_PER_ZONE_NODE),
+        Part(
+            "demand.orders_per_day", f"{orders:,.0f} orders over {total_days} days", orders, BYTES_PER_ORDER
+        ),
+        Part(
+            "demand.orders_per_day",
+            f"{sc.demand.orders_per_day * peak:,.0f} orders on the busiest day",
+            sc.demand.orders_per_day * peak,
+            BYTES_PER_DAY_ORDER,
+        ),
+        Part(
+            "catalog.n_skus",
+            f"{nodes * sc.catalog.n_skus:,} node x SKU cells",
+            nodes * sc.catalog.n_skus,
+            BYTES_PER_CELL,
+        ),
+        Part(
+            "geography.zones_per_city",
+            f"{zones * nodes:,} zone x node pairs",
+            zones * nodes,
+            BYTES_PER_ZONE_NODE,
+        ),
     ]
 
 
@@ -67,8 +82,14 @@ def regions(sc: Scenario) -> list[tuple[str, list[str]]]:
     """(NDC id, its cities) under scope: regional: each city to the NDC nearest its centre (ties: the first
     listed; placed NDCs at their city centre here, as ``sim.network.regions`` does for the built network)."""
     by_name = {c.name: c for c in sc.geography.cities}
-    ndcs = [(s.id, s.lat if s.lat is not None else by_name[s.city].lat,
-             s.lon if s.lon is not None else by_name[s.city].lon) for s in sc.nodes.ndcs.sites]
+    ndcs = [
+        (
+            s.id,
+            s.lat if s.lat is not None else by_name[s.city].lat,
+            s.lon if s.lon is not None else by_name[s.city].lon,
+        )
+        for s in sc.nodes.ndcs.sites
+    ]
     ndcs += [(nid, by_name[city].lat, by_name[city].lon) for nid, city in sc.nodes.ndcs.placed_ids("ndc")]
     out: list[tuple[str, list[str]]] = [(nid, []) for nid, _, _ in ndcs]
     if not ndcs:
@@ -91,17 +112,26 @@ def shard_estimates(sc: Scenario) -> list[tuple[str, int, float]]:
     out = []
     for ndc, cities in regions(sc):
         share = sum(weights[c] for c in cities) / total
-        nodes = 1 + sum(1 for key, g in sc.nodes.groups() if key != "ndc" for _, c in g.all_ids(key) if c in cities)
+        nodes = 1 + sum(
+            1 for key, g in sc.nodes.groups() if key != "ndc" for _, c in g.all_ids(key) if c in cities
+        )
         orders = sc.demand.orders_per_day * share
-        b = (BASE_BYTES + orders * (days + peak - 1.0) * BYTES_PER_ORDER + orders * peak * BYTES_PER_DAY_ORDER
-             + nodes * sc.catalog.n_skus * BYTES_PER_CELL + zones * nodes * BYTES_PER_ZONE_NODE)
+        b = (
+            BASE_BYTES
+            + orders * (days + peak - 1.0) * BYTES_PER_ORDER
+            + orders * peak * BYTES_PER_DAY_ORDER
+            + nodes * sc.catalog.n_skus * BYTES_PER_CELL
+            + zones * nodes * BYTES_PER_ZONE_NODE
+        )
         out.append((ndc, int(b), share))
     return out
 
 
 def _records_bytes(sc: Scenario) -> float:
     peak = max([p.multiplier for p in sc.demand.promotions] + [1.0])
-    return sc.demand.orders_per_day * (sc.horizon.warmup_days + sc.horizon.days + peak - 1.0) * BYTES_PER_ORDER
+    return (
+        sc.demand.orders_per_day * (sc.horizon.warmup_days + sc.horizon.days + peak - 1.0) * BYTES_PER_ORDER
+    )
 
 
 def worker_memory_bytes(sc: Scenario) -> int:
@@ -142,5 +172,7 @@ def memory_refusal(sc: Scenario, limit: int) -> str | None:
     for p in parts(sc):
         by_field[p.field] = by_field.get(p.field, 0.0) + p.bytes
     field = max(by_field, key=lambda f: by_field[f])
-    return (f"{field}: the run needs an estimated {human_bytes(need)} of memory, {human_bytes(by_field[field])} of "
-            f"it from this field ({memory_breakdown(sc)}), over the limit of {human_bytes(limit)} (--max-memory)")
+    return (
+        f"{field}: the run needs an estimated {human_bytes(need)} of memory, {human_bytes(by_field[field])} of "
+        f"it from this field ({memory_breakdown(sc)}), over the limit of {human_bytes(limit)} (--max-memory)"
+    )

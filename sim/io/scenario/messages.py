@@ -64,7 +64,8 @@ def _model_at(root: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseMod
         tp = _unwrap(tp)
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             field = tp.model_fields.get(str(part)) or next(
-                (f for f in tp.model_fields.values() if f.alias == part), None)
+                (f for f in tp.model_fields.values() if f.alias == part), None
+            )
             if field is None:
                 return None
             tp = field.annotation
@@ -83,9 +84,17 @@ def _field_names(model: type[BaseModel]) -> list[str]:
 
 
 _TYPE_WORDS = {
-    "int": "an integer", "float": "a number", "bool": "true or false", "string": "a string",
-    "dict": "a mapping", "model": "a mapping", "model_attributes": "a mapping", "tuple": "a list",
-    "list": "a list", "date": "a date YYYY-MM-DD", "path": "a file path",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "a string",
+    "dict": "a mapping",
+    "model": "a mapping",
+    "model_attributes": "a mapping",
+    "tuple": "a list",
+    "list": "a list",
+    "date": "a date YYYY-MM-DD",
+    "path": "a file path",
 }
 
 
@@ -117,17 +126,22 @@ def _rule(err: Any, root: type[BaseModel]) -> str:
     msg: str = err["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
-            msg = msg[len(prefix):]
+            msg = msg[len(prefix) :]
     return msg
 
 
-def validation_lines(exc: ValidationError, root: type[BaseModel], prefix: tuple[int | str, ...] = ()) -> list[str]:
+def validation_lines(
+    exc: ValidationError, root: type[BaseModel], prefix: tuple[int | str, ...] = ()
+) -> list[str]:
     """One line per pydantic error; `prefix` is prepended to every path."""
     lines = []
     for err in exc.errors(include_url=False):
         loc = tuple(prefix) + tuple(err["loc"])
         rule = _rule(err, root)
-        if err["type"] in ("value_error", "assertion_error", "missing", "extra_forbidden") or ", got " in rule:
+        if (
+            err["type"] in ("value_error", "assertion_error", "missing", "extra_forbidden")
+            or ", got " in rule
+        ):
             value = ""
         else:
             value = f", got {show(err.get('input'))}"

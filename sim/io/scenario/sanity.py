@@ -45,15 +45,19 @@ def check_geography(sc: Scenario) -> list[str]:
             out.append(f"{where}: lat/lon 0, 0 is a placeholder, not a city (give its coordinates)")
             continue
         if china and not _in_china(c.lat, c.lon):
-            out.append(f"{where}: {c.name} at lat {c.lat:g}, lon {c.lon:g} is outside China ({_box()}); "
-                       "swapped lat/lon? (set geography.region: world for a network outside China)")
+            out.append(
+                f"{where}: {c.name} at lat {c.lat:g}, lon {c.lon:g} is outside China ({_box()}); "
+                "swapped lat/lon? (set geography.region: world for a network outside China)"
+            )
             continue
         rec = lookup_city(c.name)
         if rec is not None:
             moved = units.haversine_km(c.lat, c.lon, rec.lat, rec.lon)
             if moved > CITY_MOVED_KM:
-                out.append(f"{where}: {c.name} is at lat {rec.lat:g}, lon {rec.lon:g} (cn_cities.csv), the given "
-                           f"lat/lon is {moved:,.0f} km away; fix the coordinates or give the city another name")
+                out.append(
+                    f"{where}: {c.name} is at lat {rec.lat:g}, lon {rec.lon:g} (cn_cities.csv), the given "
+                    f"lat/lon is {moved:,.0f} km away; fix the coordinates or give the city another name"
+                )
     for kind, group in sc.nodes.groups():
         key = f"nodes.{kind}s" if kind != "store" else "nodes.stores"
         for j, s in enumerate(group.sites):
@@ -61,15 +65,19 @@ def check_geography(sc: Scenario) -> list[str]:
                 continue
             where = f"{key}.sites[{j}]"
             if china and not _in_china(s.lat, s.lon):
-                out.append(f"{where}: {s.id} at lat {s.lat:g}, lon {s.lon:g} is outside China ({_box()}); "
-                           "swapped lat/lon? (set geography.region: world for a network outside China)")
+                out.append(
+                    f"{where}: {s.id} at lat {s.lat:g}, lon {s.lon:g} is outside China ({_box()}); "
+                    "swapped lat/lon? (set geography.region: world for a network outside China)"
+                )
                 continue
             clat, clon, radius = centres[s.city]
             km = float(units.haversine_km(s.lat, s.lon, clat, clon))
             limit = max(SITE_RADII * radius, SITE_MIN_KM[kind])
             if km > limit:
-                out.append(f"{where}: {s.id} is {km:,.0f} km from the centre of its city {s.city} (radius "
-                           f"{radius:g} km); a site must lie within {limit:,.0f} km (wrong city or coordinates?)")
+                out.append(
+                    f"{where}: {s.id} is {km:,.0f} km from the centre of its city {s.city} (radius "
+                    f"{radius:g} km); a site must lie within {limit:,.0f} km (wrong city or coordinates?)"
+                )
     return out
 
 
@@ -78,8 +86,10 @@ def check_sizes(sc: Scenario) -> list[str]:
     out: list[str] = []
     b = sc.demand.basket
     if b.mean_lines > sc.catalog.n_skus:  # max_lines above n_skus only moves the tail's lump to n_skus
-        out.append(f"demand.basket.mean_lines: must be <= catalog.n_skus ({sc.catalog.n_skus}) since an order's "
-                   f"lines are distinct SKUs, got {b.mean_lines:g}")
+        out.append(
+            f"demand.basket.mean_lines: must be <= catalog.n_skus ({sc.catalog.n_skus}) since an order's "
+            f"lines are distinct SKUs, got {b.mean_lines:g}"
+        )
     n = sc.nodes.count()
     if n > MAX_NODES:
         out.append(f"nodes: at most {MAX_NODES:,} nodes, got {n:,}")
@@ -98,12 +108,18 @@ def check_specs(sc: Scenario) -> list[str]:
     try:
         make_policy(parse_spec(sc.policy))
     except ShangouError as exc:
-        out += [line if line.startswith("policy") else f"policy: {line}" for line in getattr(exc, "problems", [str(exc)])]
+        out += [
+            line if line.startswith("policy") else f"policy: {line}"
+            for line in getattr(exc, "problems", [str(exc)])
+        ]
     except (ValueError, TypeError, LookupError) as exc:
         out.append(f"policy: {exc}")
     try:
-        make_router(sc.router.name, max_deterministic_time=sc.router.max_deterministic_time,
-                    max_shipments=sc.router.max_shipments)
+        make_router(
+            sc.router.name,
+            max_deterministic_time=sc.router.max_deterministic_time,
+            max_shipments=sc.router.max_shipments,
+        )
     except ShangouError as exc:
         out += [f"router: {line}" for line in getattr(exc, "problems", [str(exc)])]
     except (ValueError, TypeError, LookupError) as exc:

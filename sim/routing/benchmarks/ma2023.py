@@ -102,8 +102,9 @@ class Instance:
         return len(self.types)
 
 
-def _miles(cities: tuple[tuple[str, str, float, float, int], ...],
-           fcs: tuple[tuple[str, str, float, float], ...]) -> np.ndarray:
+def _miles(
+    cities: tuple[tuple[str, str, float, float, int], ...], fcs: tuple[tuple[str, str, float, float], ...]
+) -> np.ndarray:
     la = np.radians([c[2] for c in cities])[None, :]
     lo = np.radians([c[3] for c in cities])[None, :]
     fa = np.radians([f[2] for f in fcs])[:, None]
@@ -112,10 +113,19 @@ def _miles(cities: tuple[tuple[str, str, float, float, int], ...],
     return np.asarray(2 * R_KM * np.arcsin(np.sqrt(h)) / KM_PER_MILE)
 
 
-def generate(instance: int = 0, *, seed: int = 0, n_items: int = 20, n_max: int = 5, n_per: int = 5, T: int = 10_000,
-             p_carry: float = 0.75, z_safety: float = 0.5,
-             cities: tuple[tuple[str, str, float, float, int], ...] = WARMUP_CITIES,
-             fcs: tuple[tuple[str, str, float, float], ...] = WARMUP_FCS) -> Instance:
+def generate(
+    instance: int = 0,
+    *,
+    seed: int = 0,
+    n_items: int = 20,
+    n_max: int = 5,
+    n_per: int = 5,
+    T: int = 10_000,
+    p_carry: float = 0.75,
+    z_safety: float = 0.5,
+    cities: tuple[tuple[str, str, float, float, int], ...] = WARMUP_CITIES,
+    fcs: tuple[tuple[str, str, float, float], ...] = WARMUP_FCS,
+) -> Instance:
     """Instance number `instance` of the set-up (module docstring); deterministic in (seed, instance)."""
     if n_max > n_items:
         raise ValueError(f"n_max ({n_max}) must not exceed n_items ({n_items})")
@@ -140,7 +150,7 @@ def generate(instance: int = 0, *, seed: int = 0, n_items: int = 20, n_max: int 
     type_p[0] = size_p[0]
     for size in range(1, n_max + 1):
         w = g.random(n_per)
-        type_p[1 + (size - 1) * n_per: 1 + size * n_per] = size_p[size] * w / w.sum()
+        type_p[1 + (size - 1) * n_per : 1 + size * n_per] = size_p[size] * w / w.sum()
     pop = np.array([c[4] for c in cities], float)
     lam = type_p[:, None] * (pop / pop.sum())[None, :]
 
@@ -164,7 +174,9 @@ def generate(instance: int = 0, *, seed: int = 0, n_items: int = 20, n_max: int 
     return Instance(n_items, K, J, int(T), tuple(types), lam, miles, c_fixed, c_unit, carries, closest, stock)
 
 
-def arrivals(inst: Instance, sequence: int, *, seed: int = 0, instance: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def arrivals(
+    inst: Instance, sequence: int, *, seed: int = 0, instance: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """(type, region) of T i.i.d. arrivals with probability λ; sequence `sequence` of instance `instance`."""
     g = RandomStreams(seed, instance).get(f"bench.ma2023.arrivals/{sequence}")
     flat = g.choice(inst.lam.size, size=inst.T, p=inst.lam.ravel())
@@ -242,8 +254,11 @@ def lp_bound(inst: Instance, n: np.ndarray, *, integer: bool = False) -> LPResul
     if nv == 0:
         return LPResult(0.0, share, bid)
     if integer:
-        res = milp(c, constraints=[LinearConstraint(a_eq, eq_b, eq_b), LinearConstraint(a_ub, -np.inf, ub_b)],
-                   integrality=np.ones(nv))
+        res = milp(
+            c,
+            constraints=[LinearConstraint(a_eq, eq_b, eq_b), LinearConstraint(a_ub, -np.inf, ub_b)],
+            integrality=np.ones(nv),
+        )
         if res.status != 0:
             raise RuntimeError(f"fluid MILP not solved: {res.message}")
         x = res.x
@@ -256,7 +271,7 @@ def lp_bound(inst: Instance, n: np.ndarray, *, integer: bool = False) -> LPResul
         for (k, i), row in inv_row.items():
             bid[k, i] = max(-float(marg[row]), 0.0)
     for (q, j, p), x0 in x_index.items():
-        share[q, j, p] = np.maximum(x[x0:x0 + K1], 0.0) / n[q, j]
+        share[q, j, p] = np.maximum(x[x0 : x0 + K1], 0.0) / n[q, j]
     return LPResult(float(res.fun), share, bid)
 
 

@@ -33,7 +33,9 @@ POLICIES = ("myopic", "nearest", "mip", "mip_bid", "dilated")
 _EMPTY = np.zeros(0, np.int64)
 
 
-def _mip_order(inst: Instance, items: tuple[int, ...], j: int, left: np.ndarray, bid: np.ndarray | None) -> np.ndarray:
+def _mip_order(
+    inst: Instance, items: tuple[int, ...], j: int, left: np.ndarray, bid: np.ndarray | None
+) -> np.ndarray:
     """FC per item of one order (K = unfilled) by the mip/flow machinery (module docstring)."""
     K = inst.n_fcs
     avail = np.zeros((K + 1, len(items)), bool)
@@ -56,21 +58,52 @@ def _mip_order(inst: Instance, items: tuple[int, ...], j: int, left: np.ndarray,
     sl_node = ship_node[sl_ship]
     sl_key = sl_node * len(items) + sl_line  # one stock key per (FC, line)
     stock_left = np.where(avail, 1, 0).ravel().astype(np.int64)
-    rows = SplitRows(line_order=np.zeros(len(items), np.int64), ship_order=np.zeros(ship_node.size, np.int64),
-                     ship_node=ship_node, ship_cost=inst.c_fixed[ship_node, j], sl_ship=sl_ship, sl_line=sl_line,
-                     sl_cost=unit[sl_node, sl_line], sl_key=sl_key, sl_qty=np.ones(sl_ship.size, np.int64),
-                     split_cost=0.0)
+    rows = SplitRows(
+        line_order=np.zeros(len(items), np.int64),
+        ship_order=np.zeros(ship_node.size, np.int64),
+        ship_node=ship_node,
+        ship_cost=inst.c_fixed[ship_node, j],
+        sl_ship=sl_ship,
+        sl_line=sl_line,
+        sl_cost=unit[sl_node, sl_line],
+        sl_key=sl_key,
+        sl_qty=np.ones(sl_ship.size, np.int64),
+        split_cost=0.0,
+    )
     f = np.zeros(0)
-    res = solve_split(1, _EMPTY, _EMPTY, f, np.zeros(0, bool), np.array([np.inf]), np.ones(K + 1, np.int64),
-                      _EMPTY, _EMPTY, _EMPTY, stock_left, rows, rows.ship_cost, rows.sl_cost,
-                      max_deterministic_time=10.0, max_shipments=K + 1)
+    res = solve_split(
+        1,
+        _EMPTY,
+        _EMPTY,
+        f,
+        np.zeros(0, bool),
+        np.array([np.inf]),
+        np.ones(K + 1, np.int64),
+        _EMPTY,
+        _EMPTY,
+        _EMPTY,
+        stock_left,
+        rows,
+        rows.ship_cost,
+        rows.sl_cost,
+        max_deterministic_time=10.0,
+        max_shipments=K + 1,
+    )
     if res is None or (res.line_ship < 0).any():
         raise RuntimeError(f"mip did not route an order of items {items} (CP-SAT unproven)")
     return np.asarray(ship_node[res.line_ship], np.int64)
 
 
-def run(policy: str, inst: Instance, q: np.ndarray, j: np.ndarray, *, lp: LPResult | None = None,
-        rng: np.random.Generator | None = None, memo: dict[tuple[int, int, bytes], np.ndarray] | None = None) -> float:
+def run(
+    policy: str,
+    inst: Instance,
+    q: np.ndarray,
+    j: np.ndarray,
+    *,
+    lp: LPResult | None = None,
+    rng: np.random.Generator | None = None,
+    memo: dict[tuple[int, int, bytes], np.ndarray] | None = None,
+) -> float:
     """Total cost of routing the arrivals (q, j) one at a time with `policy` (see POLICIES). ``memo`` keeps
     the mip answers between sequences of one instance and policy (pass a fresh dict per (instance, policy))."""
     if policy not in POLICIES:
@@ -93,6 +126,7 @@ def run(policy: str, inst: Instance, q: np.ndarray, j: np.ndarray, *, lp: LPResu
                 got = memo[key] = _mip_order(inst, items, r, left, bid)
             return got
     elif policy == "myopic":
+
         def choose(qt: int, items: tuple[int, ...], r: int) -> np.ndarray:
             fc = inst.closest[list(items), r].copy()
             ok = fc < K
@@ -100,6 +134,7 @@ def run(policy: str, inst: Instance, q: np.ndarray, j: np.ndarray, *, lp: LPResu
             fc[~ok] = K
             return fc
     elif policy == "nearest":
+
         def choose(qt: int, items: tuple[int, ...], r: int) -> np.ndarray:
             has = left[order_of_fc[:, r]][:, list(items)] > 0  # (K, n) in distance order
             first = np.argmax(has, axis=0)
@@ -110,7 +145,7 @@ def run(policy: str, inst: Instance, q: np.ndarray, j: np.ndarray, *, lp: LPResu
         share = lp.share
 
         def choose(qt: int, items: tuple[int, ...], r: int) -> np.ndarray:
-            u = share[qt, r, :len(items)]  # (n, K + 1)
+            u = share[qt, r, : len(items)]  # (n, K + 1)
             e = rng.exponential(size=K + 1)
             with np.errstate(divide="ignore"):
                 t = np.where(u > 0, e[None, :] / np.where(u > 0, u, 1.0), np.inf)
@@ -118,6 +153,7 @@ def run(policy: str, inst: Instance, q: np.ndarray, j: np.ndarray, *, lp: LPResu
             ok = fc < K
             ok[ok] = left[fc[ok], np.array(items)[ok]] > 0
             return np.where(ok, fc, K)
+
     for q_now, r in zip(q.tolist(), j.tolist(), strict=True):
         items = inst.types[q_now]
         if not items:

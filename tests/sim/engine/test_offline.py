@@ -19,8 +19,13 @@ from sim.units import DAY, HOUR
 
 ROOT = Path(__file__).resolve().parents[3]
 TOY = ROOT / "scenarios" / "toy.yaml"
-SMALL = ["horizon.days=1", "horizon.warmup_days=2", "demand.orders_per_day=400", "catalog.n_skus=80",
-         "router.epoch_s=300"]
+SMALL = [
+    "horizon.days=1",
+    "horizon.warmup_days=2",
+    "demand.orders_per_day=400",
+    "catalog.n_skus=80",
+    "router.epoch_s=300",
+]
 EPOCH = 60.0
 
 
@@ -31,7 +36,9 @@ def _cells_case(sync_s: float, n: int = 50, delay_s: float = 120.0) -> tuple[int
     free unit, then the oversell step. Returns (orders routed to their cell, orders oversold)."""
     inv = InventoryState(n, 1, np.array([np.inf]), offline=True)
     inv.on_hand[:, 0] = 1
-    off = OfflineSales(np.arange(n), np.ones(n), np.full(24, 1 / 24), np.zeros(n), np.full(n, DAY), sync_s, (n, 1))
+    off = OfflineSales(
+        np.arange(n), np.ones(n), np.full(24, 1 / 24), np.zeros(n), np.full(n, DAY), sync_s, (n, 1)
+    )
     off.t = 60.0 * np.arange(n) + 30.0
     off.node, off.sku = np.arange(n), np.zeros(n, np.int64)
     order_t = off.t + delay_s
@@ -40,14 +47,24 @@ def _cells_case(sync_s: float, n: int = 50, delay_s: float = 120.0) -> tuple[int
     for k in range(1, n + 10):
         t = k * EPOCH
         off.apply(t, inv)
-        now = np.flatnonzero((order_t > t - EPOCH) & (order_t <= t))  # created in this epoch, routed at its end
+        now = np.flatnonzero(
+            (order_t > t - EPOCH) & (order_t <= t)
+        )  # created in this epoch, routed at its end
         cells = now[inv.on_hand[now, 0] - inv.reserved[now, 0] >= 1]  # what the router sees: the online view
         if not cells.size:
             continue
         m = cells.size
         one = np.ones(m, np.int64)
-        ep = SimpleNamespace(idx=cells, p_row=np.arange(m), p_node=cells, p_tier=np.zeros(m, np.int64), n_lines=one,
-                             pair=np.arange(m), sku=np.zeros(m, np.int64), qty=one)
+        ep = SimpleNamespace(
+            idx=cells,
+            p_row=np.arange(m),
+            p_node=cells,
+            p_tier=np.zeros(m, np.int64),
+            n_lines=one,
+            pair=np.arange(m),
+            sku=np.zeros(m, np.int64),
+            qty=one,
+        )
         chosen = oversell(sim, ep, np.arange(m))  # type: ignore[arg-type]
         ok = cells[chosen >= 0]
         routed += cells.size
@@ -65,7 +82,9 @@ def test_positive_lag_oversells_at_the_hand_computed_rate() -> None:
     # E mod 300 cycles through 60, 120, 180, 240, 0: the view still shows the unit at E + 120 when the sync is
     # more than 120 s away, i.e. for E mod 300 = 60 (sync 240 s later) and 120 (180 s): 2 cells in 5 oversell.
     routed, oversold = _cells_case(sync_s=300.0)
-    assert oversold == 20 and routed == 20  # 50 cells x 2 / 5; the others see an empty view and are not routed
+    assert (
+        oversold == 20 and routed == 20
+    )  # 50 cells x 2 / 5; the others see an empty view and are not routed
     # a lag longer than the delay: every order is routed to a unit sold 2 minutes earlier
     assert _cells_case(sync_s=3600.0)[1] == 50 - _late_syncs(3600.0) > 40
 
@@ -90,9 +109,17 @@ def test_counter_draw_matches_its_expectation() -> None:
     rate[1] = [1000.0, 500.0, 300.0, 200.0]  # store node 1; nodes 0 and 2 are not stores here
     profile = np.zeros(24)
     profile[[9, 10, 18]] = [1.0, 1.0, 2.0]
-    off = OfflineSales(np.array([1]), np.array([share / (1 - share)]), profile / profile.sum(), np.array([9.5 * HOUR]),
-                       np.array([20 * HOUR]), 300.0, (n_nodes, 4))
+    off = OfflineSales(
+        np.array([1]),
+        np.array([share / (1 - share)]),
+        profile / profile.sum(),
+        np.array([9.5 * HOUR]),
+        np.array([20 * HOUR]),
+        300.0,
+        (n_nodes, 4),
+    )
     import datetime as dt
+
     off.draw_day(RandomStreams(7, 0), dt.date(2026, 11, 1), 2, rate, np.array([0]), ["C"])
     n = off.t.size
     mean = 2000.0 * share / (1 - share)
@@ -110,7 +137,10 @@ def test_counter_draw_matches_its_expectation() -> None:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("offline")
     out = {}
-    for name, sets in (("lag0", ["nodes.stores.offline.sync_s=0"]), ("off", ["nodes.stores.offline.enabled=false"])):
+    for name, sets in (
+        ("lag0", ["nodes.stores.offline.sync_s=0"]),
+        ("off", ["nodes.stores.offline.enabled=false"]),
+    ):
         out[name] = base / name
         simulate(TOY, out=out[name], overrides=[*SMALL, *sets], report=False)
     return out
@@ -121,7 +151,14 @@ def test_lag_zero_never_oversells_on_the_toy_and_the_books_balance(runs: dict[st
     assert not o["oversold"].any()
     inv = pd.read_parquet(runs["lag0"] / "inventory.parquet")
     assert inv["sold_offline"].sum() > 0
-    flow = inv["start"] + inv["received"] - inv["shipped"] - inv["transferred_out"] - inv["spoiled"] - inv["sold_offline"]
+    flow = (
+        inv["start"]
+        + inv["received"]
+        - inv["shipped"]
+        - inv["transferred_out"]
+        - inv["spoiled"]
+        - inv["sold_offline"]
+    )
     assert (flow == inv["end"]).all()
     nodes = pd.read_parquet(runs["lag0"] / "nodes.parquet")
     kind = inv["node_id"].map(dict(zip(nodes["id"], nodes["kind"], strict=True)))

@@ -14,15 +14,25 @@ from sim.engine import protocols
 from sim.engine.protocols import SimState
 
 ENGINE = Path(protocols.__file__).parent
-STEPS = ("option_build.py", "routing_step.py", "dispatch.py", "shipments.py", "explain.py", "substitution.py",
-         "offline.py")
+STEPS = (
+    "option_build.py",
+    "routing_step.py",
+    "dispatch.py",
+    "shipments.py",
+    "explain.py",
+    "substitution.py",
+    "offline.py",
+)
 
 
 def _members() -> dict[str, str]:
     """Each declared member and its type as written: read-only properties and the few plain attributes a
     step assigns (``park_witness``)."""
-    members = {name: prop.fget.__annotations__["return"] for name, prop in vars(SimState).items()
-               if isinstance(prop, property)}
+    members = {
+        name: prop.fget.__annotations__["return"]
+        for name, prop in vars(SimState).items()
+        if isinstance(prop, property)
+    }
     return members | dict(vars(SimState).get("__annotations__", {}))
 
 
@@ -32,7 +42,11 @@ def test_the_steps_read_only_declared_members() -> None:
     read: set[str] = set()
     for f in STEPS:
         for node in ast.walk(ast.parse((ENGINE / f).read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "sim":
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "sim"
+            ):
                 read.add(node.attr)
     assert read - declared == set(), f"undeclared: {sorted(read - declared)}"
     assert declared - read == set(), f"declared but never read by a step: {sorted(declared - read)}"

@@ -15,10 +15,16 @@ from sim.units import DAY, HOUR, floor_div
 
 TOY = Path(__file__).resolve().parents[3] / "scenarios" / "toy.yaml"
 # stores that run full: few riders on shift, pool riders with reach and handover, the flow router
-BUSY = ["nodes.stores.capacity.riders=2", "horizon.warmup_days=2",
-        "nodes.stores.trip.return_to=pool", "nodes.stores.capacity.rider_reach_s=360",
-        "nodes.stores.capacity.rider_handover_s=150", "nodes.stores.trip.travel_cv=0.25",
-        "tiers.near.quote=eta", "tiers.near.quote_buffer_min=10"]
+BUSY = [
+    "nodes.stores.capacity.riders=2",
+    "horizon.warmup_days=2",
+    "nodes.stores.trip.return_to=pool",
+    "nodes.stores.capacity.rider_reach_s=360",
+    "nodes.stores.capacity.rider_handover_s=150",
+    "nodes.stores.trip.travel_cv=0.25",
+    "tiers.near.quote=eta",
+    "tiers.near.quote_buffer_min=10",
+]
 
 
 def run(monkeypatch: pytest.MonkeyPatch, park: bool) -> tuple[Simulation, int]:
@@ -43,8 +49,18 @@ def test_parking_changes_no_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
     a, n_parked = run(monkeypatch, park=True)
     b, none = run(monkeypatch, park=False)
     assert n_parked > 500 and none == 0  # the scenario really parks orders
-    for f in ("status", "node", "served_tier", "promised_s", "delivered_s", "pick_start_s", "downgraded",
-              "cost_transport", "cost_handling", "cost_penalty"):
+    for f in (
+        "status",
+        "node",
+        "served_tier",
+        "promised_s",
+        "delivered_s",
+        "pick_start_s",
+        "downgraded",
+        "cost_transport",
+        "cost_handling",
+        "cost_penalty",
+    ):
         assert np.array_equal(getattr(a.book, f), getattr(b.book, f), equal_nan=True), f
     assert np.array_equal(a.inv.on_hand, b.inv.on_hand)
     assert a.stats.repairs == b.stats.repairs and a.stats.epochs == b.stats.epochs
@@ -53,7 +69,14 @@ def test_parking_changes_no_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_floor_div_is_numpy_floor_division() -> None:
     rng = np.random.default_rng(3)
     edges = np.arange(1, 24 * 30) * HOUR
-    x = np.concatenate([rng.uniform(0, 30 * DAY, 100_000), edges, np.nextafter(edges, 0), np.nextafter(edges, np.inf),
-                        [0.0, 1e-300]])
+    x = np.concatenate(
+        [
+            rng.uniform(0, 30 * DAY, 100_000),
+            edges,
+            np.nextafter(edges, 0),
+            np.nextafter(edges, np.inf),
+            [0.0, 1e-300],
+        ]
+    )
     for d in (60.0, HOUR, DAY):
         assert np.array_equal(floor_div(x, d), x // d)

@@ -18,8 +18,13 @@ from sim.vocab import Tier
 
 ROOT = Path(__file__).resolve().parents[3]
 TOY = ROOT / "scenarios" / "toy.yaml"
-SMALL = ["horizon.days=1", "horizon.warmup_days=2", "demand.orders_per_day=400", "catalog.n_skus=80",
-         "router.epoch_s=300"]
+SMALL = [
+    "horizon.days=1",
+    "horizon.warmup_days=2",
+    "demand.orders_per_day=400",
+    "catalog.n_skus=80",
+    "router.epoch_s=300",
+]
 
 
 def test_rule_same_category_within_the_value_band_most_popular_first() -> None:
@@ -30,7 +35,7 @@ def test_rule_same_category_within_the_value_band_most_popular_first() -> None:
     r = SubstituteRule.build(category, value, rank, np.full(6, 0.45), band=0.3)
 
     def cands(i: int) -> list[int]:
-        return r.cands[r.offsets[i]:r.offsets[i + 1]].tolist()
+        return r.cands[r.offsets[i] : r.offsets[i + 1]].tolist()
 
     # SKU 0 (10 CNY): 7..13 CNY in its category, by rank: 2 (13.5) is out of band; 1 (rank 1), 4 (rank 2), 3 (rank 4)
     assert cands(0) == [1, 4, 3]
@@ -42,25 +47,29 @@ def test_rule_same_category_within_the_value_band_most_popular_first() -> None:
 def test_rule_keeps_the_k_most_popular() -> None:
     category = np.zeros(5, int)
     r = SubstituteRule.build(category, np.full(5, 10.0), np.array([4, 3, 2, 1, 0]), np.ones(5), band=0.3, k=2)
-    assert r.cands[r.offsets[0]:r.offsets[1]].tolist() == [4, 3]
-    assert r.cands[r.offsets[4]:r.offsets[5]].tolist() == [3, 2]
+    assert r.cands[r.offsets[0] : r.offsets[1]].tolist() == [4, 3]
+    assert r.cands[r.offsets[4] : r.offsets[5]].tolist() == [3, 2]
 
 
 def test_rule_band_edge() -> None:
     r = SubstituteRule.build(np.zeros(2, int), np.array([10.0, 7.0]), np.array([0, 1]), np.ones(2), band=0.3)
-    assert r.cands[r.offsets[0]:r.offsets[1]].tolist() == [1]  # 7 / 10 - 1 = -0.3: on the edge, in
-    assert r.cands[r.offsets[1]:r.offsets[2]].tolist() == []  # 10 / 7 - 1 = 0.43: out
+    assert r.cands[r.offsets[0] : r.offsets[1]].tolist() == [1]  # 7 / 10 - 1 = -0.3: on the edge, in
+    assert r.cands[r.offsets[1] : r.offsets[2]].tolist() == []  # 10 / 7 - 1 = 0.43: out
 
 
 def _epoch_with_ordered_skus_out(accept: float) -> tuple[Simulation, np.ndarray]:
     """The toy's first routing batch with every store holding 50 of each SKU except the batch's own SKUs
     (0 of those): every near order is short at every store, substitutes are in stock."""
-    sc = prepare(TOY, days=1, overrides=[*SMALL, "demand.orders_per_day=4000", f"tiers.substitution.accept={accept}"])
+    sc = prepare(
+        TOY, days=1, overrides=[*SMALL, "demand.orders_per_day=4000", f"tiers.substitution.accept={accept}"]
+    )
     sim = Simulation(sc, seed=sc.seed, replication=0, days=1, policy=sc.policy, router=sc.router.name)
     sim._start_day(0)
     t = 12 * 3600.0  # noon: stores open
     idx = sim.book.take_batch(t)
-    idx = idx[sim.book.created_s[idx] > t - 600.0]  # the orders of the last 10 minutes: their promise can be met
+    idx = idx[
+        sim.book.created_s[idx] > t - 600.0
+    ]  # the orders of the last 10 minutes: their promise can be met
     b = sim.book
     lines = np.concatenate([np.arange(b.line_offsets[i], b.line_offsets[i + 1]) for i in idx])
     ordered = np.unique(b.line_sku[lines])
@@ -80,11 +89,19 @@ def _substitutable(sim: Simulation, idx: np.ndarray) -> np.ndarray:
     reach = sim.cand[0].offsets
     out = []
     for i in idx:
-        skus = b.line_ordered[b.line_offsets[i]:b.line_offsets[i + 1]]
-        ok = b.requested_tier[i] == Tier.NEAR and reach[b.zone[i] + 1] > reach[b.zone[i]] and all(
-            sim.cat.tier_eligible[s, Tier.NEAR]
-            and any(sim.inv.on_hand[sim.stores, c].max() > 0 and sim.cat.tier_eligible[c, Tier.NEAR]
-                    for c in rule.cands[rule.offsets[s]:rule.offsets[s + 1]]) for s in skus)
+        skus = b.line_ordered[b.line_offsets[i] : b.line_offsets[i + 1]]
+        ok = (
+            b.requested_tier[i] == Tier.NEAR
+            and reach[b.zone[i] + 1] > reach[b.zone[i]]
+            and all(
+                sim.cat.tier_eligible[s, Tier.NEAR]
+                and any(
+                    sim.inv.on_hand[sim.stores, c].max() > 0 and sim.cat.tier_eligible[c, Tier.NEAR]
+                    for c in rule.cands[rule.offsets[s] : rule.offsets[s + 1]]
+                )
+                for s in skus
+            )
+        )
         out.append(ok)
     return idx[np.array(out, bool)]
 
@@ -98,7 +115,9 @@ def test_probability_one_with_substitutes_in_stock_loses_no_near_order_to_a_stoc
     assert not (b.status[near] == LOST).any()
     served = near[~carried]
     assert served.size and (b.served_tier[served] == Tier.NEAR).all()
-    for i in served:  # every line shipped a substitute: the most popular candidate the store holds, not in the order
+    for i in (
+        served
+    ):  # every line shipped a substitute: the most popular candidate the store holds, not in the order
         lo, hi = b.line_offsets[i], b.line_offsets[i + 1]
         node = b.node[i]
         for k in range(lo, hi):
@@ -106,7 +125,7 @@ def test_probability_one_with_substitutes_in_stock_loses_no_near_order_to_a_stoc
             assert shipped != s
             assert sim.cat.category[shipped] == sim.cat.category[s]
             assert abs(sim.cat.value_cny[shipped] / sim.cat.value_cny[s] - 1) <= 0.3 + 1e-9
-            cands = sim.subst.cands[sim.subst.offsets[s]:sim.subst.offsets[s + 1]]  # type: ignore[union-attr]
+            cands = sim.subst.cands[sim.subst.offsets[s] : sim.subst.offsets[s + 1]]  # type: ignore[union-attr]
             held = [c for c in cands if sim.inv.on_hand[node, c] > 0 and c not in b.line_ordered[lo:hi]]
             assert shipped == held[0]
     # the reservations follow the substitutes: stock on hand - reserved never negative
@@ -125,14 +144,19 @@ def test_probability_zero_serves_no_short_near_order_at_a_store() -> None:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("subst")
     out = {}
-    for name, sets in (("off", ["tiers.substitution.enabled=false"]), ("p0", ["tiers.substitution.accept=0"]),
-                       ("p1", ["tiers.substitution.accept=1"])):
+    for name, sets in (
+        ("off", ["tiers.substitution.enabled=false"]),
+        ("p0", ["tiers.substitution.accept=0"]),
+        ("p1", ["tiers.substitution.accept=1"]),
+    ):
         out[name] = base / name
         simulate(TOY, out=out[name], overrides=[*SMALL, *sets], report=False)
     return out
 
 
-def test_probability_zero_reproduces_the_engine_without_substitution_order_by_order(runs: dict[str, Path]) -> None:
+def test_probability_zero_reproduces_the_engine_without_substitution_order_by_order(
+    runs: dict[str, Path],
+) -> None:
     off, p0 = (pd.read_parquet(runs[k] / "orders.parquet") for k in ("off", "p0"))
     pd.testing.assert_frame_equal(off, p0)
     lo, l0 = (pd.read_parquet(runs[k] / "lines.parquet") for k in ("off", "p0"))
@@ -155,9 +179,13 @@ def test_substituted_lines_are_shipped_and_never_perfect(runs: dict[str, Path]) 
     shipped = inv.groupby(["node_id", "sku"])["shipped"].sum()
     shipped = shipped[shipped > 0]
     dlv.index.names = shipped.index.names
-    pd.testing.assert_series_equal(shipped.sort_index(), dlv.sort_index().astype(shipped.dtype), check_names=False)
+    pd.testing.assert_series_equal(
+        shipped.sort_index(), dlv.sort_index().astype(shipped.dtype), check_names=False
+    )
     flow = inv["start"] + inv["received"] - inv["shipped"] - inv["transferred_out"] - inv["spoiled"]
-    flow -= inv["sold_offline"] if "sold_offline" in inv.columns else 0  # counter sales (nodes.stores.offline)
+    flow -= (
+        inv["sold_offline"] if "sold_offline" in inv.columns else 0
+    )  # counter sales (nodes.stores.offline)
     assert (flow == inv["end"]).all()
 
 

@@ -23,9 +23,21 @@ T3 = 3 * HOUR  # 03:00, outside the peak hours: riders at the normal speed
 
 def store(pickers: int = 2, riders: int = 1, max_batch: int = 3, hold_s: float = 300.0) -> StoreOps:
     """One store, deterministic picking (cv 0), 18 km/h riders (15 at peaks), platform pay 3 + 0.6/km."""
-    rules = StoreRules(pick_cv=0.0, speed_kmh=18.0, peak_speed_kmh=15.0, max_batch=max_batch, max_hold_s=hold_s,
-                       circuity=1.3, rider_model="platform", base_per_trip=3.0, per_km=0.6, per_hour=30.0)
-    return StoreOps(np.array([pickers]), np.array([riders]), rules, np.array([30.0, 30.0]), np.array([120.0, 120.0]))
+    rules = StoreRules(
+        pick_cv=0.0,
+        speed_kmh=18.0,
+        peak_speed_kmh=15.0,
+        max_batch=max_batch,
+        max_hold_s=hold_s,
+        circuity=1.3,
+        rider_model="platform",
+        base_per_trip=3.0,
+        per_km=0.6,
+        per_hour=30.0,
+    )
+    return StoreOps(
+        np.array([pickers]), np.array([riders]), rules, np.array([30.0, 30.0]), np.array([120.0, 120.0])
+    )
 
 
 def test_pickers_are_a_fifo_c_server_queue() -> None:
@@ -42,7 +54,9 @@ def test_pickers_are_a_fifo_c_server_queue() -> None:
 def test_one_order_rides_after_the_hold() -> None:
     ops = store()
     ready = T3 + 60.0
-    ops.ready(np.array([0]), np.array([7]), np.array([ready]), np.array([3.0]), np.array([0]), np.array([T3 + HOUR]))
+    ops.ready(
+        np.array([0]), np.array([7]), np.array([ready]), np.array([3.0]), np.array([0]), np.array([T3 + HOUR])
+    )
     # a lone order waits max_hold_s for a batch to form: departs at ready + 300
     assert ops.next_departure() == ready + 300.0
     ops.flush(ready + 299.0)
@@ -61,8 +75,14 @@ def test_one_order_rides_after_the_hold() -> None:
 def test_two_orders_batch_and_share_the_trip() -> None:
     ops = store()
     promise = np.array([T3 + HOUR, T3 + HOUR])
-    ops.ready(np.array([0, 0]), np.array([1, 2]), np.array([T3 + 60.0, T3 + 100.0]), np.array([3.0, 3.0]),
-              np.array([0, 0]), promise)
+    ops.ready(
+        np.array([0, 0]),
+        np.array([1, 2]),
+        np.array([T3 + 60.0, T3 + 100.0]),
+        np.array([3.0, 3.0]),
+        np.array([0, 0]),
+        promise,
+    )
     assert ops.b_count.tolist() == [2]  # the second joined: ready before the planned departure, both on time
     ops.flush(T3 + 400.0)  # planned: first ready + hold = T3 + 360
     d = ops.take_delivered()
@@ -75,8 +95,14 @@ def test_two_orders_batch_and_share_the_trip() -> None:
 
 def test_a_full_batch_leaves_at_once() -> None:
     ops = store(max_batch=2)
-    ops.ready(np.array([0, 0]), np.array([1, 2]), np.array([T3 + 60.0, T3 + 100.0]), np.array([3.0, 3.0]),
-              np.array([0, 0]), np.array([T3 + HOUR, T3 + HOUR]))
+    ops.ready(
+        np.array([0, 0]),
+        np.array([1, 2]),
+        np.array([T3 + 60.0, T3 + 100.0]),
+        np.array([3.0, 3.0]),
+        np.array([0, 0]),
+        np.array([T3 + HOUR, T3 + HOUR]),
+    )
     d = ops.take_delivered()  # full: departs at the last order's ready time, no hold
     assert d.delivered_s.tolist() == [T3 + 700.0, T3 + 700.0]
 
@@ -84,10 +110,18 @@ def test_a_full_batch_leaves_at_once() -> None:
 def test_an_order_that_would_make_the_batch_late_closes_it() -> None:
     ops = store()
     # the first order's promise allows no wait beyond 100 s; the second is ready after that
-    ops.ready(np.array([0]), np.array([1]), np.array([T3]), np.array([3.0]), np.array([0]), np.array([T3 + 700.0]))
+    ops.ready(
+        np.array([0]), np.array([1]), np.array([T3]), np.array([3.0]), np.array([0]), np.array([T3 + 700.0])
+    )
     assert ops.next_departure() == T3 + 100.0  # latest on-time departure: promise - 600 s ride
-    ops.ready(np.array([0]), np.array([2]), np.array([T3 + 150.0]), np.array([3.0]), np.array([0]),
-              np.array([T3 + HOUR]))
+    ops.ready(
+        np.array([0]),
+        np.array([2]),
+        np.array([T3 + 150.0]),
+        np.array([3.0]),
+        np.array([0]),
+        np.array([T3 + HOUR]),
+    )
     d = ops.take_delivered()  # the open batch left without it
     assert d.ref.tolist() == [1] and d.delivered_s.tolist() == [T3 + 700.0]
     assert ops.b_count.tolist() == [1]
@@ -99,7 +133,9 @@ def test_components_from_the_toy_scenario(toy) -> None:  # noqa: ANN001
     net = build_network(toy)
     stores, fdcs, ndcs = (np.flatnonzero(net.node_kind == k) for k in (2, 1, 0))
     ops = StoreOps.from_scenario(toy, net, stores)
-    assert ops.max_batch == toy.nodes.stores.capacity.rider_max_batch and ops.picker_free.shape[0] == stores.size
+    assert (
+        ops.max_batch == toy.nodes.stores.capacity.rider_max_batch and ops.picker_free.shape[0] == stores.size
+    )
     assert (np.isfinite(ops.rider_free).sum(axis=1) == toy.nodes.stores.capacity.riders).all()
     w = Waves.from_scenario(toy, net, fdcs)
     assert w.cut.size == len(toy.tiers.mid.waves) and w.vans.tolist() == [toy.nodes.fdcs.capacity.vans]
@@ -121,25 +157,49 @@ def test_parcels_cutoff_promise_and_delivery() -> None:
 
 
 def test_wave_clock() -> None:
-    fleet = VanFleet(np.array([1]), np.array([5300.0]), np.array([30.0]), np.array([180.0]), np.array([30.0]),
-                     np.array([120.0]), np.array([10.0]), 1.3, 4.0, 2.5)
-    w = Waves(np.array([9 * HOUR, 15 * HOUR]), np.array([[10 * HOUR, 13 * HOUR], [16 * HOUR, 19 * HOUR]]), fleet)
+    fleet = VanFleet(
+        np.array([1]),
+        np.array([5300.0]),
+        np.array([30.0]),
+        np.array([180.0]),
+        np.array([30.0]),
+        np.array([120.0]),
+        np.array([10.0]),
+        1.3,
+        4.0,
+        2.5,
+    )
+    w = Waves(
+        np.array([9 * HOUR, 15 * HOUR]), np.array([[10 * HOUR, 13 * HOUR], [16 * HOUR, 19 * HOUR]]), fleet
+    )
     assert w.wave_at(9 * HOUR) == 0  # at the cut-off: still this wave
     assert w.wave_at(9 * HOUR + 1) == 1
     assert w.wave_at(15 * HOUR + 1) == 2  # the next day's first wave
     assert w.cutoff_s(2) == DAY + 9 * HOUR
     assert w.window_s(3) == (DAY + 16 * HOUR, DAY + 19 * HOUR)
-    assert w.next_cutoff_s(np.array([8 * HOUR, 10 * HOUR, 16 * HOUR])).tolist() == [9 * HOUR, 15 * HOUR, DAY + 9 * HOUR]
+    assert w.next_cutoff_s(np.array([8 * HOUR, 10 * HOUR, 16 * HOUR])).tolist() == [
+        9 * HOUR,
+        15 * HOUR,
+        DAY + 9 * HOUR,
+    ]
 
 
 def _orders(created: list[float], lines: list[list[tuple[int, int]]]) -> Orders:
     n = len(created)
     off = np.concatenate([[0], np.cumsum([len(x) for x in lines])]).astype(np.int64)
     flat = [x for order in lines for x in order]
-    return Orders(order_id=np.arange(n, dtype=np.int64), created_s=np.array(created), zone=np.zeros(n, np.int32),
-                  city=np.zeros(n, np.int32), requested_tier=np.zeros(n, np.int8), line_offsets=off,
-                  line_sku=np.array([s for s, _ in flat], np.int32), line_qty=np.array([q for _, q in flat], np.int32),
-                  u_service=np.full(n, 0.5), u_decision=np.full(n, 0.5))
+    return Orders(
+        order_id=np.arange(n, dtype=np.int64),
+        created_s=np.array(created),
+        zone=np.zeros(n, np.int32),
+        city=np.zeros(n, np.int32),
+        requested_tier=np.zeros(n, np.int8),
+        line_offsets=off,
+        line_sku=np.array([s for s, _ in flat], np.int32),
+        line_qty=np.array([q for _, q in flat], np.int32),
+        u_service=np.full(n, 0.5),
+        u_decision=np.full(n, 0.5),
+    )
 
 
 def test_order_book_batches_carried_orders_first() -> None:
@@ -157,8 +217,9 @@ def test_repair_unassigns_the_later_order_that_overdraws_stock() -> None:
     b = OrderBook()
     b.add_day(_orders([0.0, 1.0, 2.0], [[(0, 2)], [(0, 2)], [(1, 1)]]), warmup=False)
     on_hand = np.array([[3, 1]])
-    sim = SimpleNamespace(book=b, inv=SimpleNamespace(on_hand=on_hand, reserved=np.zeros_like(on_hand)),
-                          stats=RouterStats())
+    sim = SimpleNamespace(
+        book=b, inv=SimpleNamespace(on_hand=on_hand, reserved=np.zeros_like(on_hand)), stats=RouterStats()
+    )
     ep = SimpleNamespace(idx=np.array([0, 1, 2]), p_node=np.array([0, 0, 0]), sub_sku=None)  # no substitutes
     chosen = np.array([0, 1, 2])
     # SKU 0 at node 0: 3 units, the first order takes 2, the second needs 2 more: repaired; SKU 1 is fine

@@ -31,16 +31,20 @@ def orders() -> pd.DataFrame:
     """Five orders over two days: a warm-up order (left out), a lost one (not delivered), three delivered
     0, 10 and 3 minutes late."""
     day = 86400.0
-    return pd.DataFrame({
-        "warmup": [True, False, False, False, False],
-        "status": ["delivered", "lost", "delivered", "delivered", "delivered"],
-        "created_s": [0.0, day + 10, day + 20, 2 * day + 30, 2 * day + 40],
-        "promised_s": [600.0, day + 1800, day + 1800, 2 * day + 1800, 2 * day + 1800],
-        "delivered_s": [9e9, float("nan"), day + 1500, 2 * day + 2400, 2 * day + 1980],
-        # the columns the registry's other orders KPIs read (orders_kpis computes them all)
-        "requested_tier": ["near"] * 5, "served_tier": ["near", None, "near", "near", "mid"],
-        "on_time": [False, False, True, False, False], "downgraded": [False, False, False, False, True],
-    })
+    return pd.DataFrame(
+        {
+            "warmup": [True, False, False, False, False],
+            "status": ["delivered", "lost", "delivered", "delivered", "delivered"],
+            "created_s": [0.0, day + 10, day + 20, 2 * day + 30, 2 * day + 40],
+            "promised_s": [600.0, day + 1800, day + 1800, 2 * day + 1800, 2 * day + 1800],
+            "delivered_s": [9e9, float("nan"), day + 1500, 2 * day + 2400, 2 * day + 1980],
+            # the columns the registry's other orders KPIs read (orders_kpis computes them all)
+            "requested_tier": ["near"] * 5,
+            "served_tier": ["near", None, "near", "near", "mid"],
+            "on_time": [False, False, True, False, False],
+            "downgraded": [False, False, False, False, True],
+        }
+    )
 
 
 def test_the_value_is_the_hand_computed_mean_lateness(howto: dict[str, Any]) -> None:

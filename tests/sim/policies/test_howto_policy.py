@@ -57,7 +57,9 @@ def test_targets_are_days_of_cover_plus_lead_time_with_echelon_stock(howto: dict
 
 
 def test_bad_parameters_are_refused_naming_them(howto: dict[str, Any]) -> None:
-    with pytest.raises(PolicyParameterError, match=r"policy: days_of_cover: days must be a number in \[0, 60\]"):
+    with pytest.raises(
+        PolicyParameterError, match=r"policy: days_of_cover: days must be a number in \[0, 60\]"
+    ):
         make_policy(parse_spec("days_of_cover(days=-1)"))
     with pytest.raises(PolicyParameterError, match="unknown parameter 'cover'"):
         make_policy(parse_spec("days_of_cover(cover=2)"))
@@ -66,8 +68,14 @@ def test_bad_parameters_are_refused_naming_them(howto: dict[str, Any]) -> None:
 def test_it_runs_through_the_engine(howto: dict[str, Any], tmp_path: Path) -> None:
     from sim.run import simulate
 
-    r = simulate(ROOT / "scenarios" / "toy.yaml", days=1, policy="days_of_cover(days=2)", out=tmp_path / "run",
-                 report=False, overrides=["demand.orders_per_day=150", "horizon.warmup_days=2", "router.epoch_s=600"])
+    r = simulate(
+        ROOT / "scenarios" / "toy.yaml",
+        days=1,
+        policy="days_of_cover(days=2)",
+        out=tmp_path / "run",
+        report=False,
+        overrides=["demand.orders_per_day=150", "horizon.warmup_days=2", "router.epoch_s=600"],
+    )
     assert r.manifest["policy"] == "days_of_cover(days=2)"
     forward = r.nodes.loc[r.nodes["kind"] != "ndc", "id"]
     assert r.inventory.loc[r.inventory["node_id"].isin(forward), "received"].sum() > 0  # it stocked forward

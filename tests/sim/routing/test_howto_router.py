@@ -24,10 +24,19 @@ def test_the_howto_router_routes_by_eta_within_capacity() -> None:
         assert isinstance(router, ns["Fastest"])
         assert router_capabilities(router).max_shipments == 1
         # two orders both prefer node 0 (earlier ETA), which takes one: the first gets it, the second node 1
-        batch = Batch(n_orders=2, requested_tier=np.zeros(2, np.int8), opt_order=np.array([0, 0, 1, 1]),
-                      opt_node=np.array([0, 1, 0, 1]), opt_tier=np.zeros(4, np.int8), opt_km=np.ones(4),
-                      opt_cost=np.ones(4), opt_eta_s=np.array([10.0, 20.0, 10.0, 20.0]),
-                      opt_offer=np.zeros(4, bool), unassigned_cost=np.full(2, np.inf), node_capacity=np.array([1, 5]))
+        batch = Batch(
+            n_orders=2,
+            requested_tier=np.zeros(2, np.int8),
+            opt_order=np.array([0, 0, 1, 1]),
+            opt_node=np.array([0, 1, 0, 1]),
+            opt_tier=np.zeros(4, np.int8),
+            opt_km=np.ones(4),
+            opt_cost=np.ones(4),
+            opt_eta_s=np.array([10.0, 20.0, 10.0, 20.0]),
+            opt_offer=np.zeros(4, bool),
+            unassigned_cost=np.full(2, np.inf),
+            node_capacity=np.array([1, 5]),
+        )
         assert router.route(batch).tolist() == [0, 3]
     finally:  # leave the registry as the other tests expect it
         ROUTERS._modules.pop("fastest", None)
