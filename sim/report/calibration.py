@@ -8,11 +8,13 @@ nodes Parquet, kpis.json for network-level costs, the resolved scenario.yaml for
 - ``near_mean_min`` / ``mid_mean_min`` / ``far_mean_h``: mean creation-to-delivery time of measured
   orders delivered at the tier.
 - ``near_on_time_quoted``: delivered <= the ETA quoted to the customer (an orders column
-  ``quoted_s``); "not measured" while the engine quotes no ETA.
+  ``quoted_s``, or the near promise itself under ``tiers.near.quote: eta``); "not measured" while the
+  engine quotes no ETA.
 - ``near_within_30min`` / ``mid_within_4h``: share of the tier's delivered orders within 30 min / 4 h
   of *ordering*; ``far_on_time``: far deliveries by their promise (next day after the cut-off).
-- ``rider_orders_per_day``: near orders delivered per measured day / riders (rider-days = the
-  stores' rider-seconds available over the measured days / the near service span).
+- ``rider_orders_per_day``: near orders delivered / rider-days: kpis.json ``riders.rider_days`` (each
+  store-day's most riders on shift, sim/engine/staffing.py) when riders work by the hour, else the
+  stores' rider-seconds available over the measured days / the near service span.
 - ``rider_cost_per_order``: mean transport cost of delivered near orders (the rider's pay).
 - ``spoilage_pct_fresh``: fresh (finite shelf life) units spoiled at any node / fresh units the NDCs
   received from suppliers, over the measured days (a unit is counted once, on entering the network).
@@ -214,9 +216,11 @@ def _far_mean(t: RunTables) -> float | None:
 @figure("near_on_time_quoted")
 def _near_quoted(t: RunTables) -> float | None:
     o = t.delivered[t.delivered["served_tier"] == "near"]
-    if "quoted_s" not in o.columns:
-        return None
-    return _share(o["delivered_s"] <= o["quoted_s"])
+    if "quoted_s" in o.columns:
+        return _share(o["delivered_s"] <= o["quoted_s"])
+    if t.sc.tiers.near.quote == "eta":  # the near promise (promised_s) is the ETA quoted to the customer
+        return _share(o["on_time"])
+    return None
 
 
 @figure("near_within_30min")
@@ -237,6 +241,10 @@ def _far_on_time(t: RunTables) -> float | None:
 
 @figure("rider_orders_per_day")
 def _rider_orders(t: RunTables) -> float | None:
+    near_n = int((t.delivered["served_tier"] == "near").sum())
+    shifts = (t.run.kpis.get("riders") or {}).get("rider_days")
+    if shifts:  # riders by the hour (sim/engine/staffing.py): each store-day's most riders on shift
+        return near_n / float(shifts)
     n = t.run.nodes
     if "riders_available_s" not in n.columns:
         return None

@@ -65,13 +65,14 @@ def independent(path: Path) -> dict[str, float | None]:
         "near_mean_min": tier["near"].minutes.mean(),
         "mid_mean_min": tier["mid"].minutes.mean(),
         "far_mean_h": tier["far"].minutes.mean() / 60,
-        "near_on_time_quoted": None,
+        "near_on_time_quoted": tier["near"].on_time.mean() if sc.tiers.near.quote == "eta" else None,
         "near_within_30min": (tier["near"].minutes <= 30).mean(),
         "mid_within_4h": (tier["mid"].minutes <= 240).mean(),
         "far_on_time": tier["far"].on_time.mean(),
-        # 24 h service: a rider-day is 86,400 rider-seconds
-        "rider_orders_per_day": len(tier["near"])
-        / (nodes[nodes.kind == "store"].riders_available_s.sum() / DAY),
+        # riders by the hour: kpis.json's rider-days; else (24 h service) a rider-day is 86,400 rider-seconds
+        "rider_orders_per_day": len(tier["near"]) / kpis["riders"]["rider_days"]
+        if isinstance(kpis.get("riders"), dict) and kpis["riders"].get("rider_days")
+        else len(tier["near"]) / (nodes[nodes.kind == "store"].riders_available_s.sum() / DAY),
         "rider_cost_per_order": tier["near"].cost_transport_cny.mean(),
         "spoilage_pct_fresh": inv.spoiled[fresh].sum() / inv.received[fresh & (kind == "ndc")].sum(),
     }
