@@ -58,6 +58,10 @@ class OfflineSales:
         self.stores, self.factor = stores, factor  # factor s / (1 - s) per store row
         self.by_hour, self.open_s, self.close_s, self.sync_s = by_hour, open_s, close_s, float(sync_s)
         self.unsynced = np.zeros(shape, np.int64)  # units sold at the counter the online view still shows
+        # the cells sold into since the last full sync and the units still unsynced, so a sync and the
+        # oversell step touch what changed rather than scanning the dense (N, S) array
+        self._touched: list[np.ndarray] = []
+        self.n_unsynced = 0
         self.next_sync = self.sync_s  # syncs at every multiple of sync_s (the first epoch at or after it)
         self.t = np.zeros(0)
         self.node = np.zeros(0, np.int64)
@@ -143,6 +147,8 @@ class OfflineSales:
             free = np.maximum(inv.on_hand[n, s] - self.unsynced[n, s] - inv.reserved[n, s], 0)
             sold = np.minimum(want, free)
             self.unsynced[n, s] += sold
+            self._touched.append(cell[sold > 0])
+            self.n_unsynced += int(sold.sum())
             self.missed += int((want - sold).sum())
         if t >= self.next_sync:
             self.sync(inv)
@@ -150,21 +156,25 @@ class OfflineSales:
 
     def sync(self, inv: Any, cells: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """The online view learns the counter sales (all of them, or those of `cells`)."""
-        if cells is None:
-            n, s = np.nonzero(self.unsynced)
+        if cells is None:  # every cell sold into since the last full sync, in row-major order (as np.nonzero)
+            keys = np.unique(np.concatenate(self._touched)) if self._touched else np.zeros(0, np.int64)
+            self._touched = []
+            n, s = np.divmod(keys, self.unsynced.shape[1])
         else:
             n, s = cells
-            keep = self.unsynced[n, s] > 0
-            n, s = n[keep], s[keep]
+        keep = self.unsynced[n, s] > 0
+        n, s = n[keep], s[keep]
         if n.size:
-            inv.sell_offline(n, s, self.unsynced[n, s])
+            units = self.unsynced[n, s]
+            inv.sell_offline(n, s, units)
             self.unsynced[n, s] = 0
+            self.n_unsynced -= int(units.sum())
 
 
 def oversell(sim: Any, ep: EpochOptions, chosen: np.ndarray) -> np.ndarray:
     """The oversell step (after ``repair``): unassign store orders the shelf cannot serve; see the module doc."""
     off: OfflineSales = sim.offline
-    if not off.unsynced.any():
+    if off.n_unsynced == 0:
         return chosen
     rows = np.flatnonzero(chosen >= 0)
     rows = rows[ep.p_tier[chosen[rows]] == Tier.NEAR]
