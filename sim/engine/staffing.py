@@ -20,7 +20,7 @@ rider-days (riders with at least one hour on shift that day).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -40,22 +40,45 @@ class Shifts:
     on_next: (
         np.ndarray
     )  # (stores, riders, hours + 1) int32: first hour >= H rider j is on shift (huge: never)
+    # (stores, hours + 1, riders): the start (s) of rider j's first hour on shift >= H, inf when never; a rider
+    # free at x in hour H takes a call at max(x, start[H]) (x itself when on shift in H: start[H] = H x HOUR <= x)
+    start_s: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        nxt = self.on_next.transpose(0, 2, 1)
+        start = np.where(nxt >= self.n_hours, np.inf, nxt * HOUR)
+        object.__setattr__(self, "start_s", np.ascontiguousarray(start))
 
     @property
     def n_hours(self) -> int:
         return int(self.count.shape[1])
 
+    def hour_of(self, x: np.ndarray) -> np.ndarray:
+        """Hour of the run of times `x` (>= 0; inf and past the end: the end sentinel ``n_hours``)."""
+        x = np.asarray(x, float)
+        return np.minimum(floor_div(np.where(np.isfinite(x), x, 0.0), HOUR), self.n_hours).astype(np.int64)
+
     def available(self, free: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Earliest time each rider of stores `rows` can take a call: `free` (len(rows), riders) moved to the
         start of its next hour on shift when it falls in an hour off shift (inf: never again)."""
-        fin = np.isfinite(free)
-        H = np.minimum(floor_div(np.where(fin, free, 0.0), HOUR), self.n_hours).astype(np.int64)
-        _, R, H1 = self.on_next.shape  # one flat gather: on_next[rows, j, H]
-        flat = (np.asarray(rows, np.int64)[:, None] * R + np.arange(free.shape[1])[None, :]) * H1 + H
-        nxt = self.on_next.reshape(-1)[flat]
-        out = np.where(nxt == H, free, nxt * HOUR)
-        out = np.where(nxt >= self.n_hours, np.inf, out)
-        return np.where(fin, out, np.inf)
+        return self.available_of(free, np.asarray(rows, np.int64)[:, None], np.arange(free.shape[1]))
+
+    def available_of(self, free: np.ndarray, rows: np.ndarray, riders: np.ndarray) -> np.ndarray:
+        """``available`` element by element: rider `riders` of store `rows` free at `free` (broadcast)."""
+        _, H1, R = self.start_s.shape  # one flat gather: start_s[rows, H, j]
+        flat = (np.asarray(rows, np.int64) * H1 + self.hour_of(free)) * R + riders
+        return np.maximum(free, self.start_s.reshape(-1)[flat])
+
+    def available_at(self, at: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """``available`` of every rider of stores `rows` (riders) for a call at `at` (len(rows),), whenever
+        each rider was free before: (len(rows), riders) (monotone: available(max(free, at)) is the max of
+        ``available(free)`` and this)."""
+        at = np.asarray(at, float)
+        return np.maximum(at[:, None], self.start_s[np.asarray(rows, np.int64), self.hour_of(at)])
+
+    def available_all_at(self, at: float) -> np.ndarray:
+        """``available_at`` of every store at one time `at`: (stores, riders)."""
+        return np.maximum(at, self.start_s[:, int(self.hour_of(np.array([at]))[0]), :])
 
 
 def riders_on_shift(base: np.ndarray, by_hour: np.ndarray, day_mult: np.ndarray) -> np.ndarray:

@@ -157,6 +157,11 @@ class StoreOps:
         self.rider_free = np.full((riders.size, int(riders.max(initial=1))), np.inf)
         for s, c in enumerate(riders):
             self.rider_free[s, :c] = 0.0
+        # with shifts: when each rider, free at rider_free, can take a call (``Shifts.available``), kept in step
+        # with rider_free by ``_set_free`` (write rider_free only through it)
+        self._free_avail = (
+            shifts.available(self.rider_free, np.arange(riders.size)) if shifts is not None else self.rider_free
+        )
         self.pick_cv, self.speed, self.peak_speed = pick_cv, speed_kmh, peak_speed_kmh
         self.max_batch, self.max_hold_s = int(max_batch), float(max_hold_s)
         self.zone_lat, self.zone_lon, self.circuity = zone_lat, zone_lon, circuity
@@ -182,6 +187,8 @@ class StoreOps:
         # and the store's riders, so it is dropped when an order joins or the batch leaves
         self._plan = np.full(n, np.nan)
         self._plan_ok = np.zeros(n, bool)
+        self._plan_start = np.full(n, np.nan)  # and its ``_start`` (the earliest pickup start), cached with it
+        self._rows = np.arange(max(n, 1))[:, None]
 
     # ------------------------------------------------------------------ estimates for routing
     def earliest_picker(self) -> np.ndarray:
@@ -193,9 +200,15 @@ class StoreOps:
         free = self.rider_free if s is None else self.rider_free[self.pool_of[s]]
         if self.shifts is None:
             return free
-        if at is not None:
-            free = np.maximum(free, np.reshape(at, (-1, 1)))
-        return self.shifts.available(free, np.arange(len(free)) if s is None else self.pool_of[s])
+        # the shift move is monotone in the free time: available(max(free, at)) = max(available(free),
+        # available_at(at)), the same floats; available(free) is kept per rider (``_free_avail``)
+        fa = self._free_avail if s is None else self._free_avail[self.pool_of[s]]
+        if at is None:
+            return fa
+        if s is None and np.ndim(at) == 0:
+            return np.maximum(fa, self.shifts.available_all_at(float(cast(float, at))))
+        rows = np.arange(len(free)) if s is None else self.pool_of[s]
+        return np.maximum(fa, self.shifts.available_at(np.broadcast_to(at, rows.shape), rows))
 
     def earliest_rider(self, at: float | None = None) -> np.ndarray:
         """(stores,) earliest time a rider of each store's pool can take a call made at `at` (staffing) or is free."""
@@ -303,16 +316,21 @@ class StoreOps:
         return start, end
 
     # ------------------------------------------------------------------ riders
+    def _rr(self, n: int) -> np.ndarray:
+        """(n, 1) row numbers, to gather along rows by a per-row column order."""
+        if self._rows.shape[0] < n:
+            self._rows = np.arange(max(n, 2 * self._rows.shape[0]))[:, None]
+        return self._rows[:n]
+
     def _geometry(self, ref: np.ndarray, km: np.ndarray, zone: np.ndarray) -> tuple[np.ndarray, ...]:
         """The route of batches (rows) whatever their departure: (stop order, valid sorted, km sorted,
         legs, cumulative km, valid stops); shared by ``_route`` calls on the same batches."""
         valid = ref >= 0
         key = np.where(valid, km, np.inf)
-        order = np.argsort(key, axis=1, kind="stable")
-        km_s = np.take_along_axis(km, order, 1)
-        zn = np.take_along_axis(zone, order, 1)
-        val = np.take_along_axis(valid, order, 1)
-        legs = np.where(val, km_s, 0.0).copy()
+        order = key.argsort(axis=1, kind="stable")
+        rr = self._rr(len(ref))
+        km_s, zn, val = km[rr, order], zone[rr, order], valid[rr, order]  # np.take_along_axis(., order, 1)
+        legs = np.where(val, km_s, 0.0)
         if km.shape[1] > 1:
             a, b = zn[:, :-1], zn[:, 1:]
             hop = (
@@ -320,7 +338,7 @@ class StoreOps:
                 * self.circuity
             )
             legs[:, 1:] = np.where(val[:, 1:], hop, 0.0)
-        return order, val, km_s, legs, np.cumsum(legs, axis=1), val.sum(axis=1)
+        return order, val, km_s, legs, legs.cumsum(axis=1), val.sum(axis=1)
 
     def _route(
         self,
@@ -348,9 +366,9 @@ class StoreOps:
             back = last / speed[:, 0] * HOUR
         else:
             assert tp is not None and u is not None
-            u_s = np.take_along_axis(u, order[:, :, None], 1)
+            u_s = u[self._rr(len(rows)), order]  # np.take_along_axis(u, order[:, :, None], 1)
             f = lognormal_factor(u_s[:, :, U_LEG], tp.travel_cv)
-            ride = np.cumsum(legs / speed * HOUR * f, axis=1)
+            ride = (legs / speed * HOUR * f).cumsum(axis=1)
             back = last / speed[:, 0] * HOUR * lognormal_factor(u_s[r, n_val - 1, U_RET], tp.travel_cv)
         if tp is not None and tp.day_factor is not None:
             dayf = tp.day_factor[np.minimum((depart // DAY).astype(np.int64), len(tp.day_factor) - 1), rows]
@@ -358,7 +376,7 @@ class StoreOps:
         hand = tp.handover_s[rows] if tp is not None else np.zeros(len(rows))
         _, deliver_sorted = door_times(depart, ride, val, hand)
         arrive = np.empty_like(deliver_sorted)
-        np.put_along_axis(arrive, order, deliver_sorted, 1)
+        arrive[self._rr(len(rows)), order] = deliver_sorted  # np.put_along_axis(arrive, order, ., 1)
         deliver_km = cum[r, n_val - 1]
         trip_km = deliver_km + last
         if tp is None:  # the engine before issue #13: riding time of the whole round trip
@@ -409,10 +427,10 @@ class StoreOps:
         """Planned departure of the open batch of stores `s` (count > 0), with the expected reach; the open
         batches' are cached per store (row-wise arithmetic: the same values whichever stores are asked)."""
         if batch is not None:
-            return self._plan_of(s, batch)
+            return self._plan_of(s, batch)[0]
         todo = s[~self._plan_ok[s]]
         if todo.size:
-            self._plan[todo] = self._plan_of(todo)
+            self._plan[todo], self._plan_start[todo] = self._plan_of(todo)
             self._plan_ok[todo] = True
         return cast(np.ndarray, self._plan[s])
 
@@ -421,13 +439,14 @@ class StoreOps:
         s: np.ndarray,
         batch: tuple[np.ndarray, ...] | None = None,
         geo: tuple[np.ndarray, ...] | None = None,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(planned departure, ``_start``'s earliest pickup start) of the open batches or trial `batch`."""
         start, call, pickup = self._start(s, batch, geo)
         rider = self._avail(s, call if self.trip is not None else start).min(axis=1)
         if self.trip is None:
-            return cast(np.ndarray, np.maximum(start, rider))
+            return np.maximum(start, rider), start
         at_store = np.maximum(call, rider) + (self.trip.reach_s[s] if self.trip.pool else 0.0)
-        return cast(np.ndarray, np.maximum(start, at_store) + pickup)
+        return np.maximum(start, at_store) + pickup, start
 
     def _close(self, s: np.ndarray) -> None:
         """Dispatch the open batches of stores `s`: a rider is called, reaches the store, picks up, rides."""
@@ -445,13 +464,15 @@ class StoreOps:
         ref = self.b_ref[s]
         geo = self._geometry(ref, self.b_km[s], self.b_zone[s])
         u = None
+        planned = self._planned(s)  # with the pickup start of each batch (``_start``), cached with the plan
+        start = self._plan_start[s]
         if tp is None:
-            avail = self._avail(s, self._start(s, geo=geo)[0] if self.shifts is not None else None)
+            avail = self._avail(s, start if self.shifts is not None else None)
             k = avail.argmin(axis=1)
-            depart = np.maximum(self._planned(s), avail[np.arange(s.size), k])
+            depart = np.maximum(planned, avail[np.arange(s.size), k])
             wait = np.zeros(s.size)
         else:
-            start, call, pickup = self._start(s, geo=geo)
+            call, pickup = self.b_call[s], tp.pickup_trip_s[s] + tp.pickup_order_s[s] * self.b_count[s]
             avail = self._avail(s, call if self.shifts is not None else None)
             k = avail.argmin(axis=1)
             call = np.maximum(call, avail[np.arange(s.size), k])  # on shift at the call (staffing)
@@ -463,7 +484,7 @@ class StoreOps:
         arrive, deliver_km, trip_km, trip_s = self._route(
             s, ref, self.b_km[s], self.b_zone[s], depart, u, geo
         )
-        self.rider_free[self.pool_of[s], k] = depart + trip_s
+        self._set_free(self.pool_of[s], k, depart + trip_s)
         busy = trip_s if tp is None else wait + trip_s
         self.rider_busy[s] += busy
         if self.busy_hour is not None:
@@ -491,6 +512,12 @@ class StoreOps:
         self.b_promise[s] = np.nan
         self.b_count[s] = 0
         self._plan_ok[s] = False
+
+    def _set_free(self, pool: np.ndarray, k: np.ndarray, t: np.ndarray) -> None:
+        """Rider k of each pool `pool` is free at `t` (and takes calls from ``Shifts.available`` of it)."""
+        self.rider_free[pool, k] = t
+        if self.shifts is not None:
+            self._free_avail[pool, k] = self.shifts.available_of(t, pool, k)
 
     def _book_hours(self, a: np.ndarray, b: np.ndarray) -> None:
         """Add the busy intervals [a, b) to the busy rider-seconds per hour of the run."""
@@ -542,7 +569,7 @@ class StoreOps:
             idx = order[rank == r]
             s = store[idx]
             has = self.b_count[s] > 0
-            joined, joined_plan = s[:0], np.empty(0)  # trip mechanism: the joined batches' planned departures
+            joined, joined_plan, joined_start = s[:0], np.empty(0), np.empty(0)  # trip mechanism: the joined batches' planned departures
             if has.any():  # try to join the open batch; close it when the order cannot
                 sj = s[has]
                 planned = self._planned(sj)
@@ -571,13 +598,13 @@ class StoreOps:
                     else:  # the batch with the order in it: its own hold, pickup and reach
                         rd_t = self.b_ready[st].copy()
                         rd_t[rows, c] = ready_s[ii]
-                        depart = self._plan_of(st, (ref_t, rd_t, km_t, zn_t, pr_t, c + 1), geo)
+                        depart, start_t = self._plan_of(st, (ref_t, rd_t, km_t, zn_t, pr_t, c + 1), geo)
                     arrive, *_ = self._route(st, ref_t, km_t, zn_t, depart, geo=geo)
                     trial[ok] = on_time = np.all(np.isnan(arrive) | (arrive <= pr_t + 1e-6), axis=1)
                     if (
                         self.trip is not None
                     ):  # the trial batch is the batch it joins: its plan is this depart
-                        joined, joined_plan = st[on_time], depart[on_time]
+                        joined, joined_plan, joined_start = st[on_time], depart[on_time], start_t[on_time]
                 self._close(sj[~trial])
             # add every order to its store's (possibly new) batch
             self._plan_ok[s] = False
@@ -591,7 +618,7 @@ class StoreOps:
                     ready_s if assigned_s is None else np.broadcast_to(assigned_s, ready_s.shape)
                 )[idx[c == 0]]
             self.b_count[s] += 1
-            self._plan[joined], self._plan_ok[joined] = joined_plan, True
+            self._plan[joined], self._plan_start[joined], self._plan_ok[joined] = joined_plan, joined_start, True
             full = s[self.b_count[s] >= self.max_batch]
             self._close(full)
 
