@@ -171,17 +171,22 @@ def trip_uniforms(
 
 
 def door_times(
-    depart: np.ndarray, ride_s: np.ndarray, valid: np.ndarray, handover_s: np.ndarray
+    depart: np.ndarray,
+    ride_s: np.ndarray,
+    valid: np.ndarray,
+    handover_s: np.ndarray,
+    done: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Door arrival and delivery per stop (stops sorted along the route; rows = trips).
 
     `ride_s` is the cumulative riding time to each stop, `handover_s` (rows,) the handover per stop.
-    With no handover both equal ``depart + ride_s`` exactly (the engine before issue #13)."""
+    With no handover both equal ``depart + ride_s`` exactly (the engine before issue #13). `done`: the
+    handovers done before each stop (``cumsum(valid) - 1``) when already known."""
     h = handover_s[:, None]
     door = depart[:, None] + ride_s
     if not h.any():
         return door, door
-    k = np.cumsum(valid, axis=1) - 1  # handovers already done before reaching stop k
+    k = valid.cumsum(axis=1) - 1 if done is None else done  # handovers already done before reaching stop k
     door = door + k * h
     return door, door + h
 

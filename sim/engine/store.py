@@ -324,7 +324,8 @@ class StoreOps:
 
     def _geometry(self, ref: np.ndarray, km: np.ndarray, zone: np.ndarray) -> tuple[np.ndarray, ...]:
         """The route of batches (rows) whatever their departure: (stop order, valid sorted, km sorted,
-        legs, cumulative km, valid stops); shared by ``_route`` calls on the same batches."""
+        legs, cumulative km, valid stops, last stop's km from the store, delivery km, handovers done before
+        each sorted stop, valid slots); shared by ``_route`` calls on the same batches."""
         valid = ref >= 0
         key = np.where(valid, km, np.inf)
         order = key.argsort(axis=1, kind="stable")
@@ -338,7 +339,10 @@ class StoreOps:
                 * self.circuity
             )
             legs[:, 1:] = np.where(val[:, 1:], hop, 0.0)
-        return order, val, km_s, legs, legs.cumsum(axis=1), val.sum(axis=1)
+        cum, n_val = legs.cumsum(axis=1), val.sum(axis=1)
+        r, i_last = self._rr(len(ref))[:, 0], n_val - 1
+        last, deliver_km = np.where(val, km_s, 0.0)[r, i_last], cum[r, i_last]
+        return order, val, km_s, legs, cum, n_val, last, deliver_km, val.cumsum(axis=1) - 1, valid
 
     def _route(
         self,
@@ -354,10 +358,11 @@ class StoreOps:
         delivery km, trip km, trip s: departure to the rider being free). `u` (rows, slots, N_U): the
         orders' trip uniforms for realised times; None plans with expected times. `geo`: the batches'
         ``_geometry`` when already known."""
-        valid = ref >= 0
-        order, val, km_s, legs, cum, n_val = geo if geo is not None else self._geometry(ref, km, zone)
-        r = np.arange(len(rows))
-        last = np.where(val, km_s, 0.0)[r, n_val - 1]
+        order, val, km_s, legs, cum, n_val, last, deliver_km, k_done, valid = (
+            geo if geo is not None else self._geometry(ref, km, zone)
+        )
+        rr = self._rr(len(rows))
+        r = rr[:, 0]
         speed = self.speed_at(depart)[:, None]
         tp = self.trip
         noisy = tp is not None and u is not None and tp.travel_cv > 0
@@ -366,18 +371,17 @@ class StoreOps:
             back = last / speed[:, 0] * HOUR
         else:
             assert tp is not None and u is not None
-            u_s = u[self._rr(len(rows)), order]  # np.take_along_axis(u, order[:, :, None], 1)
+            u_s = u[rr, order]  # np.take_along_axis(u, order[:, :, None], 1)
             f = lognormal_factor(u_s[:, :, U_LEG], tp.travel_cv)
             ride = (legs / speed * HOUR * f).cumsum(axis=1)
             back = last / speed[:, 0] * HOUR * lognormal_factor(u_s[r, n_val - 1, U_RET], tp.travel_cv)
         if tp is not None and tp.day_factor is not None:
-            dayf = tp.day_factor[np.minimum((depart // DAY).astype(np.int64), len(tp.day_factor) - 1), rows]
+            dayf = tp.day_factor[np.minimum(floor_div(depart, DAY).astype(np.int64), len(tp.day_factor) - 1), rows]
             ride, back = ride * dayf[:, None], back * dayf
         hand = tp.handover_s[rows] if tp is not None else np.zeros(len(rows))
-        _, deliver_sorted = door_times(depart, ride, val, hand)
+        _, deliver_sorted = door_times(depart, ride, val, hand, k_done)
         arrive = np.empty_like(deliver_sorted)
-        arrive[self._rr(len(rows)), order] = deliver_sorted  # np.put_along_axis(arrive, order, ., 1)
-        deliver_km = cum[r, n_val - 1]
+        arrive[rr, order] = deliver_sorted  # np.put_along_axis(arrive, order, ., 1)
         trip_km = deliver_km + last
         if tp is None:  # the engine before issue #13: riding time of the whole round trip
             trip_s = trip_km / speed[:, 0] * HOUR
