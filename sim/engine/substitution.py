@@ -148,10 +148,14 @@ def _substitutes(sim: Any, ep: EpochOptions, rule: SubstituteRule, E: np.ndarray
     clash, the earlier line keeps it and the later one takes its next candidate (a round per clash)."""
     S = np.int64(sim.cat.n_skus)
     pe = ep.pair[E]
+    # the SKUs of each entry's order (its own pair's lines: every pair of an order lists the same SKUs), padded
+    # by repeating the last
+    n = ep.n_lines[ep.p_row[pe]]
+    own = ep.sku[np.searchsorted(ep.pair, pe)[:, None] + np.minimum(np.arange(int(n.max())), n[:, None] - 1)]
     sub = np.full(E.size, -1, np.int64)
     todo, taken = np.arange(E.size), np.zeros(0, np.int64)
     while todo.size:
-        s = _first_in_stock(sim, ep, rule, E[todo], taken)
+        s = _first_in_stock(sim, ep, rule, E[todo], taken, own[todo])
         key = np.where(s >= 0, pe[todo] * S + s, -1 - np.arange(todo.size))  # not found: unique negative keys
         keep = np.zeros(todo.size, bool)
         keep[np.unique(key, return_index=True)[1]] = True
@@ -163,10 +167,11 @@ def _substitutes(sim: Any, ep: EpochOptions, rule: SubstituteRule, E: np.ndarray
 
 
 def _first_in_stock(
-    sim: Any, ep: EpochOptions, rule: SubstituteRule, E: np.ndarray, taken: np.ndarray
+    sim: Any, ep: EpochOptions, rule: SubstituteRule, E: np.ndarray, taken: np.ndarray, own: np.ndarray
 ) -> np.ndarray:
     """(E,) the first candidate (most popular) of each short entry that the pair's node holds in the line's
-    quantity, eligible at the pair's tier, not in the order and not `taken` (pair x S + SKU); -1 when none."""
+    quantity, eligible at the pair's tier, not in the order (`own`: (E, k) its order's SKUs) and not `taken`
+    (pair x S + SKU); -1 when none."""
     sku = ep.sku[E]
     lo, hi = rule.offsets[sku], rule.offsets[sku + 1]
     n = hi - lo
@@ -176,15 +181,14 @@ def _first_in_stock(
     node, tier = ep.p_node[pair], ep.p_tier[pair]
     inv = sim.inv
     ok = (inv.on_hand[node, c] - inv.reserved[node, c] >= ep.qty[E][row]) & sim.cat.tier_eligible[c, tier]
-    S = np.int64(sim.cat.n_skus)
-    in_order = np.unique(ep.p_row[ep.pair] * S + ep.sku)  # every (order, SKU) of the batch's lines
-    ok &= ~np.isin(ep.p_row[pair] * S + c, in_order) & ~np.isin(pair * S + c, taken)
+    ok &= ~(own[row] == c[:, None]).any(axis=1)
+    if taken.size:
+        ok &= ~np.isin(pair * np.int64(sim.cat.n_skus) + c, taken)
     out = np.full(E.size, -1, np.int64)
     hit = np.flatnonzero(ok)
-    first_row, first = np.unique(
-        row[hit], return_index=True
-    )  # rows in order: the first hit is the most popular
-    out[first_row] = c[hit[first]]
+    rh = row[hit]  # rows in order: the first hit of each row is its most popular candidate
+    first = np.flatnonzero(np.concatenate([[True], rh[1:] != rh[:-1]])) if rh.size else rh
+    out[rh[first]] = c[hit[first]]
     return out
 
 
