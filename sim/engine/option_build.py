@@ -258,7 +258,7 @@ def queue_places(
     if counted is not None:
         w = np.where(counted, w, 0.0)
     k = np.floor(earlier_share(srow, row, w) + 1e-9).astype(np.int64)
-    pf = np.sort(sim.ops.picker_free[srow], axis=1)
+    pf = np.sort(sim.ops.picker_free, axis=1)[srow]
     c = np.maximum(np.isfinite(pf).sum(axis=1), 1)
     start = np.maximum(t, pf[np.arange(srow.size), k % c]) + (k // c) * mean_pick
     pool = sim.ops.pool_of[srow]

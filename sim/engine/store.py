@@ -265,9 +265,10 @@ class StoreOps:
         (routing's estimate; with the trip mechanism: reach, pickup, day factor and handover included).
         `ahead`: batches ahead of the order in its rider queue (``tiers.near.quote_from: queue``; None: the
         earliest rider)."""
-        rider = self.earliest_rider(t)[rows]
         tp = self.trip
-        if ahead is not None:
+        if ahead is None:
+            rider = self.earliest_rider(t)[rows]
+        else:
             ride = km / self.speed_at(np.full(rows.size, t)) * HOUR
             trip_s = (
                 2 * ride
@@ -412,10 +413,11 @@ class StoreOps:
                 self.b_count[s],
             )
         )
-        first = np.nanmin(ready, axis=1)
-        last = np.nanmax(ready, axis=1)
+        # np.nanmin / nanmax are fmin / fmax.reduce plus a check for all-NaN rows (a batch has an order)
+        first = np.fmin.reduce(ready, axis=1)
+        last = np.fmax.reduce(ready, axis=1)
         arrive, *_ = self._route(s, ref, km, zone, first, geo=geo)
-        latest = np.nanmin(promise - (arrive - first[:, None]), axis=1)
+        latest = np.fmin.reduce(promise - (arrive - first[:, None]), axis=1)
         tp = self.trip
         if tp is None:
             pickup = np.zeros(s.size)
@@ -583,11 +585,11 @@ class StoreOps:
                 if ok.any():
                     st, ii = sj[ok], idx[has][ok]
                     c = self.b_count[st]
-                    ref_t, km_t, zn_t, pr_t = (
-                        self.b_ref[st].copy(),
-                        self.b_km[st].copy(),
-                        self.b_zone[st].copy(),
-                        self.b_promise[st].copy(),
+                    ref_t, km_t, zn_t, pr_t = (  # copies (fancy indexing)
+                        self.b_ref[st],
+                        self.b_km[st],
+                        self.b_zone[st],
+                        self.b_promise[st],
                     )
                     rows = np.arange(st.size)
                     ref_t[rows, c], km_t[rows, c], zn_t[rows, c], pr_t[rows, c] = (
@@ -600,7 +602,7 @@ class StoreOps:
                     if self.trip is None:
                         depart = np.maximum(planned[ok], ready_s[ii])
                     else:  # the batch with the order in it: its own hold, pickup and reach
-                        rd_t = self.b_ready[st].copy()
+                        rd_t = self.b_ready[st]
                         rd_t[rows, c] = ready_s[ii]
                         depart, start_t = self._plan_of(st, (ref_t, rd_t, km_t, zn_t, pr_t, c + 1), geo)
                     arrive, *_ = self._route(st, ref_t, km_t, zn_t, depart, geo=geo)
