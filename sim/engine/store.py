@@ -160,7 +160,9 @@ class StoreOps:
         # with shifts: when each rider, free at rider_free, can take a call (``Shifts.available``), kept in step
         # with rider_free by ``_set_free`` (write rider_free only through it)
         self._free_avail = (
-            shifts.available(self.rider_free, np.arange(riders.size)) if shifts is not None else self.rider_free
+            shifts.available(self.rider_free, np.arange(riders.size))
+            if shifts is not None
+            else self.rider_free
         )
         self.pick_cv, self.speed, self.peak_speed = pick_cv, speed_kmh, peak_speed_kmh
         self.max_batch, self.max_hold_s = int(max_batch), float(max_hold_s)
@@ -187,7 +189,9 @@ class StoreOps:
         # and the store's riders, so it is dropped when an order joins or the batch leaves
         self._plan = np.full(n, np.nan)
         self._plan_ok = np.zeros(n, bool)
-        self._plan_start = np.full(n, np.nan)  # and its ``_start`` (the earliest pickup start), cached with it
+        self._plan_start = np.full(
+            n, np.nan
+        )  # and its ``_start`` (the earliest pickup start), cached with it
         self._rows = np.arange(max(n, 1))[:, None]
 
     # ------------------------------------------------------------------ estimates for routing
@@ -377,7 +381,9 @@ class StoreOps:
             ride = (legs / speed * HOUR * f).cumsum(axis=1)
             back = last / speed[:, 0] * HOUR * lognormal_factor(u_s[r, n_val - 1, U_RET], tp.travel_cv)
         if tp is not None and tp.day_factor is not None:
-            dayf = tp.day_factor[np.minimum(floor_div(depart, DAY).astype(np.int64), len(tp.day_factor) - 1), rows]
+            dayf = tp.day_factor[
+                np.minimum(floor_div(depart, DAY).astype(np.int64), len(tp.day_factor) - 1), rows
+            ]
             ride, back = ride * dayf[:, None], back * dayf
         hand = tp.handover_s[rows] if tp is not None else np.zeros(len(rows))
         _, deliver_sorted = door_times(depart, ride, val, hand, k_done)
@@ -575,7 +581,11 @@ class StoreOps:
             idx = order[rank == r]
             s = store[idx]
             has = self.b_count[s] > 0
-            joined, joined_plan, joined_start = s[:0], np.empty(0), np.empty(0)  # trip mechanism: the joined batches' planned departures
+            joined, joined_plan, joined_start = (
+                s[:0],
+                np.empty(0),
+                np.empty(0),
+            )  # trip mechanism: the joined batches' planned departures
             if has.any():  # try to join the open batch; close it when the order cannot
                 sj = s[has]
                 planned = self._planned(sj)
@@ -624,7 +634,11 @@ class StoreOps:
                     ready_s if assigned_s is None else np.broadcast_to(assigned_s, ready_s.shape)
                 )[idx[c == 0]]
             self.b_count[s] += 1
-            self._plan[joined], self._plan_start[joined], self._plan_ok[joined] = joined_plan, joined_start, True
+            self._plan[joined], self._plan_start[joined], self._plan_ok[joined] = (
+                joined_plan,
+                joined_start,
+                True,
+            )
             full = s[self.b_count[s] >= self.max_batch]
             self._close(full)
 

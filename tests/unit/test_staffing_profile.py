@@ -85,3 +85,14 @@ def test_bad_tables_name_file_row_and_column(tmp_path: Path, rows: dict, needle:
     assert any(needle in p and "nodes.stores.staffing.profile: bad.csv" in p for p in exc.value.problems), (
         exc.value.problems
     )
+
+
+def test_profile_with_a_city_pool_is_a_scenario_error(tmp_path: Path) -> None:
+    """Per-store riders and a city pool contradict each other: a validation error naming the field (exit 2),
+    not an exception from the engine."""
+    path = write(tmp_path, np.full((5, 24), 2))
+    with pytest.raises(ScenarioError) as exc:
+        prepare(TOY, overrides=[f"nodes.stores.staffing.profile={path}", "nodes.stores.staffing.pool=city"])
+    assert any(
+        p.startswith("nodes.stores.staffing.profile:") and "pool: city" in p for p in exc.value.problems
+    ), exc.value.problems

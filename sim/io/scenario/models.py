@@ -335,6 +335,10 @@ class RiderStaffing(Model):
     def _check(self) -> RiderStaffing:
         if self.by_hour is not None and len(self.by_hour) != 24:
             raise ValueError(f"by_hour: needs 24 hourly shares, got {len(self.by_hour)}")
+        if self.profile is not None and self.pool == "city":
+            raise ValueError(
+                "profile: riders per store cannot be used with pool: city (a city pool is staffed by by_hour)"
+            )
         return self
 
 
