@@ -187,30 +187,30 @@ def estimate_near(sim: SimState, ep: EpochOptions) -> None:
     """Store pairs: the mean pick after the first free picker, the first free rider, the ride at the
     hour's speed; the promise is the near tier's or the quoted ETA (``tiers.near.quote``); feasible when
     the store is within its own service hours and the ETA makes the promise; rider cost by the pay model."""
-    t, m = ep.t, ep.p_tier == Tier.NEAR
+    t, m = ep.t, np.flatnonzero(ep.p_tier == Tier.NEAR)  # indices: each gather below is one pass
     costs = sim.sc.costs
     srow = sim.row[ep.p_node[m]]
-    mean_pick = sim.store_pick_base[srow] + sim.store_pick_line[srow] * ep.n_lines[ep.p_row[m]]
+    row = ep.p_row[m]
+    mean_pick = sim.store_pick_base[srow] + sim.store_pick_line[srow] * ep.n_lines[row]
     km = ep.km[m]
     near = sim.sc.tiers.near
     queue = near.quote == "eta" and near.quote_from == "queue"
     if queue:  # the order's place in its store's picker queue and its pool's rider queue
         counted = (ep.req == Tier.NEAR) & (ep.created > t - float(sim.sc.router.epoch_s))  # new near requests
-        ready, ahead = queue_places(sim, ep.p_row[m], srow, t, mean_pick, counted[ep.p_row[m]])
-        ep.eta[m] = sim.ops.eta(t, ready, srow, km, ahead=ahead)
+        ready, ahead = queue_places(sim, row, srow, t, mean_pick, counted[row])
+        eta = sim.ops.eta(t, ready, srow, km, ahead=ahead)
     else:
         ready = np.maximum(t, sim.ops.earliest_picker()[srow]) + mean_pick
-        ep.eta[m] = sim.ops.eta(t, ready, srow, km)
-    created = ep.created[ep.p_row[m]]
-    ep.promise[m] = (
-        created + sim.near_promise_s if near.quote == "promise" else quoted_eta(created, ep.eta[m], near)
-    )
+        eta = sim.ops.eta(t, ready, srow, km)
+    created = ep.created[row]
+    promise = created + sim.near_promise_s if near.quote == "promise" else quoted_eta(created, eta, near)
     tod = t % DAY
     store_open = (sim.store_open_s <= tod) & (tod < sim.store_close_s)  # per store: its service hours
-    ep.is_open[m] = store_open[srow]
-    ep.feasible[m] = ep.is_open[m] & (ep.eta[m] <= ep.promise[m])
+    is_open = store_open[srow]
+    feasible = is_open & (eta <= promise)
     if queue:  # a quote over the cap is not offered
-        ep.feasible[m] &= ep.eta[m] + near.quote_buffer_min * 60.0 <= created + near.max_quote_min * 60.0
+        feasible &= eta + near.quote_buffer_min * 60.0 <= created + near.max_quote_min * 60.0
+    ep.eta[m], ep.promise[m], ep.is_open[m], ep.feasible[m] = eta, promise, is_open, feasible
     ep.handling[m] = costs.picker_per_hour_cny * mean_pick / HOUR
     r = costs.riders
     ep.transport_est[m] = (
@@ -223,7 +223,10 @@ def estimate_near(sim: SimState, ep: EpochOptions) -> None:
 def earlier_share(group: np.ndarray, row: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Per pair: the summed weight `w` of the pairs of the same `group` whose order `row` comes earlier (pairs of
     one order in one group count once, as the order's total weight there)."""
-    o = np.lexsort((row, group))
+    if row.size < 2 or (row[1:] >= row[:-1]).all():  # rows in order (pairs grouped by order): a stable sort
+        o = group.argsort(kind="stable")  # by group keeps them in order, as lexsort((row, group)) would
+    else:
+        o = np.lexsort((row, group))
     g, r, ws = group[o], row[o], w[o]
     cs = np.cumsum(ws) - ws  # exclusive running sum in (group, order) order
     new_block = np.ones(o.size, bool)
@@ -257,12 +260,13 @@ def queue_places(
     w = 1.0 / np.bincount(row, minlength=int(row.max(initial=-1)) + 1)[row]
     if counted is not None:
         w = np.where(counted, w, 0.0)
-    k = np.floor(earlier_share(srow, row, w) + 1e-9).astype(np.int64)
+    at_store = earlier_share(srow, row, w)
+    k = np.floor(at_store + 1e-9).astype(np.int64)
     pf = np.sort(sim.ops.picker_free, axis=1)[srow]
     c = np.maximum(np.isfinite(pf).sum(axis=1), 1)
     start = np.maximum(t, pf[np.arange(srow.size), k % c]) + (k // c) * mean_pick
     pool = sim.ops.pool_of[srow]
-    ahead = sim.ops.open_batches(srow) + earlier_share(pool, row, w)
+    ahead = sim.ops.open_batches(srow) + (earlier_share(pool, row, w) if sim.ops.shared else at_store)
     return start + mean_pick, ahead
 
 

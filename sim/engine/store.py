@@ -249,11 +249,12 @@ class StoreOps:
         """When a rider can take a call made at `t` for an order with `ahead` batches before it in the rider queue
         of stores `rows`: the (ahead + 1)-th earliest available rider; past the riders available, each round of
         calls adds one more trip of `trip_s` (the order's own expected trip; inf when no rider is ever on shift)."""
-        a = np.sort(self._avail(at=t), axis=1)[self.pool_of[rows]]
-        n = np.isfinite(a).sum(axis=1)
+        a = np.sort(self._avail(at=t), axis=1)
+        p = self.pool_of[rows]
+        n = np.isfinite(a).sum(axis=1)[p]
         k = np.floor(ahead).astype(np.int64)
         nn = np.maximum(n, 1)
-        out = a[np.arange(rows.size), k % nn] + (k // nn) * trip_s
+        out = a[p, k % nn] + (k // nn) * trip_s
         return np.where(n > 0, out, np.inf)
 
     def eta(
@@ -273,7 +274,7 @@ class StoreOps:
         if ahead is None:
             rider = self.earliest_rider(t)[rows]
         else:
-            ride = km / self.speed_at(np.full(rows.size, t)) * HOUR
+            ride = km / self.speed_at(np.array([t]))[0] * HOUR  # the same floats as per element
             trip_s = (
                 2 * ride
                 if tp is None
@@ -295,7 +296,7 @@ class StoreOps:
         if tp.day_factor is not None:
             ride = (
                 ride
-                * tp.day_factor[np.minimum((depart // DAY).astype(np.int64), len(tp.day_factor) - 1), rows]
+                * tp.day_factor[np.minimum(floor_div(depart, DAY).astype(np.int64), len(tp.day_factor) - 1), rows]
             )
         return cast(np.ndarray, depart + ride + tp.handover_s[rows])
 
