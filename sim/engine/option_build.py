@@ -51,13 +51,7 @@ def candidates(sim: SimState, t: float, idx: np.ndarray) -> EpochOptions:
     n = idx.size
     zone, req, created = b.zone[idx], b.requested_tier[idx].astype(np.int64), b.created_s[idx]
     n_lines = b.n_lines(idx)
-    r_s, n_s = sim.cand[0].expand(zone)
-    r_f, n_f = sim.cand[1].expand(zone)
-    K = sim.ndcs.size
-    p_row = np.concatenate([r_s, r_f, np.repeat(np.arange(n), K)])
-    p_node = np.concatenate([n_s, n_f, np.tile(sim.ndcs, n)])
-    order = np.argsort(p_row, kind="stable")
-    p_row, p_node = p_row[order], p_node[order]
+    p_row, p_node = _grouped_pairs(sim, zone)
     p_tier = TIER_OF_KIND[net.node_kind[p_node]].astype(np.int64)  # store -> near, FDC -> mid, NDC -> far
     wave, ship_day = int(sim.waves.wave_at(t)), int(sim.parcels.ship_day(t))
     capacity, parked = np.zeros(net.n_nodes, np.int64), None
@@ -115,6 +109,23 @@ def candidates(sim: SimState, t: float, idx: np.ndarray) -> EpochOptions:
         parked=parked,
         capacity_done=parked is not None,
     )
+
+
+def _grouped_pairs(sim: SimState, zone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order row, node) of every candidate pair, grouped by order: its covering stores, its covering FDCs, every
+    NDC (each in ``Candidates`` order); what a stable sort by row of the three lists one after another gives."""
+    n, K = zone.size, sim.ndcs.size
+    r_s, n_s = sim.cand[0].expand(zone)
+    r_f, n_f = sim.cand[1].expand(zone)
+    c_s, c_f = np.bincount(r_s, minlength=n), np.bincount(r_f, minlength=n)
+    tot = c_s + c_f + K
+    start = np.cumsum(tot) - tot  # each order's first pair
+    p_row = np.repeat(np.arange(n), tot)
+    p_node = np.empty(p_row.size, np.result_type(n_s, n_f, sim.ndcs))
+    p_node[start[r_s] + np.arange(r_s.size) - (np.cumsum(c_s) - c_s)[r_s]] = n_s
+    p_node[(start + c_s)[r_f] + np.arange(r_f.size) - (np.cumsum(c_f) - c_f)[r_f]] = n_f
+    p_node[((start + c_s + c_f)[:, None] + np.arange(K)).ravel()] = np.tile(sim.ndcs, n)
+    return p_row, p_node
 
 
 def may_park(sim: SimState) -> bool:

@@ -296,7 +296,9 @@ class StoreOps:
         if tp.day_factor is not None:
             ride = (
                 ride
-                * tp.day_factor[np.minimum(floor_div(depart, DAY).astype(np.int64), len(tp.day_factor) - 1), rows]
+                * tp.day_factor[
+                    np.minimum(floor_div(depart, DAY).astype(np.int64), len(tp.day_factor) - 1), rows
+                ]
             )
         return cast(np.ndarray, depart + ride + tp.handover_s[rows])
 
