@@ -80,3 +80,61 @@ def test_floor_div_is_numpy_floor_division() -> None:
     )
     for d in (60.0, HOUR, DAY):
         assert np.array_equal(floor_div(x, d), x // d)
+
+
+def test_shift_lookup_equals_the_rule_and_is_monotone() -> None:
+    """``Shifts.available`` (max of the free time and the start of the next hour on shift) gives the rule's times:
+    the free time in an hour on shift, else the start of the rider's next hour on shift, inf when none; and a call
+    at `at` is the max of the rider's own time and ``available_at`` (what ``StoreOps`` keeps per rider)."""
+    from sim.engine.staffing import Shifts, next_on_shift
+
+    rng = np.random.default_rng(3)
+    count = rng.integers(0, 4, (5, 30))
+    sh = Shifts(count, next_on_shift(count, 3))
+    free = rng.uniform(0, 31 * HOUR, (5, 3))
+    free[0, 2] = np.inf
+    free[1, 0] = 7 * HOUR  # an hour boundary
+    rows = np.arange(5)
+    want = np.empty_like(free)
+    for s in range(5):
+        for j in range(3):
+            x = free[s, j]
+            hs = [h for h in range(int(x // HOUR) if np.isfinite(x) else 30, 30) if count[s, h] > j]
+            want[s, j] = np.inf if not hs else (x if hs[0] == x // HOUR else hs[0] * HOUR)
+    assert np.array_equal(sh.available(free, rows), want)
+    at = rng.uniform(0, 31 * HOUR, 5)
+    direct = sh.available(np.maximum(free, at[:, None]), rows)
+    assert np.array_equal(direct, np.maximum(sh.available(free, rows), sh.available_at(at, rows)))
+    assert np.array_equal(
+        sh.available(np.maximum(free, at[0]), rows),
+        np.maximum(sh.available(free, rows), sh.available_all_at(float(at[0]))),
+    )
+
+
+def test_grouped_pairs_and_earlier_share_equal_their_sorts() -> None:
+    """Candidate pairs built in place equal the stable sort by order of stores, FDCs and NDCs; the earlier share
+    with orders in sequence (a stable sort by group) equals the lexsort of (group, order)."""
+    from types import SimpleNamespace
+
+    from sim.engine.options import Candidates
+
+    rng = np.random.default_rng(5)
+    Z, N = 12, 9
+    covers = rng.random((Z, N)) < 0.4
+    km = rng.uniform(0.5, 9.0, (Z, N))
+    cand = (Candidates.build(covers, km, np.arange(0, 6)), Candidates.build(covers, km, np.arange(6, 8)))
+    sim = SimpleNamespace(cand=cand, ndcs=np.array([8]))
+    zone = rng.integers(0, Z, 40)
+    r_s, n_s = cand[0].expand(zone)
+    r_f, n_f = cand[1].expand(zone)
+    rows = np.concatenate([r_s, r_f, np.arange(zone.size)])
+    nodes = np.concatenate([n_s, n_f, np.full(zone.size, 8)])
+    o = np.argsort(rows, kind="stable")
+    p_row, p_node = ob._grouped_pairs(sim, zone)  # type: ignore[arg-type]
+    assert np.array_equal(p_row, rows[o]) and np.array_equal(p_node, nodes[o])
+    group, w = rng.integers(0, 4, p_row.size), rng.integers(1, 8, p_row.size) / 4.0  # exact sums
+    shuffled = rng.permutation(p_row.size)
+    assert np.array_equal(
+        ob.earlier_share(group, p_row, w)[shuffled],
+        ob.earlier_share(group[shuffled], p_row[shuffled], w[shuffled]),  # out of sequence: the lexsort
+    )
