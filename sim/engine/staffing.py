@@ -185,6 +185,10 @@ def rider_report(
             )
             / HOUR
         )
+        if ops.shared:  # a pool's riders work while any of its stores is open
+            by_pool = np.zeros((n_stores, 24))
+            np.maximum.at(by_pool, ops.pool_of, open_h)
+            open_h = by_pool
         count = np.tile(riders[:, None] * open_h, (1, n_days_all))
     H0, H1 = warmup * 24, (warmup + days) * 24
     meas = count[:, H0:H1]

@@ -527,6 +527,8 @@ class StoreOps:
         self.b_promise[s] = np.nan
         self.b_count[s] = 0
         self._plan_ok[s] = False
+        if self.shared:  # the plans of the other stores of these pools counted on the riders just called
+            self._plan_ok[np.isin(self.pool_of, self.pool_of[s])] = False
 
     def _set_free(self, pool: np.ndarray, k: np.ndarray, t: np.ndarray) -> None:
         """Rider k of each pool `pool` is free at `t` (and takes calls from ``Shifts.available`` of it)."""
@@ -621,8 +623,9 @@ class StoreOps:
                     arrive, *_ = self._route(st, ref_t, km_t, zn_t, depart, geo=geo)
                     trial[ok] = on_time = np.all(np.isnan(arrive) | (arrive <= pr_t + 1e-6), axis=1)
                     if (
-                        self.trip is not None
-                    ):  # the trial batch is the batch it joins: its plan is this depart
+                        self.trip is not None and not self.shared
+                    ):  # the trial batch is the batch it joins: its plan is this depart (with a shared pool, the
+                        # dispatches below may take the riders it counted on: planned again when needed)
                         joined, joined_plan, joined_start = st[on_time], depart[on_time], start_t[on_time]
                 self._close(sj[~trial])
             # add every order to its store's (possibly new) batch

@@ -138,3 +138,29 @@ def test_grouped_pairs_and_earlier_share_equal_their_sorts() -> None:
         ob.earlier_share(group, p_row, w)[shuffled],
         ob.earlier_share(group[shuffled], p_row[shuffled], w[shuffled]),  # out of sequence: the lexsort
     )
+
+
+def test_plan_cache_with_a_city_pool_equals_planning_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a shared pool a dispatch at one store changes the riders another store's open batch planned with: the
+    cached plans must give what planning every batch afresh gives, order by order."""
+    from sim.engine.store import StoreOps
+
+    sc = load_scenario(TOY, BUSY + ["nodes.stores.staffing.pool=city"])  # ~6 s on one core: two busy toy days
+
+    def outcome() -> tuple[np.ndarray, ...]:
+        s = Simulation(sc, seed=sc.seed, replication=0, days=1, policy="top_n(n=120)", router="flow")
+        s.run()
+        b = s.book
+        return b.status.copy(), b.node.copy(), b.delivered_s.copy()
+
+    cached = outcome()
+    real = StoreOps._planned
+
+    def afresh(self: StoreOps, s: np.ndarray, batch: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
+        self._plan_ok[:] = False
+        return real(self, s, batch)
+
+    monkeypatch.setattr(StoreOps, "_planned", afresh)
+    fresh = outcome()
+    for a, b in zip(cached, fresh, strict=True):
+        assert np.array_equal(a, b, equal_nan=True)
