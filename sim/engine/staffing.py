@@ -56,7 +56,8 @@ class Shifts:
     def hour_of(self, x: np.ndarray) -> np.ndarray:
         """Hour of the run of times `x` (>= 0; inf and past the end: the end sentinel ``n_hours``)."""
         x = np.asarray(x, float)
-        return np.minimum(floor_div(np.where(np.isfinite(x), x, 0.0), HOUR), self.n_hours).astype(np.int64)
+        h = np.minimum(floor_div(np.where(np.isfinite(x), x, 0.0), HOUR), self.n_hours)
+        return cast(np.ndarray, h.astype(np.int64))
 
     def available(self, free: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Earliest time each rider of stores `rows` can take a call: `free` (len(rows), riders) moved to the
@@ -67,18 +68,20 @@ class Shifts:
         """``available`` element by element: rider `riders` of store `rows` free at `free` (broadcast)."""
         _, H1, R = self.start_s.shape  # one flat gather: start_s[rows, H, j]
         flat = (np.asarray(rows, np.int64) * H1 + self.hour_of(free)) * R + riders
-        return np.maximum(free, self.start_s.reshape(-1)[flat])
+        return cast(np.ndarray, np.maximum(free, self.start_s.reshape(-1)[flat]))
 
     def available_at(self, at: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """``available`` of every rider of stores `rows` (riders) for a call at `at` (len(rows),), whenever
         each rider was free before: (len(rows), riders) (monotone: available(max(free, at)) is the max of
         ``available(free)`` and this)."""
         at = np.asarray(at, float)
-        return np.maximum(at[:, None], self.start_s[np.asarray(rows, np.int64), self.hour_of(at)])
+        return cast(
+            np.ndarray, np.maximum(at[:, None], self.start_s[np.asarray(rows, np.int64), self.hour_of(at)])
+        )
 
     def available_all_at(self, at: float) -> np.ndarray:
         """``available_at`` of every store at one time `at`: (stores, riders)."""
-        return np.maximum(at, self.start_s[:, int(self.hour_of(np.array([at]))[0]), :])
+        return cast(np.ndarray, np.maximum(at, self.start_s[:, int(self.hour_of(np.array([at]))[0]), :]))
 
 
 def riders_on_shift(base: np.ndarray, by_hour: np.ndarray, day_mult: np.ndarray) -> np.ndarray:

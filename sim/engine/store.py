@@ -210,9 +210,11 @@ class StoreOps:
         if at is None:
             return fa
         if s is None and np.ndim(at) == 0:
-            return np.maximum(fa, self.shifts.available_all_at(float(cast(float, at))))
+            return cast(np.ndarray, np.maximum(fa, self.shifts.available_all_at(float(cast(float, at)))))
         rows = np.arange(len(free)) if s is None else self.pool_of[s]
-        return np.maximum(fa, self.shifts.available_at(np.broadcast_to(at, rows.shape), rows))
+        return cast(
+            np.ndarray, np.maximum(fa, self.shifts.available_at(np.broadcast_to(at, rows.shape), rows))
+        )
 
     def earliest_rider(self, at: float | None = None) -> np.ndarray:
         """(stores,) earliest time a rider of each store's pool can take a call made at `at` (staffing) or is free."""
