@@ -76,6 +76,13 @@ def optimize(
             help="designs proposed per search step, run in parallel (the designs do not depend on --workers)",
         ),
     ] = 2,
+    start: Annotated[
+        bool,
+        typer.Option(
+            "--start/--no-start",
+            help="evaluate the scenario's own design first (its field values and policy knobs, when in the ranges)",
+        ),
+    ] = True,
     out_dir: Annotated[
         Path | None,
         typer.Option(
@@ -129,6 +136,7 @@ def optimize(
         overrides=set_,
         progress=_progress(quiet),
         batch=batch,
+        start=start,
     )
     if not quiet:
         t = Table(title=f"optimize: chosen design ({result.path})", title_justify="left")
