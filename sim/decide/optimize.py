@@ -171,7 +171,9 @@ def search(
         direction="minimize" if objective.sense == "min" else "maximize", sampler=sampler
     )
     if start is not None:
-        study.enqueue_trial({p.path: str(start[p.path]) if p.kind == "categorical" else start[p.path] for p in space})
+        study.enqueue_trial(
+            {p.path: str(start[p.path]) if p.kind == "categorical" else start[p.path] for p in space}
+        )
     seen: dict[str, Trial] = {}
     trials: list[Trial] = []
     asks = 0

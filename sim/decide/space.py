@@ -121,7 +121,7 @@ def incumbent(space: Sequence[Param], scenario: Mapping[str, Any], policy: str) 
     when a value is missing or outside its range or choices (the search then starts from samples only)."""
     import inspect
 
-    from sim.policies.base import POLICIES
+    from sim.registry import POLICIES
 
     spec = parse_spec(policy)
     out: dict[str, Value] = {}

@@ -5,8 +5,8 @@ target, the level below does not, fresh replications verify it)."""
 from __future__ import annotations
 
 import heapq
-import math
 import json
+import math
 from pathlib import Path
 
 import numpy as np
