@@ -254,7 +254,7 @@ def staff(
         str,
         typer.Option(
             "--target",
-            help="KPI>=X to meet with 95% confidence, e.g. near.on_time>=0.9 (any KPI of docs/kpis.md)",
+            help="KPI>=X to meet with 95% confidence on --day, e.g. near.on_time_requested>=0.6 (near requests delivered near on time; lost and downgraded count against) or any KPI of docs/kpis.md",
         ),
     ],
     day: Annotated[
