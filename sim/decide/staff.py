@@ -358,7 +358,13 @@ def staff(
             progress=progress,
             name=f"staff {base.name}",
         )
-        vals = [kpi_value(o.out, kpi) if o.ok else math.nan for o in outcomes if o.replication >= start]
+        failed = [o for o in outcomes if not o.ok]
+        if failed:  # a run that failed is not a design that misses the target: stop, naming it
+            raise ScenarioError(
+                f"staff: pickers x{ap:g}, riders x{ar:g}, replication {failed[0].replication} failed: "
+                f"{failed[0].error} (finished runs are reused when the command is run again)"
+            )
+        vals = [kpi_value(o.out, kpi) for o in outcomes if o.replication >= start]
         return vals, table, prof, sc
 
     rows: list[dict[str, Any]] = []
