@@ -70,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="/tmp/bench-routers")
     ap.add_argument("--config", action="append", required=True, help="label=router[:path=value...]")
     ap.add_argument("--set", action="append", default=[], help="override for every run: path=value")
+    ap.add_argument("--sets-file", help="a file of overrides for every run, one path=value per line")
     a = ap.parse_args(argv)
+    if a.sets_file:
+        a.set += [ln.strip() for ln in Path(a.sets_file).read_text().splitlines() if ln.strip() and not ln.startswith("#")]
     configs = [parse_config(c) for c in a.config]
     jobs = [
         (a.scenario, a.days, r, router, (*a.set, *sets), f"{a.out}/{label}/r{r}")
