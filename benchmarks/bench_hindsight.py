@@ -105,7 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     routers = [r for r in ROUTERS if r[0] in chosen]
     sets = ["tiers.substitution.enabled=false", *a.set]  # the bound models no substitution (read_run)
     if a.sets_file:
-        sets += [ln.strip() for ln in Path(a.sets_file).read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+        sets += [
+            ln.strip()
+            for ln in Path(a.sets_file).read_text().splitlines()
+            if ln.strip() and not ln.startswith("#")
+        ]
     jobs = [
         (a.scenario, a.days, rep, router, sets + list(extra), str(Path(a.out) / f"rep{rep}" / name))
         for rep in range(a.replications)

@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "toy.yaml"))
     ap.add_argument("--days", type=int, default=None)
     ap.add_argument("--replications", type=int, default=5)
+    ap.add_argument(
+        "--only", help="run only these replications (comma list, e.g. 3,4: parallel invocations), no table"
+    )
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--out", default="/tmp/bench-routers")
     ap.add_argument("--config", action="append", required=True, help="label=router[:path=value...]")
@@ -73,15 +76,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sets-file", help="a file of overrides for every run, one path=value per line")
     a = ap.parse_args(argv)
     if a.sets_file:
-        a.set += [ln.strip() for ln in Path(a.sets_file).read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+        a.set += [
+            ln.strip()
+            for ln in Path(a.sets_file).read_text().splitlines()
+            if ln.strip() and not ln.startswith("#")
+        ]
     configs = [parse_config(c) for c in a.config]
+    reps = [int(r) for r in a.only.split(",")] if a.only else list(range(a.replications))
     jobs = [
         (a.scenario, a.days, r, router, (*a.set, *sets), f"{a.out}/{label}/r{r}")
-        for r in range(a.replications)
+        for r in reps
         for label, router, sets in configs
     ]
     with ProcessPoolExecutor(a.workers) as ex:
         outs = list(ex.map(_run, jobs))
+    if a.only:
+        return 0
     k = {o: json.loads((Path(o) / "kpis.json").read_text()) for o in outs}
     vals = {
         label: {m: np.array([k[f"{a.out}/{label}/r{r}"][m] for r in range(a.replications)]) for m in KPIS}
