@@ -15,7 +15,7 @@ replications. Runs are kept under ``--out`` and reused. Printed figures only. Ex
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_hindsight.py --replications 5
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_hindsight.py --scenario scenarios/shanghai_hangzhou.yaml \\
-        --sets-file hangzhou.txt --out /tmp/hs-hz --replications 5 --workers 2
+        --sets-file benchmarks/hangzhou.txt --out /tmp/hs-hz --replications 5 --workers 2
 """
 
 from __future__ import annotations
