@@ -207,7 +207,7 @@ def _simulate_sharded(
 
     def on_done(out: Any) -> None:  # progress: the share of shards finished, in days, and their orders
         done[0] += 1
-        done[1] += int(out.records.orders.n) if out.records is not None else 0
+        done[1] += int(out.n_orders)
         if progress is not None:
             progress(total * done[0] // n_shards, total, done[1])
 

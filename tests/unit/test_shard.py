@@ -1,4 +1,4 @@
-"""A regional scenario run region by region (sim/shard.py): sharded == one process, byte for byte;
+"""A regional scenario run region by region (sim/shard/): sharded == one process, byte for byte;
 the regions really are regional; interacting regions are refused; a failed shard writes nothing."""
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import pytest
 import yaml
 
 import sim.shard as shard_mod
+import sim.shard.merge as merge_mod
+import sim.shard.worker as worker_mod
 from sim.catalog import build_catalog
 from sim.cli import main
 from sim.demand.generate import generate_days
@@ -158,7 +160,7 @@ def test_a_failed_shard_fails_the_run_naming_its_region(
             raise MemoryError("worker out of memory")
         return real(shard)
 
-    monkeypatch.setattr(shard_mod, "run_shard", flaky)
+    monkeypatch.setattr(worker_mod, "run_shard", flaky)
     out = tmp_path / "run"
     code = main(
         [
@@ -196,7 +198,7 @@ def test_a_region_that_settled_early_keeps_its_stock_on_the_later_days() -> None
         end=np.array([4, 4, 0]),
         lost_demand=z,
     )
-    out = shard_mod._carry_to(v, 7)
+    out = merge_mod._carry_to(v, 7)
     assert out.day.tolist() == [4, 5, 5, 6, 7] and out.node.tolist() == [0, 0, 1, 0, 0]
     assert out.start[3:].tolist() == [4, 4] and out.end[3:].tolist() == [4, 4] and not out.shipped[3:].any()
-    assert shard_mod._carry_to(v, 5) is v
+    assert merge_mod._carry_to(v, 5) is v
