@@ -41,6 +41,7 @@ order, line and inventory columns to a spool directory next to the run's (``sim.
 returns only the rest, so neither it nor the parent holds a pickled copy; the parent merges one column
 at a time (``sim.shard.merge``).
 """
+
 from sim.shard.merge import MergedNetwork, merge_records, merged_network
 from sim.shard.plan import Shard, ShardFailed, is_regional, plan_shards, shard_scenario
 from sim.shard.run import lpt_order, run_shards, shard_summary, simulate_sharded

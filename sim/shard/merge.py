@@ -68,7 +68,9 @@ def _merge_orders(
     )
     sday = day[perm]
     del day
-    new_sorted = (sday * ORDER_ID_STRIDE + (np.arange(perm.size) - np.searchsorted(sday, sday))).astype(np.int64)
+    new_sorted = (sday * ORDER_ID_STRIDE + (np.arange(perm.size) - np.searchsorted(sday, sday))).astype(
+        np.int64
+    )
     del sday
     new_id = np.empty_like(new_sorted)
     new_id[perm] = new_sorted

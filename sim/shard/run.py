@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import sim.shard.worker as worker
 from sim.io.scenario import Scenario
 from sim.network import build_network
-import sim.shard.worker as worker
 from sim.shard.merge import merge_records, merged_network
 from sim.shard.plan import Shard, ShardFailed, plan_shards
 from sim.shard.worker import ShardOutput, failed, peak_rss_bytes, remove_spool, run_serial

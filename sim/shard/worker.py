@@ -69,7 +69,9 @@ def _empty(part: Any) -> Any:
     """`part` with every column cut to length 0 (None columns stay None)."""
     return replace(
         part,
-        **{f.name: None if getattr(part, f.name) is None else getattr(part, f.name)[:0] for f in fields(part)},
+        **{
+            f.name: None if getattr(part, f.name) is None else getattr(part, f.name)[:0] for f in fields(part)
+        },
     )
 
 
