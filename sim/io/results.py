@@ -441,8 +441,12 @@ def _copy_run(r: RunResult) -> RunResult:
     )
 
 
-def load_run(path: str | Path) -> RunResult:
-    """Read a run directory back (ScenarioError, exit 2, if `path` is not one)."""
+def load_run(path: str | Path, tables: tuple[str, ...] | None = None) -> RunResult:
+    """Read a run directory back (ScenarioError, exit 2, if `path` is not one). With `tables`, only those of
+    orders, lines, inventory and nodes are read; the others are empty (their columns, no rows): a caller
+    that prints the KPIs needs no inventory rows (at national scale, millions)."""
+    if tables is not None:
+        return _load_run(path, tables)
     if _READ_ONCE is None:
         return _load_run(path)
     key = Path(path).resolve()
@@ -454,7 +458,7 @@ def load_run(path: str | Path) -> RunResult:
     return _copy_run(hit[1])
 
 
-def _load_run(path: str | Path) -> RunResult:
+def _load_run(path: str | Path, only: tuple[str, ...] | None = None) -> RunResult:
     p = Path(path)
     if not p.is_dir():
         raise ScenarioError(f"{p}: not a run directory (no such directory)")
@@ -464,7 +468,12 @@ def _load_run(path: str | Path) -> RunResult:
     try:
         kpis = json.loads((p / "kpis.json").read_text(encoding="utf-8"))
         man = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
-        tables = {t: pd.read_parquet(p / f"{t}.parquet") for t in TABLES}
+        tables = {
+            t: pd.read_parquet(p / f"{t}.parquet")
+            if only is None or t in only
+            else pq.read_schema(p / f"{t}.parquet").empty_table().to_pandas()
+            for t in TABLES
+        }
         skus = pd.read_parquet(p / "skus.parquet") if (p / "skus.parquet").is_file() else None
     except (OSError, ValueError, pa.ArrowException) as e:
         raise ScenarioError(f"{p}: unreadable run directory ({e})") from e

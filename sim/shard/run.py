@@ -116,6 +116,7 @@ def simulate_sharded(
         "skus": skus_table(cat, history_sku_map(sc, net, cat))
     }  # as sim.run.run_tables (no history here)
     path = write_run(target, records, mnet, sc, cat.value_cny, info, force=force, extra=extra, catalog=cat)
+    del records  # the report reads the run directory
     if report:
         from sim.report.html import write_report
 
