@@ -115,6 +115,7 @@ def run_shard(shard: Shard) -> ShardOutput:
     if shard.spool is not None:
         spool = str(Path(shard.spool) / f"{shard.index:03d}")
         records = spool_records(records, Path(spool))
+    release_free_memory()  # a worker runs shard after shard: the next one starts from this one's floor
     return ShardOutput(
         shard.index,
         shard.region,
@@ -129,6 +130,24 @@ def run_shard(shard: Shard) -> ShardOutput:
         spool=spool,
         n_orders=n_orders,
     )
+
+
+def release_free_memory() -> None:
+    """Collect garbage and hand the C heap's free pages back to the OS (glibc ``malloc_trim``; elsewhere a
+    no-op): numpy's arrays under glibc's mmap threshold live on that heap, and without the trim a process
+    that ran one shard keeps its high-water mark as resident memory into the next."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name is None or not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return
 
 
 def failed(shard: Shard, exc: BaseException) -> ShardOutput:
