@@ -8,14 +8,19 @@ mode runs ``shangou run`` in a child process (--quiet --no-report) on the same s
 - ``national-scope``: the same network with ``scope: national`` (every RDC serves every city), the
   pre-sharding one-engine model, for reference (a different model, not the same outputs).
 
-It prints wall seconds (end to end, interpreter start included) and the ratio to ``serial`` measured in
-the same invocation, the child's peak RSS, every shard's in-worker seconds and worker peak RSS
-(manifest.json), the Dask overhead per shard (the sharded wall minus the local pool's, per shard, and
-a round trip of the shard jobs through the cluster with trivial work), and the projected time on 16
-workers: startup + the largest shard (national has 7 shards, so 7 workers are the most it can use)
-+ the merge and write, from the measured figures. A reduced day (``--orders``, default 250,000 of the
-scenario's 5,000,000 orders/day) keeps the shared 2-core machine usable; figures are extrapolated
-linearly in orders to the full day and labelled so. Checks the sharded outputs equal the serial ones.
+It prints wall seconds (end to end, interpreter start included), the load average around each child
+and the ratio to ``serial`` measured in the same invocation (back to back: on a loaded machine the wall
+ratio says little), the child's peak RSS and the parent's merge peak, every shard's in-worker seconds and
+worker peak RSS (manifest.json), and the load-independent figures from the shards' CPU seconds: the
+busiest worker when the shards go largest first (LPT, as ``sim.shard.run``) on 2 and 16 workers, the
+bound that puts on the speed-up with and without the serial rest (start, plan, merge, KPIs, write), and
+the largest shard's share of the orders (no packing beats 1/share while that region is one shard). The
+16-worker projection is the serial rest + the largest shard (national has 7 shards, so at most 7 are
+busy); ``--largest-full`` takes the largest shard's CPU seconds measured at full volume instead of the
+linear fit. The Dask overhead per shard is the sharded wall minus the local pool's, per shard, and a
+round trip of the shard jobs through the cluster with trivial work. A reduced day (``--orders``,
+default 250,000 of the scenario's 5,000,000 orders/day) keeps the shared 2-core machine usable. Checks
+the sharded outputs equal the serial ones.
 
     PYTHONPATH=$PWD python benchmarks/bench_shard.py [--orders N] [--workers 2] [--modes serial local dask]
     PYTHONPATH=$PWD python benchmarks/bench_shard.py --platform   # platform_sample.yaml, extrapolated

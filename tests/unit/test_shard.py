@@ -251,3 +251,25 @@ def test_a_spooled_shard_merges_like_one_held_in_memory(tmp_path: Path) -> None:
     m1, m2 = shard_mod.merge_records([held], ids), shard_mod.merge_records([spooled], ids)
     assert np.array_equal(m1.orders.order_id, m2.orders.order_id)
     assert np.array_equal(m1.inventory.end, m2.inventory.end)
+
+
+def test_a_regional_estimate_is_its_largest_shard_or_its_merge() -> None:
+    """Workers spool their records (no pickled copy), so a worker's estimate is its shard's; the one process
+    of a regional run runs the shards, then merges: the larger of the two. The merge grows with the orders,
+    a shard's estimate with its region's share of them."""
+    from sim.io.scenario.memory import (
+        estimate_memory_bytes,
+        merge_memory_bytes,
+        shard_estimates,
+        worker_memory_bytes,
+    )
+
+    small, big = (load_scenario(SCENARIO, [f"demand.orders_per_day={n}"]) for n in (500, 500_000))
+    for sc in (small, big):
+        shards = shard_estimates(sc)
+        assert [r for r, _, _ in shards] == ["RDC-East", "RDC-West"]
+        assert abs(sum(share for _, _, share in shards) - 1) < 1e-9
+        assert worker_memory_bytes(sc) == max(b for _, b, _ in shards)
+        assert estimate_memory_bytes(sc) == max(worker_memory_bytes(sc), merge_memory_bytes(sc))
+    assert merge_memory_bytes(big) > merge_memory_bytes(small)
+    assert worker_memory_bytes(big) > worker_memory_bytes(small)
