@@ -69,6 +69,21 @@ def _refuse_unsupported(sc: Scenario) -> None:
         )
 
 
+_NETWORK: dict[str, Any] = {}  # the last regional scenario's network, by scenario hash (see `network_of`)
+
+
+def network_of(sc: Scenario) -> Any:
+    """The scenario's network, built once per scenario: ``run --executor`` plans the shards to refuse before
+    it starts workers and again to run them; the parent's serial time is what bounds the speed-up."""
+    from sim.io.scenario import scenario_hash
+
+    key = scenario_hash(sc)
+    if key not in _NETWORK:
+        _NETWORK.clear()
+        _NETWORK[key] = build_network(sc)
+    return _NETWORK[key]
+
+
 def plan_shards(sc: Scenario, replication: int = 0, net: Any = None) -> list[Shard]:
     """The regions of a ``scope: regional`` scenario as shards (ScenarioError, exit 2, if they interact)."""
     if not is_regional(sc):
@@ -79,7 +94,7 @@ def plan_shards(sc: Scenario, replication: int = 0, net: Any = None) -> list[Sha
             "scope: regional to simulate each NDC's region as a shard"
         )
     _refuse_unsupported(sc)
-    net = net if net is not None else build_network(sc)
+    net = net if net is not None else network_of(sc)
     empty = empty_regions(net)
     if empty:
         raise ScenarioError(

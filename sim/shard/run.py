@@ -9,9 +9,8 @@ from typing import Any
 
 import sim.shard.worker as worker
 from sim.io.scenario import Scenario
-from sim.network import build_network
 from sim.shard.merge import merge_records, merged_network
-from sim.shard.plan import Shard, ShardFailed, plan_shards
+from sim.shard.plan import Shard, ShardFailed, network_of, plan_shards
 from sim.shard.worker import ShardOutput, failed, peak_rss_bytes, remove_spool, run_serial
 
 
@@ -85,7 +84,7 @@ def simulate_sharded(
     from sim.io.skus import history_sku_map, skus_table
     from sim.metrics.invariants import assert_invariants
 
-    net = build_network(sc)
+    net = network_of(sc)
     place = Path(os.path.abspath(target))
     place.parent.mkdir(parents=True, exist_ok=True)
     spool = outdir.hidden_sibling(place, "partial", ".shards")
