@@ -142,16 +142,34 @@ def _orders_total(sc: Scenario) -> float:
     return float(sc.demand.orders_per_day) * (sc.horizon.warmup_days + sc.horizon.days + peak - 1.0)
 
 
+def stocked_cells(sc: Scenario) -> int:
+    """The node x SKU cells that can hold stock: a store or FDC stocks at most its slots (its group's) and at
+    most the policy's ``n`` where it has one; an NDC every SKU. The inventory rows of a day are these cells
+    at most (plus lost demand at unstocked preferred cells)."""
+    from sim.spec import parse_spec
+
+    n_skus = sc.catalog.n_skus
+    try:
+        cap = int(parse_spec(str(sc.policy)).params.get("n", n_skus))
+    except (ValueError, TypeError):
+        cap = n_skus
+    out = 0
+    for key, group in sc.nodes.groups():
+        count = len(group.sites) + sum(group.count_per_city.values())
+        slots = getattr(group.capacity, "slots", None)
+        out += count * (n_skus if key == "ndc" or slots is None else min(int(slots), cap, n_skus))
+    return out
+
+
 def merge_memory_bytes(sc: Scenario) -> int:
     """The parent of a regional run while it merges and writes: every shard's order and line columns merged,
-    the inventory rows (every node x SKU cell on every day: the busy-network bound, as ``parts``), the sort
-    index of one table and the KPIs' per-order masks."""
+    the inventory rows (every stocked cell on every day: ``stocked_cells``, an upper bound), the sort index
+    of one table and the KPIs' per-order masks."""
     days = sc.horizon.warmup_days + sc.horizon.days + DRAIN_DAYS
-    cells = sc.nodes.count() * sc.catalog.n_skus
     return int(
         BASE_BYTES
         + _orders_total(sc) * (RECORD_BYTES_PER_ORDER + MERGE_BYTES_PER_ORDER)
-        + cells * days * ROW_BYTES
+        + stocked_cells(sc) * days * ROW_BYTES
     )
 
 
