@@ -348,6 +348,7 @@ def _merge_orders(
                 served_tier=ln.served_tier,
                 status=ln.status,
                 substitute_sku=ln.substitute_sku,
+                stockout=ln.stockout,
             )
         )
     lid = np.concatenate(line_new)

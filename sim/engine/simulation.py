@@ -449,6 +449,9 @@ class Simulation:
                     net.supplier,
                     self.kind,
                     carry_age=self.inv.carry_age,
+                    critical_ratio=float(self.sc.costs.lost_sale.margin_rate)
+                    if self.sc.inventory.fresh.newsvendor
+                    else None,
                 )
             self.fresh_targets = targets
         self.la_rate = ctx.forecast / DAY

@@ -1101,6 +1101,14 @@ class FreshStock(Model):
         "ceil(echelon forecast x max(life - 1, 1)) [params: shelf life of fresh 2-5 days]",
     )
 
+    newsvendor: bool = Field(
+        True,
+        description="cap a forward node's fresh target at the perishable newsvendor's quantile instead of the "
+        "window's mean: the critical-ratio quantile of Poisson demand over the days the unit can still sell, "
+        "q = costs.lost_sale.margin_rate (a unit short loses its margin, a unit spoiled its cost), so a slow fresh "
+        "SKU selling under a unit in its window is not stocked [params: Inventory and money, margin 25% of value; "
+        "fresh-goods loss 1-3% of units]; false = ceil(window mean) (the engine before)",
+    )
     carry_age: bool = Field(
         False,
         description="a fresh unit keeps its age through transfers (NDC -> FDC -> store, the road counted): "
