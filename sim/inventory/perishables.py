@@ -80,13 +80,17 @@ def cap_fresh_targets(
     if not fresh.size:
         return targets
     out = targets.copy()
-    rate = echelon_rate(forecast[:, fresh], supplier, node_kind)
     used = 2 * supply_depth(supplier)[:, None] if carry_age else 0
-    window = rate * np.maximum(life_days[fresh][None, :] - 1.0 - used, 1.0)
+    days = np.maximum(life_days[fresh][None, :] - 1.0 - used, 1.0)
     if critical_ratio is None:
-        cap = np.ceil(window - 1e-9).astype(np.int64)
-    else:
-        cap = newsvendor_cap(window, critical_ratio)
+        rate = echelon_rate(forecast[:, fresh], supplier, node_kind)
+        cap = np.ceil(rate * days - 1e-9).astype(np.int64)
+    else:  # the stores' caps first; an FDC's echelon counts only the stores that then stock the SKU
+        own = forecast[:, fresh]
+        store_cap = newsvendor_cap(own * days, critical_ratio)
+        stocked = (np.minimum(targets[:, fresh], store_cap) > 0) | (node_kind != 2)[:, None]
+        rate = echelon_rate(np.where(stocked, own, 0.0), supplier, node_kind)
+        cap = newsvendor_cap(rate * days, critical_ratio)
     forward = supplier >= 0
     out[np.ix_(forward, fresh)] = np.minimum(out[np.ix_(forward, fresh)], cap[forward])
     return out

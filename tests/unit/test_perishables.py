@@ -73,8 +73,10 @@ def test_newsvendor_caps_never_exceed_the_mean_rule() -> None:
     mean_rule = cap_fresh_targets(targets, fc, life, SUPPLIER, KIND)
     nv = cap_fresh_targets(targets, fc, life, SUPPLIER, KIND, critical_ratio=0.25)
     assert (nv <= mean_rule).all() and (nv[:, 0] == 100).all() and (nv[0] == 100).all()
-    # SKU 1 at a store: 0.3 / day x 3 days = 0.9 < ln 4: not stocked; FDC 3.3 x 3 = 9.9 -> its lower quartile 8
-    assert nv[3, 1] == 0 and nv[1, 1] == newsvendor_cap(np.array([9.9]), 0.25)[0] == 8
+    # SKU 1 at store 3: 0.3 / day x 3 days = 0.9 < ln 4: not stocked, so its FDC's echelon counts only itself and
+    # store 2: (1 + 2) x 3 days = 9 -> the lower quartile of Poisson(9), 7 (9.9 with store 3 would give 8)
+    assert nv[3, 1] == 0 and nv[1, 1] == newsvendor_cap(np.array([9.0]), 0.25)[0] == 7
+    assert newsvendor_cap(np.array([9.9]), 0.25)[0] == 8
 
 
 def test_draw_counts_only_stocked_forward_demand() -> None:

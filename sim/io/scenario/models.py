@@ -1130,12 +1130,14 @@ class FreshStock(Model):
     )
 
     newsvendor: bool = Field(
-        True,
+        False,
         description="cap a forward node's fresh target at the perishable newsvendor's quantile instead of the "
         "window's mean: the critical-ratio quantile of Poisson demand over the days the unit can still sell, "
         "q = costs.lost_sale.margin_rate (a unit short loses its margin, a unit spoiled its cost), so a slow fresh "
-        "SKU selling under a unit in its window is not stocked [params: Inventory and money, margin 25% of value; "
-        "fresh-goods loss 1-3% of units]; false = ceil(window mean) (the engine before)",
+        "SKU selling under a unit in its window is not stocked, and an FDC's cap counts only the stores that stock it "
+        "[params: Inventory and money, margin 25% of value; fresh-goods loss 1-3% of units]; off by default: with "
+        "carry_age on Shanghai-Hangzhou it leaves most fresh SKUs unstocked at stores (a 1-day window after two "
+        "daily hops); false = ceil(window mean) (the engine before)",
     )
     carry_age: bool = Field(
         False,
