@@ -584,7 +584,10 @@ class Simulation:
         if self.surge is not None and "store_pickers" in self.surge.resources:  # nodes.surge: pickers per day
             base = np.array([caps[i].pickers for i in self.stores], np.int64)
             per_day = np.sum(
-                [surge_counts(base, self.surge.factor(d)) for d in range(self.warmup, self.warmup + self.days)],
+                [
+                    surge_counts(base, self.surge.factor(d))
+                    for d in range(self.warmup, self.warmup + self.days)
+                ],
                 axis=0,
             )
             avail["pickers"][self.stores] = per_day * (self.store_close_s - self.store_open_s)

@@ -35,7 +35,14 @@ import numpy as np
 
 from sim.engine.options import EpochOptions
 
-__all__ = ["SubstituteRule", "commit_substitutes", "entries_of", "line_uniforms", "mark_stockouts", "substitute"]
+__all__ = [
+    "SubstituteRule",
+    "commit_substitutes",
+    "entries_of",
+    "line_uniforms",
+    "mark_stockouts",
+    "substitute",
+]
 
 
 @dataclass(frozen=True)

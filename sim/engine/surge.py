@@ -65,4 +65,3 @@ class Surge:
                 sim.waves.vans = counts
             else:
                 sim.parcels.outbound = counts.astype(np.int64)
-

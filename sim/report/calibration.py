@@ -351,7 +351,9 @@ def _stockout_lost(t: RunTables) -> float | None:
     return _share(_stockout_lines(t)["status"] == "lost")
 
 
-def _night(t: RunTables, orders: pd.DataFrame | None = None, window: tuple[float, float] = NIGHT) -> pd.Series:
+def _night(
+    t: RunTables, orders: pd.DataFrame | None = None, window: tuple[float, float] = NIGHT
+) -> pd.Series:
     clock = (t.orders if orders is None else orders)["created_s"] % DAY
     return (clock >= window[0]) | (clock < window[1])
 

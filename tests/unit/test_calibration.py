@@ -102,7 +102,9 @@ def independent(path: Path) -> dict[str, float | None]:
     f["stockout_lost_rate"] = (so.status == "lost").mean()
     hour = (m.created_s % DAY) / 3600
     night = (hour >= 21) | (hour < 6)
-    at_store = m.node_id.isin(nodes.id[nodes.kind == "store"])  # every toy store is open around the clock here
+    at_store = m.node_id.isin(
+        nodes.id[nodes.kind == "store"]
+    )  # every toy store is open around the clock here
     f["night_share"] = night[at_store].mean()
     near = m.requested_tier == "near"
     late = near & ((hour >= 23) | (hour < 8))

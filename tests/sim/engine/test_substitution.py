@@ -208,14 +208,18 @@ def test_stockout_reason_by_hand() -> None:
         p_node=np.array([0, 1, 2, 2, 0, 0]),
         feasible=np.array([True, True, False, True, True, True]),
         at_or_faster=np.ones(6, bool),
-        capacity=np.array([5, 5, 5]),  # node 2 has capacity, but pair 2 is infeasible and pair 3 is zeroed below
+        capacity=np.array(
+            [5, 5, 5]
+        ),  # node 2 has capacity, but pair 2 is infeasible and pair 3 is zeroed below
         # entries (pair x line): order 0 lines 10, 11 at pairs 0-2; order 1 line 20; order 2 line 30; order 3 line 40
         pair=np.array([0, 0, 1, 1, 2, 2, 3, 4, 5]),
         line=np.array([10, 11, 10, 11, 10, 11, 20, 30, 40]),
         ok_line=np.array([False, False, False, True, True, True, False, False, False]),
         elig_line=np.array([True, True, True, True, True, True, True, True, False]),
     )
-    ep.capacity = np.array([5, 5, 0])  # order 1's pair at node 2: no capacity (a capacity loss, not a stock-out)
+    ep.capacity = np.array(
+        [5, 5, 0]
+    )  # order 1's pair at node 2: no capacity (a capacity loss, not a stock-out)
     flag = np.zeros(50, bool)
     mark_stockouts(flag, ep, need=np.array([True, True, False, True]))
     # line 10 is short at both capacity pairs (0, 1; pair 2 is infeasible and does not count): a stock-out;

@@ -63,7 +63,10 @@ def test_surge_holds_on_the_promotion_day_only() -> None:
 
 def test_no_surge_is_the_engine_before(tmp_path: Path) -> None:
     sc = prepare(TOY, overrides=PROMO)
-    assert Simulation(sc, seed=sc.seed, replication=0, days=2, policy=sc.policy, router=sc.router.name).surge is None
+    assert (
+        Simulation(sc, seed=sc.seed, replication=0, days=2, policy=sc.policy, router=sc.router.name).surge
+        is None
+    )
 
 
 @pytest.fixture(scope="module")
