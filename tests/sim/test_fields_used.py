@@ -88,6 +88,9 @@ EXCEPTIONS: dict[str, str] = {
     "tests/sim/engine/test_offline.py (counter draw)",
     "nodes.stores.staffing.promotion_multiplier": "acts on demand.promotions dates only (none on the toy); "
     "tests/unit/test_rider_shifts.py",
+    "nodes.surge.promotion_multiplier": "acts on demand.promotions dates only (none on the toy); "
+    "tests/sim/engine/test_surge.py",
+    "nodes.surge.resources": "act only on a surge day (multiplier other than 1); tests/sim/engine/test_surge.py",
     "inventory.fresh.ndc_lead_time_h": "the daily fresh delivery lands before the NDC ships either way on this "
     "horizon; tests/unit/test_perishables.py",
     "name": "a label (run directory name, reports)",
