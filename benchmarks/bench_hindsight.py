@@ -2,8 +2,9 @@
 
 For each replication (common random numbers: every router sees the same orders), one run per router
 with ``--explain``: myopic (``flow`` with ``router.lookahead=false``), ``flow`` (the default: served-demand
-look-ahead and the service price), ``flow_before`` (own-catchment look-ahead, no service price), ``mip``,
-``nearest``, ``cheapest``. The runs of a replication give one hindsight problem (``sim.experiments.hindsight``:
+look-ahead under an uncertain rate and the service price), ``flow_poisson`` (the same on a Poisson of the
+forecast rate), ``flow_before`` (own-catchment Poisson look-ahead, no service price), ``mip``, ``nearest``,
+``cheapest``, ``tier_first``. The runs of a replication give one hindsight problem (``sim.experiments.hindsight``:
 every measured order with the union of its candidate options, the lowest cost any run saw, each node x
 SKU's stock over the period) solved as an LP (``sim.routing.hindsight``), a lower bound on every
 router's routing cost in the routers' own cost model (handling + transport estimates, offers at
@@ -14,7 +15,7 @@ replications. Runs are kept under ``--out`` and reused. Printed figures only. Ex
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_hindsight.py --replications 5
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_hindsight.py --scenario scenarios/shanghai_hangzhou.yaml \\
-        --sets-file hangzhou.txt --out /tmp/hs-hz --replications 5 --workers 2
+        --sets-file benchmarks/hangzhou.txt --out /tmp/hs-hz --replications 5 --workers 2
 """
 
 from __future__ import annotations
@@ -38,14 +39,16 @@ ROOT = Path(__file__).resolve().parents[1]
 ROUTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("myopic", "flow", ("router.lookahead=false",)),
     ("flow", "flow", ()),
+    ("flow_poisson", "flow", ("router.lookahead_rate_cv=0",)),  # the default of the first #15 session
     (
         "flow_before",
         "flow",
-        ("router.imperfect_order_cny=0", "router.lookahead_demand=own"),
-    ),  # before issue #15
+        ("router.imperfect_order_cny=0", "router.lookahead_demand=own", "router.lookahead_rate_cv=0"),
+    ),  # before issue #15 (the mid estimate stays the runs' common one: the bound's costs are the runs')
     ("mip", "mip", ()),
     ("nearest", "nearest", ()),
     ("cheapest", "cheapest", ()),
+    ("tier_first", "tier_first", ()),
 )
 
 
@@ -102,7 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     routers = [r for r in ROUTERS if r[0] in chosen]
     sets = ["tiers.substitution.enabled=false", *a.set]  # the bound models no substitution (read_run)
     if a.sets_file:
-        sets += [ln.strip() for ln in Path(a.sets_file).read_text().splitlines() if ln.strip()]
+        sets += [
+            ln.strip()
+            for ln in Path(a.sets_file).read_text().splitlines()
+            if ln.strip() and not ln.startswith("#")
+        ]
     jobs = [
         (a.scenario, a.days, rep, router, sets + list(extra), str(Path(a.out) / f"rep{rep}" / name))
         for rep in range(a.replications)

@@ -37,9 +37,21 @@ CASES: list[tuple[str, str, int, list[str]]] = [
     ("toy 200k SKUs", "toy", 1, ["catalog.n_skus=200000", "policy=central_only"]),
     ("toy 200k SKUs top_n", "toy", 1, ["catalog.n_skus=200000", "policy=top_n(n=20000)"]),
     ("shanghai_hangzhou", "shanghai_hangzhou", 1, []),
+    ("double11 100k/day", "double11", 3, ["demand.orders_per_day=100000"]),
+    ("national 100k/day", "national", 1, ["demand.orders_per_day=100000"]),
     ("national", "national", 1, []),
 ]
 DEFAULT_SKIP = {"national"}
+SHARD_CHILD = """
+import json, sys
+from dataclasses import replace
+from sim.io.scenario import load_scenario
+from sim.shard import plan_shards, run_shard
+sc = load_scenario(sys.argv[1], sys.argv[4:])
+shard = next(s for s in plan_shards(sc) if s.region == sys.argv[2])
+out = run_shard(replace(shard, spool=sys.argv[3]))
+print(json.dumps({"cpu_s": out.cpu_s, "orders": out.n_orders}))
+"""
 
 
 def estimate(scenario: str, days: int, sets: list[str]) -> tuple[int, str]:
@@ -79,11 +91,55 @@ def measure(scenario: str, days: int, sets: list[str]) -> tuple[int, float]:
     return int(usage.ru_maxrss) * 1024, wall  # Linux: KiB
 
 
+def shards(scenario: str, sets: list[str]) -> float:
+    """Every shard of a regional scenario in a child process of its own (as a worker runs it, spool
+    included): its estimate (``shard_estimates``) against the child's peak RSS; returns the worst deviation."""
+    import json
+
+    from sim.io.scenario import load_scenario
+    from sim.io.scenario.memory import shard_estimates
+
+    path = ROOT / "scenarios" / f"{scenario}.yaml"
+    sc = load_scenario(path, sets)
+    worst = 0.0
+    print(
+        f"{'shards of ' + scenario:24} {'estimate':>9} {'peak RSS':>9} {'est/peak':>8} {'CPU s':>7}  orders"
+    )
+    for region, est, _share in shard_estimates(sc):
+        with tempfile.TemporaryDirectory(prefix="bench-mem-shard-") as tmp:
+            argv = [sys.executable, "-c", SHARD_CHILD, str(path), region, str(Path(tmp) / "spool"), *sets]
+            with open(Path(tmp) / "out", "w") as fh:
+                p = subprocess.Popen(argv, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=fh)
+                _, status, usage = os.wait4(p.pid, 0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise RuntimeError(f"shard {region}: exit {os.waitstatus_to_exitcode(status)}")
+            got = json.loads((Path(tmp) / "out").read_text().strip().splitlines()[-1])
+        peak = float(usage.ru_maxrss) * 1024  # Linux: KiB
+        worst = max(worst, abs(est / peak - 1))
+        print(
+            f"  {region:22} {est / 2**30:8.2f}G {peak / 2**30:8.2f}G {est / peak:8.2f} {got['cpu_s']:7.1f}  "
+            f"{got['orders']:,}",
+            flush=True,
+        )
+    return worst
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--only", nargs="*", help="case names to run (default all but national)")
     ap.add_argument("--estimate-only", action="store_true", help="print estimates, run nothing")
+    ap.add_argument(
+        "--shards",
+        nargs="*",
+        metavar="SET",
+        help="national's shards, each in a child process, with these --set overrides (e.g. "
+        "demand.orders_per_day=100000), instead of the cases",
+    )
     args = ap.parse_args()
+    if args.shards is not None:
+        worst = shards("national", args.shards)
+        print(f"largest deviation of a shard's estimate from its peak: {worst:.0%} (target <= 25%)")
+        return 0
     gib = 2**30
     print(f"{'case':24} {'estimate':>9} {'peak RSS':>9} {'est/peak':>8} {'wall s':>7}  breakdown")
     worst = 0.0

@@ -8,14 +8,19 @@ mode runs ``shangou run`` in a child process (--quiet --no-report) on the same s
 - ``national-scope``: the same network with ``scope: national`` (every RDC serves every city), the
   pre-sharding one-engine model, for reference (a different model, not the same outputs).
 
-It prints wall seconds (end to end, interpreter start included) and the ratio to ``serial`` measured in
-the same invocation, the child's peak RSS, every shard's in-worker seconds and worker peak RSS
-(manifest.json), the Dask overhead per shard (the sharded wall minus the local pool's, per shard, and
-a round trip of the shard jobs through the cluster with trivial work), and the projected time on 16
-workers: startup + the largest shard (national has 7 shards, so 7 workers are the most it can use)
-+ the merge and write, from the measured figures. A reduced day (``--orders``, default 250,000 of the
-scenario's 5,000,000 orders/day) keeps the shared 2-core machine usable; figures are extrapolated
-linearly in orders to the full day and labelled so. Checks the sharded outputs equal the serial ones.
+It prints wall seconds (end to end, interpreter start included), the load average around each child
+and the ratio to ``serial`` measured in the same invocation (back to back: on a loaded machine the wall
+ratio says little), the child's peak RSS and the parent's merge peak, every shard's in-worker seconds and
+worker peak RSS (manifest.json), and the load-independent figures from the shards' CPU seconds: the
+busiest worker when the shards go largest first (LPT, as ``sim.shard.run``) on 2 and 16 workers, the
+bound that puts on the speed-up with and without the serial rest (start, plan, merge, KPIs, write), and
+the largest shard's share of the orders (no packing beats 1/share while that region is one shard). The
+16-worker projection is the serial rest + the largest shard (national has 7 shards, so at most 7 are
+busy); ``--largest-full`` takes the largest shard's CPU seconds measured at full volume instead of the
+linear fit. The Dask overhead per shard is the sharded wall minus the local pool's, per shard, and a
+round trip of the shard jobs through the cluster with trivial work. A reduced day (``--orders``,
+default 250,000 of the scenario's 5,000,000 orders/day) keeps the shared 2-core machine usable. Checks
+the sharded outputs equal the serial ones.
 
     PYTHONPATH=$PWD python benchmarks/bench_shard.py [--orders N] [--workers 2] [--modes serial local dask]
     PYTHONPATH=$PWD python benchmarks/bench_shard.py --platform   # platform_sample.yaml, extrapolated
@@ -70,6 +75,7 @@ def run_child(out: Path, orders: int, extra: list[str]) -> dict[str, Any]:
         raise RuntimeError(f"{' '.join(argv)}: exit {os.waitstatus_to_exitcode(status)}")
     return {
         "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,  # the child alone (its pool's workers are not its children)
         "rss_gib": usage.ru_maxrss / 2**20,
         "manifest": json.loads((out / "manifest.json").read_text()),
     }
@@ -109,8 +115,19 @@ def _trivial(shard: Any) -> int:
     return len(shard.cities)
 
 
-def project(run: dict[str, Any], scale: float, orders: int) -> None:
-    """Per-shard CPU seconds, a fit cpu = a + b x orders over the shards, and the 16-worker projection."""
+def lpt(cpu: list[float], workers: int) -> list[float]:
+    """Per-worker load when shards go largest first to the next free worker (sim.shard.run.lpt_order)."""
+    load = [0.0] * workers
+    for c in sorted(cpu, reverse=True):
+        load[load.index(min(load))] += c
+    return load
+
+
+def project(
+    run: dict[str, Any], scale: float, orders: int, largest_full: float | None, rest_cpu: float | None
+) -> None:
+    """Per-shard CPU seconds, a fit cpu = a + b x orders over the shards, the LPT bounds on 2 and 16 workers
+    and the 16-worker projection (largest shard bound)."""
     import numpy as np
 
     m = run["manifest"]
@@ -126,17 +143,35 @@ def project(run: dict[str, Any], scale: float, orders: int) -> None:
     rest = run["wall"] - m["shards_s"]  # interpreter, network, plan, merge, invariants, write (end to end)
     print(
         f"per shard: CPU ~ {a:.1f} s + {b * 1e6:.1f} us x orders (least squares over {len(shards)} shards); "
-        f"outside the shards: {rest:.1f} s end to end"
+        f"outside the shards (serial: start, plan, merge, invariants, KPIs, write): {rest:.1f} s end to end"
     )
+    total = float(cpu.sum())
+    if rest_cpu is not None:  # load-independent: the one process's CPU outside its shards
+        print(f"serial rest in CPU seconds (the serial child's CPU minus its shards'): {rest_cpu:.1f} s")
+        rest = rest_cpu
+    for w in (2, 16):
+        load = max(lpt(cpu.tolist(), w))
+        print(
+            f"LPT on {w:2} workers: busiest worker {load:.1f} of {total:.1f} shard CPU-s: shard phase bound "
+            f"{total / load:.2f}x; with the serial rest {rest:.1f} s: run bound {(total + rest) / (load + rest):.2f}x"
+        )
     largest = float(cpu.max())
+    share = float(n.max() / n.sum())
+    print(
+        f"largest shard {shards[int(cpu.argmax())]['region']}: {largest:.1f} CPU-s, {share:.1%} of the orders: "
+        f"no packing beats {1 / max(share, 1e-9):.2f}x while it is one shard"
+    )
     print(
         f"projected on 16 workers at {orders:,}/day (7 shards, so at most 7 busy): {rest:.1f} + largest shard "
         f"{largest:.1f} CPU s = {rest + largest:.1f} s"
     )
     big = float((a + b * n * scale).max())
+    src = "by the fit"
+    if largest_full is not None:
+        big, src = largest_full, "measured at full volume (--largest-full)"
     print(
-        f"extrapolated to {FULL_ORDERS:,}/day (x{scale:.0f} orders; shard CPU by the fit, the rest scaled x{scale:.0f} "
-        f"as an upper bound): largest shard {big:.0f} s + rest {rest * scale:.0f} s = "
+        f"extrapolated to {FULL_ORDERS:,}/day (x{scale:.0f} orders; largest shard CPU {src}, the rest scaled "
+        f"x{scale:.0f} as an upper bound): largest shard {big:.0f} s + rest {rest * scale:.0f} s = "
         f"{(big + rest * scale) / 60:.1f} min; shard part alone {big / 60:.1f} min"
     )
 
@@ -194,6 +229,11 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--modes", nargs="*", default=["serial", "local", "dask", "national-scope"])
     ap.add_argument("--platform", action="store_true", help="only platform_sample.yaml and its extrapolation")
+    ap.add_argument(
+        "--largest-full",
+        type=float,
+        help="CPU seconds of the largest shard measured at full volume (else extrapolated by the fit)",
+    )
     args = ap.parse_args()
     if args.platform:
         platform(args.workers)
@@ -205,11 +245,14 @@ def main() -> int:
             extra = {"serial": [], "national-scope": ["--set", "nodes.ndcs.capacity.scope=national"]}.get(
                 mode, ["--executor", mode, "--workers", str(args.workers)]
             )
+            load0 = os.getloadavg()[0]
             res[mode] = r = run_child(Path(tmp) / mode, args.orders, extra)
             m = r["manifest"]
             print(
                 f"{mode:15} {r['wall']:7.1f} s end to end, {m.get('wall_s', 0):7.1f} s simulated "
-                f"({m.get('orders_per_s') or 0:,.0f} orders/s), child peak RSS {r['rss_gib']:.2f} GiB",
+                f"({m.get('orders_per_s') or 0:,.0f} orders/s), child peak RSS {r['rss_gib']:.2f} GiB "
+                f"(parent/merge {m.get('merge_peak_rss_mib', 0) / 1024:.2f} GiB); load average "
+                f"{load0:.1f} -> {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
         base = res.get("serial")
@@ -223,7 +266,11 @@ def main() -> int:
                 print(f"{mode:15} speed-up against serial: {base['wall'] / r['wall']:.2f}x{same}")
         sharded = next((res[m] for m in ("local", "dask", "serial") if m in res), None)
         if sharded is not None:
-            project(sharded, scale, args.orders)
+            rest_cpu = None
+            if "serial" in res:
+                ser = res["serial"]
+                rest_cpu = ser["cpu"] - sum(s["cpu_s"] for s in ser["manifest"]["shards"])
+            project(sharded, scale, args.orders, args.largest_full, rest_cpu)
         for mode in ("local", "dask"):
             if mode in res:  # load-independent: CPU seconds per worker process (the busiest bounds the run)
                 per_pid: dict[int, float] = {}

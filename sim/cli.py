@@ -424,6 +424,7 @@ def run(
                 label=label,
                 meta={"overrides": list(set_ or [])},
                 executor=pool,
+                tables=() if quiet else ("orders",),  # what this command prints
             )
         finally:
             if pool is not None:

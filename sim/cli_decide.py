@@ -76,6 +76,13 @@ def optimize(
             help="designs proposed per search step, run in parallel (the designs do not depend on --workers)",
         ),
     ] = 2,
+    start: Annotated[
+        bool,
+        typer.Option(
+            "--start/--no-start",
+            help="evaluate the scenario's own design first (its field values and policy knobs, when in the ranges)",
+        ),
+    ] = True,
     out_dir: Annotated[
         Path | None,
         typer.Option(
@@ -129,6 +136,7 @@ def optimize(
         overrides=set_,
         progress=_progress(quiet),
         batch=batch,
+        start=start,
     )
     if not quiet:
         t = Table(title=f"optimize: chosen design ({result.path})", title_justify="left")
@@ -246,7 +254,7 @@ def staff(
         str,
         typer.Option(
             "--target",
-            help="KPI>=X to meet with 95% confidence, e.g. near.on_time>=0.9 (any KPI of docs/kpis.md)",
+            help="KPI>=X to meet with 95% confidence on --day, e.g. near.on_time_requested>=0.6 (near requests delivered near on time; lost and downgraded count against) or any KPI of docs/kpis.md",
         ),
     ],
     day: Annotated[

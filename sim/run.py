@@ -90,8 +90,12 @@ def simulate(
     label: str | None = None,
     meta: dict[str, Any] | None = None,
     executor: Any = None,
+    tables: tuple[str, ...] | None = None,
 ) -> RunResult:
     """Run one scenario and return its results (written to `out`, default runs/<scenario>-<time>).
+
+    `tables` (default all): the tables of the returned result read back from the run directory; the others
+    are empty (``load_run``): the CLI reads only what it prints.
 
     With `report`, report.html and plots/ are written into the run directory too (`shangou report`
     rewrites them later if this is skipped). With `explain`, every routing decision's candidates are
@@ -125,6 +129,7 @@ def simulate(
             meta=meta,
             executor=executor,
             progress=progress,
+            tables=tables,
         )
     total = sc.horizon.warmup_days + sc.horizon.days
     t0 = time.perf_counter()
@@ -167,7 +172,7 @@ def simulate(
             from sim.report.html import write_report
 
             write_report(path)
-        return load_run(path)
+        return load_run(path, tables)
 
 
 def _simulate_sharded(
@@ -183,6 +188,7 @@ def _simulate_sharded(
     meta: dict[str, Any] | None,
     executor: Any,
     progress: Progress | None,
+    tables: tuple[str, ...] | None = None,
 ) -> RunResult:
     """A regional scenario: its shards (serially or on `executor`), merged into one run directory."""
     from sim.shard import is_regional, plan_shards, simulate_sharded
@@ -207,7 +213,7 @@ def _simulate_sharded(
 
     def on_done(out: Any) -> None:  # progress: the share of shards finished, in days, and their orders
         done[0] += 1
-        done[1] += int(out.records.orders.n) if out.records is not None else 0
+        done[1] += int(out.n_orders)
         if progress is not None:
             progress(total * done[0] // n_shards, total, done[1])
 
@@ -221,4 +227,4 @@ def _simulate_sharded(
         report=report,
         on_done=on_done,
     )
-    return load_run(path)
+    return load_run(path, tables)

@@ -156,8 +156,11 @@ def search(
     replications: int,
     seed: int,
     batch: int = 1,
+    start: Design | None = None,
 ) -> list[Trial]:
-    """Up to `budget` distinct designs proposed by seeded TPE, each run for `replications` replications."""
+    """Up to `budget` distinct designs proposed by seeded TPE, each run for `replications` replications;
+    `start` (the planner's current design) is evaluated first, so the search and the final choice can only
+    keep it or find better."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -167,6 +170,10 @@ def search(
     study = optuna.create_study(
         direction="minimize" if objective.sense == "min" else "maximize", sampler=sampler
     )
+    if start is not None:
+        study.enqueue_trial(
+            {p.path: str(start[p.path]) if p.kind == "categorical" else start[p.path] for p in space}
+        )
     seen: dict[str, Trial] = {}
     trials: list[Trial] = []
     asks = 0
@@ -312,6 +319,7 @@ def optimize_designs(
     batch: int = 1,
     select_top: int = 3,
     select_replications: int | None = None,
+    start: Design | None = None,
 ) -> OptimizeResult:
     """Search then select (the simulator is `evaluate`, so tests can pass a known function)."""
     if budget < 1:
@@ -332,6 +340,7 @@ def optimize_designs(
         replications=replications,
         seed=seed,
         batch=batch,
+        start=start,
     )
     chosen, finalists, fin_table = select(
         trials, evaluate, objective, constraints, top=select_top, replications=final_n

@@ -28,6 +28,7 @@ deterministic time limit (the proposal is then the best found, reported as not p
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,13 +225,37 @@ class Proposal:
     proven_optimal: bool
 
 
-def solve(model: LocationModel, k: int, *, max_time: float = 30.0) -> Proposal:
-    """The cheapest set of exactly `k` candidates (CP-SAT on fen; deterministic)."""
+ENUMERATE_MAX = 20_000  # sets of K candidates up to which the model is solved by enumeration
+
+
+def enumerate_sets(model: LocationModel, k: int) -> Proposal:
+    """The cheapest set of exactly `k` candidates by evaluating every one (``LocationModel.total``): exact,
+    proven; ties go to the first set in ``itertools.combinations`` order."""
+    m = model.fixed.size
+    served = np.where(np.isfinite(model.cost), model.cost, np.inf)
+    best: tuple[float, tuple[int, ...]] = (math.inf, ())
+    for subset in itertools.combinations(range(m), k):
+        cheapest = np.minimum(model.fallback, served[:, subset].min(axis=1)) if k else model.fallback
+        total = float(model.fixed[list(subset)].sum() + (model.demand * cheapest).sum())
+        if total < best[0]:
+            best = (total, subset)
+    return Proposal(k, best[1], model.total(np.array(best[1], dtype=int)), True)
+
+
+def solve(
+    model: LocationModel, k: int, *, max_time: float = 30.0, enumerate_max: int = ENUMERATE_MAX
+) -> Proposal:
+    """The cheapest set of exactly `k` candidates: by enumeration when there are at most `enumerate_max`
+    such sets (a few candidates: exact and proven at once, where CP-SAT on this formulation can run out of
+    its time limit without proving, e.g. 6 of 7 forward warehouses over 750 zones), else CP-SAT on fen
+    (deterministic)."""
     from ortools.sat.python import cp_model
 
     m = model.fixed.size
     if not 0 <= k <= m:
         raise ScenarioError(f"--open: must be between 0 and the {m} candidates, got {k}")
+    if math.comb(m, k) <= enumerate_max:
+        return enumerate_sets(model, k)
     finite = np.isfinite(model.cost)
     gain = np.where(
         finite, (np.where(finite, model.cost, 0.0) - model.fallback[:, None]) * model.demand[:, None], np.inf

@@ -115,6 +115,50 @@ def apply_design(design: Mapping[str, Value], policy: str) -> tuple[str, list[st
     return str(spec), sets
 
 
+def incumbent(space: Sequence[Param], scenario: Mapping[str, Any], policy: str) -> Design | None:
+    """The base scenario's own design in `space`: each field's value in `scenario` (a resolved scenario as a
+    dict), each ``policy.KNOB`` the SPEC's value or the policy's default, ``policy`` the SPEC itself. None
+    when a value is missing or outside its range or choices (the search then starts from samples only)."""
+    import inspect
+
+    from sim.registry import POLICIES
+
+    spec = parse_spec(policy)
+    out: dict[str, Value] = {}
+    for p in space:
+        v: Any
+        if p.path == "policy":
+            v = str(spec)
+        elif p.path.startswith(POLICY_KNOB):
+            knob = p.path[len(POLICY_KNOB) :]
+            params = inspect.signature(POLICIES.get(spec.name)).parameters
+            if knob in spec.params:
+                v = spec.params[knob]
+            elif knob in params and params[knob].default is not inspect.Parameter.empty:
+                v = params[knob].default
+            else:
+                return None
+        else:
+            v = scenario
+            for key in p.path.split("."):
+                if not isinstance(v, Mapping) or key not in v:
+                    return None
+                v = v[key]
+        if p.kind == "categorical":
+            if str(v) not in p.choices:
+                return None
+            out[p.path] = literal(str(v))
+        elif isinstance(v, bool) or not isinstance(v, int | float) or not p.low <= v <= p.high:
+            return None
+        elif p.kind == "int":
+            if int(v) != v:
+                return None
+            out[p.path] = int(v)
+        else:
+            out[p.path] = float(v)
+    return out
+
+
 def literal(text: str) -> Value:
     """A categorical choice as the value it spells: ``120`` -> 120, ``0.5`` -> 0.5, ``flow`` -> "flow"."""
     for cast in (int, float):

@@ -8,11 +8,19 @@ open hour), written as a staffing profile table and read back by the engine thro
 ``nodes.stores.staffing.profile``. The search, each design on ``replications`` common replications and
 judged by the one-sided 95% Student-t lower bound of the KPI's mean against the target:
 
-1. uniform: α_p = α_r = α on ``levels`` in increasing order until one meets the target (a level that
-   staffs exactly like a smaller one is skipped);
-2. fewer riders: α_r stepped down the grid at the chosen α_p while the target still holds;
+1. uniform: α_p = α_r = α on ``levels``, bisected (``lowest_meeting``): the level nearest 1 (the queueing
+   start itself) first, then the top of the grid if it fails (a failing top ends the search: nothing on the
+   grid meets), then halving the bracket until the lowest level that meets is next to one that fails (a
+   level that staffs exactly like one already tried is not simulated again);
+2. fewer riders: α_r bisected below the chosen α_r at the chosen α_p;
 3. fewer pickers: likewise α_p at the chosen α_r.
 
+Bisection assumes more staff never lowers the KPI (in expectation); it simulates O(log n) designs per stage
+instead of up to n, and still ends with the chosen design next to a simulated one below it that fails.
+The target is judged on `day` alone: the scenario's days before it become warm-up and it is the one measured
+day. ``near.on_time_requested`` (``DECISION_KPIS``) is the near target to use where the router offers the
+near tier only when a store can make the promise: ``tiers.near.on_time_rate`` is of delivered near orders
+and stays high with too few riders (their shortfall shows as near orders lost or downgraded).
 Every design simulated is in ``levels.csv``; the evidence that the choice is not beaten by fewer staff
 along this search is the first failing design below it on each axis (and the uniform level below).
 The chosen design is then run on ``replications`` fresh replications (indices after the search's) and
@@ -72,11 +80,32 @@ def parse_target(text: str) -> tuple[str, float]:
     return ALIASES.get(m.group(1), m.group(1)), float(m.group(2))
 
 
+def near_on_time_requested(run_dir: str | Path) -> float:
+    """Near-requested measured orders delivered by the near tier within their promise (not downgraded) /
+    near-requested measured orders: lost, downgraded and late orders count against it. The registry's
+    ``tiers.near.on_time_rate`` is of *delivered* near orders; where the router offers the near tier only when
+    the store can make the promise (every ``tiers.near.quote``), too few riders show up as near orders not
+    offered (lost or downgraded), not as late ones, so that rate stays high however few riders are on shift."""
+    from sim.metrics.registry import on_time_requested
+
+    o = pd.read_parquet(
+        Path(run_dir) / "orders.parquet",
+        columns=["requested_tier", "served_tier", "status", "on_time", "downgraded", "warmup"],
+    )
+    m = o.loc[~o["warmup"].astype(bool) & (o["requested_tier"] == "near")]
+    return float(on_time_requested(m).mean()) if len(m) else math.nan
+
+
+DECISION_KPIS: dict[str, Callable[[str | Path], float]] = {"near.on_time_requested": near_on_time_requested}
+
+
 def kpi_value(run_dir: str | Path, key: str) -> float:
-    """A registered KPI of a finished run (NaN where undefined)."""
+    """A registered KPI (or one of ``DECISION_KPIS``) of a finished run (NaN where undefined)."""
     from sim.experiments.headline import read_orders
     from sim.metrics import registry as reg
 
+    if key in DECISION_KPIS:
+        return DECISION_KPIS[key](run_dir)
     kpis = json.loads((Path(run_dir) / "kpis.json").read_text(encoding="utf-8"))
     orders = read_orders(run_dir) if reg.get(key).source == "orders" else None
     v = reg.value(key, kpis, orders)
@@ -97,23 +126,54 @@ def design_key(hours: Any, alpha: float, alpha_riders: float) -> bytes:
     return pickers.tobytes() + rider_profile(hours, alpha_riders).tobytes()
 
 
-def search(grid: Sequence[float], trial: Callable[[float, float, str], bool]) -> tuple[float, float] | None:
-    """The module's three stages over `grid`; `trial(α_p, α_r, stage)` says whether a design meets the target.
-    Returns the chosen (α_p, α_r) or None."""
-    chosen: tuple[float, float] | None = None
-    for alpha in grid:  # stage 1: every store-hour scaled together, until the target holds
-        if trial(alpha, alpha, "uniform"):
-            chosen = (alpha, alpha)
-            break
-    if chosen is None:
+def lowest_meeting(
+    n: int, meets: Callable[[int], bool], *, known: int | None = None, start: int | None = None
+) -> int | None:
+    """The lowest position 0..n-1 whose design meets the target, by bisection, assuming meeting is monotone
+    in the position (more staff never hurts). `known`: a position already known to meet (the search stays
+    below it); else `start` is tried first and, if it fails, the top of the grid (a failing top ends the
+    search: nothing on the grid meets). The answer's position below (if any) was simulated and fails."""
+    lo, hi = -1, known  # lo: highest position known to fail (-1: the grid's floor); hi: lowest known to meet
+    if hi is None:
+        s = min(max(0 if start is None else start, 0), n - 1)
+        if meets(s):
+            hi = s
+        else:
+            lo = s
+            if s == n - 1 or not meets(n - 1):
+                return None
+            hi = n - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if meets(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def search(
+    grid: Sequence[float], trial: Callable[[float, float, str], bool], start: float = 1.0
+) -> tuple[float, float] | None:
+    """The module's three stages over `grid` (each a bisection, ``lowest_meeting``; the uniform stage starts
+    at the grid point nearest `start`, the queueing start itself); `trial(α_p, α_r, stage)` says whether a
+    design meets the target. Returns the chosen (α_p, α_r) or None (the top of the grid fails)."""
+    g = sorted(grid)
+    s0 = int(np.argmin([abs(a - start) for a in g]))
+    i = lowest_meeting(len(g), lambda k: trial(g[k], g[k], "uniform"), start=s0)
+    if i is None:
         return None
-    for axis in (1, 0):  # stages 2 and 3: fewer riders at these pickers, then fewer pickers at those riders
-        for lower in [a for a in grid if a < chosen[axis]][::-1]:
-            cand = (chosen[0], lower) if axis == 1 else (lower, chosen[1])
-            if not trial(*cand, "fewer riders" if axis == 1 else "fewer pickers"):
-                break
-            chosen = cand
-    return chosen
+    chosen = [i, i]
+    for axis, stage in ((1, "fewer riders"), (0, "fewer pickers")):  # then fewer pickers at those riders
+
+        def meets(k: int, axis: int = axis, stage: str = stage) -> bool:
+            c = list(chosen)
+            c[axis] = k
+            return trial(g[c[0]], g[c[1]], stage)
+
+        j = lowest_meeting(len(g), meets, known=chosen[axis])
+        chosen[axis] = chosen[axis] if j is None else j
+    return g[chosen[0]], g[chosen[1]]
 
 
 def rider_profile(hours: Any, alpha: float) -> np.ndarray:
@@ -244,12 +304,13 @@ def staff(
         raise ScenarioError("--replications: at least 2 are needed for a confidence bound")
     kpi, bound = parse_target(target)
     base = prepare(scenario, seed=seed, policy=policy, router=router, overrides=list(overrides or []))
-    first = base.horizon.start_date + dt.timedelta(days=base.horizon.warmup_days)
+    start = base.horizon.start_date
+    first = start + dt.timedelta(days=base.horizon.warmup_days)
     day = day or first
-    if not first <= day < first + dt.timedelta(days=base.horizon.days):
-        if day < first:
-            raise ScenarioError(f"--day: {day} is before the first measured day {first}")
-        base = prepare(base, overrides=[f"horizon.days={(day - first).days + 1}"])
+    if day < first:
+        raise ScenarioError(f"--day: {day} is before the first measured day {first}")
+    if day != first or base.horizon.days != 1:  # the target is the day's alone: the days before are warm-up
+        base = prepare(base, overrides=[f"horizon.warmup_days={(day - start).days}", "horizon.days=1"])
     if kpi_path_unknown(kpi):
         raise ScenarioError(
             f"--target: unknown KPI {kpi!r} (a kpis.json path such as tiers.near.on_time_rate)"
@@ -297,7 +358,13 @@ def staff(
             progress=progress,
             name=f"staff {base.name}",
         )
-        vals = [kpi_value(o.out, kpi) if o.ok else math.nan for o in outcomes if o.replication >= start]
+        failed = [o for o in outcomes if not o.ok]
+        if failed:  # a run that failed is not a design that misses the target: stop, naming it
+            raise ScenarioError(
+                f"staff: pickers x{ap:g}, riders x{ar:g}, replication {failed[0].replication} failed: "
+                f"{failed[0].error} (finished runs are reused when the command is run again)"
+            )
+        vals = [kpi_value(o.out, kpi) for o in outcomes if o.replication >= start]
         return vals, table, prof, sc
 
     rows: list[dict[str, Any]] = []
@@ -399,4 +466,4 @@ def kpi_path_unknown(key: str) -> bool:
     """True if `key` is not a KPI of the registry (``sim.metrics.registry``)."""
     from sim.metrics.registry import REGISTRY
 
-    return key not in REGISTRY
+    return key not in REGISTRY and key not in DECISION_KPIS

@@ -27,7 +27,15 @@ from sim.decide.optimize import (
     parse_constraint,
     parse_objective,
 )
-from sim.decide.space import Design, Param, apply_design, design_label, design_slug, parse_space
+from sim.decide.space import (
+    Design,
+    Param,
+    apply_design,
+    design_label,
+    design_slug,
+    incumbent,
+    parse_space,
+)
 from sim.errors import ScenarioError
 from sim.experiments.experiment import (
     Group,
@@ -37,7 +45,7 @@ from sim.experiments.experiment import (
     write_marker,
     write_table,
 )
-from sim.io.scenario import Scenario
+from sim.io.scenario import Scenario, to_dict
 from sim.run import prepare
 
 
@@ -132,12 +140,15 @@ def optimize(
     overrides: Sequence[str] | None = None,
     progress: bool | None = None,
     batch: int = 2,
+    start: bool = True,
 ) -> OptimizeResult:
     """Search the space of `params` for the design with the best `objective` meeting `constraints`,
     then choose among the finalists on more common replications (``sim.decide.optimize``).
 
     `batch` designs are proposed between two updates of the search (run in parallel); it is an
-    option of its own, not the worker count, so the designs asked do not depend on the executor."""
+    option of its own, not the worker count, so the designs asked do not depend on the executor.
+    `start`: the search evaluates the scenario's own design first (``space.incumbent``) when it lies in
+    the space, so the chosen design is the planner's current one or one that beats it."""
     check_options(executor, address, replications, None, 30)
     space = parse_space(params)
     obj: Objective = parse_objective(objective)
@@ -181,6 +192,7 @@ def optimize(
         "select_top": select_top,
         "select_replications": select_replications,
         "batch": batch,
+        "start": incumbent(space, to_dict(base), base.policy) if start else None,
         "policy": base.policy,
         "seed": base.seed,
         "days": base.horizon.days,
@@ -198,6 +210,7 @@ def optimize(
         batch=batch,
         select_top=select_top,
         select_replications=select_replications,
+        start=incumbent(space, to_dict(base), base.policy) if start else None,
     )
     result.path = target
     write_table(result.trials, target, "trials")

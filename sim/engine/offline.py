@@ -160,8 +160,11 @@ class OfflineSales:
             keys = np.unique(np.concatenate(self._touched)) if self._touched else np.zeros(0, np.int64)
             self._touched = []
             n, s = np.divmod(keys, self.unsynced.shape[1])
-        else:
-            n, s = cells
+        else:  # a cell once, however many short lines named it (twice would sell its units twice)
+            n, s = np.divmod(
+                np.unique(cells[0].astype(np.int64) * self.unsynced.shape[1] + cells[1]),
+                self.unsynced.shape[1],
+            )
         keep = self.unsynced[n, s] > 0
         n, s = n[keep], s[keep]
         if n.size:

@@ -17,6 +17,7 @@ from sim.assumptions import FAR_ETA_BEFORE_PROMISE_S
 from sim.engine.options import EpochOptions, all_per_pair, lines_of, pairs_lines
 from sim.engine.riders import quoted_eta
 from sim.routing.base import router_capabilities
+from sim.routing.lookahead import day_share
 from sim.units import DAY, HOUR
 from sim.vocab import TIER_OF_KIND, Tier
 
@@ -267,7 +268,8 @@ def queue_places(
 
 
 def estimate_mid(sim: SimState, ep: EpochOptions) -> None:
-    """FDC pairs ride the current wave: ETA mid-window, promise its end; van cost bounded by a dedicated stem."""
+    """FDC pairs ride the current wave: ETA mid-window, promise its end; van cost by ``router.mid_estimate``:
+    the marginal cost of one more order on the wave (``Waves.marginal_cost``, default) or a dedicated stem."""
     m = ep.p_tier == Tier.MID
     costs = sim.sc.costs
     a_w, b_w = sim.waves.window_s(ep.wave)
@@ -278,9 +280,17 @@ def estimate_mid(sim: SimState, ep: EpochOptions) -> None:
         * (sim.fdc_pick_base[frow] + sim.fdc_pick_line[frow] * ep.n_lines[ep.p_row[m]])
         / HOUR
     )
-    ep.transport_est[m] = (
-        costs.van.per_stop_cny + costs.van.per_km_cny * 2.0 * ep.km[m]
-    )  # an upper bound: a stem
+    if sim.sc.router.mid_estimate == "stem":  # an upper bound: a van of its own
+        ep.transport_est[m] = costs.van.per_stop_cny + costs.van.per_km_cny * 2.0 * ep.km[m]
+        return
+    # marginal: what the wave's cost model adds for this order, the wave's orders to come included
+    expected = sim.la_orders[sim.fdcs] * day_share(
+        sim.hour_share, ep.t, max(sim.waves.cutoff_s(ep.wave), ep.t)
+    )
+    base, stem = sim.waves.marginal_cost(ep.wave, expected, sim.mean_order_l, sim.fdc_mean_km)
+    ep.transport_est[m] = np.maximum(
+        base[frow] + costs.van.per_km_cny * (ep.km[m] - sim.fdc_mean_km[frow]) * stem[frow], 0.0
+    )
 
 
 def estimate_far(sim: SimState, ep: EpochOptions) -> None:
@@ -299,6 +309,8 @@ def calibrate(sim: SimState, ep: EpochOptions) -> None:
     """Once a node has delivered orders, its estimates are scaled by its realised / estimated transport
     cost (batching, van routes), so an option's cost still grows with its distance."""
     seen = sim.estimated[ep.p_node] > 0
+    if sim.sc.router.mid_estimate == "marginal":  # a marginal cost is not a booked (average) share's estimate
+        seen &= ep.p_tier != Tier.MID
     ep.transport = ep.transport_est * np.where(
         seen, sim.realised[ep.p_node] / np.where(seen, sim.estimated[ep.p_node], 1.0), 1.0
     )

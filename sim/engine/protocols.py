@@ -152,6 +152,8 @@ class SimState(Protocol):
     @property
     def la_cap_value(self) -> np.ndarray: ...
     @property
+    def la_rate_cv(self) -> float: ...  # router.lookahead_rate_cv, resolved
+    @property
     def la_other(
         self,
     ) -> np.ndarray: ...  # (N, S) units served besides the own-tier catchment (lookahead_demand)

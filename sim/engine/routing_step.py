@@ -198,6 +198,7 @@ def _stock_price(
         reserved=inv.reserved,
         horizon_s=(DAY * day_share(sim.hour_share, ep.t, sim.next_review_s + sim.net.lead_time_s))[:, None],
         value=sim.la_value,
+        rate_cv=sim.la_rate_cv,
     )
 
 
@@ -231,7 +232,7 @@ def capacity_price(sim: SimState, t: float, g: int, cap: np.ndarray) -> np.ndarr
     share = np.zeros(sim.net.n_nodes)
     share[sim.stores] = day_share(sim.hour_share, t, t + sim.near_promise_s / 2)
     share[sim.fdcs] = day_share(sim.hour_share, t, max(sim.waves.cutoff_s(g), t))
-    price = capacity_reservation(sim.la_orders, share, cap, sim.la_cap_value)
+    price = capacity_reservation(sim.la_orders, share, cap, sim.la_cap_value, sim.la_rate_cv)
     price[sim.ndcs] = 0.0
     return price
 

@@ -23,7 +23,7 @@ import simpy
 from sim.assumptions import EVENT_EPS_S, MAX_DRAIN_DAYS
 from sim.catalog import build_catalog
 from sim.demand import demand_day
-from sim.demand.forecast import Forecaster, catchment
+from sim.demand.forecast import Forecaster, catchment, sigma_for_wape
 from sim.engine.book import SHIP_BASE, OrderBook
 from sim.engine.explain import ExplainRecorder
 from sim.engine.offline import OfflineSales
@@ -48,7 +48,7 @@ from sim.policies.costs import policy_costs
 from sim.records import DAILY_COSTS, DELIVERED, DayRecords, NodeRecords, RouterStats, RunRecords
 from sim.rng import RandomStreams
 from sim.routing.base import make_router
-from sim.routing.lookahead import shortfall_value
+from sim.routing.lookahead import rate_cv, shortfall_value
 from sim.spec import parse_spec
 from sim.units import DAY, HOUR, parse_clock
 from sim.vocab import OrderStatus
@@ -159,6 +159,10 @@ class Simulation:
         self.la_other = np.zeros((N, S))  # units served so far
         self.la_other_orders = np.zeros(N)
         self.hour_share = self.forecaster.profile.hour_share
+        cv = sc.router.lookahead_rate_cv  # the forecast rate's uncertainty (see sim.routing.lookahead)
+        self.la_rate_cv = (
+            rate_cv(sigma_for_wape(sc.forecast.error or 0.0), sc.demand.day_cv) if cv is None else float(cv)
+        )
 
     # ------------------------------------------------------------------ set-up
     def _init_ops(self) -> None:

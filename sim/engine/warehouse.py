@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
+from scipy.special import gammaln
 
 from sim.engine.van_waves import solver_fdc
 from sim.units import DAY, parse_clock
@@ -173,6 +174,46 @@ class Waves:
         span = self.cutoff_s(g) - (self.cutoff_s(g - 1) if g > 0 else self.cutoff_s(g) - self.cut[0])
         picks = np.floor(pickers * span / mean_pick_s)
         return cast(np.ndarray, np.maximum(np.minimum(vans, picks) - self.used.get(g, 0), 0).astype(np.int64))
+
+    def vans_for(self, f: int, g: int, n: np.ndarray, mean_order_l: float, mean_km: np.ndarray) -> np.ndarray:
+        """Vans an approx wave of FDC row f sends for `n` orders (``approx_fdc``: every van, at most one per
+        order; with ``van_dispatch: needed`` the fewest that carry them by volume and by stops in the window)."""
+        n = np.asarray(n, float)
+        v = np.minimum(float(self.vans[f]), n)
+        if self.vans_as_needed:
+            stops = float(self.per_van_orders(g, mean_order_l, mean_km)[f])
+            need = np.maximum(
+                np.maximum(np.ceil(n * mean_order_l / self.van_l[f] - 1e-9), np.ceil(n / stops - 1e-9)), 1.0
+            )
+            v = np.minimum(v, need)
+        return cast(np.ndarray, v)
+
+    def marginal_cost(
+        self, g: int, expected_more: np.ndarray, mean_order_l: float, mean_km: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per FDC row: the expected van cost one more order adds to wave g under the approx model, and
+        E[2 / orders on its van] (an order `d` km further than the mean stem adds ``per_km`` x d x that).
+
+        The approx wave costs ``per_stop`` x n + ``per_km`` x (2 m v + BHH x circuity x sqrt(n π r²)) for n
+        orders on v vans (each van's BHH tour over its sector π r² / v holds n / v orders, so the tours sum
+        to sqrt(n π r²) whatever v), m the mean stem. The other orders of the wave at its cut-off are the ones
+        assigned so far plus N ~ Poisson(`expected_more`) still to come; the expectation over N averages the
+        jump of a new van's stems over the orders that fill it (``router.mid_estimate: marginal``)."""
+        used = self.used.get(g, np.zeros(len(self.vans), np.int64))
+        base, stem = np.zeros(len(self.vans)), np.zeros(len(self.vans))
+        for f in range(len(self.vans)):
+            mu = max(float(expected_more[f]), 0.0)
+            k = np.arange(int(np.ceil(mu + 8.0 * np.sqrt(mu) + 8.0)))
+            w = np.exp(k * np.log(mu) - mu - gammaln(k + 1)) if mu > 0 else (k == 0).astype(float)
+            w /= w.sum()
+            n = float(used[f]) + k  # the others
+            v0 = self.vans_for(f, g, n, mean_order_l, mean_km)
+            v1 = self.vans_for(f, g, n + 1, mean_order_l, mean_km)
+            tour = BHH * self.circuity * self.reach[f] * np.sqrt(np.pi) * (np.sqrt(n + 1) - np.sqrt(n))
+            d = self.per_stop + self.per_km * (2.0 * float(mean_km[f]) * (v1 - v0) + tour)
+            base[f] = float(w @ d)
+            stem[f] = float(w @ (2.0 * v1 / (n + 1)))
+        return base, stem
 
     def add(
         self, g: int, ref: np.ndarray, fdc: np.ndarray, lat: np.ndarray, lon: np.ndarray, km: np.ndarray

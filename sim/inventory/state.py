@@ -251,16 +251,18 @@ class InventoryState:
             a.fill(0)
 
     def records(self) -> InventoryRecords:
-        rows = self._rows
-        fields = InventoryRecords.__dataclass_fields__
-        out = {
-            f: np.concatenate([getattr(r, f) for r in rows]) if rows else np.empty(0, np.int64)
-            for f in fields
-            if f != "sold_offline"
-        }
-        sold = (
-            np.concatenate([r.sold_offline for r in rows if r.sold_offline is not None])
-            if rows and self.offline
-            else None
-        )
-        return InventoryRecords(**out, sold_offline=sold)
+        """The run's rows, one column at a time: each day's part of a column is released as soon as the column
+        is joined, so the peak is the rows once plus one column (not the rows twice)."""
+        rows, self._rows = self._rows, []
+        parts = [vars(r) for r in rows]
+        out: dict[str, np.ndarray | None] = {}
+        for f in InventoryRecords.__dataclass_fields__:
+            if f == "sold_offline" and not self.offline:
+                out[f] = None
+                continue
+            out[f] = np.concatenate([p[f] for p in parts]) if parts else np.empty(0, np.int64)
+            for p in parts:
+                p[f] = None  # the day's copy of this column is no longer needed
+        joined = InventoryRecords(**out)  # type: ignore[arg-type]
+        self._rows = [joined]  # a second call returns the same rows
+        return joined

@@ -17,9 +17,9 @@ import datetime as dt
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -187,12 +187,13 @@ def lines_table(records: RunRecords, network: Any, catalog: Any = None) -> pa.Ta
     return table
 
 
-def inventory_table(records: RunRecords, network: Any) -> pa.Table:
+def inventory_table(records: RunRecords, network: Any, rows: np.ndarray | None = None) -> pa.Table:
     """inventory.parquet: per day x node x SKU, sorted by (day, node, sku) so the bytes are canonical. With
     counter sales at shops on (``nodes.stores.offline``) ``sold_offline`` follows: units sold over the counter
-    (start + received - shipped - transferred_out - spoiled - sold_offline = end)."""
+    (start + received - shipped - transferred_out - spoiled - sold_offline = end). `rows`: the records' rows
+    to take, in order (default: all, sorted)."""
     v = records.inventory
-    order = np.lexsort((v.sku, v.node, v.day))
+    order = inventory_order(v) if rows is None else rows
     table = pa.Table.from_arrays(
         [
             pa.array(v.day[order].astype(np.int32)),
@@ -207,6 +208,11 @@ def inventory_table(records: RunRecords, network: Any) -> pa.Table:
             pa.field("sold_offline", pa.int64()), pa.array(v.sold_offline[order].astype(np.int64))
         )
     return table
+
+
+def inventory_order(v: Any) -> np.ndarray:
+    """The inventory rows in file order: by (day, node, sku)."""
+    return np.lexsort((v.sku, v.node, v.day))
 
 
 def nodes_table(records: RunRecords, network: Any) -> pa.Table:
@@ -232,18 +238,66 @@ def nodes_table(records: RunRecords, network: Any) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=NODES_SCHEMA)
 
 
+ROW_GROUP = 1 << 20
+PARQUET_OPTIONS: dict[str, Any] = {
+    "version": "2.6",
+    "compression": "zstd",
+    "compression_level": 3,
+    "use_dictionary": True,
+    "write_statistics": True,
+    "data_page_size": 1 << 20,
+}
+
+
 def _write_parquet(table: pa.Table, path: Path) -> None:
     """Fixed writer options (no wall-clock anywhere), so equal tables give equal bytes."""
-    pq.write_table(
-        table,
-        path,
-        version="2.6",
-        compression="zstd",
-        compression_level=3,
-        use_dictionary=True,
-        write_statistics=True,
-        row_group_size=1 << 20,
-        data_page_size=1 << 20,
+    pq.write_table(table, path, row_group_size=ROW_GROUP, **PARQUET_OPTIONS)
+
+
+def _write_sliced(n: int, build: Callable[[slice], pa.Table], path: Path) -> None:
+    """The table of `n` rows built and written one row group at a time (``build(rows)`` gives the table of
+    those rows): the same bytes as ``_write_parquet`` of the whole table, without holding the whole table."""
+    if n <= ROW_GROUP:
+        _write_parquet(build(slice(0, n)), path)
+        return
+    first = build(slice(0, ROW_GROUP))
+    with pq.ParquetWriter(path, first.schema, **PARQUET_OPTIONS) as w:
+        w.write_table(first, row_group_size=ROW_GROUP)
+        del first
+        for lo in range(ROW_GROUP, n, ROW_GROUP):
+            w.write_table(build(slice(lo, lo + ROW_GROUP)), row_group_size=ROW_GROUP)
+
+
+def _rows_of(part: Any, rows: slice) -> Any:
+    """A record part (OrderRecords, LineRecords) cut to `rows` (views, no copies)."""
+    return replace(
+        part,
+        **{
+            f.name: None if getattr(part, f.name) is None else getattr(part, f.name)[rows]
+            for f in fields(part)
+        },
+    )
+
+
+def _write_inventory(records: RunRecords, network: Any, path: Path) -> None:
+    rows = inventory_order(records.inventory)  # the sort is computed once, the table built per row group
+    _write_sliced(rows.size, lambda r: inventory_table(records, network, rows[r]), path)
+
+
+def write_tables(records: RunRecords, network: Any, folder: Path, catalog: Any = None) -> None:
+    """orders, inventory, nodes and lines .parquet into `folder`, a row group at a time."""
+    o, ln = records.orders, records.lines
+    _write_sliced(
+        o.n,
+        lambda r: orders_table(replace(records, orders=_rows_of(o, r)), network),
+        folder / "orders.parquet",
+    )
+    _write_inventory(records, network, folder / "inventory.parquet")
+    _write_parquet(nodes_table(records, network), folder / "nodes.parquet")
+    _write_sliced(
+        ln.order_id.size,
+        lambda r: lines_table(replace(records, lines=_rows_of(ln, r)), network, catalog),
+        folder / "lines.parquet",
     )
 
 
@@ -339,9 +393,7 @@ def write_run(
             },
         )
         (tmp / "scenario.yaml").write_text(to_yaml(scenario), encoding="utf-8")
-        for name, build in (("orders", orders_table), ("inventory", inventory_table), ("nodes", nodes_table)):
-            _write_parquet(build(records, network), tmp / f"{name}.parquet")
-        _write_parquet(lines_table(records, network, catalog), tmp / "lines.parquet")
+        write_tables(records, network, tmp, catalog)
         for name, table in (extra or {}).items():
             _write_parquet(table, tmp / f"{name}.parquet")
         (tmp / "kpis.json").write_text(dumps(kpis), encoding="utf-8")
@@ -392,8 +444,12 @@ def _copy_run(r: RunResult) -> RunResult:
     )
 
 
-def load_run(path: str | Path) -> RunResult:
-    """Read a run directory back (ScenarioError, exit 2, if `path` is not one)."""
+def load_run(path: str | Path, tables: tuple[str, ...] | None = None) -> RunResult:
+    """Read a run directory back (ScenarioError, exit 2, if `path` is not one). With `tables`, only those of
+    orders, lines, inventory and nodes are read; the others are empty (their columns, no rows): a caller
+    that prints the KPIs needs no inventory rows (at national scale, millions)."""
+    if tables is not None:
+        return _load_run(path, tables)
     if _READ_ONCE is None:
         return _load_run(path)
     key = Path(path).resolve()
@@ -405,7 +461,7 @@ def load_run(path: str | Path) -> RunResult:
     return _copy_run(hit[1])
 
 
-def _load_run(path: str | Path) -> RunResult:
+def _load_run(path: str | Path, only: tuple[str, ...] | None = None) -> RunResult:
     p = Path(path)
     if not p.is_dir():
         raise ScenarioError(f"{p}: not a run directory (no such directory)")
@@ -415,7 +471,12 @@ def _load_run(path: str | Path) -> RunResult:
     try:
         kpis = json.loads((p / "kpis.json").read_text(encoding="utf-8"))
         man = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
-        tables = {t: pd.read_parquet(p / f"{t}.parquet") for t in TABLES}
+        tables = {
+            t: pd.read_parquet(p / f"{t}.parquet")
+            if only is None or t in only
+            else pq.read_schema(p / f"{t}.parquet").empty_table().to_pandas()
+            for t in TABLES
+        }
         skus = pd.read_parquet(p / "skus.parquet") if (p / "skus.parquet").is_file() else None
     except (OSError, ValueError, pa.ArrowException) as e:
         raise ScenarioError(f"{p}: unreadable run directory ({e})") from e

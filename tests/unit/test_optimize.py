@@ -182,3 +182,34 @@ def test_numeric_choices_are_numbers() -> None:
     assert literal("120") == 120 and literal("0.5") == 0.5 and literal("flow") == "flow"
     spec, _ = apply_design({"policy.n": literal("80")}, "top_n(n=1500)")
     assert spec == "top_n(n=80)"
+
+
+def test_start_is_evaluated_first_and_kept_when_nothing_beats_it() -> None:
+    space = parse_space(["x=0.0..10.0"])
+    f = Noisy(6.3, common_sd=0.0, own_sd=0.0)
+    res = optimize_designs(
+        space,
+        f,
+        parse_objective("cost_per_order_cny"),
+        [],
+        budget=3,
+        replications=1,
+        seed=1,
+        select_top=3,
+        select_replications=2,
+        start={"x": 6.3},
+    )
+    assert f.calls[0] == (6.3, 0)  # the planner's design comes first
+    assert res.chosen == {"x": 6.3}  # no design of the space beats the optimum
+
+
+def test_incumbent_reads_fields_and_policy_knobs_and_refuses_out_of_range() -> None:
+    from sim.decide.space import incumbent
+
+    sc = {"nodes": {"stores": {"capacity": {"slots": 3000}}}, "router": {"name": "flow"}}
+    sp = parse_space(["policy.n=500..3000", "nodes.stores.capacity.slots=1500..5000"])
+    assert incumbent(sp, sc, "top_n(n=1500)") == {"policy.n": 1500, "nodes.stores.capacity.slots": 3000}
+    assert incumbent(parse_space(["policy.cover=1.0..2.0"]), sc, "top_n(n=10)") == {"policy.cover": 1.5}
+    assert incumbent(parse_space(["router.name=flow|nearest"]), sc, "top_n") == {"router.name": "flow"}
+    assert incumbent(parse_space(["policy.n=2000..3000"]), sc, "top_n(n=1500)") is None  # out of range
+    assert incumbent(parse_space(["nodes.fdcs.capacity.vans=1..9"]), sc, "top_n") is None  # not in the dict

@@ -1,9 +1,10 @@
-"""A regional scenario run region by region (sim/shard.py): sharded == one process, byte for byte;
+"""A regional scenario run region by region (sim/shard/): sharded == one process, byte for byte;
 the regions really are regional; interacting regions are refused; a failed shard writes nothing."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ import pytest
 import yaml
 
 import sim.shard as shard_mod
+import sim.shard.merge as merge_mod
+import sim.shard.worker as worker_mod
 from sim.catalog import build_catalog
 from sim.cli import main
 from sim.demand.generate import generate_days
@@ -158,7 +161,7 @@ def test_a_failed_shard_fails_the_run_naming_its_region(
             raise MemoryError("worker out of memory")
         return real(shard)
 
-    monkeypatch.setattr(shard_mod, "run_shard", flaky)
+    monkeypatch.setattr(worker_mod, "run_shard", flaky)
     out = tmp_path / "run"
     code = main(
         [
@@ -196,7 +199,77 @@ def test_a_region_that_settled_early_keeps_its_stock_on_the_later_days() -> None
         end=np.array([4, 4, 0]),
         lost_demand=z,
     )
-    out = shard_mod._carry_to(v, 7)
+    out = merge_mod._carry_to(v, 7)
     assert out.day.tolist() == [4, 5, 5, 6, 7] and out.node.tolist() == [0, 0, 1, 0, 0]
     assert out.start[3:].tolist() == [4, 4] and out.end[3:].tolist() == [4, 4] and not out.shipped[3:].any()
-    assert shard_mod._carry_to(v, 5) is v
+    assert merge_mod._carry_to(v, 5) is v
+
+
+def test_shards_go_to_the_workers_largest_first(runs: tuple[Path, Path]) -> None:
+    """LPT: the executor receives the shards by expected orders per day, largest first (ties in shard order);
+    the outputs come back in shard order, and the spool directory is gone."""
+    sc = load_scenario(SCENARIO, SMALL)
+    shards = shard_mod.plan_shards(sc)
+    sizes = [s.size for s in shards]
+    order = shard_mod.lpt_order(shards)
+    assert sorted(order) == list(range(len(shards)))
+    assert [sizes[i] for i in order] == sorted(sizes, reverse=True)
+    assert abs(sum(sizes) - sc.demand.orders_per_day) < 1e-6 * sc.demand.orders_per_day
+    seen: list[str] = []
+
+    class Recorder:
+        def map(self, fn, items, fail, on_done=None):  # noqa: ANN001, ANN202 - the executor protocol
+            seen.extend(s.region for s in items)
+            return [fn(s) for s in items]
+
+    outs = shard_mod.run_shards(shards, Recorder(), fn=_stub)
+    assert seen == [shards[i].region for i in order]
+    assert [o.region for o in outs] == [s.region for s in shards]
+    serial, sharded = runs
+    assert sorted(p.name for p in sharded.parent.iterdir()) == ["pool", "serial"]  # no spool left behind
+
+
+def _stub(s: shard_mod.Shard) -> shard_mod.ShardOutput:
+    return shard_mod.ShardOutput(s.index, s.region, None, (), np.zeros(0), np.zeros(0), 0.0, 0, 0)
+
+
+def test_a_spooled_shard_merges_like_one_held_in_memory(tmp_path: Path) -> None:
+    """The worker's spool (one .npy per column) is read back column for column as the records it came from."""
+    sc = load_scenario(SCENARIO, SMALL)
+    shard = shard_mod.plan_shards(sc)[1]
+    held = worker_mod.run_shard(shard)
+    spooled = worker_mod.run_shard(replace(shard, spool=str(tmp_path)))
+    assert held.spool is None and spooled.spool is not None and spooled.records is not None
+    assert spooled.records.orders.n == 0 and spooled.n_orders == held.n_orders > 0
+    for part, cls in worker_mod.BIG_PARTS.items():
+        for f in cls.__dataclass_fields__:
+            a, b = held.column(part, f), spooled.column(part, f)
+            assert (a is None) == (b is None), (part, f)
+            if a is not None:
+                assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), (part, f)
+    ids = build_network(sc).node_ids
+    m1, m2 = shard_mod.merge_records([held], ids), shard_mod.merge_records([spooled], ids)
+    assert np.array_equal(m1.orders.order_id, m2.orders.order_id)
+    assert np.array_equal(m1.inventory.end, m2.inventory.end)
+
+
+def test_a_regional_estimate_is_its_largest_shard_or_its_merge() -> None:
+    """Workers spool their records (no pickled copy), so a worker's estimate is its shard's; the one process
+    of a regional run runs the shards, then merges: the larger of the two. The merge grows with the orders,
+    a shard's estimate with its region's share of them."""
+    from sim.io.scenario.memory import (
+        estimate_memory_bytes,
+        merge_memory_bytes,
+        shard_estimates,
+        worker_memory_bytes,
+    )
+
+    small, big = (load_scenario(SCENARIO, [f"demand.orders_per_day={n}"]) for n in (500, 500_000))
+    for sc in (small, big):
+        shards = shard_estimates(sc)
+        assert [r for r, _, _ in shards] == ["RDC-East", "RDC-West"]
+        assert abs(sum(share for _, _, share in shards) - 1) < 1e-9
+        assert worker_memory_bytes(sc) == max(b for _, b, _ in shards)
+        assert estimate_memory_bytes(sc) == max(worker_memory_bytes(sc), merge_memory_bytes(sc))
+    assert merge_memory_bytes(big) > merge_memory_bytes(small)
+    assert worker_memory_bytes(big) > worker_memory_bytes(small)

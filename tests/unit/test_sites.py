@@ -49,13 +49,16 @@ def test_cp_sat_equals_brute_force(seed: int) -> None:
     f = rng.uniform(5, 25, z)
     fixed = rng.uniform(0, 300, m)
     k = int(rng.integers(0, m + 1))
-    p = solve(LocationModel(d, c, f, fixed), k)
-    assert len(p.open) == k and p.proven_optimal
-    # the chosen set's cost, computed here independently, is the brute-force optimum (to the fen rounding)
-    chosen = fixed[list(p.open)].sum() + sum(d[i] * min([f[i]] + [c[i, j] for j in p.open]) for i in range(z))
     bf = brute_force(d, c, f, fixed, k)
-    assert chosen == pytest.approx(bf, abs=0.01 * (d.sum() + m) + 1e-9)
-    assert p.cost_per_day == pytest.approx(chosen)
+    for limit in (0, 10**6):  # CP-SAT (no enumeration allowed), then enumeration
+        p = solve(LocationModel(d, c, f, fixed), k, enumerate_max=limit)
+        assert len(p.open) == k and p.proven_optimal
+        # the chosen set's cost, computed here independently, is the brute-force optimum (to the fen rounding)
+        chosen = fixed[list(p.open)].sum() + sum(
+            d[i] * min([f[i]] + [c[i, j] for j in p.open]) for i in range(z)
+        )
+        assert chosen == pytest.approx(bf, abs=0.01 * (d.sum() + m) + 1e-9)
+        assert p.cost_per_day == pytest.approx(chosen)
 
 
 @pytest.mark.parametrize("kind", ["fdc", "store"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,15 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.decide.staff import LEVELS, lower_bound, parse_target
+from sim.decide.staff import (
+    LEVELS,
+    kpi_value,
+    lower_bound,
+    lowest_meeting,
+    near_on_time_requested,
+    parse_target,
+    search,
+)
 from sim.decide.staffing import erlang_c, min_servers, p_wait_within, store_hours
 from sim.errors import ScenarioError
 from sim.io.scenario import load_scenario
@@ -115,9 +124,12 @@ def test_cli_staff_on_the_toy(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code == 0, cap.err
     info = json.loads((out / "experiment.json").read_text())
     levels = pd.read_csv(out / "levels.csv")
-    uniform = levels[levels["stage"] == "uniform"]
-    assert uniform["meets"].iloc[-1] and not uniform["meets"].iloc[:-1].any()  # the first level that meets
+    uniform = levels[levels["stage"] == "uniform"].sort_values("alpha_pickers")
+    assert uniform["meets"].any()
+    first = uniform.loc[uniform["meets"], "alpha_pickers"].min()  # bisection: every level below it fails
+    assert not uniform.loc[uniform["alpha_pickers"] < first, "meets"].any()
     assert uniform["rider_hours"].is_monotonic_increasing
+    assert len(levels) < len(LEVELS)  # bisection, not a scan of the grid
     chosen = info["chosen"]
     # met on fresh replications (indices after the search's), not only in the search
     assert chosen["verified"] and chosen["verified_lower_95"] >= 0.85
@@ -144,3 +156,50 @@ def test_cli_staff_on_the_toy(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     )
     assert reps == [f"r{i}" for i in range(6)]  # search replications 0-2, fresh verification 3-5
     assert "rider-hours" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize("threshold", [0, 3, 6, 7, 13, 14])
+@pytest.mark.parametrize("start", [0, 6, 13])
+def test_lowest_meeting_bisects_to_the_threshold(threshold: int, start: int) -> None:
+    calls: list[int] = []
+
+    def meets(k: int) -> bool:
+        calls.append(k)
+        return k >= threshold
+
+    got = lowest_meeting(14, meets, start=start)
+    assert got == (threshold if threshold < 14 else None)
+    assert len(calls) <= 2 + math.ceil(math.log2(14))
+    if got is not None and got > 0:
+        assert got - 1 in calls  # the design just below the answer was simulated and fails
+    assert lowest_meeting(14, meets, known=13) == min(threshold, 13)
+
+
+def test_search_trims_riders_then_pickers_on_a_known_feasible_set() -> None:
+    grid = [0.5, 1.0, 1.5, 2.0, 3.0]
+    tried: list[tuple[float, float]] = []
+
+    def trial(ap: float, ar: float, stage: str) -> bool:
+        tried.append((ap, ar))
+        return ap >= 1.0 and ar >= 1.5 and ap + ar >= 3.0  # monotone in both
+
+    assert search(grid, trial) == (1.5, 1.5)
+    assert (1.5, 1.0) in tried and (1.0, 1.5) in tried  # one step fewer on each axis fails
+    assert search(grid, lambda ap, ar, s: False) is None
+
+
+def test_near_on_time_requested_counts_lost_and_downgraded_against_it(tmp_path: Path) -> None:
+    orders = pd.DataFrame(
+        {
+            "requested_tier": ["near", "near", "near", "near", "near", "mid", "near"],
+            "served_tier": ["near", "near", None, "mid", "near", "mid", "near"],
+            "status": ["delivered", "delivered", "lost", "delivered", "delivered", "delivered", "delivered"],
+            "on_time": [True, False, False, True, True, True, True],
+            "downgraded": [False, False, False, True, False, False, False],
+            "warmup": [False, False, False, False, False, False, True],
+        }
+    )
+    orders.to_parquet(tmp_path / "orders.parquet")
+    # measured near requests: 5; on time by the near tier, not downgraded: rows 0 and 4
+    assert near_on_time_requested(tmp_path) == pytest.approx(2 / 5)
+    assert kpi_value(tmp_path, "near.on_time_requested") == pytest.approx(2 / 5)

@@ -6,12 +6,18 @@ The engine keeps per-order result columns for the whole run, builds one day's or
 routing candidates at a time, holds node x SKU state arrays and one day's inventory rows, and
 distance/ETA matrices per zone x node. A refusal names the field behind the largest part.
 
+The node x SKU term is a busy network's: the dense state arrays plus a day's inventory row for every
+cell on every day, which is what a node holds once its demand keeps most SKUs moving (the fitted cases
+all run ~2,000 orders per node and day). At a small fraction of a network's volume fewer cells have rows,
+and the estimate is above the peak (an upper bound, which is what ``--max-memory`` needs).
+
 A ``scope: regional`` scenario runs region by region (``sim.shard``): each region's shard is estimated
 like a scenario of its own (its demand share of the orders, its nodes, every city's zones), and
-``shard_estimates`` lists them. ``estimate_memory_bytes`` is then the process that runs a shard and holds
-the merge: the largest shard, plus the whole run's order and line columns twice (the shards' records
-and the merged copy) -- the serial path and the parent of ``run --executor``; ``worker_memory_bytes``
-is one worker's (the largest shard plus its records once more, pickled back).
+``shard_estimates`` lists them; ``worker_memory_bytes`` is the largest (a worker spools its records to
+disk, so it holds no second copy). The parent merges the spooled columns one at a time into the whole
+run's records (``merge_memory_bytes``: the order and line columns, the inventory rows of every shard's
+busy cells and their sort index); ``estimate_memory_bytes`` of a regional run is the larger of the
+two, since the one-process path runs the shards and then merges, one after the other.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ BYTES_PER_ORDER = 250  # the whole run's order + line result columns (~20 column
 BYTES_PER_DAY_ORDER = 800  # one day's working arrays per order of the busiest day (orders, lines, candidates)
 BYTES_PER_CELL = 640  # node x SKU: state, targets, forecasts, one day's inventory rows and their table
 BYTES_PER_ZONE_NODE = 24  # distance and ETA matrices (float32) per zone x node
+RECORD_BYTES_PER_ORDER = 140  # merged order columns (~85 B) + ~1.6 lines x 30 B (sim.records)
+MERGE_BYTES_PER_ORDER = 60  # the merge's sort keys and permutation, one column's parts, the KPIs' masks
+ROW_BYTES = 84  # one inventory row (3 x int32 + 8 x int64 = 76 B) and its place in the file-order index
+DRAIN_DAYS = 1  # row days beyond the horizon: a regional run drains before its last inventory row
 
 
 @dataclass(frozen=True)
@@ -127,10 +137,39 @@ def shard_estimates(sc: Scenario) -> list[tuple[str, int, float]]:
     return out
 
 
-def _records_bytes(sc: Scenario) -> float:
+def _orders_total(sc: Scenario) -> float:
     peak = max([p.multiplier for p in sc.demand.promotions] + [1.0])
-    return (
-        sc.demand.orders_per_day * (sc.horizon.warmup_days + sc.horizon.days + peak - 1.0) * BYTES_PER_ORDER
+    return float(sc.demand.orders_per_day) * (sc.horizon.warmup_days + sc.horizon.days + peak - 1.0)
+
+
+def stocked_cells(sc: Scenario) -> int:
+    """The node x SKU cells that can hold stock: a store or FDC stocks at most its slots (its group's) and at
+    most the policy's ``n`` where it has one; an NDC every SKU. The inventory rows of a day are these cells
+    at most (plus lost demand at unstocked preferred cells)."""
+    from sim.spec import parse_spec
+
+    n_skus = sc.catalog.n_skus
+    try:
+        cap = int(parse_spec(str(sc.policy)).params.get("n", n_skus))
+    except (ValueError, TypeError):
+        cap = n_skus
+    out = 0
+    for key, group in sc.nodes.groups():
+        count = len(group.sites) + sum(group.count_per_city.values())
+        slots = getattr(group.capacity, "slots", None)
+        out += count * (n_skus if key == "ndc" or slots is None else min(int(slots), cap, n_skus))
+    return out
+
+
+def merge_memory_bytes(sc: Scenario) -> int:
+    """The parent of a regional run while it merges and writes: every shard's order and line columns merged,
+    the inventory rows (every stocked cell on every day: ``stocked_cells``, an upper bound), the sort index
+    of one table and the KPIs' per-order masks."""
+    days = sc.horizon.warmup_days + sc.horizon.days + DRAIN_DAYS
+    return int(
+        BASE_BYTES
+        + _orders_total(sc) * (RECORD_BYTES_PER_ORDER + MERGE_BYTES_PER_ORDER)
+        + stocked_cells(sc) * days * ROW_BYTES
     )
 
 
@@ -138,17 +177,15 @@ def worker_memory_bytes(sc: Scenario) -> int:
     """Peak bytes of one worker of ``run --executor`` (a regional scenario's largest shard); else the run's."""
     if sc.nodes.ndcs.capacity.scope != "regional":
         return _single(sc)
-    shards = shard_estimates(sc)
-    worst = max(shards, key=lambda x: x[1])
-    return int(worst[1] + _records_bytes(sc) * worst[2])
+    return max(b for _, b, _ in shard_estimates(sc))
 
 
 def estimate_memory_bytes(sc: Scenario) -> int:
     """Estimated peak resident memory of a run (bytes): the one process of a national run; for a regional
-    run the process that runs shards one after the other (or waits for workers) and merges them."""
+    run the process that runs the shards one after the other (or waits for workers) and merges them."""
     if sc.nodes.ndcs.capacity.scope != "regional":
         return _single(sc)
-    return int(max(b for _, b, _ in shard_estimates(sc)) + 2 * _records_bytes(sc))
+    return max(worker_memory_bytes(sc), merge_memory_bytes(sc))
 
 
 def human_bytes(n: float) -> str:

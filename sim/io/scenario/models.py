@@ -1234,6 +1234,19 @@ class Router(Model):
         "(also the near and mid orders of other catchments and tiers it serves, counted as served: "
         "overflow, mid orders at stores; see sim.routing.lookahead) [issue #15; own = the router before]",
     )
+    lookahead_rate_cv: NonNegFloat | None = Field(
+        None,
+        description="the look-ahead's uncertainty of the demand rate around its forecast (a gamma rate: "
+        "N is negative binomial, not Poisson); unset: derived from forecast.error (30% WAPE: lognormal CV "
+        "0.39) and demand.day_cv (0.1) [params: Demand], ~0.40; 0 = Poisson on the forecast (before; issue #15)",
+    )
+    mid_estimate: Literal["marginal", "stem"] = Field(
+        "marginal",
+        description="a mid option's van cost at routing: marginal (what the approx wave cost model adds for one "
+        "more order, the wave's expected orders to its cut-off included: a drop's per-stop cost, its share of "
+        "the BHH tour and of a new van's stems; issue #15) or stem (a dedicated van trip: per stop + 2 x km, "
+        "the engine before; scaled by realised / estimated cost)",
+    )
     vans: Literal["approx", "solver"] = Field(
         "approx",
         description="FDC van waves: approx (sweep + BHH estimate) or solver (PyVRP routes, sim.routing.vans)",

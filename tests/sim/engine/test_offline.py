@@ -166,3 +166,17 @@ def test_lag_zero_never_oversells_on_the_toy_and_the_books_balance(runs: dict[st
     off = pd.read_parquet(runs["off"] / "orders.parquet")
     assert "oversold" not in off.columns
     assert "sold_offline" not in pd.read_parquet(runs["off"] / "inventory.parquet").columns
+
+
+def test_a_cell_named_by_several_short_lines_is_synced_once() -> None:
+    """The oversell step reports each short line's cell; two orders short on one shelf name it twice. The
+    sync sells the cell's unsynced units once (found at national volume: a store's stock went to -4)."""
+    inv = InventoryState(2, 3, np.full(3, np.inf), offline=True)
+    inv.on_hand[1, 2] = 10
+    off = OfflineSales(
+        np.array([1]), np.ones(1), np.full(24, 1 / 24), np.zeros(1), np.full(1, DAY), 300.0, (2, 3)
+    )
+    off.unsynced[1, 2], off.n_unsynced = 7, 7
+    off.sync(inv, (np.array([1, 1]), np.array([2, 2])))
+    assert inv.on_hand[1, 2] == 3 and inv.sold_offline[1, 2] == 7
+    assert off.unsynced[1, 2] == 0 and off.n_unsynced == 0
