@@ -47,6 +47,9 @@ CONDITIONS: dict[str, list[str]] = {
     "costs.split_per_extra_shipment_cny": ["router.name=mip"],
     # a price on reservations: a 150-order day's few contested units decide alike at 100 and 150 CNY
     "router.imperfect_order_cny": ["router.epoch_s=60"],
+    # after branch calib's stock changes (FDCs hold their stores' next-review levels) the tiny 600-s base run
+    # gives the same decisions with either look-ahead demand (cause not isolated); at 60-s epochs they differ
+    "router.lookahead_demand": ["router.epoch_s=60"],
     # null = derived from forecast.error and demand.day_cv (tests/unit/test_mid_marginal.py); a set CV moves
     "router.lookahead_rate_cv": ["router.epoch_s=60", "router.lookahead_rate_cv=0.4"],
     "inventory.ndc_supply.lead_time_days": ["inventory.ndc_supply.mode=lead_time"],
