@@ -113,6 +113,9 @@ class LineRecords:
     served_tier: np.ndarray  # int8
     status: np.ndarray  # int8
     substitute_sku: np.ndarray | None = None  # int32: the SKU shipped instead of `sku` (-1 none); None: off
+    # bool: the line met a stock-out (short at every open, in-reach node of its tier or faster with capacity for
+    # the order, sim.engine.substitution); None: substitution off
+    stockout: np.ndarray | None = None
 
 
 @dataclass

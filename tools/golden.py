@@ -96,6 +96,8 @@ ADDED_OFF: dict[str, Any] = {
     "router.mid_estimate": "stem",  # issue #15: a mid option's van cost as a dedicated stem (the engine before)
     "demand.conversion.enabled": False,  # issue #18: shoppers who order depending on the promise
     "inventory.cover_window": False,  # issue #14/#18: cover on the window's daily forecasts (promotions ahead)
+    "inventory.fresh.newsvendor": False,  # issue #14: fresh forward caps at the newsvendor quantile
+    "nodes.surge": {"promotion_multiplier": 1.0, "day_multiplier": {}},  # issue #14: per-day capacity surge
 }
 OFF = (
     [f"{path}={json.dumps(v)}" for path, v in ADDED_OFF.items() if not isinstance(v, dict)]

@@ -29,6 +29,9 @@ class OrderBook:
         # line_sub_u each line's substitution uniform (common random numbers, drawn with the demand)
         self.line_ordered = np.empty(0, np.int32)
         self.line_sub_u = np.empty(0)
+        # the routing reason of a short line (sim.engine.substitution): True when the line was short in stock at
+        # every node of its requested tier or faster that was open, in reach and had capacity for the order
+        self.line_stockout = np.empty(0, bool)
         self._warmup = np.empty(0, bool)
         self.served_tier = np.empty(0, np.int8)
         self.node = np.empty(0, np.int32)
@@ -63,6 +66,7 @@ class OrderBook:
         self.line_offsets = cat([self.line_offsets, self.line_offsets[-1] + o.line_offsets[1:]])
         self.line_sku, self.line_qty = cat([self.line_sku, o.line_sku]), cat([self.line_qty, o.line_qty])
         self.line_ordered = cat([self.line_ordered, o.line_sku])
+        self.line_stockout = cat([self.line_stockout, np.zeros(o.line_sku.size, bool)])
         self.line_node = cat([self.line_node, np.full(o.line_sku.size, -1, np.int32)])
         self.line_tier = cat([self.line_tier, np.full(o.line_sku.size, NO_TIER, np.int8)])
         self.n_ship = cat([self.n_ship, np.zeros(n, np.int8)])
@@ -170,5 +174,6 @@ class OrderBook:
             served_tier=np.where(self.line_node >= 0, self.line_tier, rep(self.served_tier)),
             status=rep(self.status),
             substitute_sku=sub,
+            stockout=self.line_stockout.copy() if substitution else None,
         )
         return orders, lines

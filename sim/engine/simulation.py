@@ -36,6 +36,7 @@ from sim.engine.shipments import deliver_shipments
 from sim.engine.staffing import build_shifts, rider_report
 from sim.engine.store import StoreOps
 from sim.engine.substitution import SubstituteRule, line_uniforms
+from sim.engine.surge import Surge, surge_counts
 from sim.engine.warehouse import Waves
 from sim.inventory.initial import place_initial_stock
 from sim.inventory.perishables import cap_fresh_targets, fresh_draw, unfilled
@@ -205,6 +206,8 @@ class Simulation:
         )
         self.waves = Waves.from_scenario(sc, net, self.fdcs, volume_l=self._order_volume_l)
         self.parcels = Parcels.from_scenario(sc, net, self.ndcs)
+        # nodes.surge: pickers, vans and NDC outbound x a multiplier on promotion days (None: no day surges)
+        self.surge = Surge.from_scenario(sc, self.total_days + MAX_DRAIN_DAYS + 1)
         self.parcel_cost = np.full((self.ndcs.size, len(net.city_names)), sc.costs.parcel.per_order_cny)
         for lane in sc.costs.parcel.by_lane:
             self.parcel_cost[self.row[net.node_ids.index(lane.ndc)], net.city_names.index(lane.city)] = (
@@ -312,6 +315,8 @@ class Simulation:
             self.busy_mark = self._busy()
         if day == self.total_days:
             self.busy_end = self._busy()
+        if self.surge is not None:
+            self.surge.apply(self, day)
         rate = self.forecaster.rate(day)
         self._supply_ndcs(day, rate)
         if day % max(1, round(self.sc.inventory.review_period_days)) == 0:
@@ -453,6 +458,9 @@ class Simulation:
                     net.supplier,
                     self.kind,
                     carry_age=self.inv.carry_age,
+                    critical_ratio=float(self.sc.costs.lost_sale.margin_rate)
+                    if self.sc.inventory.fresh.newsvendor
+                    else None,
                 )
             self.fresh_targets = targets
         self.la_rate = ctx.forecast / DAY
@@ -577,6 +585,16 @@ class Simulation:
         hours = (self.store_close_s - self.store_open_s) * self.days
         avail = {k: np.zeros(N) for k in ("pickers", "riders", "vans")}
         avail["pickers"][self.stores] = [caps[i].pickers * h for i, h in zip(self.stores, hours, strict=True)]
+        if self.surge is not None and "store_pickers" in self.surge.resources:  # nodes.surge: pickers per day
+            base = np.array([caps[i].pickers for i in self.stores], np.int64)
+            per_day = np.sum(
+                [
+                    surge_counts(base, self.surge.factor(d))
+                    for d in range(self.warmup, self.warmup + self.days)
+                ],
+                axis=0,
+            )
+            avail["pickers"][self.stores] = per_day * (self.store_close_s - self.store_open_s)
         avail["riders"][self.stores] = [caps[i].riders * h for i, h in zip(self.stores, hours, strict=True)]
         riders = None
         if self.ops.busy_hour is not None:  # issue #13: riders on shift by the hour, orders per rider-day

@@ -194,6 +194,17 @@ class StoreOps:
         )  # and its ``_start`` (the earliest pickup start), cached with it
         self._rows = np.arange(max(n, 1))[:, None]
 
+    def set_pickers(self, counts: np.ndarray, t: float) -> None:
+        """Pickers on shift from `t` (a per-day surge, sim/engine/surge.py): picker j of store s works iff
+        j < counts[s]; one who joins is free at t, one who leaves finishes the pick in hand and takes no more."""
+        n, width = self.picker_free.shape
+        need = int(np.max(counts, initial=1))
+        if need > width:
+            self.picker_free = np.hstack([self.picker_free, np.full((n, need - width), np.inf)])
+        on = np.arange(self.picker_free.shape[1])[None, :] < np.asarray(counts)[:, None]
+        was = np.isfinite(self.picker_free)
+        self.picker_free = np.where(on, np.where(was, self.picker_free, t), np.inf)
+
     # ------------------------------------------------------------------ estimates for routing
     def earliest_picker(self) -> np.ndarray:
         return cast(np.ndarray, self.picker_free.min(axis=1))

@@ -19,7 +19,10 @@ Common random numbers: one uniform per order line, drawn with the day's demand f
 
 What the substitution records: the order book keeps the ordered SKU (``line_ordered``) and ships the
 substitute (``line_sku``, so stock, picking and volume follow the substitute); ``lines.parquet`` gains
-``substitute_sku`` (null when none) while the mechanism is on; a substituted order is never perfect.
+``substitute_sku`` (null when none) while the mechanism is on; a substituted order is never perfect. It also
+records the routing reason of short lines: ``stockout`` (lines.parquet) marks a line that met a stock-out (see
+``mark_stockouts``), as opposed to a line of an order lost or slowed by capacity, hours or reach; the
+calibration's stock-out rows measure the customers' responses (substitute / slower tier / lost) over those.
 """
 
 from __future__ import annotations
@@ -32,7 +35,14 @@ import numpy as np
 
 from sim.engine.options import EpochOptions
 
-__all__ = ["SubstituteRule", "commit_substitutes", "entries_of", "line_uniforms", "substitute"]
+__all__ = [
+    "SubstituteRule",
+    "commit_substitutes",
+    "entries_of",
+    "line_uniforms",
+    "mark_stockouts",
+    "substitute",
+]
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,7 @@ def substitute(sim: Any, ep: EpochOptions) -> None:
     need = ~ep.has_primary & ~ep.wait
     if not need.any():
         return
+    mark_stockouts(sim.book.line_stockout, ep, need)
     P = ep.n_pairs
     cand = need[ep.p_row] & ep.feasible & ep.at_or_faster & (ep.capacity[ep.p_node] > 0) & ~ep.stock_ok
     cand &= (
@@ -141,6 +152,23 @@ def substitute(sim: Any, ep: EpochOptions) -> None:
     got[ep.p_row[rescued]] = True
     ep.has_primary = ep.has_primary | got
     ep.offer = ep.offer & ~got[ep.p_row]
+
+
+def mark_stockouts(flag: np.ndarray, ep: EpochOptions, need: np.ndarray) -> None:
+    """Set `flag` (per global line) for the lines of orders `need` (no primary option, not waiting) that meet a
+    stock-out: the order has a pair at its tier or faster that is open, in reach and has capacity, and at every such
+    pair the line is not servable, at one at least for want of stock (an eligible SKU short on hand - reserved).
+    The other lines of those orders (in stock somewhere the order could go) and orders with no such pair (lost or
+    slowed by capacity, hours or reach) meet no stock-out: the routing reason of each short line."""
+    base = need[ep.p_row] & ep.feasible & ep.at_or_faster & (ep.capacity[ep.p_node] > 0)
+    e = np.flatnonzero(base[ep.pair])
+    if not e.size:
+        return
+    lines, inv = np.unique(ep.line[e], return_inverse=True)
+    total = np.bincount(inv, minlength=lines.size)
+    short = np.bincount(inv, weights=~ep.ok_line[e], minlength=lines.size)
+    stock = np.bincount(inv, weights=ep.elig_line[e] & ~ep.ok_line[e], minlength=lines.size)
+    flag[lines[(short == total) & (stock > 0)]] = True
 
 
 def _substitutes(sim: Any, ep: EpochOptions, rule: SubstituteRule, E: np.ndarray) -> np.ndarray:

@@ -12,12 +12,19 @@ Here, for SKUs with a finite shelf life:
   ``ndc_lead_time_h`` later, before the next review, so a fresh unit waits about a day at the NDC.
 - ``cap_fresh_targets``: a forward node never targets more fresh units than its echelon forecast
   (own tier + the stores it feeds) sells in its shelf life less a day (a day is spent on the road
-  and in the cohort granularity): ``ceil(rate x max(life - 1, 1))``.
+  and in the cohort granularity): ``ceil(rate x max(life - 1, 1))``. With a critical ratio q
+  (``inventory.fresh.newsvendor``), the cap is the perishable newsvendor's instead: the q-quantile of
+  Poisson demand over that window, the most units whose last one still sells before it spoils with
+  probability >= 1 - q. q = cu / (cu + co): a unit short loses its margin (``costs.lost_sale.margin_rate``
+  x value), a unit spoiled loses its cost (1 - margin_rate) x value, so q = margin_rate (0.25 by
+  default). A slow fresh SKU whose window sells less than a unit is then not stocked at all, as a
+  store's fresh assortment follows its sell-through, instead of a unit held until it rots.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import poisson
 
 
 def root_supplier(supplier: np.ndarray) -> np.ndarray:
@@ -62,21 +69,38 @@ def cap_fresh_targets(
     supplier: np.ndarray,
     node_kind: np.ndarray,
     carry_age: bool = False,
+    critical_ratio: float | None = None,
 ) -> np.ndarray:
     """Targets with every forward node's fresh SKUs capped at what sells in their shelf life less a day. With
     ``carry_age`` (a unit arrives as old as it left upstream) a node gets the life left after two days per node
     above it (a day held there, a day lost to whole-day cohorts): ``ceil(rate x max(life - 1 - 2 x depth, 1))``,
-    depth = lanes from the NDC (FDC 1, its stores 2)."""
+    depth = lanes from the NDC (FDC 1, its stores 2). With `critical_ratio` q the cap is the q-quantile of Poisson
+    demand over that window (the perishable newsvendor, see the module docstring) instead of its ceiled mean."""
     fresh = np.flatnonzero(np.isfinite(life_days))
     if not fresh.size:
         return targets
     out = targets.copy()
-    rate = echelon_rate(forecast[:, fresh], supplier, node_kind)
     used = 2 * supply_depth(supplier)[:, None] if carry_age else 0
-    cap = np.ceil(rate * np.maximum(life_days[fresh][None, :] - 1.0 - used, 1.0) - 1e-9).astype(np.int64)
+    days = np.maximum(life_days[fresh][None, :] - 1.0 - used, 1.0)
+    if critical_ratio is None:
+        rate = echelon_rate(forecast[:, fresh], supplier, node_kind)
+        cap = np.ceil(rate * days - 1e-9).astype(np.int64)
+    else:  # the stores' caps first; an FDC's echelon counts only the stores that then stock the SKU
+        own = forecast[:, fresh]
+        store_cap = newsvendor_cap(own * days, critical_ratio)
+        stocked = (np.minimum(targets[:, fresh], store_cap) > 0) | (node_kind != 2)[:, None]
+        rate = echelon_rate(np.where(stocked, own, 0.0), supplier, node_kind)
+        cap = newsvendor_cap(rate * days, critical_ratio)
     forward = supplier >= 0
     out[np.ix_(forward, fresh)] = np.minimum(out[np.ix_(forward, fresh)], cap[forward])
     return out
+
+
+def newsvendor_cap(mean: np.ndarray, q: float) -> np.ndarray:
+    """The smallest k with P(Poisson(mean) <= k) >= q, elementwise (0 where the mean is 0)."""
+    m = np.maximum(np.asarray(mean, float), 0.0)
+    k = poisson.ppf(q, np.where(m > 0, m, 1.0))
+    return np.where(m > 0, k, 0).astype(np.int64)
 
 
 def fresh_draw(

@@ -161,7 +161,8 @@ def orders_table(records: RunRecords, network: Any) -> pa.Table:
 def lines_table(records: RunRecords, network: Any, catalog: Any = None) -> pa.Table:
     """lines.parquet: one row per order line, node ids as strings (null when none). With a products
     table (``catalog.sku_id`` set) two more columns follow: the planner's ``sku_id`` and ``sku_name``. With
-    substitution on (``tiers.substitution``) ``substitute_sku`` follows: the SKU shipped instead (null: none)."""
+    substitution on (``tiers.substitution``) ``substitute_sku`` follows: the SKU shipped instead (null: none), then ``stockout``: the line met a
+    stock-out (short at every node of its tier or faster that was open, in reach and had capacity for it)."""
     ln = records.lines
     table = pa.Table.from_arrays(
         [
@@ -181,6 +182,8 @@ def lines_table(records: RunRecords, network: Any, catalog: Any = None) -> pa.Ta
     if ln.substitute_sku is not None:
         sub = ln.substitute_sku.astype(np.int32)
         table = table.append_column(pa.field("substitute_sku", pa.int32()), pa.array(sub, mask=sub < 0))
+    if ln.stockout is not None:
+        table = table.append_column(pa.field("stockout", pa.bool_()), pa.array(ln.stockout.astype(bool)))
     return table
 
 

@@ -181,16 +181,19 @@ def fit_capacity(levels: np.ndarray, ctx: PolicyContext) -> np.ndarray:
     return out
 
 
-def with_downstream(levels: np.ndarray, ctx: PolicyContext) -> np.ndarray:
+def with_downstream(levels: np.ndarray, ctx: PolicyContext, ahead: np.ndarray | None = None) -> np.ndarray:
     """Echelon targets: an FDC also holds what the stores it supplies will ask for at their next review.
 
-    Without this an FDC stocked for its own mid-tier demand rations its stores every day.
+    Without this an FDC stocked for its own mid-tier demand rations its stores every day. `ahead`, the stores'
+    levels at their next review (``inventory.cover_window``: their window one review later, so a known promotion
+    the stores will stock for tomorrow is in the FDC today), counts where it is above today's level.
     """
     out = levels.copy()
     stores = np.flatnonzero((ctx.node_kind == NodeKind.STORE) & (ctx.supplier >= 0))
     sup = ctx.supplier[stores]
     fdc_fed = ctx.node_kind[sup] == NodeKind.FDC
-    np.add.at(out, sup[fdc_fed], levels[stores[fdc_fed]])
+    down = levels if ahead is None else np.maximum(levels, ahead)
+    np.add.at(out, sup[fdc_fed], down[stores[fdc_fed]])
     return fit_capacity(out, ctx)
 
 

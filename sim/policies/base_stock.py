@@ -75,8 +75,9 @@ def levels_for(
     return out
 
 
-def cover_means(ctx: PolicyContext) -> tuple[np.ndarray, np.ndarray]:
-    """(mu_L, mu_R+L) per node x SKU: demand expected over [d, d + L) and [d, d + R + L).
+def cover_means(ctx: PolicyContext, start_days: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(mu_L, mu_R+L) per node x SKU: demand expected over [d, d + L) and [d, d + R + L), or with `start_days`
+    s over [d + s, d + s + L) and [d + s, d + s + R + L) (s = R: the windows of the next review).
 
     With ``ctx.cover_window`` (``inventory.cover_window``) and a forecast that looks ahead, the daily
     forecasts of the days the window spans are summed (fractional days by overlap), so a known
@@ -88,11 +89,15 @@ def cover_means(ctx: PolicyContext) -> tuple[np.ndarray, np.ndarray]:
     if not ctx.cover_window or ctx.forecast_ahead is None:
         return f * lead_days[:, None], f * cover_days[:, None]
     mu_l, mu_rl = np.zeros_like(f), np.zeros_like(f)
-    for j in range(int(np.ceil(float(np.max(cover_days, initial=0.0)))) + 1):
-        w_l = np.clip(lead_days - j, 0.0, 1.0)  # overlap of [0, L) with day j
-        w_rl = np.clip(cover_days - j, 0.0, 1.0)
+    s0 = float(start_days)
+    for j in range(int(np.ceil(float(np.max(cover_days, initial=0.0)) + s0)) + 1):
+        before = np.clip(s0 - j, 0.0, 1.0)  # the part of day j before the window starts
+        w_l = np.clip(s0 + lead_days - j, 0.0, 1.0) - before  # overlap of [s, s + L) with day j
+        w_rl = np.clip(s0 + cover_days - j, 0.0, 1.0) - before
         if not w_rl.any():
-            break
+            if j >= s0:
+                break
+            continue
         day = f if j == 0 else np.maximum(np.asarray(ctx.forecast_ahead(ctx.day + j), float), 0.0)
         mu_l += day * w_l[:, None]
         mu_rl += day * w_rl[:, None]
@@ -117,14 +122,19 @@ class BaseStock:
             self.name, service, measure, dist, cv, normal_above
         )
 
-    def raw_levels(self, ctx: PolicyContext) -> np.ndarray:
-        """Unconstrained levels of the forward nodes (NDC rows 0)."""
+    def raw_levels(self, ctx: PolicyContext, start_days: float = 0.0) -> np.ndarray:
+        """Unconstrained levels of the forward nodes (NDC rows 0); `start_days` = R: at the next review."""
         model = demand_model(self.dist, self.cv, self.normal_above, ctx)
-        mu_l, mu_rl = cover_means(ctx)
+        mu_l, mu_rl = cover_means(ctx, start_days)
         out = np.zeros(np.shape(ctx.forecast), np.int64)
         fwd = np.flatnonzero(ctx.node_kind != NodeKind.NDC)
         out[fwd] = levels_for(model, self.service, self.measure, mu_l[fwd], mu_rl[fwd])
         return out
 
     def targets(self, ctx: PolicyContext) -> np.ndarray:
-        return with_downstream(fit_capacity(self.raw_levels(ctx), ctx), ctx)
+        ahead = (  # inventory.cover_window: the stores' levels at their next review, held by their FDC too
+            fit_capacity(self.raw_levels(ctx, ctx.review_days), ctx)
+            if ctx.cover_window and ctx.forecast_ahead is not None
+            else None
+        )
+        return with_downstream(fit_capacity(self.raw_levels(ctx), ctx), ctx, ahead=ahead)

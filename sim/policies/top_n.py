@@ -3,7 +3,8 @@
 Every forward node stocks the catalog's n most popular SKUs (the same list everywhere), each at the
 same cover: `cover` times the node's forecast demand for that SKU over its review period plus inbound
 lead time, at least one unit (with ``inventory.cover_window`` the daily forecasts of those days summed, so
-a known promotion in the window raises it; otherwise today's rate held over them). FDCs add what the stores they supply will ask for (echelon stock).
+a known promotion in the window raises it, and an FDC holds its stores' levels of their next review too;
+otherwise today's rate held over them). FDCs add what the stores they supply will ask for (echelon stock).
 Simple, and what many operators do: it ignores which SKUs sell where and how uncertain demand is.
 """
 
@@ -29,6 +30,9 @@ class TopN:
         out = np.zeros_like(ctx.on_hand)
         if ctx.cover_window:  # the forecast over the window the target must last (base_stock.cover_means)
             out[:, top] = np.maximum(np.ceil(self.cover * cover_means(ctx)[1][:, top]), 1)
+            ahead = np.zeros_like(ctx.on_hand)  # the stores' levels at their next review, for their FDC
+            ahead[:, top] = np.maximum(np.ceil(self.cover * cover_means(ctx, ctx.review_days)[1][:, top]), 1)
+            return with_downstream(fit_capacity(out, ctx), ctx, ahead=fit_capacity(ahead, ctx))
         else:
             days = ctx.cover_s / DAY
             out[:, top] = np.maximum(np.ceil(self.cover * ctx.forecast[:, top] * days[:, None]), 1)

@@ -11,7 +11,8 @@ nodes Parquet, kpis.json for network-level costs, the resolved scenario.yaml for
   ``quoted_s``, or the near promise itself under ``tiers.near.quote: eta``); "not measured" while the
   engine quotes no ETA.
 - ``near_within_30min`` / ``mid_within_4h``: share of the tier's delivered orders within 30 min / 4 h
-  of *ordering*; ``far_on_time``: far deliveries by their promise (next day after the cut-off).
+  of *ordering*; for the mid tier, of the orders created when it promises 4 h (the next wave's window
+  closes within 4 h: an order after the last cut-off is promised the next morning); ``far_on_time``: far deliveries by their promise (next day after the cut-off).
 - ``rider_orders_per_day``: near orders delivered / rider-days: kpis.json ``riders.rider_days`` (each
   store-day's most riders on shift, sim/engine/staffing.py) when riders work by the hour, else the
   stores' rider-seconds available over the measured days / the near service span.
@@ -20,19 +21,28 @@ nodes Parquet, kpis.json for network-level costs, the resolved scenario.yaml for
   received from suppliers, over the measured days (a unit is counted once, on entering the network).
 - ``fresh_dos_{ndc,fdc,store}``: mean end-of-day fresh units / mean daily outflow (shipped +
   transferred out) per node kind, as ``inventory.days_of_supply`` but fresh SKUs only.
-- ``stockout_*``: stock-out lines are lines of measured orders with a preferred node (not a
-  coverage gap) that were lost or served slower than requested, or substituted (a lines column
-  ``substitute_sku``, not null); substitution and lost shares of those. Substitution is "not
-  measured" while lines carry no substitution.
-- ``night_share`` / ``night_lost_rate``: measured orders created 21:00-06:00 and their loss rate;
-  the target is for flash warehouses open around the clock, so it is "n/a" (not counted) unless
-  the near tier serves 24 hours.
+- ``stockout_*``: stock-out lines are lines of measured orders that met a stock-out, by the routing
+  reason the engine records per line (lines ``stockout``, sim/engine/substitution.py
+  ``mark_stockouts``: short at every open, in-reach node of the requested tier or faster that had
+  capacity for the order), or were substituted (``substitute_sku`` not null); the shares of those
+  substituted and lost (the study's "substitute" and "buy elsewhere / do not buy"). Lines of orders
+  lost or slowed by capacity, hours or reach met no stock-out. Runs without the column fall back to
+  every line of a lost or slower order with a preferred node. Substitution is "not measured" while
+  lines carry no substitution.
+- ``night_share``: of the measured orders served by the stores open around the clock (the flash
+  warehouses, as the source counts), the share created 21:00-06:00; ``night_vs_day_loss``: issue
+  #13's criterion, the loss rate of
+  near-requested orders created 23:00-08:00 over that of those created 08:00-23:00 (<= 1: the night
+  no worse than the day). All "n/a" (not counted) unless the near tier serves 24 hours.
 - ``peak_multiplier``: orders created on the promotion day / mean of the other simulated days;
   "n/a" for a scenario without promotions.
-- ``fulfilment_cost_*``: all costs of the measured days except lost sales and lateness penalties
-  (order handling, transport, split; fixed, holding, transfer, spoilage from kpis.json) per
+- ``fulfilment_cost_*``: all-in costs of the measured days except lost sales and lateness penalties
+  (order handling, transport, split; fixed, holding, transfer, spoilage from kpis.json), with the
+  stores' picking paid as the business pays it, by the pickers' hours on shift (nodes
+  ``pickers_available_s`` x ``costs.picker_per_hour_cny``) instead of the seconds they pick, per
   delivered order, and over the value (qty x unit value) of the delivered orders' lines.
-- ``avg_order_value``: mean value of measured orders' lines (all created orders).
+- ``avg_order_value``: mean value of the lines of measured instant-retail orders (requested near or
+  mid: the sources' population; far parcels are another channel).
 
 With several runs (replications), each figure's mean and Student-t 95% CI; in/out is judged on the
 mean. A figure that cannot be measured counts as out (honest: the gate fails until it is measured).
@@ -59,6 +69,7 @@ from sim.units import DAY, HOUR, MINUTE, parse_clock
 
 TARGET_COLUMNS = ("id", "figure", "low", "high", "unit", "source")
 NIGHT = (21 * HOUR, 6 * HOUR)  # night window, local clock: [21:00, 24:00) + [00:00, 06:00)
+NEAR_NIGHT = (23 * HOUR, 8 * HOUR)  # issue #13's night for the near tier: [23:00, 24:00) + [00:00, 08:00)
 IN, OUT, NOT_MEASURED, NA = "in", "out", "not measured", "n/a"
 
 
@@ -163,6 +174,13 @@ class RunTables:
         return (o["delivered_s"] - o["created_s"]) / MINUTE
 
     @cached_property
+    def net(self) -> Any:
+        """The run's network, rebuilt from its scenario (deterministic: network streams only)."""
+        from sim.network.build import build_network
+
+        return build_network(self.sc)
+
+    @cached_property
     def node_kind(self) -> dict[str, str]:
         n = self.run.nodes
         return dict(zip(n["id"], n["kind"], strict=True))
@@ -228,9 +246,27 @@ def _near_30(t: RunTables) -> float | None:
     return _share(t.minutes("near") <= 30.0)
 
 
+def mid_in_hours(t: RunTables, created_s: pd.Series, hours: float = 4.0) -> np.ndarray:
+    """True for an order created when the mid tier can promise `hours`: the next wave's window (its cut-off at or
+    after the order, that day) closes within `hours` of the order. An order after the last
+    cut-off rides the next day's first wave, promised the next morning, not 4 hours."""
+    mid = t.sc.tiers.mid
+    cut = np.array([parse_clock(w.cutoff) for w in mid.waves], float)
+    end = np.array([parse_clock(w.window[1]) for w in mid.waves], float)
+    order = np.argsort(cut, kind="stable")
+    cut, end = cut[order], end[order]
+    clock = np.asarray(created_s, float) % DAY
+    k = np.searchsorted(cut, clock, side="left")
+    ok = k < cut.size
+    close = np.where(ok, end[np.minimum(k, cut.size - 1)], np.inf)
+    return ok & (close - clock <= hours * HOUR + 1e-9)
+
+
 @figure("mid_within_4h")
 def _mid_4h(t: RunTables) -> float | None:
-    return _share(t.minutes("mid") <= 240.0)
+    o = t.delivered[t.delivered["served_tier"] == "mid"]
+    o = o[mid_in_hours(t, o["created_s"])]
+    return _share((o["delivered_s"] - o["created_s"]) <= 4 * HOUR)
 
 
 @figure("far_on_time")
@@ -290,13 +326,16 @@ def _fresh_dos_store(t: RunTables) -> float | None:
 
 
 def _stockout_lines(t: RunTables) -> pd.DataFrame:
-    rank = {"near": 0, "mid": 1, "far": 2}
     li = t.run.lines.merge(t.orders[["order_id", "requested_tier"]], on="order_id")
-    slower = li["served_tier"].map(rank) > li["requested_tier"].map(rank)
     subst = (
         li["substitute_sku"].notna() if "substitute_sku" in li.columns else pd.Series(False, index=li.index)
     )
-    hit = li["preferred_node_id"].notna() & ((li["status"] == "lost") | slower | subst)
+    if "stockout" in li.columns:  # the routing reason per line (sim.engine.substitution.mark_stockouts)
+        hit = li["stockout"].astype(bool) | subst
+    else:  # no reason recorded: every line of a lost or slower order with a preferred node
+        rank = {"near": 0, "mid": 1, "far": 2}
+        slower = li["served_tier"].map(rank) > li["requested_tier"].map(rank)
+        hit = li["preferred_node_id"].notna() & ((li["status"] == "lost") | slower | subst)
     return li.assign(substituted=subst)[hit]
 
 
@@ -312,9 +351,11 @@ def _stockout_lost(t: RunTables) -> float | None:
     return _share(_stockout_lines(t)["status"] == "lost")
 
 
-def _night(t: RunTables) -> pd.Series:
-    clock = t.orders["created_s"] % DAY
-    return (clock >= NIGHT[0]) | (clock < NIGHT[1])
+def _night(
+    t: RunTables, orders: pd.DataFrame | None = None, window: tuple[float, float] = NIGHT
+) -> pd.Series:
+    clock = (t.orders if orders is None else orders)["created_s"] % DAY
+    return (clock >= window[0]) | (clock < window[1])
 
 
 def _around_the_clock(t: RunTables) -> bool:
@@ -322,16 +363,42 @@ def _around_the_clock(t: RunTables) -> bool:
     return b - a >= DAY
 
 
+def _stores_24h(t: RunTables) -> set[str]:
+    """Ids of the stores open around the clock (their own service_hours, else the near tier's)."""
+    net = t.net
+    out: set[str] = set()
+    for nid, kind, cap in zip(net.node_ids, net.node_kind, net.node_capacity, strict=True):
+        hours = getattr(cap, "service_hours", None) or t.sc.tiers.near.service_hours
+        a, b = (parse_clock(c) for c in hours)
+        if int(kind) == 2 and b - a >= DAY:
+            out.add(str(nid))
+    return out
+
+
 @figure("night_share")
 def _night_share(t: RunTables) -> float | None | str:
-    return _share(_night(t)) if _around_the_clock(t) else NA
-
-
-@figure("night_lost_rate")
-def _night_lost(t: RunTables) -> float | None | str:
+    """Share of the orders served by the 24 h stores (flash warehouses) that were created at night."""
     if not _around_the_clock(t):
         return NA
-    return _share(t.orders.loc[_night(t), "status"] == "lost")
+    flash = _stores_24h(t)
+    if not flash:
+        return NA
+    o = t.orders[t.orders["node_id"].isin(flash)]
+    return _share(_night(t, o))
+
+
+@figure("night_vs_day_loss")
+def _night_vs_day(t: RunTables) -> float | None | str:
+    """Loss rate of near-requested orders created 23:00-08:00 / the rate of those created 08:00-23:00."""
+    if not _around_the_clock(t):
+        return NA
+    near = t.orders[t.orders["requested_tier"] == "near"]
+    night = _night(t, near, NEAR_NIGHT)
+    lost = near["status"] == "lost"
+    n_rate, d_rate = _share(lost[night]), _share(lost[~night])
+    if n_rate is None or d_rate is None:
+        return None
+    return n_rate / d_rate if d_rate > 0 else (1.0 if n_rate == 0 else math.inf)
 
 
 @figure("peak_multiplier")
@@ -352,9 +419,38 @@ def _peak(t: RunTables) -> float | None | str:
     return float(per_day[peak_days].max() / others.mean())
 
 
+def _picker_labour(t: RunTables) -> float | None:
+    """Pickers' pay as the business pays it, x ``costs.picker_per_hour_cny``: at stores, their hours on shift
+    (nodes ``pickers_available_s``, measured days); at FDCs, pickers x the hours their wave capacity counts on
+    (sim/engine/warehouse.py: from 00:00 to the last cut-off) x measured days. None when no store picker hours."""
+    n = t.run.nodes
+    if "pickers_available_s" not in n.columns:
+        return None
+    hours = float(n.loc[n["kind"] == "store", "pickers_available_s"].fillna(0.0).sum()) / HOUR
+    if hours <= 0:
+        return None
+    cuts = [parse_clock(w.cutoff) for w in t.sc.tiers.mid.waves]
+    if cuts:
+        fdc_pickers = sum(
+            float(getattr(c, "pickers", 0))
+            for k, c in zip(t.net.node_kind, t.net.node_capacity, strict=True)
+            if int(k) == 1
+        )
+        hours += fdc_pickers * max(cuts) / HOUR * t.measured_days
+    return hours * float(t.sc.costs.picker_per_hour_cny)
+
+
 def _fulfilment_cost(t: RunTables) -> float:
+    """All-in (picking labour, rent, delivery, stock): the orders' transport and split costs, their handling
+    (picking) with the stores' part replaced by the pickers' hours on shift (a store pays its pickers for the
+    shift, not for the seconds they pick; the engine's per-order handling is the marginal cost its router
+    weighs), plus the network's fixed (rent and base staff), holding, transfer and spoilage costs."""
     o = t.orders
     order_part = float(o[["cost_handling_cny", "cost_transport_cny", "cost_split_cny"]].to_numpy().sum())
+    labour = _picker_labour(t)
+    if labour is not None:
+        picked = o["node_id"].map(t.node_kind).isin(["store", "fdc"])
+        order_part += labour - float(o.loc[picked, "cost_handling_cny"].sum())
     cb = t.run.kpis.get("cost_breakdown_cny", {})
     return order_part + sum(
         float(cb.get(k, 0.0) or 0.0) for k in ("fixed", "holding", "transfer", "spoilage")
@@ -375,7 +471,10 @@ def _cost_share(t: RunTables) -> float | None:
 
 @figure("avg_order_value")
 def _aov(t: RunTables) -> float | None:
-    return float(t.order_value.reindex(t.orders["order_id"]).fillna(0.0).mean()) if len(t.orders) else None
+    """Mean value of the instant-retail orders (requested near or mid), the population of the sources (Meituan,
+    Dingdong, Hema); next-day parcels (far) are a different channel."""
+    o = t.orders[t.orders["requested_tier"].isin(["near", "mid"])]
+    return float(t.order_value.reindex(o["order_id"]).fillna(0.0).mean()) if len(o) else None
 
 
 # --------------------------------------------------------------------------- the table

@@ -54,3 +54,30 @@ def test_targets_rise_before_a_known_peak_only_with_the_window() -> None:
     # no look-ahead forecast (moving average): the window falls back to today's rate
     blind = dataclasses.replace(on, forecast_ahead=None)
     assert np.array_equal(np.asarray(TopN(n=50).targets(blind)), np.asarray(TopN(n=50).targets(off)))
+
+
+def test_next_review_window_by_hand() -> None:
+    """cover_means(ctx, R): the windows one review later. Peak on day 2: today's window [0, 1.5) misses it, the
+    next review's [1, 2.5) holds day 1 and half of the x3 day; the same as today's window seen from tomorrow."""
+    on = ctx(True, peak_in=2)
+    f = np.asarray(on.forecast, float)
+    stores = np.flatnonzero(np.asarray(on.node_kind) == 2)
+    mu_l, mu_rl = cover_means(on, on.review_days)
+    assert mu_l[stores] == pytest.approx(0.5 * f[stores])  # [1, 1.5): day 1, flat
+    assert mu_rl[stores] == pytest.approx((1.0 + 0.5 * PEAK) * f[stores])
+    assert cover_means(on, 0.0)[1][stores] == pytest.approx(1.5 * f[stores])
+    tomorrow = ctx(True, peak_in=1)  # seen from tomorrow the peak is one day ahead
+    assert np.allclose(cover_means(tomorrow)[1], mu_rl) and np.allclose(cover_means(tomorrow)[0], mu_l)
+
+
+def test_fdc_holds_its_stores_next_review_levels_before_a_peak() -> None:
+    """Peak two days ahead: the stores' targets do not see it yet, their FDC's do (it must hold tomorrow's store
+    orders today); with the peak beyond both windows nothing moves."""
+    kind = np.asarray(ctx(True).node_kind)
+    stores, fdcs = np.flatnonzero(kind == 2), np.flatnonzero(kind == 1)
+    for policy in (TopN(n=50, cover=1.0), BaseStock(service=0.9)):
+        flat = np.asarray(policy.targets(ctx(True, peak_in=5)))
+        two = np.asarray(policy.targets(ctx(True, peak_in=2)))
+        assert np.array_equal(two[stores], flat[stores]), policy.name
+        assert two[fdcs].sum() > flat[fdcs].sum(), policy.name
+        assert (two >= flat).all(), policy.name

@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.inventory.perishables import cap_fresh_targets, echelon_rate, fresh_draw, root_supplier, unfilled
+from sim.inventory.perishables import (
+    cap_fresh_targets,
+    echelon_rate,
+    fresh_draw,
+    newsvendor_cap,
+    root_supplier,
+    unfilled,
+)
 from sim.metrics.invariants import check_invariants
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +43,40 @@ def test_cap_by_shelf_life_and_demand() -> None:
     assert out[1:, 1].tolist() == [10, 6, 1, 3]
     # SKU 2, max(0.5, 1) = 1 day: FDC 0.5 + 0.2 + 0 -> 1; stores ceil(0.2) = 1, 0, 2
     assert out[1:, 2].tolist() == [1, 1, 0, 2]
+
+
+def test_newsvendor_cap_is_the_poisson_quantile() -> None:
+    """The cap k is the smallest with P(Poisson(mean) <= k) >= q: checked against cdf sums by hand."""
+    from math import exp, factorial
+
+    def cdf(k: int, m: float) -> float:
+        return sum(exp(-m) * m**i / factorial(i) for i in range(k + 1))
+
+    means = np.array([0.0, 0.1, 0.2876, 0.3, 1.0, 2.5, 12.0])
+    for q in (0.25, 0.5, 0.9):
+        got = newsvendor_cap(means, q)
+        for m, k in zip(means, got, strict=True):
+            if m == 0:
+                assert k == 0
+                continue
+            assert cdf(int(k), m) >= q - 1e-12
+            assert k == 0 or cdf(int(k) - 1, m) < q
+    # q = 0.25: exp(-m) >= 0.25 for m <= ln 4 = 1.386: a SKU selling under ~1.4 units in its window is not stocked
+    assert newsvendor_cap(np.array([1.38, 1.39]), 0.25).tolist() == [0, 1]
+
+
+def test_newsvendor_caps_never_exceed_the_mean_rule() -> None:
+    """At q = 0.25 the quantile is at most the ceiled mean (a Poisson's lower quartile is below its mean)."""
+    life = np.array([INF, 4.0, 1.5])
+    fc = np.array([[0, 0, 0], [0, 1.0, 0.5], [5, 2.0, 0.2], [5, 0.3, 0], [5, 1.0, 2.0]])
+    targets = np.full((5, 3), 100, np.int64)
+    mean_rule = cap_fresh_targets(targets, fc, life, SUPPLIER, KIND)
+    nv = cap_fresh_targets(targets, fc, life, SUPPLIER, KIND, critical_ratio=0.25)
+    assert (nv <= mean_rule).all() and (nv[:, 0] == 100).all() and (nv[0] == 100).all()
+    # SKU 1 at store 3: 0.3 / day x 3 days = 0.9 < ln 4: not stocked, so its FDC's echelon counts only itself and
+    # store 2: (1 + 2) x 3 days = 9 -> the lower quartile of Poisson(9), 7 (9.9 with store 3 would give 8)
+    assert nv[3, 1] == 0 and nv[1, 1] == newsvendor_cap(np.array([9.0]), 0.25)[0] == 7
+    assert newsvendor_cap(np.array([9.9]), 0.25)[0] == 8
 
 
 def test_draw_counts_only_stocked_forward_demand() -> None:

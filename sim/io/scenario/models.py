@@ -428,6 +428,29 @@ class StoreGroup(_Group):
         return out
 
 
+SurgeResource = Literal["store_pickers", "fdc_pickers", "vans", "outbound"]
+
+
+class CapacitySurge(Model):
+    """Per-day surge of the capacities a planner books for a promotion day (issue #14, sim/engine/surge.py):
+    on a surge day every listed resource is round(base x multiplier) from 00:00 to 24:00 (store and FDC pickers,
+    FDC vans, NDC outbound per day), like the riders' per-day multiplier (nodes.stores.staffing). Multiplier 1
+    everywhere (the default) = the engine before."""
+
+    promotion_multiplier: PosFloat = Field(
+        1.0,
+        description="the resources below x this on every demand.promotions date, a surge crew booked for the day "
+        "[params: Demand, peak day ~3x an average day; 1 = no surge]",
+    )
+    day_multiplier: dict[dt.date, PosFloat] = Field(
+        default_factory=dict, description="x this on a given date (overrides promotion_multiplier)"
+    )
+    resources: tuple[SurgeResource, ...] = Field(
+        ("store_pickers", "fdc_pickers", "vans", "outbound"),
+        description="which capacities surge: store_pickers, fdc_pickers, vans (FDC), outbound (NDC orders per day)",
+    )
+
+
 class Nodes(Model):
     file: Path | None = Field(
         None, description="CSV of nodes: id,kind,city,lat,lon[,capacity fields]; merged into sites"
@@ -435,6 +458,11 @@ class Nodes(Model):
     ndcs: NdcGroup = NdcGroup()
     fdcs: FdcGroup = FdcGroup()
     stores: StoreGroup = StoreGroup()
+    surge: CapacitySurge = Field(
+        CapacitySurge(),
+        description="per-day surge of pickers, vans and NDC outbound on promotion days (issue #14; multiplier 1 = "
+        "off)",
+    )
 
     def groups(self) -> tuple[tuple[str, NdcGroup | FdcGroup | StoreGroup], ...]:
         """(kind, group) for ndc, fdc, store."""
@@ -1105,6 +1133,16 @@ class FreshStock(Model):
         "ceil(echelon forecast x max(life - 1, 1)) [params: shelf life of fresh 2-5 days]",
     )
 
+    newsvendor: bool = Field(
+        False,
+        description="cap a forward node's fresh target at the perishable newsvendor's quantile instead of the "
+        "window's mean: the critical-ratio quantile of Poisson demand over the days the unit can still sell, "
+        "q = costs.lost_sale.margin_rate (a unit short loses its margin, a unit spoiled its cost), so a slow fresh "
+        "SKU selling under a unit in its window is not stocked, and an FDC's cap counts only the stores that stock it "
+        "[params: Inventory and money, margin 25% of value; fresh-goods loss 1-3% of units]; off by default: with "
+        "carry_age on Shanghai-Hangzhou it leaves most fresh SKUs unstocked at stores (a 1-day window after two "
+        "daily hops); false = ceil(window mean) (the engine before)",
+    )
     carry_age: bool = Field(
         False,
         description="a fresh unit keeps its age through transfers (NDC -> FDC -> store, the road counted): "

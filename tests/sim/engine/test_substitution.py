@@ -11,7 +11,7 @@ import pytest
 
 from sim.engine.routing_step import route_epoch
 from sim.engine.simulation import Simulation
-from sim.engine.substitution import SubstituteRule
+from sim.engine.substitution import SubstituteRule, mark_stockouts
 from sim.records import LOST
 from sim.run import prepare, simulate
 from sim.vocab import Tier
@@ -161,7 +161,8 @@ def test_probability_zero_reproduces_the_engine_without_substitution_order_by_or
     pd.testing.assert_frame_equal(off, p0)
     lo, l0 = (pd.read_parquet(runs[k] / "lines.parquet") for k in ("off", "p0"))
     assert "substitute_sku" not in lo.columns and l0["substitute_sku"].isna().all()
-    pd.testing.assert_frame_equal(lo, l0.drop(columns="substitute_sku"))
+    assert "stockout" not in lo.columns and l0["stockout"].any()  # the routing reason, recorded while on
+    pd.testing.assert_frame_equal(lo, l0.drop(columns=["substitute_sku", "stockout"]))
     assert (runs["off"] / "inventory.parquet").read_bytes() == (runs["p0"] / "inventory.parquet").read_bytes()
 
 
@@ -192,3 +193,38 @@ def test_substituted_lines_are_shipped_and_never_perfect(runs: dict[str, Path]) 
 def test_more_substitution_fewer_lost_orders(runs: dict[str, Path]) -> None:
     lost = {k: (pd.read_parquet(runs[k] / "orders.parquet")["status"] == "lost").sum() for k in ("p0", "p1")}
     assert lost["p1"] < lost["p0"]
+
+
+def test_stockout_reason_by_hand() -> None:
+    """mark_stockouts on a hand-built epoch: a line meets a stock-out only when it is short at every pair of its
+    order that is feasible, at or faster and has capacity, at one of them for want of stock."""
+    from types import SimpleNamespace
+
+    # orders: 0 needs an option (two capacity pairs), 1 needs one but its only feasible pair has no capacity,
+    # 2 has a primary option (not in need), 3 needs one, its line is not sold at the tier (eligibility, not stock)
+    # pairs: (order, node): 0 (0, n0), 1 (0, n1), 2 (0, n2 infeasible), 3 (1, n2), 4 (2, n0), 5 (3, n0)
+    ep = SimpleNamespace(
+        p_row=np.array([0, 0, 0, 1, 2, 3]),
+        p_node=np.array([0, 1, 2, 2, 0, 0]),
+        feasible=np.array([True, True, False, True, True, True]),
+        at_or_faster=np.ones(6, bool),
+        capacity=np.array(
+            [5, 5, 5]
+        ),  # node 2 has capacity, but pair 2 is infeasible and pair 3 is zeroed below
+        # entries (pair x line): order 0 lines 10, 11 at pairs 0-2; order 1 line 20; order 2 line 30; order 3 line 40
+        pair=np.array([0, 0, 1, 1, 2, 2, 3, 4, 5]),
+        line=np.array([10, 11, 10, 11, 10, 11, 20, 30, 40]),
+        ok_line=np.array([False, False, False, True, True, True, False, False, False]),
+        elig_line=np.array([True, True, True, True, True, True, True, True, False]),
+    )
+    ep.capacity = np.array(
+        [5, 5, 0]
+    )  # order 1's pair at node 2: no capacity (a capacity loss, not a stock-out)
+    flag = np.zeros(50, bool)
+    mark_stockouts(flag, ep, need=np.array([True, True, False, True]))
+    # line 10 is short at both capacity pairs (0, 1; pair 2 is infeasible and does not count): a stock-out;
+    # line 11 is in stock at pair 1; line 20's order had no pair with capacity; order 2 was not in need;
+    # line 40 is not sold at the tier
+    assert np.flatnonzero(flag).tolist() == [10]
+    mark_stockouts(flag, ep, need=np.zeros(4, bool))  # sticky: nothing new, nothing cleared
+    assert np.flatnonzero(flag).tolist() == [10]
