@@ -13,7 +13,7 @@ from sim.experiments.executors import LocalExecutor
 
 if __name__ == "__main__":
     if "--cli-signals" in sys.argv:
-        from sim.cli_failures import term_as_interrupt
+        from sim.cli.failures import term_as_interrupt
 
         term_as_interrupt()  # SIGTERM handled as the CLI handles it: like Ctrl-C
     ex = LocalExecutor(2)

@@ -1,6 +1,6 @@
-"""Descriptions of the scenario fields that have none in their ``Field(...)`` (models.py), by ``Model.field``.
+"""Descriptions of the scenario fields that have none in their ``Field(...)`` (models/), by ``Model.field``.
 
-``describe`` fills them in when models.py is imported, so ``shangou schema`` (the JSON schema) describes
+``describe`` fills them in as each module of models/ is imported, so ``shangou schema`` (the JSON schema) describes
 every field; an inline ``Field(description=...)`` always wins. A new field needs a description here or
 inline: ``tests/unit/test_schema_descriptions.py`` walks the JSON schema and fails on any property
 without one, and on any entry here that names no field. ``[params: ...]`` cites

@@ -17,8 +17,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sim.cli_app import SetOpt, app, out
-from sim.cli_results import _show
+from sim.cli.results import _show
+from sim.cli.shared import SetOpt, app, out
 from sim.errors import ScenarioError
 
 

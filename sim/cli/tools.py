@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sim.cli_app import SetOpt, app, out
+from sim.cli.shared import SetOpt, app, out
 from sim.registry import POLICIES, ROUTERS, Registry
 
 #: The scenario field each router knob comes from (the engine passes these to the router it builds).

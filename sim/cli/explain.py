@@ -17,8 +17,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from sim.cli_app import app, out
-from sim.cli_results import _show
+from sim.cli.results import _show
+from sim.cli.shared import app, out
 from sim.io.skus import order_lines
 from sim.report.why import REASON_TEXT, EpochExplanation, why_order
 from sim.units import format_clock

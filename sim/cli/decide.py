@@ -13,8 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sim.cli_app import SetOpt, app, err, out
-from sim.cli_experiments import (
+from sim.cli.experiments import (
     AddrOpt,
     DaysOpt,
     ExecOpt,
@@ -24,6 +23,7 @@ from sim.cli_experiments import (
     WorkersOpt,
     _progress,
 )
+from sim.cli.shared import SetOpt, app, err, out
 
 
 @app.command()

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sim.cli_app import app, out
+from sim.cli.shared import app, out
 from sim.errors import ScenarioError
 
 DirArg = Annotated[Path, typer.Argument(help="a run directory or a folder of runs (e.g. a compare output)")]

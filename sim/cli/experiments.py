@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sim.cli_app import LabelOpt, SetOpt, app, err, out
+from sim.cli.shared import LabelOpt, SetOpt, app, err, out
 
 if TYPE_CHECKING:
     import pandas as pd
