@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# substitution builds a dense SKU x SKU mask per category (sim/engine/substitution.py): 74.5 GiB at 200k SKUs
+NO_SUBST = "tiers.substitution.enabled=false"
 # (name, scenario, measured days, --set overrides)
 CASES: list[tuple[str, str, int, list[str]]] = [
     ("toy", "toy", 1, []),
@@ -34,10 +36,13 @@ CASES: list[tuple[str, str, int, list[str]]] = [
             "nodes.stores.capacity.pickers=100",
         ],
     ),
-    ("toy 200k SKUs", "toy", 1, ["catalog.n_skus=200000", "policy=central_only"]),
-    ("toy 200k SKUs top_n", "toy", 1, ["catalog.n_skus=200000", "policy=top_n(n=20000)"]),
+    ("toy 200k SKUs", "toy", 1, ["catalog.n_skus=200000", "policy=central_only", NO_SUBST]),
+    ("toy 200k SKUs top_n", "toy", 1, ["catalog.n_skus=200000", "policy=top_n(n=20000)", NO_SUBST]),
+    ("shanghai_hangzhou 150k/day", "shanghai_hangzhou", 1, ["demand.orders_per_day=150000"]),
     ("shanghai_hangzhou", "shanghai_hangzhou", 1, []),
+    ("double11 20k/day", "double11", 3, ["demand.orders_per_day=20000"]),
     ("double11 100k/day", "double11", 3, ["demand.orders_per_day=100000"]),
+    ("national 20k/day", "national", 1, ["demand.orders_per_day=20000"]),
     ("national 100k/day", "national", 1, ["demand.orders_per_day=100000"]),
     ("national", "national", 1, []),
 ]

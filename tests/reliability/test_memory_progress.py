@@ -77,9 +77,9 @@ def test_progress_plain_and_force_over_a_run(tmp_path: Path, capsys: pytest.Capt
     assert main(["run", str(TOY), "--progress", "fancy"]) == 2
 
 
-# peak RSS (GiB) measured by benchmarks/bench_memory.py on 2026-12-06 (national: the issue's measurement)
+# peak RSS (GiB) measured by benchmarks/bench_memory.py on 2026-12-07 (one child process each, ru_maxrss)
 MEASURED = [
-    ("toy", [], 0.31),
+    ("toy", [], 0.26),
     (
         "toy",
         [
@@ -87,16 +87,46 @@ MEASURED = [
             "nodes.stores.capacity.riders=200",
             "nodes.stores.capacity.pickers=100",
         ],
-        0.53,
+        0.45,
     ),
-    ("toy", ["catalog.n_skus=200000", "policy=central_only"], 1.14),
-    ("toy", ["catalog.n_skus=200000", "policy=top_n(n=20000)"], 1.14),
-    ("shanghai_hangzhou", [], 2.26),
-    ("national", ["nodes.ndcs.capacity.scope=national"], 16.3),
+    ("shanghai_hangzhou", ["demand.orders_per_day=150000"], 1.00),
+    ("shanghai_hangzhou", [], 1.54),
+    ("double11", ["demand.orders_per_day=20000", "horizon.days=3"], 1.16),
+    ("double11", ["demand.orders_per_day=100000", "horizon.days=3"], 1.51),
+    # the issue's one-process national measurement (3 warm-up days); it predates the records()/load_run
+    # fixes of issue #19, so today's peak is lower: not re-measurable on this shared machine
+    ("national", ["nodes.ndcs.capacity.scope=national", "horizon.warmup_days=3"], 16.3),
 ]
 
 
 @pytest.mark.parametrize(("name", "sets", "peak_gib"), MEASURED)
 def test_estimate_within_25_percent_of_measured_peaks(name: str, sets: list[str], peak_gib: float) -> None:
-    sc = load_scenario(ROOT / "scenarios" / f"{name}.yaml", [*sets, "horizon.days=1"])
+    sc = load_scenario(ROOT / "scenarios" / f"{name}.yaml", ["horizon.days=1", *sets])
     assert abs(estimate_memory_bytes(sc) / 2**30 / peak_gib - 1) <= 0.25
+
+
+def test_the_full_volume_south_shard_estimate_is_within_25_percent() -> None:
+    """national at 5 M orders/day, its largest shard (RDC-South) run as a worker runs it: 3.60 GiB peak RSS
+    (sim.shard.run_shard in a child, /work/notes s1 scale report; benchmarks/bench_memory.py --shards)."""
+    from sim.io.scenario.memory import shard_estimates
+
+    sc = load_scenario(ROOT / "scenarios" / "national.yaml", ["horizon.days=1"])
+    est = dict((ndc, b) for ndc, b, _ in shard_estimates(sc))["RDC-South"]
+    assert abs(est / 2**30 / 3.60 - 1) <= 0.25
+
+
+def test_the_estimate_holds_for_a_run_measured_now(tmp_path: Path) -> None:
+    """toy_history run in a child process (~3 s): its peak RSS (ru_maxrss) against the estimate. This pins
+    the fixed baseline (interpreter and imports), which dominates small runs."""
+    import os
+    import subprocess
+    import sys
+
+    scenario = ROOT / "scenarios" / "toy_history.yaml"
+    argv = [sys.executable, "-m", "sim", "run", str(scenario), "--days", "1", "--out", str(tmp_path / "run")]
+    p = subprocess.Popen([*argv, "--quiet", "--no-report"], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(p.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    peak = usage.ru_maxrss * 1024  # Linux: KiB
+    est = estimate_memory_bytes(load_scenario(scenario, ["horizon.days=1"]))
+    assert abs(est / peak - 1) <= 0.25, (est, peak)

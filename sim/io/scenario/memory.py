@@ -1,15 +1,16 @@
 """The peak-memory estimate behind ``--max-memory``, fitted to measured peak RSS
-(``benchmarks/bench_memory.py`` prints estimate against peak; within +-25 % on the bundled and
-large-SKU cases).
+(``benchmarks/bench_memory.py`` prints estimate against peak; within +-25 % on the bundled cases).
 
-The engine keeps per-order result columns for the whole run, builds one day's orders, lines and
-routing candidates at a time, holds node x SKU state arrays and one day's inventory rows, and
-distance/ETA matrices per zone x node. A refusal names the field behind the largest part.
-
-The node x SKU term is a busy network's: the dense state arrays plus a day's inventory row for every
-cell on every day, which is what a node holds once its demand keeps most SKUs moving (the fitted cases
-all run ~2,000 orders per node and day). At a small fraction of a network's volume fewer cells have rows,
-and the estimate is above the peak (an upper bound, which is what ``--max-memory`` needs).
+The terms are the engine's mechanisms, each with its bytes (``parts``): a fixed interpreter + imports
+baseline; the whole run's order and line result columns (per order, per line); one day's working arrays
+per order of the busiest day (orders, lines, the routing epochs' candidate pairs); the dense node x SKU
+state arrays (per cell, every node x every SKU); the inventory rows, one per *stocked* cell and day
+(``stocked_cells``: a store stocks at most min(slots, the policy's n), an NDC every SKU; a cell without
+stock or flow has no row, so at a small fraction of a network's volume this is an upper bound); and the
+distance/ETA matrices per zone x node. The bytes per unit were fitted once across toy, toy at 100k/day,
+Shanghai-Hangzhou at 150k/day, double11 at 20k/day and the full-volume South shard of national
+(``benchmarks/bench_memory.py``, measured 2026-12-07); no term is per scenario. A refusal names the field
+behind the largest part.
 
 A ``scope: regional`` scenario runs region by region (``sim.shard``): each region's shard is estimated
 like a scenario of its own (its demand share of the orders, its nodes, every city's zones), and
@@ -29,14 +30,20 @@ import numpy as np
 from sim.io.scenario.models import Scenario
 from sim.units import haversine_km
 
-BASE_BYTES = 300 * 2**20  # interpreter, numpy, pandas, pyarrow, SimPy, OR-Tools loaded
-BYTES_PER_ORDER = 250  # the whole run's order + line result columns (~20 columns, ~1.6 lines per order)
-BYTES_PER_DAY_ORDER = 800  # one day's working arrays per order of the busiest day (orders, lines, candidates)
-BYTES_PER_CELL = 640  # node x SKU: state, targets, forecasts, one day's inventory rows and their table
+# interpreter, numpy, pandas, pyarrow, SimPy, OR-Tools loaded (toy_history, ~600 orders/day, peaks at 0.25 GiB)
+BASE_BYTES = 250 * 2**20
+BYTES_PER_ORDER = 100  # the whole run's order result columns (~85 B) and the order book's share per order
+BYTES_PER_LINE = 40  # the whole run's line result columns (~30 B) and the line index
+# one day's working arrays per order of the busiest day: its orders and lines, the routing epochs' candidate
+# (order, node) pairs with their ETA/cost columns, the day's records before they join the run's
+BYTES_PER_DAY_ORDER = 1000
+# dense node x SKU state: 11 int64 inventory arrays (88 B), 4 float64 lookahead/target arrays (32 B), the
+# forecaster and offline sales (~20 B), and the day close's and policy's transient whole-array temporaries
+BYTES_PER_CELL = 300
+ROW_BYTES = 84  # one inventory row (3 x int32 + 8 x int64 = 76 B) and its place in the file-order index
 BYTES_PER_ZONE_NODE = 24  # distance and ETA matrices (float32) per zone x node
 RECORD_BYTES_PER_ORDER = 140  # merged order columns (~85 B) + ~1.6 lines x 30 B (sim.records)
 MERGE_BYTES_PER_ORDER = 60  # the merge's sort keys and permutation, one column's parts, the KPIs' masks
-ROW_BYTES = 84  # one inventory row (3 x int32 + 8 x int64 = 76 B) and its place in the file-order index
 DRAIN_DAYS = 1  # row days beyond the horizon: a regional run drains before its last inventory row
 
 
@@ -52,21 +59,28 @@ class Part:
         return self.count * self.bytes_each
 
 
-def parts(sc: Scenario) -> list[Part]:
-    """The estimate's terms, each with the field that drives it."""
+def _peak(sc: Scenario) -> float:
+    return max([p.multiplier for p in sc.demand.promotions] + [1.0])
+
+
+def _parts(sc: Scenario, share: float, nodes: int, stocked: int) -> list[Part]:
+    """The terms of one process that simulates `share` of the demand on `nodes` nodes (`stocked` of their
+    node x SKU cells can hold stock, so have an inventory row on a busy day)."""
     total_days = sc.horizon.warmup_days + sc.horizon.days
-    peak = max([p.multiplier for p in sc.demand.promotions] + [1.0])
-    orders = sc.demand.orders_per_day * (total_days + peak - 1.0)
-    nodes = sc.nodes.count()
+    peak = _peak(sc)
+    per_day = sc.demand.orders_per_day * share
+    orders = per_day * (total_days + peak - 1.0)
+    lines = orders * sc.demand.basket.mean_lines
     zones = sum(c.zones or sc.geography.zones_per_city for c in sc.geography.cities)
     return [
         Part(
             "demand.orders_per_day", f"{orders:,.0f} orders over {total_days} days", orders, BYTES_PER_ORDER
         ),
+        Part("demand.orders_per_day", f"{lines:,.0f} order lines", lines, BYTES_PER_LINE),
         Part(
             "demand.orders_per_day",
-            f"{sc.demand.orders_per_day * peak:,.0f} orders on the busiest day",
-            sc.demand.orders_per_day * peak,
+            f"{per_day * peak:,.0f} orders on the busiest day",
+            per_day * peak,
             BYTES_PER_DAY_ORDER,
         ),
         Part(
@@ -76,12 +90,23 @@ def parts(sc: Scenario) -> list[Part]:
             BYTES_PER_CELL,
         ),
         Part(
+            "catalog.n_skus",
+            f"{stocked * total_days:,} stocked cell-days (inventory rows)",
+            stocked * total_days,
+            ROW_BYTES,
+        ),
+        Part(
             "geography.zones_per_city",
             f"{zones * nodes:,} zone x node pairs",
             zones * nodes,
             BYTES_PER_ZONE_NODE,
         ),
     ]
+
+
+def parts(sc: Scenario) -> list[Part]:
+    """The estimate's terms, each with the field that drives it."""
+    return _parts(sc, 1.0, sc.nodes.count(), stocked_cells(sc))
 
 
 def _single(sc: Scenario) -> int:
@@ -116,23 +141,13 @@ def shard_estimates(sc: Scenario) -> list[tuple[str, int, float]]:
     """Per region of a regional scenario: (NDC id, estimated peak bytes of its shard, its demand share)."""
     weights = {c.name: float(c.demand_weight or 0.0) for c in sc.geography.cities}
     total = sum(weights.values()) or 1.0
-    zones = sum(c.zones or sc.geography.zones_per_city for c in sc.geography.cities)
-    days = sc.horizon.warmup_days + sc.horizon.days
-    peak = max([p.multiplier for p in sc.demand.promotions] + [1.0])
     out = []
     for ndc, cities in regions(sc):
         share = sum(weights[c] for c in cities) / total
         nodes = 1 + sum(
             1 for key, g in sc.nodes.groups() if key != "ndc" for _, c in g.all_ids(key) if c in cities
         )
-        orders = sc.demand.orders_per_day * share
-        b = (
-            BASE_BYTES
-            + orders * (days + peak - 1.0) * BYTES_PER_ORDER
-            + orders * peak * BYTES_PER_DAY_ORDER
-            + nodes * sc.catalog.n_skus * BYTES_PER_CELL
-            + zones * nodes * BYTES_PER_ZONE_NODE
-        )
+        b = BASE_BYTES + sum(p.bytes for p in _parts(sc, share, nodes, stocked_cells(sc, set(cities))))
         out.append((ndc, int(b), share))
     return out
 
@@ -142,10 +157,11 @@ def _orders_total(sc: Scenario) -> float:
     return float(sc.demand.orders_per_day) * (sc.horizon.warmup_days + sc.horizon.days + peak - 1.0)
 
 
-def stocked_cells(sc: Scenario) -> int:
+def stocked_cells(sc: Scenario, cities: set[str] | None = None) -> int:
     """The node x SKU cells that can hold stock: a store or FDC stocks at most its slots (its group's) and at
     most the policy's ``n`` where it has one; an NDC every SKU. The inventory rows of a day are these cells
-    at most (plus lost demand at unstocked preferred cells)."""
+    at most (plus lost demand at unstocked preferred cells). With `cities`, one region's shard: its nodes
+    in those cities and its one NDC."""
     from sim.spec import parse_spec
 
     n_skus = sc.catalog.n_skus
@@ -153,9 +169,14 @@ def stocked_cells(sc: Scenario) -> int:
         cap = int(parse_spec(str(sc.policy)).params.get("n", n_skus))
     except (ValueError, TypeError):
         cap = n_skus
-    out = 0
+    out = n_skus if cities is not None else 0
     for key, group in sc.nodes.groups():
-        count = len(group.sites) + sum(group.count_per_city.values())
+        if cities is None:
+            count = len(group.sites) + sum(group.count_per_city.values())
+        elif key == "ndc":
+            continue
+        else:
+            count = sum(1 for _, c in group.all_ids(key) if c in cities)
         slots = getattr(group.capacity, "slots", None)
         out += count * (n_skus if key == "ndc" or slots is None else min(int(slots), cap, n_skus))
     return out
