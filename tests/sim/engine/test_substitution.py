@@ -57,6 +57,24 @@ def test_rule_band_edge() -> None:
     assert r.cands[r.offsets[1] : r.offsets[2]].tolist() == []  # 10 / 7 - 1 = 0.43: out
 
 
+def test_rule_in_blocks_equals_a_brute_force_rule() -> None:
+    """Rows compared in blocks of a few SKU pairs (bounded memory) give the rule a plain double loop gives."""
+    gen = np.random.default_rng(7)
+    S = 60
+    category = gen.integers(0, 3, S)
+    value = np.round(gen.uniform(5.0, 20.0, S), 1)
+    rank = gen.permutation(S)
+    r = SubstituteRule.build(category, value, rank, np.ones(S), band=0.3, k=4, max_cells=7)
+    by_rank = sorted(range(S), key=lambda j: rank[j])
+    for i in range(S):
+        want = [
+            j
+            for j in by_rank
+            if j != i and category[j] == category[i] and abs(value[j] / value[i] - 1.0) <= 0.3 + 1e-12
+        ][:4]
+        assert r.cands[r.offsets[i] : r.offsets[i + 1]].tolist() == want
+
+
 def _epoch_with_ordered_skus_out(accept: float) -> tuple[Simulation, np.ndarray]:
     """The toy's first routing batch with every store holding 50 of each SKU except the batch's own SKUs
     (0 of those): every near order is short at every store, substitutes are in stock."""
