@@ -105,6 +105,8 @@ def price(sim: SimState, ep: EpochOptions) -> tuple[Batch, np.ndarray]:
     ``router.lookahead`` the reservation prices; for a splitting router the shipment rows."""
     opt = np.flatnonzero(ep.primary | ep.offer)
     base = ep.handling + ep.transport
+    if ep.drop_cost is not None:  # partial fulfilment: a pair that drops lines pays their lost margin
+        base = base + ep.drop_cost
     acc, offer = ep.accept[opt], ep.offer[opt]
     cost = np.where(offer, acc * base[opt] + (1 - acc) * ep.lost_cost[ep.p_row[opt]], base[opt])
     # an order with an option at its tier or faster is served if at all possible; an offer-only order
@@ -301,7 +303,8 @@ def repair(sim: SimState, ep: EpochOptions, chosen: np.ndarray) -> np.ndarray:
     r = np.repeat(np.arange(rows.size), cnt)
     line = lines_of(b.line_offsets, idx[rows])
     sku = b.line_sku[line] if ep.sub_sku is None else ep.sku[entries_of(ep, chosen[rows])]  # with substitutes
-    nd, sk, q = node[r], sku, b.line_qty[line].astype(np.int64)
+    q = (b.line_qty[line] if ep.drop is None else ep.qty[entries_of(ep, chosen[rows])]).astype(np.int64)
+    nd, sk = node[r], sku  # (a dropped line, tiers.substitution.drop, takes no units)
     key = nd.astype(np.int64) * inv.on_hand.shape[1] + sk
     o = np.lexsort((r, key))
     ks, qs = key[o], q[o]

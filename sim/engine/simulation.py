@@ -236,12 +236,12 @@ class Simulation:
         b = self.book
         if (ref >= SHIP_BASE).any():  # shipments of split orders carry only their own lines
             pos, line = b.ref_lines(ref)
-            litres = b.line_qty[line] * self.cat.volume_l[b.line_sku[line]]
+            litres = b.line_qty[line] * self.cat.volume_l[b.line_sku[line]] * ~b.line_dropped[line]
             return np.bincount(pos, weights=litres, minlength=ref.size)
         n = b.n_lines(ref)
         first = np.repeat(b.line_offsets[ref] - np.cumsum(n) + n, n)
         line = first + np.arange(int(n.sum()))
-        litres = b.line_qty[line] * self.cat.volume_l[b.line_sku[line]]
+        litres = b.line_qty[line] * self.cat.volume_l[b.line_sku[line]] * ~b.line_dropped[line]
         return np.bincount(np.repeat(np.arange(ref.size), n), weights=litres, minlength=ref.size)
 
     # ------------------------------------------------------------------ run

@@ -24,8 +24,10 @@ nodes Parquet, kpis.json for network-level costs, the resolved scenario.yaml for
 - ``stockout_*``: stock-out lines are lines of measured orders that met a stock-out, by the routing
   reason the engine records per line (lines ``stockout``, sim/engine/substitution.py
   ``mark_stockouts``: short at every open, in-reach node of the requested tier or faster that had
-  capacity for the order), or were substituted (``substitute_sku`` not null); the shares of those
-  substituted and lost (the study's "substitute" and "buy elsewhere / do not buy"). Lines of orders
+  capacity for the order), or were substituted (``substitute_sku`` not null), or were dropped (partial
+  fulfilment, ``tiers.substitution.drop``: a lost line of a served order); the shares of those lines
+  substituted and lost (the study's "substitute" and "buy elsewhere / do not buy"), counted in lines:
+  a dropped line is a lost line sale, a line of a lost order too. Lines of orders
   lost or slowed by capacity, hours or reach met no stock-out. Runs without the column fall back to
   every line of a lost or slower order with a preferred node. Substitution is "not measured" while
   lines carry no substitution.
@@ -326,12 +328,17 @@ def _fresh_dos_store(t: RunTables) -> float | None:
 
 
 def _stockout_lines(t: RunTables) -> pd.DataFrame:
-    li = t.run.lines.merge(t.orders[["order_id", "requested_tier"]], on="order_id")
+    li = t.run.lines.merge(
+        t.orders[["order_id", "requested_tier", "status"]].rename(columns={"status": "order_status"}),
+        on="order_id",
+    )
     subst = (
         li["substitute_sku"].notna() if "substitute_sku" in li.columns else pd.Series(False, index=li.index)
     )
+    # a line dropped by partial fulfilment (tiers.substitution.drop): lost while the rest of its order is served
+    dropped = (li["status"] == "lost") & (li["order_status"] != "lost")
     if "stockout" in li.columns:  # the routing reason per line (sim.engine.substitution.mark_stockouts)
-        hit = li["stockout"].astype(bool) | subst
+        hit = li["stockout"].astype(bool) | subst | dropped
     else:  # no reason recorded: every line of a lost or slower order with a preferred node
         rank = {"near": 0, "mid": 1, "far": 2}
         slower = li["served_tier"].map(rank) > li["requested_tier"].map(rank)

@@ -164,8 +164,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = {}
     for name, sets in (
         ("off", ["tiers.substitution.enabled=false"]),
-        ("p0", ["tiers.substitution.accept=0"]),
-        ("p1", ["tiers.substitution.accept=1"]),
+        ("p0", ["tiers.substitution.accept=0", "tiers.substitution.drop=0"]),
+        ("p1", ["tiers.substitution.accept=1", "tiers.substitution.drop=0"]),
+        ("partial", []),  # the defaults: accept 0.45, drop 0.73 (partial fulfilment)
     ):
         out[name] = base / name
         simulate(TOY, out=out[name], overrides=[*SMALL, *sets], report=False)
