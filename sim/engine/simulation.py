@@ -39,7 +39,7 @@ from sim.engine.substitution import SubstituteRule, line_uniforms
 from sim.engine.surge import Surge, surge_counts
 from sim.engine.warehouse import Waves
 from sim.inventory.initial import place_initial_stock
-from sim.inventory.perishables import cap_fresh_targets, fresh_draw, unfilled
+from sim.inventory.perishables import cap_fresh_targets, fresh_draw, fresh_supplier, unfilled
 from sim.inventory.replenishment import Pipeline, lateral_transfers, plan_replenishment
 from sim.inventory.state import InventoryState
 from sim.network import FDC, NDC, STORE, build_network
@@ -106,6 +106,9 @@ class Simulation:
         self.fdcs = np.flatnonzero(self.kind == FDC)
         self.ndcs = np.flatnonzero(self.kind == NDC)
         self.fresh_targets: np.ndarray | None = None  # the last review's targets (inventory.fresh)
+        # inventory.fresh.cross_dock: the supplier's overnight fresh delivery to the NDCs, received at the start of
+        # the next day before its review (node, SKU, units); None: none under way
+        self.fresh_due: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.row = np.full(N, -1, np.int64)  # node -> row in its kind's operation arrays
         for group in (self.stores, self.fdcs, self.ndcs):
             self.row[group] = np.arange(group.size)
@@ -319,6 +322,10 @@ class Simulation:
             self.surge.apply(self, day)
         rate = self.forecaster.rate(day)
         self._supply_ndcs(day, rate)
+        if self.fresh_due is not None:  # inventory.fresh.cross_dock: last night's fresh delivery, new
+            node, sku, qty = self.fresh_due
+            self.fresh_due = None
+            self.inv.receive(node, sku, qty, from_pipeline=True)
         if day % max(1, round(self.sc.inventory.review_period_days)) == 0:
             self._review(day)
         if self.sc.inventory.fresh.enabled:
@@ -391,15 +398,19 @@ class Simulation:
             self.fresh_targets, rate, self.net.supplier, self.ndcs, self.cat.tier_eligible[:, 2], fresh
         )
         pos = self.inv.position()
+        sup = fresh_supplier(self.net.supplier, self.kind) if fr.cross_dock else self.net.supplier
         need = (
             np.ceil(fr.ndc_days_of_supply * draw - 1e-9).astype(np.int64)
             - pos[np.ix_(self.ndcs, fresh)]
-            + unfilled(self.fresh_targets, pos, self.net.supplier, self.ndcs, fresh)
+            + unfilled(self.fresh_targets, pos, sup, self.ndcs, fresh)
         )
         if day == 0:
             need[self.given[self.ndcs]] = 0  # the planner's observed NDC stock is day 0's, not topped up
         n, j = np.nonzero(need > 0)
-        if n.size:
+        if n.size and fr.cross_dock:  # delivered overnight: received new before the next review
+            self.inv.ship_in(self.ndcs[n], fresh[j], need[n, j])
+            self.fresh_due = (self.ndcs[n], fresh[j], need[n, j])
+        elif n.size:
             self.inv.ship_in(self.ndcs[n], fresh[j], need[n, j])
             self.pipeline.add_external(
                 day * DAY + fr.ndc_lead_time_h * HOUR, self.ndcs[n], fresh[j], need[n, j]
@@ -461,6 +472,7 @@ class Simulation:
                     critical_ratio=float(self.sc.costs.lost_sale.margin_rate)
                     if self.sc.inventory.fresh.newsvendor
                     else None,
+                    cross_dock=self.sc.inventory.fresh.cross_dock,
                 )
             self.fresh_targets = targets
         self.la_rate = ctx.forecast / DAY
@@ -487,6 +499,9 @@ class Simulation:
             net.truck_per_unit_cny,
             net.lead_time_s,
             day * DAY,
+            cross_dock=np.isfinite(self.cat.shelf_life_s)
+            if self.sc.inventory.fresh.enabled and self.sc.inventory.fresh.cross_dock
+            else None,
         )
         self.pipeline.add(shipments)
         self.day_costs["transfer"][day] += cost

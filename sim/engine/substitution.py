@@ -157,7 +157,8 @@ def substitute(sim: Any, ep: EpochOptions) -> None:
     found = sub >= 0
     pe = ep.pair[E]
     drop = ~found & _drops(u[E], acc, want, rule.drop)
-    rescued = cand & (np.bincount(pe[~found & ~drop], minlength=P) == 0)  # every short line substituted / dropped
+    # rescued: every short line substituted or dropped
+    rescued = cand & (np.bincount(pe[~found & ~drop], minlength=P) == 0)
     if rule.drop > 0:  # partial fulfilment keeps at least one line
         rescued &= np.bincount(pe[drop], minlength=P) < ep.n_lines[ep.p_row]
     take = rescued[pe] & found

@@ -70,29 +70,50 @@ def cap_fresh_targets(
     node_kind: np.ndarray,
     carry_age: bool = False,
     critical_ratio: float | None = None,
+    cross_dock: bool = False,
 ) -> np.ndarray:
     """Targets with every forward node's fresh SKUs capped at what sells in their shelf life less a day. With
     ``carry_age`` (a unit arrives as old as it left upstream) a node gets the life left after two days per node
     above it (a day held there, a day lost to whole-day cohorts): ``ceil(rate x max(life - 1 - 2 x depth, 1))``,
     depth = lanes from the NDC (FDC 1, its stores 2). With `critical_ratio` q the cap is the q-quantile of Poisson
-    demand over that window (the perishable newsvendor, see the module docstring) instead of its ceiled mean."""
+    demand over that window (the perishable newsvendor, see the module docstring) instead of its ceiled mean.
+    With `cross_dock` (``inventory.fresh.cross_dock``) the stores' fresh passes through their FDC the day it
+    leaves the NDC, which received it new that morning: an FDC's cap counts only its own tier's demand (it holds
+    none for its stores) and no node loses days upstream (``carry_age``'s two days per node do not apply)."""
     fresh = np.flatnonzero(np.isfinite(life_days))
     if not fresh.size:
         return targets
     out = targets.copy()
-    used = 2 * supply_depth(supplier)[:, None] if carry_age else 0
+    if cross_dock:  # an FDC does not hold its stores' fresh (the policy's with_downstream share)
+        stores = np.flatnonzero((node_kind == 2) & (supplier >= 0))
+        stores = stores[node_kind[supplier[stores]] == 1]
+        down = np.zeros((targets.shape[0], fresh.size), np.int64)
+        np.add.at(down, supplier[stores], targets[np.ix_(stores, fresh)])
+        out[:, fresh] = np.maximum(out[:, fresh] - down, 0)
+    used = 2 * supply_depth(supplier)[:, None] if carry_age and not cross_dock else 0
     days = np.maximum(life_days[fresh][None, :] - 1.0 - used, 1.0)
     if critical_ratio is None:
-        rate = echelon_rate(forecast[:, fresh], supplier, node_kind)
+        own = forecast[:, fresh]  # with cross_dock an FDC holds fresh for its own tier only
+        rate = own if cross_dock else echelon_rate(own, supplier, node_kind)
         cap = np.ceil(rate * days - 1e-9).astype(np.int64)
     else:  # the stores' caps first; an FDC's echelon counts only the stores that then stock the SKU
         own = forecast[:, fresh]
         store_cap = newsvendor_cap(own * days, critical_ratio)
         stocked = (np.minimum(targets[:, fresh], store_cap) > 0) | (node_kind != 2)[:, None]
-        rate = echelon_rate(np.where(stocked, own, 0.0), supplier, node_kind)
+        rate = own if cross_dock else echelon_rate(np.where(stocked, own, 0.0), supplier, node_kind)
         cap = newsvendor_cap(rate * days, critical_ratio)
     forward = supplier >= 0
     out[np.ix_(forward, fresh)] = np.minimum(out[np.ix_(forward, fresh)], cap[forward])
+    return out
+
+
+def fresh_supplier(supplier: np.ndarray, node_kind: np.ndarray) -> np.ndarray:
+    """(N,) where each node's fresh comes from when stores' fresh is cross-docked at their FDC: a store below an
+    FDC draws on the FDC's supplier, every other node on its own supplier."""
+    out = supplier.copy()
+    st = np.flatnonzero((node_kind == 2) & (supplier >= 0))
+    st = st[(node_kind[supplier[st]] == 1) & (supplier[supplier[st]] >= 0)]
+    out[st] = supplier[supplier[st]]
     return out
 
 
@@ -132,7 +153,8 @@ def fresh_draw(
 def unfilled(
     targets: np.ndarray, position: np.ndarray, supplier: np.ndarray, ndcs: np.ndarray, fresh: np.ndarray
 ) -> np.ndarray:
-    """(len(ndcs), len(fresh)) what the NDCs' direct customers still ask for (target - position > 0)."""
+    """(len(ndcs), len(fresh)) what the NDCs' direct customers still ask for (target - position > 0); with
+    cross-docked fresh pass ``fresh_supplier`` as `supplier` (the stores below an FDC count as the NDC's)."""
     col = np.full(supplier.size, -1, np.int64)
     col[ndcs] = np.arange(ndcs.size)
     child = np.flatnonzero((supplier >= 0) & (col[np.maximum(supplier, 0)] >= 0))

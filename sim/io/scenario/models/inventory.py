@@ -66,6 +66,18 @@ class FreshStock(Model):
         "of fresh units spoil with it, 1.3% without); false = each node receives a unit new (the engine before)",
     )
 
+    cross_dock: bool = Field(
+        True,
+        description="fresh flows as the grocers run it: the supplier delivers overnight (ordered at the day's "
+        "review, received new at the NDC before the next review, ndc_lead_time_h unused), and a store's fresh "
+        "leaves the NDC at that review and is cross-docked at its FDC (arrives and leaves the same day, never on "
+        "the FDC's books; both lanes' lead times, trucks and handling), so it reaches the store young; an FDC "
+        "holds fresh only for its own tier [Dingdong: procurement -> municipal sorting centre (sorting, packing) "
+        "-> front-end warehouses daily; params: Calibration targets, fresh stock turn ~2.2 days at forward sites, "
+        "fresh-goods loss 1-3% of units]; false = fresh waits a review at the NDC and at the FDC (the engine "
+        "before)",
+    )
+
     @model_validator(mode="after")
     def _check(self) -> FreshStock:
         if self.ndc_lead_time_h >= 24.0:
