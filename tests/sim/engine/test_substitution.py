@@ -298,7 +298,9 @@ def test_partial_fulfilment_by_hand() -> None:
     sim, idx, out, lost0 = _epoch_with_skus_out(1.0)
     b = sim.book
     near = _near_in_reach(sim, idx)
-    short = np.array([np.isin(b.line_sku[b.line_offsets[i] : b.line_offsets[i + 1]], out).any() for i in near])
+    short = np.array(
+        [np.isin(b.line_sku[b.line_offsets[i] : b.line_offsets[i + 1]], out).any() for i in near]
+    )
     some_kept = np.array(
         [not np.isin(b.line_sku[b.line_offsets[i] : b.line_offsets[i + 1]], out).all() for i in near]
     )
@@ -330,7 +332,9 @@ def test_partial_fulfilment_by_hand() -> None:
     sim, idx, out, _ = _epoch_with_skus_out(0.0)
     b = sim.book
     near = _near_in_reach(sim, idx)
-    short = np.array([np.isin(b.line_sku[b.line_offsets[i] : b.line_offsets[i + 1]], out).any() for i in near])
+    short = np.array(
+        [np.isin(b.line_sku[b.line_offsets[i] : b.line_offsets[i + 1]], out).any() for i in near]
+    )
     assert not (b.served_tier[near[short]] == Tier.NEAR).any()
     assert not b.line_dropped.any()
 
