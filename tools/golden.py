@@ -97,7 +97,8 @@ ADDED_OFF: dict[str, Any] = {
     "demand.conversion.enabled": False,  # issue #18: shoppers who order depending on the promise
     "inventory.cover_window": False,  # issue #14/#18: cover on the window's daily forecasts (promotions ahead)
     "inventory.fresh.newsvendor": False,  # issue #14: fresh forward caps at the newsvendor quantile
-    "inventory.fresh.cross_dock": False,  # issue #14: overnight fresh supply, stores' fresh cross-docked at FDCs
+    "inventory.fresh.cross_dock": False,
+    "inventory.fresh.sell_through": False,  # issue #14: fresh caps at the node's in-stock sell-through  # issue #14: overnight fresh supply, stores' fresh cross-docked at FDCs
     "tiers.substitution.drop": 0.0,  # issue #14: partial fulfilment (a short line dropped, the rest shipped)
     "nodes.surge": {"promotion_multiplier": 1.0, "day_multiplier": {}},  # issue #14: per-day capacity surge
 }

@@ -39,7 +39,14 @@ from sim.engine.substitution import SubstituteRule, line_uniforms
 from sim.engine.surge import Surge, surge_counts
 from sim.engine.warehouse import Waves
 from sim.inventory.initial import place_initial_stock
-from sim.inventory.perishables import cap_fresh_targets, fresh_draw, fresh_supplier, unfilled
+from sim.inventory.perishables import (
+    FreshFlow,
+    SellThrough,
+    cap_fresh_targets,
+    fresh_draw,
+    fresh_supplier,
+    unfilled,
+)
 from sim.inventory.replenishment import Pipeline, lateral_transfers, plan_replenishment
 from sim.inventory.state import InventoryState
 from sim.network import FDC, NDC, STORE, build_network
@@ -109,6 +116,14 @@ class Simulation:
         # inventory.fresh.cross_dock: the supplier's overnight fresh delivery to the NDCs, received at the start of
         # the next day before its review (node, SKU, units); None: none under way
         self.fresh_due: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        fr = sc.inventory.fresh  # inventory.fresh.sell_through: each node's in-stock fresh sales (None: off)
+        life = self.cat.shelf_life_s / DAY
+        fresh = np.flatnonzero(np.isfinite(life))
+        self.sell_through = (
+            SellThrough(fresh, int(np.ceil(life[fresh].max())))
+            if fr.enabled and fr.forward_cap and fr.sell_through and fresh.size
+            else None
+        )
         self.row = np.full(N, -1, np.int64)  # node -> row in its kind's operation arrays
         for group in (self.stores, self.fdcs, self.ndcs):
             self.row[group] = np.arange(group.size)
@@ -394,6 +409,13 @@ class Simulation:
         fresh = np.flatnonzero(np.isfinite(self.cat.shelf_life_s))
         if not fresh.size or self.fresh_targets is None:
             return
+        sold = self._fresh_sold()
+        if sold is not None:  # the forward nodes will draw what they sell, where below their forecast
+            rate = rate.copy()
+            fwd = self.net.supplier >= 0
+            rate[np.ix_(fwd, fresh)] = np.where(
+                np.isnan(sold[fwd]), rate[np.ix_(fwd, fresh)], np.minimum(rate[np.ix_(fwd, fresh)], sold[fwd])
+            )
         draw = fresh_draw(
             self.fresh_targets, rate, self.net.supplier, self.ndcs, self.cat.tier_eligible[:, 2], fresh
         )
@@ -415,6 +437,17 @@ class Simulation:
             self.pipeline.add_external(
                 day * DAY + fr.ndc_lead_time_h * HOUR, self.ndcs[n], fresh[j], need[n, j]
             )
+
+    def _fresh_sold(self) -> np.ndarray | None:
+        """inventory.fresh.sell_through: the FDCs' in-stock fresh sell-through (NaN elsewhere and where unknown). An
+        FDC's own-tier forecast counts every mid order of its catchment, most of which the router serves from stores;
+        a store's forecast is the near demand it does serve."""
+        if self.sell_through is None:
+            return None
+        sold = self.sell_through.rate()
+        if sold is not None:
+            sold[self.kind != FDC] = np.nan
+        return sold
 
     def _review(self, day: int) -> None:
         net = self.net
@@ -472,7 +505,10 @@ class Simulation:
                     critical_ratio=float(self.sc.costs.lost_sale.margin_rate)
                     if self.sc.inventory.fresh.newsvendor
                     else None,
-                    cross_dock=self.sc.inventory.fresh.cross_dock,
+                    flow=FreshFlow(
+                        cross_dock=self.sc.inventory.fresh.cross_dock,
+                        sold=self._fresh_sold(),
+                    ),
                 )
             self.fresh_targets = targets
         self.la_rate = ctx.forecast / DAY
@@ -512,6 +548,8 @@ class Simulation:
             self.offline.apply((day + 1) * DAY, inv)
             self.offline.sync(inv)
         inv.apply_picks((day + 1) * DAY)
+        if self.sell_through is not None:  # the day's fresh sales, before the day's flows are reset
+            self.sell_through.close_day(inv)
         spoiled = inv.age_and_spoil()
         self.day_costs["spoilage"][day] += float((spoiled * self.cat.value_cny[None, :]).sum())
         held = ((inv.on_hand + inv.pipeline) * self.cat.value_cny[None, :]).sum()

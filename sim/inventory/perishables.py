@@ -23,8 +23,14 @@ Here, for SKUs with a finite shelf life:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.stats import poisson
+
+if TYPE_CHECKING:
+    from sim.inventory.state import InventoryState
 
 
 def root_supplier(supplier: np.ndarray) -> np.ndarray:
@@ -62,6 +68,14 @@ def supply_depth(supplier: np.ndarray) -> np.ndarray:
     return depth
 
 
+@dataclass(frozen=True)
+class FreshFlow:
+    """How fresh flows (``cap_fresh_targets``): cross-docked at FDCs, and each node's in-stock sell-through."""
+
+    cross_dock: bool = False
+    sold: np.ndarray | None = None  # (N, fresh) units per day, NaN where unknown (``SellThrough.rate``)
+
+
 def cap_fresh_targets(
     targets: np.ndarray,
     forecast: np.ndarray,
@@ -70,19 +84,22 @@ def cap_fresh_targets(
     node_kind: np.ndarray,
     carry_age: bool = False,
     critical_ratio: float | None = None,
-    cross_dock: bool = False,
+    flow: FreshFlow | None = None,
 ) -> np.ndarray:
     """Targets with every forward node's fresh SKUs capped at what sells in their shelf life less a day. With
     ``carry_age`` (a unit arrives as old as it left upstream) a node gets the life left after two days per node
     above it (a day held there, a day lost to whole-day cohorts): ``ceil(rate x max(life - 1 - 2 x depth, 1))``,
     depth = lanes from the NDC (FDC 1, its stores 2). With `critical_ratio` q the cap is the q-quantile of Poisson
     demand over that window (the perishable newsvendor, see the module docstring) instead of its ceiled mean.
-    With `cross_dock` (``inventory.fresh.cross_dock``) the stores' fresh passes through their FDC the day it
+    `flow` (``FreshFlow``): with `cross_dock` (``inventory.fresh.cross_dock``) the stores' fresh passes through their FDC the day it
     leaves the NDC, which received it new that morning: an FDC's cap counts only its own tier's demand (it holds
-    none for its stores) and no node loses days upstream (``carry_age``'s two days per node do not apply)."""
+    none for its stores) and no node loses days upstream (``carry_age``'s two days per node do not apply).
+    `sold` ((N, fresh) units per day, NaN where unknown: ``sell_through``) lowers a node's own rate to what it
+    sells where that is below its forecast."""
     fresh = np.flatnonzero(np.isfinite(life_days))
     if not fresh.size:
         return targets
+    cross_dock, sold = (flow.cross_dock, flow.sold) if flow is not None else (False, None)
     out = targets.copy()
     if cross_dock:  # an FDC does not hold its stores' fresh (the policy's with_downstream share)
         stores = np.flatnonzero((node_kind == 2) & (supplier >= 0))
@@ -94,10 +111,14 @@ def cap_fresh_targets(
     days = np.maximum(life_days[fresh][None, :] - 1.0 - used, 1.0)
     if critical_ratio is None:
         own = forecast[:, fresh]  # with cross_dock an FDC holds fresh for its own tier only
+        if sold is not None:
+            own = np.where(np.isnan(sold), own, np.minimum(own, sold))
         rate = own if cross_dock else echelon_rate(own, supplier, node_kind)
         cap = np.ceil(rate * days - 1e-9).astype(np.int64)
     else:  # the stores' caps first; an FDC's echelon counts only the stores that then stock the SKU
         own = forecast[:, fresh]
+        if sold is not None:
+            own = np.where(np.isnan(sold), own, np.minimum(own, sold))
         store_cap = newsvendor_cap(own * days, critical_ratio)
         stocked = (np.minimum(targets[:, fresh], store_cap) > 0) | (node_kind != 2)[:, None]
         rate = own if cross_dock else echelon_rate(np.where(stocked, own, 0.0), supplier, node_kind)
@@ -115,6 +136,29 @@ def fresh_supplier(supplier: np.ndarray, node_kind: np.ndarray) -> np.ndarray:
     st = st[(node_kind[supplier[st]] == 1) & (supplier[supplier[st]] >= 0)]
     out[st] = supplier[supplier[st]]
     return out
+
+
+class SellThrough:
+    """In-stock sell-through of fresh SKUs per node: units shipped per day, averaged over the days of the last
+    `window` on which the node held the SKU (start or received > 0); NaN where it held it on none (censored
+    demand: a day without stock says nothing of what would have sold)."""
+
+    def __init__(self, fresh: np.ndarray, window: int) -> None:
+        self.fresh, self.window = fresh, max(int(window), 1)
+        self.days: list[tuple[np.ndarray, np.ndarray]] = []  # (shipped, held) per closed day, oldest first
+
+    def close_day(self, inv: InventoryState) -> None:
+        f = self.fresh
+        held = (inv.start[:, f] + inv.received[:, f]) > 0
+        self.days.append((inv.shipped[:, f].copy(), held))
+        self.days = self.days[-self.window :]
+
+    def rate(self) -> np.ndarray | None:
+        if not self.days:
+            return None
+        shipped = sum(s * h for s, h in self.days)
+        n = sum(h.astype(np.int64) for _, h in self.days)
+        return np.where(n > 0, shipped / np.maximum(n, 1), np.nan)
 
 
 def newsvendor_cap(mean: np.ndarray, q: float) -> np.ndarray:

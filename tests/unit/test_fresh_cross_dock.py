@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.inventory.perishables import cap_fresh_targets, fresh_supplier, unfilled
+from sim.inventory.perishables import FreshFlow, cap_fresh_targets, fresh_supplier, unfilled
 from sim.inventory.replenishment import plan_replenishment
 from sim.inventory.state import InventoryState
 from sim.run import simulate
@@ -90,7 +90,7 @@ def test_fdc_holds_fresh_for_its_own_tier_only() -> None:
     life = np.array([4.0, np.inf])
     fc = np.array([[0, 0], [1.0, 1.0], [2.0, 1.0], [0.5, 1.0]])
     targets = np.array([[0, 0], [30, 30], [8, 8], [3, 3]], np.int64)  # the FDC's 30 include the store's 8
-    out = cap_fresh_targets(targets, fc, life, SUPPLIER, KIND, cross_dock=True)
+    out = cap_fresh_targets(targets, fc, life, SUPPLIER, KIND, flow=FreshFlow(cross_dock=True))
     # FDC: 30 - 8 = 22, capped at its own 1.0 x 3 days = 3; stores ceil(2 x 3) = 6, ceil(0.5 x 3) = 2
     assert out[:, 0].tolist() == [0, 3, 6, 2]
     assert out[:, 1].tolist() == [0, 30, 8, 3]  # non-fresh untouched

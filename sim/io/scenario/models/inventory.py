@@ -78,6 +78,18 @@ class FreshStock(Model):
         "before)",
     )
 
+    sell_through: bool = Field(
+        True,
+        description="cap an FDC's fresh target also at what it actually sells: its in-stock sell-through (units "
+        "shipped per day over the days of the last shelf life on which it held the SKU; the forecast until it has "
+        "held it a day) x the cap's days, as fresh grocers order by sell-through (the NDC's fresh order follows); "
+        "an FDC's forecast counts every mid order of its catchment, most of which the router serves from stores, "
+        "so it otherwise holds days of fresh it never sells, which rot (stores sell their forecast) [params: "
+        "Calibration targets, "
+        "fresh stock turn ~2.2 days at forward sites, fresh-goods loss 1-3% of units]; false = the forecast only "
+        "(the engine before)",
+    )
+
     @model_validator(mode="after")
     def _check(self) -> FreshStock:
         if self.ndc_lead_time_h >= 24.0:
