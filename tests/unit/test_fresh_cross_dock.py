@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.inventory.perishables import FreshFlow, cap_fresh_targets, fresh_supplier, unfilled
+from sim.inventory.perishables import FreshFlow, SellThrough, cap_fresh_targets, fresh_supplier, unfilled
 from sim.inventory.replenishment import plan_replenishment
 from sim.inventory.state import InventoryState
 from sim.run import simulate
@@ -139,3 +139,38 @@ def test_toy_fdcs_hand_no_fresh_to_stores_and_stores_get_it_young(toy_runs: dict
         store_in = int(f.loc[f["node_id"].map(kind) == "store", "received"].sum())
         assert store_in > 0
         assert (fdc_out > 0) == expect_fdc_out
+
+
+def test_sell_through_counts_only_days_with_stock_by_hand() -> None:
+    """In-stock sell-through: units shipped per day over the last `window` days on which the node held the SKU
+    (start or received > 0); NaN where it held it on none; older days fall out of the window."""
+    inv = InventoryState(2, 2, np.array([4.0, np.inf]))
+    st = SellThrough(np.array([0]), window=2)
+    assert st.rate() is None
+    for start, received, shipped in ((5, 0, 3), (0, 0, 0), (2, 4, 5)):  # node 0; node 1 never holds SKU 0
+        inv.start[0, 0], inv.received[0, 0], inv.shipped[0, 0] = start, received, shipped
+        st.close_day(inv)
+    rate = st.rate()
+    assert rate is not None
+    # window 2: day 2 (no stock: not counted) and day 3 (5 shipped) -> 5 a day; node 1 unknown
+    assert rate[0, 0] == 5.0 and np.isnan(rate[1, 0])
+    st3 = SellThrough(np.array([0]), window=3)
+    st3.days = st.days[:]
+    inv.start[0, 0], inv.received[0, 0], inv.shipped[0, 0] = 1, 0, 1
+    st3.close_day(inv)
+    r3 = st3.rate()
+    assert r3 is not None and r3[0, 0] == 3.0  # days 3 and 4 held: (5 + 1) / 2
+
+
+def test_sell_through_lowers_a_cap_only_below_the_forecast() -> None:
+    life = np.array([4.0, np.inf])
+    fc = np.array([[0, 0], [10.0, 1.0], [2.0, 1.0], [0.5, 1.0]])
+    targets = np.array([[0, 0], [100, 30], [80, 8], [3, 3]], np.int64)
+    sold = np.array([[np.nan], [1.5], [np.nan], [np.nan]])  # the FDC sells 1.5 a day of its forecast 10
+    out = cap_fresh_targets(targets, fc, life, SUPPLIER, KIND, flow=FreshFlow(cross_dock=True, sold=sold))
+    # FDC: 100 - its store's 80 = 20, capped at min(10, 1.5) x 3 days = 5 (at 10 x 3 = 30 it stays 20); the stores
+    # keep their forecasts: ceil(2 x 3) = 6, ceil(0.5 x 3) = 2
+    assert out[:, 0].tolist() == [0, 5, 6, 2]
+    high = np.array([[np.nan], [50.0], [np.nan], [np.nan]])  # selling above the forecast: the forecast holds
+    out = cap_fresh_targets(targets, fc, life, SUPPLIER, KIND, flow=FreshFlow(cross_dock=True, sold=high))
+    assert out[1, 0] == 20
