@@ -175,13 +175,24 @@ class Waves:
         picks = np.floor(pickers * span / mean_pick_s)
         return cast(np.ndarray, np.maximum(np.minimum(vans, picks) - self.used.get(g, 0), 0).astype(np.int64))
 
-    def vans_for(self, f: int, g: int, n: np.ndarray, mean_order_l: float, mean_km: np.ndarray) -> np.ndarray:
+    def vans_for(
+        self,
+        f: int,
+        g: int,
+        n: np.ndarray,
+        mean_order_l: float,
+        mean_km: np.ndarray,
+        per_van: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Vans an approx wave of FDC row f sends for `n` orders (``approx_fdc``: every van, at most one per
-        order; with ``van_dispatch: needed`` the fewest that carry them by volume and by stops in the window)."""
+        order; with ``van_dispatch: needed`` the fewest that carry them by volume and by stops in the window).
+        `per_van`: ``per_van_orders(g, mean_order_l, mean_km)`` when already computed."""
         n = np.asarray(n, float)
         v = np.minimum(float(self.vans[f]), n)
         if self.vans_as_needed:
-            stops = float(self.per_van_orders(g, mean_order_l, mean_km)[f])
+            if per_van is None:
+                per_van = self.per_van_orders(g, mean_order_l, mean_km)
+            stops = float(per_van[f])
             need = np.maximum(
                 np.maximum(np.ceil(n * mean_order_l / self.van_l[f] - 1e-9), np.ceil(n / stops - 1e-9)), 1.0
             )
@@ -201,14 +212,15 @@ class Waves:
         jump of a new van's stems over the orders that fill it (``router.mid_estimate: marginal``)."""
         used = self.used.get(g, np.zeros(len(self.vans), np.int64))
         base, stem = np.zeros(len(self.vans)), np.zeros(len(self.vans))
+        per_van = self.per_van_orders(g, mean_order_l, mean_km) if self.vans_as_needed else None
         for f in range(len(self.vans)):
             mu = max(float(expected_more[f]), 0.0)
             k = np.arange(int(np.ceil(mu + 8.0 * np.sqrt(mu) + 8.0)))
             w = np.exp(k * np.log(mu) - mu - gammaln(k + 1)) if mu > 0 else (k == 0).astype(float)
             w /= w.sum()
             n = float(used[f]) + k  # the others
-            v0 = self.vans_for(f, g, n, mean_order_l, mean_km)
-            v1 = self.vans_for(f, g, n + 1, mean_order_l, mean_km)
+            v0 = self.vans_for(f, g, n, mean_order_l, mean_km, per_van)
+            v1 = self.vans_for(f, g, n + 1, mean_order_l, mean_km, per_van)
             tour = BHH * self.circuity * self.reach[f] * np.sqrt(np.pi) * (np.sqrt(n + 1) - np.sqrt(n))
             d = self.per_stop + self.per_km * (2.0 * float(mean_km[f]) * (v1 - v0) + tour)
             base[f] = float(w @ d)
