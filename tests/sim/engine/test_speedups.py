@@ -166,7 +166,9 @@ def test_plan_cache_with_a_city_pool_equals_planning_afresh(monkeypatch: pytest.
         assert np.array_equal(a, b, equal_nan=True)
 
 
-def _marginal_cost_by_fdc(w: object, g: int, expected_more: np.ndarray, mean_order_l: float, mean_km: np.ndarray) -> tuple:
+def _marginal_cost_by_fdc(
+    w: object, g: int, expected_more: np.ndarray, mean_order_l: float, mean_km: np.ndarray
+) -> tuple:
     """``Waves.marginal_cost`` as it was written first: one FDC at a time (the reference of the grid form)."""
     from scipy.special import gammaln
 
