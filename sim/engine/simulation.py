@@ -438,6 +438,7 @@ class Simulation:
             forecast_ahead=None if method == "moving_average" else ahead,
             forecast_cv=float(np.sqrt(np.expm1(self.forecaster.sigma**2))) if method == "oracle" else None,
             cover_window=bool(self.sc.inventory.cover_window),
+            pre_build=bool(self.sc.inventory.pre_build),
             costs=policy_costs(
                 self.sc,
                 net,
