@@ -620,7 +620,10 @@ class Simulation:
             utilisation={},
         )
         orders, lines = self.book.records(
-            self.preferred, substitution=self.subst is not None, offline=self.offline is not None
+            self.preferred,
+            substitution=self.subst is not None,
+            offline=self.offline is not None,
+            stocked=bool(self.sc.tiers.near.record_stocked),
         )
         return RunRecords(
             orders=orders,
