@@ -95,7 +95,9 @@ class PolicyContext:
     cover_window: bool = (
         False  # cover means from the daily forecasts over the window (inventory.cover_window)
     )
-    pre_build: bool = False  # stores hold their next review's level too (inventory.pre_build; with cover_window)
+    pre_build: bool = (
+        False  # stores hold their next review's level too (inventory.pre_build; with cover_window)
+    )
 
     @property
     def lead_s(self) -> np.ndarray:

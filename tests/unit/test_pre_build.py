@@ -38,7 +38,10 @@ def test_store_holds_tomorrows_peak_by_hand() -> None:
     on, off = ctx(True), ctx(False)
     stores, fdcs = kinds(on)
     f = np.asarray(on.forecast, float)
-    t_on, t_off = np.asarray(TopN(n=50, cover=1.0).targets(on)), np.asarray(TopN(n=50, cover=1.0).targets(off))
+    t_on, t_off = (
+        np.asarray(TopN(n=50, cover=1.0).targets(on)),
+        np.asarray(TopN(n=50, cover=1.0).targets(off)),
+    )
     assert np.array_equal(t_off[stores], np.maximum(np.ceil(2.5 * f[stores] - 1e-9), 1))
     assert np.array_equal(t_on[stores], np.maximum(np.ceil(3.5 * f[stores] - 1e-9), 1))
     # the FDC: its own window [0, 1 + 13 h) (1 + 13/24 x 3 days) + its stores' next-review levels: max of [1, 2.5)
@@ -77,14 +80,17 @@ def test_flat_forecast_and_switches_change_nothing() -> None:
     window (or a look-ahead forecast) pre_build is ignored."""
     for policy in (TopN(n=50, cover=1.0), BaseStock(service=0.9)):
         assert np.array_equal(
-            np.asarray(policy.targets(ctx(True, peak_in=9))), np.asarray(policy.targets(ctx(False, peak_in=9)))
+            np.asarray(policy.targets(ctx(True, peak_in=9))),
+            np.asarray(policy.targets(ctx(False, peak_in=9))),
         )
         assert np.array_equal(
             np.asarray(policy.targets(ctx(True, window=False))),
             np.asarray(policy.targets(ctx(False, window=False))),
         )
         blind = dataclasses.replace(ctx(True), forecast_ahead=None)
-        assert np.array_equal(np.asarray(policy.targets(blind)), np.asarray(policy.targets(ctx(False, window=False))))
+        assert np.array_equal(
+            np.asarray(policy.targets(blind)), np.asarray(policy.targets(ctx(False, window=False)))
+        )
 
 
 def test_shelf_volume_caps_the_pre_build() -> None:

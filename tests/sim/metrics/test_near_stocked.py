@@ -24,7 +24,16 @@ def test_by_hand(tmp_path: Path) -> None:
         {
             "requested_tier": ["near", "near", "near", "near", "near", "near", "mid", "near"],
             "served_tier": ["near", "near", None, "mid", None, "near", "mid", "near"],
-            "status": ["delivered", "delivered", "lost", "delivered", "lost", "delivered", "delivered", "delivered"],
+            "status": [
+                "delivered",
+                "delivered",
+                "lost",
+                "delivered",
+                "lost",
+                "delivered",
+                "delivered",
+                "delivered",
+            ],
             "on_time": [True, False, False, True, False, True, True, True],
             "downgraded": [False, False, False, True, False, False, False, False],
             "warmup": [False, False, False, False, False, False, False, True],
@@ -68,7 +77,9 @@ def test_served_near_implies_stocked_and_staff_moves_the_kpi(runs: dict[str, Pat
         assert o.loc[o["served_tier"] == "near", "near_stocked"].all()  # a store served it: it held the lines
     k_on, k_few = near_on_time_stocked(on), near_on_time_stocked(few)
     assert k_on is not None and k_few is not None
-    assert k_on > 0.95  # stock, reach and hours are out of it: with the toy's riders nearly every one is served
+    assert (
+        k_on > 0.95
+    )  # stock, reach and hours are out of it: with the toy's riders nearly every one is served
     assert k_few < k_on - 0.2  # one rider per store: the stocked near requests go unserved
 
     def share(o: pd.DataFrame) -> float:
