@@ -159,6 +159,7 @@ class Built:
     fallback_orders: list[
         int
     ]  # per run: served orders whose final decision could not be read (priced at their option)
+    primary: np.ndarray  # (K,) the option serves the whole order at its requested tier or faster
 
 
 def build(
@@ -250,7 +251,10 @@ def build(
     problem = Problem(
         ids.size, opt_order, opt_cost, lost.to_numpy(float) + imperfect_cny, use_option, use_res, use_qty, cap
     )
-    return Built(problem, ids, paid, choices, fallbacks)
+    req = runs[0].orders.set_index("order_id")["requested_tier"].map(TIER_CODE)
+    fast = pairs["tier"].map(TIER_CODE).to_numpy() <= req.reindex(pairs["order_id"]).to_numpy()
+    primary = np.concatenate([fast, np.zeros(len(split_rows), bool)])
+    return Built(problem, ids, paid, choices, fallbacks, primary)
 
 
 def _stock_rows(
