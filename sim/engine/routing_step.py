@@ -273,7 +273,7 @@ def trip_s(sim: SimState, t: float, srow: np.ndarray, km: np.ndarray) -> np.ndar
 def quote_trips(sim: SimState, t: float, km: np.ndarray, mean_lines: float) -> np.ndarray:
     """(stores,) how many more rider trips each store's pool can take before an own near order placed now at
     `km` (per store) would be quoted over ``max_quote_min``: the j = 0, 1, ... with the queue quote (its open
-    batches + j ahead) within the cap, at most ``MAX_TRIPS``."""
+    batches + j ahead) within the cap before the first over it, at most ``MAX_TRIPS``."""
     near = sim.sc.tiers.near
     n = sim.stores.size
     rows = np.repeat(np.arange(n), MAX_TRIPS)
@@ -283,7 +283,9 @@ def quote_trips(sim: SimState, t: float, km: np.ndarray, mean_lines: float) -> n
     ahead = sim.ops.open_batches(rows) + j
     eta = sim.ops.eta(t, ready[rows], rows, km[rows], ahead=ahead)
     fits = eta + near.quote_buffer_min * 60.0 <= t + near.max_quote_min * 60.0
-    return cast(np.ndarray, fits.reshape(n, MAX_TRIPS).sum(axis=1).astype(np.int64))
+    # the first j over the cap ends them (the quote's queue, a[k mod riders] + (k div riders) trips, is not
+    # monotone in k past the riders on shift)
+    return cast(np.ndarray, np.cumprod(fits.reshape(n, MAX_TRIPS), axis=1).sum(axis=1).astype(np.int64))
 
 
 def _split(sim: SimState, ep: EpochOptions, sl_key: np.ndarray | None) -> SplitRows:
