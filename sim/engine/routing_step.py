@@ -251,7 +251,9 @@ def store_ref_km(sim: SimState) -> np.ndarray:
         w[np.flatnonzero(ok), sim.row[own[ok]]] = net.zone_weight[ok]
         tot = w.sum(axis=0)
         nearest = np.where(np.isfinite(km), km, np.inf).min(axis=0)
-        got = np.where(tot > 0, (w * np.nan_to_num(km, posinf=0.0)).sum(axis=0) / np.maximum(tot, 1e-300), nearest)
+        got = np.where(
+            tot > 0, (w * np.nan_to_num(km, posinf=0.0)).sum(axis=0) / np.maximum(tot, 1e-300), nearest
+        )
         _REF_KM[sim] = got
     return got
 
@@ -265,7 +267,10 @@ def trip_s(sim: SimState, t: float, srow: np.ndarray, km: np.ndarray) -> np.ndar
         return cast(np.ndarray, 2 * ride)
     return cast(
         np.ndarray,
-        (tp.reach_s[srow] if tp.pool else ride) + tp.pickup_trip_s[srow] + tp.pickup_order_s[srow] + ride
+        (tp.reach_s[srow] if tp.pool else ride)
+        + tp.pickup_trip_s[srow]
+        + tp.pickup_order_s[srow]
+        + ride
         + tp.handover_s[srow],
     )
 

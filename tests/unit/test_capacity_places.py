@@ -24,7 +24,12 @@ def _epochs(sets: list[str], keep: int = 6) -> list[tuple[Any, Any]]:
         ROOT / "scenarios" / "toy.yaml",
         days=1,
         router="flow",
-        overrides=["demand.orders_per_day=600", "horizon.warmup_days=2", "nodes.stores.capacity.riders=2", *sets],
+        overrides=[
+            "demand.orders_per_day=600",
+            "horizon.warmup_days=2",
+            "nodes.stores.capacity.riders=2",
+            *sets,
+        ],
     )
     sim = Simulation(sc, seed=sc.seed, replication=0, days=1, policy=sc.policy, router="flow")
     seen: list[tuple[Any, Any, np.ndarray]] = []
@@ -91,7 +96,9 @@ def test_a_longer_trip_takes_more_places_and_slots_mode_is_the_router_before() -
             srow = sim.row[ep.p_node[pairs[st]]]
             tp, speed = sim.ops.trip, sim.ops.speed_at(np.array([ep.t]))[0]
 
-            def by_hand(km: np.ndarray, srow: np.ndarray = srow, tp: Any = tp, speed: float = speed) -> np.ndarray:
+            def by_hand(
+                km: np.ndarray, srow: np.ndarray = srow, tp: Any = tp, speed: float = speed
+            ) -> np.ndarray:
                 ride = km / speed * HOUR
                 if tp is None:
                     return 2 * ride
