@@ -163,12 +163,20 @@ def _measured(orders: pd.DataFrame) -> pd.DataFrame:
     return orders.loc[~orders["warmup"].astype(bool)] if "warmup" in orders else orders
 
 
+def _tier_rank(col: pd.Series) -> np.ndarray:
+    """Position of each value in TIERS, NaN for any other value or null (``col.map(rank)``, one vectorised
+    comparison per tier instead of a per-element map)."""
+    out = np.full(len(col), np.nan)
+    for i, t in enumerate(TIERS):
+        out[(col == t).to_numpy(bool, na_value=False)] = i
+    return out
+
+
 def on_time_requested(orders: pd.DataFrame) -> np.ndarray:
     """Per order: delivered by the promise, at the requested tier or faster, not downgraded. Lost,
     open, downgraded and slower-tier orders are not on time of what was requested."""
-    rank = {t: i for i, t in enumerate(TIERS)}
-    served = orders["served_tier"].map(rank).to_numpy(float)  # NaN when lost
-    requested = orders["requested_tier"].map(rank).to_numpy(float)
+    served = _tier_rank(orders["served_tier"])  # NaN when lost
+    requested = _tier_rank(orders["requested_tier"])
     ok = (orders["status"].to_numpy() == "delivered") & orders["on_time"].to_numpy(bool)
     return ok & (served <= requested) & ~orders["downgraded"].to_numpy(bool)
 
