@@ -52,15 +52,17 @@ def candidates(sim: SimState, t: float, idx: np.ndarray) -> EpochOptions:
     n = idx.size
     zone, req, created = b.zone[idx], b.requested_tier[idx].astype(np.int64), b.created_s[idx]
     n_lines = b.n_lines(idx)
-    p_row, p_node = _grouped_pairs(sim, zone)
-    p_tier = TIER_OF_KIND[net.node_kind[p_node]].astype(np.int64)  # store -> near, FDC -> mid, NDC -> far
     wave, ship_day = int(sim.waves.wave_at(t)), int(sim.parcels.ship_day(t))
     capacity, parked = np.zeros(net.n_nodes, np.int64), None
-    if may_park(sim):
+    if may_park(sim):  # parked orders get no pairs: only the others' are built
         capacity = epoch_capacity(sim, t, n_lines, wave, ship_day)
-        parked = park(sim, t, idx, req, p_row, p_node, p_tier, capacity)
-        keep = ~parked[p_row]
-        p_row, p_node, p_tier = p_row[keep], p_node[keep], p_tier[keep]
+        parked = park(sim, t, idx, req, zone, capacity)
+        live = np.flatnonzero(~parked)
+        p_row, p_node = _grouped_pairs(sim, zone[live])
+        p_row = live[p_row]
+    else:
+        p_row, p_node = _grouped_pairs(sim, zone)
+    p_tier = TIER_OF_KIND[net.node_kind[p_node]].astype(np.int64)  # store -> near, FDC -> mid, NDC -> far
     P = p_row.size
 
     pair, line = pairs_lines(idx[p_row], b.line_offsets)
@@ -140,9 +142,7 @@ def park(
     t: float,
     idx: np.ndarray,
     req: np.ndarray,
-    p_row: np.ndarray,
-    p_node: np.ndarray,
-    p_tier: np.ndarray,
+    zone: np.ndarray,
     capacity: np.ndarray,
 ) -> np.ndarray:
     """(n,) the batch orders certain to be carried this epoch with no option, so that their candidate pairs
@@ -152,36 +152,91 @@ def park(
     no primary option (``classify``: primary needs capacity); if it may still wait (its carry deadline is
     after the next epoch) and an open store among its candidates has all its lines (a store queue it may
     wait out), ``classify`` would make it wait, and a waiting order gets no offer: it is carried with no
-    option row, and the batch the router sees is the same without its pairs. The store with its lines is
-    looked for first where it was found last time (``sim.park_witness``), then among all its candidates."""
+    option row, and the batch the router sees is the same without its pairs. Candidates depend on the zone
+    only, so "no candidate at its tier or faster has capacity" is decided per zone and tier (``blocked_zones``)
+    and no pair of a blocked order is expanded. The store with its lines is looked for first where it was
+    found last time (``sim.park_witness``), then among its candidate stores."""
     b, n = sim.book, idx.size
-    fast = p_tier <= req[p_row]
-    blocked = np.bincount(p_row[fast & (capacity[p_node] > 0)], minlength=n) == 0
-    blocked &= t + float(sim.sc.router.epoch_s) <= b.deadline_s[idx]
+    can_wait = t + float(sim.sc.router.epoch_s) <= b.deadline_s[idx]
+    blocked = blocked_zones(sim, capacity)[zone, req] & can_wait
+    tod = t % DAY
+    store_open = (sim.store_open_s <= tod) & (tod < sim.store_close_s)  # as estimate_near's is_open
+    held, shortage = _held(sim, t, idx, req, zone, capacity, store_open, can_wait & ~blocked)
+    blocked |= held
     if not blocked.any():
         return cast(np.ndarray, blocked)
     if sim.park_witness.size < b.n:
         sim.park_witness = np.concatenate(
             [sim.park_witness, np.full(b.n - sim.park_witness.size, -1, np.int64)]
         )
-    tod = t % DAY
-    store_open = (sim.store_open_s <= tod) & (tod < sim.store_close_s)  # as estimate_near's is_open
-    shortage = np.zeros(n, bool)
-    rows = np.flatnonzero(blocked)
+    rows = np.flatnonzero(blocked & ~shortage)
     w = sim.park_witness[idx[rows]]
     has_w = w >= 0
     has_w[has_w] = store_open[sim.row[w[has_w]]]
     rows_w = rows[has_w]
     shortage[rows_w] = _near_stock(sim, idx[rows_w], w[has_w])
-    near = (p_tier == Tier.NEAR) & blocked[p_row] & ~shortage[p_row]
-    near[near] = store_open[sim.row[p_node[near]]]
-    pr, pn = p_row[near], p_node[near]
+    look = rows[~shortage[rows]]  # blocked, no witness in stock: their candidate stores in Candidates order
+    r_s, pn = sim.cand[0].expand(zone[look])
+    pr = look[r_s]
+    is_open = store_open[sim.row[pn]]
+    pr, pn = pr[is_open], pn[is_open]
     ok = _near_stock(sim, idx[pr], pn)
     found = np.bincount(pr[ok], minlength=n) > 0
     first = np.full(n, -1, np.int64)
     first[pr[ok][::-1]] = pn[ok][::-1]  # the first in-stock candidate of each order
     sim.park_witness[idx[found]] = first[found]
     return cast(np.ndarray, blocked & (shortage | found))
+
+
+def _held(
+    sim: SimState,
+    t: float,
+    idx: np.ndarray,
+    req: np.ndarray,
+    zone: np.ndarray,
+    capacity: np.ndarray,
+    store_open: np.ndarray,
+    may: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(held, shortage), (n,) bool each: near requests carried from earlier epochs (among `may`) none of whose
+    candidate stores with capacity left has all their lines and makes the quote now (no primary option), and
+    of those the ones with such a store in stock (a queue to wait out: ``classify``'s shortage).
+
+    Exact: a carried order is not counted in the queue (``queue_places`` counts the near requests of this
+    epoch) and comes before every counted order in the batch (``OrderBook.take_batch``: carried first), so its
+    place at a store is 0 whatever the other orders, and ``near_times`` of its pairs alone equal
+    ``estimate_near``'s of the whole batch. Only its stores with capacity left and open are looked at."""
+    b, n = sim.book, idx.size
+    held, shortage = np.zeros(n, bool), np.zeros(n, bool)
+    created = b.created_s[idx]
+    counted = np.flatnonzero((req == Tier.NEAR) & (created > t - float(sim.sc.router.epoch_s)))
+    before = np.arange(n) < (counted[0] if counted.size else n)  # every earlier order uncounted too
+    rows = np.flatnonzero(may & before & (req == Tier.NEAR))
+    if not rows.size:
+        return held, shortage
+    r_s, pn = sim.cand[0].expand(zone[rows])
+    keep = (capacity[pn] > 0) & store_open[sim.row[pn]]
+    r_s, pn = r_s[keep], pn[keep]
+    stock = _near_stock(sim, idx[rows[r_s]], pn)
+    r_s, pn = r_s[stock], pn[stock]
+    o = rows[r_s]
+    srow = sim.row[pn]
+    km = sim.net.road_km[zone[o], pn].astype(float)
+    *_, feasible = near_times(
+        sim, t, srow, r_s, b.n_lines(idx[o]), km, created[o], np.zeros(r_s.size, bool)
+    )
+    held[rows] = np.bincount(r_s[feasible], minlength=rows.size) == 0
+    shortage[o] = True  # an open store with the lines (and capacity, but not the quote)
+    return held, shortage & held
+
+
+def blocked_zones(sim: SimState, capacity: np.ndarray) -> np.ndarray:
+    """(zones, tiers) bool: no candidate of the zone at the tier or faster has capacity left (stores serve
+    near, covering FDCs mid, every NDC far)."""
+    has = capacity > 0
+    zs, zf = sim.cand[0].any_of(has), sim.cand[1].any_of(has)
+    zn = np.full(zs.size, bool(has[sim.ndcs].any()))
+    return ~np.stack([zs, zs | zf, zs | zf | zn], axis=1)
 
 
 def _near_stock(sim: SimState, orders: np.ndarray, nodes: np.ndarray) -> np.ndarray:
@@ -203,25 +258,11 @@ def estimate_near(sim: SimState, ep: EpochOptions) -> None:
     costs = sim.sc.costs
     srow = sim.row[ep.p_node[m]]
     row = ep.p_row[m]
-    mean_pick = sim.store_pick_base[srow] + sim.store_pick_line[srow] * ep.n_lines[row]
     km = ep.km[m]
-    near = sim.sc.tiers.near
-    queue = near.quote == "eta" and near.quote_from == "queue"
-    if queue:  # the order's place in its store's picker queue and its pool's rider queue
-        counted = (ep.req == Tier.NEAR) & (ep.created > t - float(sim.sc.router.epoch_s))  # new near requests
-        ready, ahead = queue_places(sim, row, srow, t, mean_pick, counted[row])
-        eta = sim.ops.eta(t, ready, srow, km, ahead=ahead)
-    else:
-        ready = np.maximum(t, sim.ops.earliest_picker()[srow]) + mean_pick
-        eta = sim.ops.eta(t, ready, srow, km)
-    created = ep.created[row]
-    promise = created + sim.near_promise_s if near.quote == "promise" else quoted_eta(created, eta, near)
-    tod = t % DAY
-    store_open = (sim.store_open_s <= tod) & (tod < sim.store_close_s)  # per store: its service hours
-    is_open = store_open[srow]
-    feasible = is_open & (eta <= promise)
-    if queue:  # a quote over the cap is not offered
-        feasible &= eta + near.quote_buffer_min * 60.0 <= created + near.max_quote_min * 60.0
+    counted = (ep.req == Tier.NEAR) & (ep.created > t - float(sim.sc.router.epoch_s))  # new near requests
+    mean_pick, eta, promise, is_open, feasible = near_times(
+        sim, t, srow, row, ep.n_lines[row], km, ep.created[row], counted[row]
+    )
     ep.eta[m], ep.promise[m], ep.is_open[m], ep.feasible[m] = eta, promise, is_open, feasible
     ep.handling[m] = costs.picker_per_hour_cny * mean_pick / HOUR
     r = costs.riders
@@ -230,6 +271,38 @@ def estimate_near(sim: SimState, ep: EpochOptions) -> None:
         if r.model == "platform"
         else r.per_hour_cny * 2 * km / sim.ops.speed / 1.0
     )
+
+
+def near_times(
+    sim: SimState,
+    t: float,
+    srow: np.ndarray,
+    row: np.ndarray,
+    n_lines: np.ndarray,
+    km: np.ndarray,
+    created: np.ndarray,
+    counted: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``estimate_near``'s (mean pick, ETA, promise, open, feasible) of store pairs (order `row`, store `srow`), the
+    order having `n_lines` lines, `km` away, created at `created`; `counted`: the pairs of the orders that count in
+    the queue (``queue_places``). Element by element, so a subset of pairs gets the same values as in the whole."""
+    mean_pick = sim.store_pick_base[srow] + sim.store_pick_line[srow] * n_lines
+    near = sim.sc.tiers.near
+    queue = near.quote == "eta" and near.quote_from == "queue"
+    if queue:  # the order's place in its store's picker queue and its pool's rider queue
+        ready, ahead = queue_places(sim, row, srow, t, mean_pick, counted)
+        eta = sim.ops.eta(t, ready, srow, km, ahead=ahead)
+    else:
+        ready = np.maximum(t, sim.ops.earliest_picker()[srow]) + mean_pick
+        eta = sim.ops.eta(t, ready, srow, km)
+    promise = created + sim.near_promise_s if near.quote == "promise" else quoted_eta(created, eta, near)
+    tod = t % DAY
+    store_open = (sim.store_open_s <= tod) & (tod < sim.store_close_s)  # per store: its service hours
+    is_open = store_open[srow]
+    feasible = is_open & (eta <= promise)
+    if queue:  # a quote over the cap is not offered
+        feasible &= eta + near.quote_buffer_min * 60.0 <= created + near.max_quote_min * 60.0
+    return mean_pick, eta, promise, is_open, feasible
 
 
 def earlier_share(group: np.ndarray, row: np.ndarray, w: np.ndarray) -> np.ndarray:

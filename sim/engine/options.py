@@ -110,6 +110,12 @@ class Candidates:
         keep = np.arange(len(nodes_of_kind))[None, :] < counts[:, None]
         return cls(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), ranked[keep].astype(np.int64))
 
+    def any_of(self, ok: np.ndarray) -> np.ndarray:
+        """(zones,) bool: any candidate node of the zone with `ok` (a per-node flag)."""
+        Z = self.offsets.size - 1
+        zone = np.repeat(np.arange(Z), np.diff(self.offsets))
+        return cast(np.ndarray, np.bincount(zone[ok[self.nodes]], minlength=Z) > 0)
+
     def expand(self, zones: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row into `zones`, node) for every candidate of every zone."""
         start, end = self.offsets[zones], self.offsets[zones + 1]
