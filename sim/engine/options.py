@@ -82,6 +82,8 @@ class EpochOptions:
     sub_sku: np.ndarray | None = None  # (L,) substitute SKU of each entry (-1 none); None: substitution off
     # orders certain to wait this epoch with no option (``option_build.park``): in the batch, without pairs
     parked: np.ndarray | None = None  # (n,) bool, or None when nothing is parked
+    # (batch row, store node) of held parked orders' pairs, counted with weight 0 in the queue (``option_build._held``)
+    ghost: tuple[np.ndarray, np.ndarray] | None = None
     capacity_done: bool = False  # ``capacity`` already filled (by ``candidates``, for parking)
 
     @property
