@@ -96,6 +96,8 @@ ADDED_OFF: dict[str, Any] = {
     "router.mid_estimate": "stem",  # issue #15: a mid option's van cost as a dedicated stem (the engine before)
     "demand.conversion.enabled": False,  # issue #18: shoppers who order depending on the promise
     "inventory.cover_window": False,  # issue #14/#18: cover on the window's daily forecasts (promotions ahead)
+    "inventory.pre_build": False,
+    "tiers.near.record_stocked": False,  # issue #18: orders.parquet's near_stocked (the staffing KPI's denominator)  # issue #14: stores hold their next review's level too (peak on the shelf)
     "inventory.fresh.newsvendor": False,  # issue #14: fresh forward caps at the newsvendor quantile
     "nodes.surge": {"promotion_multiplier": 1.0, "day_multiplier": {}},  # issue #14: per-day capacity surge
 }

@@ -38,6 +38,8 @@ class OrderBook:
         self.status = np.empty(0, np.int8)
         self.promised_s, self.delivered_s, self.deadline_s, self.pick_start_s = z, z, z, z
         self.downgraded = np.empty(0, bool)
+        # tiers.near.record_stocked: routed while a covering store in its hours held every line (routing_step)
+        self.near_stocked = np.empty(0, bool)
         self.oversold = np.empty(0, bool)  # sent back from a store whose shelf was short (sim.engine.offline)
         self.cost_handling, self.cost_transport, self.cost_penalty, self.cost_split = z, z, z, z
         self.carry = np.empty(0, np.int64)
@@ -82,6 +84,7 @@ class OrderBook:
             setattr(self, name, cat([getattr(self, name), np.full(n, np.nan)]))
         self.downgraded = cat([self.downgraded, np.zeros(n, bool)])
         self.oversold = cat([self.oversold, np.zeros(n, bool)])
+        self.near_stocked = cat([self.near_stocked, np.zeros(n, bool)])
         for name in ("cost_handling", "cost_transport", "cost_penalty", "cost_split"):
             setattr(self, name, cat([getattr(self, name), np.zeros(n)]))
 
@@ -122,10 +125,14 @@ class OrderBook:
         return out
 
     def records(
-        self, preferred: np.ndarray, substitution: bool = False, offline: bool = False
+        self,
+        preferred: np.ndarray,
+        substitution: bool = False,
+        offline: bool = False,
+        stocked: bool = False,
     ) -> tuple[OrderRecords, LineRecords]:
         """The order and line records; with `substitution` the lines' substitutes and the orders' count of them,
-        with `offline` the orders' oversold flags."""
+        with `offline` the orders' oversold flags, with `stocked` their near_stocked flags."""
         n_lines = np.diff(self.line_offsets)
         sub = (
             np.where(self.line_sku != self.line_ordered, self.line_sku, -1).astype(np.int32)
@@ -160,6 +167,7 @@ class OrderBook:
                 np.repeat(np.arange(self.n), n_lines), weights=sub >= 0, minlength=self.n
             ).astype(np.int16),
             oversold=self.oversold.copy() if offline else None,
+            near_stocked=self.near_stocked.copy() if stocked else None,
         )
 
         def rep(a: np.ndarray) -> np.ndarray:

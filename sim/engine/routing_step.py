@@ -74,6 +74,8 @@ def route_epoch(sim: SimState, t: float, idx: np.ndarray) -> None:
     classify(sim, ep)
     if sim.subst is not None:  # tiers.substitution: substitutes for short lines before an offer
         substitute(sim, ep)
+    if sim.sc.tiers.near.record_stocked:  # after substitutes: a pair they rescue holds the order too
+        mark_near_stocked(sim.book.near_stocked, ep)
     batch, opt = price(sim, ep)
     choice = solve(sim, ep, batch, opt)
     chosen = repair(sim, ep, choice.pair)  # copies before it unassigns: choice.pair stays the router's choice
@@ -84,6 +86,20 @@ def route_epoch(sim: SimState, t: float, idx: np.ndarray) -> None:
         count_served(sim, ep, chosen)
     if sim.explain is not None:  # `run --explain` only: reads the epoch, changes nothing
         sim.explain.record(sim, ep, batch, opt, choice.pair, chosen)
+
+
+def mark_near_stocked(flag: np.ndarray, ep: EpochOptions) -> None:
+    """Set `flag` (per book order) for the epoch's orders with a candidate store within its service hours holding
+    every line (on hand - reserved, eligible near: ``stock_ok``, or with accepted substitutes where
+    ``tiers.substitution`` rescued the pair): the near requests staffing could serve now, rider and picker queues
+    aside (``tiers.near.record_stocked``). Parked orders (``option_build.park``) are parked only when such a store
+    exists (their candidate pairs are not built), so they count too. Substitutes are looked for only at stores
+    with capacity left: an order that needs one at a store out of capacity is not counted (a small bias upwards
+    of ``near.on_time_stocked`` under short staff)."""
+    m = (ep.p_tier == Tier.NEAR) & ep.stock_ok & ep.is_open
+    flag[ep.idx[np.unique(ep.p_row[m])]] = True
+    if ep.parked is not None:
+        flag[ep.idx[ep.parked]] = True
 
 
 def carry_deadline(sim: SimState, created: np.ndarray, tier: np.ndarray) -> np.ndarray:

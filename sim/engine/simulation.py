@@ -438,6 +438,7 @@ class Simulation:
             forecast_ahead=None if method == "moving_average" else ahead,
             forecast_cv=float(np.sqrt(np.expm1(self.forecaster.sigma**2))) if method == "oracle" else None,
             cover_window=bool(self.sc.inventory.cover_window),
+            pre_build=bool(self.sc.inventory.pre_build),
             costs=policy_costs(
                 self.sc,
                 net,
@@ -619,7 +620,10 @@ class Simulation:
             utilisation={},
         )
         orders, lines = self.book.records(
-            self.preferred, substitution=self.subst is not None, offline=self.offline is not None
+            self.preferred,
+            substitution=self.subst is not None,
+            offline=self.offline is not None,
+            stocked=bool(self.sc.tiers.near.record_stocked),
         )
         return RunRecords(
             orders=orders,

@@ -24,7 +24,7 @@ Here, for SKUs with a finite shelf life:
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import poisson
+from scipy.special import pdtr, pdtrik
 
 
 def root_supplier(supplier: np.ndarray) -> np.ndarray:
@@ -99,8 +99,20 @@ def cap_fresh_targets(
 def newsvendor_cap(mean: np.ndarray, q: float) -> np.ndarray:
     """The smallest k with P(Poisson(mean) <= k) >= q, elementwise (0 where the mean is 0)."""
     m = np.maximum(np.asarray(mean, float), 0.0)
-    k = poisson.ppf(q, np.where(m > 0, m, 1.0))
+    k = poisson_ppf(q, np.where(m > 0, m, 1.0))
     return np.where(m > 0, k, 0).astype(np.int64)
+
+
+def poisson_ppf(q: float, mu: np.ndarray) -> np.ndarray:
+    """``scipy.stats.poisson.ppf(q, mu)`` for mu > 0, the same floats: for 0 < q < 1 its own formula (ceil of
+    ``pdtrik``, one less where the cdf there already reaches q) without importing scipy.stats (~2 CPU-s)."""
+    if not 0.0 < q < 1.0:
+        from scipy.stats import poisson
+
+        return np.asarray(poisson.ppf(q, mu), float)
+    vals = np.ceil(pdtrik(q, mu))
+    vals1 = np.maximum(vals - 1, 0)
+    return np.asarray(np.where(pdtr(vals1, mu) >= q, vals1, vals), float)
 
 
 def fresh_draw(

@@ -99,6 +99,14 @@ class Inventory(Model):
         "forecasts summed over review period + lead time), so a promotion known to the forecast is stocked before "
         "it (issue #14: double11's peak day); false = today's rate held over the window (the engine before)",
     )
+    pre_build: bool = Field(
+        True,
+        description="with cover_window: a store's target is the larger of this review's and the next review's "
+        "(its FDC holds the stores' levels one review further), so a known promotion is on the shelf when it "
+        "starts rather than arriving after the store's own review on the day (the window [R, R + L) of a daily "
+        "review holds only L of tomorrow); slots and volume still cap it. A planner's pre-build before a sales "
+        "event (parameters.md Demand: Double 11 peak ~3x, known in advance); false = the engine before",
+    )
     ndc_supply: NdcSupply = NdcSupply()
     fresh: FreshStock = Field(
         FreshStock(),

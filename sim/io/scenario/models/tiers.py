@@ -49,6 +49,15 @@ class NearTier(Model):
         "95-99%]; with queue, an option whose quote (estimate + buffer) is over max_quote_min is not offered",
     )
 
+    record_stocked: bool = Field(
+        True,
+        description="orders.parquet gains near_stocked: while it was routed, the order had a candidate store "
+        "(rider radius covers its zone) within its service hours holding every line (on hand - reserved, "
+        "eligible near) - the near requests staffing could have served, the denominator of the KPI "
+        "near.on_time_stocked (sim.metrics.registry; issue #18: a staffing target staffing controls); false = "
+        "the orders table before",
+    )
+
     @model_validator(mode="after")
     def _check(self) -> NearTier:
         a, b = (units.parse_clock(t) for t in self.service_hours)
