@@ -93,6 +93,7 @@ ADDED_OFF: dict[str, Any] = {
     "router.imperfect_order_cny": 0.0,
     "router.lookahead_demand": "own",  # issue #15: the router's service price
     "router.lookahead_rate_cv": 0.0,  # issue #15: the look-ahead's Poisson on the forecast rate (before)
+    "router.capacity_places": "slots",  # issue #15: a store's places are its picker and full-batch rider slots
     "router.mid_estimate": "stem",  # issue #15: a mid option's van cost as a dedicated stem (the engine before)
     "demand.conversion.enabled": False,  # issue #18: shoppers who order depending on the promise
     "inventory.cover_window": False,  # issue #14/#18: cover on the window's daily forecasts (promotions ahead)

@@ -53,6 +53,16 @@ CONDITIONS: dict[str, list[str]] = {
     # (stores hold the next review's level) 150 orders at 60-s epochs decide alike too; 300 differ
     # null = derived from forecast.error and demand.day_cv (tests/unit/test_mid_marginal.py); a set CV moves
     "router.lookahead_rate_cv": ["router.epoch_s=60", "router.lookahead_rate_cv=0.4"],
+    # the quote's places act with the near queue quote, on charged store options, where store riders are short
+    "router.capacity_places": [
+        "router.epoch_s=60",
+        "tiers.near.quote=eta",
+        "tiers.near.quote_from=queue",
+        "nodes.stores.capacity.riders=2",
+        "demand.orders_per_day=1500",
+        "tiers.near.max_quote_min=40",
+        "geography.zones_per_city=40",
+    ],
     "inventory.ndc_supply.lead_time_days": ["inventory.ndc_supply.mode=lead_time"],
     "forecast.window_days": ["forecast.method=moving_average", "forecast.window_days=2"],
     "forecast.alpha": ["forecast.method=exp_smoothing"],
