@@ -52,15 +52,17 @@ def candidates(sim: SimState, t: float, idx: np.ndarray) -> EpochOptions:
     n = idx.size
     zone, req, created = b.zone[idx], b.requested_tier[idx].astype(np.int64), b.created_s[idx]
     n_lines = b.n_lines(idx)
-    p_row, p_node = _grouped_pairs(sim, zone)
-    p_tier = TIER_OF_KIND[net.node_kind[p_node]].astype(np.int64)  # store -> near, FDC -> mid, NDC -> far
     wave, ship_day = int(sim.waves.wave_at(t)), int(sim.parcels.ship_day(t))
-    capacity, parked = np.zeros(net.n_nodes, np.int64), None
-    if may_park(sim):
+    capacity, parked, ghost = np.zeros(net.n_nodes, np.int64), None, None
+    if may_park(sim):  # parked orders get no pairs: only the others' are built
         capacity = epoch_capacity(sim, t, n_lines, wave, ship_day)
-        parked = park(sim, t, idx, req, p_row, p_node, p_tier, capacity)
-        keep = ~parked[p_row]
-        p_row, p_node, p_tier = p_row[keep], p_node[keep], p_tier[keep]
+        parked, ghost = park(sim, t, idx, req, zone, capacity)
+        live = np.flatnonzero(~parked)
+        p_row, p_node = _grouped_pairs(sim, zone[live])
+        p_row = live[p_row]
+    else:
+        p_row, p_node = _grouped_pairs(sim, zone)
+    p_tier = TIER_OF_KIND[net.node_kind[p_node]].astype(np.int64)  # store -> near, FDC -> mid, NDC -> far
     P = p_row.size
 
     pair, line = pairs_lines(idx[p_row], b.line_offsets)
@@ -108,6 +110,7 @@ def candidates(sim: SimState, t: float, idx: np.ndarray) -> EpochOptions:
         offer=e_b,
         lost_cost=np.zeros(0),
         parked=parked,
+        ghost=ghost,
         capacity_done=parked is not None,
     )
 
@@ -140,11 +143,9 @@ def park(
     t: float,
     idx: np.ndarray,
     req: np.ndarray,
-    p_row: np.ndarray,
-    p_node: np.ndarray,
-    p_tier: np.ndarray,
+    zone: np.ndarray,
     capacity: np.ndarray,
-) -> np.ndarray:
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
     """(n,) the batch orders certain to be carried this epoch with no option, so that their candidate pairs
     need not be built, estimated and priced (issue #19: at peaks ~10^5 orders wait out full stores).
 
@@ -152,36 +153,99 @@ def park(
     no primary option (``classify``: primary needs capacity); if it may still wait (its carry deadline is
     after the next epoch) and an open store among its candidates has all its lines (a store queue it may
     wait out), ``classify`` would make it wait, and a waiting order gets no offer: it is carried with no
-    option row, and the batch the router sees is the same without its pairs. The store with its lines is
-    looked for first where it was found last time (``sim.park_witness``), then among all its candidates."""
+    option row, and the batch the router sees is the same without its pairs. Candidates depend on the zone
+    only, so "no candidate at its tier or faster has capacity" is decided per zone and tier (``blocked_zones``)
+    and no pair of a blocked order is expanded. The store with its lines is looked for first where it was
+    found last time (``sim.park_witness``), then among its candidate stores. Also the held orders' ``ghost``
+    pairs (see ``_held``)."""
     b, n = sim.book, idx.size
-    fast = p_tier <= req[p_row]
-    blocked = np.bincount(p_row[fast & (capacity[p_node] > 0)], minlength=n) == 0
-    blocked &= t + float(sim.sc.router.epoch_s) <= b.deadline_s[idx]
+    can_wait = t + float(sim.sc.router.epoch_s) <= b.deadline_s[idx]
+    blocked = blocked_zones(sim, capacity)[zone, req] & can_wait
+    tod = t % DAY
+    store_open = (sim.store_open_s <= tod) & (tod < sim.store_close_s)  # as estimate_near's is_open
+    held, shortage, ghost = _held(sim, t, idx, req, zone, capacity, store_open, can_wait & ~blocked)
+    blocked |= held
     if not blocked.any():
-        return cast(np.ndarray, blocked)
+        return cast(np.ndarray, blocked), ghost
     if sim.park_witness.size < b.n:
         sim.park_witness = np.concatenate(
             [sim.park_witness, np.full(b.n - sim.park_witness.size, -1, np.int64)]
         )
-    tod = t % DAY
-    store_open = (sim.store_open_s <= tod) & (tod < sim.store_close_s)  # as estimate_near's is_open
-    shortage = np.zeros(n, bool)
-    rows = np.flatnonzero(blocked)
+    rows = np.flatnonzero(blocked & ~shortage)
     w = sim.park_witness[idx[rows]]
     has_w = w >= 0
     has_w[has_w] = store_open[sim.row[w[has_w]]]
     rows_w = rows[has_w]
     shortage[rows_w] = _near_stock(sim, idx[rows_w], w[has_w])
-    near = (p_tier == Tier.NEAR) & blocked[p_row] & ~shortage[p_row]
-    near[near] = store_open[sim.row[p_node[near]]]
-    pr, pn = p_row[near], p_node[near]
+    look = rows[~shortage[rows]]  # blocked, no witness in stock: their candidate stores in Candidates order
+    r_s, pn = sim.cand[0].expand(zone[look])
+    pr = look[r_s]
+    is_open = store_open[sim.row[pn]]
+    pr, pn = pr[is_open], pn[is_open]
     ok = _near_stock(sim, idx[pr], pn)
     found = np.bincount(pr[ok], minlength=n) > 0
     first = np.full(n, -1, np.int64)
     first[pr[ok][::-1]] = pn[ok][::-1]  # the first in-stock candidate of each order
     sim.park_witness[idx[found]] = first[found]
-    return cast(np.ndarray, blocked & (shortage | found))
+    parked = blocked & (shortage | found)
+    if ghost is not None:
+        ghost = (ghost[0][parked[ghost[0]]], ghost[1][parked[ghost[0]]])
+    return cast(np.ndarray, parked), ghost
+
+
+def _held(
+    sim: SimState,
+    t: float,
+    idx: np.ndarray,
+    req: np.ndarray,
+    zone: np.ndarray,
+    capacity: np.ndarray,
+    store_open: np.ndarray,
+    may: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """(held, shortage, ghost), (n,) bool each: near requests carried from earlier epochs (among `may`) none of whose
+    candidate stores with capacity left has all their lines and makes the quote now (no primary option), and
+    of those the ones with such a store in stock (a queue to wait out: ``classify``'s shortage).
+
+    Exact: a carried order is not counted in the queue (``queue_places`` counts the near requests of this
+    epoch) and comes before every counted order in the batch (``OrderBook.take_batch``: carried first), so its
+    place at a store is 0 whatever the other orders, and ``near_times`` of its pairs alone equal
+    ``estimate_near``'s of the whole batch. Only its stores with capacity left and open are looked at. Its
+    pairs there stay in the queue count as ``ghost`` (batch row, store) pairs of weight 0 (``queue_places``):
+    the count of a store whose first pair is a weight-0 one sums other floats. None with a shared rider pool."""
+    b, n = sim.book, idx.size
+    held, shortage = np.zeros(n, bool), np.zeros(n, bool)
+    created = b.created_s[idx]
+    counted = np.flatnonzero((req == Tier.NEAR) & (created > t - float(sim.sc.router.epoch_s)))
+    before = np.arange(n) < (counted[0] if counted.size else n)  # every earlier order uncounted too
+    rows = np.flatnonzero(may & before & (req == Tier.NEAR))
+    if not rows.size or sim.ops.shared:
+        return held, shortage, None
+    r_s, pn = sim.cand[0].expand(zone[rows])
+    keep = (capacity[pn] > 0) & store_open[sim.row[pn]]
+    r_s, pn = r_s[keep], pn[keep]
+    ghost_row, ghost_node = rows[r_s], pn
+    stock = _near_stock(sim, idx[rows[r_s]], pn)
+    r_s, pn = r_s[stock], pn[stock]
+    o = rows[r_s]
+    srow = sim.row[pn]
+    km = sim.net.road_km[zone[o], pn].astype(float)
+    *_, feasible = near_times(
+        sim, t, (r_s, srow), b.n_lines(idx[o]), km, created[o], np.zeros(r_s.size, bool)
+    )
+    held[rows] = np.bincount(r_s[feasible], minlength=rows.size) == 0
+    shortage[o] = True  # an open store with the lines (and capacity, but not the quote)
+    g = held[ghost_row]
+    return held, shortage & held, (ghost_row[g], ghost_node[g])
+
+
+def blocked_zones(sim: SimState, capacity: np.ndarray) -> np.ndarray:
+    """(zones, tiers) bool: no candidate of the zone at the tier or faster has capacity left (stores serve
+    near, covering FDCs mid, every NDC far)."""
+    has = capacity > 0
+    zs, zf = sim.cand[0].any_of(has), sim.cand[1].any_of(has)
+    zn = np.full(zs.size, bool(has[sim.ndcs].any()))
+    return ~np.stack([zs, zs | zf, zs | zf | zn], axis=1)
 
 
 def _near_stock(sim: SimState, orders: np.ndarray, nodes: np.ndarray) -> np.ndarray:
@@ -220,25 +284,12 @@ def estimate_near(sim: SimState, ep: EpochOptions) -> None:
     costs = sim.sc.costs
     srow = sim.row[ep.p_node[m]]
     row = ep.p_row[m]
-    mean_pick = sim.store_pick_base[srow] + sim.store_pick_line[srow] * ep.n_lines[row]
     km = ep.km[m]
-    near = sim.sc.tiers.near
-    queue = near.quote == "eta" and near.quote_from == "queue"
-    if queue:  # the order's place in its store's picker queue and its pool's rider queue
-        counted = (ep.req == Tier.NEAR) & (ep.created > t - float(sim.sc.router.epoch_s))  # new near requests
-        ready, ahead = queue_places(sim, row, srow, t, mean_pick, counted[row])
-        eta = sim.ops.eta(t, ready, srow, km, ahead=ahead)
-    else:
-        ready = np.maximum(t, sim.ops.earliest_picker()[srow]) + mean_pick
-        eta = sim.ops.eta(t, ready, srow, km)
-    created = ep.created[row]
-    promise = created + sim.near_promise_s if near.quote == "promise" else quoted_eta(created, eta, near)
-    tod = t % DAY
-    store_open = (sim.store_open_s <= tod) & (tod < sim.store_close_s)  # per store: its service hours
-    is_open = store_open[srow]
-    feasible = is_open & (eta <= promise)
-    if queue:  # a quote over the cap is not offered
-        feasible &= eta + near.quote_buffer_min * 60.0 <= created + near.max_quote_min * 60.0
+    counted = (ep.req == Tier.NEAR) & (ep.created > t - float(sim.sc.router.epoch_s))  # new near requests
+    ghost = None if ep.ghost is None else (ep.ghost[0], sim.row[ep.ghost[1]])
+    mean_pick, eta, promise, is_open, feasible = near_times(
+        sim, t, (row, srow), ep.n_lines[row], km, ep.created[row], counted[row], ghost
+    )
     ep.eta[m], ep.promise[m], ep.is_open[m], ep.feasible[m] = eta, promise, is_open, feasible
     ep.handling[m] = costs.picker_per_hour_cny * mean_pick / HOUR
     r = costs.riders
@@ -247,6 +298,39 @@ def estimate_near(sim: SimState, ep: EpochOptions) -> None:
         if r.model == "platform"
         else r.per_hour_cny * 2 * km / sim.ops.speed / 1.0
     )
+
+
+def near_times(
+    sim: SimState,
+    t: float,
+    pairs: tuple[np.ndarray, np.ndarray],
+    n_lines: np.ndarray,
+    km: np.ndarray,
+    created: np.ndarray,
+    counted: np.ndarray,
+    ghost: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``estimate_near``'s (mean pick, ETA, promise, open, feasible) of store `pairs` (order row, store row), the
+    order having `n_lines` lines, `km` away, created at `created`; `counted`: the pairs of the orders that count in
+    the queue (``queue_places``). Element by element, so a subset of pairs gets the same values as in the whole."""
+    row, srow = pairs
+    mean_pick = sim.store_pick_base[srow] + sim.store_pick_line[srow] * n_lines
+    near = sim.sc.tiers.near
+    queue = near.quote == "eta" and near.quote_from == "queue"
+    if queue:  # the order's place in its store's picker queue and its pool's rider queue
+        ready, ahead = queue_places(sim, row, srow, t, mean_pick, counted, ghost)
+        eta = sim.ops.eta(t, ready, srow, km, ahead=ahead)
+    else:
+        ready = np.maximum(t, sim.ops.earliest_picker()[srow]) + mean_pick
+        eta = sim.ops.eta(t, ready, srow, km)
+    promise = created + sim.near_promise_s if near.quote == "promise" else quoted_eta(created, eta, near)
+    tod = t % DAY
+    store_open = (sim.store_open_s <= tod) & (tod < sim.store_close_s)  # per store: its service hours
+    is_open = store_open[srow]
+    feasible = is_open & (eta <= promise)
+    if queue:  # a quote over the cap is not offered
+        feasible &= eta + near.quote_buffer_min * 60.0 <= created + near.max_quote_min * 60.0
+    return mean_pick, eta, promise, is_open, feasible
 
 
 def earlier_share(group: np.ndarray, row: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -276,6 +360,7 @@ def queue_places(
     t: float,
     mean_pick: np.ndarray,
     counted: np.ndarray | None = None,
+    ghost: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Expected ready time and batches ahead in the rider queue of store pairs (order `row`, store `srow`) at `t`
     (``tiers.near.quote_from: queue``). Each order counts as 1 / its number of candidate stores at each of them
@@ -285,11 +370,21 @@ def queue_places(
     orders of this epoch at the same store: picking starts when the
     (k mod c + 1)-th earliest of the store's c pickers is free plus k // c mean picks; batches ahead = the open
     batches of the store's rider pool + the expected earlier orders at the pool's stores (each a trip: batching
-    is decided later, against the quote)."""
+    is decided later, against the quote). `ghost`: (order row, store row) pairs of parked orders that count with
+    weight 0 (``option_build._held``)."""
     w = 1.0 / np.bincount(row, minlength=int(row.max(initial=-1)) + 1)[row]
     if counted is not None:
         w = np.where(counted, w, 0.0)
-    at_store = earlier_share(srow, row, w)
+    if ghost is not None and ghost[0].size:
+        g_row, g_srow = ghost
+        m = row.size
+        at_store = earlier_share(
+            np.concatenate([srow, g_srow]),
+            np.concatenate([row, g_row]),
+            np.concatenate([w, np.zeros(g_row.size)]),
+        )[:m]
+    else:
+        at_store = earlier_share(srow, row, w)
     k = np.floor(at_store + 1e-9).astype(np.int64)
     pf = np.sort(sim.ops.picker_free, axis=1)  # per store, then one gather per pair
     c = np.maximum(np.isfinite(pf).sum(axis=1), 1)[srow]

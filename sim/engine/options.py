@@ -86,6 +86,8 @@ class EpochOptions:
     drop_cost: np.ndarray | None = None
     # orders certain to wait this epoch with no option (``option_build.park``): in the batch, without pairs
     parked: np.ndarray | None = None  # (n,) bool, or None when nothing is parked
+    # (batch row, store node) of held parked orders' pairs, counted with weight 0 in the queue (``option_build._held``)
+    ghost: tuple[np.ndarray, np.ndarray] | None = None
     capacity_done: bool = False  # ``capacity`` already filled (by ``candidates``, for parking)
 
     @property
@@ -113,6 +115,12 @@ class Candidates:
         ranked = nodes_of_kind[order]
         keep = np.arange(len(nodes_of_kind))[None, :] < counts[:, None]
         return cls(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), ranked[keep].astype(np.int64))
+
+    def any_of(self, ok: np.ndarray) -> np.ndarray:
+        """(zones,) bool: any candidate node of the zone with `ok` (a per-node flag)."""
+        Z = self.offsets.size - 1
+        zone = np.repeat(np.arange(Z), np.diff(self.offsets))
+        return cast(np.ndarray, np.bincount(zone[ok[self.nodes]], minlength=Z) > 0)
 
     def expand(self, zones: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row into `zones`, node) for every candidate of every zone."""
