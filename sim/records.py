@@ -72,6 +72,9 @@ class OrderRecords:
     oversold: np.ndarray | None = (
         None  # bool, sent back once from a store whose shelf was short (None: offline off)
     )
+    near_stocked: np.ndarray | None = (
+        None  # bool, routed while a covering store in its hours held every line (None: tiers.near.record_stocked off)
+    )
 
     @property
     def n(self) -> int:

@@ -173,7 +173,9 @@ display(res.chosen_kpis[["label", "n", "mean", "ci_low", "ci_high"]].round(3))""
 
 DECIDE_STAFF = """peak = dt.date(2026, 11, 2) + dt.timedelta(days=2 if SIZE == "small" else 3)  # the first measured day
 promo = [f"demand.promotions=[{{date: {peak}, multiplier: 2}}]"]
-st = staff(TOY, "near.on_time>=0.9", day=peak, replications=2 if SIZE == "small" else 3,
+# near.on_time_stocked: near on time of the near requests a store in reach, open, held the lines for (the part
+# staffing controls; docs/kpis.md). near.on_time (of delivered) stays high with too few riders: not a target
+st = staff(TOY, "near.on_time_stocked>=0.9", day=peak, replications=2 if SIZE == "small" else 3,
            levels=(0.5, 1.0, 2.0) if SIZE == "small" else (0.5, 0.7, 1.0, 1.3, 1.6, 2.0),
            out=base / "staff", overrides=overrides + promo, progress=False, workers=WORKERS)
 display(st["levels"].round(3))
@@ -221,8 +223,11 @@ def decisions() -> nbf.NotebookNode:
         nbf.v4.new_code_cell(DECIDE_STOCK),
         nbf.v4.new_markdown_cell(
             "## 2. Staffing for a peak day\n\nA promotion doubles the first measured day; `staff` finds the "
-            "fewest riders per store and hour (and pickers per store) meeting near on-time >= 90% at 95% "
-            "confidence, then checks the choice on fresh replications."
+            "fewest riders per store and hour (and pickers per store) meeting `near.on_time_stocked` >= 90% at 95% "
+            "confidence, then checks the choice on fresh replications. The target is near on time of the near "
+            "requests staffing could have served (a store in reach, open, holding every line): stock-outs, reach "
+            "and store hours are not the riders' to fix, and near on time of *delivered* orders stays high however "
+            "few riders there are (the router offers the near tier only when a store can make the promise)."
         ),
         nbf.v4.new_code_cell(DECIDE_STAFF),
         nbf.v4.new_markdown_cell(

@@ -32,12 +32,17 @@ class OrderBook:
         # the routing reason of a short line (sim.engine.substitution): True when the line was short in stock at
         # every node of its requested tier or faster that was open, in reach and had capacity for the order
         self.line_stockout = np.empty(0, bool)
+        # partial fulfilment (sim.engine.substitution): a line the customer dropped (no units picked, a lost line
+        # sale) while the rest of its order is served
+        self.line_dropped = np.empty(0, bool)
         self._warmup = np.empty(0, bool)
         self.served_tier = np.empty(0, np.int8)
         self.node = np.empty(0, np.int32)
         self.status = np.empty(0, np.int8)
         self.promised_s, self.delivered_s, self.deadline_s, self.pick_start_s = z, z, z, z
         self.downgraded = np.empty(0, bool)
+        # tiers.near.record_stocked: routed while a covering store in its hours held every line (routing_step)
+        self.near_stocked = np.empty(0, bool)
         self.oversold = np.empty(0, bool)  # sent back from a store whose shelf was short (sim.engine.offline)
         self.cost_handling, self.cost_transport, self.cost_penalty, self.cost_split = z, z, z, z
         self.carry = np.empty(0, np.int64)
@@ -67,6 +72,7 @@ class OrderBook:
         self.line_sku, self.line_qty = cat([self.line_sku, o.line_sku]), cat([self.line_qty, o.line_qty])
         self.line_ordered = cat([self.line_ordered, o.line_sku])
         self.line_stockout = cat([self.line_stockout, np.zeros(o.line_sku.size, bool)])
+        self.line_dropped = cat([self.line_dropped, np.zeros(o.line_sku.size, bool)])
         self.line_node = cat([self.line_node, np.full(o.line_sku.size, -1, np.int32)])
         self.line_tier = cat([self.line_tier, np.full(o.line_sku.size, NO_TIER, np.int8)])
         self.n_ship = cat([self.n_ship, np.zeros(n, np.int8)])
@@ -82,6 +88,7 @@ class OrderBook:
             setattr(self, name, cat([getattr(self, name), np.full(n, np.nan)]))
         self.downgraded = cat([self.downgraded, np.zeros(n, bool)])
         self.oversold = cat([self.oversold, np.zeros(n, bool)])
+        self.near_stocked = cat([self.near_stocked, np.zeros(n, bool)])
         for name in ("cost_handling", "cost_transport", "cost_penalty", "cost_split"):
             setattr(self, name, cat([getattr(self, name), np.zeros(n)]))
 
@@ -122,10 +129,14 @@ class OrderBook:
         return out
 
     def records(
-        self, preferred: np.ndarray, substitution: bool = False, offline: bool = False
+        self,
+        preferred: np.ndarray,
+        substitution: bool = False,
+        offline: bool = False,
+        stocked: bool = False,
     ) -> tuple[OrderRecords, LineRecords]:
         """The order and line records; with `substitution` the lines' substitutes and the orders' count of them,
-        with `offline` the orders' oversold flags."""
+        with `offline` the orders' oversold flags, with `stocked` their near_stocked flags."""
         n_lines = np.diff(self.line_offsets)
         sub = (
             np.where(self.line_sku != self.line_ordered, self.line_sku, -1).astype(np.int32)
@@ -133,6 +144,8 @@ class OrderBook:
             else None
         )
         pref = np.where(self.requested_tier >= 0, preferred[self.requested_tier, self.zone], -1)
+        line_order = np.repeat(np.arange(self.n), n_lines)
+        dropped = np.bincount(line_order, weights=self.line_dropped, minlength=self.n).astype(np.int64)
         orders = OrderRecords(
             order_id=self.order_id,
             created_s=self.created_s,
@@ -153,13 +166,12 @@ class OrderBook:
             cost_transport=self.cost_transport,
             cost_split=self.cost_split,
             cost_penalty=self.cost_penalty,
-            missing_lines=np.where(self.status == LOST, n_lines, 0).astype(np.int16),
+            missing_lines=np.where(self.status == LOST, n_lines, dropped).astype(np.int16),
             substituted_lines=None
             if sub is None
-            else np.bincount(
-                np.repeat(np.arange(self.n), n_lines), weights=sub >= 0, minlength=self.n
-            ).astype(np.int16),
+            else np.bincount(line_order, weights=sub >= 0, minlength=self.n).astype(np.int16),
             oversold=self.oversold.copy() if offline else None,
+            near_stocked=self.near_stocked.copy() if stocked else None,
         )
 
         def rep(a: np.ndarray) -> np.ndarray:
@@ -170,9 +182,16 @@ class OrderBook:
             sku=self.line_ordered,
             qty=self.line_qty,
             preferred_node=rep(pref).astype(np.int32),
-            node=np.where(self.line_node >= 0, self.line_node, rep(self.node)).astype(np.int32),
-            served_tier=np.where(self.line_node >= 0, self.line_tier, rep(self.served_tier)),
-            status=rep(self.status),
+            # a dropped line (partial fulfilment) is a lost line of a served order: no node, no tier
+            node=np.where(
+                self.line_dropped, -1, np.where(self.line_node >= 0, self.line_node, rep(self.node))
+            ).astype(np.int32),
+            served_tier=np.where(
+                self.line_dropped,
+                np.int8(NO_TIER),
+                np.where(self.line_node >= 0, self.line_tier, rep(self.served_tier)),
+            ).astype(np.int8),
+            status=np.where(self.line_dropped, np.int8(LOST), rep(self.status)).astype(np.int8),
             substitute_sku=sub,
             stockout=self.line_stockout.copy() if substitution else None,
         )

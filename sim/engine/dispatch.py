@@ -11,7 +11,7 @@ import numpy as np
 
 from sim.assumptions import CARRY_GRACE_S
 from sim.engine.options import EpochOptions, lines_of
-from sim.engine.substitution import commit_substitutes
+from sim.engine.substitution import commit_substitutes, drop_lines
 from sim.records import LOST
 from sim.units import DAY, HOUR
 from sim.vocab import Tier
@@ -60,15 +60,19 @@ def apply_orders(sim: SimState, ep: EpochOptions, rows: np.ndarray | None, chose
     b.cost_transport[ai] = ep.transport_est[c]  # the routing estimate until delivery books the realised cost
     if is_offer[assign].any():
         lost_demand(sim, ai[is_offer[assign]])
-    pick_s = _to_nodes(sim, ep, ai, c)
-    b.pick_start_s[ai] = pick_s
     cnt = b.n_lines(ai)
     lines = lines_of(b.line_offsets, ai)
+    drop_lines(sim, ep, ai, c, lines)  # tiers.substitution.drop: lines the customer dropped ship no units
+    pick_s = _to_nodes(sim, ep, ai, c)
+    b.pick_start_s[ai] = pick_s
     commit_substitutes(sim, ep, ai, c, lines)  # tiers.substitution: the lines ship their substitutes
+    qty = b.line_qty[lines].astype(np.int64)
+    if ep.drop is not None:
+        qty[b.line_dropped[lines]] = 0
     sim.inv.reserve(
         np.repeat(node, cnt),
         b.line_sku[lines].astype(np.int64),
-        b.line_qty[lines].astype(np.int64),
+        qty,
         np.repeat(pick_s, cnt),
     )
 
@@ -82,6 +86,9 @@ def _to_nodes(sim: SimState, ep: EpochOptions, ai: np.ndarray, c: np.ndarray) ->
     if near.any():
         srow = sim.row[node[near]]
         n_l = b.n_lines(ai[near])
+        if ep.drop is not None:  # dropped lines are not picked
+            dropped = b.line_dropped[lines_of(b.line_offsets, ai[near])].astype(np.int64)
+            n_l = n_l - np.add.reduceat(dropped, np.r_[0, np.cumsum(n_l)[:-1]])
         mean = sim.store_pick_base[srow] + sim.store_pick_line[srow] * n_l
         start, end = sim.ops.pick(ep.t, srow, mean, b.u_service[ai[near]])
         pick_s[near] = start

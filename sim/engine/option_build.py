@@ -9,7 +9,7 @@ and, after the shipment rows of a splitting router, ``classify``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -66,7 +66,7 @@ def candidates(sim: SimState, t: float, idx: np.ndarray) -> EpochOptions:
     pair, line = pairs_lines(idx[p_row], b.line_offsets)
     sku, qty = b.line_sku[line], b.line_qty[line]
     pn = p_node[pair]
-    avail_line, elig_line = inv.on_hand[pn, sku] - inv.reserved[pn, sku], cat.tier_eligible[sku, p_tier[pair]]
+    avail_line, elig_line = _free_stock(inv, pn, sku), cat.tier_eligible[sku, p_tier[pair]]
     ok_line = (avail_line >= qty) & elig_line
     transport = np.zeros(P)
     e_n, e_b = np.zeros(n, bool), np.zeros(0, bool)
@@ -88,7 +88,7 @@ def candidates(sim: SimState, t: float, idx: np.ndarray) -> EpochOptions:
         elig_line=elig_line,
         ok_line=ok_line,
         stock_ok=all_per_pair(ok_line, pair, P),
-        km=net.road_km[zone[p_row], p_node].astype(float),
+        km=gather2(net.road_km, zone[p_row], p_node).astype(float),
         eta=np.full(P, np.nan),
         promise=np.full(P, np.nan),
         handling=np.zeros(P),
@@ -191,8 +191,25 @@ def _near_stock(sim: SimState, orders: np.ndarray, nodes: np.ndarray) -> np.ndar
     pair, line = pairs_lines(orders, b.line_offsets)
     sku, qty = b.line_sku[line], b.line_qty[line]
     pn = nodes[pair]
-    ok_line = (inv.on_hand[pn, sku] - inv.reserved[pn, sku] >= qty) & sim.cat.tier_eligible[sku, Tier.NEAR]
+    ok_line = (_free_stock(inv, pn, sku) >= qty) & sim.cat.tier_eligible[sku, Tier.NEAR]
     return all_per_pair(ok_line, pair, orders.size)
+
+
+def _free_stock(inv: Any, node: np.ndarray, sku: np.ndarray) -> np.ndarray:
+    """``inv.on_hand[node, sku] - inv.reserved[node, sku]``, the same integers, by one flat index for both
+    tables (a 2-D fancy index computes it per table)."""
+    a, b = inv.on_hand, inv.reserved
+    if not (a.flags.c_contiguous and b.flags.c_contiguous and a.shape == b.shape):
+        return cast(np.ndarray, a[node, sku] - b[node, sku])
+    flat = node.astype(np.int64, copy=False) * a.shape[1] + sku
+    return cast(np.ndarray, a.reshape(-1).take(flat) - b.reshape(-1).take(flat))
+
+
+def gather2(a: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """``a[i, j]`` of a 2-D array (the same values), by one flat index when `a` is C-contiguous."""
+    if not a.flags.c_contiguous:
+        return cast(np.ndarray, a[i, j])
+    return cast(np.ndarray, a.reshape(-1).take(i.astype(np.int64, copy=False) * a.shape[1] + j))
 
 
 def estimate_near(sim: SimState, ep: EpochOptions) -> None:
@@ -274,9 +291,9 @@ def queue_places(
         w = np.where(counted, w, 0.0)
     at_store = earlier_share(srow, row, w)
     k = np.floor(at_store + 1e-9).astype(np.int64)
-    pf = np.sort(sim.ops.picker_free, axis=1)[srow]
-    c = np.maximum(np.isfinite(pf).sum(axis=1), 1)
-    start = np.maximum(t, pf[np.arange(srow.size), k % c]) + (k // c) * mean_pick
+    pf = np.sort(sim.ops.picker_free, axis=1)  # per store, then one gather per pair
+    c = np.maximum(np.isfinite(pf).sum(axis=1), 1)[srow]
+    start = np.maximum(t, pf[srow, k % c]) + (k // c) * mean_pick
     pool = sim.ops.pool_of[srow]
     ahead = sim.ops.open_batches(srow) + (earlier_share(pool, row, w) if sim.ops.shared else at_store)
     return start + mean_pick, ahead

@@ -80,6 +80,10 @@ class EpochOptions:
     lost_cost: np.ndarray  # (n,) the order's lost-sale cost
     ships: ShipmentRows | None = None  # shipment rows, for a router that splits
     sub_sku: np.ndarray | None = None  # (L,) substitute SKU of each entry (-1 none); None: substitution off
+    # partial fulfilment (tiers.substitution.drop): (L,) the entry's line is dropped if its pair is chosen (qty 0),
+    # and (P,) the dropped lines' lost margin per pair; None: no line dropped this epoch
+    drop: np.ndarray | None = None
+    drop_cost: np.ndarray | None = None
     # orders certain to wait this epoch with no option (``option_build.park``): in the batch, without pairs
     parked: np.ndarray | None = None  # (n,) bool, or None when nothing is parked
     capacity_done: bool = False  # ``capacity`` already filled (by ``candidates``, for parking)

@@ -16,6 +16,7 @@ counted in ``router.repairs``.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -30,7 +31,7 @@ from sim.engine.substitution import entries_of, substitute
 from sim.routing.base import Batch, CountsFallbacks, RoutesLines, option_stock, router_capabilities
 from sim.routing.lookahead import capacity_reservation, day_share, option_reservation
 from sim.routing.split import SplitRows
-from sim.units import DAY
+from sim.units import DAY, HOUR
 from sim.vocab import Tier
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ def route_epoch(sim: SimState, t: float, idx: np.ndarray) -> None:
     classify(sim, ep)
     if sim.subst is not None:  # tiers.substitution: substitutes for short lines before an offer
         substitute(sim, ep)
+    if sim.sc.tiers.near.record_stocked:  # after substitutes: a pair they rescue holds the order too
+        mark_near_stocked(sim.book.near_stocked, ep)
     batch, opt = price(sim, ep)
     choice = solve(sim, ep, batch, opt)
     chosen = repair(sim, ep, choice.pair)  # copies before it unassigns: choice.pair stays the router's choice
@@ -84,6 +87,20 @@ def route_epoch(sim: SimState, t: float, idx: np.ndarray) -> None:
         count_served(sim, ep, chosen)
     if sim.explain is not None:  # `run --explain` only: reads the epoch, changes nothing
         sim.explain.record(sim, ep, batch, opt, choice.pair, chosen)
+
+
+def mark_near_stocked(flag: np.ndarray, ep: EpochOptions) -> None:
+    """Set `flag` (per book order) for the epoch's orders with a candidate store within its service hours holding
+    every line (on hand - reserved, eligible near: ``stock_ok``, or with accepted substitutes where
+    ``tiers.substitution`` rescued the pair): the near requests staffing could serve now, rider and picker queues
+    aside (``tiers.near.record_stocked``). Parked orders (``option_build.park``) are parked only when such a store
+    exists (their candidate pairs are not built), so they count too. Substitutes are looked for only at stores
+    with capacity left: an order that needs one at a store out of capacity is not counted (a small bias upwards
+    of ``near.on_time_stocked`` under short staff)."""
+    m = (ep.p_tier == Tier.NEAR) & ep.stock_ok & ep.is_open
+    flag[ep.idx[np.unique(ep.p_row[m])]] = True
+    if ep.parked is not None:
+        flag[ep.idx[ep.parked]] = True
 
 
 def carry_deadline(sim: SimState, created: np.ndarray, tier: np.ndarray) -> np.ndarray:
@@ -105,6 +122,8 @@ def price(sim: SimState, ep: EpochOptions) -> tuple[Batch, np.ndarray]:
     ``router.lookahead`` the reservation prices; for a splitting router the shipment rows."""
     opt = np.flatnonzero(ep.primary | ep.offer)
     base = ep.handling + ep.transport
+    if ep.drop_cost is not None:  # partial fulfilment: a pair that drops lines pays their lost margin
+        base = base + ep.drop_cost
     acc, offer = ep.accept[opt], ep.offer[opt]
     cost = np.where(offer, acc * base[opt] + (1 - acc) * ep.lost_cost[ep.p_row[opt]], base[opt])
     # an order with an option at its tier or faster is served if at all possible; an offer-only order
@@ -207,8 +226,89 @@ def _reservations(
 ) -> np.ndarray:
     charged = _charged(sim, ep, opt)
     reservation = _stock_price(sim, ep, (use_option, ml), charged)
-    reservation[charged] += capacity_price(sim, ep.t, ep.wave, ep.capacity)[ep.p_node[opt][charged]]
+    places, share = capacity_places(sim, ep, opt[charged])
+    reservation[charged] += capacity_price(sim, ep.t, ep.wave, places)[ep.p_node[opt][charged]] * share
     return reservation
+
+
+def capacity_places(sim: SimState, ep: EpochOptions, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) places left per node for the capacity look-ahead and, per pair of `pairs`, the places it takes.
+    ``router.capacity_places: slots`` (or without the queue quote): the epoch's capacity, one place each.
+    ``quote``: a store's places are the rider trips that still fit before a new own near order's queue quote
+    passes ``tiers.near.max_quote_min`` (``quote_trips``; at most the epoch's capacity), and a store pair takes
+    its trip time / the trip to the store's mean own-catchment km: a longer trip holds a rider longer."""
+    near = sim.sc.tiers.near
+    ones = np.ones(pairs.size)
+    if not (sim.sc.router.capacity_places == "quote" and near.quote == "eta" and near.quote_from == "queue"):
+        return ep.capacity, ones
+    places = ep.capacity.copy()
+    ref_km = store_ref_km(sim)
+    mean_lines = float(np.mean(ep.n_lines)) if ep.n_lines.size else 1.0
+    places[sim.stores] = np.minimum(places[sim.stores], quote_trips(sim, ep.t, ref_km, mean_lines))
+    st = ep.p_tier[pairs] == Tier.NEAR
+    srow = sim.row[ep.p_node[pairs[st]]]
+    share = ones
+    share[st] = trip_s(sim, ep.t, srow, ep.km[pairs[st]]) / trip_s(sim, ep.t, srow, ref_km[srow])
+    return places, share
+
+
+_REF_KM: weakref.WeakKeyDictionary[object, np.ndarray] = weakref.WeakKeyDictionary()
+MAX_TRIPS = 64  # trips counted per store in ``quote_trips`` (past it the store is not short of riders)
+
+
+def store_ref_km(sim: SimState) -> np.ndarray:
+    """(stores,) the mean road km of each store's own near catchment (zones weighted by demand; its nearest
+    zone's km when it is no zone's nearest store)."""
+    got = _REF_KM.get(sim)
+    if got is None:
+        net = sim.net
+        own = sim.preferred[Tier.NEAR]
+        km = net.road_km[:, sim.stores].astype(float)
+        w = np.zeros((net.n_zones, sim.stores.size))
+        ok = own >= 0
+        w[np.flatnonzero(ok), sim.row[own[ok]]] = net.zone_weight[ok]
+        tot = w.sum(axis=0)
+        nearest = np.where(np.isfinite(km), km, np.inf).min(axis=0)
+        got = np.where(
+            tot > 0, (w * np.nan_to_num(km, posinf=0.0)).sum(axis=0) / np.maximum(tot, 1e-300), nearest
+        )
+        _REF_KM[sim] = got
+    return got
+
+
+def trip_s(sim: SimState, t: float, srow: np.ndarray, km: np.ndarray) -> np.ndarray:
+    """Expected rider time of a single-order trip `km` from stores `srow` (the queue quote's trip, Stores.eta)."""
+    ops = sim.ops
+    ride = km / ops.speed_at(np.array([t]))[0] * HOUR
+    tp = ops.trip
+    if tp is None:
+        return cast(np.ndarray, 2 * ride)
+    return cast(
+        np.ndarray,
+        (tp.reach_s[srow] if tp.pool else ride)
+        + tp.pickup_trip_s[srow]
+        + tp.pickup_order_s[srow]
+        + ride
+        + tp.handover_s[srow],
+    )
+
+
+def quote_trips(sim: SimState, t: float, km: np.ndarray, mean_lines: float) -> np.ndarray:
+    """(stores,) how many more rider trips each store's pool can take before an own near order placed now at
+    `km` (per store) would be quoted over ``max_quote_min``: the j = 0, 1, ... with the queue quote (its open
+    batches + j ahead) within the cap before the first over it, at most ``MAX_TRIPS``."""
+    near = sim.sc.tiers.near
+    n = sim.stores.size
+    rows = np.repeat(np.arange(n), MAX_TRIPS)
+    j = np.tile(np.arange(MAX_TRIPS, dtype=float), n)
+    mean_pick = sim.store_pick_base + sim.store_pick_line * mean_lines
+    ready = np.maximum(t, sim.ops.earliest_picker()) + mean_pick
+    ahead = sim.ops.open_batches(rows) + j
+    eta = sim.ops.eta(t, ready[rows], rows, km[rows], ahead=ahead)
+    fits = eta + near.quote_buffer_min * 60.0 <= t + near.max_quote_min * 60.0
+    # the first j over the cap ends them (the quote's queue, a[k mod riders] + (k div riders) trips, is not
+    # monotone in k past the riders on shift)
+    return cast(np.ndarray, np.cumprod(fits.reshape(n, MAX_TRIPS), axis=1).sum(axis=1).astype(np.int64))
 
 
 def _split(sim: SimState, ep: EpochOptions, sl_key: np.ndarray | None) -> SplitRows:
@@ -301,7 +401,8 @@ def repair(sim: SimState, ep: EpochOptions, chosen: np.ndarray) -> np.ndarray:
     r = np.repeat(np.arange(rows.size), cnt)
     line = lines_of(b.line_offsets, idx[rows])
     sku = b.line_sku[line] if ep.sub_sku is None else ep.sku[entries_of(ep, chosen[rows])]  # with substitutes
-    nd, sk, q = node[r], sku, b.line_qty[line].astype(np.int64)
+    q = (b.line_qty[line] if ep.drop is None else ep.qty[entries_of(ep, chosen[rows])]).astype(np.int64)
+    nd, sk = node[r], sku  # (a dropped line, tiers.substitution.drop, takes no units)
     key = nd.astype(np.int64) * inv.on_hand.shape[1] + sk
     o = np.lexsort((r, key))
     ks, qs = key[o], q[o]

@@ -39,7 +39,14 @@ from sim.engine.substitution import SubstituteRule, line_uniforms
 from sim.engine.surge import Surge, surge_counts
 from sim.engine.warehouse import Waves
 from sim.inventory.initial import place_initial_stock
-from sim.inventory.perishables import cap_fresh_targets, fresh_draw, unfilled
+from sim.inventory.perishables import (
+    FreshFlow,
+    SellThrough,
+    cap_fresh_targets,
+    fresh_draw,
+    fresh_supplier,
+    unfilled,
+)
 from sim.inventory.replenishment import Pipeline, lateral_transfers, plan_replenishment
 from sim.inventory.state import InventoryState
 from sim.network import FDC, NDC, STORE, build_network
@@ -106,6 +113,17 @@ class Simulation:
         self.fdcs = np.flatnonzero(self.kind == FDC)
         self.ndcs = np.flatnonzero(self.kind == NDC)
         self.fresh_targets: np.ndarray | None = None  # the last review's targets (inventory.fresh)
+        # inventory.fresh.cross_dock: the supplier's overnight fresh delivery to the NDCs, received at the start of
+        # the next day before its review (node, SKU, units); None: none under way
+        self.fresh_due: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        fr = sc.inventory.fresh  # inventory.fresh.sell_through: each node's in-stock fresh sales (None: off)
+        life = self.cat.shelf_life_s / DAY
+        fresh = np.flatnonzero(np.isfinite(life))
+        self.sell_through = (
+            SellThrough(fresh, int(np.ceil(life[fresh].max())))
+            if fr.enabled and fr.forward_cap and fr.sell_through and fresh.size
+            else None
+        )
         self.row = np.full(N, -1, np.int64)  # node -> row in its kind's operation arrays
         for group in (self.stores, self.fdcs, self.ndcs):
             self.row[group] = np.arange(group.size)
@@ -236,12 +254,12 @@ class Simulation:
         b = self.book
         if (ref >= SHIP_BASE).any():  # shipments of split orders carry only their own lines
             pos, line = b.ref_lines(ref)
-            litres = b.line_qty[line] * self.cat.volume_l[b.line_sku[line]]
+            litres = b.line_qty[line] * self.cat.volume_l[b.line_sku[line]] * ~b.line_dropped[line]
             return np.bincount(pos, weights=litres, minlength=ref.size)
         n = b.n_lines(ref)
         first = np.repeat(b.line_offsets[ref] - np.cumsum(n) + n, n)
         line = first + np.arange(int(n.sum()))
-        litres = b.line_qty[line] * self.cat.volume_l[b.line_sku[line]]
+        litres = b.line_qty[line] * self.cat.volume_l[b.line_sku[line]] * ~b.line_dropped[line]
         return np.bincount(np.repeat(np.arange(ref.size), n), weights=litres, minlength=ref.size)
 
     # ------------------------------------------------------------------ run
@@ -319,6 +337,10 @@ class Simulation:
             self.surge.apply(self, day)
         rate = self.forecaster.rate(day)
         self._supply_ndcs(day, rate)
+        if self.fresh_due is not None:  # inventory.fresh.cross_dock: last night's fresh delivery, new
+            node, sku, qty = self.fresh_due
+            self.fresh_due = None
+            self.inv.receive(node, sku, qty, from_pipeline=True)
         if day % max(1, round(self.sc.inventory.review_period_days)) == 0:
             self._review(day)
         if self.sc.inventory.fresh.enabled:
@@ -387,23 +409,45 @@ class Simulation:
         fresh = np.flatnonzero(np.isfinite(self.cat.shelf_life_s))
         if not fresh.size or self.fresh_targets is None:
             return
+        sold = self._fresh_sold()
+        if sold is not None:  # the forward nodes will draw what they sell, where below their forecast
+            rate = rate.copy()
+            fwd = self.net.supplier >= 0
+            rate[np.ix_(fwd, fresh)] = np.where(
+                np.isnan(sold[fwd]), rate[np.ix_(fwd, fresh)], np.minimum(rate[np.ix_(fwd, fresh)], sold[fwd])
+            )
         draw = fresh_draw(
             self.fresh_targets, rate, self.net.supplier, self.ndcs, self.cat.tier_eligible[:, 2], fresh
         )
         pos = self.inv.position()
+        sup = fresh_supplier(self.net.supplier, self.kind) if fr.cross_dock else self.net.supplier
         need = (
             np.ceil(fr.ndc_days_of_supply * draw - 1e-9).astype(np.int64)
             - pos[np.ix_(self.ndcs, fresh)]
-            + unfilled(self.fresh_targets, pos, self.net.supplier, self.ndcs, fresh)
+            + unfilled(self.fresh_targets, pos, sup, self.ndcs, fresh)
         )
         if day == 0:
             need[self.given[self.ndcs]] = 0  # the planner's observed NDC stock is day 0's, not topped up
         n, j = np.nonzero(need > 0)
-        if n.size:
+        if n.size and fr.cross_dock:  # delivered overnight: received new before the next review
+            self.inv.ship_in(self.ndcs[n], fresh[j], need[n, j])
+            self.fresh_due = (self.ndcs[n], fresh[j], need[n, j])
+        elif n.size:
             self.inv.ship_in(self.ndcs[n], fresh[j], need[n, j])
             self.pipeline.add_external(
                 day * DAY + fr.ndc_lead_time_h * HOUR, self.ndcs[n], fresh[j], need[n, j]
             )
+
+    def _fresh_sold(self) -> np.ndarray | None:
+        """inventory.fresh.sell_through: the FDCs' in-stock fresh sell-through (NaN elsewhere and where unknown). An
+        FDC's own-tier forecast counts every mid order of its catchment, most of which the router serves from stores;
+        a store's forecast is the near demand it does serve."""
+        if self.sell_through is None:
+            return None
+        sold = self.sell_through.rate()
+        if sold is not None:
+            sold[self.kind != FDC] = np.nan
+        return sold
 
     def _review(self, day: int) -> None:
         net = self.net
@@ -438,6 +482,7 @@ class Simulation:
             forecast_ahead=None if method == "moving_average" else ahead,
             forecast_cv=float(np.sqrt(np.expm1(self.forecaster.sigma**2))) if method == "oracle" else None,
             cover_window=bool(self.sc.inventory.cover_window),
+            pre_build=bool(self.sc.inventory.pre_build),
             costs=policy_costs(
                 self.sc,
                 net,
@@ -461,6 +506,10 @@ class Simulation:
                     critical_ratio=float(self.sc.costs.lost_sale.margin_rate)
                     if self.sc.inventory.fresh.newsvendor
                     else None,
+                    flow=FreshFlow(
+                        cross_dock=self.sc.inventory.fresh.cross_dock,
+                        sold=self._fresh_sold(),
+                    ),
                 )
             self.fresh_targets = targets
         self.la_rate = ctx.forecast / DAY
@@ -487,6 +536,9 @@ class Simulation:
             net.truck_per_unit_cny,
             net.lead_time_s,
             day * DAY,
+            cross_dock=np.isfinite(self.cat.shelf_life_s)
+            if self.sc.inventory.fresh.enabled and self.sc.inventory.fresh.cross_dock
+            else None,
         )
         self.pipeline.add(shipments)
         self.day_costs["transfer"][day] += cost
@@ -497,6 +549,8 @@ class Simulation:
             self.offline.apply((day + 1) * DAY, inv)
             self.offline.sync(inv)
         inv.apply_picks((day + 1) * DAY)
+        if self.sell_through is not None:  # the day's fresh sales, before the day's flows are reset
+            self.sell_through.close_day(inv)
         spoiled = inv.age_and_spoil()
         self.day_costs["spoilage"][day] += float((spoiled * self.cat.value_cny[None, :]).sum())
         held = ((inv.on_hand + inv.pipeline) * self.cat.value_cny[None, :]).sum()
@@ -619,7 +673,10 @@ class Simulation:
             utilisation={},
         )
         orders, lines = self.book.records(
-            self.preferred, substitution=self.subst is not None, offline=self.offline is not None
+            self.preferred,
+            substitution=self.subst is not None,
+            offline=self.offline is not None,
+            stocked=bool(self.sc.tiers.near.record_stocked),
         )
         return RunRecords(
             orders=orders,

@@ -81,7 +81,9 @@ class Shifts:
 
     def available_all_at(self, at: float) -> np.ndarray:
         """``available_at`` of every store at one time `at`: (stores, riders)."""
-        return cast(np.ndarray, np.maximum(at, self.start_s[:, int(self.hour_of(np.array([at]))[0]), :]))
+        x = float(at)  # hour_of for one time: float // is numpy's floor division (the same algorithm)
+        h = int(min(x // HOUR, self.n_hours)) if np.isfinite(x) else 0
+        return cast(np.ndarray, np.maximum(at, self.start_s[:, h, :]))
 
 
 def riders_on_shift(base: np.ndarray, by_hour: np.ndarray, day_mult: np.ndarray) -> np.ndarray:

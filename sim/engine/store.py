@@ -193,6 +193,10 @@ class StoreOps:
             n, np.nan
         )  # and its ``_start`` (the earliest pickup start), cached with it
         self._rows = np.arange(max(n, 1))[:, None]
+        # cached ``_geometry`` of each store's open batch (row-wise: the same values whichever stores are asked);
+        # it depends only on the batch's orders, so it is dropped when an order joins or the batch leaves
+        self._geo: tuple[np.ndarray, ...] | None = None
+        self._geo_ok = np.zeros(n, bool)
 
     def set_pickers(self, counts: np.ndarray, t: float) -> None:
         """Pickers on shift from `t` (a per-day surge, sim/engine/surge.py): picker j of store s works iff
@@ -223,9 +227,9 @@ class StoreOps:
         if s is None and np.ndim(at) == 0:
             return cast(np.ndarray, np.maximum(fa, self.shifts.available_all_at(float(cast(float, at)))))
         rows = np.arange(len(free)) if s is None else self.pool_of[s]
-        return cast(
-            np.ndarray, np.maximum(fa, self.shifts.available_at(np.broadcast_to(at, rows.shape), rows))
-        )
+        if not (isinstance(at, np.ndarray) and at.shape == rows.shape):
+            at = np.broadcast_to(at, rows.shape)
+        return cast(np.ndarray, np.maximum(fa, self.shifts.available_at(at, rows)))
 
     def earliest_rider(self, at: float | None = None) -> np.ndarray:
         """(stores,) earliest time a rider of each store's pool can take a call made at `at` (staffing) or is free."""
@@ -365,6 +369,23 @@ class StoreOps:
         last, deliver_km = np.where(val, km_s, 0.0)[r, i_last], cum[r, i_last]
         return order, val, km_s, legs, cum, n_val, last, deliver_km, val.cumsum(axis=1) - 1, valid
 
+    def _geo_of(self, s: np.ndarray) -> tuple[np.ndarray, ...]:
+        """``_geometry`` of the open batches of stores `s`, from the per-store cache (filled where missing)."""
+        todo = s[~self._geo_ok[s]]
+        if todo.size:
+            self._keep_geo(todo, self._geometry(self.b_ref[todo], self.b_km[todo], self.b_zone[todo]))
+        assert self._geo is not None
+        return tuple(a[s] for a in self._geo)
+
+    def _keep_geo(self, s: np.ndarray, geo: tuple[np.ndarray, ...]) -> None:
+        """Cache `geo`, the ``_geometry`` of the open batches of stores `s` as they are now."""
+        if self._geo is None:
+            n = self._geo_ok.size
+            self._geo = tuple(np.zeros((n, *g.shape[1:]), g.dtype) for g in geo)
+        for a, g in zip(self._geo, geo, strict=True):
+            a[s] = g
+        self._geo_ok[s] = True
+
     def _route(
         self,
         rows: np.ndarray,
@@ -458,7 +479,7 @@ class StoreOps:
             return self._plan_of(s, batch)[0]
         todo = s[~self._plan_ok[s]]
         if todo.size:
-            self._plan[todo], self._plan_start[todo] = self._plan_of(todo)
+            self._plan[todo], self._plan_start[todo] = self._plan_of(todo, geo=self._geo_of(todo))
             self._plan_ok[todo] = True
         return cast(np.ndarray, self._plan[s])
 
@@ -490,7 +511,7 @@ class StoreOps:
         self._next = None
         tp = self.trip
         ref = self.b_ref[s]
-        geo = self._geometry(ref, self.b_km[s], self.b_zone[s])
+        geo = self._geo_of(s)
         u = None
         planned = self._planned(s)  # with the pickup start of each batch (``_start``), cached with the plan
         start = self._plan_start[s]
@@ -540,6 +561,7 @@ class StoreOps:
         self.b_promise[s] = np.nan
         self.b_count[s] = 0
         self._plan_ok[s] = False
+        self._geo_ok[s] = False
         if self.shared:  # the plans of the other stores of these pools counted on the riders just called
             self._plan_ok[np.isin(self.pool_of, self.pool_of[s])] = False
 
@@ -604,6 +626,7 @@ class StoreOps:
                 np.empty(0),
                 np.empty(0),
             )  # trip mechanism: the joined batches' planned departures
+            geo_st, geo_on = s[:0], None  # the joined batches' geometry (their trial's)
             if has.any():  # try to join the open batch; close it when the order cannot
                 sj = s[has]
                 planned = self._planned(sj)
@@ -635,6 +658,7 @@ class StoreOps:
                         depart, start_t = self._plan_of(st, (ref_t, rd_t, km_t, zn_t, pr_t, c + 1), geo)
                     arrive, *_ = self._route(st, ref_t, km_t, zn_t, depart, geo=geo)
                     trial[ok] = on_time = np.all(np.isnan(arrive) | (arrive <= pr_t + 1e-6), axis=1)
+                    geo_st, geo_on = st[on_time], tuple(g[on_time] for g in geo)
                     if (
                         self.trip is not None and not self.shared
                     ):  # the trial batch is the batch it joins: its plan is this depart (with a shared pool, the
@@ -643,6 +667,7 @@ class StoreOps:
                 self._close(sj[~trial])
             # add every order to its store's (possibly new) batch
             self._plan_ok[s] = False
+            self._geo_ok[s] = False
             c = self.b_count[s]
             self.b_ref[s, c], self.b_ready[s, c] = ref[idx], ready_s[idx]
             self.b_km[s, c], self.b_zone[s, c], self.b_promise[s, c] = km[idx], zone[idx], promise_s[idx]
@@ -653,6 +678,8 @@ class StoreOps:
                     ready_s if assigned_s is None else np.broadcast_to(assigned_s, ready_s.shape)
                 )[idx[c == 0]]
             self.b_count[s] += 1
+            if geo_on is not None and geo_st.size:
+                self._keep_geo(geo_st, geo_on)
             self._plan[joined], self._plan_start[joined], self._plan_ok[joined] = (
                 joined_plan,
                 joined_start,

@@ -28,16 +28,18 @@ calibration's stock-out rows measure the customers' responses (substitute / slow
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from sim.engine.options import EpochOptions
+from sim.units import DAY
 
 __all__ = [
     "SubstituteRule",
     "commit_substitutes",
+    "drop_lines",
     "entries_of",
     "line_uniforms",
     "mark_stockouts",
@@ -52,6 +54,9 @@ class SubstituteRule:
     offsets: np.ndarray  # (S + 1,) int64
     cands: np.ndarray  # candidate SKUs, each SKU's row sorted by popularity rank
     accept: np.ndarray  # (S,) probability a customer takes a substitute for this SKU
+    # partial fulfilment: probability a customer who takes no substitute drops the line (keeps the rest); 0: off
+    drop: float = 0.0
+    margin_rate: float = 0.0  # a dropped line's lost sale: its margin (costs.lost_sale.margin_rate x value)
 
     @classmethod
     def from_scenario(cls, sc: Any, cat: Any) -> SubstituteRule | None:
@@ -60,7 +65,7 @@ class SubstituteRule:
         if not s.enabled:
             return None
         by_cat = np.array([s.accept_by_category.get(name, s.accept) for name in cat.category_names], float)
-        return cls.build(
+        rule = cls.build(
             cat.category,
             cat.value_cny,
             cat.rank,
@@ -68,6 +73,9 @@ class SubstituteRule:
             float(s.value_band),
             int(s.candidates),
         )
+        if s.drop > 0:
+            rule = replace(rule, drop=float(s.drop), margin_rate=float(sc.costs.lost_sale.margin_rate))
+        return rule
 
     @classmethod
     def build(
@@ -136,16 +144,23 @@ def substitute(sim: Any, ep: EpochOptions) -> None:
     )  # a line not sold at the tier: no substitute
     u = sim.book.line_sub_u[ep.line]
     short = cand[ep.pair] & ~ep.ok_line
-    cand &= (
-        np.bincount(ep.pair[short & (u >= rule.accept[ep.sku])], minlength=P) == 0
-    )  # every short line accepted
+    if rule.drop <= 0:  # every short line must be substituted: only pairs whose every short line accepts
+        cand &= np.bincount(ep.pair[short & (u >= rule.accept[ep.sku])], minlength=P) == 0
     E = np.flatnonzero(cand[ep.pair] & ~ep.ok_line)
     if not E.size:
         return
-    sub = _substitutes(sim, ep, rule, E)
+    acc = rule.accept[ep.sku[E]]
+    want = u[E] < acc
+    sub = np.full(E.size, -1, np.int64)
+    if want.any():
+        sub[want] = _substitutes(sim, ep, rule, E[want])
     found = sub >= 0
     pe = ep.pair[E]
-    rescued = cand & (np.bincount(pe[~found], minlength=P) == 0)  # every short line of the pair found one
+    drop = ~found & _drops(u[E], acc, want, rule.drop)
+    # rescued: every short line substituted or dropped
+    rescued = cand & (np.bincount(pe[~found & ~drop], minlength=P) == 0)
+    if rule.drop > 0:  # partial fulfilment keeps at least one line
+        rescued &= np.bincount(pe[drop], minlength=P) < ep.n_lines[ep.p_row]
     take = rescued[pe] & found
     e, s = E[take], sub[take]
     ep.sub_sku[e] = s
@@ -153,12 +168,41 @@ def substitute(sim: Any, ep: EpochOptions) -> None:
     ep.sku[e] = s
     ep.avail_line[e] = sim.inv.on_hand[ep.p_node[ep.pair[e]], s] - sim.inv.reserved[ep.p_node[ep.pair[e]], s]
     ep.ok_line[e] = True
+    if rule.drop > 0:
+        _mark_drops(sim, ep, rule, E[rescued[pe] & drop])
     ep.stock_ok[rescued] = True
     ep.primary[rescued] = True
     got = np.zeros(ep.n, bool)
     got[ep.p_row[rescued]] = True
     ep.has_primary = ep.has_primary | got
     ep.offer = ep.offer & ~got[ep.p_row]
+
+
+def _drops(u: np.ndarray, acc: np.ndarray, want: np.ndarray, drop: float) -> np.ndarray:
+    """Short lines the customer drops if no substitute ships: of the customers who do not take a substitute (u >=
+    accept) or who would but find none (u < accept), the share `drop`. The line's one uniform serves both
+    decisions: given u >= a it is uniform on [a, 1), given u < a on [0, a), so (u - a) / (1 - a) and u / a are
+    fresh uniforms (common random numbers: no new draw)."""
+    if drop <= 0:
+        return np.zeros(u.size, bool)
+    v = np.where(
+        want, u / np.where(want, acc, 1.0), (u - acc) / np.where(want, 1.0, np.maximum(1.0 - acc, 1e-300))
+    )
+    out: np.ndarray = v < drop
+    return out
+
+
+def _mark_drops(sim: Any, ep: EpochOptions, rule: SubstituteRule, e: np.ndarray) -> None:
+    """Entries `e` (short lines of rescued pairs) are dropped if their pair is chosen: no units, counted servable;
+    a pair's dropped lines' lost margin is added to its cost (``ep.drop_cost``), so the router prefers a pair that
+    ships the whole order."""
+    ep.drop = np.zeros(ep.pair.size, bool)
+    ep.drop[e] = True
+    ep.qty = ep.qty.copy()
+    value = ep.qty[e] * sim.cat.value_cny[ep.sku[e]]
+    ep.qty[e] = 0
+    ep.ok_line[e] = True
+    ep.drop_cost = np.bincount(ep.pair[e], weights=rule.margin_rate * value, minlength=ep.n_pairs)
 
 
 def mark_stockouts(flag: np.ndarray, ep: EpochOptions, need: np.ndarray) -> None:
@@ -225,6 +269,28 @@ def _first_in_stock(
     first = np.flatnonzero(np.concatenate([[True], rh[1:] != rh[:-1]])) if rh.size else rh
     out[rh[first]] = c[hit[first]]
     return out
+
+
+def drop_lines(sim: Any, ep: EpochOptions, ai: np.ndarray, c: np.ndarray, lines: np.ndarray) -> None:
+    """Orders `ai` assigned at pairs `c` (their global lines `lines`, grouped by order): mark the lines the
+    customer dropped (``book.line_dropped``: no units picked or reserved), book their lost margin on the order's
+    day (``lost_sales``, no goodwill: the customer still gets an order) and count their units as lost demand at
+    the node the requested tier would have used (the policies see it)."""
+    if ep.drop is None:
+        return
+    m = ep.drop[entries_of(ep, c)]
+    if not m.any():
+        return
+    b = sim.book
+    dl = lines[m]
+    b.line_dropped[dl] = True
+    order = np.repeat(ai, b.n_lines(ai))[m]
+    value = b.line_qty[dl] * sim.cat.value_cny[b.line_sku[dl]]
+    day = (b.created_s[order] // DAY).astype(np.int64)
+    np.add.at(sim.day_costs["lost_sales"], day, sim.subst.margin_rate * value)
+    pref = sim.preferred[b.requested_tier[order], b.zone[order]]
+    ok = pref >= 0
+    np.add.at(sim.inv.lost_demand, (pref[ok], b.line_sku[dl][ok]), b.line_qty[dl][ok])
 
 
 def commit_substitutes(sim: Any, ep: EpochOptions, ai: np.ndarray, c: np.ndarray, lines: np.ndarray) -> None:

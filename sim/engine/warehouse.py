@@ -175,13 +175,24 @@ class Waves:
         picks = np.floor(pickers * span / mean_pick_s)
         return cast(np.ndarray, np.maximum(np.minimum(vans, picks) - self.used.get(g, 0), 0).astype(np.int64))
 
-    def vans_for(self, f: int, g: int, n: np.ndarray, mean_order_l: float, mean_km: np.ndarray) -> np.ndarray:
+    def vans_for(
+        self,
+        f: int,
+        g: int,
+        n: np.ndarray,
+        mean_order_l: float,
+        mean_km: np.ndarray,
+        per_van: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Vans an approx wave of FDC row f sends for `n` orders (``approx_fdc``: every van, at most one per
-        order; with ``van_dispatch: needed`` the fewest that carry them by volume and by stops in the window)."""
+        order; with ``van_dispatch: needed`` the fewest that carry them by volume and by stops in the window).
+        `per_van`: ``per_van_orders(g, mean_order_l, mean_km)`` when already computed."""
         n = np.asarray(n, float)
         v = np.minimum(float(self.vans[f]), n)
         if self.vans_as_needed:
-            stops = float(self.per_van_orders(g, mean_order_l, mean_km)[f])
+            if per_van is None:
+                per_van = self.per_van_orders(g, mean_order_l, mean_km)
+            stops = float(per_van[f])
             need = np.maximum(
                 np.maximum(np.ceil(n * mean_order_l / self.van_l[f] - 1e-9), np.ceil(n / stops - 1e-9)), 1.0
             )
@@ -200,20 +211,41 @@ class Waves:
         assigned so far plus N ~ Poisson(`expected_more`) still to come; the expectation over N averages the
         jump of a new van's stems over the orders that fill it (``router.mid_estimate: marginal``)."""
         used = self.used.get(g, np.zeros(len(self.vans), np.int64))
-        base, stem = np.zeros(len(self.vans)), np.zeros(len(self.vans))
-        for f in range(len(self.vans)):
-            mu = max(float(expected_more[f]), 0.0)
-            k = np.arange(int(np.ceil(mu + 8.0 * np.sqrt(mu) + 8.0)))
-            w = np.exp(k * np.log(mu) - mu - gammaln(k + 1)) if mu > 0 else (k == 0).astype(float)
-            w /= w.sum()
-            n = float(used[f]) + k  # the others
-            v0 = self.vans_for(f, g, n, mean_order_l, mean_km)
-            v1 = self.vans_for(f, g, n + 1, mean_order_l, mean_km)
-            tour = BHH * self.circuity * self.reach[f] * np.sqrt(np.pi) * (np.sqrt(n + 1) - np.sqrt(n))
-            d = self.per_stop + self.per_km * (2.0 * float(mean_km[f]) * (v1 - v0) + tour)
-            base[f] = float(w @ d)
-            stem[f] = float(w @ (2.0 * v1 / (n + 1)))
+        F = len(self.vans)
+        base, stem = np.zeros(F), np.zeros(F)
+        if F == 0:
+            return base, stem
+        per_van = self.per_van_orders(g, mean_order_l, mean_km) if self.vans_as_needed else None
+        # every FDC at once on a (F, K) grid of k (each row's own K = its Poisson support): elementwise the
+        # same floats as one FDC at a time; the sums and dot products stay per row, over the row's own K
+        mu = np.maximum(np.asarray(expected_more, float)[:F], 0.0)
+        K = np.ceil(mu + 8.0 * np.sqrt(mu) + 8.0).astype(np.int64)
+        k = np.arange(int(K.max()))
+        pos = mu > 0
+        w = np.exp(k * np.log(np.where(pos, mu, 1.0))[:, None] - mu[:, None] - gammaln(k + 1))
+        w[~pos] = (k == 0).astype(float)
+        n = used.astype(float)[:, None] + k  # the others
+        v0, v1 = self._vans_grid(n, mean_order_l, per_van), self._vans_grid(n + 1, mean_order_l, per_van)
+        tour = BHH * self.circuity * self.reach[:, None] * np.sqrt(np.pi) * (np.sqrt(n + 1) - np.sqrt(n))
+        d = self.per_stop + self.per_km * (2.0 * np.asarray(mean_km, float)[:F, None] * (v1 - v0) + tour)
+        st = 2.0 * v1 / (n + 1)
+        for f in range(F):
+            wf = w[f, : K[f]]
+            wf /= wf.sum()
+            base[f] = float(wf @ d[f, : K[f]])
+            stem[f] = float(wf @ st[f, : K[f]])
         return base, stem
+
+    def _vans_grid(self, n: np.ndarray, mean_order_l: float, per_van: np.ndarray | None) -> np.ndarray:
+        """``vans_for`` of every FDC row f at once: `n` (F, K) orders of row f."""
+        v = np.minimum(self.vans.astype(float)[:, None], n)
+        if self.vans_as_needed:
+            assert per_van is not None
+            stops = per_van.astype(float)[:, None]
+            by_volume = np.ceil(n * mean_order_l / self.van_l[:, None] - 1e-9)
+            need = np.maximum(np.maximum(by_volume, np.ceil(n / stops - 1e-9)), 1.0)
+            v = np.minimum(v, need)
+        return cast(np.ndarray, v)
 
     def add(
         self, g: int, ref: np.ndarray, fdc: np.ndarray, lat: np.ndarray, lon: np.ndarray, km: np.ndarray

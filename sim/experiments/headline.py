@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from sim.metrics import registry as reg
 from sim.metrics.registry import Kpi
@@ -35,9 +36,15 @@ ORDER_COLUMNS = (
 )
 
 
+OPTIONAL_ORDER_COLUMNS = ("near_stocked",)  # read when the run wrote them (tiers.near.record_stocked)
+
+
 def read_orders(run_dir: str | Path) -> pd.DataFrame:
-    """The columns of orders.parquet the orders-table KPIs need."""
-    return pd.read_parquet(Path(run_dir) / "orders.parquet", columns=list(ORDER_COLUMNS))
+    """The columns of orders.parquet the orders-table KPIs need (and the optional ones the run wrote)."""
+    path = Path(run_dir) / "orders.parquet"
+    have = set(pq.read_schema(path).names)
+    cols = list(ORDER_COLUMNS) + [c for c in OPTIONAL_ORDER_COLUMNS if c in have]
+    return pd.read_parquet(path, columns=cols)
 
 
 def delivery_p90_min(run_dir: str | Path) -> float:

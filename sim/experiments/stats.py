@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as _st
 
 NAN = float("nan")
 
@@ -67,6 +66,9 @@ def t_quantile(n: int, level: float = 0.95) -> float:
     """t(1 - α/2, n - 1) for a two-sided `level` interval of n values (NaN if n < 2)."""
     if n < 2:
         return NAN
+    # imported here: scipy.stats costs ~2 CPU-s to import, and a single run needs no interval
+    from scipy import stats as _st
+
     return float(_st.t.ppf(0.5 + level / 2.0, n - 1))
 
 

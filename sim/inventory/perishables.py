@@ -23,8 +23,14 @@ Here, for SKUs with a finite shelf life:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
-from scipy.stats import poisson
+from scipy.special import pdtr, pdtrik
+
+if TYPE_CHECKING:
+    from sim.inventory.state import InventoryState
 
 
 def root_supplier(supplier: np.ndarray) -> np.ndarray:
@@ -62,6 +68,14 @@ def supply_depth(supplier: np.ndarray) -> np.ndarray:
     return depth
 
 
+@dataclass(frozen=True)
+class FreshFlow:
+    """How fresh flows (``cap_fresh_targets``): cross-docked at FDCs, and each node's in-stock sell-through."""
+
+    cross_dock: bool = False
+    sold: np.ndarray | None = None  # (N, fresh) units per day, NaN where unknown (``SellThrough.rate``)
+
+
 def cap_fresh_targets(
     targets: np.ndarray,
     forecast: np.ndarray,
@@ -70,37 +84,100 @@ def cap_fresh_targets(
     node_kind: np.ndarray,
     carry_age: bool = False,
     critical_ratio: float | None = None,
+    flow: FreshFlow | None = None,
 ) -> np.ndarray:
     """Targets with every forward node's fresh SKUs capped at what sells in their shelf life less a day. With
     ``carry_age`` (a unit arrives as old as it left upstream) a node gets the life left after two days per node
     above it (a day held there, a day lost to whole-day cohorts): ``ceil(rate x max(life - 1 - 2 x depth, 1))``,
     depth = lanes from the NDC (FDC 1, its stores 2). With `critical_ratio` q the cap is the q-quantile of Poisson
-    demand over that window (the perishable newsvendor, see the module docstring) instead of its ceiled mean."""
+    demand over that window (the perishable newsvendor, see the module docstring) instead of its ceiled mean.
+    `flow` (``FreshFlow``): with `cross_dock` (``inventory.fresh.cross_dock``) the stores' fresh passes through their FDC the day it
+    leaves the NDC, which received it new that morning: an FDC's cap counts only its own tier's demand (it holds
+    none for its stores) and no node loses days upstream (``carry_age``'s two days per node do not apply).
+    `sold` ((N, fresh) units per day, NaN where unknown: ``sell_through``) lowers a node's own rate to what it
+    sells where that is below its forecast."""
     fresh = np.flatnonzero(np.isfinite(life_days))
     if not fresh.size:
         return targets
+    cross_dock, sold = (flow.cross_dock, flow.sold) if flow is not None else (False, None)
     out = targets.copy()
-    used = 2 * supply_depth(supplier)[:, None] if carry_age else 0
+    if cross_dock:  # an FDC does not hold its stores' fresh (the policy's with_downstream share)
+        stores = np.flatnonzero((node_kind == 2) & (supplier >= 0))
+        stores = stores[node_kind[supplier[stores]] == 1]
+        down = np.zeros((targets.shape[0], fresh.size), np.int64)
+        np.add.at(down, supplier[stores], targets[np.ix_(stores, fresh)])
+        out[:, fresh] = np.maximum(out[:, fresh] - down, 0)
+    used = 2 * supply_depth(supplier)[:, None] if carry_age and not cross_dock else 0
     days = np.maximum(life_days[fresh][None, :] - 1.0 - used, 1.0)
     if critical_ratio is None:
-        rate = echelon_rate(forecast[:, fresh], supplier, node_kind)
+        own = forecast[:, fresh]  # with cross_dock an FDC holds fresh for its own tier only
+        if sold is not None:
+            own = np.where(np.isnan(sold), own, np.minimum(own, sold))
+        rate = own if cross_dock else echelon_rate(own, supplier, node_kind)
         cap = np.ceil(rate * days - 1e-9).astype(np.int64)
     else:  # the stores' caps first; an FDC's echelon counts only the stores that then stock the SKU
         own = forecast[:, fresh]
+        if sold is not None:
+            own = np.where(np.isnan(sold), own, np.minimum(own, sold))
         store_cap = newsvendor_cap(own * days, critical_ratio)
         stocked = (np.minimum(targets[:, fresh], store_cap) > 0) | (node_kind != 2)[:, None]
-        rate = echelon_rate(np.where(stocked, own, 0.0), supplier, node_kind)
+        rate = own if cross_dock else echelon_rate(np.where(stocked, own, 0.0), supplier, node_kind)
         cap = newsvendor_cap(rate * days, critical_ratio)
     forward = supplier >= 0
     out[np.ix_(forward, fresh)] = np.minimum(out[np.ix_(forward, fresh)], cap[forward])
     return out
 
 
+def fresh_supplier(supplier: np.ndarray, node_kind: np.ndarray) -> np.ndarray:
+    """(N,) where each node's fresh comes from when stores' fresh is cross-docked at their FDC: a store below an
+    FDC draws on the FDC's supplier, every other node on its own supplier."""
+    out = supplier.copy()
+    st = np.flatnonzero((node_kind == 2) & (supplier >= 0))
+    st = st[(node_kind[supplier[st]] == 1) & (supplier[supplier[st]] >= 0)]
+    out[st] = supplier[supplier[st]]
+    return out
+
+
+class SellThrough:
+    """In-stock sell-through of fresh SKUs per node: units shipped per day, averaged over the days of the last
+    `window` on which the node held the SKU (start or received > 0); NaN where it held it on none (censored
+    demand: a day without stock says nothing of what would have sold)."""
+
+    def __init__(self, fresh: np.ndarray, window: int) -> None:
+        self.fresh, self.window = fresh, max(int(window), 1)
+        self.days: list[tuple[np.ndarray, np.ndarray]] = []  # (shipped, held) per closed day, oldest first
+
+    def close_day(self, inv: InventoryState) -> None:
+        f = self.fresh
+        held = (inv.start[:, f] + inv.received[:, f]) > 0
+        self.days.append((inv.shipped[:, f].copy(), held))
+        self.days = self.days[-self.window :]
+
+    def rate(self) -> np.ndarray | None:
+        if not self.days:
+            return None
+        shipped = sum(s * h for s, h in self.days)
+        n = sum(h.astype(np.int64) for _, h in self.days)
+        return np.where(n > 0, shipped / np.maximum(n, 1), np.nan)
+
+
 def newsvendor_cap(mean: np.ndarray, q: float) -> np.ndarray:
     """The smallest k with P(Poisson(mean) <= k) >= q, elementwise (0 where the mean is 0)."""
     m = np.maximum(np.asarray(mean, float), 0.0)
-    k = poisson.ppf(q, np.where(m > 0, m, 1.0))
+    k = poisson_ppf(q, np.where(m > 0, m, 1.0))
     return np.where(m > 0, k, 0).astype(np.int64)
+
+
+def poisson_ppf(q: float, mu: np.ndarray) -> np.ndarray:
+    """``scipy.stats.poisson.ppf(q, mu)`` for mu > 0, the same floats: for 0 < q < 1 its own formula (ceil of
+    ``pdtrik``, one less where the cdf there already reaches q) without importing scipy.stats (~2 CPU-s)."""
+    if not 0.0 < q < 1.0:
+        from scipy.stats import poisson
+
+        return np.asarray(poisson.ppf(q, mu), float)
+    vals = np.ceil(pdtrik(q, mu))
+    vals1 = np.maximum(vals - 1, 0)
+    return np.asarray(np.where(pdtr(vals1, mu) >= q, vals1, vals), float)
 
 
 def fresh_draw(
@@ -132,7 +209,8 @@ def fresh_draw(
 def unfilled(
     targets: np.ndarray, position: np.ndarray, supplier: np.ndarray, ndcs: np.ndarray, fresh: np.ndarray
 ) -> np.ndarray:
-    """(len(ndcs), len(fresh)) what the NDCs' direct customers still ask for (target - position > 0)."""
+    """(len(ndcs), len(fresh)) what the NDCs' direct customers still ask for (target - position > 0); with
+    cross-docked fresh pass ``fresh_supplier`` as `supplier` (the stores below an FDC count as the NDC's)."""
     col = np.full(supplier.size, -1, np.int64)
     col[ndcs] = np.arange(ndcs.size)
     child = np.flatnonzero((supplier >= 0) & (col[np.maximum(supplier, 0)] >= 0))

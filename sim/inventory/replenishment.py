@@ -90,13 +90,20 @@ def plan_replenishment(
     truck_per_unit_cny: np.ndarray,
     lead_time_s: np.ndarray,
     now_s: float,
+    cross_dock: np.ndarray | None = None,
 ) -> tuple[Shipment, float]:
     """Create the review's shipments (stock leaves suppliers now) and return them with their cost (CNY).
 
     `level` orders the echelons: nodes with a smaller level are replenished first (FDCs before stores).
+    `cross_dock` (S,) bool marks the SKUs (fresh, ``inventory.fresh.cross_dock``) a node whose supplier has a
+    supplier of its own (a store below an FDC) receives straight from that upper supplier through its own
+    supplier the same day: the row takes the upper supplier's stock (rationed with the requests made to it),
+    arrives after both lanes' lead times and rides both lanes' trucks (the middle node's inbound volume this
+    review gains it: its extra trucks and per-unit handling are paid), and is never on the middle node's books.
     """
     parts: list[Shipment] = []
     cost = 0.0
+    inbound_m3 = np.zeros(supplier.size)  # each node's inbound lane volume this review (cross-dock trucks)
     for lv in np.unique(level[supplier >= 0]):
         dest = np.flatnonzero((supplier >= 0) & (level == lv))
         need = np.maximum(targets[dest] - inv.position()[dest], 0)
@@ -105,13 +112,18 @@ def plan_replenishment(
             continue
         node, sku, req = dest[rows_n], rows_s, need[rows_n, rows_s]
         src = supplier[node]
+        via = np.full(node.size, -1, np.int64)  # the middle node a cross-docked row passes through
+        if cross_dock is not None:
+            through = cross_dock[sku] & (supplier[src] >= 0)
+            via[through] = src[through]
+            src = np.where(through, supplier[src], src)
         # ration per (supplier, sku) pair
         key = src * inv.on_hand.shape[1] + sku
         uniq, grp = np.unique(key, return_inverse=True)
         have = np.maximum(inv.available(uniq // inv.on_hand.shape[1], uniq % inv.on_hand.shape[1]), 0)
         give = ration(req, have, grp)
         m = give > 0
-        node, sku, give, src = node[m], sku[m], give[m], src[m]
+        node, sku, give, src, via = node[m], sku[m], give[m], src[m], via[m]
         if node.size == 0:
             continue
         split = inv.transfer_out(src, sku, give)
@@ -122,10 +134,47 @@ def plan_replenishment(
             np.divide(vol_m3, truck_capacity_m3, out=np.zeros_like(vol_m3), where=units > 0) - 1e-9
         )
         cost += float((trucks * truck_fixed_cny).sum() + (units * truck_per_unit_cny).sum())
-        parts.append(_aged(Shipment(now_s + lead_time_s[node], node, sku, give), split, now_s))
+        inbound_m3 += vol_m3
+        lead = lead_time_s[node]
+        x = via >= 0
+        if x.any():  # cross-docked rows: the upper lane first, then this one
+            lead = lead + lead_time_s[np.maximum(via, 0)] * x
+            cost += _through_cost(
+                via[x],
+                give[x] * volume_l[sku[x]] / 1000.0,
+                give[x],
+                inbound_m3,
+                truck_capacity_m3,
+                truck_fixed_cny,
+                truck_per_unit_cny,
+            )
+        parts.append(_aged(Shipment(now_s + lead, node, sku, give), split, now_s))
     if not parts:
         return Shipment(np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)), 0.0
     return _concat(parts), cost
+
+
+def _through_cost(
+    via: np.ndarray,
+    m3: np.ndarray,
+    units: np.ndarray,
+    inbound_m3: np.ndarray,
+    capacity_m3: np.ndarray,
+    fixed_cny: np.ndarray,
+    per_unit_cny: np.ndarray,
+) -> float:
+    """Cost of cross-docked units on their middle node's inbound lane: the trucks they add to what that lane
+    already carries this review (``inbound_m3``, updated) and the lane's per-unit handling."""
+    add = np.bincount(via, weights=m3, minlength=inbound_m3.size)
+    n = np.bincount(via, weights=units, minlength=inbound_m3.size)
+    before = np.ceil(
+        np.divide(inbound_m3, capacity_m3, out=np.zeros_like(inbound_m3), where=inbound_m3 > 0) - 1e-9
+    )
+    inbound_m3 += add
+    after = np.ceil(
+        np.divide(inbound_m3, capacity_m3, out=np.zeros_like(inbound_m3), where=inbound_m3 > 0) - 1e-9
+    )
+    return float(((after - before) * fixed_cny).sum() + (n * per_unit_cny).sum())
 
 
 def lateral_transfers(

@@ -155,6 +155,10 @@ def orders_table(records: RunRecords, network: Any) -> pa.Table:
     )
     if o.oversold is not None:  # nodes.stores.offline: sent back once from a store whose shelf was short
         table = table.append_column(pa.field("oversold", pa.bool_()), pa.array(o.oversold.astype(bool)))
+    if o.near_stocked is not None:  # tiers.near.record_stocked: the near requests staffing could have served
+        table = table.append_column(
+            pa.field("near_stocked", pa.bool_()), pa.array(o.near_stocked.astype(bool))
+        )
     return table
 
 

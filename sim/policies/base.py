@@ -95,6 +95,9 @@ class PolicyContext:
     cover_window: bool = (
         False  # cover means from the daily forecasts over the window (inventory.cover_window)
     )
+    pre_build: bool = (
+        False  # stores hold their next review's level too (inventory.pre_build; with cover_window)
+    )
 
     @property
     def lead_s(self) -> np.ndarray:
@@ -195,6 +198,33 @@ def with_downstream(levels: np.ndarray, ctx: PolicyContext, ahead: np.ndarray | 
     down = levels if ahead is None else np.maximum(levels, ahead)
     np.add.at(out, sup[fdc_fed], down[stores[fdc_fed]])
     return fit_capacity(out, ctx)
+
+
+def echelon_levels(level_at: Callable[[float], np.ndarray], ctx: PolicyContext) -> np.ndarray:
+    """Targets from a policy's unconstrained levels `level_at(s)` (its levels for the window starting `s` days
+    after this review), fitted to capacity, with the FDCs' echelon stock (``with_downstream``).
+
+    - without ``cover_window`` (or a look-ahead forecast): today's levels, the FDC adds its stores' levels;
+    - ``cover_window``: the FDC adds its stores' levels at their next review (s = R), so a promotion the stores
+      stock tomorrow is in the FDC today;
+    - ``pre_build`` too (``inventory.pre_build``): a store's level is the larger of this review's and the next
+      review's (s = 0 and s = R), so a known peak is on the store's shelf when it starts instead of arriving after
+      its own review (a store's window [d, d + R + L) holds only L of tomorrow); its FDC then holds the stores'
+      next review levels, max(s = R, s = 2R). The store rows are fitted to slots and volume after the max, so a
+      shelf may cap the pre-build.
+    """
+    now = level_at(0.0)
+    if not ctx.cover_window or ctx.forecast_ahead is None:
+        return with_downstream(fit_capacity(now, ctx), ctx)
+    r = ctx.review_days
+    nxt = level_at(r)
+    if not ctx.pre_build:
+        return with_downstream(fit_capacity(now, ctx), ctx, ahead=fit_capacity(nxt, ctx))
+    stores = ctx.node_kind == NodeKind.STORE
+    levels = now.copy()
+    levels[stores] = np.maximum(now[stores], nxt[stores])
+    ahead = np.maximum(nxt, level_at(2.0 * r))
+    return with_downstream(fit_capacity(levels, ctx), ctx, ahead=fit_capacity(ahead, ctx))
 
 
 def check_params(name: str, **params: Any) -> None:

@@ -25,9 +25,8 @@ from sim.policies.base import (
     PolicyContext,
     check_choice,
     check_number,
-    fit_capacity,
+    echelon_levels,
     register_policy,
-    with_downstream,
 )
 from sim.policies.stock_math import DISTS, DemandModel, cycle_level, fill_level
 from sim.units import DAY
@@ -132,9 +131,5 @@ class BaseStock:
         return out
 
     def targets(self, ctx: PolicyContext) -> np.ndarray:
-        ahead = (  # inventory.cover_window: the stores' levels at their next review, held by their FDC too
-            fit_capacity(self.raw_levels(ctx, ctx.review_days), ctx)
-            if ctx.cover_window and ctx.forecast_ahead is not None
-            else None
-        )
-        return with_downstream(fit_capacity(self.raw_levels(ctx), ctx), ctx, ahead=ahead)
+        # inventory.cover_window / pre_build: the next review's levels (base.echelon_levels)
+        return echelon_levels(lambda s: self.raw_levels(ctx, s), ctx)

@@ -4,7 +4,8 @@ Every forward node stocks the catalog's n most popular SKUs (the same list every
 same cover: `cover` times the node's forecast demand for that SKU over its review period plus inbound
 lead time, at least one unit (with ``inventory.cover_window`` the daily forecasts of those days summed, so
 a known promotion in the window raises it, and an FDC holds its stores' levels of their next review too;
-otherwise today's rate held over them). FDCs add what the stores they supply will ask for (echelon stock).
+with ``inventory.pre_build`` a store also holds its next review's level; otherwise today's rate held over
+them). FDCs add what the stores they supply will ask for (echelon stock).
 Simple, and what many operators do: it ignores which SKUs sell where and how uncertain demand is.
 """
 
@@ -12,7 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.policies.base import PolicyContext, check_params, fit_capacity, register_policy, with_downstream
+from sim.policies.base import (
+    PolicyContext,
+    check_params,
+    echelon_levels,
+    fit_capacity,
+    register_policy,
+    with_downstream,
+)
 from sim.policies.base_stock import cover_means
 from sim.units import DAY
 
@@ -27,13 +35,16 @@ class TopN:
 
     def targets(self, ctx: PolicyContext) -> np.ndarray:
         top = np.argsort(-ctx.popularity, kind="stable")[: self.n]
-        out = np.zeros_like(ctx.on_hand)
         if ctx.cover_window:  # the forecast over the window the target must last (base_stock.cover_means)
-            out[:, top] = np.maximum(np.ceil(self.cover * cover_means(ctx)[1][:, top]), 1)
-            ahead = np.zeros_like(ctx.on_hand)  # the stores' levels at their next review, for their FDC
-            ahead[:, top] = np.maximum(np.ceil(self.cover * cover_means(ctx, ctx.review_days)[1][:, top]), 1)
-            return with_downstream(fit_capacity(out, ctx), ctx, ahead=fit_capacity(ahead, ctx))
-        else:
-            days = ctx.cover_s / DAY
-            out[:, top] = np.maximum(np.ceil(self.cover * ctx.forecast[:, top] * days[:, None]), 1)
+
+            def level_at(start_days: float) -> np.ndarray:
+                out = np.zeros_like(ctx.on_hand)
+                out[:, top] = np.maximum(np.ceil(self.cover * cover_means(ctx, start_days)[1][:, top]), 1)
+                return out
+
+            # the next review's levels for the FDCs (and the stores' pre-build): base.echelon_levels
+            return echelon_levels(level_at, ctx)
+        out = np.zeros_like(ctx.on_hand)
+        days = ctx.cover_s / DAY
+        out[:, top] = np.maximum(np.ceil(self.cover * ctx.forecast[:, top] * days[:, None]), 1)
         return with_downstream(fit_capacity(out, ctx), ctx)

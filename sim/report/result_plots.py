@@ -53,10 +53,17 @@ SIZE_MIN, SIZE_SPAN = 20.0, 380.0  # node marker area = SIZE_MIN + SIZE_SPAN * o
 HOURS = np.arange(24)
 
 
+_MEASURED: list[tuple[pd.DataFrame, pd.DataFrame]] = []  # the last (run.orders, measured_orders of it)
+
+
 def measured_orders(run: Any) -> pd.DataFrame:
-    """Measured orders with their hour of day (``hour``), the population of the order figures."""
+    """Measured orders with their hour of day (``hour``), the population of the order figures (computed once
+    per orders table: the figures of one report share it and do not modify it)."""
+    if _MEASURED and _MEASURED[0][0] is run.orders:
+        return _MEASURED[0][1]
     o = run.orders.loc[~run.orders["warmup"].astype(bool)].copy()
     o["hour"] = (np.floor(o["created_s"].to_numpy() / 3600.0) % 24).astype(int)
+    _MEASURED[:] = [(run.orders, o)]
     return o
 
 

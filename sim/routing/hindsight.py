@@ -16,11 +16,14 @@ the router's decisions are one feasible 0/1 point of it, as long as (a) each dec
 among the options with a cost no higher than the one it paid, and (b) the units its orders took from a
 node x SKU are at most ``cap_r``. ``sim.experiments.hindsight`` builds the options and capacities from
 the runs being compared so that both hold for each of them (the union of their candidates at the
-lowest cost any run saw, and the units available over the period in any of them). Constraints dropped
-(each drop only lowers the bound): per-epoch node capacity (pickers, riders, van waves, NDC outbound),
-the arrival *time* of replenishment (a unit arriving at 18:00 may serve a 09:00 order), queueing
-feedback on lateness, rider batching interactions, integrality, and the rule that an offer is made
-only when no option at the requested tier exists.
+lowest cost any run saw, and the units available over the period in any of them). A resource row is any
+such limit: ``sim.experiments.hindsight`` builds stock rows nested by replenishment arrival (a unit
+arriving at 18:00 serves only orders routed after it) and, optionally, node x hour rows (a node's orders
+per creation hour at most the most any compared run sent it). Constraints dropped (each drop only lowers
+the bound): per-epoch node capacity as the engine has it (pickers, riders within the quote, van waves,
+NDC outbound; the node x hour rows stand in for it), queueing feedback on lateness and the quote, rider
+batching interactions, counter sales, substitution, integrality, and the rule that an offer is made only
+when no option at the requested tier exists.
 
 Solved by HiGHS (``scipy.optimize.linprog``); ``brute_force`` enumerates the integer problem (tiny cases).
 """

@@ -49,9 +49,20 @@ CONDITIONS: dict[str, list[str]] = {
     "router.imperfect_order_cny": ["router.epoch_s=60"],
     # after branch calib's stock changes (FDCs hold their stores' next-review levels) the tiny 600-s base run
     # gives the same decisions with either look-ahead demand (cause not isolated); at 60-s epochs they differ
-    "router.lookahead_demand": ["router.epoch_s=60"],
+    "router.lookahead_demand": ["router.epoch_s=60", "demand.orders_per_day=300"],  # with inventory.pre_build
+    # (stores hold the next review's level) 150 orders at 60-s epochs decide alike too; 300 differ
     # null = derived from forecast.error and demand.day_cv (tests/unit/test_mid_marginal.py); a set CV moves
     "router.lookahead_rate_cv": ["router.epoch_s=60", "router.lookahead_rate_cv=0.4"],
+    # the quote's places act with the near queue quote, on charged store options, where store riders are short
+    "router.capacity_places": [
+        "router.epoch_s=60",
+        "tiers.near.quote=eta",
+        "tiers.near.quote_from=queue",
+        "nodes.stores.capacity.riders=2",
+        "demand.orders_per_day=1500",
+        "tiers.near.max_quote_min=40",
+        "geography.zones_per_city=40",
+    ],
     "inventory.ndc_supply.lead_time_days": ["inventory.ndc_supply.mode=lead_time"],
     "forecast.window_days": ["forecast.method=moving_average", "forecast.window_days=2"],
     "forecast.alpha": ["forecast.method=exp_smoothing"],
@@ -80,6 +91,9 @@ CONDITIONS: dict[str, list[str]] = {
     "nodes.stores.offline.sync_s": ["nodes.stores.offline.sync_s=7200"],
     # the tiny catalogue has under 20 in-band SKUs per category: from 1 candidate, a second one acts
     "tiers.substitution.candidates": ["tiers.substitution.candidates=1", "tiers.substitution.accept=1"],
+    # with fresh cross-docked (the default) a unit reaches its node the day it leaves the NDC, which received it
+    # new that morning: no age to carry on this short run; fresh waiting a review at each node ages
+    "inventory.fresh.carry_age": ["inventory.fresh.cross_dock=false"],
 }
 
 #: fields whose change cannot show on a toy run, and why (path prefix -> reason)

@@ -95,9 +95,11 @@ def independent(path: Path) -> dict[str, float | None]:
         s = inv[fresh & (kind == k)]
         out = (s.shipped + s.transferred_out).sum()
         f[f"fresh_dos_{k}"] = s.end.sum() / out if out else None
-    j = li.merge(m[["order_id", "requested_tier"]], on="order_id")
+    o_status = m[["order_id", "requested_tier", "status"]].rename(columns={"status": "o_status"})
+    j = li.merge(o_status, on="order_id")
     subst = j.substitute_sku.notna()  # tiers.substitution (on by default): the line shipped a substitute
-    so = j[j.stockout | subst]  # the lines the engine recorded as meeting a stock-out, or substituted
+    dropped = (j.status == "lost") & (j.o_status != "lost")  # partial fulfilment: lost line, served order
+    so = j[j.stockout | subst | dropped]  # the lines that met a stock-out: recorded, substituted or dropped
     f["stockout_substitution_rate"] = so.substitute_sku.notna().mean()
     f["stockout_lost_rate"] = (so.status == "lost").mean()
     hour = (m.created_s % DAY) / 3600

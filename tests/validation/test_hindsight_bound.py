@@ -154,3 +154,66 @@ def test_bound_needs_explain(tmp_path: Path) -> None:
     )
     with pytest.raises(FileNotFoundError, match="explain"):
         build([tmp_path / "r"])
+
+
+def _facts(start: float, receipt: float, tod_h: float, last_epoch_h: list[float]) -> object:
+    """One run's facts for a single node x SKU: `start` units at day 3's start, `receipt` more on day 3 at
+    `tod_h`, and orders (ids 0..) routed last at `last_epoch_h` hours into day 3."""
+    import pandas as pd
+
+    from sim.experiments.hindsight import RunFacts
+
+    key = pd.MultiIndex.from_tuples([("S1", 7)], names=["node_id", "sku"])
+    ids = np.arange(len(last_epoch_h))
+    return RunFacts(
+        Path("x"),
+        pd.DataFrame({"order_id": ids}),
+        pd.DataFrame(),
+        pd.DataFrame(),
+        pd.Series([start + receipt], index=key),
+        pd.Series(np.full(ids.size, 10.0), index=ids),
+        pd.Series([start], index=key),
+        pd.DataFrame({"node_id": ["S1"], "sku": [7], "day": [3], "received": [receipt]}),
+        pd.Series((3 * 24 + np.array(last_epoch_h)) * 3600.0, index=ids),
+        {"S1": tod_h * 3600.0},
+    )
+
+
+def test_timed_stock_serves_an_order_only_from_units_that_arrived_before_it_was_routed() -> None:
+    """Hand-computed: 1 unit at the day's start, 2 more at 06:00; orders routed at 01:00, 02:00, 07:00, 08:00,
+    one unit each. Timed: at most one of the two early orders and three in all are served (lost 10 each:
+    cost 1 + 10 = 11 + 2 x 1 = 13 in all); untimed (the bound before) serves three of any four (3 + 10)."""
+    import pandas as pd
+
+    from sim.experiments.hindsight import _stock_rows
+
+    runs = [_facts(1.0, 2.0, 6.0, [1.0, 2.0, 7.0, 8.0])]
+    use = pd.DataFrame({"opt": np.arange(4), "node_id": ["S1"] * 4, "sku": [7] * 4, "qty": [1] * 4})
+    use["t"] = runs[0].last_epoch.to_numpy()
+    for timed, expect in ((True, 13.0), (False, 13.0)):
+        uo, ur, uq, cap = _stock_rows(runs, use, timed)  # type: ignore[arg-type]
+        p = Problem(4, np.arange(4), np.ones(4), np.full(4, 10.0), uo, ur, uq, cap)
+        assert brute_force(p) == pytest.approx(expect)
+        assert hindsight_lp(p).value == pytest.approx(expect)
+    # the early orders are cheap to serve and the late ones dear: untimed serves both early ones, timed cannot
+    for timed, expect in ((True, 1 + 10 + 5 + 5), (False, 1 + 1 + 5 + 10)):
+        uo, ur, uq, cap = _stock_rows(runs, use, timed)  # type: ignore[arg-type]
+        p = Problem(4, np.arange(4), np.array([1.0, 1.0, 5.0, 5.0]), np.full(4, 10.0), uo, ur, uq, cap)
+        assert brute_force(p) == pytest.approx(expect)
+        assert hindsight_lp(p).value == pytest.approx(expect)
+
+
+def test_tighter_rows_raise_the_bound_and_keep_every_run_feasible(tiny_runs: list[Path]) -> None:
+    """Timed stock and node-hour capacity only add or split rows: the bound rises (or stays) and stays below
+    every run, whose own decision is a feasible point of each problem."""
+    values = []
+    for timed, hours in ((False, False), (True, False), (True, True)):
+        b = build(tiny_runs, imperfect_cny=100.0, timed_stock=timed, node_hours=hours)
+        p, lp = b.problem, hindsight_lp(b.problem)
+        values.append(lp.value)
+        for paid, choice in zip(b.paid, b.choices, strict=True):
+            rows = np.isin(p.use_option, choice[choice >= 0])
+            use = np.bincount(p.use_res[rows], weights=p.use_qty[rows], minlength=p.res_cap.size)
+            assert (use <= p.res_cap + 1e-9).all()
+            assert lp.value <= paid + 1e-6
+    assert values[0] <= values[1] + 1e-6 <= values[2] + 2e-6

@@ -164,3 +164,77 @@ def test_plan_cache_with_a_city_pool_equals_planning_afresh(monkeypatch: pytest.
     fresh = outcome()
     for a, b in zip(cached, fresh, strict=True):
         assert np.array_equal(a, b, equal_nan=True)
+
+
+def _marginal_cost_by_fdc(
+    w: object, g: int, expected_more: np.ndarray, mean_order_l: float, mean_km: np.ndarray
+) -> tuple:
+    """``Waves.marginal_cost`` as it was written first: one FDC at a time (the reference of the grid form)."""
+    from scipy.special import gammaln
+
+    from sim.engine.warehouse import BHH
+
+    used = w.used.get(g, np.zeros(len(w.vans), np.int64))  # type: ignore[attr-defined]
+    base, stem = np.zeros(len(w.vans)), np.zeros(len(w.vans))  # type: ignore[attr-defined]
+    for f in range(len(w.vans)):  # type: ignore[attr-defined]
+        mu = max(float(expected_more[f]), 0.0)
+        k = np.arange(int(np.ceil(mu + 8.0 * np.sqrt(mu) + 8.0)))
+        p = np.exp(k * np.log(mu) - mu - gammaln(k + 1)) if mu > 0 else (k == 0).astype(float)
+        p /= p.sum()
+        n = float(used[f]) + k
+        v0 = w.vans_for(f, g, n, mean_order_l, mean_km)  # type: ignore[attr-defined]
+        v1 = w.vans_for(f, g, n + 1, mean_order_l, mean_km)  # type: ignore[attr-defined]
+        tour = BHH * w.circuity * w.reach[f] * np.sqrt(np.pi) * (np.sqrt(n + 1) - np.sqrt(n))  # type: ignore[attr-defined]
+        d = w.per_stop + w.per_km * (2.0 * float(mean_km[f]) * (v1 - v0) + tour)  # type: ignore[attr-defined]
+        base[f], stem[f] = float(p @ d), float(p @ (2.0 * v1 / (n + 1)))
+    return base, stem
+
+
+def test_marginal_cost_grid_equals_one_fdc_at_a_time() -> None:
+    """The (FDC, k) grid gives the same floats as the loop over FDCs, bit for bit (zero, tiny and large
+    expected demand, used waves, both van dispatch rules); a mis-padded row or a sum over the padding fails."""
+    from sim.engine.warehouse import VanFleet, Waves
+
+    rng = np.random.default_rng(1)
+    for trial in range(120):
+        F = int(rng.integers(1, 9))
+        fleet = VanFleet(
+            rng.integers(1, 20, F),
+            rng.uniform(500, 3000, F),
+            rng.uniform(20, 40, F),
+            rng.uniform(60, 300, F),
+            np.zeros(F),
+            np.zeros(F),
+            rng.uniform(3, 30, F),
+            1.3,
+            2.0,
+            3.0,
+        )
+        w = Waves(
+            np.array([10 * HOUR, 16 * HOUR]),
+            np.array([[11 * HOUR, 13 * HOUR], [17 * HOUR, 19 * HOUR]]),
+            fleet,
+            vans_as_needed=bool(trial % 2),
+        )
+        if trial % 3:
+            w.used[1] = rng.integers(0, 300, F)
+        em = rng.choice([0.0, 0.5, 3.0, 40.0, 900.0, -1.0], F) * rng.uniform(0.5, 1.5, F)
+        km = rng.uniform(2, 20, F)
+        want, got = _marginal_cost_by_fdc(w, 1, em, 25.0, km), w.marginal_cost(1, em, 25.0, km)
+        assert np.array_equal(want[0], got[0]) and np.array_equal(want[1], got[1])
+
+
+def test_poisson_and_normal_quantiles_equal_scipy_stats() -> None:
+    """The newsvendor's Poisson quantile and the forecast's normal quantile, computed without importing
+    scipy.stats, equal scipy.stats' own (every float)."""
+    from scipy.stats import norm, poisson
+
+    from sim.demand.forecast import sigma_for_wape
+    from sim.inventory.perishables import poisson_ppf
+
+    rng = np.random.default_rng(0)
+    mu = np.concatenate([rng.exponential(5, 3000), rng.exponential(500, 300), [1e-9, 1.0, 2.0, 100.0]])
+    for q in (0.01, 0.5, 0.6, 0.9, 0.95, 0.99, 0.0, 1.0):
+        assert np.array_equal(poisson.ppf(q, mu), poisson_ppf(q, mu), equal_nan=True)
+    for wape in np.linspace(0.0, 1.99, 200):
+        assert sigma_for_wape(float(wape)) == float(2.0 * norm.ppf((1.0 + wape / 2.0) / 2.0))

@@ -220,7 +220,8 @@ def test_repair_unassigns_the_later_order_that_overdraws_stock() -> None:
     sim = SimpleNamespace(
         book=b, inv=SimpleNamespace(on_hand=on_hand, reserved=np.zeros_like(on_hand)), stats=RouterStats()
     )
-    ep = SimpleNamespace(idx=np.array([0, 1, 2]), p_node=np.array([0, 0, 0]), sub_sku=None)  # no substitutes
+    # no substitutes, no line dropped
+    ep = SimpleNamespace(idx=np.array([0, 1, 2]), p_node=np.array([0, 0, 0]), sub_sku=None, drop=None)
     chosen = np.array([0, 1, 2])
     # SKU 0 at node 0: 3 units, the first order takes 2, the second needs 2 more: repaired; SKU 1 is fine
     out = repair(sim, ep, chosen)  # type: ignore[arg-type]

@@ -66,6 +66,30 @@ class FreshStock(Model):
         "of fresh units spoil with it, 1.3% without); false = each node receives a unit new (the engine before)",
     )
 
+    cross_dock: bool = Field(
+        True,
+        description="fresh flows as the grocers run it: the supplier delivers overnight (ordered at the day's "
+        "review, received new at the NDC before the next review, ndc_lead_time_h unused), and a store's fresh "
+        "leaves the NDC at that review and is cross-docked at its FDC (arrives and leaves the same day, never on "
+        "the FDC's books; both lanes' lead times, trucks and handling), so it reaches the store young; an FDC "
+        "holds fresh only for its own tier [Dingdong: procurement -> municipal sorting centre (sorting, packing) "
+        "-> front-end warehouses daily; params: Calibration targets, fresh stock turn ~2.2 days at forward sites, "
+        "fresh-goods loss 1-3% of units]; false = fresh waits a review at the NDC and at the FDC (the engine "
+        "before)",
+    )
+
+    sell_through: bool = Field(
+        True,
+        description="cap an FDC's fresh target also at what it actually sells: its in-stock sell-through (units "
+        "shipped per day over the days of the last shelf life on which it held the SKU; the forecast until it has "
+        "held it a day) x the cap's days, as fresh grocers order by sell-through (the NDC's fresh order follows); "
+        "an FDC's forecast counts every mid order of its catchment, most of which the router serves from stores, "
+        "so it otherwise holds days of fresh it never sells, which rot (stores sell their forecast) [params: "
+        "Calibration targets, "
+        "fresh stock turn ~2.2 days at forward sites, fresh-goods loss 1-3% of units]; false = the forecast only "
+        "(the engine before)",
+    )
+
     @model_validator(mode="after")
     def _check(self) -> FreshStock:
         if self.ndc_lead_time_h >= 24.0:
@@ -98,6 +122,14 @@ class Inventory(Model):
         description="top_n and base_stock size a target on the forecast of the days it must last (daily "
         "forecasts summed over review period + lead time), so a promotion known to the forecast is stocked before "
         "it (issue #14: double11's peak day); false = today's rate held over the window (the engine before)",
+    )
+    pre_build: bool = Field(
+        True,
+        description="with cover_window: a store's target is the larger of this review's and the next review's "
+        "(its FDC holds the stores' levels one review further), so a known promotion is on the shelf when it "
+        "starts rather than arriving after the store's own review on the day (the window [R, R + L) of a daily "
+        "review holds only L of tomorrow); slots and volume still cap it. A planner's pre-build before a sales "
+        "event (parameters.md Demand: Double 11 peak ~3x, known in advance); false = the engine before",
     )
     ndc_supply: NdcSupply = NdcSupply()
     fresh: FreshStock = Field(

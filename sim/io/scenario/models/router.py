@@ -47,6 +47,14 @@ class Router(Model):
         "N is negative binomial, not Poisson); unset: derived from forecast.error (30% WAPE: lognormal CV "
         "0.39) and demand.day_cv (0.1) [params: Demand], ~0.40; 0 = Poisson on the forecast (before; issue #15)",
     )
+    capacity_places: Literal["quote", "slots"] = Field(
+        "quote",
+        description="what a store's places are in the capacity look-ahead: quote (with tiers.near.quote_from: queue: "
+        "the rider trips that still fit before a new own near order's queue quote would pass max_quote_min, each "
+        "option taking its trip time / the store's mean trip of them; the binding resource when riders are "
+        "saturated [params: Riders, 4-5 orders per rider-hour]; issue #15) or slots (the engine's picker and "
+        "full-batch rider slots within the capacity horizon, one per option: the router before)",
+    )
     mid_estimate: Literal["marginal", "stem"] = Field(
         "marginal",
         description="a mid option's van cost at routing: marginal (what the approx wave cost model adds for one "

@@ -49,6 +49,15 @@ class NearTier(Model):
         "95-99%]; with queue, an option whose quote (estimate + buffer) is over max_quote_min is not offered",
     )
 
+    record_stocked: bool = Field(
+        True,
+        description="orders.parquet gains near_stocked: while it was routed, the order had a candidate store "
+        "(rider radius covers its zone) within its service hours holding every line (on hand - reserved, "
+        "eligible near) - the near requests staffing could have served, the denominator of the KPI "
+        "near.on_time_stocked (sim.metrics.registry; issue #18: a staffing target staffing controls); false = "
+        "the orders table before",
+    )
+
     @model_validator(mode="after")
     def _check(self) -> NearTier:
         a, b = (units.parse_clock(t) for t in self.service_hours)
@@ -252,7 +261,9 @@ class Substitution(Model):
     """A customer whose line is short at a node may take a substitute SKU there (issue #14, sim/engine/substitution.py):
     the most popular SKU of the same category within ``value_band`` of the line's unit value that the node holds
     in stock, eligible at the node's tier and not already in the order. Tried before a slower-tier offer; a
-    substituted order is never perfect. ``enabled: false`` = the engine before (stock-out: offer or lost)."""
+    substituted order is never perfect. With ``drop`` > 0 (partial fulfilment) a short line the customer does not
+    substitute may be dropped instead, the rest of the order shipped. ``enabled: false`` = the engine before
+    (stock-out: offer or lost)."""
 
     enabled: bool = Field(True, description="offer substitutes for short lines; false = the engine before")
     accept: Prob = Field(
@@ -275,6 +286,16 @@ class Substitution(Model):
         20,
         description="the customer considers the most popular this many SKUs of the category within the band "
         "(the app's list of similar items; assumption) and takes the first the node holds",
+    )
+    drop: Prob = Field(
+        0.73,
+        description="partial fulfilment: probability a customer who takes no substitute for a short line (or finds "
+        "none) drops that line and keeps the rest of the order (the lines in stock and the accepted substitutes) "
+        "[params: Calibration targets, response to a stock-out, GMA/FMI/CIES: of the ~55% who do not substitute, "
+        "~31% buy elsewhere + ~9% do not buy = 40/55 = 0.73 drop the item; the other ~15% delay: the whole order "
+        "waits for a slower tier]; a dropped line is a lost line sale (its "
+        "margin) and the order is not perfect; 0 = an order is served only if every short line is substituted "
+        "(the engine before)",
     )
 
 
