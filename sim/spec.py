@@ -7,6 +7,7 @@ Values are Python literals (numbers, strings, booleans, lists); anything else is
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,49 @@ def parse_spec(text: str) -> Spec:
         except ValueError:
             params[kw.arg] = ast.unparse(kw.value)  # bare words are strings: method=poisson
     return Spec(name, params)
+
+
+def _normal(value: Any) -> Any:
+    """Numbers in one form: an integral float is an int (51.0 -> 51), recursively in lists/tuples."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_normal(v) for v in value)
+    return value
+
+
+def canonical_spec(spec: Spec | str) -> Spec:
+    """The canonical form of a SPEC (parameters sorted by ``str``, numbers normalised), so that
+    ``cost_optimal(holding_weight=51.0)`` and ``cost_optimal(holding_weight=51)`` are one policy;
+    experiment reuse compares policies in this form. ValueError if malformed."""
+    sp = parse_spec(spec) if isinstance(spec, str) else spec
+    return Spec(sp.name, {k: _normal(v) for k, v in sp.params.items()})
+
+
+def spellings(spec: Spec | str, limit: int = 4) -> list[Spec]:
+    """The canonical SPEC first, then the same policy with its integral numbers written as floats
+    (every combination over at most `limit` such parameters, else all at once): the spellings an
+    earlier run's directory may carry (``holding_weight=51.0`` from a command line's float)."""
+    canon = canonical_spec(spec)
+    keys = [k for k, v in sorted(canon.params.items()) if isinstance(v, int) and not isinstance(v, bool)]
+    combos = itertools.product((False, True), repeat=len(keys)) if len(keys) <= limit else [(True,) * len(keys)]
+    out = [canon]
+    for floats in combos:
+        if any(floats):
+            params = dict(canon.params)
+            params.update({k: float(params[k]) for k, f in zip(keys, floats, strict=True) if f})
+            out.append(Spec(canon.name, params))
+    return out
+
+
+def same_policy(a: str | None, b: str | None) -> bool:
+    """True if two SPEC texts name the same policy with the same parameters (see ``canonical_spec``)."""
+    if a is None or b is None:
+        return a == b
+    try:
+        return canonical_spec(a) == canonical_spec(b)
+    except ValueError:
+        return a == b
 
 
 def split_top_level(text: str) -> list[str]:

@@ -4,7 +4,8 @@ Every (policy, replication r) job runs the same resolved scenario with the same 
 replication r, so all policies see identical orders, baskets, service times and customer choices
 (DESIGN.md 5) and their differences are paired by replication. Output in DIR:
 
-- ``runs/<policy slug>/r<k>/``: one run directory per job (reused on a re-run if identical);
+- ``runs/<policy slug>/r<k>/``: one run directory per job (reused on a re-run if identical; an
+  identical run under a sweep's ``runs/policy=<slug>/`` or another spelling of the SPEC is reused too);
 - ``comparison.parquet`` / ``comparison.csv``: per policy and headline KPI, n, mean, std, 95%
   Student-t interval, and the paired difference to the first policy with its interval and the
   correlation common random numbers induced (columns in ``experiment.SUMMARY_COLUMNS``);
@@ -40,7 +41,7 @@ from sim.experiments.stats import pareto_front
 from sim.io.outdir import exclusive
 from sim.io.scenario import Scenario
 from sim.run import prepare
-from sim.spec import parse_spec, split_top_level
+from sim.spec import canonical_spec, parse_spec, spellings, split_top_level
 
 # (file stem, x KPI, y KPI): cost per order against service and against speed
 PARETO_PLOTS = (
@@ -55,12 +56,21 @@ def parse_policies(policies: str | Sequence[str]) -> list[str]:
     specs: list[str] = []
     for item in items:
         try:
-            specs += [str(parse_spec(p)) for p in split_top_level(item)]
+            specs += [str(canonical_spec(p)) for p in split_top_level(item)]
         except ValueError as exc:
             raise ScenarioError(f"--policies: {exc}") from None
     if not specs:
         raise ScenarioError("--policies: expected at least one policy SPEC, got none")
     return specs
+
+
+def policy_alternates(spec: str) -> tuple[str, ...]:
+    """Where else a compare's run of `spec` may be in the same folder: under another spelling of the
+    policy, or in a policy-only sweep's layout (``runs/policy=<slug>/``)."""
+    from sim.experiments.sweep import point_slug
+
+    variants = spellings(spec)
+    return tuple(dict.fromkeys([v.slug for v in variants[1:]] + [point_slug({"policy": str(v)}) for v in variants]))
 
 
 def write_pareto_plots(table: pd.DataFrame, out: Path, key: str, title: str) -> dict[str, Path]:
@@ -128,7 +138,7 @@ def compare(
         sc = prepare(
             scenario, seed=seed, days=days, policy=spec, router=router, overrides=list(overrides or [])
         )
-        groups.append(Group(spec, parse_spec(spec).slug, sc))
+        groups.append(Group(spec, parse_spec(spec).slug, sc, alternates=policy_alternates(spec)))
     unique_slugs(groups, "--policies")
     sc0 = groups[0].scenario
     info = {

@@ -3,7 +3,7 @@
 An experiment is a list of ``Group``s (a configuration: a resolved scenario with its policy and
 router) each run for replications 0..K-1 with common random numbers: the same seed and the same
 replication index r for every group, so group A's replication r sees exactly the orders and
-customers of group B's replication r. Run directories are ``DIR/runs/<group slug>/r<k>/``.
+customers of group B's replication r. Run directories are ``DIR/runs/<group slug>/r<k>/``; jobs are started replication-major.
 
 Adaptive replications (``ci_width``): after each round, for every group whose jobs all succeeded,
 the headline intervals must satisfy
@@ -60,12 +60,15 @@ SUMMARY_COLUMNS = (
 
 @dataclass(frozen=True)
 class Group:
-    """One configuration: `label` in tables, `slug` as its run-directory name, `columns` for the tables."""
+    """One configuration: `label` in tables, `slug` as its run-directory name, `columns` for the tables,
+    `alternates`: other run-directory names an identical earlier run may be under (another verb's
+    layout, another spelling of the policy), looked in for reuse only."""
 
     label: str
     slug: str
     scenario: Scenario
     columns: dict[str, Any] = field(default_factory=dict)
+    alternates: tuple[str, ...] = ()
 
 
 @dataclass
@@ -102,11 +105,12 @@ def write_table(df: pd.DataFrame, out: Path, stem: str) -> None:
 
 
 def prepare_out(out: Path, kind: str) -> None:
-    """Create `out`, or accept it if it is empty or an earlier experiment (whose runs may be reused)."""
+    """Create `out`, or accept it if it is empty, holds only ``runs/`` (run directories copied from
+    another experiment, to be reused) or is an earlier experiment (whose runs may be reused)."""
     if out.exists():
         if not out.is_dir():
             raise ScenarioError(f"--out: {out} exists and is not a directory")
-        if any(p.name != LOCK_NAME for p in out.iterdir()) and not (out / MARKER).is_file():
+        if any(p.name not in (LOCK_NAME, "runs") for p in out.iterdir()) and not (out / MARKER).is_file():
             raise ScenarioError(
                 f"--out: {out} is not empty and is not a compare/sweep directory (no {MARKER})"
             )
@@ -167,6 +171,13 @@ def next_n(outcomes: Sequence[JobOutcome], groups: Sequence[Group], n: int, ci_w
     return want
 
 
+def job_order(groups: Sequence[Group], have: int, n: int) -> list[tuple[Group, int]]:
+    """Replication-major: replication `have` of every group, then the next, ... so that an experiment
+    stopped early has (nearly) as many replications of every group. Results do not depend on the
+    order: each job's random numbers are keyed by its replication (DESIGN.md 5)."""
+    return [(g, r) for r in range(have, n) for g in groups]
+
+
 def run_rounds(
     groups: Sequence[Group],
     *,
@@ -202,9 +213,9 @@ def run_rounds(
                     hashes[g.label],
                     str(out / "runs" / g.slug / f"r{r}"),
                     {**(meta or {}), "group": g.label, **({"grid": dict(g.columns)} if g.columns else {})},
+                    tuple(str(out / "runs" / a / f"r{r}") for a in g.alternates if a != g.slug),
                 )
-                for g in active
-                for r in range(have, n)
+                for g, r in job_order(active, have, n)
             ]
             todo: list[Job] = []
             for job in jobs:

@@ -7,7 +7,12 @@ stop the others.
 
 Re-use: a job is skipped when its run directory is complete and its manifest matches the job's
 fingerprint — scenario hash (which covers seed, days, overrides, policy and router), policy spec,
-router, replication and Shangou version. Anything else (no manifest, another scenario, an older
+router, replication and Shangou version. Policies are compared in canonical form
+(``sim.spec.canonical_spec``: ``holding_weight=51.0`` is ``holding_weight=51``); as the scenario hash
+covers the policy's text, a run stored under another spelling of the same policy is checked by
+re-hashing the job's scenario with that spelling. A job also looks in its ``alternates`` (the same
+run under another directory layout, e.g. a sweep's ``runs/policy=<slug>/`` for a compare's
+``runs/<slug>/``) and reports the directory it found. Anything else (no manifest, another scenario, an older
 version) runs again and replaces the directory (write_run swaps it in atomically). Jobs write no
 per-run report (report.html, plots/): the comparison has its own plots, and ``shangou report`` on
 a run directory writes one later.
@@ -48,6 +53,7 @@ class Job:
     scenario_hash: str
     out: str  # run directory
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)  # into manifest.json
+    alternates: tuple[str, ...] = ()  # other run directories an identical earlier run may be in
 
     @property
     def fingerprint(self) -> dict[str, Any]:
@@ -94,9 +100,28 @@ def manifest_fingerprint(run_dir: str | Path) -> dict[str, Any] | None:
     return {k: man.get(k) for k in FINGERPRINT_KEYS}
 
 
-def is_done(job: Job) -> bool:
-    """True if `job.out` holds a finished run of exactly this job."""
-    return manifest_fingerprint(job.out) == job.fingerprint
+def same_run(found: dict[str, Any] | None, job: Job) -> bool:
+    """True if the stored fingerprint `found` is one of `job` (policies compared canonically)."""
+    from sim.io.scenario import scenario_hash
+    from sim.spec import same_policy
+
+    want = job.fingerprint
+    if found is None or any(found[k] != want[k] for k in ("router", "replication", "shangou_version")):
+        return False
+    stored = found["policy"]
+    if not same_policy(stored, want["policy"]):
+        return False
+    if found["scenario_hash"] == want["scenario_hash"]:
+        return True
+    if not isinstance(stored, str) or stored == job.scenario.policy:
+        return False
+    # the hash covers the policy's text: hash the job's scenario with the stored spelling
+    return bool(scenario_hash(job.scenario.model_copy(update={"policy": stored})) == found["scenario_hash"])
+
+
+def is_done(job: Job, run_dir: str | None = None) -> bool:
+    """True if `run_dir` (default `job.out`) holds a finished run of exactly this job."""
+    return same_run(manifest_fingerprint(job.out if run_dir is None else run_dir), job)
 
 
 def pin_threads() -> None:
@@ -148,13 +173,16 @@ def run_job(job: Job) -> JobOutcome:
 
 
 def reuse(job: Job) -> JobOutcome | None:
-    """The outcome of an earlier identical run of `job`, or None if it has to run."""
+    """The outcome of an earlier identical run of `job` (in `job.out`, else in an alternate), or None
+    if it has to run."""
     from sim.experiments.headline import read_headline
 
-    if not is_done(job):
-        return None
-    try:
-        metrics = read_headline(job.out)
-    except Exception:  # unreadable despite a matching manifest: run it again
-        return None
-    return JobOutcome(job.group, job.replication, job.out, "reused", metrics=metrics)
+    for run_dir in (job.out, *job.alternates):
+        if not is_done(job, run_dir):
+            continue
+        try:
+            metrics = read_headline(run_dir)
+        except Exception:  # unreadable despite a matching manifest: try the next, or run it again
+            continue
+        return JobOutcome(job.group, job.replication, run_dir, "reused", metrics=metrics)
+    return None

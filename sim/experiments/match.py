@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.spec import Spec, parse_spec
+from sim.spec import Spec, canonical_spec, parse_spec
 
 if TYPE_CHECKING:
     from sim.io.scenario import Scenario
@@ -172,7 +172,7 @@ def match_inventory(
     steps: list[Step] = []
 
     def at(x: float) -> str:
-        return str(Spec(spec.name, {**spec.params, param: x}))
+        return str(canonical_spec(Spec(spec.name, {**spec.params, param: x})))
 
     def measure(x: float) -> float:
         res = compare(

@@ -6,7 +6,8 @@ cost-service frontier is a sweep of its service parameter, ``policy=base_stock(s
 and ``router`` a router name. Every grid point runs replications 0..K-1 with common random numbers,
 so points differ only by their parameters and the paired differences to the first point are tight.
 
-Output in DIR: ``runs/<point slug>/r<k>/``, ``sweep.parquet`` / ``sweep.csv`` (per point and KPI,
+Output in DIR: ``runs/<point slug>/r<k>/`` (an identical run under a compare's ``runs/<policy slug>/``
+or another spelling of the policy is reused too), ``sweep.parquet`` / ``sweep.csv`` (per point and KPI,
 one column per grid path, same statistics as comparison.csv), ``replications.*``, ``experiment.json``,
 and plots: the two Pareto plots over the points (the frontier), a heat map per headline KPI for a
 2-D grid, a line per headline KPI for a 1-D grid.
@@ -32,7 +33,7 @@ from sim.experiments.experiment import (
 from sim.experiments.headline import BY_NAME
 from sim.io.scenario import Scenario
 from sim.run import prepare
-from sim.spec import parse_spec, split_top_level
+from sim.spec import canonical_spec, parse_spec, spellings, split_top_level
 
 SPECIAL = ("policy", "router")
 GRID_PLOT_KPIS = ("cost_per_order_cny", "perfect_order_rate", "delivery_p90_min")
@@ -77,7 +78,7 @@ def parse_grid(items: Sequence[str] | Mapping[str, Sequence[Any]]) -> dict[str, 
             raise ScenarioError(f"--grid {path}: no values")
         if path == "policy":
             try:
-                values = [str(parse_spec(v)) for v in values]
+                values = [str(canonical_spec(v)) for v in values]
             except ValueError as exc:
                 raise ScenarioError(f"--grid policy: {exc}") from None
         dup = sorted({v for v in values if values.count(v) > 1})
@@ -98,6 +99,18 @@ def point_slug(point: Mapping[str, str]) -> str:
     if len(slug) > 120:
         slug = slug[:100] + "-" + hashlib.sha256(slug.encode()).hexdigest()[:10]
     return slug
+
+
+def point_alternates(point: Mapping[str, str]) -> tuple[str, ...]:
+    """Where else a run of `point` may be in the same folder: its policy spelled otherwise, and for a
+    policy-only point a compare's layout (``runs/<policy slug>/``)."""
+    if "policy" not in point:
+        return ()
+    variants = spellings(point["policy"])
+    alts = [point_slug({**point, "policy": str(v)}) for v in variants[1:]]
+    if set(point) == {"policy"}:
+        alts += [v.slug for v in variants]
+    return tuple(dict.fromkeys(alts))
 
 
 def grid_groups(
@@ -133,7 +146,9 @@ def grid_groups(
         while slug in slugs:
             slug += "_"
         slugs.add(slug)
-        groups.append(Group(", ".join(f"{p}={v}" for p, v in point.items()), slug, sc, dict(point)))
+        groups.append(
+            Group(", ".join(f"{p}={v}" for p, v in point.items()), slug, sc, dict(point), point_alternates(point))
+        )
     return groups
 
 
@@ -166,7 +181,7 @@ def sweep(
     axes = parse_grid(grid)
     if policy is not None:
         try:
-            policy = str(parse_spec(policy))
+            policy = str(canonical_spec(policy))
         except ValueError as exc:
             raise ScenarioError(f"--policy: {exc}") from None
     groups = grid_groups(
