@@ -82,7 +82,9 @@ def spellings(spec: Spec | str, limit: int = 4) -> list[Spec]:
     earlier run's directory may carry (``holding_weight=51.0`` from a command line's float)."""
     canon = canonical_spec(spec)
     keys = [k for k, v in sorted(canon.params.items()) if isinstance(v, int) and not isinstance(v, bool)]
-    combos = itertools.product((False, True), repeat=len(keys)) if len(keys) <= limit else [(True,) * len(keys)]
+    combos = (
+        itertools.product((False, True), repeat=len(keys)) if len(keys) <= limit else [(True,) * len(keys)]
+    )
     out = [canon]
     for floats in combos:
         if any(floats):

@@ -63,8 +63,20 @@ def test_match_reuses_an_end_run_by_compare(tmp_path: Path) -> None:
     out = tmp_path / "match"
     compare(TOY, [CO], replications=1, out=out / "holding_weight=51", **KW)
     before = mtimes(out)
-    res = match_inventory(TOY, "cost_optimal", "holding_weight", 41.0, 51.0, 1.0, replications=1,
-                          max_iter=2, out=out, days=1, workers=1, overrides=SMALL)
+    res = match_inventory(
+        TOY,
+        "cost_optimal",
+        "holding_weight",
+        41.0,
+        51.0,
+        1.0,
+        replications=1,
+        max_iter=2,
+        out=out,
+        days=1,
+        workers=1,
+        overrides=SMALL,
+    )
     assert [s.value for s in res.steps] == [41.0, 51.0]
     after = mtimes(out)
     assert {k: after[k] for k in before} == before  # the holding_weight=51 end was not simulated again
@@ -93,7 +105,9 @@ def test_sweep_and_compare_reuse_each_others_runs(tmp_path: Path) -> None:
     assert sweep(TOY, {"policy": policies}, replications=1, out=sw_out, **KW).ran == 0
 
 
-def test_jobs_run_replication_major_with_the_same_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jobs_run_replication_major_with_the_same_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     started: list[tuple[str, int]] = []
     real = experiment.run_all
 

@@ -28,6 +28,7 @@ from sim.experiments.experiment import (
     ExperimentResult,
     Group,
     check_options,
+    point_slug,
     prepare_out,
     replications_table,
     run_rounds,
@@ -67,10 +68,10 @@ def parse_policies(policies: str | Sequence[str]) -> list[str]:
 def policy_alternates(spec: str) -> tuple[str, ...]:
     """Where else a compare's run of `spec` may be in the same folder: under another spelling of the
     policy, or in a policy-only sweep's layout (``runs/policy=<slug>/``)."""
-    from sim.experiments.sweep import point_slug
-
     variants = spellings(spec)
-    return tuple(dict.fromkeys([v.slug for v in variants[1:]] + [point_slug({"policy": str(v)}) for v in variants]))
+    return tuple(
+        dict.fromkeys([v.slug for v in variants[1:]] + [point_slug({"policy": str(v)}) for v in variants])
+    )
 
 
 def write_pareto_plots(table: pd.DataFrame, out: Path, key: str, title: str) -> dict[str, Path]:

@@ -17,10 +17,12 @@ Groups with a failed job take no part in later rounds (the failure is almost alw
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +38,10 @@ from sim.experiments.stats import paired_difference, summarize, t_quantile
 from sim.io.files import write_atomic
 from sim.io.outdir import LOCK_NAME
 from sim.io.scenario import Scenario, scenario_hash
+from sim.spec import parse_spec
 
 MARKER = "experiment.json"
+_SLUG = re.compile(r"[^A-Za-z0-9_.=-]+")
 CI_KPIS = ("cost_per_order_cny", "perfect_order_rate")  # the headline intervals ci_width controls
 LEVEL = 0.95
 SUMMARY_COLUMNS = (
@@ -125,6 +129,19 @@ def prepare_out(out: Path, kind: str) -> None:
         (out / "runs").mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ScenarioError(f"--out: cannot create {out}: {e.strerror or e}") from e
+
+
+def _slug_part(path: str, value: str) -> str:
+    v = parse_spec(value).slug if path == "policy" else value
+    return _SLUG.sub("_", f"{path}={v}")
+
+
+def point_slug(point: Mapping[str, str]) -> str:
+    """File-name-safe, stable across grid changes (a point keeps its directory when an axis grows)."""
+    slug = "-".join(_slug_part(p, v) for p, v in point.items())
+    if len(slug) > 120:
+        slug = slug[:100] + "-" + hashlib.sha256(slug.encode()).hexdigest()[:10]
+    return slug
 
 
 def unique_slugs(groups: Sequence[Group], what: str) -> None:

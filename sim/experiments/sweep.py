@@ -15,10 +15,8 @@ and plots: the two Pareto plots over the points (the frontier), a heat map per h
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,15 +27,15 @@ from sim.experiments.experiment import (
     ExperimentResult,
     Group,
     check_options,
+    point_slug,
 )
 from sim.experiments.headline import BY_NAME
 from sim.io.scenario import Scenario
 from sim.run import prepare
-from sim.spec import canonical_spec, parse_spec, spellings, split_top_level
+from sim.spec import canonical_spec, spellings, split_top_level
 
 SPECIAL = ("policy", "router")
 GRID_PLOT_KPIS = ("cost_per_order_cny", "perfect_order_rate", "delivery_p90_min")
-_SLUG = re.compile(r"[^A-Za-z0-9_.=-]+")
 
 
 def format_value(value: Any) -> str:
@@ -88,19 +86,6 @@ def parse_grid(items: Sequence[str] | Mapping[str, Sequence[Any]]) -> dict[str, 
     return grid
 
 
-def _slug_part(path: str, value: str) -> str:
-    v = parse_spec(value).slug if path == "policy" else value
-    return _SLUG.sub("_", f"{path}={v}")
-
-
-def point_slug(point: Mapping[str, str]) -> str:
-    """File-name-safe, stable across grid changes (a point keeps its directory when an axis grows)."""
-    slug = "-".join(_slug_part(p, v) for p, v in point.items())
-    if len(slug) > 120:
-        slug = slug[:100] + "-" + hashlib.sha256(slug.encode()).hexdigest()[:10]
-    return slug
-
-
 def point_alternates(point: Mapping[str, str]) -> tuple[str, ...]:
     """Where else a run of `point` may be in the same folder: its policy spelled otherwise, and for a
     policy-only point a compare's layout (``runs/<policy slug>/``)."""
@@ -147,7 +132,13 @@ def grid_groups(
             slug += "_"
         slugs.add(slug)
         groups.append(
-            Group(", ".join(f"{p}={v}" for p, v in point.items()), slug, sc, dict(point), point_alternates(point))
+            Group(
+                ", ".join(f"{p}={v}" for p, v in point.items()),
+                slug,
+                sc,
+                dict(point),
+                point_alternates(point),
+            )
         )
     return groups
 
