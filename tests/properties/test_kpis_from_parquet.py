@@ -204,6 +204,13 @@ def daily_network_costs(run, frame) -> pd.DataFrame:
     pipeline = flow.reindex(range(int(inv["day"].max()) + 1), fill_value=0).cumsum()
     assert (pipeline.to_numpy() >= 0).all()
     pipe_value = (pipeline * value[pipeline.columns.to_numpy()]).sum(axis=1)
+    if raw["inventory"]["fresh"]["enabled"] and raw["inventory"]["fresh"]["cross_dock"]:
+        # the supplier's overnight fresh delivery is in transit at the day's close and received at the NDC at the
+        # next day's start: the NDC's fresh receipts of day d + 1 (its other stock is topped up directly)
+        fresh = np.isfinite(np.asarray(run["cat"].shelf_life_s, float))
+        ndc_in = inv[(inv["kind"] == "ndc") & fresh[inv["sku"].to_numpy()]]
+        due = (ndc_in["received"] * ndc_in["value"]).groupby(ndc_in["day"] - 1).sum()
+        pipe_value = pipe_value.add(due, fill_value=0.0)
     on_hand_value = (inv["end"] * inv["value"]).groupby(inv["day"]).sum()
     r = raw["costs"]["holding_rate_per_year"] / 365.0
     out["holding"] = [(on_hand_value.get(d, 0.0) + pipe_value.get(d, 0.0)) * r for d in days]
@@ -213,6 +220,14 @@ def daily_network_costs(run, frame) -> pd.DataFrame:
     assert raw["inventory"]["review_period_days"] == 1 and (ln["lead_h"] < 24).all()
     rec = inv[(inv["kind"] != "ndc") & (inv["received"] > 0)].copy()
     rec["m3"] = rec["received"] * volume[rec["sku"].to_numpy()] / 1000.0
+    if raw["inventory"]["fresh"]["enabled"] and raw["inventory"]["fresh"]["cross_dock"]:
+        # a store's fresh is cross-docked at its FDC: the same units ride the FDC's inbound lane that day too
+        fresh = np.isfinite(np.asarray(run["cat"].shelf_life_s, float))
+        sup = ln["supplier"].to_dict()
+        via = rec[(rec["kind"] == "store") & fresh[rec["sku"].to_numpy()]].copy()
+        via["node_id"] = via["node_id"].map(sup)
+        via = via[via["node_id"].map(kind) == "fdc"]
+        rec = pd.concat([rec, via], ignore_index=True)
     per = rec.groupby(["day", "node_id"]).agg(units=("received", "sum"), m3=("m3", "sum")).reset_index()
     per = per.join(ln, on="node_id")
     per["cost"] = np.ceil(per["m3"] / per["truck_m3"] - 1e-9) * per["fixed"] + per["units"] * per["per_unit"]
@@ -229,6 +244,12 @@ def daily_network_costs(run, frame) -> pd.DataFrame:
     order_value = (lv["qty"] * value[lv["sku"].to_numpy()]).groupby(lv["order_id"]).sum()
     per_order = ls["margin_rate"] * order_value.reindex(lost["order_id"]).to_numpy() + ls["goodwill_cny"]
     lost_by_day = pd.Series(per_order, index=lost["day"].to_numpy()).groupby(level=0).sum()
+    # partial fulfilment (tiers.substitution.drop): a dropped line of a served order is a lost line sale,
+    # its margin only (the customer still gets an order: no goodwill), on its order's day
+    dropped = lines[(lines["status"] == "lost") & ~lines["order_id"].isin(lost["order_id"])]
+    drop_day = frame.set_index("order_id")["day"].reindex(dropped["order_id"]).to_numpy()
+    drop_cost = ls["margin_rate"] * dropped["qty"].to_numpy() * value[dropped["sku"].to_numpy()]
+    lost_by_day = lost_by_day.add(pd.Series(drop_cost, index=drop_day).groupby(level=0).sum(), fill_value=0.0)
     out["lost_sales"] = [lost_by_day.get(d, 0.0) for d in days]
     return out
 

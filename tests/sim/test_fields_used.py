@@ -49,8 +49,13 @@ CONDITIONS: dict[str, list[str]] = {
     "router.imperfect_order_cny": ["router.epoch_s=60"],
     # after branch calib's stock changes (FDCs hold their stores' next-review levels) the tiny 600-s base run
     # gives the same decisions with either look-ahead demand (cause not isolated); at 60-s epochs they differ
-    "router.lookahead_demand": ["router.epoch_s=60", "demand.orders_per_day=300"],  # with inventory.pre_build
-    # (stores hold the next review's level) 150 orders at 60-s epochs decide alike too; 300 differ
+    # with inventory.pre_build (stores hold the next review's level too) the tiny run's stores are flush and both
+    # look-ahead demands decide alike at 150-1,000 orders/day; where stores hold one review's stock they differ
+    "router.lookahead_demand": [
+        "router.epoch_s=60",
+        "demand.orders_per_day=300",
+        "inventory.pre_build=false",
+    ],
     # null = derived from forecast.error and demand.day_cv (tests/unit/test_mid_marginal.py); a set CV moves
     "router.lookahead_rate_cv": ["router.epoch_s=60", "router.lookahead_rate_cv=0.4"],
     # the quote's places act with the near queue quote, on charged store options, where store riders are short
