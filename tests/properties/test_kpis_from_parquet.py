@@ -191,6 +191,9 @@ def daily_network_costs(run, frame) -> pd.DataFrame:
     inv["kind"] = inv["node_id"].map(kind)
     inv["value"] = value[inv["sku"].to_numpy()]
     out = pd.DataFrame(index=pd.Index(list(days), name="day"))
+    # inventory.fresh.cross_dock: fresh SKUs (finite shelf life) ride overnight to the NDC and through the FDC
+    cross_dock = raw["inventory"]["fresh"]["enabled"] and raw["inventory"]["fresh"]["cross_dock"]
+    fresh = np.isfinite(np.asarray(run["cat"].shelf_life_s, float))
 
     f = raw["costs"]["fixed"]
     counts = nodes["kind"].value_counts()
@@ -204,10 +207,9 @@ def daily_network_costs(run, frame) -> pd.DataFrame:
     pipeline = flow.reindex(range(int(inv["day"].max()) + 1), fill_value=0).cumsum()
     assert (pipeline.to_numpy() >= 0).all()
     pipe_value = (pipeline * value[pipeline.columns.to_numpy()]).sum(axis=1)
-    if raw["inventory"]["fresh"]["enabled"] and raw["inventory"]["fresh"]["cross_dock"]:
+    if cross_dock:
         # the supplier's overnight fresh delivery is in transit at the day's close and received at the NDC at the
         # next day's start: the NDC's fresh receipts of day d + 1 (its other stock is topped up directly)
-        fresh = np.isfinite(np.asarray(run["cat"].shelf_life_s, float))
         ndc_in = inv[(inv["kind"] == "ndc") & fresh[inv["sku"].to_numpy()]]
         due = (ndc_in["received"] * ndc_in["value"]).groupby(ndc_in["day"] - 1).sum()
         pipe_value = pipe_value.add(due, fill_value=0.0)
@@ -220,9 +222,8 @@ def daily_network_costs(run, frame) -> pd.DataFrame:
     assert raw["inventory"]["review_period_days"] == 1 and (ln["lead_h"] < 24).all()
     rec = inv[(inv["kind"] != "ndc") & (inv["received"] > 0)].copy()
     rec["m3"] = rec["received"] * volume[rec["sku"].to_numpy()] / 1000.0
-    if raw["inventory"]["fresh"]["enabled"] and raw["inventory"]["fresh"]["cross_dock"]:
+    if cross_dock:
         # a store's fresh is cross-docked at its FDC: the same units ride the FDC's inbound lane that day too
-        fresh = np.isfinite(np.asarray(run["cat"].shelf_life_s, float))
         sup = ln["supplier"].to_dict()
         via = rec[(rec["kind"] == "store") & fresh[rec["sku"].to_numpy()]].copy()
         via["node_id"] = via["node_id"].map(sup)
